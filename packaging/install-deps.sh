@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install the Debian packages pdman and its test bed need (run as root; idempotent).
+# apt-get runs only when something is missing, so a prepared machine pays nothing.
+set -euo pipefail
+
+PACKAGES=(
+  # runtime: subordinate ID mapping, rootless overlay fallback, rootless networking
+  uidmap fuse-overlayfs passt slirp4netns
+  # building pdman: Debian's Python with venv, headers and a C compiler for the cffi helper
+  python3 python3-venv python3-dev gcc libc6-dev
+  # test bed: a real registry, real images built offline, pushing them
+  docker-registry busybox-static debootstrap skopeo apache2-utils rsync ca-certificates
+  # benchmarks
+  hyperfine
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# This kind of host runs no udev, so these device nodes come up 0600; Debian's default
+# (what pasta, slirp4netns and fuse-overlayfs expect for unprivileged users) is 0666.
+for dev in /dev/net/tun /dev/fuse; do
+  [ -c "$dev" ] && chmod 0666 "$dev"
+done
+exit 0

@@ -1,0 +1,3 @@
+"""pdman: a rootless, daemonless container engine."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,64 @@
+"""The full Typer app (the cold path: help, completion, command-line errors, and any
+command the fast path does not take). Importing this module imports every command
+declaration module; hot commands never come here (see `fast.py`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+from pdman.cli.clickcompat import Abort, ClickException, Command, Exit
+import typer
+
+from pdman.cli.globalopts import GlobalOptions
+from pdman.cli.groups import top
+from pdman.errors import EXIT_ENGINE
+
+# declaration modules register their commands on import
+from pdman.cli.commands import containers, images, system, volumes  # noqa: F401,E402
+
+
+def _version(value: bool) -> None:
+    if value:
+        from pdman import __version__
+
+        print(f"pdman version {__version__}")
+        raise typer.Exit()
+
+
+@top.callback()
+def main_callback(
+    ctx: typer.Context,
+    root: Annotated[Optional[Path], typer.Option(
+        "--root", help="Storage root (images, layers, catalog). Default: $XDG_DATA_HOME/pdman.",
+        envvar="PDMAN_ROOT", show_envvar=False)] = None,
+    runroot: Annotated[Optional[Path], typer.Option(
+        "--runroot", help="Runtime state directory (sockets, exit files). Default: $XDG_RUNTIME_DIR/pdman.",
+        envvar="PDMAN_RUNROOT", show_envvar=False)] = None,
+    log_level: Annotated[str, typer.Option(
+        "--log-level", help="Log messages at and above this level: debug, info, warn, error.")] = "warn",
+    version: Annotated[bool, typer.Option(
+        "--version", "-v", help="Print the version and exit.", callback=_version, is_eager=True)] = False,
+) -> None:
+    """Rootless, daemonless container engine (podman-style)."""
+    ctx.obj = GlobalOptions(root=root, runroot=runroot, log_level=log_level)
+
+
+def run_typer(args: list[str]) -> int:
+    try:
+        result = top(args=args, prog_name="pdman", standalone_mode=False)
+    except Exit as exc:
+        return exc.exit_code
+    except Abort:
+        return 130
+    except ClickException as exc:
+        exc.show()
+        # podman and docker answer a bad command line with 125
+        return EXIT_ENGINE
+    return int(result or 0) if isinstance(result, int) else 0
+
+
+def get_command() -> Command:
+    """The click command tree behind the Typer app (for the spec, man pages, tests)."""
+    return typer.main.get_command(top)

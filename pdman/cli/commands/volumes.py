@@ -1,0 +1,59 @@
+"""Declarations: `volume create/ls/inspect/rm/prune`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from pdman.cli import groups
+from pdman.cli.decl import handled_by
+from pdman.cli.options import Filter, Force, Format, Quiet
+
+
+@handled_by("volumes.create")
+def create(
+    name: Annotated[Optional[str], typer.Argument(help="Volume name (generated when omitted).")] = None,
+    driver: Annotated[str, typer.Option("--driver", "-d", help="Volume driver (only `local`).")] = "local",
+    label: Annotated[Optional[list[str]], typer.Option("--label", "-l", help="Set a label KEY=VALUE.")] = None,
+    opt: Annotated[Optional[list[str]], typer.Option("--opt", "-o", help="Driver option KEY=VALUE.")] = None,
+    ignore: Annotated[bool, typer.Option("--ignore", help="Do nothing if the volume exists.")] = False,
+) -> None:
+    """Create a named volume."""
+
+
+@handled_by("volumes.ls")
+def ls(quiet: Quiet = False, filter: Filter = None, format: Format = None) -> None:
+    """List volumes. Columns: DRIVER, VOLUME NAME."""
+
+
+@handled_by("volumes.inspect")
+def inspect(
+    names: Annotated[list[str], typer.Argument(help="Volumes to inspect.")],
+    format: Format = None,
+) -> None:
+    """Show a volume's details as JSON."""
+
+
+@handled_by("volumes.rm")
+def rm(
+    names: Annotated[Optional[list[str]], typer.Argument(help="Volumes to remove.")] = None,
+    force: Force = False,
+    all: Annotated[bool, typer.Option("--all", "-a", help="Remove all volumes.")] = False,
+) -> None:
+    """Remove volumes. A volume used by a container is kept unless --force."""
+
+
+@handled_by("volumes.prune")
+def prune(
+    force: Force = False,
+    filter: Filter = None,
+) -> None:
+    """Remove all volumes that no container uses."""
+
+
+groups.register(create, (groups.volume, "create"))
+groups.register(ls, (groups.volume, "ls"), (groups.volume, "list"))
+groups.register(inspect, (groups.volume, "inspect"))
+groups.register(rm, (groups.volume, "rm"), (groups.volume, "remove"))
+groups.register(prune, (groups.volume, "prune"))

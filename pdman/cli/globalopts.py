@@ -1,0 +1,31 @@
+"""Global options and the call into a handler: shared by the fast path and Typer.
+Hot path: no imports beyond the stdlib's `importlib`."""
+
+from __future__ import annotations
+
+import importlib
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
+
+
+class GlobalOptions:
+    """Options of `pdman` itself, before the command name."""
+
+    __slots__ = ("root", "runroot", "log_level")
+
+    def __init__(self, root: "str | Path | None" = None, runroot: "str | Path | None" = None,
+                 log_level: str = "warn") -> None:
+        self.root = root
+        self.runroot = runroot
+        self.log_level = log_level
+
+
+def call_handler(target: str, g: GlobalOptions, options: "dict[str, Any]") -> int:
+    """Run handler `target` ("module.func" under pdman.cli.handlers)."""
+    module, _, func = target.rpartition(".")
+    handler = getattr(importlib.import_module(f"pdman.cli.handlers.{module}"), func)
+    result = handler(g, **options)
+    return int(result or 0)

@@ -1,0 +1,49 @@
+"""The Typer apps: `pdman` and its command groups, laid out like podman's.
+
+Command modules declare a function once and `register` it under every name podman
+users type (`pdman ps`, `pdman container ps`, `pdman container ls`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import typer
+
+_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
+
+top = typer.Typer(
+    name="pdman",
+    help="Rootless, daemonless container engine (podman-style).",
+    context_settings=_SETTINGS,
+    no_args_is_help=True,
+    add_completion=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+container = typer.Typer(help="Manage containers.", context_settings=_SETTINGS, no_args_is_help=True)
+image = typer.Typer(help="Manage images.", context_settings=_SETTINGS, no_args_is_help=True)
+volume = typer.Typer(help="Manage volumes.", context_settings=_SETTINGS, no_args_is_help=True)
+system = typer.Typer(help="Manage pdman itself: info, disk use, checks.",
+                     context_settings=_SETTINGS, no_args_is_help=True)
+
+top.add_typer(container, name="container")
+top.add_typer(image, name="image")
+top.add_typer(volume, name="volume")
+top.add_typer(system, name="system")
+
+#: (group app, name) pairs; `top` for top-level commands
+Place = tuple[typer.Typer, str]
+
+#: click context settings for commands whose trailing arguments belong to the
+#: container (`run IMAGE CMD --flag`): option parsing stops at the first argument
+STOP_AT_ARGS: dict[str, Any] = {"allow_interspersed_args": False, "ignore_unknown_options": True}
+
+
+def register(declaration: Callable[..., Any], *places: Place, stop_at_args: bool = False) -> None:
+    for app, name in places:
+        settings = dict(_SETTINGS)
+        if stop_at_args:
+            settings.update(STOP_AT_ARGS)
+        app.command(name, context_settings=settings)(declaration)

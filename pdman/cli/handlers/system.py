@@ -1,0 +1,50 @@
+"""Handlers of the system commands."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pdman.cli.globalopts import GlobalOptions
+
+
+def _yaml(value: Any, indent: int = 0) -> list[str]:
+    """podman's `info` prints YAML; this renders the plain nested dict the same way."""
+    pad = "  " * indent
+    lines: list[str] = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if isinstance(v, (dict, list)) and v:
+                lines.append(f"{pad}{k}:")
+                lines.extend(_yaml(v, indent + 1))
+            else:
+                lines.append(f"{pad}{k}: {_scalar(v)}")
+    elif isinstance(value, list):
+        for item in value:
+            sub = _yaml(item, indent + 1)
+            if sub:
+                lines.append(f"{pad}- {sub[0].strip()}")
+                lines.extend(sub[1:])
+    return lines
+
+
+def _scalar(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if v == "" or v is None or v == [] or v == {}:
+        return '""' if v == "" or v is None else ("[]" if v == [] else "{}")
+    return str(v)
+
+
+def info(g: GlobalOptions, format: str | None) -> int:
+    from pdman.cli import output
+    from pdman.engine.context import EngineContext
+    from pdman.engine.system import info as engine_info
+
+    report = engine_info(EngineContext.create(g.root, g.runroot))
+    if format == "json":
+        output.print_json(report)
+    elif format:
+        output.print_formatted(format, [report])
+    else:
+        print("\n".join(_yaml(report)))
+    return 0

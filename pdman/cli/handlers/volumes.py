@@ -1,0 +1,100 @@
+"""Handlers of the volume commands."""
+
+from __future__ import annotations
+
+import sys
+
+from pdman.cli.globalopts import GlobalOptions
+
+
+def _ctx(g: GlobalOptions):  # type: ignore[no-untyped-def]
+    from pdman.engine.context import EngineContext
+
+    return EngineContext.create(g.root, g.runroot)
+
+
+def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
+    from pdman.errors import UsageError
+
+    out = {}
+    for item in items or []:
+        k, eq, v = item.partition("=")
+        if not k:
+            raise UsageError(f"invalid {what} {item!r}", hint=f"use --{what} KEY=VALUE")
+        out[k] = v
+    return out
+
+
+def create(g: GlobalOptions, name: str | None, driver: str, label: list[str] | None,
+           opt: list[str] | None, ignore: bool) -> int:
+    from pdman.engine import volumes
+
+    rec = volumes.create(_ctx(g), volumes.CreateVolumeOptions(
+        name=name, driver=driver, labels=_pairs(label, "label"), options=_pairs(opt, "opt"),
+        ignore=ignore))
+    print(rec.name)
+    return 0
+
+
+def ls(g: GlobalOptions, quiet: bool, filter: list[str] | None, format: str | None) -> int:
+    from pdman.cli import output
+    from pdman.engine import volumes
+
+    rows = volumes.list_volumes(_ctx(g), tuple(filter or ()))
+    if quiet:
+        for r in rows:
+            print(r.name)
+    elif format == "json":
+        output.print_json([volumes.report(r) for r in rows])
+    elif format:
+        output.print_formatted(format, [volumes.report(r) for r in rows])
+    else:
+        output.print_table(["DRIVER", "VOLUME NAME"], [[r.driver, r.name] for r in rows])
+    return 0
+
+
+def inspect(g: GlobalOptions, names: list[str], format: str | None) -> int:
+    from pdman.cli import output
+    from pdman.engine import volumes
+
+    ctx = _ctx(g)
+    reports = [volumes.report(volumes.inspect(ctx, n)) for n in names]
+    if format and format != "json":
+        output.print_formatted(format, reports)
+    else:
+        output.print_json(reports)
+    return 0
+
+
+def rm(g: GlobalOptions, names: list[str] | None, force: bool, all: bool) -> int:
+    from pdman.engine import volumes
+    from pdman.errors import PdmanError, UsageError
+
+    ctx = _ctx(g)
+    if all:
+        names = [r.name for r in volumes.list_volumes(ctx)]
+    elif not names:
+        raise UsageError("`volume rm` needs at least one volume name", hint="or pass --all")
+    code = 0
+    for n in names:
+        try:
+            volumes.remove(ctx, n, force=force)
+            print(n)
+        except PdmanError as exc:
+            # like podman: report each failure, go on with the others, fail at the end
+            print(exc.render(), file=sys.stderr)
+            code = exc.exit_code
+    return code
+
+
+def prune(g: GlobalOptions, force: bool, filter: list[str] | None) -> int:
+    from pdman.engine import volumes
+
+    if not force and sys.stdin.isatty():
+        answer = input("WARNING! This will remove all volumes not used by at least one container."
+                       "\nAre you sure you want to continue? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            return 0
+    for name in volumes.prune(_ctx(g), tuple(filter or ())):
+        print(name)
+    return 0

@@ -1,0 +1,16 @@
+"""Options shared by several commands, defined once (STYLE: each shared option once)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+Format = Annotated[Optional[str], typer.Option(
+    "--format", "-f",
+    help="Output format: `json`, `table ...`, or a Go template such as '{{.ID}}'.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the IDs.")]
+NoTrunc = Annotated[bool, typer.Option("--no-trunc", help="Do not truncate IDs and commands.")]
+Filter = Annotated[Optional[list[str]], typer.Option(
+    "--filter", help="Filter output by KEY=VALUE (repeatable).")]
+Force = Annotated[bool, typer.Option("--force", "-f", help="Force the removal.")]

@@ -1,0 +1,129 @@
+"""Where pdman keeps things, and the containers configuration files it reads.
+
+Paths follow podman's rootless defaults:
+  root (images, layers, catalog)   $XDG_DATA_HOME/pdman       (~/.local/share/pdman)
+  runroot (sockets, exit files)    $XDG_RUNTIME_DIR/pdman     (/run/user/UID/pdman)
+both overridable with `--root`/`--runroot` or PDMAN_ROOT/PDMAN_RUNROOT, so tests use
+throw-away stores. This module is on the hot path of every command: stdlib only.
+"""
+
+from __future__ import annotations
+
+import os
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def _home() -> str:
+    return os.environ.get("HOME") or os.path.expanduser("~")
+
+
+def _xdg(var: str, fallback: str) -> str:
+    value = os.environ.get(var)
+    if value and os.path.isabs(value):
+        return value
+    return os.path.join(_home(), fallback)
+
+
+def default_root() -> str:
+    return os.environ.get("PDMAN_ROOT") or os.path.join(_xdg("XDG_DATA_HOME", ".local/share"), "pdman")
+
+
+def default_runroot() -> str:
+    env = os.environ.get("PDMAN_RUNROOT")
+    if env:
+        return env
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isdir(runtime):
+        return os.path.join(runtime, "pdman")
+    # no logind session (cron, su): podman falls back to a per-user dir in /tmp
+    return f"/tmp/pdman-run-{os.getuid()}"
+
+
+class Paths:
+    """Every on-disk location one pdman invocation uses.
+
+    Paths are `str`, not `pathlib.Path`: this object is built on the hot path of every
+    command, and importing pathlib costs more than `pdman ps` does otherwise.
+    """
+
+    __slots__ = ("root", "runroot")
+
+    def __init__(self, root: "str | Path | None" = None, runroot: "str | Path | None" = None) -> None:
+        self.root = os.path.abspath(str(root or default_root()))
+        self.runroot = os.path.abspath(str(runroot or default_runroot()))
+
+    def __repr__(self) -> str:
+        return f"Paths(root={self.root!r}, runroot={self.runroot!r})"
+
+    @property
+    def catalog(self) -> str:
+        return os.path.join(self.root, "catalog.db")
+
+    @property
+    def blobs(self) -> str:
+        return os.path.join(self.root, "blobs")
+
+    @property
+    def layers(self) -> str:
+        return os.path.join(self.root, "layers")
+
+    @property
+    def links(self) -> str:
+        """Short names for layer dirs, so long overlay lowerdir lists fit one page."""
+        return os.path.join(self.root, "l")
+
+    @property
+    def containers(self) -> str:
+        return os.path.join(self.root, "containers")
+
+    @property
+    def volumes(self) -> str:
+        return os.path.join(self.root, "volumes")
+
+    @property
+    def tmp(self) -> str:
+        """Partial downloads and unpacks; anything here is garbage after a crash."""
+        return os.path.join(self.root, "tmp")
+
+    def ensure(self) -> None:
+        for p in (self.root, self.runroot):
+            os.makedirs(p, mode=0o700, exist_ok=True)
+
+
+def config_home() -> "Path":
+    from pathlib import Path
+
+    return Path(_xdg("XDG_CONFIG_HOME", ".config"))
+
+
+def registries_conf_paths() -> "list[Path]":
+    """registries.conf locations in podman's order: the user's wins over the system's."""
+    from pathlib import Path
+
+    env = os.environ.get("CONTAINERS_REGISTRIES_CONF")
+    if env:
+        return [Path(env)]
+    return [config_home() / "containers/registries.conf", Path("/etc/containers/registries.conf")]
+
+
+def auth_file_path() -> "Path":
+    """containers auth.json: REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json."""
+    from pathlib import Path
+
+    env = os.environ.get("REGISTRY_AUTH_FILE")
+    if env:
+        return Path(env)
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isdir(runtime):
+        return Path(runtime) / "containers/auth.json"
+    return config_home() / "containers/auth.json"
+
+
+def docker_config_path() -> "Path":
+    from pathlib import Path
+
+    env = os.environ.get("DOCKER_CONFIG")
+    return (Path(env) if env else Path(_home()) / ".docker") / "config.json"

@@ -1,0 +1,99 @@
+"""System verbs: `info` (what the rootless engine found on this host)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import pwd
+from dataclasses import dataclass
+from typing import Any
+
+from pdman import __version__
+from pdman.engine.context import EngineContext
+
+
+@dataclass(frozen=True)
+class InfoOptions:
+    pass
+
+
+def _id_mappings() -> dict[str, Any]:
+    from pdman.runtime import idmap
+
+    mapping = idmap.mapping_for_current_user()
+    return {
+        "uidmap": [{"container_id": e.container_id, "host_id": e.host_id, "size": e.size}
+                   for e in mapping.uid_map],
+        "gidmap": [{"container_id": e.container_id, "host_id": e.host_id, "size": e.size}
+                   for e in mapping.gid_map],
+        "subordinate_ranges": not mapping.single_id,
+        "warning": mapping.warning or "",
+    }
+
+
+def info(ctx: EngineContext, options: InfoOptions | None = None) -> dict[str, Any]:
+    """Report the host's rootless capabilities and the store; read-only."""
+    from pdman.runtime import probe
+
+    user = pwd.getpwuid(os.getuid()).pw_name
+    pasta = probe.find_tool("pasta")
+    slirp = probe.find_tool("slirp4netns")
+    fuse_overlayfs = probe.find_tool("fuse-overlayfs")
+    tun = probe.device_usable("/dev/net/tun")
+    fuse = probe.device_usable("/dev/fuse")
+    native_overlay = probe.userns_supported() and probe.native_overlay_supported(ctx.paths.runroot)
+    if native_overlay:
+        overlay = "native (userxattr)"
+    elif fuse_overlayfs and fuse.usable:
+        overlay = "fuse-overlayfs"
+    else:
+        overlay = "unavailable"
+    if pasta and tun.usable:
+        net_backend = "pasta"
+    elif slirp and tun.usable:
+        net_backend = "slirp4netns"
+    else:
+        net_backend = "none"
+    cg = probe.cgroup_info()
+    counts = {}
+    cat = ctx.catalog
+    for table in ("images", "containers", "volumes", "networks"):
+        counts[table] = cat.query(f"SELECT count(*) FROM {table}")[0][0]
+    running = cat.query("SELECT count(*) FROM container_state WHERE status = 'running'")[0][0]
+    return {
+        "host": {
+            "arch": platform.machine(),
+            "os": "linux",
+            "kernel": os.uname().release,
+            "hostname": os.uname().nodename,
+            "user": user,
+            "uid": os.getuid(),
+            "rootless": os.getuid() != 0,
+            "userNamespaces": probe.userns_supported(),
+            "idMappings": _id_mappings(),
+            "overlay": {
+                "mode": overlay,
+                "native": native_overlay,
+                "fuseOverlayfs": fuse_overlayfs or "",
+                "devFuseUsable": fuse.usable,
+            },
+            "network": {
+                "backend": net_backend,
+                "pasta": pasta or "",
+                "slirp4netns": slirp or "",
+                "devNetTunUsable": tun.usable,
+            },
+            "cgroups": cg.as_dict(),
+        },
+        "store": {
+            "graphRoot": str(ctx.paths.root),
+            "runRoot": str(ctx.paths.runroot),
+            "catalog": str(ctx.paths.catalog),
+            "images": counts["images"],
+            "containers": counts["containers"],
+            "containersRunning": running,
+            "volumes": counts["volumes"],
+            "networks": counts["networks"],
+        },
+        "version": {"pdman": __version__, "python": platform.python_version()},
+    }

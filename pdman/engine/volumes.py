@@ -1,0 +1,112 @@
+"""Volume verbs: create, list, inspect, remove, prune. A named volume is a directory
+`<root>/volumes/<name>/_data` owned by the user (container root)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pdman.engine.context import EngineContext
+from pdman.errors import ConflictError, UsageError
+from pdman.storage import volume_records
+from pdman.storage.volume_records import VolumeRecord
+
+_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class CreateVolumeOptions:
+    name: str | None = None
+    driver: str = "local"
+    labels: dict[str, str] = field(default_factory=dict)
+    options: dict[str, str] = field(default_factory=dict)
+    ignore: bool = False
+
+
+def report(rec: VolumeRecord) -> dict[str, Any]:
+    """`volume inspect` fields, as podman prints them."""
+    import datetime as dt
+
+    return {
+        "Name": rec.name, "Driver": rec.driver, "Mountpoint": rec.mountpoint,
+        "CreatedAt": dt.datetime.fromtimestamp(rec.created).astimezone().isoformat(),
+        "Labels": rec.labels, "Scope": "local", "Options": rec.options,
+    }
+
+
+def create(ctx: EngineContext, options: CreateVolumeOptions) -> VolumeRecord:
+    if options.driver != "local":
+        raise UsageError(f"volume driver {options.driver!r} is not supported",
+                         hint="use the default driver `local`")
+    name = options.name or secrets.token_hex(32)
+    if not _NAME.match(name):
+        raise UsageError(f"invalid volume name {name!r}",
+                         hint="names start with a letter or digit and use [a-zA-Z0-9_.-]")
+    base = Path(ctx.paths.volumes) / name
+    rec = VolumeRecord(name, "local", str(base / "_data"), time.time(), dict(options.labels),
+                       dict(options.options))
+    cat = ctx.catalog
+    if options.ignore:
+        try:
+            return volume_records.get(cat, name)
+        except Exception:
+            pass
+    # the directory first: a crash before the row leaves only an empty dir that a
+    # second create reuses, never a row without its directory
+    (base / "_data").mkdir(parents=True, exist_ok=True)
+    volume_records.insert(cat, rec, ignore_existing=options.ignore)
+    return volume_records.get(cat, name)
+
+
+def list_volumes(ctx: EngineContext, filters: tuple[str, ...] = ()) -> list[VolumeRecord]:
+    rows = volume_records.list_all(ctx.catalog)
+    used = volume_records.users(ctx.catalog) if filters else {}
+    for f in filters:
+        key, _, value = f.partition("=")
+        if key == "name":
+            rows = [r for r in rows if re.search(value, r.name)]
+        elif key == "label":
+            k, eq, v = value.partition("=")
+            rows = [r for r in rows if k in r.labels and (not eq or r.labels[k] == v)]
+        elif key == "dangling":
+            want = value.lower() in ("true", "1")
+            rows = [r for r in rows if (r.name not in used) == want]
+        elif key == "driver":
+            rows = [r for r in rows if r.driver == value]
+        else:
+            raise UsageError(f"invalid volume filter {key!r}",
+                             hint="supported: name, label, dangling, driver")
+    return rows
+
+
+def inspect(ctx: EngineContext, name: str) -> VolumeRecord:
+    return volume_records.get(ctx.catalog, name)
+
+
+def remove(ctx: EngineContext, name: str, force: bool = False) -> None:
+    cat = ctx.catalog
+    rec = volume_records.get(cat, name)
+    users = volume_records.users(cat).get(name, [])
+    if users:
+        if not force:
+            raise ConflictError(
+                f"volume {name!r} is being used by container(s) {', '.join(u[:12] for u in users)}",
+                hint="remove those containers first, or use --force to remove them too")
+        from pdman.engine import containers
+
+        for cid in users:
+            containers.remove(ctx, containers.RemoveOptions(name=cid, force=True))
+    volume_records.delete(cat, name)
+    shutil.rmtree(Path(rec.mountpoint).parent, ignore_errors=True)
+
+
+def prune(ctx: EngineContext, filters: tuple[str, ...] = ()) -> list[str]:
+    dangling = list_volumes(ctx, filters + ("dangling=true",))
+    for rec in dangling:
+        remove(ctx, rec.name)
+    return [r.name for r in dangling]

@@ -1,0 +1,147 @@
+"""The one exception hierarchy of pdman.
+
+Every error a user can meet is a `PdmanError`: a short kebab-case `reference`, a
+message that names the object, and a `hint` saying what to do. Exit codes (and, in
+the API service, HTTP statuses) are mapped here and nowhere else.
+
+    PdmanError                         exit 125 (engine error, docker's convention)
+    ├── UsageError                     bad flags or arguments            125
+    ├── ReferenceFormatError           malformed image reference         125
+    ├── NotFoundError                  no such image/container/volume/network  125 (HTTP 404)
+    │   ├── ImageNotFound
+    │   ├── ContainerNotFound
+    │   ├── VolumeNotFound
+    │   └── NetworkNotFound
+    ├── ConflictError                  name in use, image in use, wrong state  125 (HTTP 409)
+    ├── RegistryError                  HTTP/auth/protocol failure of a registry
+    │   ├── AuthenticationError        (HTTP 401)
+    │   └── DigestMismatchError        downloaded bytes do not match the digest
+    ├── LayerError                     hostile or corrupt layer archive
+    ├── StorageError                   catalog or store inconsistency, disk full
+    ├── HostSupportError               the host lacks what is needed (userns, cgroup v2, ...)
+    ├── RuntimeFailure                 the container could not be started (child error)
+    ├── CommandNotExecutableError      exec: permission denied          126
+    └── CommandNotFoundError           exec: no such file               127
+"""
+
+from __future__ import annotations
+
+#: docker's conventions for `run`/`exec`: the engine itself failed
+EXIT_ENGINE = 125
+EXIT_NOT_EXECUTABLE = 126
+EXIT_NOT_FOUND = 127
+
+
+class PdmanError(Exception):
+    """Base of every error pdman reports to a user."""
+
+    reference = "pdman-error"
+    exit_code = EXIT_ENGINE
+    http_status = 500
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+    def render(self) -> str:
+        """The text shown to a user: `Error: <message>` and a hint line."""
+        text = f"Error: {self.message}"
+        if self.hint:
+            text += f"\nHint: {self.hint}"
+        return text
+
+
+class UsageError(PdmanError):
+    reference = "usage"
+    http_status = 400
+
+
+class ReferenceFormatError(PdmanError):
+    reference = "invalid-reference-format"
+    http_status = 400
+
+
+class NotFoundError(PdmanError):
+    reference = "not-found"
+    http_status = 404
+
+
+class ImageNotFound(NotFoundError):
+    reference = "image-not-found"
+
+
+class ContainerNotFound(NotFoundError):
+    reference = "container-not-found"
+
+
+class VolumeNotFound(NotFoundError):
+    reference = "volume-not-found"
+
+
+class NetworkNotFound(NotFoundError):
+    reference = "network-not-found"
+
+
+class ConflictError(PdmanError):
+    reference = "conflict"
+    http_status = 409
+
+
+class RegistryError(PdmanError):
+    reference = "registry-error"
+    http_status = 502
+
+
+class AuthenticationError(RegistryError):
+    reference = "authentication-required"
+    http_status = 401
+
+
+class DigestMismatchError(RegistryError):
+    reference = "digest-mismatch"
+
+
+class LayerError(PdmanError):
+    reference = "bad-layer"
+
+
+class StorageError(PdmanError):
+    reference = "storage-error"
+
+
+class HostSupportError(PdmanError):
+    reference = "host-unsupported"
+
+
+class RuntimeFailure(PdmanError):
+    reference = "runtime-failure"
+
+
+class CommandNotExecutableError(PdmanError):
+    reference = "not-executable"
+    exit_code = EXIT_NOT_EXECUTABLE
+
+
+class CommandNotFoundError(PdmanError):
+    reference = "command-not-found"
+    exit_code = EXIT_NOT_FOUND
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The one place that maps an exception to a process exit code."""
+    if isinstance(exc, PdmanError):
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        return 130
+    return EXIT_ENGINE
+
+
+def http_status_for(exc: BaseException) -> int:
+    """The one place that maps an exception to an HTTP status (API service)."""
+    if isinstance(exc, PdmanError):
+        return exc.http_status
+    return 500
