@@ -45,7 +45,8 @@ def _convert(param: "dict[str, Any]", value: str) -> "Any":
 
 
 def _parse(params: "list[dict[str, Any]]", args: "list[str]", interspersed: bool,
-           stop_at_command: bool = False) -> "tuple[dict[str, Any], list[str]]":
+           stop_at_command: bool = False,
+           help_names: "tuple[str, ...] | list[str]" = ("-h", "--help")) -> "tuple[dict[str, Any], list[str]]":
     """Parse `args` against `params`; returns values and the unconsumed rest
     (the rest is only non-empty with `stop_at_command`, for the global options)."""
     by_opt: "dict[str, tuple[dict[str, Any], bool]]" = {}
@@ -79,7 +80,7 @@ def _parse(params: "list[dict[str, Any]]", args: "list[str]", interspersed: bool
         if a == "--":
             only_args = True
             continue
-        if a in ("-h", "--help"):
+        if a in help_names:
             raise _Fallback
         if a.startswith("--"):
             name, eq, inline = a.partition("=")
@@ -157,7 +158,8 @@ def try_run(argv: "list[str]") -> "int | None":
         command = spec["commands"].get(" ".join(words))
         if command is None or not command["fast"]:
             return None
-        options, _ = _parse(command["params"], rest[len(words):], command["interspersed"])
+        options, _ = _parse(command["params"], rest[len(words):], command["interspersed"],
+                            help_names=command["help"])
     except _Fallback:
         return None
     from pdman.cli.globalopts import GlobalOptions, call_handler

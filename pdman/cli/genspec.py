@@ -71,10 +71,12 @@ def build_spec() -> dict[str, Any]:
         handler = getattr(cmd.callback, "__pdman_handler__", None)
         params = [_param(p) for p in cmd.params if p.name != "help"]
         fast = handler is not None and all(p is not None for p in params)
+        settings = cmd.context_settings or {}
         commands[" ".join(path)] = {
             "handler": handler,
             "fast": fast,
-            "interspersed": bool(cmd.allow_interspersed_args),
+            "help": list(settings.get("help_option_names", ["--help"])),
+            "interspersed": bool(settings.get("allow_interspersed_args", cmd.allow_interspersed_args)),
             "params": [p for p in params if p is not None],
         }
 

@@ -38,12 +38,18 @@ Place = tuple[typer.Typer, str]
 
 #: click context settings for commands whose trailing arguments belong to the
 #: container (`run IMAGE CMD --flag`): option parsing stops at the first argument
-STOP_AT_ARGS: dict[str, Any] = {"allow_interspersed_args": False, "ignore_unknown_options": True}
+STOP_AT_ARGS: dict[str, Any] = {"allow_interspersed_args": False}
 
 
-def register(declaration: Callable[..., Any], *places: Place, stop_at_args: bool = False) -> None:
+def register(declaration: Callable[..., Any], *places: Place, stop_at_args: bool = False,
+             h_is_option: bool = False) -> None:
+    """Register under every name; `stop_at_args`: options end at the first argument (the
+    image; what follows belongs to the container); `h_is_option`: `-h` is a command
+    option (`run -h HOSTNAME`, as in podman), so only `--help` asks for help."""
     for app, name in places:
         settings = dict(_SETTINGS)
         if stop_at_args:
             settings.update(STOP_AT_ARGS)
+        if h_is_option:
+            settings["help_option_names"] = ["--help"]
         app.command(name, context_settings=settings)(declaration)

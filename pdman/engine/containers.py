@@ -1,15 +1,377 @@
 """Container verbs. The `run` flow reads top-down in `run()` below, stage by stage, as
-the seed tells it: resolve image → pull if missing → prepare rootfs → namespaces and
-network → cgroup → start → record → wait or detach.
+the seed tells it: resolve image → pull if missing → prepare the rootfs (writable layer
+over the image layers) → namespaces and network → cgroup → start → record → wait or
+detach. Each stage is one function; a failing stage undoes what earlier ones made.
+
+This module is on the hot path of `ps`: heavy imports stay inside the verbs that use them.
 """
 
 from __future__ import annotations
 
+import os
 import time
 
 from pdman.engine.context import EngineContext
 from pdman.entities.containers import ContainerSummary, ListContainersOptions
+from pdman.errors import ConflictError, UsageError
 from pdman.storage import container_records as records
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from pdman.entities.create import CreateOptions, StartIO
+    from pdman.storage.image_records import ImageRecord
+
+
+# ---------------------------------------------------------------------------
+# run: the seed's flow, top-down
+# ---------------------------------------------------------------------------
+
+def run(ctx: EngineContext, options: "CreateOptions", io: "StartIO") -> int:
+    """`pdman run` in the foreground: create, start attached, wait; the exit status."""
+    rec = create(ctx, options)                                  # stages 1-3
+    try:
+        return start_attached(ctx, rec, io)                     # stages 4-7
+    finally:
+        if options.remove:
+            remove(ctx, RemoveOptions(name=rec.id, force=True, volumes=True))
+
+
+def create(ctx: EngineContext, options: "CreateOptions") -> records.ContainerRecord:
+    """Stages 1-3: resolve (and pull) the image, resolve the configuration against it,
+    allocate the container's writable layer, and record it as `created`."""
+    from pdman.storage import container_fs
+
+    image = image_for(ctx, options)                             # 1-2: image, pulled if missing
+    config = resolve_config(ctx, options, image)
+    name = options.name or _free_name(ctx)
+    cid = _new_id()
+    config["hostname"] = config["hostname"] or cid[:12]       # podman: the short ID
+    container_fs.prepare(ctx.paths, cid, config["hostname"])   # 3: writable layer, /etc files
+    rec = records.ContainerRecord(
+        id=cid, name=name, image_id=image.id, image_name=config["image_name"],
+        command=config["argv"], created=time.time(), config=config, status="created")
+    try:
+        _prepare_volumes(ctx, config)
+        records.insert(ctx.catalog, rec)
+    except BaseException:
+        container_fs.remove(ctx.paths, cid)
+        raise
+    return rec
+
+
+def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartIO") -> int:
+    """Stages 4-7 for a foreground container: namespaces + exec through the C helper,
+    record `running`, forward signals while waiting, record the exit."""
+    from pdman.runtime import idmap
+    from pdman.runtime import spec as specmod
+    from pdman.runtime.foreground import ForegroundSession
+    from pdman.runtime.spawn import spawn_container
+
+    _check_startable(rec)
+    mapping = idmap.mapping_for_current_user()
+    _warn_single_id(ctx, mapping)
+    with ForegroundSession(tty=io.tty, interactive=io.interactive) as session:
+        spec = specmod.build(ctx.paths, rec.id, rec.config, stdio=session.stdio())
+        pid = spawn_container(spec, mapping)                    # 4-5: namespaces, exec
+        session.started(pid)
+        records.update_state(ctx.catalog, rec.id, status="running", pid=pid,  # 6: record
+                             started_at=time.time(), finished_at=0, exit_code=None,
+                             state={"pid_start": _start_time(pid)})
+        code = session.wait()                                   # 7: wait
+    records.update_state(ctx.catalog, rec.id, status="exited", pid=0, exit_code=code,
+                         finished_at=time.time())
+    return code
+
+
+# ---------------------------------------------------------------------------
+# stages
+# ---------------------------------------------------------------------------
+
+def image_for(ctx: EngineContext, options: "CreateOptions") -> "ImageRecord":
+    """Stages 1-2: the local image named by `options.image`, pulled per `--pull`."""
+    from pdman.engine import images
+    from pdman.entities.images import PullOptions
+
+    return images.ensure_image(ctx, options.image, options.pull, PullOptions(
+        reference=options.image, platform=options.platform or "", tls_verify=options.tls_verify,
+        quiet=options.quiet_pull, progress=options.pull_progress))
+
+
+def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRecord") -> "dict[str, Any]":
+    """Merge the image's config with the options: what the container will run, as who,
+    with which mounts and capabilities. Stored as the container's immutable config."""
+    from pdman.engine import runopts
+    from pdman.runtime import users
+    from pdman.runtime.spec import layer_paths
+    from pdman.storage import image_records
+
+    icfg = image.config.get("config") or {}
+    if options.entrypoint is not None:
+        entrypoint = [options.entrypoint] if options.entrypoint else []
+        cmd = list(options.command)
+    else:
+        entrypoint = list(icfg.get("Entrypoint") or [])
+        cmd = list(options.command) or list(icfg.get("Cmd") or [])
+    argv = entrypoint + cmd
+    if not argv:
+        raise UsageError(f"no command specified for image {options.image}",
+                         hint="give a command after the image name, or use --entrypoint")
+    links = [layer.link for layer in image_records.layers_of(ctx.catalog, image.id)]
+    links.reverse()                                             # overlay: top-most first
+    user_spec = options.user if options.user is not None else (icfg.get("User") or "0")
+    uname, gname = runopts.user_spec(user_spec)
+    who = users.resolve(layer_paths(ctx.paths, links), uname, gname)
+    mounts = [runopts.volume(v) for v in options.volumes]
+    mounts += [runopts.mount(m) for m in options.mounts]
+    mounts += [runopts.tmpfs(t) for t in options.tmpfs]
+    seen: set[str] = set()
+    for m in mounts:
+        if m["destination"] in seen:
+            raise UsageError(f"duplicate mount destination {m['destination']}",
+                             hint="mount each container path once")
+        seen.add(str(m["destination"]))
+        if m["type"] == "bind" and not os.path.exists(str(m["source"])):
+            raise UsageError(f"the bind mount source {m['source']} does not exist",
+                             hint="create it first, or correct the path")
+    security = _security_options(options.security_opt)
+    hostname = options.hostname or ""
+    if options.network not in ("none", "host"):
+        raise UsageError(f"network mode {options.network!r} is not available yet",
+                         hint="use --network none or --network host")
+    return {
+        "image_name": image.names[0] if image.names else image.id,
+        "image_ref": options.image,
+        "argv": argv,
+        "entrypoint": entrypoint,
+        "cmd": cmd,
+        "env": runopts.merge_env(icfg.get("Env") or [],
+                                 runopts.env_list(options.env, options.env_files)),
+        "workdir": options.workdir or icfg.get("WorkingDir") or "/",
+        "user": user_spec,
+        "uid": who.uid,
+        "gid": who.gid,
+        "additional_gids": who.additional_gids,
+        "home": who.home,
+        "hostname": hostname,          # empty: `create` uses the short ID
+        "mounts": mounts,
+        "caps": runopts.capabilities(options.cap_add, options.cap_drop, options.privileged),
+        "no_new_privs": security["no_new_privileges"],
+        "read_only": options.read_only,
+        "init": options.init,
+        "tty": options.tty,
+        "interactive": options.interactive,
+        "labels": {**(icfg.get("Labels") or {}), **runopts.labels(options.labels)},
+        "network": options.network,
+        "stop_signal": options.stop_signal or icfg.get("StopSignal") or "SIGTERM",
+        "stop_timeout": 10 if options.stop_timeout is None else options.stop_timeout,
+        "layers": links,
+        "exposed_ports": sorted((icfg.get("ExposedPorts") or {}).keys()),
+        "remove": options.remove,
+    }
+
+
+def _security_options(items: list[str]) -> "dict[str, bool]":
+    """`--security-opt no-new-privileges[=|:true|false]` (docker accepts both separators)."""
+    import re
+
+    out = {"no_new_privileges": False}
+    for item in items:
+        m = re.fullmatch(r"no-new-privileges(?:[=:](true|false))?", item.strip())
+        if m:
+            out["no_new_privileges"] = m.group(1) != "false"
+        else:
+            raise UsageError(f"unsupported --security-opt {item!r}",
+                             hint="supported: no-new-privileges[=true|false]")
+    return out
+
+
+def _prepare_volumes(ctx: EngineContext, config: "dict[str, Any]") -> None:
+    """Named volumes are created on first use (docker semantics); anonymous ones get a
+    generated name. The host path of each mount is fixed here."""
+    from pdman.engine import volumes
+    from pdman.errors import VolumeNotFound
+
+    for m in config["mounts"]:
+        if m["type"] == "bind":
+            m["host_path"] = m["source"]
+        elif m["type"] == "volume":
+            if not m["source"]:
+                m["source"] = os.urandom(32).hex()
+                m["anonymous"] = True
+            try:
+                vol = volumes.inspect(ctx, m["source"])
+            except VolumeNotFound:
+                vol = volumes.create(ctx, volumes.CreateVolumeOptions(name=m["source"], ignore=True))
+            m["host_path"] = vol.mountpoint
+
+
+def _free_name(ctx: EngineContext) -> str:
+    from pdman.engine.names import random_name
+
+    taken = {r["name"] for r in ctx.catalog.query("SELECT name FROM containers")}
+    return random_name(taken)
+
+
+def _new_id() -> str:
+    from pdman.engine.names import new_id
+
+    return new_id()
+
+
+def _check_startable(rec: records.ContainerRecord) -> None:
+    if rec.status in ("running", "paused"):
+        raise ConflictError(f"container {rec.name} is already running",
+                            hint=f"stop it first (`pdman stop {rec.name}`)")
+
+
+_warned_single_id = False
+
+
+def _warn_single_id(ctx: EngineContext, mapping: "Any") -> None:
+    """Say once per store that only one ID is mapped (no subordinate range)."""
+    global _warned_single_id
+    if not mapping.single_id or _warned_single_id:
+        return
+    _warned_single_id = True
+    marker = os.path.join(ctx.paths.root, ".warned-single-id")
+    if os.path.exists(marker):
+        return
+    import sys
+
+    print(f"WARN[0000] {mapping.warning}", file=sys.stderr)
+    try:
+        open(marker, "w").close()
+    except OSError:
+        pass
+
+
+def _start_time(pid: int) -> int:
+    """The process' start time (clock ticks since boot): tells a live container from a
+    recycled PID."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+        return int(data[data.rindex(b")") + 2:].split()[19])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _alive(rec: records.ContainerRecord) -> bool:
+    if rec.pid <= 0:
+        return False
+    want = rec.state.get("pid_start", 0)
+    got = _start_time(rec.pid)
+    return got != 0 and (not want or got == want)
+
+
+def reconcile(ctx: EngineContext, rec: records.ContainerRecord) -> records.ContainerRecord:
+    """A container recorded as running whose process is gone (its pdman was killed, the
+    machine rebooted) is recorded as exited, with the code if it is known."""
+    if rec.status in ("running", "paused") and not _alive(rec):
+        code = rec.exit_code
+        records.update_state(ctx.catalog, rec.id, status="exited", pid=0, exit_code=code,
+                             finished_at=time.time())
+        rec.status, rec.pid, rec.finished_at = "exited", 0, time.time()
+    return rec
+
+
+# ---------------------------------------------------------------------------
+# other verbs
+# ---------------------------------------------------------------------------
+
+class RemoveOptions:
+    __slots__ = ("name", "force", "volumes")
+
+    def __init__(self, name: str, force: bool = False, volumes: bool = False) -> None:
+        self.name = name
+        self.force = force
+        self.volumes = volumes
+
+
+def remove(ctx: EngineContext, options: RemoveOptions) -> str:
+    """`rm`: a running container only with force (killed first). Returns the ID."""
+    import signal
+
+    from pdman.storage import container_fs
+
+    rec = reconcile(ctx, records.find(ctx.catalog, options.name))
+    if rec.status in ("running", "paused"):
+        if not options.force:
+            raise ConflictError(
+                f"cannot remove container {rec.id} as it is {rec.status} - running or paused "
+                "containers cannot be removed without force",
+                hint=f"stop it first, or use `pdman rm -f {rec.name}`")
+        try:
+            os.kill(rec.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        _wait_gone(rec.pid)
+    records.delete(ctx.catalog, rec.id)
+    container_fs.remove(ctx.paths, rec.id)
+    if options.volumes:
+        from pdman.engine import volumes
+
+        for m in rec.config.get("mounts", []):
+            if m.get("anonymous"):
+                try:
+                    volumes.remove(ctx, m["source"], force=True)
+                except Exception:
+                    pass
+    return rec.id
+
+
+def _wait_gone(pid: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return
+        except ChildProcessError:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+        time.sleep(0.01)
+
+
+def rename(ctx: EngineContext, name: str, new_name: str) -> None:
+    import re
+
+    if not re.match(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$", new_name):
+        raise UsageError(f"invalid container name {new_name!r}",
+                         hint="names start with a letter or digit and use [a-zA-Z0-9_.-]")
+    rec = records.find(ctx.catalog, name)
+    records.rename(ctx.catalog, rec.id, new_name)
+
+
+def prune(ctx: EngineContext) -> list[str]:
+    removed = []
+    for rec in records.list_all(ctx.catalog):
+        rec = reconcile(ctx, rec)
+        if rec.status in ("exited", "created", "stopped"):
+            removed.append(remove(ctx, RemoveOptions(name=rec.id)))
+    return removed
+
+
+def wait(ctx: EngineContext, name: str, conditions: "tuple[str, ...]" = ("stopped",),
+         interval: float = 0.05) -> int:
+    """`wait`: block until the container reaches a condition; its exit code."""
+    want = {"stopped": {"exited", "stopped"}, "exited": {"exited"},
+            "running": {"running"}, "created": {"created"}, "paused": {"paused"}}
+    states: set[str] = set()
+    for c in conditions:
+        if c not in want:
+            raise UsageError(f"invalid condition {c!r}",
+                             hint="use one of: " + ", ".join(sorted(want)))
+        states |= want[c]
+    while True:
+        rec = reconcile(ctx, records.find(ctx.catalog, name))
+        if rec.status in states:
+            return rec.exit_code if rec.exit_code is not None else (0 if rec.status != "exited" else -1)
+        time.sleep(interval)
 
 
 def status_text(rec: records.ContainerRecord, now: float | None = None) -> str:
@@ -40,7 +402,9 @@ def summarize(rec: records.ContainerRecord) -> ContainerSummary:
 
 
 def list_containers(ctx: EngineContext, options: ListContainersOptions) -> list[ContainerSummary]:
-    rows = records.list_all(ctx.catalog, include_stopped=options.all or options.last >= 0)
+    rows = [reconcile(ctx, r) for r in records.list_all(ctx.catalog, include_stopped=True)]
+    if not (options.all or options.last >= 0):
+        rows = [r for r in rows if r.status in ("running", "paused")]
     summaries = filter_containers([summarize(r) for r in rows], options.filters)
     if options.last >= 0:
         summaries = summaries[: options.last]
@@ -82,3 +446,81 @@ def filter_containers(rows: list[ContainerSummary], filters: tuple[str, ...]) ->
         by_key.setdefault(key, []).append(value)
     return [s for s in rows
             if all(any(_matches(s, k, v) for v in vs) for k, vs in by_key.items())]
+
+
+def _rfc3339(ts: float) -> str:
+    import datetime as dt
+
+    if not ts:
+        return "0001-01-01T00:00:00Z"
+    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def inspect(ctx: EngineContext, name: str) -> "dict[str, Any]":
+    """docker/podman `inspect` of a container: field names as docker's Engine API."""
+    from pdman.storage.container_fs import ContainerDirs
+
+    rec = reconcile(ctx, records.find(ctx.catalog, name))
+    c = rec.config
+    dirs = ContainerDirs(ctx.paths, rec.id)
+    running = rec.status in ("running", "paused")
+    return {
+        "Id": rec.id,
+        "Created": _rfc3339(rec.created),
+        "Path": c["argv"][0] if c.get("argv") else "",
+        "Args": c.get("argv", [])[1:],
+        "State": {
+            "Status": rec.status,
+            "Running": rec.status == "running",
+            "Paused": rec.status == "paused",
+            "Restarting": False,
+            "OOMKilled": rec.oom_killed,
+            "Dead": False,
+            "Pid": rec.pid if running else 0,
+            "ExitCode": rec.exit_code or 0,
+            "Error": rec.state.get("error", ""),
+            "StartedAt": _rfc3339(rec.started_at),
+            "FinishedAt": _rfc3339(rec.finished_at),
+        },
+        "Image": "sha256:" + rec.image_id,
+        "ImageName": rec.image_name,
+        "Name": rec.name,
+        "RestartCount": 0,
+        "Driver": "overlay",
+        "Mounts": [{
+            "Type": m["type"], "Name": m["source"] if m["type"] == "volume" else "",
+            "Source": m.get("host_path", m["source"]), "Destination": m["destination"],
+            "RW": not m.get("readonly"), "Mode": "", "Propagation": "rprivate",
+        } for m in c.get("mounts", [])],
+        "Config": {
+            "Hostname": c.get("hostname", ""),
+            "User": c.get("user", ""),
+            "Env": c.get("env", []),
+            "Cmd": c.get("cmd", []),
+            "Entrypoint": c.get("entrypoint", []),
+            "Image": c.get("image_ref", ""),
+            "WorkingDir": c.get("workdir", "/"),
+            "Labels": c.get("labels", {}),
+            "StopSignal": c.get("stop_signal", "SIGTERM"),
+            "StopTimeout": c.get("stop_timeout", 10),
+            "Tty": bool(c.get("tty")),
+            "OpenStdin": bool(c.get("interactive")),
+            "ExposedPorts": {p: {} for p in c.get("exposed_ports", [])},
+        },
+        "HostConfig": {
+            "NetworkMode": c.get("network", "none"),
+            "ReadonlyRootfs": bool(c.get("read_only")),
+            "CapAdd": [], "CapDrop": [],
+            "AutoRemove": bool(c.get("remove")),
+            "Init": bool(c.get("init")),
+            "SecurityOpt": ["no-new-privileges"] if c.get("no_new_privs") else [],
+        },
+        "EffectiveCaps": c.get("caps", []),
+        "GraphDriver": {
+            "Name": "overlay",
+            "Data": {
+                "LowerDir": ":".join(os.path.join(ctx.paths.links, x) for x in c.get("layers", [])),
+                "UpperDir": dirs.upper, "WorkDir": dirs.work, "MergedDir": dirs.merged,
+            },
+        },
+    }

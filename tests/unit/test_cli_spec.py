@@ -43,6 +43,12 @@ CASES = [
     (["images"], ["-q", "--digests"]),
     (["volume", "create"], ["v1", "--label", "a=b", "-o", "x=y"]),
     (["volume", "rm"], ["-f", "v1", "v2"]),
+    (["run"], ["--rm", "busybox", "ls", "-la"]),
+    (["run"], ["-it", "-e", "A=1", "-eB=2", "--name=x", "busybox"]),
+    (["run"], ["-v", "/a:/b:ro", "--cap-drop", "all", "-h", "box", "img", "--", "x"]),
+    (["container", "create"], ["--entrypoint", "", "-u", "1000:1000", "img", "sh", "-c", "id -u"]),
+    (["rm"], ["-fa"]),
+    (["wait"], ["--condition", "running", "c1"]),
 ]
 
 
@@ -50,7 +56,8 @@ CASES = [
 def test_fast_parser_agrees_with_typer(words: list[str], args: list[str]) -> None:
     spec = fast._spec()
     command = spec["commands"][" ".join(words)]
-    ours, _ = fast._parse(command["params"], args, command["interspersed"])
+    ours, _ = fast._parse(command["params"], args, command["interspersed"],
+                          help_names=command["help"])
     leaf = dict(_leaves(get_command()))[tuple(words)]
     ctx = leaf.make_context(words[-1], list(args))
     theirs = {k: (list(v) if isinstance(v, tuple) else v) for k, v in ctx.params.items()}

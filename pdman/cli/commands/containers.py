@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -26,3 +26,106 @@ def ps(
 
 groups.register(ps, (groups.top, "ps"), (groups.container, "ps"), (groups.container, "ls"),
                 (groups.container, "list"))
+
+
+from pdman.cli import options_create as o  # noqa: E402
+
+
+@handled_by("containers.run")
+def run(
+    image: o.Image,
+    command: o.Command = None,
+    name: o.Name = None, env: o.Env = None, env_file: o.EnvFile = None,
+    workdir: o.Workdir = None, user: o.User = None, entrypoint: o.Entrypoint = None,
+    hostname: o.Hostname = None, interactive: o.Interactive = False, tty: o.Tty = False,
+    init: o.Init = False, read_only: o.ReadOnly = False, tmpfs: o.Tmpfs = None,
+    volume: o.Volume = None, mount: o.Mount = None, cap_add: o.CapAdd = None,
+    cap_drop: o.CapDrop = None, privileged: o.Privileged = False,
+    security_opt: o.SecurityOpt = None, label: o.Label = None, pull: o.Pull = "missing",
+    network: o.Network = "none", platform: o.Platform = None, tls_verify: o.TlsVerify = None,
+    stop_signal: o.StopSignal = None, stop_timeout: o.StopTimeout = None,
+    quiet: o.QuietPull = False, rm: o.Remove = False,
+) -> None:
+    """Run a command in a new container: pull the image if missing, create the
+    container, start it attached and exit with its exit status."""
+
+
+@handled_by("containers.create")
+def create(
+    image: o.Image,
+    command: o.Command = None,
+    name: o.Name = None, env: o.Env = None, env_file: o.EnvFile = None,
+    workdir: o.Workdir = None, user: o.User = None, entrypoint: o.Entrypoint = None,
+    hostname: o.Hostname = None, interactive: o.Interactive = False, tty: o.Tty = False,
+    init: o.Init = False, read_only: o.ReadOnly = False, tmpfs: o.Tmpfs = None,
+    volume: o.Volume = None, mount: o.Mount = None, cap_add: o.CapAdd = None,
+    cap_drop: o.CapDrop = None, privileged: o.Privileged = False,
+    security_opt: o.SecurityOpt = None, label: o.Label = None, pull: o.Pull = "missing",
+    network: o.Network = "none", platform: o.Platform = None, tls_verify: o.TlsVerify = None,
+    stop_signal: o.StopSignal = None, stop_timeout: o.StopTimeout = None,
+    quiet: o.QuietPull = False, rm: o.Remove = False,
+) -> None:
+    """Create a container without starting it; prints its ID."""
+
+
+@handled_by("containers.start")
+def start(
+    containers: Annotated[list[str], typer.Argument(help="Containers to start (name or ID).")],
+    attach: Annotated[bool, typer.Option("--attach", "-a", help="Attach stdout/stderr and wait for the exit.")] = False,
+    interactive: Annotated[bool, typer.Option("--interactive", "-i", help="Attach stdin too.")] = False,
+) -> None:
+    """Start created or exited containers."""
+
+
+@handled_by("containers.rm")
+def rm(
+    containers: Annotated[Optional[list[str]], typer.Argument(help="Containers to remove.")] = None,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Kill a running container first.")] = False,
+    volumes: Annotated[bool, typer.Option("--volumes", "-v", help="Remove its anonymous volumes too.")] = False,
+    all: Annotated[bool, typer.Option("--all", "-a", help="Remove all containers.")] = False,
+) -> None:
+    """Remove containers and their writable layers."""
+
+
+@handled_by("containers.rename")
+def rename(
+    container: Annotated[str, typer.Argument(help="Container to rename.")],
+    new_name: Annotated[str, typer.Argument(help="Its new name.")],
+) -> None:
+    """Rename a container."""
+
+
+@handled_by("containers.wait")
+def wait(
+    containers: Annotated[list[str], typer.Argument(help="Containers to wait for.")],
+    condition: Annotated[Optional[list[str]], typer.Option(
+        "--condition", help="State to wait for: stopped (default), exited, running, created, paused.")] = None,
+    interval: Annotated[str, typer.Option("--interval", "-i", help="Polling interval, e.g. 250ms.")] = "250ms",
+) -> None:
+    """Wait for containers to reach a state; prints each one's exit code."""
+
+
+@handled_by("containers.prune")
+def prune(
+    force: Annotated[bool, typer.Option("--force", "-f", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Remove all stopped containers."""
+
+
+@handled_by("containers.inspect")
+def inspect(
+    containers: Annotated[list[str], typer.Argument(help="Containers to inspect.")],
+    format: Format = None,
+) -> None:
+    """Show a container's configuration and state as JSON (docker's field names)."""
+
+
+groups.register(run, (groups.top, "run"), (groups.container, "run"), stop_at_args=True, h_is_option=True)
+groups.register(create, (groups.top, "create"), (groups.container, "create"), stop_at_args=True,
+                h_is_option=True)
+groups.register(start, (groups.top, "start"), (groups.container, "start"))
+groups.register(rm, (groups.top, "rm"), (groups.container, "rm"))
+groups.register(rename, (groups.top, "rename"), (groups.container, "rename"))
+groups.register(wait, (groups.top, "wait"), (groups.container, "wait"))
+groups.register(prune, (groups.container, "prune"))
+groups.register(inspect, (groups.container, "inspect"))

@@ -49,3 +49,180 @@ def ps(g: GlobalOptions, all: bool, quiet: bool, no_trunc: bool, filter: list[st
         [[r.ID if no_trunc else r.ID[:12], r.Image, _command_text(r.Command, no_trunc),
           ago(r.Created), r.Status, _ports_text(r.Ports), r.Name] for r in rows])
     return 0
+
+
+def _tls(value: str | None) -> bool | None:
+    from pdman.errors import UsageError
+
+    if value is None:
+        return None
+    if value.lower() in ("true", "1", "yes"):
+        return True
+    if value.lower() in ("false", "0", "no"):
+        return False
+    raise UsageError(f"invalid --tls-verify value {value!r}", hint="use true or false")
+
+
+def _create_options(image: str, command: list[str] | None, **kw: object):  # type: ignore[no-untyped-def]
+    from pdman.entities.create import CreateOptions
+    from pdman.errors import UsageError
+
+    if kw["pull"] not in ("missing", "always", "never", "newer"):
+        raise UsageError(f"invalid --pull policy {kw['pull']!r}", hint="use missing, always or never")
+    return CreateOptions(
+        image=image, command=list(command or []), name=kw["name"], env=list(kw["env"] or []),
+        env_files=list(kw["env_file"] or []), workdir=kw["workdir"], user=kw["user"],
+        entrypoint=kw["entrypoint"], hostname=kw["hostname"], interactive=bool(kw["interactive"]),
+        tty=bool(kw["tty"]), init=bool(kw["init"]), read_only=bool(kw["read_only"]),
+        tmpfs=list(kw["tmpfs"] or []), volumes=list(kw["volume"] or []),
+        mounts=list(kw["mount"] or []), cap_add=list(kw["cap_add"] or []),
+        cap_drop=list(kw["cap_drop"] or []), privileged=bool(kw["privileged"]),
+        security_opt=list(kw["security_opt"] or []), labels=list(kw["label"] or []),
+        pull="missing" if kw["pull"] == "newer" else str(kw["pull"]), network=str(kw["network"]),
+        platform=kw["platform"], tls_verify=_tls(kw["tls_verify"]),  # type: ignore[arg-type]
+        stop_signal=kw["stop_signal"], stop_timeout=kw["stop_timeout"],
+        quiet_pull=bool(kw["quiet"]), remove=bool(kw["rm"]))
+
+
+def _with_pull_progress(opts, action):  # type: ignore[no-untyped-def]
+    """Run `action(opts)` with pull progress on stderr (only shown if a pull happens)."""
+    from pdman.cli.pull_progress import pull_progress_if_needed
+
+    with pull_progress_if_needed(opts.quiet_pull) as sink:
+        opts.pull_progress = sink
+        return action(opts)
+
+
+def run(g: GlobalOptions, image: str, command: list[str] | None, **kw: object) -> int:
+    from pdman.engine import containers
+    from pdman.entities.create import StartIO
+
+    ctx = _context(g)
+    opts = _create_options(image, command, **kw)
+    return _with_pull_progress(opts, lambda o: containers.run(
+        ctx, o, StartIO(attach=True, interactive=o.interactive, tty=o.tty)))
+
+
+def create(g: GlobalOptions, image: str, command: list[str] | None, **kw: object) -> int:
+    from pdman.engine import containers
+
+    ctx = _context(g)
+    rec = _with_pull_progress(_create_options(image, command, **kw),
+                              lambda o: containers.create(ctx, o))
+    print(rec.id)
+    return 0
+
+
+def start(g: GlobalOptions, containers: list[str], attach: bool, interactive: bool) -> int:
+    from pdman.engine import containers as engine
+    from pdman.entities.create import StartIO
+    from pdman.errors import UsageError
+    from pdman.storage import container_records
+
+    ctx = _context(g)
+    if attach or interactive:
+        if len(containers) != 1:
+            raise UsageError("you cannot start and attach multiple containers at once",
+                             hint="give one container with -a/-i")
+        rec = container_records.find(ctx.catalog, containers[0])
+        return engine.start_attached(ctx, rec, StartIO(attach=True, interactive=interactive,
+                                                       tty=bool(rec.config.get("tty"))))
+    raise UsageError("starting a container in the background needs the container monitor, "
+                     "which is not built yet",
+                     hint="use `pdman start -a` to run it in the foreground")
+
+
+def _each(names: list[str], action) -> int:  # type: ignore[no-untyped-def]
+    """podman's way with several names: report each failure, go on, fail at the end."""
+    import sys
+
+    from pdman.errors import PdmanError
+
+    code = 0
+    for n in names:
+        try:
+            out = action(n)
+            if out is not None:
+                print(out)
+        except PdmanError as exc:
+            print(exc.render(), file=sys.stderr)
+            code = exc.exit_code if code == 0 else code
+    return code
+
+
+def rm(g: GlobalOptions, containers: list[str] | None, force: bool, volumes: bool, all: bool) -> int:
+    from pdman.engine import containers as engine
+    from pdman.errors import UsageError
+    from pdman.storage import container_records
+
+    ctx = _context(g)
+    if all:
+        containers = [r.id for r in container_records.list_all(ctx.catalog)]
+    elif not containers:
+        raise UsageError("`rm` needs at least one container name or ID", hint="or pass --all")
+    return _each(containers, lambda n: engine.remove(
+        ctx, engine.RemoveOptions(name=n, force=force, volumes=volumes)))
+
+
+def rename(g: GlobalOptions, container: str, new_name: str) -> int:
+    from pdman.engine import containers as engine
+
+    engine.rename(_context(g), container, new_name)
+    return 0
+
+
+def _duration(text: str) -> float:
+    from pdman.errors import UsageError
+
+    for suffix, scale in (("ms", 0.001), ("s", 1.0), ("m", 60.0)):
+        if text.endswith(suffix):
+            try:
+                return float(text[: -len(suffix)]) * scale
+            except ValueError:
+                break
+    try:
+        return float(text)
+    except ValueError:
+        raise UsageError(f"invalid duration {text!r}", hint="e.g. 250ms, 1s") from None
+
+
+def wait(g: GlobalOptions, containers: list[str], condition: list[str] | None, interval: str) -> int:
+    from pdman.engine import containers as engine
+
+    ctx = _context(g)
+    step = _duration(interval)
+    conds = tuple(condition or ["stopped"])
+    return _each(containers, lambda n: engine.wait(ctx, n, conds, step))
+
+
+def prune(g: GlobalOptions, force: bool) -> int:
+    import sys
+
+    from pdman.engine import containers as engine
+
+    if not force and sys.stdin.isatty():
+        answer = input("WARNING! This will remove all non running containers.\n"
+                       "Are you sure you want to continue? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            return 0
+    for cid in engine.prune(_context(g)):
+        print(cid)
+    return 0
+
+
+def inspect(g: GlobalOptions, containers: list[str], format: str | None) -> int:
+    from pdman.cli import output
+    from pdman.engine import containers as engine
+
+    ctx = _context(g)
+    reports = []
+
+    def one(n: str) -> None:
+        reports.append(engine.inspect(ctx, n))
+
+    code = _each(containers, one)
+    if format and format != "json":
+        output.print_formatted(format, reports)
+    else:
+        output.print_json(reports)
+    return code

@@ -1,0 +1,86 @@
+/* internal.h - declarations shared by the C files of the helper, not by cffi.
+ *
+ * Conventions (crun's): a function that can fail takes `struct pdman_error
+ * *err` and returns < 0 with *err set; callers add context on the way up and
+ * every call site reads `if (ret < 0) return ret;`.  Resources are released
+ * with the cleanup attributes below so early returns cannot leak.
+ *
+ * Everything reached from the child of clone(2) must not allocate: the
+ * caller may be multi-threaded and another thread may hold the malloc lock.
+ */
+#ifndef PDMAN_INTERNAL_H
+#define PDMAN_INTERNAL_H
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "pdman.h"
+
+#define PDMAN_DEFAULT_TIMEOUT_MS 30000
+
+/* Credentials in the child: raw syscalls.  glibc's wrappers broadcast the
+ * change to every thread it believes exists (SIGSETXID, taking its stack
+ * lock); after clone(2) of a threaded caller those threads are not ours. */
+#define pdman_setresuid(r, e, s) syscall(SYS_setresuid, (r), (e), (s))
+#define pdman_setresgid(r, e, s) syscall(SYS_setresgid, (r), (e), (s))
+#define pdman_setgroups(n, list) syscall(SYS_setgroups, (n), (list))
+
+/* ---- cleanup helpers ---- */
+
+static inline void pdman_closep(int *fd) {
+  if (*fd >= 0) {
+    int saved = errno;
+    close(*fd);
+    errno = saved;
+  }
+}
+
+static inline void pdman_freep(void *p) {
+  free(*(void **)p);
+}
+
+#define cleanup_close __attribute__((cleanup(pdman_closep)))
+#define cleanup_free __attribute__((cleanup(pdman_freep)))
+
+/* ---- error.c ---- */
+
+/* Set *err to "<formatted text>: <strerror(errnum)>" (no suffix when errnum is
+ * 0) and return -1. */
+int pdman_error_set(struct pdman_error *err, int errnum, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Prefix *err's message with "<formatted text>: " and return -1. */
+int pdman_error_wrap(struct pdman_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+void pdman_error_clear(struct pdman_error *err);
+
+/* ---- mounts.c (child, after sync 2) ---- */
+
+/* Everything the child needs that the parent computed before clone(2). */
+struct pdman_prepared {
+  char overlay_data[4096]; /* mount(2) reads at most one page of options */
+  int overlay_fsconfig;    /* too long for that page: one fsconfig(2)
+                              `lowerdir+` per layer instead (Linux >= 6.8) */
+};
+
+int pdman_prepare_rootfs(const struct pdman_spawn_spec *spec,
+                         struct pdman_prepared *prep, struct pdman_error *err);
+
+/* Mount the rootfs and the container's filesystems, pivot_root into it,
+ * mask and protect paths.  Returns with "/" the container's root. */
+int pdman_setup_rootfs(const struct pdman_spawn_spec *spec,
+                       const struct pdman_prepared *prep,
+                       struct pdman_error *err);
+
+/* ---- exec.c (child, after pdman_setup_rootfs) ---- */
+
+/* rlimits, groups, uid/gid, capabilities, no_new_privs, cwd, signal mask,
+ * then execve.  Returns only on failure; err->kind is PDMAN_ERR_EXEC when
+ * execve itself failed. */
+int pdman_exec_process(const struct pdman_spawn_spec *spec,
+                       struct pdman_error *err);
+
+#endif

@@ -1,0 +1,190 @@
+/* pdman.h - the one definition of the native helper's API and sync protocol.
+ *
+ * native/build_native.py hands the part between the CDEF markers to cffi's
+ * cdef() verbatim, so that part must stay plain C that cffi can parse: no
+ * #include, no macros other than integer #defines, no attributes.  The
+ * Python bridge (pdman/runtime/native.py) reads the same constants through
+ * the compiled module; nothing here is repeated on the Python side.
+ *
+ * Lifecycle of a container process (see spawn.c):
+ *
+ *   pdman_spawn()    clone(2) into new namespaces; returns when the child
+ *                    reached sync 1 and blocks.
+ *   ... caller writes uid_map/gid_map (newuidmap), attaches network and
+ *       cgroup to res.pid ...
+ *   pdman_release()  sync 2; the child builds the rootfs and execs; returns 0
+ *                    once execve succeeded (EOF on the CLOEXEC sync socket),
+ *                    or -1 with the child's errno and message.  A child
+ *                    killed by a signal after sync 2 also ends in EOF: its
+ *                    wait status then tells.
+ *   pdman_abort()    kill and reap a child that will not be released.
+ */
+#ifndef PDMAN_H
+#define PDMAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* CDEF BEGIN */
+
+#define PDMAN_ERROR_MSG_MAX 1024
+
+/* Exit status of the child when it fails before execve (the parent gets the
+ * reason over the sync socket; the status only matters to a bare waitpid). */
+#define PDMAN_EXIT_CHILD_FAILED 125
+
+/* The numbered sync points between the caller (parent) and the child of
+ * clone(2).  Each one is a struct pdman_sync_msg on a SOCK_SEQPACKET
+ * socketpair; both sides mark the matching spot with the same comment. */
+enum pdman_sync {
+  /* sync 1: child created, in its namespaces, waiting for its ID maps */
+  PDMAN_SYNC_CHILD_READY = 1,
+  /* sync 2: parent wrote the ID maps (and network, cgroup): child may go on */
+  PDMAN_SYNC_MAPS_WRITTEN = 2,
+  /* sync 3: child failed before execve; errnum + msg say where */
+  PDMAN_SYNC_CHILD_ERROR = 3,
+  /* sync 4: execve of the command failed; errnum + msg.
+   * Success has no message: the CLOEXEC socket reaches EOF at execve. */
+  PDMAN_SYNC_EXEC_FAILED = 4
+};
+
+struct pdman_sync_msg {
+  int32_t type;   /* enum pdman_sync */
+  int32_t errnum; /* errno of the failing call, 0 if none */
+  char msg[PDMAN_ERROR_MSG_MAX];
+};
+
+/* Where an error happened; the bridge maps it to an exception class. */
+enum pdman_error_kind {
+  PDMAN_ERR_HOST = 0,    /* in the calling process (socketpair, clone, ...) */
+  PDMAN_ERR_CHILD = 1,   /* container setup in the child, before execve */
+  PDMAN_ERR_EXEC = 2,    /* execve of the container command */
+  PDMAN_ERR_TIMEOUT = 3  /* the child did not reach the next sync point */
+};
+
+/* crun style: errno plus a message naming the syscall and the path, with
+ * context prefixed on the way up ("mounting /proc: mount `proc`: EPERM"). */
+struct pdman_error {
+  int errnum;
+  int kind; /* enum pdman_error_kind */
+  char msg[PDMAN_ERROR_MSG_MAX];
+};
+
+/* Namespaces the container shares with the caller instead of getting its
+ * own.  User, mount and PID namespaces are always new. */
+enum pdman_share {
+  PDMAN_SHARE_NET = 1,
+  PDMAN_SHARE_IPC = 2,
+  PDMAN_SHARE_UTS = 4,
+  PDMAN_SHARE_CGROUP = 8
+};
+
+enum pdman_mount_flag {
+  PDMAN_MOUNT_BIND = 1,      /* bind the host path `source` */
+  PDMAN_MOUNT_RECURSIVE = 2, /* with BIND: rbind */
+  PDMAN_MOUNT_READONLY = 4,
+  PDMAN_MOUNT_NOSUID = 8,
+  PDMAN_MOUNT_NODEV = 16,
+  PDMAN_MOUNT_NOEXEC = 32
+};
+
+struct pdman_mount {
+  const char *source;      /* host path (BIND) or filesystem source name */
+  const char *destination; /* absolute path inside the container */
+  const char *fstype;      /* NULL for BIND, else e.g. "tmpfs" */
+  const char *data;        /* mount data such as "size=64m,mode=1777", or NULL */
+  unsigned int flags;      /* enum pdman_mount_flag */
+};
+
+struct pdman_rlimit {
+  int resource; /* RLIMIT_* */
+  uint64_t soft;
+  uint64_t hard;
+};
+
+/* the kernel's CLONE_NEW* values (spawn.c checks them at compile time) */
+enum pdman_unshare_flag {
+  PDMAN_UNSHARE_MOUNT = 0x00020000,
+  PDMAN_UNSHARE_USER = 0x10000000
+};
+
+struct pdman_spawn_spec {
+  /* the process */
+  char *const *argv; /* NULL-terminated; argv[0] searched in the env's PATH */
+  char *const *envp; /* NULL-terminated */
+  const char *cwd;   /* inside the container; created when missing */
+  uint32_t uid;
+  uint32_t gid;
+  const uint32_t *additional_gids;
+  size_t n_additional_gids;
+  const char *hostname; /* NULL: leave the UTS namespace's name */
+
+  /* root filesystem: an overlay when n_lowerdirs > 0, else `rootfs` itself
+   * bind-mounted (a plain directory) */
+  const char *rootfs;             /* overlay mountpoint, or the plain dir */
+  const char *const *lowerdirs;   /* top-most first, as overlayfs wants */
+  size_t n_lowerdirs;
+  const char *upperdir;
+  const char *workdir;
+  const char *linkdir;            /* cwd for the mount, so lowerdirs can be
+                                     short relative link names; or NULL */
+  int overlay_userxattr;          /* pass `userxattr` (rootless overlay) */
+  int readonly_rootfs;
+
+  /* more mounts, in order (parents before children) */
+  const struct pdman_mount *mounts;
+  size_t n_mounts;
+  const char *const *masked_paths;
+  size_t n_masked_paths;
+  const char *const *readonly_paths;
+  size_t n_readonly_paths;
+
+  /* privileges: bit N is capability N */
+  uint64_t cap_bounding;
+  uint64_t cap_effective;
+  uint64_t cap_permitted;
+  uint64_t cap_inheritable;
+  uint64_t cap_ambient;
+  const struct pdman_rlimit *rlimits;
+  size_t n_rlimits;
+  int no_new_privs;
+
+  /* fds: stdio[i] becomes fd i (-1: /dev/null); fds 3..3+preserve_fds-1
+   * are passed on as they are; every other fd is closed at execve */
+  int stdio[3];
+  int preserve_fds;
+  int new_session;          /* setsid() and make fd 0 the controlling terminal
+                               (`run -t`: fd 0 is the slave side of a pty) */
+
+  unsigned int share;       /* enum pdman_share */
+  int parent_death_signal;  /* for the container process; 0: none */
+  int timeout_ms;           /* per sync point; 0: 30 s */
+};
+
+struct pdman_spawn_result {
+  int pid;     /* in the caller's PID namespace */
+  int sync_fd; /* parent end of the sync socket (CLOEXEC), -1 when done */
+};
+
+/* Clone the child and wait for sync 1.  0 on success, <0 and *err set. */
+int pdman_spawn(const struct pdman_spawn_spec *spec,
+                struct pdman_spawn_result *res, struct pdman_error *err);
+
+/* Sync 2, then wait for execve (0) or the child's error (<0; the child is
+ * reaped and res->pid set to -1).  timeout_ms <= 0 means 30 s. */
+int pdman_release(struct pdman_spawn_result *res, int timeout_ms,
+                  struct pdman_error *err);
+
+/* SIGKILL and reap a child that was spawned but not released. */
+void pdman_abort(struct pdman_spawn_result *res);
+
+/* unshare(2) the calling process; flags: enum pdman_unshare_flag. */
+int pdman_unshare(int flags, struct pdman_error *err);
+
+/* mount(2) with the error naming source and target; flags are MS_*. */
+int pdman_mount(const char *source, const char *target, const char *fstype,
+                unsigned long flags, const char *data, struct pdman_error *err);
+
+/* CDEF END */
+
+#endif

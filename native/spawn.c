@@ -1,0 +1,399 @@
+/* spawn.c - clone(2) into the container's namespaces and step through the
+ * numbered sync points of pdman.h with the child.
+ *
+ * No CLONE_VM: the caller is a Python interpreter that keeps running (it
+ * runs newuidmap, attaches network and cgroup) while the child waits, so the
+ * child needs its own copy of memory.  All signals are blocked across clone
+ * so that no Python signal handler can run in the child; the child resets
+ * every disposition to the default and unblocks them just before execve.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "internal.h"
+
+/* ---- the sync socket ---- */
+
+static int sync_send(int fd, int type, const struct pdman_error *detail,
+                     struct pdman_error *err) {
+  struct pdman_sync_msg msg;
+  ssize_t n;
+
+  memset(&msg, 0, sizeof(msg));
+  msg.type = type;
+  if (detail != NULL) {
+    msg.errnum = detail->errnum;
+    memcpy(msg.msg, detail->msg, sizeof(msg.msg));
+    msg.msg[sizeof(msg.msg) - 1] = '\0';
+  }
+  do
+    n = send(fd, &msg, sizeof(msg), MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    return pdman_error_set(err, errno, "send on sync socket");
+  if ((size_t)n != sizeof(msg))
+    return pdman_error_set(err, EPROTO, "short send on sync socket");
+  return 0;
+}
+
+/* Read one message.  Returns 1 with *msg filled, 0 on EOF, <0 on error or
+ * timeout (err->kind PDMAN_ERR_TIMEOUT).  A partial message is an error:
+ * both sides then give up rather than wait for the rest. */
+static int sync_recv(int fd, int timeout_ms, struct pdman_sync_msg *msg,
+                     struct pdman_error *err) {
+  struct pollfd pfd = {.fd = fd, .events = POLLIN};
+  ssize_t n;
+
+  if (timeout_ms >= 0) {
+    struct timespec start, now;
+    int left = timeout_ms, ret;
+
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+      ret = poll(&pfd, 1, left);
+      if (ret > 0)
+        break;
+      if (ret == 0 || errno != EINTR) {
+        if (ret == 0) {
+          pdman_error_set(err, ETIMEDOUT, "waiting on sync socket");
+          err->kind = PDMAN_ERR_TIMEOUT;
+          return -1;
+        }
+        return pdman_error_set(err, errno, "poll on sync socket");
+      }
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      left = timeout_ms - (int)((now.tv_sec - start.tv_sec) * 1000 +
+                                (now.tv_nsec - start.tv_nsec) / 1000000);
+      if (left < 0)
+        left = 0;
+    }
+  }
+  do
+    n = recv(fd, msg, sizeof(*msg), 0);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno == ECONNRESET)
+      return 0;
+    return pdman_error_set(err, errno, "recv on sync socket");
+  }
+  if (n == 0)
+    return 0;
+  if ((size_t)n != sizeof(*msg))
+    return pdman_error_set(err, EPROTO,
+                           "short read on sync socket (%zd of %zu bytes)", n,
+                           sizeof(*msg));
+  msg->msg[sizeof(msg->msg) - 1] = '\0';
+  return 1;
+}
+
+/* ---- the child ---- */
+
+static void reset_signal_dispositions(void) {
+  struct sigaction sa;
+  int sig;
+
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = SIG_DFL;
+  for (sig = 1; sig < _NSIG; sig++)
+    sigaction(sig, &sa, NULL); /* EINVAL for KILL, STOP, libc's own: fine */
+}
+
+/* Put the caller's stdio fds on 0, 1, 2 (-1: /dev/null), keep fds
+ * 3..3+preserve_fds-1 and the sync fd (close-on-exec), close the others. */
+static int setup_fds(const struct pdman_spawn_spec *spec, int *sync_fd,
+                     struct pdman_error *err) {
+  int first_free = 3 + (spec->preserve_fds > 0 ? spec->preserve_fds : 0);
+  int high[3] = {-1, -1, -1};
+  int i, fd, ret = 0, orig_sync = *sync_fd;
+
+  /* the sync fd may be 0..2 if the caller had closed stdio */
+  fd = fcntl(*sync_fd, F_DUPFD_CLOEXEC, first_free);
+  if (fd < 0)
+    return pdman_error_set(err, errno, "dup sync fd");
+  close(*sync_fd);
+  *sync_fd = fd;
+
+  for (i = 0; i < 3; i++) {
+    /* a closed stdio fd of the caller is where our socket landed */
+    if (spec->stdio[i] < 0 || spec->stdio[i] == orig_sync) {
+      cleanup_close int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+      high[i] = null < 0 ? -1 : fcntl(null, F_DUPFD_CLOEXEC, first_free);
+    } else {
+      high[i] = fcntl(spec->stdio[i], F_DUPFD_CLOEXEC, first_free);
+    }
+    if (high[i] < 0) {
+      ret = pdman_error_set(err, errno, "dup stdio fd %d (for fd %d)",
+                            spec->stdio[i], i);
+      goto out;
+    }
+  }
+  for (i = 0; i < 3; i++) {
+    if (dup2(high[i], i) < 0) {
+      ret = pdman_error_set(err, errno, "dup2 onto fd %d", i);
+      goto out;
+    }
+  }
+  for (i = 3; i < first_free; i++) {
+    if (fcntl(i, F_SETFD, 0) < 0) {
+      ret = pdman_error_set(err, errno, "preserved fd %d", i);
+      goto out;
+    }
+  }
+out:
+  for (i = 0; i < 3; i++)
+    if (high[i] >= 0)
+      close(high[i]);
+  if (ret < 0)
+    return ret;
+  /* Close the rest now rather than at execve: a concurrent spawn from
+   * another thread may have left its child's end of its sync socket open
+   * in the caller, and that spawn sees execve as EOF only once we let go. */
+  if (*sync_fd > first_free &&
+      syscall(SYS_close_range, first_free, *sync_fd - 1, 0) < 0)
+    return pdman_error_set(err, errno, "close_range from fd %d", first_free);
+  if (syscall(SYS_close_range, *sync_fd + 1, ~0U, 0) < 0)
+    return pdman_error_set(err, errno, "close_range from fd %d", *sync_fd + 1);
+  return 0;
+}
+
+static int child_run(const struct pdman_spawn_spec *spec,
+                     const struct pdman_prepared *prep, int *sync_fd,
+                     struct pdman_error *err) {
+  struct pdman_sync_msg msg;
+  int ret;
+
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  prctl(PR_SET_NAME, "pdman:child", 0, 0, 0);
+  reset_signal_dispositions();
+
+  ret = setup_fds(spec, sync_fd, err);
+  if (ret < 0)
+    return pdman_error_wrap(err, "setting up fds");
+  if (spec->new_session) {
+    /* a shell needs a controlling terminal for job control and ^C: the
+     * container's session gets its pty; the caller keeps its own */
+    if (setsid() < 0)
+      return pdman_error_set(err, errno, "setsid");
+    if (ioctl(0, TIOCSCTTY, 0) < 0)
+      return pdman_error_set(err, errno, "making the pty on fd 0 the controlling terminal");
+  }
+
+  /* sync 1: child created, in its namespaces, waiting for its ID maps */
+  ret = sync_send(*sync_fd, PDMAN_SYNC_CHILD_READY, NULL, err);
+  if (ret < 0)
+    return ret;
+
+  /* sync 2: parent wrote the ID maps (and network, cgroup) */
+  ret = sync_recv(*sync_fd, -1, &msg, err);
+  if (ret < 0)
+    return ret;
+  if (ret == 0) /* the parent gave up on us: nobody to tell */
+    _exit(PDMAN_EXIT_CHILD_FAILED);
+  if (msg.type != PDMAN_SYNC_MAPS_WRITTEN)
+    return pdman_error_set(err, EPROTO, "sync 2: unexpected message %d",
+                           (int)msg.type);
+
+  prctl(PR_SET_NAME, "pdman:init", 0, 0, 0);
+  if (pdman_setresgid(0, 0, 0) < 0)
+    return pdman_error_set(err, errno, "setresgid to 0 in the user namespace");
+  if (pdman_setresuid(0, 0, 0) < 0)
+    return pdman_error_set(err, errno, "setresuid to 0 in the user namespace");
+
+  /* after sync 2, so that the cgroup the parent chose is the ns root */
+  if (!(spec->share & PDMAN_SHARE_CGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+    return pdman_error_set(err, errno, "unshare cgroup namespace");
+
+  ret = pdman_setup_rootfs(spec, prep, err);
+  if (ret < 0)
+    return ret;
+
+  if (spec->hostname != NULL && !(spec->share & PDMAN_SHARE_UTS) &&
+      sethostname(spec->hostname, strlen(spec->hostname)) < 0)
+    return pdman_error_set(err, errno, "sethostname `%s`", spec->hostname);
+
+  return pdman_exec_process(spec, err);
+}
+
+static void __attribute__((noreturn))
+child_main(const struct pdman_spawn_spec *spec,
+           const struct pdman_prepared *prep, int sync_fd) {
+  struct pdman_error err;
+  struct pdman_error ignored;
+
+  pdman_error_clear(&err);
+  child_run(spec, prep, &sync_fd, &err);
+  /* sync 3 / sync 4: the child's error, or EOF once execve succeeded */
+  sync_send(sync_fd,
+            err.kind == PDMAN_ERR_EXEC ? PDMAN_SYNC_EXEC_FAILED
+                                       : PDMAN_SYNC_CHILD_ERROR,
+            &err, &ignored);
+  _exit(PDMAN_EXIT_CHILD_FAILED);
+}
+
+/* ---- the parent ---- */
+
+static void reap(struct pdman_spawn_result *res, int kill_first) {
+  if (res->pid > 0) {
+    if (kill_first)
+      kill(res->pid, SIGKILL);
+    while (waitpid(res->pid, NULL, __WALL) < 0 && errno == EINTR)
+      ;
+    res->pid = -1;
+  }
+  if (res->sync_fd >= 0) {
+    close(res->sync_fd);
+    res->sync_fd = -1;
+  }
+}
+
+static unsigned long clone_flags(const struct pdman_spawn_spec *spec) {
+  unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID;
+
+  if (!(spec->share & PDMAN_SHARE_NET))
+    flags |= CLONE_NEWNET;
+  if (!(spec->share & PDMAN_SHARE_IPC))
+    flags |= CLONE_NEWIPC;
+  if (!(spec->share & PDMAN_SHARE_UTS))
+    flags |= CLONE_NEWUTS;
+  return flags;
+}
+
+static int timeout_of(int timeout_ms) {
+  return timeout_ms > 0 ? timeout_ms : PDMAN_DEFAULT_TIMEOUT_MS;
+}
+
+/* The child's message (sync 3 or 4) as the caller's error. */
+static int child_failure(const struct pdman_sync_msg *msg,
+                         struct pdman_error *err) {
+  err->errnum = msg->errnum;
+  err->kind = msg->type == PDMAN_SYNC_EXEC_FAILED ? PDMAN_ERR_EXEC
+                                                  : PDMAN_ERR_CHILD;
+  memcpy(err->msg, msg->msg, sizeof(err->msg));
+  return -1;
+}
+
+int pdman_spawn(const struct pdman_spawn_spec *spec,
+                struct pdman_spawn_result *res, struct pdman_error *err) {
+  struct pdman_prepared prep;
+  struct pdman_sync_msg msg;
+  sigset_t all, old;
+  int fds[2];
+  pid_t pid;
+  int ret, saved;
+
+  pdman_error_clear(err);
+  res->pid = -1;
+  res->sync_fd = -1;
+  if (spec->argv == NULL || spec->argv[0] == NULL)
+    return pdman_error_set(err, EINVAL, "spawn: empty argv");
+
+  ret = pdman_prepare_rootfs(spec, &prep, err);
+  if (ret < 0)
+    return ret;
+
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0)
+    return pdman_error_set(err, errno, "socketpair");
+
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pid = (pid_t)syscall(SYS_clone, clone_flags(spec) | SIGCHLD, NULL, NULL,
+                       NULL, NULL);
+  if (pid == 0) {
+    close(fds[0]);
+    child_main(spec, &prep, fds[1]);
+  }
+  saved = errno;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  close(fds[1]);
+  if (pid < 0) {
+    close(fds[0]);
+    return pdman_error_set(err, saved, "clone into new namespaces");
+  }
+  res->pid = pid;
+  res->sync_fd = fds[0];
+
+  /* sync 1: child created, in its namespaces, waiting for its ID maps */
+  ret = sync_recv(res->sync_fd, timeout_of(spec->timeout_ms), &msg, err);
+  if (ret == 0)
+    ret = pdman_error_set(err, 0, "child exited before sync 1");
+  else if (ret > 0 && msg.type == PDMAN_SYNC_CHILD_READY)
+    return 0;
+  else if (ret > 0 && (msg.type == PDMAN_SYNC_CHILD_ERROR ||
+                       msg.type == PDMAN_SYNC_EXEC_FAILED))
+    ret = child_failure(&msg, err);
+  else if (ret > 0)
+    ret = pdman_error_set(err, EPROTO, "sync 1: unexpected message %d",
+                          (int)msg.type);
+  reap(res, 1);
+  return pdman_error_wrap(err, "spawning container process");
+}
+
+int pdman_release(struct pdman_spawn_result *res, int timeout_ms,
+                  struct pdman_error *err) {
+  struct pdman_sync_msg msg;
+  int ret, died_early;
+
+  pdman_error_clear(err);
+  if (res->pid <= 0 || res->sync_fd < 0)
+    return pdman_error_set(err, EINVAL, "release: no child waiting");
+
+  /* sync 2: parent wrote the ID maps (and network, cgroup) */
+  ret = sync_send(res->sync_fd, PDMAN_SYNC_MAPS_WRITTEN, NULL, err);
+  if (ret < 0 && err->errnum != EPIPE) {
+    reap(res, 1);
+    return ret;
+  }
+  /* on EPIPE the child is gone; a last message of its may still be queued */
+  died_early = ret < 0;
+
+  /* sync 3 / sync 4: the child's error, or EOF once execve succeeded */
+  ret = sync_recv(res->sync_fd, timeout_of(timeout_ms), &msg, err);
+  if (ret == 0 && !died_early) {
+    close(res->sync_fd);
+    res->sync_fd = -1;
+    return 0;
+  }
+  if (ret == 0)
+    ret = pdman_error_set(err, 0, "container process exited before sync 2");
+  else if (ret > 0 && (msg.type == PDMAN_SYNC_CHILD_ERROR ||
+                       msg.type == PDMAN_SYNC_EXEC_FAILED))
+    ret = child_failure(&msg, err);
+  else if (ret > 0)
+    ret = pdman_error_set(err, EPROTO, "sync 3: unexpected message %d",
+                          (int)msg.type);
+  reap(res, 1);
+  return ret;
+}
+
+void pdman_abort(struct pdman_spawn_result *res) {
+  reap(res, 1);
+}
+
+_Static_assert(PDMAN_UNSHARE_USER == CLONE_NEWUSER, "CLONE_NEWUSER");
+_Static_assert(PDMAN_UNSHARE_MOUNT == CLONE_NEWNS, "CLONE_NEWNS");
+
+int pdman_unshare(int flags, struct pdman_error *err) {
+  pdman_error_clear(err);
+  if (flags & ~(PDMAN_UNSHARE_USER | PDMAN_UNSHARE_MOUNT))
+    return pdman_error_set(err, EINVAL, "unshare: unsupported flags %#x", flags);
+  if (unshare(flags) < 0)
+    return pdman_error_set(err, errno, "unshare(%s%s%s)",
+                           (flags & PDMAN_UNSHARE_USER) ? "CLONE_NEWUSER" : "",
+                           (flags & PDMAN_UNSHARE_USER) &&
+                                   (flags & PDMAN_UNSHARE_MOUNT)
+                               ? "|"
+                               : "",
+                           (flags & PDMAN_UNSHARE_MOUNT) ? "CLONE_NEWNS" : "");
+  return 0;
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# README command 1: from a fresh Debian 12 machine (as root, package mirrors only) to a
+# working pdman running a real container, pulled from a real registry, as an
+# unprivileged user.
+#
+#   1. system packages (packaging/install-deps.sh)
+#   2. pdman into /opt/pdman (a venv of Debian's Python), `pdman` on PATH
+#   3. an unprivileged user with a subordinate ID range (default: pdmantest)
+#   4. real images built offline from Debian packages, served by Debian's
+#      docker-registry on 127.0.0.1 (there is no Docker Hub here)
+#   5. as that user: `pdman info`, then `pdman run` of busybox from that registry
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PREFIX=${PDMAN_PREFIX:-/opt/pdman}
+DEMO_USER=${PDMAN_DEMO_USER:-pdmantest}
+CACHE=${PDMAN_TESTBED_CACHE:-/var/cache/pdman-testbed}
+
+[ "$(id -u)" = 0 ] || { echo "quickstart.sh: run as root (it installs packages)" >&2; exit 1; }
+step() { printf '\n== %s\n' "$*" >&2; }
+
+step "system packages"
+bash "$REPO/packaging/install-deps.sh"
+
+step "pdman into $PREFIX"
+[ -x "$PREFIX/bin/python" ] || /usr/bin/python3 -m venv "$PREFIX"
+"$PREFIX/bin/pip" install -q --disable-pip-version-check "$REPO" 2>&1 \
+  | { grep -v '^WARNING: Location' || true; }
+ln -sf "$PREFIX/bin/pdman" /usr/local/bin/pdman
+chmod -R a+rX "$PREFIX"
+pdman --version
+
+step "unprivileged user $DEMO_USER"
+uid=$(bash "$REPO/tests/bed/user.sh" "$DEMO_USER")
+
+step "images, built offline (cached in $CACHE)"
+(cd "$REPO" && PDMAN_TESTBED_CACHE="$CACHE" /usr/bin/python3 -m tests.bed.images build)
+
+step "a local registry on 127.0.0.1, and a container from it"
+work=$(mktemp -d /tmp/pdman-quickstart.XXXXXX)
+rsync -a "$REPO/tests" "$work/"
+chmod -R a+rX "$work"
+chown -R "$DEMO_USER" "$work"
+as_user() {
+  runuser -u "$DEMO_USER" -- env -i HOME="$(getent passwd "$DEMO_USER" | cut -d: -f6)" \
+    USER="$DEMO_USER" PATH=/usr/local/bin:/usr/bin:/bin XDG_RUNTIME_DIR="/run/user/$uid" \
+    PDMAN_TESTBED_CACHE="$CACHE" "$@"
+}
+as_user bash -c "cd '$work' && exec /usr/bin/python3 -m tests.bed.registry serve --dir '$work/registry'" \
+  > "$work/registry.json" 2> "$work/registry.log" &
+reg_pid=$!
+trap 'kill $reg_pid 2>/dev/null; wait $reg_pid 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 1 300); do [ -s "$work/registry.json" ] && break; sleep 0.2; done
+[ -s "$work/registry.json" ] || { cat "$work/registry.log" >&2; exit 1; }
+registry=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["registry"])' "$work/registry.json")
+
+set -x
+as_user pdman info --format '{{.host.rootless}} {{.host.overlay.mode}} {{.host.network.backend}} {{.host.cgroups.version}}'
+as_user pdman pull --tls-verify=false "$registry/busybox:latest"
+as_user pdman run --rm "$registry/busybox:latest" echo "hello from a rootless pdman container"
+as_user pdman images

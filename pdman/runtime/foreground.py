@@ -1,0 +1,164 @@
+"""A container in the foreground of the calling terminal: its stdio, its pty, and the
+signals the caller receives.
+
+`pdman run` without `-t` hands its own stdout/stderr to the container (stdin only with
+`-i`, else /dev/null), so output goes straight to the caller with no copying. With `-t`
+the container gets a new pty; this process puts its terminal in raw mode and copies
+both ways, and passes on window size changes (SIGWINCH). Either way SIGINT, SIGTERM,
+SIGHUP, SIGQUIT, SIGUSR1/2 are forwarded to the container's PID 1, and the exit status
+is the container's (128+N when a signal N ended it) — what a systemd unit needs.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import select
+import signal
+import struct
+import sys
+import termios
+import tty as ttymod
+from types import FrameType
+
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
+             signal.SIGUSR1, signal.SIGUSR2)
+
+
+class ForegroundSession:
+    """Context manager: set up stdio, then `wait(pid)` forwards signals until exit."""
+
+    def __init__(self, tty: bool, interactive: bool) -> None:
+        self.tty = tty
+        self.interactive = interactive
+        self.master = -1
+        self.slave = -1
+        self.devnull = -1
+        self.pid = 0
+        self._saved_term: list[object] | None = None
+        self._old_handlers: dict[int, object] = {}
+        self._pending: list[int] = []
+
+    # -- stdio --------------------------------------------------------------
+    def __enter__(self) -> "ForegroundSession":
+        # handlers go in before the container exists: a signal that arrives while it
+        # starts is kept and delivered once it runs, never lost and never fatal to us
+        for sig in FORWARDED:
+            self._old_handlers[sig] = signal.signal(sig, self._forward)
+        if self.tty:
+            self.master, self.slave = os.openpty()
+            self._copy_winsize()
+        elif not self.interactive:
+            self.devnull = os.open(os.devnull, os.O_RDONLY)
+        return self
+
+    def stdio(self) -> tuple[int, int, int]:
+        if self.tty:
+            return (self.slave, self.slave, self.slave)
+        return (0 if self.interactive else self.devnull, 1, 2)
+
+    def __exit__(self, *exc: object) -> None:
+        self._restore_terminal()
+        for sig, handler in self._old_handlers.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+        for fd in (self.master, self.slave, self.devnull):
+            if fd >= 0:
+                os.close(fd)
+        self.master = self.slave = self.devnull = -1
+
+    # -- signals ------------------------------------------------------------
+    def _forward(self, signum: int, _frame: FrameType | None) -> None:
+        if not self.pid:
+            self._pending.append(signum)
+            return
+        try:
+            os.kill(self.pid, signum)
+        except ProcessLookupError:
+            pass
+
+    def _on_winch(self, _signum: int, _frame: FrameType | None) -> None:
+        self._copy_winsize()
+
+    def _copy_winsize(self) -> None:
+        if self.master < 0 or not os.isatty(sys.stdin.fileno()):
+            return
+        try:
+            size = fcntl.ioctl(sys.stdin.fileno(), termios.TIOCGWINSZ, b"\0" * 8)
+            fcntl.ioctl(self.master, termios.TIOCSWINSZ, size)
+        except OSError:
+            pass
+
+    def started(self, pid: int) -> None:
+        """The container runs as `pid`: forward signals to it from now on."""
+        self.pid = pid
+        for signum in self._pending:
+            self._forward(signum, None)
+        self._pending.clear()
+        if self.tty:
+            self._old_handlers[signal.SIGWINCH] = signal.signal(signal.SIGWINCH, self._on_winch)
+            os.close(self.slave)  # the container holds it now; EOF/EIO on exit
+            self.slave = -1
+            if os.isatty(sys.stdin.fileno()):
+                self._saved_term = termios.tcgetattr(sys.stdin.fileno())
+                ttymod.setraw(sys.stdin.fileno())
+
+    def _restore_terminal(self) -> None:
+        if self._saved_term is not None:
+            termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, self._saved_term)
+            self._saved_term = None
+
+    # -- waiting ------------------------------------------------------------
+    def wait(self) -> int:
+        from pdman.runtime.spawn import exit_status
+
+        if self.tty:
+            self._pump()
+        while True:
+            try:
+                _, status = os.waitpid(self.pid, 0)
+            except ChildProcessError:
+                return 125
+            if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+                return exit_status(status)
+
+    def _pump(self) -> None:
+        """Copy stdin → pty and pty → stdout until the container closes the pty."""
+        out = sys.stdout.fileno()
+        inputs = [self.master]
+        if self.interactive:
+            inputs.append(sys.stdin.fileno())
+        while True:
+            try:
+                ready, _, _ = select.select(inputs, [], [])
+            except InterruptedError:
+                continue
+            if self.master in ready:
+                try:
+                    data = os.read(self.master, 65536)
+                except OSError as exc:
+                    if exc.errno == errno.EIO:  # every holder of the pty's slave side is gone
+                        return
+                    raise
+                if not data:
+                    return
+                _write_all(out, data)
+            if sys.stdin.fileno() in ready:
+                data = os.read(sys.stdin.fileno(), 65536)
+                if not data:
+                    inputs.remove(sys.stdin.fileno())
+                    # end of input: send the pty its EOF character, as a terminal would
+                    _write_all(self.master, b"\x04")
+                else:
+                    _write_all(self.master, data)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+def winsize_bytes(rows: int, cols: int) -> bytes:
+    return struct.pack("HHHH", rows, cols, 0, 0)

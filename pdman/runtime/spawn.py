@@ -1,0 +1,60 @@
+"""Start a container process and wait for it: the runtime's two verbs.
+
+    pid = spawn_container(spec, id_mapping)   # clone → ID maps → release
+    status = wait(pid)                        # exit code, 128+N on signal N
+
+Steps of the parent that need Python (network, cgroup) run between the ID
+maps and the release through `before_release(pid)`; the child waits there at
+sync 1 (native/pdman.h).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from pdman.runtime import idmap, native
+from pdman.runtime.idmap import IdMapping
+from pdman.runtime.native import SpawnSpec
+
+
+def spawn_container(
+    spec: SpawnSpec,
+    id_mapping: IdMapping,
+    *,
+    before_release: Callable[[int], None] | None = None,
+) -> int:
+    """Start the container's command as PID 1 of its namespaces; its PID.
+
+    Returns once the command was exec'd. On any failure the child is killed
+    and reaped, and the PdmanError says why (CommandNotFoundError → 127,
+    CommandNotExecutableError → 126, RuntimeFailure → 125).
+    """
+    child = native.spawn(spec)
+    try:
+        idmap.write_maps(child.pid, id_mapping)
+        if before_release is not None:
+            before_release(child.pid)
+    except BaseException:
+        native.abort(child)
+        raise
+    native.release(child, spec.timeout)
+    return child.pid
+
+
+def exit_status(wait_status: int) -> int:
+    """A waitpid status as a shell reports it: the code, or 128+N."""
+    if os.WIFSIGNALED(wait_status):
+        return 128 + os.WTERMSIG(wait_status)
+    return os.waitstatus_to_exitcode(wait_status)
+
+
+def wait(pid: int) -> int:
+    """Wait for a container process started by this process; its exit status."""
+    while True:
+        _, status = os.waitpid(pid, 0)  # EINTR is retried (PEP 475)
+        if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+            return exit_status(status)
+
+
+__all__ = ["exit_status", "spawn_container", "wait"]

@@ -1,0 +1,88 @@
+"""Build the spawn spec of a container from its stored configuration: the overlay of
+its image layers and writable layer, its mounts, user, environment and capabilities."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pdman.config import Paths
+from pdman.runtime.native import (
+    BindMount,
+    OverlayRootfs,
+    Rlimit,
+    SpawnSpec,
+    TmpfsMount,
+)
+from pdman.storage.container_fs import ContainerDirs
+
+
+def _tmpfs_options(options: list[str]) -> str:
+    opts = [o for o in options if o not in ("rw", "ro", "noexec", "exec", "nosuid", "suid",
+                                            "nodev", "dev")]
+    if not any(o.startswith("mode=") for o in opts):
+        opts.append("mode=1777")
+    return ",".join(opts)
+
+
+def build(paths: Paths, container_id: str, config: dict[str, Any],
+          stdio: tuple[int, int, int] = (0, 1, 2)) -> SpawnSpec:
+    dirs = ContainerDirs(paths, container_id)
+    rootfs = OverlayRootfs(
+        mountpoint=dirs.merged,
+        lowerdirs=list(config["layers"]),     # short link names, top-most first
+        upperdir=dirs.upper,
+        workdir=dirs.work,
+        linkdir=paths.links,
+    )
+    mounts: list[BindMount] = []
+    tmpfs: list[TmpfsMount] = []
+    for m in config.get("mounts", []):
+        if m["type"] == "tmpfs":
+            opts = m.get("options", [])
+            tmpfs.append(TmpfsMount(destination=m["destination"], options=_tmpfs_options(opts),
+                                    readonly=bool(m.get("readonly")),
+                                    noexec="noexec" in opts))
+        else:
+            mounts.append(BindMount(source=m["host_path"], destination=m["destination"],
+                                    readonly=bool(m.get("readonly"))))
+    # the generated files, unless the user mounted their own over them
+    taken = {m.destination for m in mounts}
+    for name in ("hostname", "hosts", "resolv.conf"):
+        dest = f"/etc/{name}"
+        if dest not in taken:
+            mounts.append(BindMount(source=dirs.userfile(name), destination=dest,
+                                    readonly=False))
+    env = {}
+    for item in config["env"]:
+        k, _, v = item.partition("=")
+        env[k] = v
+    env.setdefault("HOSTNAME", config["hostname"])
+    env.setdefault("HOME", config.get("home") or "/")
+    if config.get("tty"):
+        env.setdefault("TERM", "xterm")
+    rlimits = [Rlimit(r["type"], r["soft"], r["hard"]) for r in config.get("rlimits", [])]
+    return SpawnSpec(
+        argv=list(config["argv"]),
+        rootfs=rootfs,
+        env=env,
+        cwd=config.get("workdir") or "/",
+        uid=int(config["uid"]),
+        gid=int(config["gid"]),
+        additional_gids=list(config.get("additional_gids", [])),
+        hostname=config["hostname"],
+        mounts=mounts,
+        tmpfs=tmpfs,
+        caps=[c.removeprefix("CAP_") for c in config.get("caps", [])],
+        rlimits=rlimits,
+        no_new_privs=bool(config.get("no_new_privs")),
+        readonly_rootfs=bool(config.get("read_only")),
+        stdio=stdio,
+        new_session=bool(config.get("tty")),
+        share_net=config.get("network") == "host",
+    )
+
+
+def layer_paths(paths: Paths, links: list[str]) -> list[str]:
+    """Absolute paths of the layer directories behind short link names."""
+    return [os.path.join(paths.links, link) for link in links]

@@ -1,0 +1,105 @@
+"""A container's own directories: the writable (copy-on-write) layer and the files
+pdman generates for it.
+
+    <root>/containers/<id>/upper      the container layer: every write lands here
+    <root>/containers/<id>/work       overlayfs' work directory
+    <root>/containers/<id>/merged     mount point of the overlay (inside the container's
+                                      mount namespace only; empty on the host)
+    <root>/containers/<id>/userdata/  hostname, hosts, resolv.conf bound into the container
+    <runroot>/containers/<id>/        runtime state: exit file, attach socket, pid file
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from pdman.config import Paths
+
+
+class ContainerDirs:
+    __slots__ = ("base", "run")
+
+    def __init__(self, paths: Paths, container_id: str) -> None:
+        self.base = os.path.join(paths.containers, container_id)
+        self.run = os.path.join(paths.runroot, "containers", container_id)
+
+    @property
+    def upper(self) -> str:
+        return os.path.join(self.base, "upper")
+
+    @property
+    def work(self) -> str:
+        return os.path.join(self.base, "work")
+
+    @property
+    def merged(self) -> str:
+        return os.path.join(self.base, "merged")
+
+    @property
+    def userdata(self) -> str:
+        return os.path.join(self.base, "userdata")
+
+    def userfile(self, name: str) -> str:
+        return os.path.join(self.userdata, name)
+
+
+def _write(path: str, text: str) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def hosts_file(hostname: str, extra: list[str] | None = None, address: str | None = None) -> str:
+    lines = ["127.0.0.1\tlocalhost localhost.localdomain", "::1\tlocalhost localhost.localdomain"]
+    lines += list(extra or [])
+    lines.append(f"{address or '127.0.1.1'}\t{hostname}")
+    return "\n".join(lines) + "\n"
+
+
+def resolv_conf(dns: list[str] | None = None) -> str:
+    """The host's resolv.conf (minus loopback resolvers, which the container cannot
+    reach), or the servers given with --dns."""
+    if dns:
+        return "".join(f"nameserver {d}\n" for d in dns)
+    try:
+        with open("/etc/resolv.conf", encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return ""
+    kept = [ln for ln in lines
+            if not (ln.startswith("nameserver") and ln.split()[1:2] and
+                    ln.split()[1].startswith(("127.", "::1")))]
+    return "\n".join(kept) + "\n"
+
+
+def prepare(paths: Paths, container_id: str, hostname: str,
+            hosts_extra: list[str] | None = None, dns: list[str] | None = None) -> ContainerDirs:
+    """Create the writable layer and the generated files (one stage of `create`)."""
+    d = ContainerDirs(paths, container_id)
+    for sub in (d.upper, d.work, d.merged, d.userdata):
+        os.makedirs(sub, mode=0o755, exist_ok=True)
+    # container root owns its root directory; the upper dir's mode is what / looks like
+    os.chmod(d.upper, 0o755)
+    _write(d.userfile("hostname"), hostname + "\n")
+    _write(d.userfile("hosts"), hosts_file(hostname, hosts_extra))
+    _write(d.userfile("resolv.conf"), resolv_conf(dns))
+    return d
+
+
+def remove(paths: Paths, container_id: str) -> None:
+    """Remove every directory of a container. Files in the writable layer may belong to
+    subordinate IDs (container users other than root) that this user cannot delete
+    directly, so what plain removal cannot do is finished inside the user namespace."""
+    d = ContainerDirs(paths, container_id)
+    for path in (d.base, d.run):
+        if not os.path.lexists(path):
+            continue
+        try:
+            shutil.rmtree(path)
+        except OSError:
+            from pdman.runtime.idmap import run_in_userns
+
+            run_in_userns(shutil.rmtree, path)
