@@ -45,7 +45,8 @@ Label = Annotated[Optional[list[str]], typer.Option("--label", "-l", help="Set a
 Pull = Annotated[str, typer.Option(
     "--pull", help="Pull the image: missing (default), always, or never.")]
 Network = Annotated[str, typer.Option(
-    "--network", "--net", help="Network mode: none (default for now) or host.")]
+    "--network", "--net",
+    help="Network: pasta[:OPTS] (default), slirp4netns[:OPTS], none, host, container:ID, or a network name.")]
 Platform = Annotated[Optional[str], typer.Option(
     "--platform", help="Platform of the image to pull: OS/ARCH[/VARIANT].")]
 TlsVerify = Annotated[Optional[str], typer.Option(
@@ -58,3 +59,43 @@ QuietPull = Annotated[bool, typer.Option(
     "--quiet", "-q", help="Do not print pull progress.")]
 Remove = Annotated[bool, typer.Option(
     "--rm", help="Remove the container (and its anonymous volumes) when it exits.")]
+Detach = Annotated[bool, typer.Option(
+    "--detach", "-d", help="Run in the background and print the container ID.")]
+DetachKeys = Annotated[Optional[str], typer.Option(
+    "--detach-keys", help="Key sequence that detaches an attached terminal (default ctrl-p,ctrl-q).")]
+SigProxy = Annotated[bool, typer.Option(
+    "--sig-proxy/--no-sig-proxy", help="Forward the signals pdman receives to the container.")]
+Publish = Annotated[Optional[list[str]], typer.Option(
+    "--publish", "-p", help="Publish a port: [[IP:]HOSTPORT:]CONTAINERPORT[/tcp|udp], ranges too.")]
+PublishAll = Annotated[bool, typer.Option(
+    "--publish-all", "-P", help="Publish every port the image exposes to a free host port.")]
+Dns = Annotated[Optional[list[str]], typer.Option("--dns", help="Nameserver for the container.")]
+AddHost = Annotated[Optional[list[str]], typer.Option(
+    "--add-host", help="Add HOST:IP to the container's /etc/hosts.")]
+NetworkAlias = Annotated[Optional[list[str]], typer.Option(
+    "--network-alias", help="Another name the container answers to on its network.")]
+Memory = Annotated[Optional[str], typer.Option(
+    "--memory", "-m", help="Memory limit, e.g. 512m (needs cgroup v2 delegated by systemd).")]
+MemorySwap = Annotated[Optional[str], typer.Option(
+    "--memory-swap", help="Memory plus swap limit (-1: unlimited swap).")]
+MemoryReservation = Annotated[Optional[str], typer.Option(
+    "--memory-reservation", help="Soft memory limit (memory.low).")]
+Cpus = Annotated[Optional[float], typer.Option("--cpus", help="CPU quota in CPUs, e.g. 0.5.")]
+CpuShares = Annotated[Optional[int], typer.Option(
+    "--cpu-shares", "-c", help="Relative CPU weight (cgroup v1 shares, converted to cpu.weight).")]
+CpuWeight = Annotated[Optional[int], typer.Option(
+    "--cpu-weight", help="Relative CPU weight, 1-10000 (cpu.weight).")]
+CpusetCpus = Annotated[Optional[str], typer.Option(
+    "--cpuset-cpus", help="CPUs the container may use, e.g. 0-1.")]
+PidsLimit = Annotated[Optional[int], typer.Option(
+    "--pids-limit", help="Maximum number of processes (-1: unlimited).")]
+Cgroups = Annotated[str, typer.Option(
+    "--cgroups", help="enabled (default), disabled, no-conmon or split.")]
+CgroupParent = Annotated[Optional[str], typer.Option(
+    "--cgroup-parent", help="Parent slice or cgroup path for the container's cgroup.")]
+CgroupManager = Annotated[Optional[str], typer.Option(
+    "--cgroup-manager", help="systemd or cgroupfs (default: systemd when a user manager runs).")]
+LogDriver = Annotated[str, typer.Option(
+    "--log-driver", help="k8s-file (default), journald or none.")]
+LogOpt = Annotated[Optional[list[str]], typer.Option(
+    "--log-opt", help="Logging option, e.g. max-size=10m, path=FILE.")]

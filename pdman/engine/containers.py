@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 
 def run(ctx: EngineContext, options: "CreateOptions", io: "StartIO") -> int:
     """`pdman run` in the foreground: create, start attached, wait; the exit status."""
+    if options.detach:
+        raise UsageError("running a container in the background (-d) needs the container "
+                         "monitor, which this version does not have",
+                         hint="run it in the foreground (without -d)")
     rec = create(ctx, options)                                  # stages 1-3
     try:
         return start_attached(ctx, rec, io)                     # stages 4-7
@@ -48,7 +52,9 @@ def create(ctx: EngineContext, options: "CreateOptions") -> records.ContainerRec
     name = options.name or _free_name(ctx)
     cid = _new_id()
     config["hostname"] = config["hostname"] or cid[:12]       # podman: the short ID
-    container_fs.prepare(ctx.paths, cid, config["hostname"])   # 3: writable layer, /etc files
+    container_fs.prepare(ctx.paths, cid, config["hostname"],     # 3: writable layer, /etc files
+                         hosts_extra=_hosts_entries(config["net"]["add_hosts"]),
+                         dns=config["net"]["dns"])
     rec = records.ContainerRecord(
         id=cid, name=name, image_id=image.id, image_name=config["image_name"],
         command=config["argv"], created=time.time(), config=config, status="created")
@@ -67,6 +73,7 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
     from pdman.runtime import idmap
     from pdman.runtime import spec as specmod
     from pdman.runtime.foreground import ForegroundSession
+    from pdman import cgroups, network
     from pdman.runtime.spawn import spawn_container
 
     _check_startable(rec)
@@ -74,15 +81,33 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
     _warn_single_id(ctx, mapping)
     with ForegroundSession(tty=io.tty, interactive=io.interactive) as session:
         spec = specmod.build(ctx.paths, rec.id, rec.config, stdio=session.stdio())
-        pid = spawn_container(spec, mapping)                    # 4-5: namespaces, exec
+
+        def before_release(pid: int) -> None:                   # 5: network, cgroup
+            network.attach(ctx, rec.id, rec.config["net"], pid)
+            cgroups.attach(ctx, rec.id, rec.config["cgroup"], pid)
+
+        try:
+            pid = spawn_container(spec, mapping, before_release=before_release)  # 4: namespaces, exec
+        except BaseException:
+            _teardown(ctx, rec)
+            raise
         session.started(pid)
         records.update_state(ctx.catalog, rec.id, status="running", pid=pid,  # 6: record
                              started_at=time.time(), finished_at=0, exit_code=None,
                              state={"pid_start": _start_time(pid)})
         code = session.wait()                                   # 7: wait
+    _teardown(ctx, rec)
     records.update_state(ctx.catalog, rec.id, status="exited", pid=0, exit_code=code,
                          finished_at=time.time())
     return code
+
+
+def _teardown(ctx: EngineContext, rec: records.ContainerRecord) -> None:
+    """Undo stage 5 once the container is gone (or failed to start)."""
+    from pdman import cgroups, network
+
+    network.detach(ctx, rec.id, rec.config["net"])
+    cgroups.release(ctx, rec.id, rec.config["cgroup"])
 
 
 # ---------------------------------------------------------------------------
@@ -135,11 +160,15 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
         if m["type"] == "bind" and not os.path.exists(str(m["source"])):
             raise UsageError(f"the bind mount source {m['source']} does not exist",
                              hint="create it first, or correct the path")
+    from pdman import cgroups, network
+
     security = _security_options(options.security_opt)
     hostname = options.hostname or ""
-    if options.network not in ("none", "host"):
-        raise UsageError(f"network mode {options.network!r} is not available yet",
-                         hint="use --network none or --network host")
+    net = network.resolve(options, icfg)
+    resources = cgroups.resolve(options)
+    if options.log_driver not in ("k8s-file", "journald", "none", "passthrough"):
+        raise UsageError(f"unknown --log-driver {options.log_driver!r}",
+                         hint="use k8s-file, journald or none")
     return {
         "image_name": image.names[0] if image.names else image.id,
         "image_ref": options.image,
@@ -163,13 +192,28 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
         "tty": options.tty,
         "interactive": options.interactive,
         "labels": {**(icfg.get("Labels") or {}), **runopts.labels(options.labels)},
-        "network": options.network,
+        "network": net["mode"],
+        "net": net,
+        "cgroup": resources,
+        "log_driver": options.log_driver,
+        "log_opts": runopts.labels(options.log_opts),
         "stop_signal": options.stop_signal or icfg.get("StopSignal") or "SIGTERM",
         "stop_timeout": 10 if options.stop_timeout is None else options.stop_timeout,
         "layers": links,
         "exposed_ports": sorted((icfg.get("ExposedPorts") or {}).keys()),
         "remove": options.remove,
     }
+
+
+def _hosts_entries(add_hosts: "list[str]") -> "list[str]":
+    """`--add-host name:ip` (docker's order) as /etc/hosts lines."""
+    lines = []
+    for item in add_hosts:
+        name, sep, ip = item.partition(":")
+        if not sep or not name or not ip:
+            raise UsageError(f"invalid --add-host {item!r}", hint="use --add-host NAME:IP")
+        lines.append(f"{ip}\t{name}")
+    return lines
 
 
 def _security_options(items: list[str]) -> "dict[str, bool]":
@@ -509,6 +553,7 @@ def inspect(ctx: EngineContext, name: str) -> "dict[str, Any]":
         },
         "HostConfig": {
             "NetworkMode": c.get("network", "none"),
+            "PortBindings": {},
             "ReadonlyRootfs": bool(c.get("read_only")),
             "CapAdd": [], "CapDrop": [],
             "AutoRemove": bool(c.get("remove")),

@@ -79,7 +79,7 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
         readonly_rootfs=bool(config.get("read_only")),
         stdio=stdio,
         new_session=bool(config.get("tty")),
-        share_net=config.get("network") == "host",
+        share_net=config["net"]["mode"] == "host",
     )
 
 

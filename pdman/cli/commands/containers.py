@@ -42,9 +42,19 @@ def run(
     volume: o.Volume = None, mount: o.Mount = None, cap_add: o.CapAdd = None,
     cap_drop: o.CapDrop = None, privileged: o.Privileged = False,
     security_opt: o.SecurityOpt = None, label: o.Label = None, pull: o.Pull = "missing",
-    network: o.Network = "none", platform: o.Platform = None, tls_verify: o.TlsVerify = None,
+    network: o.Network = "", platform: o.Platform = None, tls_verify: o.TlsVerify = None,
     stop_signal: o.StopSignal = None, stop_timeout: o.StopTimeout = None,
     quiet: o.QuietPull = False, rm: o.Remove = False,
+    publish: o.Publish = None, publish_all: o.PublishAll = False, dns: o.Dns = None,
+    add_host: o.AddHost = None, network_alias: o.NetworkAlias = None,
+    memory: o.Memory = None, memory_swap: o.MemorySwap = None,
+    memory_reservation: o.MemoryReservation = None, cpus: o.Cpus = None,
+    cpu_shares: o.CpuShares = None, cpu_weight: o.CpuWeight = None,
+    cpuset_cpus: o.CpusetCpus = None, pids_limit: o.PidsLimit = None,
+    cgroups: o.Cgroups = "enabled", cgroup_parent: o.CgroupParent = None,
+    cgroup_manager: o.CgroupManager = None, log_driver: o.LogDriver = "k8s-file",
+    log_opt: o.LogOpt = None,
+    detach: o.Detach = False, detach_keys: o.DetachKeys = None, sig_proxy: o.SigProxy = True,
 ) -> None:
     """Run a command in a new container: pull the image if missing, create the
     container, start it attached and exit with its exit status."""
@@ -61,9 +71,18 @@ def create(
     volume: o.Volume = None, mount: o.Mount = None, cap_add: o.CapAdd = None,
     cap_drop: o.CapDrop = None, privileged: o.Privileged = False,
     security_opt: o.SecurityOpt = None, label: o.Label = None, pull: o.Pull = "missing",
-    network: o.Network = "none", platform: o.Platform = None, tls_verify: o.TlsVerify = None,
+    network: o.Network = "", platform: o.Platform = None, tls_verify: o.TlsVerify = None,
     stop_signal: o.StopSignal = None, stop_timeout: o.StopTimeout = None,
     quiet: o.QuietPull = False, rm: o.Remove = False,
+    publish: o.Publish = None, publish_all: o.PublishAll = False, dns: o.Dns = None,
+    add_host: o.AddHost = None, network_alias: o.NetworkAlias = None,
+    memory: o.Memory = None, memory_swap: o.MemorySwap = None,
+    memory_reservation: o.MemoryReservation = None, cpus: o.Cpus = None,
+    cpu_shares: o.CpuShares = None, cpu_weight: o.CpuWeight = None,
+    cpuset_cpus: o.CpusetCpus = None, pids_limit: o.PidsLimit = None,
+    cgroups: o.Cgroups = "enabled", cgroup_parent: o.CgroupParent = None,
+    cgroup_manager: o.CgroupManager = None, log_driver: o.LogDriver = "k8s-file",
+    log_opt: o.LogOpt = None,
 ) -> None:
     """Create a container without starting it; prints its ID."""
 

@@ -81,7 +81,18 @@ def _create_options(image: str, command: list[str] | None, **kw: object):  # typ
         pull="missing" if kw["pull"] == "newer" else str(kw["pull"]), network=str(kw["network"]),
         platform=kw["platform"], tls_verify=_tls(kw["tls_verify"]),  # type: ignore[arg-type]
         stop_signal=kw["stop_signal"], stop_timeout=kw["stop_timeout"],
-        quiet_pull=bool(kw["quiet"]), remove=bool(kw["rm"]))
+        quiet_pull=bool(kw["quiet"]), remove=bool(kw["rm"]),
+        publish=list(kw["publish"] or []), publish_all=bool(kw["publish_all"]),
+        dns=list(kw["dns"] or []), add_hosts=list(kw["add_host"] or []),
+        network_aliases=list(kw["network_alias"] or []),
+        memory=kw["memory"], memory_swap=kw["memory_swap"],  # type: ignore[arg-type]
+        memory_reservation=kw["memory_reservation"], cpus=kw["cpus"],  # type: ignore[arg-type]
+        cpu_shares=kw["cpu_shares"], cpu_weight=kw["cpu_weight"],  # type: ignore[arg-type]
+        cpuset_cpus=kw["cpuset_cpus"], pids_limit=kw["pids_limit"],  # type: ignore[arg-type]
+        cgroups=str(kw["cgroups"]), cgroup_parent=kw["cgroup_parent"],  # type: ignore[arg-type]
+        cgroup_manager=kw["cgroup_manager"], log_driver=str(kw["log_driver"]),  # type: ignore[arg-type]
+        log_opts=list(kw["log_opt"] or []), detach=bool(kw.get("detach")),
+        detach_keys=kw.get("detach_keys"), sig_proxy=bool(kw.get("sig_proxy", True)))  # type: ignore[arg-type]
 
 
 def _with_pull_progress(opts, action):  # type: ignore[no-untyped-def]
