@@ -14,7 +14,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PREFIX=${PDMAN_PREFIX:-/opt/pdman}
 DEMO_USER=${PDMAN_DEMO_USER:-pdmantest}
-CACHE=${PDMAN_TESTBED_CACHE:-/var/cache/pdman-testbed}
+CACHE=${PDMAN_TESTBED_CACHE:-/var/cache/pdman-testbed/images}
 
 [ "$(id -u)" = 0 ] || { echo "quickstart.sh: run as root (it installs packages)" >&2; exit 1; }
 step() { printf '\n== %s\n' "$*" >&2; }

@@ -1,0 +1,35 @@
+"""Run the real `pdman` binary the way a user would, for the integration tests.
+
+Importable as `from tests.bed.runner import run_pdman` (tests/integration/conftest.py
+re-exports it), so a test module need not import conftest, whose module name
+pytest reuses for every conftest.py it loads.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+
+def run_pdman(*args: object, env: dict[str, str] | None = None, check: bool = True,
+              input: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run `pdman ARGS...` found on PATH (of `env`, else ours); return the result as text.
+
+    With `check`, a non-zero exit fails the test showing the command and both
+    output streams (a bare CalledProcessError would hide them).
+    """
+    import pytest  # only the suite calls this; the bed itself stays stdlib-only
+
+    path = (env or os.environ).get("PATH")
+    exe = shutil.which("pdman", path=path)
+    if exe is None:
+        pytest.fail(f"no `pdman` executable on PATH ({path}); install the package first",
+                    pytrace=False)
+    cmd = [exe, *map(str, args)]
+    done = subprocess.run(cmd, env=env, input=input, text=True, capture_output=True,
+                          timeout=timeout, check=False)
+    if check and done.returncode != 0:
+        pytest.fail(f"{' '.join(cmd)} exited {done.returncode}\n"
+                    f"--- stdout\n{done.stdout}--- stderr\n{done.stderr}", pytrace=False)
+    return done

@@ -1,0 +1,127 @@
+"""Fixtures for the integration suite: real registries, throw-away stores, the real binary.
+
+The suite runs as an unprivileged user (DESIGN §9) against images that root built
+beforehand (`sudo python3 -m tests.bed.images build`). Fixtures:
+
+  testbed       (session) both registries started and filled; `.registry`,
+                `.auth_registry`, `.auth_user`, `.auth_password`, `.image(name)`
+  pdman_env     (function) os.environ plus throw-away PDMAN_ROOT / PDMAN_RUNROOT /
+                REGISTRY_AUTH_FILE; starts no registry
+  registry_env  (function) pdman_env plus CONTAINERS_REGISTRIES_CONF marking the
+                test registries insecure (they speak plain HTTP on 127.0.0.1)
+  pdman         (function) `pdman("pull", ref)` = run_pdman(..., env=pdman_env)
+
+and the plain helper `run_pdman(*args, env=..., check=...)`, from tests.bed.runner.
+
+Environment: PDMAN_TESTBED_CACHE (the image cache), PDMAN_TESTBED_SAVED (where a
+filled registry storage is kept between sessions; default ~/.cache/pdman-testbed/
+registry; "off" to push every session).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# `tests` has no __init__.py: make the repo root importable however pytest was started
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from tests.bed import images, registry
+from tests.bed.runner import run_pdman  # re-exported for tests
+
+__all__ = ["RegistryBed", "run_pdman"]
+
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "integration: runs the real binary against the real registry as an "
+        "unprivileged user")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if HERE in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.integration)
+
+
+@dataclass(frozen=True)
+class RegistryBed:
+    """The running registries, as tests name them in image references."""
+
+    registry: str            # "127.0.0.1:PORT", no auth
+    auth_registry: str       # "127.0.0.1:PORT", basic auth with the pair below
+    auth_user: str
+    auth_password: str
+    registries_conf: Path    # marks both insecure (plain HTTP)
+    filled: str              # "pushed" this session, or "saved" (copied from an earlier one)
+
+    def image(self, name: str, auth: bool = False) -> str:
+        """'busybox' -> '127.0.0.1:PORT/busybox:latest'; a given tag is kept."""
+        if ":" not in name:
+            name = f"{name}:{images.IMAGES[name].tag}"
+        return f"{self.auth_registry if auth else self.registry}/{name}"
+
+
+@pytest.fixture(scope="session")
+def testbed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryBed]:
+    cache = images.cache_dir()
+    lacking = images.missing(cache)
+    if lacking:
+        # fail, never skip: a suite that silently skips its registry tests proves nothing
+        pytest.fail(f"test images missing from {cache}: {', '.join(lacking)}.\n"
+                    "Build them once, as root, from the repo root:\n"
+                    "    sudo python3 -m tests.bed.images build\n"
+                    "(set PDMAN_TESTBED_CACHE to use another cache dir)", pytrace=False)
+    saved_env = os.environ.get("PDMAN_TESTBED_SAVED")
+    saved = (None if saved_env == "off"
+             else Path(saved_env) if saved_env else registry.default_saved_dir())
+    root = tmp_path_factory.mktemp("registries")
+    bed = registry.start_bed(root, cache, saved)
+    try:
+        conf = root / "registries.conf"
+        conf.write_text("".join(f'[[registry]]\nlocation = "{r.host}"\ninsecure = true\n\n'
+                                for r in (bed.plain, bed.auth)))
+        yield RegistryBed(bed.plain.host, bed.auth.host, registry.AUTH_USER,
+                          registry.AUTH_PASSWORD, conf, bed.how)
+    finally:
+        bed.stop()
+
+
+@pytest.fixture
+def pdman_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    # The runroot holds Unix sockets, whose paths must stay under 108 bytes: a
+    # short dir in /tmp rather than pytest's long per-test path.
+    runroot = Path(tempfile.mkdtemp(prefix="pdrun-"))
+    env = dict(os.environ)
+    env.update(PDMAN_ROOT=str(tmp_path / "pdman-root"), PDMAN_RUNROOT=str(runroot),
+               REGISTRY_AUTH_FILE=str(tmp_path / "auth.json"))
+    try:
+        yield env
+    finally:
+        shutil.rmtree(runroot, ignore_errors=True)
+
+
+@pytest.fixture
+def registry_env(pdman_env: dict[str, str], testbed: RegistryBed) -> dict[str, str]:
+    return dict(pdman_env, CONTAINERS_REGISTRIES_CONF=str(testbed.registries_conf))
+
+
+@pytest.fixture
+def pdman(pdman_env: dict[str, str]) -> Callable[..., subprocess.CompletedProcess[str]]:
+    def run(*args: object, **kw: Any) -> subprocess.CompletedProcess[str]:
+        kw.setdefault("env", pdman_env)
+        return run_pdman(*args, **kw)
+    return run
