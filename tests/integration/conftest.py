@@ -111,7 +111,24 @@ def pdman_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     try:
         yield env
     finally:
+        _remove_store(env, tmp_path / "pdman-root")
         shutil.rmtree(runroot, ignore_errors=True)
+
+
+def _remove_store(env: dict[str, str], root: Path) -> None:
+    """Leave nothing behind: containers a test left running are removed, and the store
+    is deleted inside the user namespace, since layers hold files owned by subordinate
+    IDs that the test user cannot delete directly."""
+    if not root.exists():
+        return
+    if (root / "catalog.db").exists():
+        run_pdman("rm", "-fa", env=env, check=False, timeout=60)
+    try:
+        from pdman.runtime.idmap import run_in_userns
+
+        run_in_userns(shutil.rmtree, str(root), True)
+    except Exception as exc:  # a leftover tmp dir must not fail the test that passed
+        print(f"could not remove {root}: {exc}", file=sys.stderr)
 
 
 @pytest.fixture

@@ -1,0 +1,137 @@
+"""Handlers of `diff`, `export`, `cp`."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tarfile
+import tempfile
+
+from pdman.cli.globalopts import GlobalOptions
+from pdman.errors import UsageError
+
+
+def _ctx(g: GlobalOptions):  # type: ignore[no-untyped-def]
+    from pdman.engine.context import EngineContext
+
+    return EngineContext.create(g.root, g.runroot)
+
+
+def diff(g: GlobalOptions, container: str, format: str | None) -> int:
+    from pdman.cli import output
+    from pdman.engine import container_files
+
+    changes = container_files.diff(_ctx(g), container)
+    if format == "json":
+        kinds = {"A": "added", "C": "changed", "D": "deleted"}
+        report: dict[str, list[str]] = {}
+        for kind, path in changes:
+            report.setdefault(kinds[kind], []).append(path)
+        output.print_json(report)
+    else:
+        for kind, path in changes:
+            print(f"{kind} {path}")
+    return 0
+
+
+def export(g: GlobalOptions, container: str, output: str | None) -> int:
+    from pdman.engine import container_files
+
+    if output is None and sys.stdout.isatty():
+        raise UsageError("refusing to write a tar archive to a terminal",
+                         hint="redirect stdout or use --output FILE")
+    sys.stdout.flush()
+    if output is None:
+        container_files.export(_ctx(g), container, sys.stdout.fileno())
+        return 0
+    tmp = output + ".partial"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        container_files.export(_ctx(g), container, fd)
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        os.unlink(tmp)
+        raise
+    os.close(fd)
+    os.replace(tmp, output)  # a killed export leaves no half archive under the name
+    return 0
+
+
+def _split(arg: str) -> tuple[str | None, str]:
+    """`name:/path` -> ("name", "/path"); a host path (or `-`) -> (None, path).
+    Like docker, a path with a slash before the first colon is a host path."""
+    if arg == "-" or arg.startswith(("/", ".")):
+        return None, arg
+    name, sep, path = arg.partition(":")
+    if not sep:
+        return None, arg
+    return name, path or "/"
+
+
+def cp(g: GlobalOptions, source: str, destination: str) -> int:
+    from pdman.engine import container_files
+
+    ctx = _ctx(g)
+    src_ctr, src = _split(source)
+    dst_ctr, dst = _split(destination)
+    if (src_ctr is None) == (dst_ctr is None):
+        raise UsageError("`cp` copies between a container and the host",
+                         hint="write one side as CONTAINER:PATH")
+    if src_ctr is not None:
+        if dst == "-":
+            sys.stdout.flush()
+            container_files.copy_from(ctx, src_ctr, src, sys.stdout.fileno())
+            return 0
+        with tempfile.TemporaryFile() as tmp:
+            container_files.copy_from(ctx, src_ctr, src, tmp.fileno())
+            tmp.seek(0)
+            _unpack_on_host(tmp, dst, os.path.basename(src.rstrip("/")) or "root")
+        return 0
+    assert dst_ctr is not None
+    if src == "-":
+        container_files.copy_to(ctx, dst_ctr, dst, sys.stdin.fileno())
+        return 0
+    if not os.path.lexists(src):
+        raise UsageError(f"{src}: no such file or directory", hint="check the host path")
+    with tempfile.TemporaryFile() as tmp:
+        with tarfile.open(fileobj=tmp, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            tar.add(src, arcname=os.path.basename(os.path.abspath(src)))
+        tmp.flush()
+        tmp.seek(0)
+        container_files.copy_to(ctx, dst_ctr, dst, tmp.fileno())
+    return 0
+
+
+def _unpack_on_host(fileobj, dest: str, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Unpack what came out of the container: into DEST if it is a directory, else as
+    DEST itself. The container's content is not trusted: no entry may land outside the
+    destination, neither by its name (absolute, `..`) nor through a symlink an earlier
+    entry made, and hard links must point inside too; device nodes are skipped."""
+    into_dir = os.path.isdir(dest)
+    base = os.path.realpath(dest if into_dir else os.path.dirname(os.path.abspath(dest)) or ".")
+
+    def inside(path: str) -> bool:
+        real = os.path.realpath(path)
+        return real == base or real.startswith(base + os.sep)
+
+    with tarfile.open(fileobj=fileobj, mode="r|") as tar:
+        for member in tar:
+            parts = os.path.normpath(member.name).split(os.sep)
+            if member.name.startswith("/") or ".." in parts:
+                raise UsageError(f"refusing archive entry {member.name!r}",
+                                 hint="the container's archive names a path outside the destination")
+            if not into_dir:
+                parts[0] = os.path.basename(dest)
+                member.name = os.path.join(*parts)
+            if member.isdev():
+                continue
+            target = os.path.join(base, member.name)
+            if not inside(os.path.dirname(target)):
+                raise UsageError(f"refusing archive entry {member.name!r}: it would be written "
+                                 "through a symbolic link", hint="")
+            if member.islnk() and not inside(os.path.join(base, member.linkname)):
+                raise UsageError(f"refusing hard link {member.name!r} -> {member.linkname!r}",
+                                 hint="")
+            member.uid, member.gid = os.getuid(), os.getgid()
+            tar.extract(member, base, set_attrs=True)

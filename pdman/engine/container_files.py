@@ -1,0 +1,217 @@
+"""Verbs on a container's files: `diff`, `export`, `cp`.
+
+The writable layer and the image layers hold files owned by subordinate IDs, which the
+user cannot always read directly, so the work happens inside a user namespace with the
+container's ID mapping (`run_in_userns`). There the container's root filesystem is seen
+either through a read-only overlay mounted for the occasion (upper dir as the top-most
+lower layer: no work dir, so it never conflicts with the container's own mount), or, for
+a running container, through /proc/PID/root opened beforehand.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tarfile
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pdman.engine.context import EngineContext
+from pdman.errors import UsageError
+from pdman.storage import container_records as records
+from pdman.storage.container_fs import ContainerDirs
+
+T = TypeVar("T")
+
+#: overlay's rootless whiteout: a character device 0/0
+def _is_whiteout(st: os.stat_result) -> bool:
+    return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
+
+
+def _is_opaque(path: str) -> bool:
+    try:
+        return os.getxattr(path, "user.overlay.opaque", follow_symlinks=False) == b"y"
+    except OSError:
+        return False
+
+
+def _with_rootfs(ctx: EngineContext, rec: records.ContainerRecord,
+                 fn: Callable[..., T], *args: Any) -> T:
+    """Run fn(rootfs_path, *args) in the user namespace with the container's files."""
+    from pdman.runtime.idmap import run_in_userns
+
+    if rec.status in ("running", "paused") and rec.pid > 0:
+        fd = os.open(f"/proc/{rec.pid}/root", os.O_PATH | os.O_DIRECTORY)
+        try:
+            return run_in_userns(_call_at_fd, fd, fn, args)
+        finally:
+            os.close(fd)
+    dirs = ContainerDirs(ctx.paths, rec.id)
+    return run_in_userns(_call_on_overlay, ctx.paths.links, list(rec.config["layers"]),
+                         dirs.upper, dirs.merged, fn, args)
+
+
+def _chrooted(fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    """Call fn("/", *args) chrooted into the current directory: every path, `..` and
+    symlink in the container (or in an archive a user hands us) then resolves inside
+    the container's filesystem, never on the host (we are root only in our own user
+    and mount namespaces, so chroot is ours to use)."""
+    os.chroot(".")
+    return fn("/", *args)
+
+
+def _call_at_fd(fd: int, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    os.fchdir(fd)
+    return _chrooted(fn, args)
+
+
+def _call_on_overlay(linkdir: str, links: list[str], upper: str, merged: str,
+                     fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    from pdman.runtime import native
+
+    os.chdir(linkdir)  # short relative lowerdir names: 128 layers fit one page
+    data = "lowerdir=" + ":".join([upper, *links]) + ",userxattr"
+    native.mount("overlay", merged, "overlay", native.MS_RDONLY, data)
+    os.chdir(merged)
+    return _chrooted(fn, args)
+
+
+# -- diff ------------------------------------------------------------------------------
+
+def _changes(upper: str, lowers: list[str]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+
+    def in_lower(rel: str) -> bool:
+        return any(os.path.lexists(os.path.join(low, rel)) for low in lowers)
+
+    for dirpath, dirnames, filenames in os.walk(upper):
+        for name in sorted(dirnames + filenames):
+            full = os.path.join(dirpath, name)
+            rel = os.path.relpath(full, upper)
+            st = os.lstat(full)
+            if _is_whiteout(st):
+                out.append(("D", "/" + rel))
+            elif in_lower(rel):
+                out.append(("C", "/" + rel))
+            else:
+                out.append(("A", "/" + rel))
+    out.sort(key=lambda c: c[1])
+    return out
+
+
+def diff(ctx: EngineContext, name: str) -> list[tuple[str, str]]:
+    """docker's `diff`: (A|C|D, path) for every change in the writable layer."""
+    from pdman.runtime.idmap import run_in_userns
+    from pdman.runtime.spec import layer_paths
+
+    rec = records.find(ctx.catalog, name)
+    dirs = ContainerDirs(ctx.paths, rec.id)
+    lowers = layer_paths(ctx.paths, rec.config["layers"])
+    return run_in_userns(_changes, dirs.upper, lowers)
+
+
+# -- export ----------------------------------------------------------------------------
+
+def _tar_tree(root: str, out_fd: int) -> int:
+    count = 0
+    root_dev = os.lstat(root).st_dev
+    with os.fdopen(os.dup(out_fd), "wb") as out, \
+            tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+        for dirpath, dirnames, filenames in os.walk(root):
+            # like docker's export: the container's own files, not what is mounted on them
+            dirnames[:] = sorted(d for d in dirnames
+                                 if os.lstat(os.path.join(dirpath, d)).st_dev == root_dev)
+            for name in sorted(dirnames + filenames):
+                full = os.path.join(dirpath, name)
+                rel = os.path.relpath(full, root)
+                info = tar.gettarinfo(full, arcname=rel)
+                info.uname = info.gname = ""
+                if info.isreg():
+                    with open(full, "rb") as f:
+                        tar.addfile(info, f)
+                else:
+                    tar.addfile(info)
+                count += 1
+    return count
+
+
+def export(ctx: EngineContext, name: str, out_fd: int) -> int:
+    """Write the container's whole filesystem as a tar stream to `out_fd`."""
+    rec = records.find(ctx.catalog, name)
+    return _with_rootfs(ctx, rec, _tar_tree, out_fd)
+
+
+# -- cp --------------------------------------------------------------------------------
+
+def _copy_out(root: str, src: str, out_fd: int) -> int:
+    path = os.path.join(root, src.lstrip("/"))
+    if not os.path.lexists(path):
+        raise UsageError(f"{src}: no such file or directory in the container",
+                         hint="check the path inside the container")
+    with os.fdopen(os.dup(out_fd), "wb") as out, \
+            tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+        tar.add(path, arcname=os.path.basename(path.rstrip("/")) or ".", recursive=True)
+    return 0
+
+
+def _copy_in(root: str, dest: str, in_fd: int) -> int:
+    """docker's rules: into DEST when it is a directory, else as DEST (its parent must
+    exist): the archive's top-level entry takes DEST's name."""
+    target = os.path.join(root, dest.lstrip("/"))
+    rename = None
+    if not os.path.isdir(target):
+        rename = os.path.basename(target.rstrip("/"))
+        target = os.path.dirname(target.rstrip("/")) or root
+        if not os.path.isdir(target):
+            raise UsageError(f"{os.path.dirname(dest) or '/'}: no such directory in the container",
+                             hint="copy into an existing directory")
+    count = 0
+    with os.fdopen(os.dup(in_fd), "rb") as src, tarfile.open(fileobj=src, mode="r|") as tar:
+        for member in tar:
+            # chrooted: whatever the entry names, it lands in the container
+            parts = os.path.normpath(member.name).lstrip("/").split("/")
+            if ".." in parts:
+                raise UsageError(f"refusing archive entry {member.name!r} outside the target",
+                                 hint="use an archive with relative paths")
+            if rename:
+                parts[0] = rename
+            member.name = "/".join(parts)
+            tar.extract(member, target, set_attrs=True)
+            count += 1
+    return count
+
+
+def copy_from(ctx: EngineContext, name: str, src: str, out_fd: int) -> None:
+    """`cp CONTAINER:SRC -`: a tar stream of SRC."""
+    rec = records.find(ctx.catalog, name)
+    _with_rootfs_rw(ctx, rec, _copy_out, src, out_fd)
+
+
+def copy_to(ctx: EngineContext, name: str, dest: str, in_fd: int) -> int:
+    """`cp - CONTAINER:DEST`: unpack a tar stream into DEST."""
+    rec = records.find(ctx.catalog, name)
+    return _with_rootfs_rw(ctx, rec, _copy_in, dest, in_fd)
+
+
+def _with_rootfs_rw(ctx: EngineContext, rec: records.ContainerRecord,
+                    fn: Callable[..., T], *args: Any) -> T:
+    """Like _with_rootfs, but writes land in the writable layer: a stopped container's
+    overlay is mounted with its upper and work dirs (it is not mounted elsewhere)."""
+    from pdman.runtime.idmap import run_in_userns
+
+    if rec.status in ("running", "paused") and rec.pid > 0:
+        return _with_rootfs(ctx, rec, fn, *args)
+    dirs = ContainerDirs(ctx.paths, rec.id)
+    return run_in_userns(_call_on_rw_overlay, ctx.paths.links, list(rec.config["layers"]),
+                         dirs.upper, dirs.work, dirs.merged, fn, args)
+
+
+def _call_on_rw_overlay(linkdir: str, links: list[str], upper: str, work: str, merged: str,
+                        fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    from pdman.runtime import native
+
+    os.chdir(linkdir)
+    data = f"lowerdir={':'.join(links)},upperdir={upper},workdir={work},userxattr"
+    native.mount("overlay", merged, "overlay", 0, data)
+    os.chdir(merged)
+    return _chrooted(fn, args)
