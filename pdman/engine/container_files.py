@@ -215,3 +215,51 @@ def _call_on_rw_overlay(linkdir: str, links: list[str], upper: str, work: str, m
     native.mount("overlay", merged, "overlay", 0, data)
     os.chdir(merged)
     return _chrooted(fn, args)
+
+
+# -- volume copy-up ----------------------------------------------------------------------
+
+def _copy_image_dir(merged: str, destination: str, volume_dir: str) -> int:
+    import shutil
+
+    src = merged
+    for part in [p for p in destination.split("/") if p]:
+        src = os.path.join(src, part)
+        if os.path.islink(src) or not os.path.isdir(src):
+            return 0  # nothing (or not a plain directory) to copy from the image
+    count = 0
+    for name in os.listdir(src):
+        s, d = os.path.join(src, name), os.path.join(volume_dir, name)
+        if os.path.isdir(s) and not os.path.islink(s):
+            shutil.copytree(s, d, symlinks=True, copy_function=shutil.copy2)
+        else:
+            shutil.copy2(s, d, follow_symlinks=False)
+        count += 1
+    st = os.lstat(src)
+    os.chown(volume_dir, st.st_uid, st.st_gid)
+    os.chmod(volume_dir, stat.S_IMODE(st.st_mode))
+    return count
+
+
+def _fill_on_overlay(linkdir: str, links: list[str], merged: str, destination: str,
+                     volume_dir: str) -> int:
+    from pdman.runtime import native
+
+    os.chdir(linkdir)
+    if len(links) == 1:  # overlay wants two lower layers at least; one is just a dir
+        return _copy_image_dir(os.path.join(linkdir, links[0]), destination, volume_dir)
+    native.mount("overlay", merged, "overlay", native.MS_RDONLY,
+                 "lowerdir=" + ":".join(links) + ",userxattr")
+    return _copy_image_dir(merged, destination, volume_dir)
+
+
+def fill_volume(ctx: EngineContext, container_id: str, links: list[str], destination: str,
+                volume_dir: str) -> int:
+    """docker's copy-up: an empty volume mounted where the image has files gets a copy of
+    them (owners, modes, links kept) before the container first sees it."""
+    from pdman.runtime.idmap import run_in_userns
+
+    if os.listdir(volume_dir):
+        return 0
+    merged = ContainerDirs(ctx.paths, container_id).merged
+    return run_in_userns(_fill_on_overlay, ctx.paths.links, links, merged, destination, volume_dir)

@@ -59,7 +59,7 @@ def create(ctx: EngineContext, options: "CreateOptions") -> records.ContainerRec
         id=cid, name=name, image_id=image.id, image_name=config["image_name"],
         command=config["argv"], created=time.time(), config=config, status="created")
     try:
-        _prepare_volumes(ctx, config)
+        _prepare_volumes(ctx, cid, config)
         records.insert(ctx.catalog, rec)
     except BaseException:
         container_fs.remove(ctx.paths, cid)
@@ -231,7 +231,7 @@ def _security_options(items: list[str]) -> "dict[str, bool]":
     return out
 
 
-def _prepare_volumes(ctx: EngineContext, config: "dict[str, Any]") -> None:
+def _prepare_volumes(ctx: EngineContext, container_id: str, config: "dict[str, Any]") -> None:
     """Named volumes are created on first use (docker semantics); anonymous ones get a
     generated name. The host path of each mount is fixed here."""
     from pdman.engine import volumes
@@ -249,6 +249,10 @@ def _prepare_volumes(ctx: EngineContext, config: "dict[str, Any]") -> None:
             except VolumeNotFound:
                 vol = volumes.create(ctx, volumes.CreateVolumeOptions(name=m["source"], ignore=True))
             m["host_path"] = vol.mountpoint
+            if "nocopy" not in m.get("options", []):
+                from pdman.engine.container_files import fill_volume
+
+                fill_volume(ctx, container_id, config["layers"], m["destination"], vol.mountpoint)
 
 
 def _free_name(ctx: EngineContext) -> str:

@@ -241,3 +241,17 @@ def test_interactive_tty_session(busybox: str, registry_env: dict[str, str]) -> 
 def test_128_layer_image_mounts(testbed: Any, registry_env: dict[str, str]) -> None:
     out = pd(registry_env, "run", "--rm", "-q", testbed.image("many"), "sh", "-c", "ls /layers | wc -l")
     assert int(out.stdout) == 127
+
+
+def test_empty_named_volume_is_filled_from_the_image(busybox: str, registry_env: dict[str, str]) -> None:
+    out = pd(registry_env, "run", "--rm", "-v", "etcvol:/etc", busybox, "sh", "-c",
+             "cat /etc/pdman-platform; echo changed > /etc/pdman-platform")
+    assert out.stdout == "linux/amd64\n"
+    # the second container sees the volume, not the image: the change persisted
+    again = pd(registry_env, "run", "--rm", "-v", "etcvol:/etc", busybox, "cat", "/etc/pdman-platform")
+    assert again.stdout == "changed\n"
+    mountpoint = pd(registry_env, "volume", "inspect", "--format", "{{.Mountpoint}}", "etcvol").stdout.strip()
+    assert (Path(mountpoint) / "passwd").exists()
+    # nocopy leaves a new volume without the image's files
+    assert pd(registry_env, "run", "--rm", "-v", "empty:/etc:nocopy", busybox, "sh", "-c",
+              "[ -e /etc/passwd ] && echo copied || echo empty").stdout == "empty\n"
