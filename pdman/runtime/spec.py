@@ -17,6 +17,10 @@ from pdman.runtime.native import (
 from pdman.storage.container_fs import ContainerDirs
 
 
+#: where `--init` puts pdman-init inside the container
+INIT_PATH = "/run/pdman-init"
+
+
 def _tmpfs_options(options: list[str]) -> str:
     opts = [o for o in options if o not in ("rw", "ro", "noexec", "exec", "nosuid", "suid",
                                             "nodev", "dev")]
@@ -62,8 +66,16 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
     if config.get("tty"):
         env.setdefault("TERM", "xterm")
     rlimits = [Rlimit(r["type"], r["soft"], r["hard"]) for r in config.get("rlimits", [])]
+    argv = list(config["argv"])
+    if config.get("init"):
+        # a reaper as PID 1 (podman mounts catatonit the same way)
+        from pdman.runtime import libexec
+
+        mounts.append(BindMount(source=libexec.path("pdman-init"), destination=INIT_PATH,
+                                readonly=True))
+        argv = [INIT_PATH, "--", *argv]
     return SpawnSpec(
-        argv=list(config["argv"]),
+        argv=argv,
         rootfs=rootfs,
         env=env,
         cwd=config.get("workdir") or "/",

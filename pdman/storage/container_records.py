@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 from pdman.errors import ConflictError, ContainerNotFound
@@ -52,6 +51,8 @@ FROM containers c JOIN container_state s ON s.id = c.id
 
 
 def _record(row: Any) -> ContainerRecord:
+    import json  # only when there are rows: an empty `ps` needs no JSON at all
+
     return ContainerRecord(
         id=row["id"], name=row["name"], image_id=row["image_id"], image_name=row["image_name"],
         command=json.loads(row["command"] or "[]"), created=row["created"],
@@ -83,6 +84,8 @@ def find(catalog: Catalog, name_or_id: str) -> ContainerRecord:
 
 
 def insert(catalog: Catalog, rec: ContainerRecord) -> None:
+    import json
+
     with catalog.write() as c:
         if c.execute("SELECT 1 FROM containers WHERE name = ?", (rec.name,)).fetchone():
             raise ConflictError(
@@ -105,6 +108,8 @@ _STATE_COLUMNS = {"status", "pid", "monitor_pid", "exit_code", "oom_killed", "st
 
 def update_state(catalog: Catalog, container_id: str, **changes: Any) -> None:
     """Change mutable state columns (and merge `state=` JSON) in one transaction."""
+    import json
+
     extra = changes.pop("state", None)
     unknown = set(changes) - _STATE_COLUMNS
     if unknown:
