@@ -99,7 +99,35 @@ def remove(paths: Paths, container_id: str) -> None:
             continue
         try:
             shutil.rmtree(path)
+            continue
+        except OSError:
+            pass
+        # overlayfs leaves `work/work` at mode 000, and a container may chmod its own
+        # (our) directories shut: what we own we may open again, which spares the fork
+        # into the user namespace; files of subordinate IDs still need it
+        _open_own_dirs(path)
+        try:
+            shutil.rmtree(path)
         except OSError:
             from pdman.runtime.idmap import run_in_userns
 
             run_in_userns(shutil.rmtree, path)
+
+
+def _open_own_dirs(top: str) -> None:
+    import stat
+
+    me = os.getuid()
+    stack = [top]
+    while stack:
+        d = stack.pop()
+        try:
+            st = os.lstat(d)
+            if not stat.S_ISDIR(st.st_mode):
+                continue
+            if st.st_uid == me and st.st_mode & 0o700 != 0o700:
+                os.chmod(d, stat.S_IMODE(st.st_mode) | 0o700)
+            with os.scandir(d) as it:
+                stack.extend(e.path for e in it if e.is_dir(follow_symlinks=False))
+        except OSError:
+            continue
