@@ -1,0 +1,46 @@
+"""Handler of the top-level `inspect`: a container by that name first, else an image."""
+
+from __future__ import annotations
+
+import sys
+
+from pdman.cli.globalopts import GlobalOptions
+
+
+def inspect(g: GlobalOptions, names: list[str], format: str | None, type: str, size: bool) -> int:
+    from pdman.cli import output
+    from pdman.engine import containers
+    from pdman.engine.context import EngineContext
+    from pdman.errors import ContainerNotFound, ImageNotFound, NotFoundError, PdmanError, UsageError
+
+    if type not in ("all", "container", "image"):
+        raise UsageError(f"invalid --type {type!r}", hint="use all, container or image")
+    ctx = EngineContext.create(g.root, g.runroot)
+    reports = []
+    code = 0
+    for name in names:
+        try:
+            if type != "image":
+                try:
+                    reports.append(containers.inspect(ctx, name))
+                    continue
+                except ContainerNotFound:
+                    if type == "container":
+                        raise
+            from pdman.engine import images
+
+            try:
+                reports.append(images.inspect_image(ctx, name))
+            except ImageNotFound:
+                if type == "image":
+                    raise
+                raise NotFoundError(f"no such object: {name!r}",
+                                    hint="name a container (`pdman ps -a`) or an image (`pdman images`)") from None
+        except PdmanError as exc:
+            print(exc.render(), file=sys.stderr)
+            code = exc.exit_code
+    if format and format != "json":
+        output.print_formatted(format, reports)
+    else:
+        output.print_json(reports)
+    return code
