@@ -46,9 +46,10 @@ def _overlay_child(workdir: str) -> int:
     return 0
 
 
-def native_overlay_supported(cache_dir: Path) -> bool:
+def native_overlay_supported(cache_dir: "str | Path") -> bool:
     """Can this user mount overlayfs inside a user namespace (kernel >= 5.11)?"""
     release = os.uname().release
+    cache_dir = Path(cache_dir)
     cache = cache_dir / "probe-overlay.json"
     try:
         cached = json.loads(cache.read_text())
