@@ -255,3 +255,17 @@ def test_empty_named_volume_is_filled_from_the_image(busybox: str, registry_env:
     # nocopy leaves a new volume without the image's files
     assert pd(registry_env, "run", "--rm", "-v", "empty:/etc:nocopy", busybox, "sh", "-c",
               "[ -e /etc/passwd ] && echo copied || echo empty").stdout == "empty\n"
+
+
+def test_init_reaps_and_forwards(busybox: str, registry_env: dict[str, str]) -> None:
+    out = pd(registry_env, "run", "--rm", "--init", busybox, "sh", "-c", "echo $$; cat /proc/1/comm")
+    assert out.stdout.split() == ["2", "pdman-init"]
+    # without a trap, a plain PID 1 ignores SIGTERM; behind --init, `sleep` gets it and dies
+    import shutil
+
+    exe = shutil.which("pdman", path=registry_env["PATH"])
+    proc = subprocess.Popen([exe, "run", "--rm", "--init", busybox, "sh", "-c", "echo up; exec sleep 60"],
+                            env=registry_env, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline() == "up\n"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=20) == 143
