@@ -8,8 +8,12 @@ PACKAGES=(
   uidmap fuse-overlayfs passt slirp4netns
   # building pdman: Debian's Python with venv, headers and a C compiler for the cffi helper
   python3 python3-venv python3-dev gcc libc6-dev
+  # the single-file binary's launcher (packaging/launcher: zlib for its payload)
+  zlib1g-dev
   # test bed: a real registry, real images built offline, pushing them
   docker-registry busybox-static debootstrap skopeo apache2-utils rsync ca-certificates
+  # the VM tier (tests/vm): a systemd + cgroup v2 guest under software emulation
+  qemu-system-x86
   # benchmarks
   hyperfine
 )

@@ -1,0 +1,45 @@
+"""Declarations: resource commands (`stats`, `pause`, `unpause`), read from and acting on
+the containers' cgroups (pdman/cgroups)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from pdman.cli import groups
+from pdman.cli.decl import handled_by
+from pdman.cli.options import Format, NoTrunc
+
+
+@handled_by("resources.stats")
+def stats(
+    containers: Annotated[Optional[list[str]], typer.Argument(
+        help="Containers to show (name or ID); default: all running ones.")] = None,
+    all: Annotated[bool, typer.Option("--all", "-a", help="Show all containers, not only running ones.")] = False,
+    no_stream: Annotated[bool, typer.Option("--no-stream", help="Print one sample and exit.")] = False,
+    interval: Annotated[int, typer.Option("--interval", "-i", help="Seconds between samples when streaming.")] = 5,
+    format: Format = None,
+    no_trunc: NoTrunc = False,
+) -> None:
+    """Show containers' resource use from their cgroups. Columns: ID, NAME, CPU %,
+    MEM USAGE / LIMIT, MEM %, NET IO, BLOCK IO, PIDS, CPU TIME, AVG CPU %."""
+
+
+@handled_by("resources.pause")
+def pause(
+    containers: Annotated[list[str], typer.Argument(help="Containers to pause (name or ID).")],
+) -> None:
+    """Pause all processes in containers (cgroup v2 freezer)."""
+
+
+@handled_by("resources.unpause")
+def unpause(
+    containers: Annotated[list[str], typer.Argument(help="Containers to unpause (name or ID).")],
+) -> None:
+    """Unpause all processes in paused containers."""
+
+
+groups.register(stats, (groups.top, "stats"), (groups.container, "stats"))
+groups.register(pause, (groups.top, "pause"), (groups.container, "pause"))
+groups.register(unpause, (groups.top, "unpause"), (groups.container, "unpause"))

@@ -1,0 +1,133 @@
+"""Handlers of `stats`, `pause`, `unpause`: build options, call the engine, print."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pdman.cli.globalopts import GlobalOptions
+
+COLUMNS = ["ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET IO", "BLOCK IO", "PIDS",
+           "CPU TIME", "AVG CPU %"]
+
+
+def _context(g: GlobalOptions):  # type: ignore[no-untyped-def]
+    from pdman.engine.context import EngineContext
+
+    return EngineContext.create(g.root, g.runroot)
+
+
+def _size(n: int) -> str:
+    """podman's stats sizes: decimal units, no space (`49.2kB`)."""
+    from pdman.cli.humanize import size
+
+    return size(n).replace(" ", "")
+
+
+def _duration(ns: int) -> str:
+    """CPU TIME as Go prints a duration: 1.234567s, 2m3.5s."""
+    secs = ns / 1e9
+    if secs < 60:
+        return f"{secs:.6g}s"
+    minutes, rest = divmod(secs, 60)
+    if minutes < 60:
+        return f"{int(minutes)}m{rest:.6g}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{int(hours)}h{int(minutes)}m{rest:.6g}s"
+
+
+def _fields(row: Any, no_trunc: bool) -> dict[str, Any]:
+    """Template fields: podman's names (and docker's aliases .Container, .MemUsage)."""
+    dash = not row.HasCgroup
+    mem = "-- / --" if dash else f"{_size(row.MemUsage)} / {_size(row.MemLimit)}"
+    return {
+        **row.as_dict(),
+        "ID": row.ID if no_trunc else row.ID[:12],
+        "ContainerID": row.ID,
+        "Container": row.Name,
+        "CPUPerc": "--" if dash else f"{row.CPUPerc:.2f}%",
+        "AvgCPU": "--" if dash else f"{row.AvgCPU:.2f}%",
+        "CPU": "--" if dash else _duration(row.CPUNano),
+        "MemUsage": mem,
+        "MemUsageBytes": mem,
+        "MemPerc": "--" if dash else f"{row.MemPerc:.2f}%",
+        "NetIO": "-- / --" if dash else f"{_size(row.NetInput)} / {_size(row.NetOutput)}",
+        "BlockIO": "-- / --" if dash else f"{_size(row.BlockInput)} / {_size(row.BlockOutput)}",
+        "PIDs": "--" if dash else str(row.PIDs),
+        "PIDS": "--" if dash else str(row.PIDs),
+    }
+
+
+def _print(rows: list[Any], format: str | None, no_trunc: bool) -> None:
+    from pdman.cli import output
+
+    if format == "json":
+        output.print_json([{**r.as_dict(), "ID": r.ID} for r in rows])
+        return
+    fields = [_fields(r, no_trunc) for r in rows]
+    if format:
+        output.print_formatted(format, fields)
+        return
+    output.print_table(COLUMNS, [[f["ID"], f["Name"], f["CPUPerc"], f["MemUsage"], f["MemPerc"],
+                                  f["NetIO"], f["BlockIO"], f["PIDs"], f["CPU"], f["AvgCPU"]]
+                                 for f in fields])
+
+
+def stats(g: GlobalOptions, containers: list[str] | None, all: bool, no_stream: bool,
+          interval: int, format: str | None, no_trunc: bool) -> int:
+    import sys
+    import time
+
+    from pdman.engine.stats import StatsOptions
+    from pdman.engine.stats import stats as engine_stats
+    from pdman.errors import UsageError
+
+    if interval < 1:
+        raise UsageError(f"invalid --interval {interval}", hint="give at least 1 second")
+    ctx = _context(g)
+    opts = StatsOptions(names=list(containers or []), all=all)
+    rows, samples = engine_stats(ctx, opts)
+    if no_stream:
+        _print(rows, format, no_trunc)
+        return 0
+    clear = sys.stdout.isatty() and format != "json"
+    try:
+        while True:
+            if clear:
+                sys.stdout.write("\033[2J\033[H")
+            _print(rows, format, no_trunc)
+            sys.stdout.flush()
+            time.sleep(interval)
+            rows, samples = engine_stats(ctx, opts, samples)
+    except KeyboardInterrupt:
+        return 0
+
+
+def _each(g: GlobalOptions, containers: list[str], verb: str) -> int:
+    """podman's way: act on each, print the IDs that worked, report the others; the
+    first error decides the exit code."""
+    import sys
+
+    from pdman.engine import pause as engine
+    from pdman.errors import PdmanError
+
+    ctx = _context(g)
+    failed: PdmanError | None = None
+    for name in containers:
+        try:
+            print(getattr(engine, verb)(ctx, name))
+        except PdmanError as e:
+            if failed is None:
+                failed = e
+            else:
+                print(f"Error: {e}", file=sys.stderr)
+    if failed is not None:
+        raise failed
+    return 0
+
+
+def pause(g: GlobalOptions, containers: list[str]) -> int:
+    return _each(g, containers, "pause")
+
+
+def unpause(g: GlobalOptions, containers: list[str]) -> int:
+    return _each(g, containers, "unpause")
