@@ -1,8 +1,10 @@
-"""cffi (API mode) builder of `pdman._native`, the native helper.
+"""cffi (API mode) builder of `pdman._native`, the native helper, and of the
+C executables shipped in `pdman/libexec/` (the per-container monitor).
 
 setup.py names `native/build_native.py:ffibuilder` in `cffi_modules`, so
-`pip install .` compiles the helper; for a build in place while working on
-the C code: `python native/build_native.py` (writes pdman/_native*.so).
+`pip install .` compiles the helper, and its build_py step calls
+`build_executables`; for a build in place while working on the C code:
+`python native/build_native.py` (writes pdman/_native*.so and pdman/libexec/).
 
 The cdef is the part of pdman.h between the CDEF markers, so the API and the
 sync protocol are written once, in the header.
@@ -12,12 +14,26 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
+import subprocess
 from pathlib import Path
 
 from cffi import FFI
 
 HERE = Path(__file__).resolve().parent
-SOURCES = ["spawn.c", "mounts.c", "exec.c", "error.c"]
+SOURCES = ["spawn.c", "mounts.c", "exec.c", "setns.c", "nsjoin.c", "error.c"]
+
+#: executables of pdman/libexec/: name -> (sources, extra link flags)
+EXECUTABLES: dict[str, tuple[list[str], list[str]]] = {
+    # one per running container: small and dynamically linked (libc pages are
+    # shared between all monitors)
+    "pdman-monitor": (["monitor.c", "error.c"], []),
+}
+if (HERE / "init.c").exists():
+    # bind-mounted into containers, whose image may have no libc
+    EXECUTABLES["pdman-init"] = (["init.c"], ["-static"])
+
+CFLAGS = ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-format-truncation"]
 
 
 def cdef_text(header: Path = HERE / "pdman.h") -> str:
@@ -47,13 +63,29 @@ def make_ffibuilder(absolute: bool = False) -> FFI:
         sources=[path(HERE / name) for name in SOURCES],
         include_dirs=[path(HERE)],
         depends=[path(HERE / "pdman.h"), path(HERE / "internal.h")],
-        extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter",
-                            "-Wno-format-truncation"],
+        extra_compile_args=CFLAGS,
     )
     return ffi
 
 
 ffibuilder = make_ffibuilder()
+
+
+def build_executables(out_dir: Path) -> list[Path]:
+    """Compile EXECUTABLES into `out_dir` with $CC (default `cc`); their paths."""
+    cc = shlex.split(os.environ.get("CC") or "cc")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    built = []
+    for name, (sources, ldflags) in EXECUTABLES.items():
+        target = out_dir / name
+        tmp = out_dir / f".{name}.tmp"
+        cmd = [*cc, *CFLAGS, "-I", str(HERE), "-o", str(tmp),
+               *[str(HERE / src) for src in sources], *ldflags]
+        subprocess.run(cmd, check=True)
+        os.chmod(tmp, 0o755)
+        os.replace(tmp, target)
+        built.append(target)
+    return built
 
 
 if __name__ == "__main__":
@@ -63,3 +95,5 @@ if __name__ == "__main__":
     target = HERE.parent / "pdman" / Path(so).name
     os.replace(so, target)
     print(f"installed {target}")
+    for exe in build_executables(HERE.parent / "pdman" / "libexec"):
+        print(f"installed {exe}")

@@ -75,6 +75,29 @@ int pdman_setup_rootfs(const struct pdman_spawn_spec *spec,
                        const struct pdman_prepared *prep,
                        struct pdman_error *err);
 
+/* ---- spawn.c ---- */
+
+/* The container process after clone(2): sync 1, sync 2, rootfs, execve. */
+void pdman_child_main(const struct pdman_spawn_spec *spec,
+                      const struct pdman_prepared *prep, int sync_fd)
+    __attribute__((noreturn));
+
+/* ---- nsjoin.c ---- */
+
+/* The intermediate process of a spawn with spec->join: setns, then clone the
+ * container with `flags` | CLONE_PARENT, report its PID (sync 0), exit. */
+void pdman_join_main(const struct pdman_spawn_spec *spec,
+                     const struct pdman_prepared *prep, int sync_fd,
+                     unsigned long flags) __attribute__((noreturn));
+
+/* In the caller: wait for sync 0 and reap the intermediate.  *ready is set
+ * when the container's sync 1 came first. */
+int pdman_join_wait(pid_t intermediate, int sync_fd, int timeout_ms,
+                    pid_t *container, int *ready, struct pdman_error *err);
+
+/* In a new network namespace: bring up `lo`, as every runtime does. */
+int pdman_loopback_up(struct pdman_error *err);
+
 /* ---- exec.c (child, after pdman_setup_rootfs) ---- */
 
 /* rlimits, groups, uid/gid, capabilities, no_new_privs, cwd, signal mask,

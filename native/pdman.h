@@ -45,13 +45,22 @@ enum pdman_sync {
   PDMAN_SYNC_CHILD_ERROR = 3,
   /* sync 4: execve of the command failed; errnum + msg.
    * Success has no message: the CLOEXEC socket reaches EOF at execve. */
-  PDMAN_SYNC_EXEC_FAILED = 4
+  PDMAN_SYNC_EXEC_FAILED = 4,
+  /* sync 5 (pdman_exec only): the joining process entered the container's
+   * namespaces and forked the process that will exec; `pid` says which.
+   * Sync 3/4 or EOF follow from that process as for a spawn. */
+  PDMAN_SYNC_EXEC_FORKED = 5,
+  /* sync 0 (pdman_spawn with spec->join, nsjoin.c): the intermediate
+   * process joined the namespaces and cloned the container; `pid` says
+   * which.  Both write on one socket, so this may come after its sync 1. */
+  PDMAN_SYNC_CHILD_PID = 6
 };
 
 struct pdman_sync_msg {
   int32_t type;   /* enum pdman_sync */
   int32_t errnum; /* errno of the failing call, 0 if none */
   char msg[PDMAN_ERROR_MSG_MAX];
+  int32_t pid;    /* sync 5: the forked process, in the caller's PID namespace */
 };
 
 /* Where an error happened; the bridge maps it to an exception class. */
@@ -102,10 +111,22 @@ struct pdman_rlimit {
   uint64_t hard;
 };
 
+/* Namespaces the container joins instead of creating (network modes
+ * `container:ID` and user-defined networks; see nsjoin.c).  The fds are
+ * open /proc/PID/ns/{user,net} files of the caller.  Joining a network
+ * namespace needs CAP_SYS_ADMIN over its owner, so JOIN_NET goes with
+ * JOIN_USER of the user namespace that owns it. */
+enum pdman_join {
+  PDMAN_JOIN_USER = 1, /* no CLONE_NEWUSER: setns(join_userns_fd); its ID
+                          maps are written already */
+  PDMAN_JOIN_NET = 2   /* no CLONE_NEWNET: setns(join_netns_fd) */
+};
+
 /* the kernel's CLONE_NEW* values (spawn.c checks them at compile time) */
 enum pdman_unshare_flag {
   PDMAN_UNSHARE_MOUNT = 0x00020000,
-  PDMAN_UNSHARE_USER = 0x10000000
+  PDMAN_UNSHARE_USER = 0x10000000,
+  PDMAN_UNSHARE_NET = 0x40000000
 };
 
 struct pdman_spawn_spec {
@@ -157,6 +178,9 @@ struct pdman_spawn_spec {
                                (`run -t`: fd 0 is the slave side of a pty) */
 
   unsigned int share;       /* enum pdman_share */
+  unsigned int join;        /* enum pdman_join; 0: create every namespace */
+  int join_userns_fd;       /* with PDMAN_JOIN_USER */
+  int join_netns_fd;        /* with PDMAN_JOIN_NET */
   int parent_death_signal;  /* for the container process; 0: none */
   int timeout_ms;           /* per sync point; 0: 30 s */
 };
@@ -184,6 +208,56 @@ int pdman_unshare(int flags, struct pdman_error *err);
 /* mount(2) with the error naming source and target; flags are MS_*. */
 int pdman_mount(const char *source, const char *target, const char *fstype,
                 unsigned long flags, const char *data, struct pdman_error *err);
+
+/* ---- exec (setns.c) ----
+ *
+ * Start spec->argv inside the namespaces of the running process target_pid
+ * (a container's PID 1): user first, then mount, PID, network, UTS, IPC and
+ * cgroup -- each one only where it differs from the caller's.  The process
+ * that execs is a child of the caller (CLONE_PARENT), so the caller waits for
+ * it as for its own.  Of the spec only the process part is used: argv, envp,
+ * cwd, uid, gid, additional_gids, caps, rlimits, no_new_privs, stdio,
+ * new_session, parent_death_signal, timeout_ms.  Returns 0 once execve
+ * succeeded (res->pid set, res->sync_fd -1), or <0 with *err set (kind
+ * PDMAN_ERR_EXEC when the command was not found or not executable). */
+int pdman_exec(int target_pid, const struct pdman_spawn_spec *spec,
+               struct pdman_spawn_result *res, struct pdman_error *err);
+
+/* ---- the monitor (monitor.c, the executable pdman-monitor) ----
+ *
+ * Ready: the monitor writes PDMAN_MONITOR_READY on its --ready-fd once its
+ * attach socket listens; on a setup failure it writes 'E' and the message,
+ * kills the container and exits 125.
+ *
+ * Exit file `<run dir>/exit`, written atomically (rename) when the container
+ * exited, one `key=value` per line:
+ *   pid=1234                    the container process it is about
+ *   exit_code=137               128+N when signal N ended it
+ *   signal=9                    0 unless a signal ended it
+ *   oom_killed=0                1: SIGKILLed while its cgroup counted an OOM kill
+ *   finished_at=1704164645.123456789   seconds since the epoch (UTC)
+ *
+ * Attach socket `<run dir>/attach`: SOCK_SEQPACKET; every packet starts with
+ * one byte, enum pdman_attach_packet, and is at most PDMAN_ATTACH_PACKET_MAX
+ * bytes. */
+#define PDMAN_ATTACH_PACKET_MAX 8192
+#define PDMAN_MONITOR_READY 82 /* 'R' */
+
+enum pdman_attach_packet {
+  /* client -> monitor */
+  PDMAN_ATTACH_STDIN = 1,       /* bytes for the container's stdin */
+  PDMAN_ATTACH_STDIN_CLOSE = 2, /* end of input: close the container's stdin */
+  PDMAN_ATTACH_RESIZE = 3,      /* uint16 rows, uint16 cols (host order) */
+  /* monitor -> client */
+  PDMAN_ATTACH_STDOUT = 11,     /* output bytes */
+  PDMAN_ATTACH_STDERR = 12,
+  PDMAN_ATTACH_EXIT = 13        /* int32 exit status (host order); then EOF */
+};
+
+/* setns(2) of the calling process into the namespace open as `fd`, of
+ * type `nstype` (an enum pdman_unshare_flag value; 0: any).  The caller
+ * must be single-threaded to join a user namespace (a forked helper). */
+int pdman_join_namespace(int fd, int nstype, struct pdman_error *err);
 
 /* CDEF END */
 

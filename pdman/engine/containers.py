@@ -28,15 +28,32 @@ if TYPE_CHECKING:
 # run: the seed's flow, top-down
 # ---------------------------------------------------------------------------
 
-def run(ctx: EngineContext, options: "CreateOptions", io: "StartIO") -> int:
-    """`pdman run` in the foreground: create, start attached, wait; the exit status."""
-    if options.detach:
-        raise UsageError("running a container in the background (-d) needs the container "
-                         "monitor, which this version does not have",
-                         hint="run it in the foreground (without -d)")
+class RunReport:
+    """What `run` did: the container, and its exit status (None when detached)."""
+
+    __slots__ = ("id", "exit_code")
+
+    def __init__(self, id: str, exit_code: int | None) -> None:
+        self.id = id
+        self.exit_code = exit_code
+
+
+def run(ctx: EngineContext, options: "CreateOptions", io: "StartIO") -> RunReport:
+    """`pdman run`: create, then start attached and wait for the exit status -- or, with
+    `-d`, start under a monitor (engine/lifecycle.py) and return at once."""
     rec = create(ctx, options)                                  # stages 1-3
+    if options.detach:
+        from pdman.engine import lifecycle
+
+        try:
+            lifecycle.start_detached(ctx, rec)                  # stages 4-6; the monitor does 7
+        except BaseException:
+            if options.remove:
+                remove(ctx, RemoveOptions(name=rec.id, force=True, volumes=True))
+            raise
+        return RunReport(rec.id, None)
     try:
-        return start_attached(ctx, rec, io)                     # stages 4-7
+        return RunReport(rec.id, start_attached(ctx, rec, io))  # stages 4-7
     finally:
         if options.remove:
             remove(ctx, RemoveOptions(name=rec.id, force=True, volumes=True))
@@ -77,6 +94,10 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
     from pdman.runtime.spawn import spawn_container
 
     _check_startable(rec)
+    if rec.monitor_pid:                                         # its last run was detached
+        from pdman.engine.lifecycle import _wait_for_previous_monitor
+
+        _wait_for_previous_monitor(rec)
     mapping = idmap.mapping_for_current_user()
     _warn_single_id(ctx, mapping)
     with ForegroundSession(tty=io.tty, interactive=io.interactive) as session:
@@ -93,21 +114,24 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
             raise
         session.started(pid)
         records.update_state(ctx.catalog, rec.id, status="running", pid=pid,  # 6: record
-                             started_at=time.time(), finished_at=0, exit_code=None,
-                             state={"pid_start": _start_time(pid)})
+                             monitor_pid=0, started_at=time.time(), finished_at=0,
+                             exit_code=None, oom_killed=0,
+                             state={"pid_start": _start_time(pid), "error": ""})
         code = session.wait()                                   # 7: wait
-    _teardown(ctx, rec)
+    if _teardown(ctx, rec) and code > 128:
+        code = 137  # OOM-killed (seen in the cgroup): a racing SIGTERM may have said 143
     records.update_state(ctx.catalog, rec.id, status="exited", pid=0, exit_code=code,
-                         finished_at=time.time())
+                         finished_at=time.time(), state={"last_pid": pid, "cleaned_pid": pid})
     return code
 
 
-def _teardown(ctx: EngineContext, rec: records.ContainerRecord) -> None:
-    """Undo stage 5 once the container is gone (or failed to start)."""
+def _teardown(ctx: EngineContext, rec: records.ContainerRecord) -> bool:
+    """Undo stage 5 once the container is gone (or failed to start); whether the
+    kernel OOM-killed a process of it (then recorded as OOMKilled)."""
     from pdman import cgroups, network
 
     network.detach(ctx, rec.id, rec.config["net"])
-    cgroups.release(ctx, rec.id, rec.config["cgroup"])
+    return cgroups.release(ctx, rec.id, rec.config["cgroup"])
 
 
 # ---------------------------------------------------------------------------
@@ -164,7 +188,7 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
 
     security = _security_options(options.security_opt)
     hostname = options.hostname or ""
-    net = network.resolve(options, icfg)
+    net = network.resolve(options, icfg, ctx)
     resources = cgroups.resolve(options)
     if options.log_driver not in ("k8s-file", "journald", "none", "passthrough"):
         raise UsageError(f"unknown --log-driver {options.log_driver!r}",
@@ -196,13 +220,29 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
         "net": net,
         "cgroup": resources,
         "log_driver": options.log_driver,
-        "log_opts": runopts.labels(options.log_opts),
+        "log_opts": _log_options(options.log_opts),
         "stop_signal": options.stop_signal or icfg.get("StopSignal") or "SIGTERM",
         "stop_timeout": 10 if options.stop_timeout is None else options.stop_timeout,
         "layers": links,
         "exposed_ports": sorted((icfg.get("ExposedPorts") or {}).keys()),
         "remove": options.remove,
     }
+
+
+def _log_options(items: "list[str]") -> "dict[str, str]":
+    """`--log-opt max-size=10m`, `path=FILE` (k8s-file), `tag=...` (journald)."""
+    from pdman.engine import runopts
+
+    opts = runopts.labels(items)
+    for key, value in opts.items():
+        if key not in ("max-size", "path", "tag"):
+            raise UsageError(f"unsupported --log-opt {key!r}", hint="supported: max-size, path, tag")
+        if key == "max-size" and value != "-1":
+            runopts.memory_bytes(value)
+        if key == "path" and not os.path.isabs(value):
+            raise UsageError(f"--log-opt path={value} is not an absolute path",
+                             hint="give the log file's absolute path")
+    return opts
 
 
 def _hosts_entries(add_hosts: "list[str]") -> "list[str]":
@@ -298,31 +338,76 @@ def _warn_single_id(ctx: EngineContext, mapping: "Any") -> None:
 def _start_time(pid: int) -> int:
     """The process' start time (clock ticks since boot): tells a live container from a
     recycled PID."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-        return int(data[data.rindex(b")") + 2:].split()[19])
-    except (OSError, ValueError, IndexError):
-        return 0
+    from pdman.runtime.procs import start_time
+
+    return start_time(pid)
 
 
 def _alive(rec: records.ContainerRecord) -> bool:
-    if rec.pid <= 0:
-        return False
-    want = rec.state.get("pid_start", 0)
-    got = _start_time(rec.pid)
-    return got != 0 and (not want or got == want)
+    from pdman.runtime.procs import is_running
+
+    return is_running(rec.pid, rec.state.get("pid_start", 0))
 
 
-def reconcile(ctx: EngineContext, rec: records.ContainerRecord) -> records.ContainerRecord:
-    """A container recorded as running whose process is gone (its pdman was killed, the
-    machine rebooted) is recorded as exited, with the code if it is known."""
-    if rec.status in ("running", "paused") and not _alive(rec):
-        code = rec.exit_code
-        records.update_state(ctx.catalog, rec.id, status="exited", pid=0, exit_code=code,
-                             finished_at=time.time())
-        rec.status, rec.pid, rec.finished_at = "exited", 0, time.time()
+def reconcile(ctx: EngineContext, rec: records.ContainerRecord,
+              monitor_exiting: bool = False) -> records.ContainerRecord:
+    """A container recorded as running whose process is gone is recorded as exited:
+    with the code, finish time and OOM kill from its monitor's exit file; with an
+    unknown code (ps: `Exited (?)`) when there is none -- its monitor was killed, its
+    foreground `pdman run` died, or a reboot wiped the runroot. `monitor_exiting`: the
+    caller is the monitor's own exit command, so the monitor is not waited for."""
+    if rec.status not in ("running", "paused") or _alive(rec):
+        return rec
+    from pdman.runtime import monitor, procs
+    from pdman.storage.container_fs import ContainerDirs
+
+    exit_rec = monitor.read_exit(ContainerDirs(ctx.paths, rec.id).run) if rec.monitor_pid else None
+    if exit_rec is not None and exit_rec.pid != rec.pid:
+        exit_rec = None                                         # an older run's
+    monitor_alive = bool(rec.monitor_pid) and not monitor_exiting and procs.is_running(
+        rec.monitor_pid, rec.state.get("monitor_start", 0))
+    if exit_rec is None and monitor_alive:
+        return rec              # the monitor is reading the last output; the exit file is next
+    if exit_rec is not None:
+        code, finished, oom, error = (exit_rec.exit_code, exit_rec.finished_at,
+                                      exit_rec.oom_killed, "")
+    else:
+        code, finished, oom = None, time.time(), False
+        error = ("exit code unknown: the container's monitor ended without recording it"
+                 if rec.monitor_pid else
+                 "exit code unknown: the pdman process that ran it ended first")
+    records.update_state(ctx.catalog, rec.id, status="exited", pid=0, exit_code=code,
+                         finished_at=finished, oom_killed=int(oom),
+                         state={"last_pid": rec.pid, "error": error})
+    rec.state.update(last_pid=rec.pid, error=error)
+    rec.status, rec.pid, rec.exit_code, rec.finished_at, rec.oom_killed = (
+        "exited", 0, code, finished, oom)
+    if rec.monitor_pid and not monitor_exiting and not monitor_alive:
+        teardown_once(ctx, rec)                 # its monitor died before its cleanup ran
     return rec
+
+
+def teardown_once(ctx: EngineContext, rec: records.ContainerRecord) -> None:
+    """Undo network and cgroup of the container's last run, unless done already (by the
+    monitor's cleanup, or by whichever command found its monitor dead)."""
+    import sys
+
+    from pdman.errors import PdmanError
+
+    last = rec.state.get("last_pid", 0)
+    if last and rec.state.get("cleaned_pid") == last:
+        return
+    try:
+        oom = _teardown(ctx, rec)
+    except PdmanError as exc:
+        print(f"WARN[0000] cleaning up container {rec.name}: {exc}", file=sys.stderr)
+        oom = False
+    changes: dict[str, Any] = {"state": {"cleaned_pid": last}}
+    if oom and not rec.oom_killed:          # seen in the cgroup: SIGTERM may have raced it
+        changes.update(oom_killed=1, exit_code=137 if (rec.exit_code or 0) > 128 else rec.exit_code)
+        rec.oom_killed = True
+    records.update_state(ctx.catalog, rec.id, **changes)
+    rec.state["cleaned_pid"] = last
 
 
 # ---------------------------------------------------------------------------
@@ -351,13 +436,27 @@ def remove(ctx: EngineContext, options: RemoveOptions) -> str:
                 f"cannot remove container {rec.id} as it is {rec.status} - running or paused "
                 "containers cannot be removed without force",
                 hint=f"stop it first, or use `pdman rm -f {rec.name}`")
-        try:
-            os.kill(rec.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        _wait_gone(rec.pid)
+        if rec.monitor_pid:
+            from pdman.engine import lifecycle
+            from pdman.errors import ContainerNotFound
+
+            lifecycle.kill_for_removal(ctx, rec)    # its monitor's cleanup has run then
+            try:
+                rec = reconcile(ctx, records.find(ctx.catalog, rec.id))
+            except ContainerNotFound:
+                return rec.id                       # a --rm container: cleanup removed it
+            teardown_once(ctx, rec)
+        else:
+            try:
+                os.kill(rec.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            _wait_gone(rec.pid)
     records.delete(ctx.catalog, rec.id)
-    container_fs.remove(ctx.paths, rec.id)
+    try:
+        container_fs.remove(ctx.paths, rec.id)
+    except FileNotFoundError:
+        pass                                        # removed meanwhile (a --rm cleanup)
     if options.volumes:
         from pdman.engine import volumes
 
@@ -443,7 +542,7 @@ def summarize(rec: records.ContainerRecord) -> ContainerSummary:
     return ContainerSummary(
         ID=rec.id, Names=[rec.name], Image=rec.image_name, ImageID=rec.image_id,
         Command=rec.command, Created=rec.created, State=rec.status, Status=status_text(rec),
-        ExitCode=rec.exit_code, Pid=rec.pid, Ports=rec.config.get("ports", []),
+        ExitCode=rec.exit_code, Pid=rec.pid, Ports=(rec.config.get("net") or {}).get("ports", []),
         Labels=rec.config.get("labels", {}), StartedAt=rec.started_at,
         ExitedAt=rec.finished_at,
     )
@@ -504,6 +603,14 @@ def _rfc3339(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+def _log_path(ctx: EngineContext, rec: records.ContainerRecord) -> str:
+    if rec.config.get("log_driver", "k8s-file") != "k8s-file":
+        return ""
+    from pdman.engine.lifecycle import log_path
+
+    return log_path(ctx, rec)
+
+
 def inspect(ctx: EngineContext, name: str) -> "dict[str, Any]":
     """docker/podman `inspect` of a container: field names as docker's Engine API."""
     from pdman.storage.container_fs import ContainerDirs
@@ -525,7 +632,10 @@ def inspect(ctx: EngineContext, name: str) -> "dict[str, Any]":
             "OOMKilled": rec.oom_killed,
             "Dead": False,
             "Pid": rec.pid if running else 0,
-            "ExitCode": rec.exit_code or 0,
+            "ConmonPid": rec.monitor_pid if running else 0,
+            # -1: exited, but the code is unknown (State.Error says why)
+            "ExitCode": (rec.exit_code if rec.exit_code is not None
+                         else -1 if rec.status == "exited" else 0),
             "Error": rec.state.get("error", ""),
             "StartedAt": _rfc3339(rec.started_at),
             "FinishedAt": _rfc3339(rec.finished_at),
@@ -533,6 +643,7 @@ def inspect(ctx: EngineContext, name: str) -> "dict[str, Any]":
         "Image": "sha256:" + rec.image_id,
         "ImageName": rec.image_name,
         "Name": rec.name,
+        "LogPath": _log_path(ctx, rec),
         "RestartCount": 0,
         "Driver": "overlay",
         "Mounts": [{

@@ -57,7 +57,8 @@ def run(
     detach: o.Detach = False, detach_keys: o.DetachKeys = None, sig_proxy: o.SigProxy = True,
 ) -> None:
     """Run a command in a new container: pull the image if missing, create the
-    container, start it attached and exit with its exit status."""
+    container, start it attached and exit with its exit status -- or, with -d, start it
+    in the background under its monitor and print its ID."""
 
 
 @handled_by("containers.create")
@@ -93,7 +94,8 @@ def start(
     attach: Annotated[bool, typer.Option("--attach", "-a", help="Attach stdout/stderr and wait for the exit.")] = False,
     interactive: Annotated[bool, typer.Option("--interactive", "-i", help="Attach stdin too.")] = False,
 ) -> None:
-    """Start created or exited containers."""
+    """Start created or exited containers in the background (with -a/-i: attached, in
+    the foreground); prints each name as given."""
 
 
 @handled_by("containers.rm")

@@ -17,9 +17,9 @@ def _command_text(argv: list[str], no_trunc: bool) -> str:
 
 
 def _ports_text(ports: list[dict[str, object]]) -> str:
-    return ", ".join(
-        f"{p.get('host_ip') or '0.0.0.0'}:{p['host_port']}->{p['container_port']}/{p.get('protocol', 'tcp')}"
-        for p in ports)
+    from pdman.network.ports import format_ports
+
+    return format_ports(ports)  # type: ignore[arg-type]
 
 
 def ps(g: GlobalOptions, all: bool, quiet: bool, no_trunc: bool, filter: list[str] | None,
@@ -110,8 +110,12 @@ def run(g: GlobalOptions, image: str, command: list[str] | None, **kw: object) -
 
     ctx = _context(g)
     opts = _create_options(image, command, **kw)
-    return _with_pull_progress(opts, lambda o: containers.run(
+    report = _with_pull_progress(opts, lambda o: containers.run(
         ctx, o, StartIO(attach=True, interactive=o.interactive, tty=o.tty)))
+    if report.exit_code is None:  # -d: the ID, as podman prints it
+        print(report.id)
+        return 0
+    return int(report.exit_code)
 
 
 def create(g: GlobalOptions, image: str, command: list[str] | None, **kw: object) -> int:
@@ -138,9 +142,15 @@ def start(g: GlobalOptions, containers: list[str], attach: bool, interactive: bo
         rec = container_records.find(ctx.catalog, containers[0])
         return engine.start_attached(ctx, rec, StartIO(attach=True, interactive=interactive,
                                                        tty=bool(rec.config.get("tty"))))
-    raise UsageError("starting a container in the background needs the container monitor, "
-                     "which is not built yet",
-                     hint="use `pdman start -a` to run it in the foreground")
+    from pdman.engine import lifecycle
+
+    def one(name: str) -> str:
+        rec = engine.reconcile(ctx, container_records.find(ctx.catalog, name))
+        if rec.status not in ("running", "paused"):  # podman: starting a running one is fine
+            lifecycle.start_detached(ctx, rec)
+        return name
+
+    return _each(containers, one)
 
 
 def _each(names: list[str], action) -> int:  # type: ignore[no-untyped-def]

@@ -1,0 +1,322 @@
+/* setns.c - `pdman exec`: a new process inside a running container.
+ *
+ *   caller ──fork──▶ joiner   opens /proc/PID/ns/{user,mnt,...} and /proc/PID/root,
+ *                             setns(2): the user namespace first (which gives
+ *                             it the capabilities to join the others), then
+ *                             the rest; chroot to the container's root
+ *                  └─clone(CLONE_PARENT)─▶ process
+ *                             in the container's PID namespace (setns on a PID
+ *                             namespace only applies to children) and a child
+ *                             of the caller; stdio, session, identity,
+ *                             capabilities, cwd, then execve (exec.c)
+ *
+ * The joiner tells the caller the process' PID (sync 5) and exits; the process
+ * reports a failure as sync 3/4, or nothing: EOF on the CLOEXEC socket at
+ * execve.  The two may arrive in either order.  The caller is a Python interpreter: everything runs in forked
+ * children, so nothing here touches the caller's state.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "internal.h"
+
+/* in joining order: user first, mount last (it changes what /proc is) */
+static const struct {
+  const char *name;
+  int flag;
+} namespaces[] = {
+    {"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},
+    {"net", CLONE_NEWNET},   {"pid", CLONE_NEWPID}, {"cgroup", CLONE_NEWCGROUP},
+    {"mnt", CLONE_NEWNS},
+};
+#define N_NAMESPACES (sizeof(namespaces) / sizeof(namespaces[0]))
+
+static int send_msg(int fd, int type, int pid, const struct pdman_error *detail) {
+  struct pdman_sync_msg msg;
+
+  memset(&msg, 0, sizeof(msg));
+  msg.type = type;
+  msg.pid = pid;
+  if (detail != NULL) {
+    msg.errnum = detail->errnum;
+    memcpy(msg.msg, detail->msg, sizeof(msg.msg));
+    msg.msg[sizeof(msg.msg) - 1] = '\0';
+  }
+  return send(fd, &msg, sizeof(msg), MSG_NOSIGNAL) == (ssize_t)sizeof(msg) ? 0 : -1;
+}
+
+/* 1 with *msg, 0 at EOF, <0 on error or timeout */
+static int recv_msg(int fd, int timeout_ms, struct pdman_sync_msg *msg,
+                    struct pdman_error *err) {
+  struct pollfd pfd = {.fd = fd, .events = POLLIN};
+  ssize_t n;
+  int ret;
+
+  do
+    ret = poll(&pfd, 1, timeout_ms);
+  while (ret < 0 && errno == EINTR);
+  if (ret == 0) {
+    pdman_error_set(err, ETIMEDOUT, "exec: waiting for the process in the container");
+    err->kind = PDMAN_ERR_TIMEOUT;
+    return -1;
+  }
+  if (ret < 0)
+    return pdman_error_set(err, errno, "exec: poll on sync socket");
+  do
+    n = recv(fd, msg, sizeof(*msg), 0);
+  while (n < 0 && errno == EINTR);
+  if (n == 0 || (n < 0 && errno == ECONNRESET))
+    return 0;
+  if (n < 0)
+    return pdman_error_set(err, errno, "exec: recv on sync socket");
+  if ((size_t)n != sizeof(*msg))
+    return pdman_error_set(err, EPROTO, "exec: short read on sync socket");
+  msg->msg[sizeof(msg->msg) - 1] = '\0';
+  return 1;
+}
+
+/* ---- the process that execs ---- */
+
+static void reset_signals(void) {
+  struct sigaction sa;
+  int sig;
+
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = SIG_DFL;
+  for (sig = 1; sig < _NSIG; sig++)
+    sigaction(sig, &sa, NULL);
+}
+
+/* stdio[i] onto fd i (-1: /dev/null), by way of high fds so that one source
+ * cannot be overwritten before it is copied */
+static int setup_stdio(const struct pdman_spawn_spec *spec, int sync_fd,
+                       struct pdman_error *err) {
+  int high[3], i;
+
+  for (i = 0; i < 3; i++) {
+    int src = spec->stdio[i];
+    cleanup_close int null = -1;
+
+    if (src < 0) {
+      null = open("/dev/null", O_RDWR | O_CLOEXEC);
+      src = null;
+    }
+    high[i] = src < 0 ? -1 : fcntl(src, F_DUPFD_CLOEXEC, sync_fd + 1);
+    if (high[i] < 0)
+      return pdman_error_set(err, errno, "dup stdio fd %d (for fd %d)", spec->stdio[i], i);
+  }
+  for (i = 0; i < 3; i++) {
+    if (dup2(high[i], i) < 0)
+      return pdman_error_set(err, errno, "dup2 onto fd %d", i);
+    close(high[i]);
+  }
+  if (spec->new_session) {
+    if (setsid() < 0)
+      return pdman_error_set(err, errno, "setsid");
+    if (ioctl(0, TIOCSCTTY, 0) < 0)
+      return pdman_error_set(err, errno, "making the pty on fd 0 the controlling terminal");
+  }
+  return 0;
+}
+
+static int process_run(const struct pdman_spawn_spec *spec, int sync_fd,
+                       struct pdman_error *err) {
+  int ret;
+
+  prctl(PR_SET_NAME, "pdman:exec", 0, 0, 0);
+  ret = setup_stdio(spec, sync_fd, err);
+  if (ret < 0)
+    return ret;
+  /* nothing of the caller's but stdio and the sync socket goes on */
+  if (sync_fd > 3 && syscall(SYS_close_range, 3, sync_fd - 1, 0) < 0)
+    return pdman_error_set(err, errno, "close_range");
+  if (syscall(SYS_close_range, sync_fd + 1, ~0U, 0) < 0)
+    return pdman_error_set(err, errno, "close_range");
+  return pdman_exec_process(spec, err);
+}
+
+static void __attribute__((noreturn))
+process_main(const struct pdman_spawn_spec *spec, int sync_fd) {
+  struct pdman_error err;
+
+  pdman_error_clear(&err);
+  reset_signals();
+  /* above stdio, which setup_stdio overwrites (the caller may have closed 0-2) */
+  if (sync_fd < 3) {
+    int high = fcntl(sync_fd, F_DUPFD_CLOEXEC, 3);
+
+    if (high >= 0) {
+      close(sync_fd);
+      sync_fd = high;
+    }
+  }
+  process_run(spec, sync_fd, &err);
+  /* sync 3 / sync 4: the process' error, or EOF once execve succeeded */
+  send_msg(sync_fd,
+           err.kind == PDMAN_ERR_EXEC ? PDMAN_SYNC_EXEC_FAILED : PDMAN_SYNC_CHILD_ERROR,
+           0, &err);
+  _exit(PDMAN_EXIT_CHILD_FAILED);
+}
+
+/* ---- the joiner ---- */
+
+static int same_namespace(const char *name, int fd) {
+  char path[64];
+  struct stat mine, theirs;
+
+  snprintf(path, sizeof(path), "/proc/self/ns/%s", name);
+  return stat(path, &mine) == 0 && fstat(fd, &theirs) == 0 &&
+         mine.st_ino == theirs.st_ino && mine.st_dev == theirs.st_dev;
+}
+
+static int join(int target_pid, struct pdman_error *err) {
+  int fds[N_NAMESPACES];
+  cleanup_close int root = -1;
+  char path[64];
+  size_t i;
+  int ret = 0;
+
+  for (i = 0; i < N_NAMESPACES; i++)
+    fds[i] = -1;
+  for (i = 0; i < N_NAMESPACES; i++) {
+    snprintf(path, sizeof(path), "/proc/%d/ns/%s", target_pid, namespaces[i].name);
+    fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+    if (fds[i] < 0) {
+      ret = pdman_error_set(err, errno, "open `%s`", path);
+      goto out;
+    }
+  }
+  snprintf(path, sizeof(path), "/proc/%d/root", target_pid);
+  root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) {
+    ret = pdman_error_set(err, errno, "open `%s`", path);
+    goto out;
+  }
+  for (i = 0; i < N_NAMESPACES; i++) {
+    if (same_namespace(namespaces[i].name, fds[i]))
+      continue;
+    if (setns(fds[i], namespaces[i].flag) < 0) {
+      ret = pdman_error_set(err, errno, "setns to the %s namespace of process %d",
+                            namespaces[i].name, target_pid);
+      goto out;
+    }
+  }
+  /* the mount namespace's root is the container's after its pivot_root; chroot
+   * to the process' own root all the same, which is what it sees as / */
+  if (fchdir(root) < 0 || chroot(".") < 0 || chdir("/") < 0)
+    ret = pdman_error_set(err, errno, "chroot to the root of process %d", target_pid);
+out:
+  for (i = 0; i < N_NAMESPACES; i++)
+    if (fds[i] >= 0)
+      close(fds[i]);
+  return ret;
+}
+
+static void __attribute__((noreturn))
+joiner_main(int target_pid, const struct pdman_spawn_spec *spec, int sync_fd) {
+  struct pdman_error err;
+  pid_t pid;
+
+  pdman_error_clear(&err);
+  prctl(PR_SET_NAME, "pdman:join", 0, 0, 0);
+  if (join(target_pid, &err) < 0) {
+    send_msg(sync_fd, PDMAN_SYNC_CHILD_ERROR, 0, &err);
+    _exit(PDMAN_EXIT_CHILD_FAILED);
+  }
+  /* CLONE_PARENT: the caller becomes the parent and reaps it */
+  pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
+  if (pid == 0)
+    process_main(spec, sync_fd);
+  if (pid < 0) {
+    pdman_error_set(&err, errno, "clone into the PID namespace of process %d", target_pid);
+    send_msg(sync_fd, PDMAN_SYNC_CHILD_ERROR, 0, &err);
+    _exit(PDMAN_EXIT_CHILD_FAILED);
+  }
+  /* sync 5: forked; the process takes it from here */
+  send_msg(sync_fd, PDMAN_SYNC_EXEC_FORKED, pid, NULL);
+  _exit(0);
+}
+
+/* ---- the caller ---- */
+
+static int failure(const struct pdman_sync_msg *msg, struct pdman_error *err) {
+  err->errnum = msg->errnum;
+  err->kind = msg->type == PDMAN_SYNC_EXEC_FAILED ? PDMAN_ERR_EXEC : PDMAN_ERR_CHILD;
+  memcpy(err->msg, msg->msg, sizeof(err->msg));
+  return -1;
+}
+
+int pdman_exec(int target_pid, const struct pdman_spawn_spec *spec,
+               struct pdman_spawn_result *res, struct pdman_error *err) {
+  int timeout = spec->timeout_ms > 0 ? spec->timeout_ms : PDMAN_DEFAULT_TIMEOUT_MS;
+  struct pdman_sync_msg msg;
+  struct pdman_error ignored;
+  sigset_t all, old;
+  int fds[2], ret, saved, failed = 0;
+  pid_t joiner;
+
+  pdman_error_clear(err);
+  res->pid = -1;
+  res->sync_fd = -1;
+  if (spec->argv == NULL || spec->argv[0] == NULL)
+    return pdman_error_set(err, EINVAL, "exec: empty argv");
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0)
+    return pdman_error_set(err, errno, "socketpair");
+
+  /* no Python signal handler may run in the children */
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  joiner = (pid_t)syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, NULL);
+  if (joiner == 0) {
+    close(fds[0]);
+    joiner_main(target_pid, spec, fds[1]);
+  }
+  saved = errno;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  close(fds[1]);
+  if (joiner < 0) {
+    close(fds[0]);
+    return pdman_error_set(err, saved, "fork to join the container");
+  }
+  while (waitpid(joiner, NULL, __WALL) < 0 && errno == EINTR)
+    ;
+
+  /* sync 5 from the joiner, sync 3/4 from the process: two writers on one
+   * socket, so in either order; EOF once both are gone (the process at its
+   * execve) */
+  for (;;) {
+    ret = recv_msg(fds[0], timeout, &msg, failed ? &ignored : err);
+    if (ret <= 0)
+      break;
+    if (msg.type == PDMAN_SYNC_EXEC_FORKED)
+      res->pid = msg.pid;
+    else if (!failed)
+      failed = failure(&msg, err) < 0;
+  }
+  close(fds[0]);
+  if (ret < 0 && !failed)
+    failed = 1;
+  if (!failed && res->pid <= 0)
+    failed = pdman_error_set(err, 0, "the joining process exited without a word") < 0;
+  if (!failed)
+    return 0;
+  if (res->pid > 0) {
+    kill(res->pid, SIGKILL);
+    while (waitpid(res->pid, NULL, __WALL) < 0 && errno == EINTR)
+      ;
+    res->pid = -1;
+    return -1;
+  }
+  return pdman_error_wrap(err, "joining the container of process %d", target_pid);
+}

@@ -1,0 +1,137 @@
+"""Handlers of the commands of running containers: build options, call the engine
+(engine/lifecycle.py), print. Hot path (`stop`, `exec`, `logs`): stdlib only here."""
+
+from __future__ import annotations
+
+from pdman.cli.globalopts import GlobalOptions
+
+
+def _context(g: GlobalOptions):  # type: ignore[no-untyped-def]
+    from pdman.engine.context import EngineContext
+
+    return EngineContext.create(g.root, g.runroot)
+
+
+def _targets(ctx, containers: list[str] | None, all: bool, running_only: bool = True) -> list[str]:  # type: ignore[no-untyped-def]
+    from pdman.engine import containers as engine
+    from pdman.errors import UsageError
+    from pdman.storage import container_records
+
+    if all:
+        recs = [engine.reconcile(ctx, r) for r in container_records.list_all(ctx.catalog)]
+        return [r.id for r in recs if not running_only or r.status in ("running", "paused")]
+    if not containers:
+        raise UsageError("give at least one container name or ID", hint="or pass --all")
+    return containers
+
+
+def _each(names: list[str], action) -> int:  # type: ignore[no-untyped-def]
+    from pdman.cli.handlers.containers import _each as each
+
+    return each(names, action)
+
+
+def stop(g: GlobalOptions, containers: list[str] | None, time: int | None, all: bool,
+         ignore: bool) -> int:
+    from pdman.engine import lifecycle
+    from pdman.errors import ContainerNotFound
+
+    ctx = _context(g)
+
+    def one(name: str) -> str | None:
+        try:
+            lifecycle.stop(ctx, lifecycle.StopOptions(name, time))
+        except ContainerNotFound:
+            if ignore:
+                return None
+            raise
+        return name
+
+    return _each(_targets(ctx, containers, all), one)
+
+
+def kill(g: GlobalOptions, containers: list[str] | None, signal: str, all: bool) -> int:
+    from pdman.engine import lifecycle
+
+    ctx = _context(g)
+    lifecycle.parse_signal(signal)  # a bad signal fails once, before any container
+
+    def one(name: str) -> str:
+        lifecycle.kill(ctx, lifecycle.KillOptions(name, signal))
+        return name
+
+    return _each(_targets(ctx, containers, all), one)
+
+
+def restart(g: GlobalOptions, containers: list[str] | None, time: int | None, all: bool,
+            running: bool) -> int:
+    from pdman.engine import lifecycle
+
+    ctx = _context(g)
+
+    def one(name: str) -> str:
+        lifecycle.restart(ctx, lifecycle.StopOptions(name, time))
+        return name
+
+    return _each(_targets(ctx, containers, all, running_only=running), one)
+
+
+def attach(g: GlobalOptions, container: str, detach_keys: str | None, no_stdin: bool,
+           sig_proxy: bool) -> int:
+    from pdman.engine import lifecycle
+
+    return lifecycle.attach(_context(g), lifecycle.AttachOptions(
+        container, no_stdin=no_stdin, detach_keys=detach_keys, sig_proxy=sig_proxy))
+
+
+def exec_(g: GlobalOptions, container: str, command: list[str], interactive: bool, tty: bool,
+          env: list[str] | None, env_file: list[str] | None, user: str | None,
+          workdir: str | None, detach: bool, privileged: bool, detach_keys: str | None) -> int:
+    from pdman.engine import lifecycle
+
+    return lifecycle.exec_in(_context(g), lifecycle.ExecOptions(
+        container, list(command), interactive=interactive, tty=tty, env=list(env or []),
+        env_files=list(env_file or []), user=user, workdir=workdir, detach=detach,
+        privileged=privileged))
+
+
+def logs(g: GlobalOptions, containers: list[str], follow: bool, since: str | None,
+         until: str | None, tail: str, timestamps: bool) -> int:
+    import sys
+
+    from pdman.engine import lifecycle
+    from pdman.errors import UsageError
+
+    if tail.strip().lower() == "all":
+        lines = -1
+    else:
+        try:
+            lines = int(tail)
+        except ValueError:
+            raise UsageError(f"invalid --tail {tail!r}", hint="a number of lines, or all") from None
+    try:
+        lifecycle.logs(_context(g), lifecycle.LogsOptions(
+            list(containers), follow=follow, since=since, until=until,
+            tail=lines if lines >= 0 else -1, timestamps=timestamps),
+            sys.stdout.buffer, sys.stderr.buffer)
+    except KeyboardInterrupt:  # ^C ends `logs -f`, as in podman
+        return 0
+    return 0
+
+
+def top(g: GlobalOptions, container: str, descriptors: list[str] | None) -> int:
+    from pdman.cli import output
+    from pdman.engine import lifecycle
+
+    header, rows = lifecycle.top(_context(g), container, list(descriptors or []))
+    output.print_table(header, rows)
+    return 0
+
+
+def cleanup(g: GlobalOptions, containers: list[str]) -> int:
+    from pdman.engine import lifecycle
+
+    ctx = _context(g)
+    for name in containers:
+        lifecycle.cleanup(ctx, name)
+    return 0

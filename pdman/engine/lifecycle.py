@@ -1,0 +1,535 @@
+"""Verbs of a container's life after `create`: start in the background under a monitor,
+stop, kill, restart, attach, logs, exec, top, and `cleanup`, the exit command the
+monitor runs when a container exits.
+
+A detached container has a monitor (native/monitor.c, started by runtime/monitor.py)
+and no Python process. The catalog records `running` with the container's PID and the
+monitor's (each with its start time, so a recycled PID is never mistaken for them).
+What happens at the exit is recorded twice over, so that no path loses it: the monitor
+writes the exit file, then execs `pdman container cleanup ID`, which records the exit,
+runs the teardown hooks and removes a `--rm` container; and any command that finds a
+dead container still recorded as running (`reconcile` in engine/containers.py) records
+the exit from that file -- or, when the monitor died without one, an unknown exit code.
+
+Ordering rule: the monitor's process lives until its cleanup is done, and a container
+is only started again once its previous monitor is gone, so a late cleanup can never
+tear down the network of the next run.
+
+Hot path (`stop`, `logs`, `exec`, `start`): heavy imports stay inside the verbs.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from pdman.engine import containers
+from pdman.engine.context import EngineContext
+from pdman.errors import ConflictError, ContainerNotFound, UsageError
+from pdman.storage import container_records as records
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, BinaryIO
+
+    from pdman.runtime.logs import LogEntry
+
+#: how long a verb waits for a monitor to record the exit after the container died
+MONITOR_GRACE = 10.0
+
+
+# ---------------------------------------------------------------------------
+# start in the background
+# ---------------------------------------------------------------------------
+
+def start_detached(ctx: EngineContext, rec: records.ContainerRecord) -> None:
+    """Stages 4-6 for a detached container: namespaces and exec under a new monitor
+    (which holds its stdio and writes its log), network and cgroup, record `running`.
+    Two `start`s of one container at once: the second finds it running."""
+    import fcntl
+
+    from pdman.storage.container_fs import ContainerDirs
+
+    run_dir = ContainerDirs(ctx.paths, rec.id).run
+    os.makedirs(run_dir, mode=0o700, exist_ok=True)
+    lock = os.open(os.path.join(run_dir, "start.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
+                   0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        rec = containers.reconcile(ctx, records.find(ctx.catalog, rec.id))
+        _start_locked(ctx, rec)
+    finally:
+        os.close(lock)
+
+
+def _start_locked(ctx: EngineContext, rec: records.ContainerRecord) -> None:
+    from pdman import cgroups, network
+    from pdman.runtime import idmap, monitor
+    from pdman.runtime import spec as specmod
+    from pdman.storage.container_fs import ContainerDirs
+
+    containers._check_startable(rec)
+    _wait_for_previous_monitor(rec)
+    config = rec.config
+    if config.get("log_driver") == "passthrough":
+        raise UsageError("the passthrough log driver needs a terminal to pass through to: "
+                         "it cannot be used with a detached container",
+                         hint="use --log-driver k8s-file, or run it in the foreground")
+    mapping = idmap.mapping_for_current_user()
+    containers._warn_single_id(ctx, mapping)
+    dirs = ContainerDirs(ctx.paths, rec.id)
+    spec = specmod.build(ctx.paths, rec.id, config)
+    paths = ctx.paths
+
+    # both hooks run in the forked process that becomes the monitor, with a catalog
+    # connection of its own (one must not cross a fork): opened there, on first use
+    child_ctx = EngineContext(paths)
+
+    def before_release(pid: int) -> None:                       # 5: network, cgroup
+        network.attach(child_ctx, rec.id, config["net"], pid)
+        cgroups.attach(child_ctx, rec.id, config["cgroup"], pid)
+
+    def on_started(pid: int, monitor_pid: int) -> None:         # 6: record
+        from pdman.runtime.procs import start_time
+
+        records.update_state(child_ctx.catalog, rec.id, status="running", pid=pid,
+                             monitor_pid=monitor_pid, started_at=time.time(), finished_at=0,
+                             exit_code=None, oom_killed=0,
+                             state={"pid_start": start_time(pid),
+                                    "monitor_start": start_time(monitor_pid), "error": ""})
+
+    options = monitor.MonitorOptions(
+        container_id=rec.id, name=rec.name, run_dir=dirs.run, tty=bool(config.get("tty")),
+        interactive=bool(config.get("interactive")), log_driver=config.get("log_driver", "k8s-file"),
+        log_path=log_path(ctx, rec), log_max_size=_log_max_size(config),
+        exit_command=monitor.exit_command(ctx.paths.root, ctx.paths.runroot, rec.id))
+    try:
+        monitor.launch(spec, mapping, options, before_release, on_started)  # 4: namespaces, exec
+    except BaseException:
+        containers._teardown(ctx, rec)
+        raise
+
+
+def _wait_for_previous_monitor(rec: records.ContainerRecord) -> None:
+    from pdman.runtime import procs
+
+    if rec.monitor_pid and not procs.wait_gone(rec.monitor_pid, rec.state.get("monitor_start", 0),
+                                               MONITOR_GRACE):
+        raise ConflictError(f"container {rec.name} is still being cleaned up after its last run",
+                            hint="try again in a moment")
+
+
+def _log_max_size(config: "dict[str, Any]") -> int:
+    from pdman.engine.runopts import memory_bytes
+
+    value = (config.get("log_opts") or {}).get("max-size")
+    return memory_bytes(value) if value and value != "-1" else 0
+
+
+def log_path(ctx: EngineContext, rec: records.ContainerRecord) -> str:
+    from pdman.runtime.logs import log_path as path_of
+    from pdman.storage.container_fs import ContainerDirs
+
+    return path_of(ContainerDirs(ctx.paths, rec.id).base, rec.config.get("log_opts") or {})
+
+
+# ---------------------------------------------------------------------------
+# stop, kill, restart
+# ---------------------------------------------------------------------------
+
+_SIGNAL_ALIASES = {"IOT": "ABRT", "CLD": "CHLD", "POLL": "IO"}
+
+
+def parse_signal(value: "str | int") -> int:
+    """`SIGTERM`, `TERM`, `term`, `15`, `SIGRTMIN+3` -> the number."""
+    import signal
+
+    text = str(value).strip().upper()
+    if text.isdigit():
+        number = int(text)
+        if 0 < number < signal.NSIG:
+            return number
+    else:
+        name = text.removeprefix("SIG")
+        name = _SIGNAL_ALIASES.get(name, name)
+        if name.startswith(("RTMIN", "RTMAX")):
+            base = signal.SIGRTMIN if name.startswith("RTMIN") else signal.SIGRTMAX
+            offset = name[5:]
+            try:
+                number = base + int(offset) if offset else base
+            except ValueError:
+                number = 0
+            if signal.SIGRTMIN <= number <= signal.SIGRTMAX:
+                return int(number)
+        else:
+            sig = getattr(signal, "SIG" + name, None)
+            if isinstance(sig, int) and not name.startswith("_"):
+                return int(sig)
+    raise UsageError(f"invalid signal {value!r}", hint="use a name such as SIGTERM or a number")
+
+
+class StopOptions:
+    __slots__ = ("name", "timeout")
+
+    def __init__(self, name: str, timeout: int | None = None) -> None:
+        self.name = name
+        self.timeout = timeout   # None: the container's --stop-timeout (default 10)
+
+
+def stop(ctx: EngineContext, options: StopOptions) -> records.ContainerRecord:
+    """`stop`: the container's stop signal (the image's StopSignal, e.g. nginx's
+    SIGQUIT, else SIGTERM), SIGKILL after the timeout; returns once the exit is
+    recorded. A container that is not running is left as it is."""
+    import signal
+
+    from pdman.runtime import procs
+
+    rec = containers.reconcile(ctx, records.find(ctx.catalog, options.name))
+    if rec.status not in ("running", "paused"):
+        return rec
+    timeout = rec.config.get("stop_timeout", 10) if options.timeout is None else options.timeout
+    sig = parse_signal(rec.config.get("stop_signal") or "SIGTERM")
+    pidfd = procs.open_process(rec.pid, rec.state.get("pid_start", 0))
+    if pidfd is not None:
+        try:
+            if procs.signal_process(pidfd, sig) and not procs.wait_exit(pidfd, max(timeout, 0)):
+                procs.signal_process(pidfd, signal.SIGKILL)
+                procs.wait_exit(pidfd, MONITOR_GRACE)
+        finally:
+            os.close(pidfd)
+    return _await_exit_record(ctx, rec)
+
+
+def _await_exit_record(ctx: EngineContext, rec: records.ContainerRecord) -> records.ContainerRecord:
+    """After the container process is gone: wait for whoever records its exit (the
+    monitor's exit file, or the `pdman run` holding a foreground container)."""
+    from pdman.runtime import monitor, procs
+    from pdman.storage.container_fs import ContainerDirs
+
+    run_dir = ContainerDirs(ctx.paths, rec.id).run
+    deadline = time.monotonic() + MONITOR_GRACE
+    while time.monotonic() < deadline:
+        if rec.monitor_pid:
+            exit_rec = monitor.read_exit(run_dir)
+            if (exit_rec is not None and exit_rec.pid == rec.pid) or not procs.is_running(
+                    rec.monitor_pid, rec.state.get("monitor_start", 0)):
+                break
+        else:
+            try:
+                now = records.find(ctx.catalog, rec.id)
+            except ContainerNotFound:  # removed meanwhile (`run --rm` in the foreground)
+                return rec
+            if now.status not in ("running", "paused") or now.pid != rec.pid:
+                return now
+        time.sleep(0.01)
+    return containers.reconcile(ctx, records.find(ctx.catalog, rec.id))
+
+
+class KillOptions:
+    __slots__ = ("name", "signal")
+
+    def __init__(self, name: str, signal: str = "SIGKILL") -> None:
+        self.name = name
+        self.signal = signal
+
+
+def kill(ctx: EngineContext, options: KillOptions) -> records.ContainerRecord:
+    """`kill`: send a signal to the container's PID 1; does not wait."""
+    from pdman.runtime import procs
+
+    sig = parse_signal(options.signal)
+    rec = containers.reconcile(ctx, records.find(ctx.catalog, options.name))
+    if rec.status not in ("running", "paused"):
+        raise ConflictError(f"can only kill running containers. {rec.id} is in state "
+                            f"{rec.status}: container state improper",
+                            hint=f"start it first (`pdman start {rec.name}`)")
+    pidfd = procs.open_process(rec.pid, rec.state.get("pid_start", 0))
+    if pidfd is not None:
+        try:
+            procs.signal_process(pidfd, sig)
+        finally:
+            os.close(pidfd)
+    return rec
+
+
+def restart(ctx: EngineContext, options: StopOptions) -> records.ContainerRecord:
+    """`restart`: stop (if running), then start in the background."""
+    rec = stop(ctx, options)
+    rec = records.find(ctx.catalog, rec.id)   # `--rm` containers are gone after a stop
+    start_detached(ctx, rec)
+    return rec
+
+
+def kill_for_removal(ctx: EngineContext, rec: records.ContainerRecord) -> None:
+    """`rm -f` of a running container: SIGKILL, then wait until its monitor has
+    finished the cleanup (which removes a `--rm` container itself)."""
+    import signal
+
+    from pdman.runtime import procs
+
+    pidfd = procs.open_process(rec.pid, rec.state.get("pid_start", 0))
+    if pidfd is not None:
+        try:
+            procs.signal_process(pidfd, signal.SIGKILL)
+            procs.wait_exit(pidfd, MONITOR_GRACE)
+        finally:
+            os.close(pidfd)
+    if rec.monitor_pid:
+        procs.wait_gone(rec.monitor_pid, rec.state.get("monitor_start", 0), MONITOR_GRACE)
+
+
+# ---------------------------------------------------------------------------
+# cleanup: the monitor's exit command
+# ---------------------------------------------------------------------------
+
+def cleanup(ctx: EngineContext, name: str) -> None:
+    """Run by the monitor (as its last act, in its place) when the container exited:
+    record the exit, undo network and cgroup, remove a `--rm` container. Idempotent,
+    and quiet about a container that is gone already (`rm -f` raced it)."""
+    try:
+        rec = records.find(ctx.catalog, name)
+    except ContainerNotFound:
+        return
+    rec = containers.reconcile(ctx, rec, monitor_exiting=True)
+    if rec.status in ("running", "paused"):
+        return  # a newer run (a start that did not wait for us): not ours to touch
+    containers.teardown_once(ctx, rec)
+    if rec.config.get("remove"):
+        try:
+            containers.remove(ctx, containers.RemoveOptions(name=rec.id, force=True, volumes=True))
+        except ContainerNotFound:
+            pass
+
+
+# ---------------------------------------------------------------------------
+# attach, logs
+# ---------------------------------------------------------------------------
+
+class AttachOptions:
+    __slots__ = ("name", "no_stdin", "detach_keys", "sig_proxy")
+
+    def __init__(self, name: str, no_stdin: bool = False, detach_keys: str | None = None,
+                 sig_proxy: bool = True) -> None:
+        self.name = name
+        self.no_stdin = no_stdin
+        self.detach_keys = detach_keys
+        self.sig_proxy = sig_proxy
+
+
+def attach(ctx: EngineContext, options: AttachOptions) -> int:
+    """`attach`: the terminal to a running detached container, through its monitor;
+    the container's exit status when it exits, 0 after the detach keys."""
+    from pdman.runtime import attach as attach_session
+    from pdman.storage.container_fs import ContainerDirs
+
+    rec = containers.reconcile(ctx, records.find(ctx.catalog, options.name))
+    if rec.status != "running":
+        raise ConflictError(f"you can only attach to running containers: {rec.name} is {rec.status}",
+                            hint=f"start it with `pdman start -a {rec.name}`")
+    if not rec.monitor_pid:
+        raise ConflictError(f"container {rec.name} runs in the foreground of another pdman "
+                            "process: it has no monitor to attach to",
+                            hint="attach works with containers started with -d or `pdman start`")
+    keys = attach_session.parse_detach_keys(options.detach_keys or "ctrl-p,ctrl-q")
+    code = attach_session.run(ContainerDirs(ctx.paths, rec.id).run, tty=bool(rec.config.get("tty")),
+                              stdin=bool(rec.config.get("interactive")) and not options.no_stdin,
+                              detach_keys=keys, pid=rec.pid if options.sig_proxy else 0)
+    if code is None:   # detached
+        return 0
+    final = _await_exit_record(ctx, rec)
+    return final.exit_code if final.exit_code is not None else code
+
+
+class LogsOptions:
+    __slots__ = ("names", "follow", "since", "until", "tail", "timestamps")
+
+    def __init__(self, names: list[str], follow: bool = False, since: str | None = None,
+                 until: str | None = None, tail: int = -1, timestamps: bool = False) -> None:
+        self.names = names
+        self.follow = follow
+        self.since = since
+        self.until = until
+        self.tail = tail
+        self.timestamps = timestamps
+
+
+def logs(ctx: EngineContext, options: LogsOptions, out: "BinaryIO", err: "BinaryIO") -> None:
+    """`logs`: a container's output from its log, stdout to `out` and stderr to `err`;
+    with `follow`, until the container exits."""
+    from pdman.runtime import logs as logmod
+
+    now = time.time()
+    since = logmod.parse_time_option(options.since, now, "--since") if options.since else None
+    until = logmod.parse_time_option(options.until, now, "--until") if options.until else None
+    recs = [records.find(ctx.catalog, n) for n in options.names]
+    for rec in recs:
+        if rec.config.get("log_driver") in ("none", "passthrough"):
+            raise UsageError(f"container {rec.name} uses the `{rec.config['log_driver']}` log "
+                             "driver: it has no logs",
+                             hint="create it with --log-driver k8s-file to keep its output")
+    for rec in recs:
+        prefix = (rec.id[:12] + " ").encode() if len(recs) > 1 else b""
+
+        def done(rec: records.ContainerRecord = rec) -> bool:
+            try:
+                now_rec = containers.reconcile(ctx, records.find(ctx.catalog, rec.id))
+            except ContainerNotFound:  # removed (`--rm`): its log went with it
+                return True
+            return now_rec.status not in ("running", "paused")
+
+        follow = options.follow and rec.status in ("running", "paused", "created")
+        if rec.config.get("log_driver") == "journald":
+            found = logmod.journal_entries(rec.id, follow=follow, done=done, since=since,
+                                           until=until, tail=options.tail)
+        else:
+            found = logmod.entries(log_path(ctx, rec), follow=follow, done=done, since=since,
+                                   until=until, tail=options.tail)
+        for entry in found:
+            _write_entry(entry, out, err, prefix, options.timestamps)
+
+
+def _write_entry(entry: "LogEntry", out: "BinaryIO", err: "BinaryIO", prefix: bytes,
+                 timestamps: bool) -> None:
+    stream = out if entry.stream == "stdout" else err
+    head = prefix + (entry.timestamp.encode() + b" " if timestamps else b"")
+    stream.write(head + entry.data)
+    stream.flush()
+
+
+# ---------------------------------------------------------------------------
+# exec, top
+# ---------------------------------------------------------------------------
+
+class ExecOptions:
+    __slots__ = ("name", "command", "interactive", "tty", "env", "env_files", "user",
+                 "workdir", "detach", "privileged")
+
+    def __init__(self, name: str, command: list[str], interactive: bool = False,
+                 tty: bool = False, env: "list[str] | None" = None,
+                 env_files: "list[str] | None" = None, user: str | None = None,
+                 workdir: str | None = None, detach: bool = False,
+                 privileged: bool = False) -> None:
+        self.name = name
+        self.command = command
+        self.interactive = interactive
+        self.tty = tty
+        self.env = env or []
+        self.env_files = env_files or []
+        self.user = user
+        self.workdir = workdir
+        self.detach = detach
+        self.privileged = privileged
+
+
+def exec_in(ctx: EngineContext, options: ExecOptions) -> int:
+    """`exec`: run a command in a running container; its exit status (0 with -d)."""
+    from pdman.engine import runopts
+    from pdman.runtime import exec as execmod
+    from pdman.runtime.spec import layer_paths
+    from pdman.storage.container_fs import ContainerDirs
+
+    if not options.command:
+        raise UsageError("exec needs a command to run", hint="pdman exec CONTAINER COMMAND [ARG...]")
+    rec = containers.reconcile(ctx, records.find(ctx.catalog, options.name))
+    if rec.status != "running":
+        raise ConflictError(f"can only create exec sessions on running containers: container "
+                            f"{rec.name} is {rec.status}: container state improper",
+                            hint=f"start it first (`pdman start {rec.name}`)")
+    layer_dirs = [ContainerDirs(ctx.paths, rec.id).upper,
+                  *layer_paths(ctx.paths, rec.config.get("layers", []))]
+    spec = execmod.process_spec(rec.config, layer_dirs, options.command, user=options.user,
+                                workdir=options.workdir,
+                                env=runopts.env_list(options.env, options.env_files),
+                                tty=options.tty and not options.detach,
+                                privileged=options.privileged)
+    if options.detach:
+        spec.stdio = (-1, -1, -1)
+        execmod.start(rec.pid, spec)
+        return 0
+    from pdman.runtime.foreground import ForegroundSession
+
+    with ForegroundSession(tty=options.tty, interactive=options.interactive) as session:
+        spec.stdio = session.stdio()
+        pid = execmod.start(rec.pid, spec)
+        session.started(pid)
+        return session.wait()
+
+
+#: `top` descriptors (podman's AIX-format names) -> column header
+TOP_COLUMNS = {
+    "user": "USER", "ruser": "RUSER", "group": "GROUP", "rgroup": "RGROUP",
+    "uid": "UID", "gid": "GID", "pid": "PID", "ppid": "PPID", "pgid": "PGID",
+    "pcpu": "%CPU", "etime": "ELAPSED", "tty": "TTY", "time": "TIME", "args": "COMMAND",
+    "comm": "COMMAND", "hpid": "HPID", "huser": "HUSER", "hgroup": "HGROUP",
+}
+TOP_DEFAULT = ("user", "pid", "ppid", "pcpu", "etime", "tty", "time", "args")
+
+
+def top(ctx: EngineContext, name: str, descriptors: "list[str]") -> "tuple[list[str], list[list[str]]]":
+    """`top`: the container's processes, found through /proc by its PID namespace;
+    (header, rows) with podman's columns."""
+    from pdman.runtime import procs
+    from pdman.runtime.spec import layer_paths
+    from pdman.runtime.users import _read as read_db
+    from pdman.storage.container_fs import ContainerDirs
+
+    rec = containers.reconcile(ctx, records.find(ctx.catalog, name))
+    if rec.status != "running":
+        raise ConflictError(f"top can only be used on running containers: {rec.name} is {rec.status}",
+                            hint=f"start it first (`pdman start {rec.name}`)")
+    wanted = [d.strip() for item in descriptors for d in item.split(",") if d.strip()] \
+        or list(TOP_DEFAULT)
+    unknown = [d for d in wanted if d not in TOP_COLUMNS]
+    if unknown:
+        raise UsageError(f"unsupported top descriptor(s): {', '.join(unknown)}",
+                         hint="supported: " + ", ".join(TOP_COLUMNS))
+    layer_dirs = [ContainerDirs(ctx.paths, rec.id).upper,
+                  *layer_paths(ctx.paths, rec.config.get("layers", []))]
+    users = {e[2]: e[0] for e in read_db(layer_dirs, "etc/passwd") if len(e) > 2}
+    groups = {e[2]: e[0] for e in read_db(layer_dirs, "etc/group") if len(e) > 2}
+    try:
+        found = procs.container_processes(rec.pid)
+    except OSError as exc:
+        raise ConflictError(f"container {rec.name} is not running any more: {exc.strerror}") from exc
+    ticks, boot, now = procs.clock_ticks(), procs.boot_time(), time.time()
+
+    def cell(p: procs.ProcessInfo, d: str) -> str:
+        import pwd
+
+        elapsed = max(now - (boot + p.start_ticks / ticks), 0.0)
+        if d in ("user", "ruser"):
+            return users.get(str(p.uid), str(p.uid))
+        if d in ("group", "rgroup"):
+            return groups.get(str(p.gid), str(p.gid))
+        if d == "huser":
+            try:
+                return pwd.getpwuid(p.host_uid).pw_name
+            except KeyError:
+                return str(p.host_uid)
+        values = {
+            "uid": p.uid, "gid": p.gid, "pid": p.pid, "ppid": p.ppid, "pgid": p.pgid,
+            "hpid": p.host_pid, "hgroup": p.host_gid,
+            "pcpu": f"{(p.cpu_ticks / ticks) / elapsed * 100 if elapsed else 0.0:.3f}",
+            "etime": _go_duration(elapsed), "tty": procs.tty_name(p.tty),
+            "time": _go_duration(p.cpu_ticks / ticks, whole=True),
+            "args": " ".join(p.args), "comm": p.comm,
+        }
+        return str(values[d])
+
+    return [TOP_COLUMNS[d] for d in wanted], [[cell(p, d) for d in wanted] for p in found]
+
+
+def _go_duration(seconds: float, whole: bool = False) -> str:
+    """Go's time.Duration text, which podman prints: `8.517627786s`, `2m3s`, `1h0m5s`."""
+    if whole:
+        seconds = float(int(seconds))
+    if seconds == 0:
+        return "0s"
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{secs:.9f}".rstrip("0").rstrip(".") + "s"
+    if hours:
+        return f"{int(hours)}h{int(minutes)}m{text}"
+    if minutes:
+        return f"{int(minutes)}m{text}"
+    return text

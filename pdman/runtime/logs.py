@@ -1,0 +1,334 @@
+"""Container logs in the k8s-file format that the monitor writes (native/monitor.c):
+
+    2024-01-02T03:04:05.123456789Z stdout F a whole line
+    2024-01-02T03:04:05.123456789Z stderr P the start of a line that a read
+    2024-01-02T03:04:05.223456789Z stderr F  ended in the middle of
+
+`P` parts are joined with the next `F` of the same stream into one entry. At
+`--log-opt max-size` the monitor moves the log to FILE.1 and starts a new FILE; the
+reader reads FILE.1 first. `--since`/`--until` take docker's forms: RFC 3339 times,
+Unix timestamps and durations back from now (`10m`, `1h30m`).
+
+Pure functions plus a file reader; stdlib only (on the hot path of `logs`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from pdman.errors import UsageError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+LOG_NAME = "ctr.log"
+
+
+class LogEntry:
+    """One line of output (or, at the very end, a last part without its newline)."""
+
+    __slots__ = ("timestamp", "stream", "data")
+
+    def __init__(self, timestamp: str, stream: str, data: bytes) -> None:
+        self.timestamp = timestamp  # as written: RFC 3339 with nanoseconds
+        self.stream = stream        # "stdout" | "stderr"
+        self.data = data            # with its b"\n" unless the output ended mid-line
+
+    @property
+    def time(self) -> float:
+        return parse_timestamp(self.timestamp)
+
+    def __repr__(self) -> str:
+        return f"LogEntry({self.timestamp!r}, {self.stream!r}, {self.data!r})"
+
+
+def log_path(container_dir: str, log_opts: "dict[str, str]") -> str:
+    """`--log-opt path=FILE`, else `<root>/containers/<id>/userdata/ctr.log` (podman's)."""
+    return log_opts.get("path") or os.path.join(container_dir, "userdata", LOG_NAME)
+
+
+# ---- parsing ----
+
+
+def parse_line(line: bytes) -> "tuple[str, str, bool, bytes] | None":
+    """(timestamp, stream, partial, text) of one log line without its newline; None
+    for a line that is not in the format (a torn write, another program's file)."""
+    parts = line.split(b" ", 3)
+    if len(parts) < 3 or parts[1] not in (b"stdout", b"stderr"):
+        return None
+    text = parts[3] if len(parts) == 4 else b""
+    return parts[0].decode("ascii", "replace"), parts[1].decode(), parts[2].startswith(b"P"), text
+
+
+class Assembler:
+    """Joins `P` parts with the `F` that ends them, per stream."""
+
+    def __init__(self) -> None:
+        self._parts: dict[str, tuple[str, list[bytes]]] = {}
+
+    def feed(self, line: bytes) -> LogEntry | None:
+        parsed = parse_line(line)
+        if parsed is None:
+            return None
+        ts, stream, partial, text = parsed
+        first_ts, parts = self._parts.pop(stream, (ts, []))
+        parts.append(text)
+        if partial:
+            self._parts[stream] = (first_ts, parts)
+            return None
+        return LogEntry(first_ts, stream, b"".join(parts) + b"\n")
+
+    def flush(self) -> list[LogEntry]:
+        """What is left when the output ended in the middle of a line."""
+        out = [LogEntry(ts, stream, b"".join(parts)) for stream, (ts, parts) in self._parts.items()]
+        self._parts.clear()
+        return sorted(out, key=lambda e: e.timestamp)
+
+
+# ---- times ----
+
+_TS = re.compile(r"(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.(\d+))?)?)?"
+                 r"\s*(Z|[+-]\d\d:?\d\d)?$", re.IGNORECASE)
+
+
+def parse_timestamp(text: str) -> float:
+    """Seconds since the epoch of an RFC 3339 time (nanoseconds, `Z` or an offset; a
+    date alone is midnight UTC)."""
+    import calendar
+
+    m = _TS.match(text.strip())
+    if not m:
+        raise ValueError(f"not an RFC 3339 time: {text!r}")
+    year, month, day, hour, minute, second, frac, zone = m.groups()
+    epoch = float(calendar.timegm((int(year), int(month), int(day), int(hour or 0),
+                                   int(minute or 0), int(second or 0), 0, 0, 0)))
+    if frac:
+        epoch += int(frac[:9].ljust(9, "0")) / 1e9
+    if zone and zone.upper() != "Z":
+        sign = -1 if zone[0] == "+" else 1
+        digits = zone[1:].replace(":", "")
+        epoch += sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
+    return epoch
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str) -> float | None:
+    """A Go duration (`10m`, `1h30m`, `1.5s`) in seconds; None if it is not one."""
+    pos, total = 0, 0.0
+    while pos < len(text):
+        m = _DURATION_PART.match(text, pos)
+        if not m:
+            return None
+        total += float(m.group(1)) * _UNITS[m.group(2)]
+        pos = m.end()
+    return total if text else None
+
+
+def parse_time_option(value: str, now: float, option: str = "--since") -> float:
+    """`--since`/`--until`: an RFC 3339 time, a Unix timestamp, or a duration before now."""
+    value = value.strip()
+    duration = parse_duration(value)
+    if duration is not None:
+        return now - duration
+    if re.fullmatch(r"\d+(\.\d+)?", value):
+        return float(value)
+    try:
+        return parse_timestamp(value)
+    except ValueError:
+        raise UsageError(f"invalid {option} value {value!r}",
+                         hint="use an RFC 3339 time (2024-01-02T15:04:05Z), a Unix timestamp, "
+                              "or a duration such as 10m") from None
+
+
+# ---- reading ----
+
+
+class LogReader:
+    """Reads a container's log as it grows: FILE.1 (if any) then FILE, following FILE
+    across a rotation."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._file: "int | None" = None
+        self._inode = 0
+        self._rest = b""
+        self._assembler = Assembler()
+        self._started = False
+
+    def close(self) -> None:
+        if self._file is not None:
+            os.close(self._file)
+            self._file = None
+
+    def _lines(self, data: bytes) -> list[LogEntry]:
+        data = self._rest + data
+        lines = data.split(b"\n")
+        self._rest = lines.pop()
+        out = []
+        for line in lines:
+            entry = self._assembler.feed(line)
+            if entry is not None:
+                out.append(entry)
+        return out
+
+    def _drain(self) -> list[LogEntry]:
+        out: list[LogEntry] = []
+        if self._file is None:
+            return out
+        while chunk := os.read(self._file, 1 << 16):
+            out += self._lines(chunk)
+        return out
+
+    def _open_current(self) -> bool:
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return False
+        self._file, self._inode = fd, os.fstat(fd).st_ino
+        return True
+
+    def read(self) -> list[LogEntry]:
+        """Every entry written since the last call."""
+        out: list[LogEntry] = []
+        if not self._started:
+            self._started = True
+            try:
+                with open(self.path + ".1", "rb") as f:
+                    out += self._lines(f.read())
+                self._rest = b""
+            except FileNotFoundError:
+                pass
+        if self._file is None and not self._open_current():
+            return out
+        out += self._drain()
+        try:
+            rotated = os.stat(self.path).st_ino != self._inode
+        except FileNotFoundError:
+            rotated = False  # between the monitor's rename and its open
+        if rotated:
+            out += self._drain()
+            self.close()
+            self._rest = b""
+            if self._open_current():
+                out += self._drain()
+        return out
+
+    def finish(self) -> list[LogEntry]:
+        """The last entries: with them, the output's last part if it never ended its
+        line. (The monitor writes whole log lines; a line without its newline is one
+        being written right now, and is left out.)"""
+        out = self.read()
+        out += self._assembler.flush()
+        self.close()
+        return out
+
+
+def select_entries(entries: list[LogEntry], since: float | None, until: float | None,
+                   tail: int) -> list[LogEntry]:
+    if since is not None or until is not None:
+        entries = [e for e in entries if (since is None or e.time >= since)
+                   and (until is None or e.time <= until)]
+    if tail >= 0:
+        entries = entries[len(entries) - tail:] if tail else []
+    return entries
+
+
+def entries(path: str, *, follow: bool = False, done: "Callable[[], bool] | None" = None,
+            since: float | None = None, until: float | None = None, tail: int = -1,
+            interval: float = 0.1) -> "Iterator[LogEntry]":
+    """The log's entries; with `follow`, keep reading until `done()` says the writer
+    has finished (then read what it wrote last) or an `until` time has passed."""
+    import time
+
+    reader = LogReader(path)
+    try:
+        if not follow:
+            yield from select_entries(reader.finish(), since, until, tail)
+            return
+        yield from select_entries(reader.read(), since, until, tail)
+        while True:
+            finished = done() if done is not None else False
+            batch = reader.finish() if finished else reader.read()
+            yield from select_entries(batch, since, until, -1)
+            if finished or (until is not None and time.time() > until):
+                return
+            if not batch:
+                time.sleep(interval)
+    finally:
+        reader.close()
+
+
+# ---- journald (`--log-driver journald`) ----
+
+JOURNAL_SOCKET = "/run/systemd/journal/socket"
+
+
+def _rfc3339_ns(epoch_us: int) -> str:
+    import time
+
+    secs, us = divmod(epoch_us, 1_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{us:06d}000Z"
+
+
+def _journal_entry(line: bytes) -> LogEntry | None:
+    import json
+
+    try:
+        fields = json.loads(line)
+        message = fields.get("MESSAGE", "")
+        # journalctl gives a message that is not valid UTF-8 as a list of byte values
+        data = bytes(message) if isinstance(message, list) else str(message).encode()
+        return LogEntry(_rfc3339_ns(int(fields["__REALTIME_TIMESTAMP"])),
+                        fields.get("PDMAN_STREAM", "stdout"), data + b"\n")
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def journal_entries(container_id: str, *, follow: bool = False,
+                    done: "Callable[[], bool] | None" = None, since: float | None = None,
+                    until: float | None = None, tail: int = -1) -> "Iterator[LogEntry]":
+    """What the monitor sent to journald for the container, read with journalctl."""
+    import select
+    import shutil
+    import subprocess
+
+    from pdman.errors import HostSupportError
+
+    exe = shutil.which("journalctl") or shutil.which("journalctl", path="/usr/bin:/bin")
+    if exe is None or not os.path.exists(JOURNAL_SOCKET):
+        raise HostSupportError("this container logs to journald, which does not run here",
+                               hint="use --log-driver k8s-file on hosts without systemd")
+    argv = [exe, "--no-pager", "-o", "json", f"CONTAINER_ID_FULL={container_id}"]
+    if since is not None:
+        argv.append(f"--since=@{since:.6f}")
+    if until is not None:
+        argv.append(f"--until=@{until:.6f}")
+    if tail >= 0:
+        argv.append(f"--lines={tail}")
+    if follow:
+        argv.append("--follow")
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    try:
+        rest = b""
+        while True:
+            ready = select.select([proc.stdout], [], [], 0.1)[0] if follow else [proc.stdout]
+            if ready:
+                chunk = os.read(proc.stdout.fileno(), 1 << 16)
+                if not chunk:
+                    return
+                *lines, rest = (rest + chunk).split(b"\n")
+                for line in lines:
+                    entry = _journal_entry(line)
+                    if entry is not None:
+                        yield entry
+            elif done is not None and done():
+                return  # nothing came for 0.1 s after the container ended
+    finally:
+        proc.kill()
+        proc.wait()

@@ -1,0 +1,174 @@
+"""The k8s-file log format the monitor writes, read back: parsing, partial lines, time
+options, tail, rotation; and the small pure parts of the detached-container verbs."""
+
+from __future__ import annotations
+
+import calendar
+import os
+from pathlib import Path
+
+import pytest
+
+from pdman.errors import UsageError
+from pdman.runtime import logs
+from pdman.runtime.attach import DetachKeys, parse_detach_keys
+from pdman.runtime.monitor import parse_exit_file
+
+T0 = "2024-01-02T03:04:05.123456789Z"
+
+
+def test_parse_line() -> None:
+    assert logs.parse_line(f"{T0} stdout F hello world".encode()) == (
+        T0, "stdout", False, b"hello world")
+    assert logs.parse_line(f"{T0} stderr P  spaced ".encode()) == (T0, "stderr", True, b" spaced ")
+    assert logs.parse_line(f"{T0} stdout F".encode()) == (T0, "stdout", False, b"")
+    assert logs.parse_line(b"garbage") is None
+    assert logs.parse_line(f"{T0} stdin F x".encode()) is None
+
+
+def test_partial_lines_join_per_stream() -> None:
+    asm = logs.Assembler()
+    assert asm.feed(f"{T0} stdout P par".encode()) is None
+    err = asm.feed(f"{T0} stderr F oops".encode())
+    assert err is not None and (err.stream, err.data) == ("stderr", b"oops\n")
+    out = asm.feed(b"2024-01-02T03:04:06.000000000Z stdout F tial")
+    assert out is not None and (out.timestamp, out.data) == (T0, b"partial\n")
+    assert asm.feed(f"{T0} stdout P no newline".encode()) is None
+    [last] = asm.flush()
+    assert last.data == b"no newline"
+
+
+def test_parse_timestamp() -> None:
+    base = calendar.timegm((2024, 1, 2, 3, 4, 5, 0, 0, 0))
+    assert logs.parse_timestamp(T0) == pytest.approx(base + 0.123456789)
+    assert logs.parse_timestamp("2024-01-02T03:04:05Z") == base
+    assert logs.parse_timestamp("2024-01-02T04:04:05+01:00") == base
+    assert logs.parse_timestamp("2024-01-02T03:04:05.5-00:30") == base + 1800.5
+    assert logs.parse_timestamp("2024-01-02") == calendar.timegm((2024, 1, 2, 0, 0, 0, 0, 0, 0))
+    with pytest.raises(ValueError):
+        logs.parse_timestamp("yesterday")
+
+
+def test_time_options() -> None:
+    now = 1_700_000_000.0
+    assert logs.parse_duration("1h30m") == 5400
+    assert logs.parse_duration("1.5s") == 1.5
+    assert logs.parse_duration("10") is None
+    assert logs.parse_time_option("10m", now) == now - 600
+    assert logs.parse_time_option("1699999999.5", now) == 1699999999.5
+    assert logs.parse_time_option("2023-11-14T22:13:20Z", now) == now
+    with pytest.raises(UsageError, match="--until"):
+        logs.parse_time_option("soon", now, "--until")
+
+
+def _write_log(path: Path, lines: list[tuple[str, str, str, str]]) -> None:
+    path.write_text("".join(f"{ts} {stream} {tag} {text}\n" for ts, stream, tag, text in lines))
+
+
+def test_reading_with_rotation_tail_and_times(tmp_path: Path) -> None:
+    log = tmp_path / "ctr.log"
+    _write_log(Path(f"{log}.1"), [("2024-01-01T00:00:01Z", "stdout", "F", "one"),
+                                  ("2024-01-01T00:00:02Z", "stderr", "F", "two")])
+    _write_log(log, [("2024-01-01T00:00:03Z", "stdout", "F", "three"),
+                     ("2024-01-01T00:00:04Z", "stdout", "F", "four")])
+    every = [e.data for e in logs.entries(str(log))]
+    assert every == [b"one\n", b"two\n", b"three\n", b"four\n"]
+    assert [e.data for e in logs.entries(str(log), tail=2)] == [b"three\n", b"four\n"]
+    assert list(logs.entries(str(log), tail=0)) == []
+    since = logs.parse_timestamp("2024-01-01T00:00:02Z")
+    until = logs.parse_timestamp("2024-01-01T00:00:03Z")
+    assert [e.data for e in logs.entries(str(log), since=since, until=until)] == \
+        [b"two\n", b"three\n"]
+    assert list(logs.entries(str(tmp_path / "none.log"))) == []
+
+
+def test_follow_reads_growth_and_rotation(tmp_path: Path) -> None:
+    log = tmp_path / "ctr.log"
+    _write_log(log, [("2024-01-01T00:00:01Z", "stdout", "F", "a")])
+    reader = logs.LogReader(str(log))
+    assert [e.data for e in reader.read()] == [b"a\n"]
+    with open(log, "a") as f:
+        f.write("2024-01-01T00:00:02Z stdout F b\n2024-01-01T00:00:03Z stdout F c")  # c torn
+    assert [e.data for e in reader.read()] == [b"b\n"]
+    with open(log, "a") as f:
+        f.write("\n")
+    assert [e.data for e in reader.read()] == [b"c\n"]
+    # the monitor rotates: the rest of the old file, then the new one
+    with open(log, "a") as f:
+        f.write("2024-01-01T00:00:04Z stdout F d\n")
+    os.rename(log, f"{log}.1")
+    _write_log(log, [("2024-01-01T00:00:05Z", "stdout", "F", "e")])
+    assert [e.data for e in reader.read()] == [b"d\n", b"e\n"]
+    assert reader.finish() == []
+
+
+def test_follow_stops_when_done(tmp_path: Path) -> None:
+    log = tmp_path / "ctr.log"
+    _write_log(log, [("2024-01-01T00:00:01Z", "stdout", "F", "a")])
+    calls = []
+
+    def done() -> bool:
+        calls.append(1)
+        if len(calls) == 2:
+            with open(log, "a") as f:
+                f.write("2024-01-01T00:00:02Z stdout P last\n")
+        return len(calls) >= 3
+
+    got = [e.data for e in logs.entries(str(log), follow=True, done=done, interval=0.001)]
+    assert got == [b"a\n", b"last"]
+
+
+def test_journal_entries_as_journalctl_prints_them() -> None:
+    from pdman.runtime.logs import _journal_entry
+
+    entry = _journal_entry(b'{"MESSAGE": "hi", "PDMAN_STREAM": "stderr", '
+                           b'"__REALTIME_TIMESTAMP": "1704164645123456"}')
+    assert entry is not None
+    assert (entry.timestamp, entry.stream, entry.data) == (
+        "2024-01-02T03:04:05.123456000Z", "stderr", b"hi\n")
+    raw = _journal_entry(b'{"MESSAGE": [104, 255], "__REALTIME_TIMESTAMP": "1"}')
+    assert raw is not None and raw.data == b"h\xff\n" and raw.stream == "stdout"
+    assert _journal_entry(b"not json") is None
+
+
+def test_log_path() -> None:
+    assert logs.log_path("/r/containers/abc", {}) == "/r/containers/abc/userdata/ctr.log"
+    assert logs.log_path("/r/containers/abc", {"path": "/tmp/x.log"}) == "/tmp/x.log"
+
+
+def test_exit_file() -> None:
+    rec = parse_exit_file("pid=12\nexit_code=137\nsignal=9\noom_killed=1\n"
+                          "finished_at=1704164645.123456789\n")
+    assert rec is not None
+    assert (rec.pid, rec.exit_code, rec.signal, rec.oom_killed) == (12, 137, 9, True)
+    assert rec.finished_at == pytest.approx(1704164645.123456789)
+    assert parse_exit_file("pid=12\nexit_") is None  # torn: never read as a result
+
+
+def test_detach_keys() -> None:
+    assert parse_detach_keys("ctrl-p,ctrl-q") == b"\x10\x11"
+    assert parse_detach_keys("ctrl-[,a") == b"\x1ba"
+    assert parse_detach_keys("") == b""
+    with pytest.raises(UsageError):
+        parse_detach_keys("ctrl-pp")
+    keys = DetachKeys(b"\x10\x11")
+    assert keys.feed(b"ls\x10") == (b"ls", False)          # held: may be the start
+    assert keys.feed(b"x") == (b"\x10x", False)           # was not: passed on
+    assert keys.feed(b"\x10\x10") == (b"\x10", False)
+    assert keys.feed(b"\x11rest") == (b"", True)
+    assert DetachKeys(b"").feed(b"\x10\x11") == (b"\x10\x11", False)
+
+
+def test_signals_and_durations() -> None:
+    from pdman.engine.lifecycle import _go_duration, parse_signal
+
+    assert parse_signal("SIGQUIT") == parse_signal("quit") == parse_signal("3") == 3
+    assert parse_signal("SIGRTMIN+2") > parse_signal("RTMIN")
+    with pytest.raises(UsageError):
+        parse_signal("SIGNOPE")
+    with pytest.raises(UsageError):
+        parse_signal("0")
+    assert _go_duration(8.517627786) == "8.517627786s"
+    assert _go_duration(123.0) == "2m3s"
+    assert _go_duration(3605, whole=True) == "1h0m5s"
+    assert _go_duration(0.0) == "0s"
