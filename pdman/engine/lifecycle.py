@@ -25,7 +25,7 @@ import time
 
 from pdman.engine import containers
 from pdman.engine.context import EngineContext
-from pdman.errors import ConflictError, ContainerNotFound, UsageError
+from pdman.errors import ConflictError, ContainerNotFound, PdmanError, UsageError
 from pdman.storage import container_records as records
 
 TYPE_CHECKING = False
@@ -97,6 +97,15 @@ def _start_locked(ctx: EngineContext, rec: records.ContainerRecord) -> None:
                              exit_code=None, oom_killed=0,
                              state={"pid_start": start_time(pid),
                                     "monitor_start": start_time(monitor_pid), "error": ""})
+        # the monitor joins the container's cgroup, as podman places conmon: it then
+        # holds the scope until it has read the exit status and memory.events
+        try:
+            cgroups.join_monitor(child_ctx, rec.id, config["cgroup"], monitor_pid)
+        except PdmanError as exc:
+            import sys
+
+            print(f"WARN[0000] container {rec.name}: its monitor stays outside the "
+                  f"container's cgroup: {exc}", file=sys.stderr)
 
     options = monitor.MonitorOptions(
         container_id=rec.id, name=rec.name, run_dir=dirs.run, tty=bool(config.get("tty")),
