@@ -595,6 +595,20 @@ def filter_containers(rows: list[ContainerSummary], filters: tuple[str, ...]) ->
             if all(any(_matches(s, k, v) for v in vs) for k, vs in by_key.items())]
 
 
+def _resource_fields(limits: "dict[str, Any]") -> "dict[str, Any]":
+    """docker's HostConfig names for the limits (0: none, as docker prints them)."""
+    return {
+        "Memory": limits.get("memory", 0),
+        "MemorySwap": limits.get("memory_swap", 0),
+        "MemoryReservation": limits.get("memory_reservation", 0),
+        "NanoCpus": int(limits["cpus"] * 1e9) if "cpus" in limits else 0,
+        "CpuShares": limits.get("cpu_shares", 0),
+        "CpuWeight": limits.get("cpu_weight", 0),
+        "CpusetCpus": limits.get("cpuset_cpus", ""),
+        "PidsLimit": limits.get("pids_limit", 0),
+    }
+
+
 def _rfc3339(ts: float) -> str:
     import datetime as dt
 
@@ -674,6 +688,8 @@ def inspect(ctx: EngineContext, name: str) -> "dict[str, Any]":
             "AutoRemove": bool(c.get("remove")),
             "Init": bool(c.get("init")),
             "SecurityOpt": ["no-new-privileges"] if c.get("no_new_privs") else [],
+            **_resource_fields((c.get("cgroup") or {}).get("limits") or {}),
+            "LogConfig": {"Type": c.get("log_driver", "k8s-file"), "Config": c.get("log_opts", {})},
         },
         "EffectiveCaps": c.get("caps", []),
         "GraphDriver": {
