@@ -13,6 +13,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TextIO
 
 from pdman.entities.images import PullEvent
 
@@ -26,15 +27,15 @@ def _short(digest: str) -> str:
 class PlainProgress:
     """podman's output when stderr is not a terminal."""
 
-    def __init__(self, out: object = None) -> None:
+    def __init__(self, out: TextIO | None = None) -> None:
         self.out = out or sys.stderr
         self.lock = threading.Lock()
         self.started = False
 
     def _line(self, text: str) -> None:
         with self.lock:
-            self.out.write(text + "\n")  # type: ignore[attr-defined]
-            self.out.flush()  # type: ignore[attr-defined]
+            self.out.write(text + "\n")
+            self.out.flush()
 
     def __call__(self, e: PullEvent) -> None:
         if e.kind == "trying":

@@ -1,8 +1,9 @@
-"""Declarations: image commands (`images`, ...)."""
+"""Declarations: image commands (`images`, `pull`, `rmi`, `tag`, `history`, `image ...`,
+`system df`)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -24,3 +25,164 @@ def images(
 
 
 groups.register(images, (groups.top, "images"), (groups.image, "ls"), (groups.image, "list"))
+
+
+TlsVerify = Annotated[Optional[str], typer.Option(
+    "--tls-verify", metavar="BOOL",
+    help="Require HTTPS and verify certificates (default: true unless registries.conf marks "
+         "the registry insecure). `--tls-verify=false` allows plain HTTP.")]
+Authfile = Annotated[Optional[str], typer.Option(
+    "--authfile", help="Path of the credentials file (default: REGISTRY_AUTH_FILE, else "
+                       "$XDG_RUNTIME_DIR/containers/auth.json).")]
+Creds = Annotated[Optional[str], typer.Option(
+    "--creds", metavar="USER[:PASSWORD]", help="Credentials for the registry.")]
+
+
+@handled_by("images.pull")
+def pull(
+    image: Annotated[str, typer.Argument(help="Image reference, e.g. nginx or registry:5000/app:1.0.")],
+    platform: Annotated[Optional[str], typer.Option(
+        "--platform", help="Pick this platform from a multi-platform image: OS/ARCH[/VARIANT].")] = None,
+    arch: Annotated[Optional[str], typer.Option("--arch", help="Architecture to pull (default: the host's).")] = None,
+    os: Annotated[Optional[str], typer.Option("--os", help="Operating system to pull (default: linux).")] = None,
+    variant: Annotated[Optional[str], typer.Option("--variant", help="Architecture variant, e.g. v7 or v8.")] = None,
+    tls_verify: TlsVerify = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no progress, only the image ID.")] = False,
+    creds: Creds = None,
+    authfile: Authfile = None,
+) -> None:
+    """Pull an image from a registry: manifest, config and layers, each verified against
+    its digest; layers already stored are reused. Prints the image ID."""
+
+
+groups.register(pull, (groups.top, "pull"), (groups.image, "pull"))
+
+
+@handled_by("images.inspect")
+def inspect(
+    images: Annotated[list[str], typer.Argument(help="Images to inspect (names or IDs).")],
+    format: Format = None,
+) -> None:
+    """Show the low-level description of images as JSON (podman's fields: Id, Digest,
+    RepoTags, RepoDigests, Created, Config, Architecture, Os, Size, RootFS, History)."""
+
+
+groups.register(inspect, (groups.image, "inspect"))
+
+
+@handled_by("images.tag")
+def tag(
+    image: Annotated[str, typer.Argument(help="The image to name (name or ID).")],
+    targets: Annotated[list[str], typer.Argument(help="New names, NAME[:TAG]; short names go to localhost/.")],
+) -> None:
+    """Add one or more names to a local image."""
+
+
+groups.register(tag, (groups.top, "tag"), (groups.image, "tag"))
+
+
+@handled_by("images.untag")
+def untag(
+    image: Annotated[str, typer.Argument(help="The image (name or ID).")],
+    names: Annotated[Optional[list[str]], typer.Argument(help="Names to remove (default: all).")] = None,
+) -> None:
+    """Remove names from a local image (the image itself stays)."""
+
+
+groups.register(untag, (groups.top, "untag"), (groups.image, "untag"))
+
+
+@handled_by("images.rmi")
+def rmi(
+    images: Annotated[Optional[list[str]], typer.Argument(help="Images to remove (names or IDs).")] = None,
+    all: Annotated[bool, typer.Option("--all", "-a", help="Remove all images.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", "-f", help="Also remove images used by containers (and those containers), "
+                              "and images named by ID that have several tags.")] = False,
+    ignore: Annotated[bool, typer.Option("--ignore", "-i", help="Ignore images that do not exist.")] = False,
+) -> None:
+    """Remove images. A name that is one of several tags of an image is only untagged;
+    layers shared with other images stay. Exit code 1: an image was not found; 2: an
+    image is in use by a container."""
+
+
+groups.register(rmi, (groups.top, "rmi"), (groups.image, "rm"))
+
+
+@handled_by("images.history")
+def history(
+    image: Annotated[str, typer.Argument(help="The image (name or ID).")],
+    no_trunc: NoTrunc = False,
+    quiet: Quiet = False,
+    human: Annotated[bool, typer.Option("--human/--no-human", "-H", help="Sizes and dates in human-readable form.")] = True,
+    format: Format = None,
+) -> None:
+    """Show how an image was built: one row per history entry, newest first. Columns:
+    ID, CREATED, CREATED BY, SIZE, COMMENT."""
+
+
+groups.register(history, (groups.top, "history"), (groups.image, "history"))
+
+
+@handled_by("images.tree")
+def tree(
+    image: Annotated[str, typer.Argument(help="The image (name or ID).")],
+    format: Format = None,
+) -> None:
+    """Show an image's layers, bottom first, and which other images share each one."""
+
+
+groups.register(tree, (groups.image, "tree"))
+
+
+@handled_by("images.prune")
+def prune(
+    all: Annotated[bool, typer.Option("--all", "-a", help="Remove every image no container uses, not only dangling ones.")] = False,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Do not ask for confirmation.")] = False,
+    filter: Filter = None,
+) -> None:
+    """Remove dangling images (those without a name), or with --all every image no
+    container uses. Prints the IDs removed."""
+
+
+groups.register(prune, (groups.image, "prune"))
+
+
+@handled_by("images.system_df")
+def df(
+    format: Format = None,
+) -> None:
+    """Show disk use: images (shared layers counted once), containers and volumes.
+    Columns: TYPE, TOTAL, ACTIVE, SIZE, RECLAIMABLE."""
+
+
+groups.register(df, (groups.system, "df"))
+
+
+@handled_by("images.login")
+def login(
+    registry: Annotated[str, typer.Argument(help="The registry, e.g. quay.io or 127.0.0.1:5000.")],
+    username: Annotated[Optional[str], typer.Option("--username", "-u", help="User name (asked for when omitted).")] = None,
+    password: Annotated[Optional[str], typer.Option("--password", "-p", help="Password (prefer --password-stdin).")] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input.")] = False,
+    get_login: Annotated[bool, typer.Option("--get-login", help="Print the user name stored for the registry.")] = False,
+    tls_verify: TlsVerify = None,
+    authfile: Authfile = None,
+) -> None:
+    """Log in to a registry: the credentials are checked with it, then stored (0600) in the
+    containers auth.json that pull uses."""
+
+
+groups.register(login, (groups.top, "login"))
+
+
+@handled_by("images.logout")
+def logout(
+    registry: Annotated[Optional[str], typer.Argument(help="The registry to forget.")] = None,
+    all: Annotated[bool, typer.Option("--all", "-a", help="Forget every stored login.")] = False,
+    authfile: Authfile = None,
+) -> None:
+    """Remove the stored credentials of a registry (or all of them)."""
+
+
+groups.register(logout, (groups.top, "logout"))

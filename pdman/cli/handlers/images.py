@@ -6,6 +6,12 @@ import datetime as _dt
 
 from pdman.cli.globalopts import GlobalOptions
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from pdman.engine.context import EngineContext
+
 
 def _created_ago(created: str) -> str:
     from pdman.cli.humanize import ago
@@ -57,4 +63,266 @@ def images(g: GlobalOptions, all: bool, quiet: bool, no_trunc: bool, digests: bo
     output.print_table(header, [
         [r.Repository, r.Tag] + ([r.Digest] if digests else [])
         + [short(r.ID), _created_ago(r.Created), size(r.Size)] for r in rows])
+    return 0
+
+
+def _ctx(g: GlobalOptions) -> "EngineContext":
+    from pdman.engine.context import EngineContext
+
+    return EngineContext.create(g.root, g.runroot)
+
+
+def _tls(value: str | None) -> bool | None:
+    if value is None:
+        return None
+    lowered = value.strip().lower()
+    if lowered in ("true", "1", "yes", "t"):
+        return True
+    if lowered in ("false", "0", "no", "f"):
+        return False
+    from pdman.errors import UsageError
+
+    raise UsageError(f"invalid value {value!r} for --tls-verify", hint="use --tls-verify=false")
+
+
+def pull(g: GlobalOptions, image: str, platform: str | None, arch: str | None,
+         os: str | None, variant: str | None, tls_verify: str | None, quiet: bool,
+         creds: str | None, authfile: str | None) -> int:
+    import sys
+
+    from pdman.cli.pull_progress import pull_progress
+    from pdman.engine.images import pull as engine_pull
+    from pdman.entities.images import PullOptions
+
+    ctx = _ctx(g)
+    with pull_progress(quiet) as sink:
+        report = engine_pull(ctx, PullOptions(
+            reference=image, platform=platform or "", os=os or "", arch=arch or "",
+            variant=variant or "", tls_verify=_tls(tls_verify), creds=creds or "",
+            authfile=authfile or "", quiet=quiet, progress=sink))
+    if quiet:
+        for w in report.warnings:
+            print(f"WARNING: {w}", file=sys.stderr)
+    print(report.image_id)
+    return 0
+
+
+def inspect(g: GlobalOptions, images: list[str], format: str | None) -> int:
+    import sys
+
+    from pdman.cli import output
+    from pdman.engine.images import inspect_image
+    from pdman.errors import PdmanError
+
+    ctx = _ctx(g)
+    docs = []
+    code = 0
+    for name in images:
+        try:
+            docs.append(inspect_image(ctx, name))
+        except PdmanError as exc:
+            print(exc.render(), file=sys.stderr)
+            code = exc.exit_code
+    if format and format != "json":
+        output.print_formatted(format, docs)
+    else:
+        output.print_json(docs)
+    return code
+
+
+def tag(g: GlobalOptions, image: str, targets: list[str]) -> int:
+    from pdman.engine.images import tag_image
+
+    tag_image(_ctx(g), image, targets)
+    return 0
+
+
+def untag(g: GlobalOptions, image: str, names: list[str] | None) -> int:
+    from pdman.engine.images import untag_image
+
+    untag_image(_ctx(g), image, list(names or []))
+    return 0
+
+
+def rmi(g: GlobalOptions, images: list[str] | None, all: bool, force: bool,
+        ignore: bool) -> int:
+    import sys
+
+    from pdman.engine.image_removal import remove_images
+    from pdman.entities.images import RemoveImagesOptions
+    from pdman.errors import UsageError
+
+    if not images and not all:
+        raise UsageError("image name or ID must be specified", hint="pdman rmi IMAGE, or --all")
+    if images and all:
+        raise UsageError("when using the --all switch, you may not pass any images names "
+                         "or IDs", hint="drop either --all or the names")
+    report = remove_images(_ctx(g), RemoveImagesOptions(tuple(images or ()), all, force, ignore))
+    for name in report.untagged:
+        print(f"Untagged: {name}")
+    for image_id in report.deleted:
+        print(f"Deleted: {image_id}")
+    for err in report.errors:
+        print(f"Error: {err}", file=sys.stderr)
+    return report.exit_code
+
+
+def history(g: GlobalOptions, image: str, no_trunc: bool, quiet: bool, human: bool,
+            format: str | None) -> int:
+    from pdman.cli import output
+    from pdman.cli.humanize import size
+    from pdman.engine.images import history as engine_history
+
+    rows = engine_history(_ctx(g), image)
+
+    def ident(i: str) -> str:
+        return i if i == "<missing>" or no_trunc else i[:12]
+
+    if quiet:
+        for r in rows:
+            print(ident(r.ID))
+        return 0
+    if format == "json":
+        output.print_json([r.__dict__ for r in rows])
+        return 0
+
+    def created(r: "Any") -> str:
+        return _created_ago(r.Created) if human else r.Created
+
+    if format:
+        output.print_formatted(format, [
+            {**r.__dict__, "ID": ident(r.ID), "CreatedSince": created(r),
+             "CreatedAt": r.Created, "Size": size(r.Size) if human else str(r.Size)}
+            for r in rows])
+        return 0
+
+    def by(text: str) -> str:
+        text = " ".join(text.split())
+        if no_trunc or len(text) <= 45:
+            return text
+        return text[:42] + "..."
+
+    output.print_table(["ID", "CREATED", "CREATED BY", "SIZE", "COMMENT"], [
+        [ident(r.ID), created(r), by(r.CreatedBy), size(r.Size) if human else str(r.Size),
+         r.Comment] for r in rows])
+    return 0
+
+
+def tree(g: GlobalOptions, image: str, format: str | None) -> int:
+    from pdman.cli import output
+    from pdman.cli.humanize import size
+    from pdman.engine.images import image_tree
+
+    doc = image_tree(_ctx(g), image)
+    if format == "json":
+        output.print_json(doc)
+        return 0
+    if format:
+        output.print_formatted(format, [doc])
+        return 0
+    lines = [f"Image ID: {doc['ID'][:12]}",
+             f"Tags:     [{' '.join(doc['Names'])}]",
+             f"Size:     {size(doc['Size'])}",
+             "Image Layers"]
+    layers = doc["Layers"]
+    for i, layer in enumerate(layers):
+        branch = "└── " if i == len(layers) - 1 else "├── "
+        shared = ""
+        if layer["SharedWith"]:
+            who = ", ".join((u["Names"] or [u["ID"][:12]])[0] for u in layer["SharedWith"])
+            shared = f"  shared with: {who}"
+        lines.append(f"{branch}ID: {layer['DiffID'].partition(':')[2][:12]} "
+                     f"Size: {size(layer['Size'])}{shared}")
+    print("\n".join(lines))
+    return 0
+
+
+def prune(g: GlobalOptions, all: bool, force: bool, filter: list[str] | None) -> int:
+    import sys
+
+    from pdman.cli.humanize import size
+    from pdman.engine.image_removal import prune_images
+    from pdman.entities.images import PruneImagesOptions
+
+    if not force:
+        what = ("all images not used by any container" if all else "all dangling images")
+        sys.stderr.write(f"WARNING! This command removes {what}.\n"
+                         "Are you sure you want to continue? [y/N] ")
+        sys.stderr.flush()
+        answer = sys.stdin.readline().strip().lower()
+        if answer not in ("y", "yes"):
+            return 0
+    report = prune_images(_ctx(g), PruneImagesOptions(all, tuple(filter or ())))
+    for image_id in report.deleted:
+        print(image_id)
+    if report.deleted:
+        print(f"Total reclaimed space: {size(report.reclaimed)}", file=sys.stderr)
+    return 0
+
+
+def system_df(g: GlobalOptions, format: str | None) -> int:
+    from pdman.cli import output
+    from pdman.cli.humanize import size
+    from pdman.engine.image_removal import disk_usage
+
+    rows = disk_usage(_ctx(g))
+    if format == "json":
+        output.print_json([r.__dict__ for r in rows])
+        return 0
+
+    def reclaim(r: "Any") -> str:
+        pct = round(100 * r.Reclaimable / r.Size) if r.Size else 0
+        return f"{size(r.Reclaimable)} ({pct}%)"
+
+    if format:
+        output.print_formatted(format, [{**r.__dict__, "Size": size(r.Size),
+                                         "Reclaimable": reclaim(r)} for r in rows])
+        return 0
+    output.print_table(["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"], [
+        [r.Type, str(r.Total), str(r.Active), size(r.Size), reclaim(r)] for r in rows])
+    return 0
+
+
+def login(g: GlobalOptions, registry: str, username: str | None, password: str | None,
+          password_stdin: bool, get_login: bool, tls_verify: str | None,
+          authfile: str | None) -> int:
+    import sys
+
+    from pdman.engine import logins
+    from pdman.entities.images import LoginOptions
+    from pdman.errors import UsageError
+
+    if get_login:
+        print(logins.get_login(registry, authfile or ""))
+        return 0
+    if password_stdin:
+        if password:
+            raise UsageError("--password and --password-stdin are mutually exclusive",
+                             hint="give the password one way")
+        password = sys.stdin.readline().rstrip("\n")
+    if not username:
+        if not sys.stdin.isatty():
+            raise UsageError("no --username given and no terminal to ask on",
+                             hint="pass --username USER --password-stdin")
+        username = input("Username: ")
+    if password is None:
+        import getpass
+
+        password = getpass.getpass("Password: ")
+    logins.login(LoginOptions(registry, username, password, _tls(tls_verify), authfile or ""))
+    print("Login Succeeded!")
+    return 0
+
+
+def logout(g: GlobalOptions, registry: str | None, all: bool, authfile: str | None) -> int:
+    from pdman.engine import logins
+    from pdman.errors import UsageError
+
+    if not registry and not all:
+        raise UsageError("registry must be given", hint="pdman logout REGISTRY, or --all")
+    names = logins.logout(registry or "", all, authfile or "")
+    if all:
+        print("Removed login credentials for all registries")
+    else:
+        print(f"Removed login credentials for {names[0]}")
     return 0

@@ -1,0 +1,206 @@
+"""registries.conf: where short names are searched, aliases, and per-registry settings.
+
+Reads the containers/image format (v2) and the keys of the old v1 format, from the
+first file of `config.registries_conf_paths()` that exists (the user's wins over the
+system's, as in podman), plus the drop-ins of its `registries.conf.d/` beside it:
+
+    unqualified-search-registries = ["docker.io"]
+    [aliases]
+    "fedora" = "registry.fedoraproject.org/fedora"
+    [[registry]]
+    location = "127.0.0.1:5000"
+    insecure = true                  # plain HTTP / no TLS verification
+    # prefix = "example.com/foo"     # which names this entry applies to (default: location)
+    # blocked = true
+    # [[registry.mirror]]  location = "mirror.example.com"  insecure = false
+
+Without any file, short names resolve to docker.io, docker's rule.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pdman.errors import ImageNotFound, UsageError
+from pdman.image.reference import DEFAULT_DOMAIN, Reference, parse
+
+
+@dataclass(frozen=True)
+class Mirror:
+    location: str
+    insecure: bool = False
+
+
+@dataclass(frozen=True)
+class RegistrySettings:
+    """One `[[registry]]` table."""
+
+    prefix: str
+    location: str
+    insecure: bool = False
+    blocked: bool = False
+    mirrors: tuple[Mirror, ...] = ()
+
+    def matches(self, name: str) -> bool:
+        """Does this entry apply to the repository `name` (`domain/path`)?"""
+        prefix = self.prefix
+        if prefix.startswith("*."):
+            domain = name.partition("/")[0]
+            return fnmatch.fnmatchcase(domain, prefix)
+        return name == prefix or name.startswith(prefix + "/")
+
+    def rewrite(self, name: str) -> str:
+        """The repository at `location` that serves `name`."""
+        if self.prefix.startswith("*.") or not self.location:
+            return name
+        return self.location + name[len(self.prefix):]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where to fetch a repository from: registry host, repository path, TLS mode."""
+
+    registry: str
+    repository: str
+    insecure: bool
+
+
+@dataclass
+class RegistriesConf:
+    search: list[str] = field(default_factory=lambda: [DEFAULT_DOMAIN])
+    aliases: dict[str, str] = field(default_factory=dict)
+    registries: list[RegistrySettings] = field(default_factory=list)
+    short_name_mode: str = "permissive"
+    sources: list[str] = field(default_factory=list)
+
+    def settings_for(self, name: str) -> RegistrySettings | None:
+        """The entry with the longest matching prefix, as containers/image picks."""
+        best: RegistrySettings | None = None
+        for r in self.registries:
+            if r.matches(name) and (best is None or len(r.prefix) > len(best.prefix)):
+                best = r
+        return best
+
+    def is_insecure(self, registry: str) -> bool:
+        s = self.settings_for(registry)
+        return bool(s and s.insecure)
+
+    def endpoints(self, ref: Reference) -> list[Endpoint]:
+        """Where to pull a qualified reference from: mirrors first, then the location."""
+        s = self.settings_for(ref.name)
+        if s is None:
+            return [Endpoint(ref.domain, ref.path, False)]
+        if s.blocked:
+            raise UsageError(f"registry {ref.domain} is blocked in registries.conf "
+                             f"({', '.join(self.sources) or 'no file'})",
+                             hint="remove `blocked = true` from its [[registry]] table")
+        out = []
+        for m in s.mirrors:
+            out.append(_endpoint(m.location + ref.name[len(s.prefix):]
+                                 if not s.prefix.startswith("*.") else ref.name, m.insecure))
+        out.append(_endpoint(s.rewrite(ref.name), s.insecure))
+        return out
+
+    def candidates(self, ref: Reference) -> list[Reference]:
+        """The qualified references a pull of `ref` tries, in order."""
+        if not ref.is_short:
+            return [ref.tagged_or_latest()]
+        alias = self.aliases.get(ref.path)
+        if alias:
+            target = parse(alias)
+            if target.is_short:
+                raise UsageError(f"alias {ref.path!r} -> {alias!r} in registries.conf is not "
+                                 "a fully qualified name",
+                                 hint="aliases must name a registry, e.g. docker.io/library/x")
+            return [Reference(target.domain, target.path, ref.tag or target.tag,
+                              ref.digest or target.digest).tagged_or_latest()]
+        if not self.search:
+            raise ImageNotFound(
+                f"short-name {str(ref)!r} did not resolve to an alias and no "
+                "unqualified-search registries are defined in registries.conf",
+                hint="use a fully qualified name (registry/repository:tag), or add "
+                     "`unqualified-search-registries` to registries.conf")
+        return [ref.with_domain(domain).tagged_or_latest() for domain in self.search]
+
+
+def _endpoint(name: str, insecure: bool) -> Endpoint:
+    domain, _, path = name.partition("/")
+    return Endpoint(domain, path, insecure)
+
+
+def _merge(conf: RegistriesConf, data: dict[str, Any], source: str) -> None:
+    if "unqualified-search-registries" in data:
+        conf.search = [str(s) for s in data["unqualified-search-registries"]]
+    if "short-name-mode" in data:
+        conf.short_name_mode = str(data["short-name-mode"])
+    for k, v in (data.get("aliases") or {}).items():
+        conf.aliases[str(k)] = str(v)
+    for table in data.get("registry") or []:
+        location = str(table.get("location", ""))
+        prefix = str(table.get("prefix") or location)
+        if not prefix:
+            raise UsageError(f"{source}: a [[registry]] table needs `location` or `prefix`",
+                             hint="see containers-registries.conf(5)")
+        mirrors = tuple(Mirror(str(m.get("location", "")), bool(m.get("insecure", False)))
+                        for m in table.get("mirror") or [] if m.get("location"))
+        entry = RegistrySettings(prefix, location, bool(table.get("insecure", False)),
+                                 bool(table.get("blocked", False)), mirrors)
+        # a later file's entry for the same prefix replaces the earlier one
+        conf.registries = [r for r in conf.registries if r.prefix != prefix] + [entry]
+    # the v1 format: [registries.search] registries = [...], [registries.insecure] ...
+    v1 = data.get("registries")
+    if isinstance(v1, dict):
+        search = (v1.get("search") or {}).get("registries")
+        if search is not None:
+            conf.search = [str(s) for s in search]
+        for loc in (v1.get("insecure") or {}).get("registries") or []:
+            conf.registries.append(RegistrySettings(str(loc), str(loc), insecure=True))
+        for loc in (v1.get("block") or {}).get("registries") or []:
+            conf.registries.append(RegistrySettings(str(loc), str(loc), blocked=True))
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"cannot parse {path}: {exc}",
+                         hint="fix the TOML syntax; see containers-registries.conf(5)") from exc
+
+
+def parse_text(text: str, source: str = "<string>") -> RegistriesConf:
+    conf = RegistriesConf(sources=[source])
+    try:
+        _merge(conf, tomllib.loads(text), source)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"cannot parse {source}: {exc}",
+                         hint="fix the TOML syntax; see containers-registries.conf(5)") from exc
+    return conf
+
+
+def load(paths: list[Path] | None = None) -> RegistriesConf:
+    """The configuration podman would use: the first existing file and its drop-ins."""
+    if paths is None:
+        from pdman.config import registries_conf_paths
+
+        paths = registries_conf_paths()
+    conf = RegistriesConf()
+    for path in paths:
+        if not path.is_file():
+            continue
+        _merge(conf, _read(path), str(path))
+        conf.sources.append(str(path))
+        dropins = path.with_name(path.name + ".d")
+        if dropins.is_dir():
+            for extra in sorted(dropins.glob("*.conf")):
+                _merge(conf, _read(extra), str(extra))
+                conf.sources.append(str(extra))
+        break
+    return conf
+
+
+__all__ = ["Endpoint", "Mirror", "RegistriesConf", "RegistrySettings", "load", "parse_text"]

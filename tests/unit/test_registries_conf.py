@@ -1,0 +1,116 @@
+"""registries.conf: search registries, aliases, insecure and blocked registries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pdman.errors import ImageNotFound, UsageError
+from pdman.image import registries_conf
+from pdman.image.reference import parse
+
+CONF = '''
+unqualified-search-registries = ["quay.io", "docker.io"]
+
+[aliases]
+"fedora" = "registry.fedoraproject.org/fedora"
+
+[[registry]]
+location = "127.0.0.1:5000"
+insecure = true
+
+[[registry]]
+prefix = "example.com/foo"
+location = "internal.example.com/bar"
+
+[[registry.mirror]]
+location = "mirror.example.com/bar"
+insecure = true
+
+[[registry]]
+location = "blocked.io"
+blocked = true
+
+[[registry]]
+prefix = "*.wild.io"
+insecure = true
+'''
+
+
+def conf() -> registries_conf.RegistriesConf:
+    return registries_conf.parse_text(CONF)
+
+
+def test_short_names_try_each_search_registry_in_order() -> None:
+    got = [str(r) for r in conf().candidates(parse("busybox"))]
+    assert got == ["quay.io/busybox:latest", "docker.io/library/busybox:latest"]
+
+
+def test_aliases_win_and_keep_the_tag() -> None:
+    assert [str(r) for r in conf().candidates(parse("fedora:39"))] == \
+        ["registry.fedoraproject.org/fedora:39"]
+
+
+def test_qualified_names_are_taken_as_they_are() -> None:
+    assert [str(r) for r in conf().candidates(parse("127.0.0.1:5000/x"))] == \
+        ["127.0.0.1:5000/x:latest"]
+
+
+def test_no_file_means_docker_io() -> None:
+    empty = registries_conf.RegistriesConf()
+    assert [str(r) for r in empty.candidates(parse("nginx"))] == \
+        ["docker.io/library/nginx:latest"]
+
+
+def test_empty_search_list_refuses_short_names() -> None:
+    c = registries_conf.parse_text("unqualified-search-registries = []\n")
+    with pytest.raises(ImageNotFound, match="short-name"):
+        c.candidates(parse("nginx"))
+
+
+def test_insecure_and_endpoints() -> None:
+    c = conf()
+    assert c.is_insecure("127.0.0.1:5000")
+    assert not c.is_insecure("quay.io")
+    [ep] = c.endpoints(parse("127.0.0.1:5000/a/b:1"))
+    assert (ep.registry, ep.repository, ep.insecure) == ("127.0.0.1:5000", "a/b", True)
+    mirror, primary = c.endpoints(parse("example.com/foo/app:1"))
+    assert (mirror.registry, mirror.repository, mirror.insecure) == \
+        ("mirror.example.com", "bar/app", True)
+    assert (primary.registry, primary.repository) == ("internal.example.com", "bar/app")
+    [ep] = c.endpoints(parse("x.wild.io/app"))
+    assert ep.insecure and ep.registry == "x.wild.io"
+
+
+def test_blocked_registry() -> None:
+    with pytest.raises(UsageError, match="blocked"):
+        conf().endpoints(parse("blocked.io/x"))
+
+
+def test_v1_format() -> None:
+    c = registries_conf.parse_text(
+        '[registries.search]\nregistries = ["r.io"]\n'
+        '[registries.insecure]\nregistries = ["127.0.0.1:1"]\n')
+    assert c.search == ["r.io"]
+    assert c.is_insecure("127.0.0.1:1")
+
+
+def test_load_first_existing_file_and_dropins(tmp_path: Path) -> None:
+    user = tmp_path / "user.conf"
+    system = tmp_path / "registries.conf"
+    system.write_text('unqualified-search-registries = ["sys.io"]\n')
+    dropins = tmp_path / "registries.conf.d"
+    dropins.mkdir()
+    (dropins / "10-x.conf").write_text('[[registry]]\nlocation = "d.io"\ninsecure = true\n')
+    c = registries_conf.load([user, system])
+    assert c.search == ["sys.io"] and c.is_insecure("d.io")
+    user.write_text('unqualified-search-registries = ["user.io"]\n')
+    assert registries_conf.load([user, system]).search == ["user.io"]
+
+
+def test_bad_toml_names_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "registries.conf"
+    bad.write_text("unqualified-search-registries = [\n")
+    with pytest.raises(UsageError, match=str(bad)):
+        registries_conf.load([bad])
