@@ -137,6 +137,14 @@ def registry_env(pdman_env: dict[str, str], testbed: RegistryBed) -> dict[str, s
 
 
 @pytest.fixture
+def busybox(testbed: RegistryBed, registry_env: dict[str, str]) -> str:
+    """The busybox test image, pulled into the test's store; its reference."""
+    ref = testbed.image("busybox")
+    run_pdman("pull", "-q", ref, env=registry_env)
+    return ref
+
+
+@pytest.fixture
 def pdman(pdman_env: dict[str, str]) -> Callable[..., subprocess.CompletedProcess[str]]:
     def run(*args: object, **kw: Any) -> subprocess.CompletedProcess[str]:
         kw.setdefault("env", pdman_env)

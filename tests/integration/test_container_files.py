@@ -6,18 +6,9 @@ import io
 import subprocess
 import tarfile
 from pathlib import Path
-from typing import Any
 
-import pytest
 
 from tests.bed.runner import run_pdman
-
-
-@pytest.fixture
-def busybox(testbed: Any, registry_env: dict[str, str]) -> str:
-    ref = testbed.image("busybox")
-    run_pdman("pull", "-q", ref, env=registry_env)
-    return ref
 
 
 def _changed(env: dict[str, str], image: str) -> str:

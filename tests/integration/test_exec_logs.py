@@ -18,13 +18,6 @@ from tests.bed.runner import run_pdman
 NONE = ("--network", "none")
 
 
-@pytest.fixture
-def busybox(testbed: Any, registry_env: dict[str, str]) -> str:
-    ref = testbed.image("busybox")
-    run_pdman("pull", "-q", ref, env=registry_env)
-    return ref
-
-
 def pd(env: dict[str, str], *args: object, check: bool = True,
        input: str | None = None) -> subprocess.CompletedProcess[str]:
     return run_pdman(*args, env=env, check=check, input=input)

@@ -20,13 +20,6 @@ from tests.bed.runner import run_pdman
 DEFAULT_CAPEFF = 0x00000000800405FB
 
 
-@pytest.fixture
-def busybox(testbed: Any, registry_env: dict[str, str]) -> str:
-    ref = testbed.image("busybox")
-    run_pdman("pull", "-q", ref, env=registry_env)
-    return ref
-
-
 def pd(env: dict[str, str], *args: object, check: bool = True) -> subprocess.CompletedProcess[str]:
     return run_pdman(*args, env=env, check=check)
 
