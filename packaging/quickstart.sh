@@ -49,7 +49,7 @@ as_user() {
 as_user bash -c "cd '$work' && exec /usr/bin/python3 -m tests.bed.registry serve --dir '$work/registry'" \
   > "$work/registry.json" 2> "$work/registry.log" &
 reg_pid=$!
-trap 'kill $reg_pid 2>/dev/null; wait $reg_pid 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $reg_pid 2>/dev/null; wait $reg_pid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 300); do [ -s "$work/registry.json" ] && break; sleep 0.2; done
 [ -s "$work/registry.json" ] || { cat "$work/registry.log" >&2; exit 1; }
 registry=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["registry"])' "$work/registry.json")
