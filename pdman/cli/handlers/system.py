@@ -48,3 +48,41 @@ def info(g: GlobalOptions, format: str | None) -> int:
     else:
         print("\n".join(_yaml(report)))
     return 0
+
+
+def check(g: GlobalOptions, repair: bool, format: str | None) -> int:
+    from pdman.cli import output
+    from pdman.engine.check import check as run_check
+    from pdman.engine.context import EngineContext
+
+    report = run_check(EngineContext.create(g.root, g.runroot), repair=repair)
+    if format == "json":
+        output.print_json([f.__dict__ for f in report.findings])
+    elif not report.findings:
+        print("No problems found")
+    else:
+        output.print_table(["KIND", "OBJECT", "DETAIL", "REPAIRED"],
+                           [[f.kind, f.subject, f.detail, "yes" if f.repaired else "no"]
+                            for f in report.findings])
+    return 1 if report.unrepaired else 0
+
+
+def reset(g: GlobalOptions, force: bool) -> int:
+    import sys
+
+    from pdman.engine.check import reset as run_reset
+    from pdman.engine.context import EngineContext
+
+    ctx = EngineContext.create(g.root, g.runroot)
+    if not force:
+        if not sys.stdin.isatty():
+            from pdman.errors import UsageError
+
+            raise UsageError("`system reset` removes everything pdman stores",
+                             hint="confirm with --force")
+        answer = input(f"WARNING! This removes all containers, images, volumes and "
+                       f"{ctx.paths.root}.\nAre you sure you want to continue? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            return 0
+    run_reset(ctx)
+    return 0
