@@ -29,9 +29,9 @@ import json
 import threading
 from contextlib import closing
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Optional, Union
 
 import httpx
 
@@ -43,6 +43,10 @@ from pdman.image.manifest import Descriptor
 DOCKER_HUB_API = "registry-1.docker.io"
 MANIFEST_MAX = 4 << 20       # containers/image's limit for manifests
 CONFIG_MAX = 64 << 20        # and for configs
+
+
+#: a request body: bytes, or a function that gives it afresh for each attempt
+Body = Optional[Union[bytes, Callable[[], Union[bytes, Iterator[bytes]]]]]
 
 
 class Cancelled(Exception):
@@ -239,12 +243,14 @@ class RegistryClient:
     # -- requests --------------------------------------------------------------------
 
     def _send(self, method: str, url: str, headers: dict[str, str], *, stream: bool = False,
-              retries: int | None = None) -> httpx.Response:
-        """One request with retries on connection errors, 5xx and 429."""
+              retries: int | None = None, content: Body = None) -> httpx.Response:
+        """One request with retries on connection errors, 5xx and 429 (`content`: bytes,
+        or a function giving the body afresh for each attempt)."""
         attempts = self.retries if retries is None else retries
         for attempt in range(attempts):
             try:
-                req = self._client.build_request(method, url, headers=headers)
+                body = content() if callable(content) else content
+                req = self._client.build_request(method, url, headers=headers, content=body)
                 resp = self._client.send(req, stream=stream)
             except httpx.TransportError as exc:
                 if attempt + 1 < attempts:
@@ -264,22 +270,25 @@ class RegistryClient:
         raise AssertionError("unreachable")
 
     def request(self, method: str, repository: str, path: str,
-                headers: dict[str, str] | None = None, stream: bool = False) -> httpx.Response:
-        """A request under /v2/<repository>/, authenticated for pulling from it."""
+                headers: dict[str, str] | None = None, stream: bool = False, *,
+                actions: str = "pull", content: Body = None,
+                url: str = "") -> httpx.Response:
+        """A request under /v2/<repository>/ (or to `url`, e.g. an upload location),
+        authenticated for `actions` on it ("pull", or "pull,push")."""
         self.ping()
-        scope = f"repository:{repository}:pull"
-        url = f"{self.scheme}://{self.host}/v2/{repository}/{path}"
+        scope = f"repository:{repository}:{actions}"
+        url = url or f"{self.scheme}://{self.host}/v2/{repository}/{path}"
         refreshed = False
         while True:
             resp = self._send(method, url, {**self._auth_headers(scope), **(headers or {})},
-                              stream=stream)
+                              stream=stream, content=content)
             if resp.status_code != 401 or refreshed:
                 return resp
             # a new challenge (expired token, or a registry that wants auth only here)
             ch = parse_challenge(resp.headers.get("www-authenticate", ""))
             resp.close()
             if ch is None:
-                return self._send(method, url, headers or {}, stream=stream)
+                return self._send(method, url, headers or {}, stream=stream, content=content)
             self._challenge = ch
             refreshed = True
             if ch.scheme == "bearer":
@@ -426,5 +435,55 @@ class RegistryClient:
                 f"{algorithm}:{got}); discarded, nothing stored",
                 hint="the registry or something between us and it altered the content")
 
+    # -- uploads (push) --------------------------------------------------------------
 
-__all__ = ["Cancelled", "Challenge", "RegistryClient", "is_loopback", "parse_challenge"]
+    def blob_exists(self, repository: str, digest: str) -> bool:
+        """HEAD the blob: a push skips what the registry has."""
+        resp = self.request("HEAD", repository, f"blobs/{digest}", actions="pull,push")
+        with closing(resp):
+            if resp.status_code == 200:
+                return True
+            if resp.status_code == 404:
+                return False
+            raise self._fail(resp, f"checking blob {digest} in {self.registry}/{repository}",
+                             repository)
+
+    def upload_blob(self, repository: str, digest: str, size: int,
+                    body: Callable[[], Iterator[bytes]]) -> None:
+        """POST an upload session, then PUT the whole blob to its location with
+        `?digest=` (a monolithic upload: one round trip for the bytes)."""
+        where = f"{self.registry}/{repository}"
+        resp = self.request("POST", repository, "blobs/uploads/", actions="pull,push",
+                            headers={"Content-Length": "0"})
+        with closing(resp):
+            if resp.status_code == 201:
+                return  # the registry mounted or already had it
+            if resp.status_code != 202:
+                raise self._fail(resp, f"starting the upload of {digest} to {where}",
+                                 repository)
+            location = resp.headers.get("location", "")
+        if not location:
+            raise RegistryError(f"{where} started an upload without a Location header")
+        url = httpx.URL(f"{self.scheme}://{self.host}/v2/").join(location)
+        url = url.copy_merge_params({"digest": digest})
+        resp = self.request("PUT", repository, "", actions="pull,push", url=str(url),
+                            content=body, headers={"Content-Length": str(size),
+                                                   "Content-Type": "application/octet-stream"})
+        with closing(resp):
+            if resp.status_code not in (201, 204):
+                raise self._fail(resp, f"uploading blob {digest} to {where}", repository)
+
+    def put_manifest(self, repository: str, reference: str, raw: bytes,
+                     media_type: str) -> str:
+        """PUT the manifest under a tag (or digest); returns its digest."""
+        where = f"{self.registry}/{repository}:{reference}"
+        resp = self.request("PUT", repository, f"manifests/{reference}", actions="pull,push",
+                            content=raw, headers={"Content-Type": media_type})
+        with closing(resp):
+            if resp.status_code not in (200, 201, 202):
+                raise self._fail(resp, f"writing manifest to {where}", repository)
+        return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+__all__ = ["Body", "Cancelled", "Challenge", "RegistryClient", "is_loopback",
+           "parse_challenge"]

@@ -1,0 +1,90 @@
+"""Handlers of `push`, `save`, `load`, `commit`, `import`."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from pdman.cli.globalopts import GlobalOptions
+from pdman.errors import UsageError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pdman.engine.context import EngineContext
+
+
+def _ctx(g: GlobalOptions) -> "EngineContext":
+    from pdman.engine.context import EngineContext
+
+    return EngineContext.create(g.root, g.runroot)
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def push(g: GlobalOptions, image: str, destination: str | None, tls_verify: str | None,
+         creds: str | None, authfile: str | None, quiet: bool, format: str | None,
+         digestfile: str | None) -> int:
+    from pdman.cli.handlers.images import _tls
+    from pdman.engine.image_transfer import push as engine_push
+    from pdman.entities.image_transfer import PushOptions
+
+    report = engine_push(_ctx(g), PushOptions(
+        image=image, destination=destination or "", tls_verify=_tls(tls_verify),
+        creds=creds or "", authfile=authfile or "", format=format or "",
+        progress=None if quiet else _stderr))
+    if digestfile:
+        with open(digestfile, "w") as f:
+            f.write(report.digest)
+    return 0
+
+
+def save(g: GlobalOptions, images: list[str], output: str | None, format: str,
+         quiet: bool) -> int:
+    from pdman.engine.image_transfer import save as engine_save
+    from pdman.entities.image_transfer import SaveOptions
+
+    if output is None and sys.stdout.isatty():
+        raise UsageError("refusing to write a tar archive to a terminal",
+                         hint="redirect stdout or use --output FILE")
+    sys.stdout.flush()
+    engine_save(_ctx(g), SaveOptions(images=images, output=output or "-", format=format))
+    return 0
+
+
+def load(g: GlobalOptions, input: str | None, quiet: bool) -> int:
+    from pdman.engine.image_transfer import load as engine_load
+    from pdman.entities.image_transfer import LoadOptions
+
+    if input is None and sys.stdin.isatty():
+        raise UsageError("no archive on stdin", hint="pdman load -i FILE, or pipe one in")
+    report = engine_load(_ctx(g), LoadOptions(input=input or "-"))
+    for name in report.names:
+        print(f"Loaded image: {name}")
+    return 0
+
+
+def commit(g: GlobalOptions, container: str, image: str | None, message: str | None,
+           author: str | None, change: list[str] | None, pause: bool, quiet: bool) -> int:
+    from pdman.engine.image_transfer import commit as engine_commit
+    from pdman.entities.image_transfer import CommitOptions
+
+    report = engine_commit(_ctx(g), CommitOptions(
+        container=container, image=image or "", message=message or "", author=author or "",
+        changes=list(change or []), pause=pause))
+    print(report.image_id)
+    return 0
+
+
+def import_(g: GlobalOptions, source: str, image: str | None, change: list[str] | None,
+            message: str | None, quiet: bool) -> int:
+    from pdman.engine.image_transfer import import_image
+    from pdman.entities.image_transfer import ImportOptions
+
+    if source != "-" and not os.path.exists(source):
+        raise UsageError(f"{source}: no such file", hint="give a tarball path, or - for stdin")
+    report = import_image(_ctx(g), ImportOptions(
+        source=source, image=image or "", message=message or "", changes=list(change or [])))
+    print(report.image_id)
+    return 0

@@ -1,0 +1,279 @@
+"""Image verbs that move images in and out: push, save, load, commit, import.
+
+    push(ctx, PushOptions(...)) -> PushReport           pdman/image/push.py
+    save(ctx, SaveOptions(...))                         pdman/image/archive.py
+    load(ctx, LoadOptions(...)) -> LoadReport
+    commit(ctx, CommitOptions(...)) -> NewImageReport   writable layer -> new layer
+    import_image(ctx, ImportOptions(...)) -> NewImageReport
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import shlex
+import sys
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+from pdman.engine.context import EngineContext
+from pdman.entities.image_transfer import (CommitOptions, ImportOptions, LoadOptions, LoadReport,
+                                           NewImageReport, PushOptions, PushReport, SaveOptions)
+from pdman.errors import UsageError
+
+CHUNK = 1 << 20
+
+
+def push(ctx: EngineContext, options: PushOptions, transport: Any = None) -> PushReport:
+    from pdman.image.push import push_image
+
+    return push_image(ctx, options, transport)
+
+
+def save(ctx: EngineContext, options: SaveOptions) -> None:
+    """Write the archive; to a file it appears only once complete."""
+    from pdman.image import archive
+
+    if options.format not in ("docker-archive", "oci-archive"):
+        raise UsageError(f"unsupported save format {options.format!r}",
+                         hint="use docker-archive or oci-archive")
+    if not options.images:
+        raise UsageError("save needs at least one image", hint="pdman save -o FILE IMAGE...")
+    images = archive.resolve_for_save(ctx, options.images)
+    write = archive.write_docker_archive if options.format == "docker-archive" \
+        else archive.write_oci_archive
+    if options.output == "-":
+        with os.fdopen(os.dup(sys.stdout.fileno()), "wb") as out:
+            write(ctx, images, out)
+        return
+    tmp = options.output + ".partial"
+    try:
+        with open(tmp, "wb") as out:
+            write(ctx, images, out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, options.output)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _spool_stdin(ctx: EngineContext) -> str:
+    import tempfile
+
+    os.makedirs(ctx.paths.tmp, mode=0o700, exist_ok=True)
+    fd, path = tempfile.mkstemp(prefix="stdin-", dir=ctx.paths.root)
+    with os.fdopen(fd, "wb") as out:
+        while chunk := sys.stdin.buffer.read(CHUNK):
+            out.write(chunk)
+    return path
+
+
+def load(ctx: EngineContext, options: LoadOptions) -> LoadReport:
+    from pdman.image import archive
+
+    path = options.input
+    spooled = ""
+    if path == "-":
+        path = spooled = _spool_stdin(ctx)
+    elif not os.path.exists(path):
+        raise UsageError(f"{path}: no such file", hint="pdman load -i ARCHIVE")
+    try:
+        images = archive.load_archive(ctx, path)
+    finally:
+        if spooled:
+            os.unlink(spooled)
+    names: list[str] = []
+    for rec in images:
+        names += [n for n in rec.names if "@" not in n] or ["sha256:" + rec.id]
+    return LoadReport(list(dict.fromkeys(names)), [r.id for r in images])
+
+
+# -- commit and import -------------------------------------------------------------------
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _command_form(value: str) -> list[str]:
+    value = value.strip()
+    if value.startswith("["):
+        try:
+            parsed = json.loads(value)
+            if isinstance(parsed, list) and all(isinstance(x, str) for x in parsed):
+                return parsed
+        except ValueError:
+            pass
+    return ["/bin/sh", "-c", value]
+
+
+def _pairs(value: str) -> list[tuple[str, str]]:
+    """`K=V K2="V 2"`, or the old form `K V` (one pair)."""
+    words = shlex.split(value)
+    if words and "=" not in words[0]:
+        key, _, rest = value.strip().partition(" ")
+        return [(key, rest.strip())]
+    return [(w.partition("=")[0], w.partition("=")[2]) for w in words]
+
+
+def apply_changes(config: dict[str, Any], changes: list[str]) -> None:
+    """Dockerfile instructions onto an image config's `config` (podman's --change)."""
+    c = config.setdefault("config", {})
+    for change in changes:
+        import re
+
+        m = re.match(r"\s*([A-Za-z]+)\s*[= ]\s*(.*)$", change, re.S)
+        if m is None:
+            raise UsageError(f"invalid --change instruction {change!r}",
+                             hint="give a Dockerfile instruction, e.g. CMD [\"sh\"]")
+        instr, value = m.group(1).upper(), m.group(2)
+        if instr == "CMD":
+            c["Cmd"] = _command_form(value)
+        elif instr == "ENTRYPOINT":
+            c["Entrypoint"] = _command_form(value)
+        elif instr == "ENV":
+            env = [e for e in c.get("Env") or []]
+            for k, v in _pairs(value):
+                env = [e for e in env if e.partition("=")[0] != k] + [f"{k}={v}"]
+            c["Env"] = env
+        elif instr == "LABEL":
+            labels = dict(c.get("Labels") or {})
+            labels.update(_pairs(value))
+            c["Labels"] = labels
+        elif instr == "EXPOSE":
+            ports = dict(c.get("ExposedPorts") or {})
+            for p in value.split():
+                ports[p if "/" in p else p + "/tcp"] = {}
+            c["ExposedPorts"] = ports
+        elif instr == "WORKDIR":
+            c["WorkingDir"] = value.strip()
+        elif instr == "USER":
+            c["User"] = value.strip()
+        elif instr == "STOPSIGNAL":
+            c["StopSignal"] = value.strip()
+        elif instr == "VOLUME":
+            vols = dict(c.get("Volumes") or {})
+            v = value.strip()
+            for path in (json.loads(v) if v.startswith("[") else v.split()):
+                vols[path] = {}
+            c["Volumes"] = vols
+        elif instr == "ONBUILD":
+            c.setdefault("OnBuild", []).append(value.strip())
+        else:
+            raise UsageError(f"invalid --change instruction {change!r}",
+                             hint="use CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, USER, "
+                                  "VOLUME, WORKDIR or STOPSIGNAL")
+
+
+def _gzip_chunks(path: str) -> Iterator[bytes]:
+    """gzip of a file, header without name or mtime: the same tar gives the same blob."""
+    z = zlib.compressobj(6, zlib.DEFLATED, 31)
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            out = z.compress(chunk)
+            if out:
+                yield out
+    yield z.flush()
+
+
+def _target_name(image: str) -> list[str]:
+    if not image:
+        return []
+    from pdman.image import reference
+
+    ref = reference.parse(image)
+    if ref.digest:
+        raise UsageError(f"{image!r}: an image name cannot contain a digest",
+                         hint="name it NAME[:TAG]")
+    if ref.is_short:
+        ref = reference.Reference("localhost", ref.path, ref.tag)
+    return [str(ref.tagged_or_latest())]
+
+
+def commit(ctx: EngineContext, options: CommitOptions) -> NewImageReport:
+    from pdman.image.commit_layer import write_upper_tar
+    from pdman.image.ingest import LayerIngest, register_image
+    from pdman.storage import container_records, image_records
+
+    rec = container_records.find(ctx.catalog, options.container)
+    names = _target_name(options.image)
+    parent = image_records.get(ctx.catalog, rec.image_id)
+    config = json.loads(json.dumps(parent.config))
+    apply_changes(config, options.changes)
+    created = _now()
+    with LayerIngest(ctx, "commit") as ingest:
+        tar_path = os.path.join(ingest.area, "upper.tar")
+        write_upper_tar(ctx, rec, tar_path)
+        parent_layers = []
+        for diff_id in parent.layers:
+            have = ingest.present(diff_id)
+            if have is None:
+                from pdman.errors import StorageError
+
+                raise StorageError(f"layer {diff_id[:19]} of image {parent.id[:12]} has no "
+                                   "stored blob", hint="pull the image again")
+            parent_layers.append(have)
+        layer = ingest.add(_gzip_chunks(tar_path), what=f"the writable layer of {rec.name}")
+        os.unlink(tar_path)
+    config["created"] = created
+    if options.author:
+        config["author"] = options.author
+    config.setdefault("rootfs", {"type": "layers", "diff_ids": []})
+    config["rootfs"]["diff_ids"] = [*parent.layers, layer.diff_id]
+    entry: dict[str, Any] = {"created": created,
+                             "created_by": "pdman commit " + rec.name}
+    if options.message:
+        entry["comment"] = options.message
+    if options.author:
+        entry["author"] = options.author
+    config["history"] = [*(config.get("history") or []), entry]
+    image = register_image(ctx, json.dumps(config).encode(), [*parent_layers, layer], names)
+    return NewImageReport(image.id, image.names)
+
+
+def import_image(ctx: EngineContext, options: ImportOptions) -> NewImageReport:
+    from pdman.image.ingest import LayerIngest, register_image
+    from pdman.image.manifest import host_platform
+
+    names = _target_name(options.image)
+    config: dict[str, Any] = {"config": {}}
+    apply_changes(config, options.changes)
+    created = _now()
+    spooled = ""
+    path = options.source
+    if path == "-":
+        path = spooled = _spool_stdin(ctx)
+    try:
+        with LayerIngest(ctx, "import") as ingest:
+            with open(path, "rb") as f:
+                magic = f.read(4)
+            compressed = magic[:2] == b"\x1f\x8b" or magic == b"\x28\xb5\x2f\xfd"
+            chunks = _file_chunks(path) if compressed else _gzip_chunks(path)
+            layer = ingest.add(chunks, what=f"the tarball {options.source}")
+    finally:
+        if spooled:
+            os.unlink(spooled)
+    plat = host_platform()
+    history: dict[str, Any] = {"created": created,
+                               "created_by": f"/bin/sh -c #(nop) ADD file:{layer.diff_id[7:]} in /"}
+    if options.message:
+        history["comment"] = options.message
+    config.update({"created": created, "architecture": plat.architecture, "os": plat.os,
+                   "rootfs": {"type": "layers", "diff_ids": [layer.diff_id]},
+                   "history": [history]})
+    if plat.variant:
+        config["variant"] = plat.variant
+    image = register_image(ctx, json.dumps(config).encode(), [layer], names)
+    return NewImageReport(image.id, image.names)
+
+
+def _file_chunks(path: str) -> Iterator[bytes]:
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            yield chunk
+
+
+__all__ = ["apply_changes", "commit", "import_image", "load", "push", "save"]

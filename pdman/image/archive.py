@@ -1,0 +1,326 @@
+"""docker-archive and oci-archive tarballs: write (`save`) and read (`load`).
+
+docker-archive (docker save, podman save, skopeo docker-archive:):
+    manifest.json   [{"Config": "<id>.json", "RepoTags": [...], "Layers": ["<hex>/layer.tar"]}]
+    <id>.json       the image config
+    <hex>/layer.tar each layer, uncompressed (readers accept compressed ones too)
+oci-archive (OCI image layout in a tar):
+    oci-layout, index.json (manifests, named by `org.opencontainers.image.ref.name`),
+    blobs/sha256/<hex> (manifests, configs, layers as stored)
+
+A loaded OCI image keeps its manifest bytes (and digest); a docker-archive has none, so
+a Docker v2s2 manifest is made for it. Layers already in the store are reused.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import tarfile
+from collections.abc import Iterator
+from typing import IO, Any
+
+from pdman.engine.context import EngineContext
+from pdman.errors import PdmanError, StorageError
+from pdman.image import manifest, reference
+from pdman.image.ingest import IngestedLayer, LayerIngest, register_image
+from pdman.image.push import image_manifest
+from pdman.storage import image_records
+from pdman.storage.blobs import BlobStore
+from pdman.storage.image_records import ImageRecord
+
+REF_NAME = "org.opencontainers.image.ref.name"
+CHUNK = 1 << 20
+
+
+class ArchiveError(StorageError):
+    reference = "bad-archive"
+
+
+# -- writing --------------------------------------------------------------------------
+
+def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mode = 0o644
+    tar.addfile(info, io.BytesIO(data))
+
+
+def _add_dir(tar: tarfile.TarFile, name: str) -> None:
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.DIRTYPE
+    info.mode = 0o755
+    tar.addfile(info)
+
+
+def _uncompressed(path: str) -> IO[bytes]:
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic[:2] == b"\x1f\x8b":
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    if magic == b"\x28\xb5\x2f\xfd":
+        import zstandard
+
+        return zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)
+    return open(path, "rb")
+
+
+def _tags(rec: ImageRecord) -> list[str]:
+    return [n for n in rec.names if "@" not in n]
+
+
+def write_docker_archive(ctx: EngineContext, images: list[tuple[ImageRecord, list[str]]],
+                         out: IO[bytes]) -> None:
+    blobs = BlobStore(ctx.paths.blobs, ctx.paths.tmp)
+    entries: list[dict[str, Any]] = []
+    written: set[str] = set()
+    with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+        for rec, tags in images:
+            _, doc = image_manifest(ctx, rec)
+            config_name = f"{rec.id}.json"
+            if config_name not in written:
+                _add_bytes(tar, config_name, blobs.get("sha256:" + rec.id))
+                written.add(config_name)
+            layer_names = []
+            for desc, diff_id in zip(doc.layers, rec.layers):
+                hexd = diff_id.partition(":")[2]
+                name = f"{hexd}/layer.tar"
+                layer_names.append(name)
+                if name in written:
+                    continue
+                written.add(name)
+                layer = image_records.layer(ctx.catalog, diff_id)
+                if layer is None:
+                    raise StorageError(f"layer {diff_id[:19]} of image {rec.id[:12]} is missing",
+                                       hint="run `pdman system check`, or pull the image again")
+                _add_dir(tar, hexd)
+                info = tarfile.TarInfo(name)
+                info.size = layer.size
+                info.mode = 0o644
+                src = _uncompressed(blobs.path(desc.digest))
+                h = _HashingReader(src)
+                try:
+                    tar.addfile(info, h)  # type: ignore[arg-type,unused-ignore]
+                finally:
+                    src.close()
+                if "sha256:" + h.hash.hexdigest() != diff_id:
+                    raise StorageError(f"the stored blob of layer {diff_id[:19]} does not "
+                                       "unpack to its diff_id", hint="pull the image again")
+            entries.append({"Config": config_name, "RepoTags": tags, "Layers": layer_names})
+        repositories: dict[str, dict[str, str]] = {}
+        for e, (rec, tags) in zip(entries, images):
+            for t in tags:
+                repo, _, tag = t.rpartition(":")
+                repositories.setdefault(repo, {})[tag] = (rec.layers[-1].partition(":")[2]
+                                                          if rec.layers else rec.id)
+        _add_bytes(tar, "manifest.json", json.dumps(entries).encode())
+        _add_bytes(tar, "repositories", json.dumps(repositories).encode())
+
+
+class _HashingReader:
+    def __init__(self, f: IO[bytes]) -> None:
+        self.f = f
+        self.hash = hashlib.sha256()
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.f.read(n)
+        self.hash.update(data)
+        return data
+
+
+def write_oci_archive(ctx: EngineContext, images: list[tuple[ImageRecord, list[str]]],
+                      out: IO[bytes]) -> None:
+    blobs = BlobStore(ctx.paths.blobs, ctx.paths.tmp)
+    index: list[dict[str, Any]] = []
+    written: set[str] = set()
+    with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+        _add_bytes(tar, "oci-layout", b'{"imageLayoutVersion":"1.0.0"}')
+        _add_dir(tar, "blobs")
+        _add_dir(tar, "blobs/sha256")
+        for rec, tags in images:
+            raw, doc = image_manifest(ctx, rec, "oci")
+            mdigest = "sha256:" + hashlib.sha256(raw).hexdigest()
+            for desc in (*doc.layers, doc.config):
+                name = "blobs/sha256/" + desc.digest.partition(":")[2]
+                if name in written:
+                    continue
+                written.add(name)
+                with open(blobs.path(desc.digest), "rb") as f:
+                    info = tar.gettarinfo(fileobj=f, arcname=name)
+                    info.uid = info.gid = 0
+                    info.uname = info.gname = ""
+                    info.mode = 0o644
+                    tar.addfile(info, f)
+            name = "blobs/sha256/" + mdigest.partition(":")[2]
+            if name not in written:
+                _add_bytes(tar, name, raw)
+                written.add(name)
+            for tag in tags or [""]:
+                entry: dict[str, Any] = {"mediaType": manifest.OCI_MANIFEST, "digest": mdigest,
+                                         "size": len(raw)}
+                if tag:
+                    entry["annotations"] = {REF_NAME: tag}
+                index.append(entry)
+        _add_bytes(tar, "index.json", json.dumps({"schemaVersion": 2,
+                                                  "manifests": index}).encode())
+
+
+def resolve_for_save(ctx: EngineContext, names: list[str]) -> list[tuple[ImageRecord, list[str]]]:
+    from pdman.engine.images import resolve_image
+
+    out: list[tuple[ImageRecord, list[str]]] = []
+    for name in names:
+        rec = resolve_image(ctx, name)
+        tags = _tags(rec)
+        if not reference.looks_like_id(name):
+            ref = reference.parse(name).tagged_or_latest()
+            suffix = f"/{ref.path}:{ref.tag}"
+            chosen = [t for t in tags if t == str(ref) or t.endswith(suffix)]
+            tags = chosen or tags
+        out.append((rec, tags))
+    return out
+
+
+# -- reading ---------------------------------------------------------------------------
+
+def _member_chunks(tar: tarfile.TarFile, name: str) -> Iterator[bytes]:
+    f = _open_member(tar, name)
+    with f:
+        while chunk := f.read(CHUNK):
+            yield chunk
+
+
+def _open_member(tar: tarfile.TarFile, name: str) -> IO[bytes]:
+    try:
+        member = tar.getmember(name.removeprefix("./"))
+    except KeyError:
+        try:
+            member = tar.getmember("./" + name.removeprefix("./"))
+        except KeyError:
+            raise ArchiveError(f"the archive lacks {name}",
+                               hint="the archive is incomplete or not an image archive") from None
+    # a symlink (docker writes layers that way) is resolved by tarfile
+    f = tar.extractfile(member)
+    if f is None:
+        raise ArchiveError(f"{name} in the archive is not a file")
+    return f
+
+
+def _read_member(tar: tarfile.TarFile, name: str, cap: int = 64 << 20) -> bytes:
+    with _open_member(tar, name) as f:
+        data = f.read(cap + 1)
+    if len(data) > cap:
+        raise ArchiveError(f"{name} in the archive is larger than {cap} bytes")
+    return data
+
+
+def _load_name(text: str) -> str:
+    """A RepoTag or OCI ref name as a full image name (short names go to localhost/,
+    a bare tag names nothing)."""
+    ref = reference.parse(text)
+    if ref.is_short:
+        ref = reference.Reference("localhost", ref.path, ref.tag, ref.digest)
+    return str(ref.tagged_or_latest())
+
+
+def _layers_of(ingest: LayerIngest, tar: tarfile.TarFile, diff_ids: list[str],
+               members: list[str], digests: list[str], what: str) -> list[IngestedLayer]:
+    out: list[IngestedLayer] = []
+    for i, (diff_id, member) in enumerate(zip(diff_ids, members)):
+        have = ingest.present(diff_id)
+        if have is None:
+            have = ingest.add(_member_chunks(tar, member), diff_id,
+                              digests[i] if digests else "", f"layer {i + 1} of {what}")
+        out.append(have)
+    return out
+
+
+def load_docker_archive(ctx: EngineContext, tar: tarfile.TarFile) -> list[ImageRecord]:
+    try:
+        entries = json.loads(_read_member(tar, "manifest.json"))
+    except ValueError as exc:
+        raise ArchiveError(f"manifest.json of the archive is not JSON ({exc})") from exc
+    loaded: list[ImageRecord] = []
+    with LayerIngest(ctx, "load") as ingest:
+        for entry in entries:
+            config_raw = _read_member(tar, entry["Config"])
+            config = json.loads(config_raw)
+            diff_ids = [str(d) for d in config["rootfs"]["diff_ids"]]
+            if len(diff_ids) != len(entry["Layers"]):
+                raise ArchiveError(f"{entry['Config']}: {len(diff_ids)} diff_ids but "
+                                   f"{len(entry['Layers'])} layers in manifest.json")
+            layers = _layers_of(ingest, tar, diff_ids, list(entry["Layers"]), [],
+                                entry["Config"])
+            names = [_load_name(t) for t in entry.get("RepoTags") or []]
+            loaded.append(register_image(ctx, config_raw, layers, names,
+                                         manifest_type=manifest.DOCKER_MANIFEST))
+    return loaded
+
+
+def load_oci_archive(ctx: EngineContext, tar: tarfile.TarFile) -> list[ImageRecord]:
+    def blob(digest: str) -> str:
+        reference.check_digest(digest)
+        return "blobs/" + digest.replace(":", "/", 1)
+
+    index = json.loads(_read_member(tar, "index.json"))
+    loaded: list[ImageRecord] = []
+    with LayerIngest(ctx, "load") as ingest:
+        for desc in index.get("manifests") or []:
+            where = f"oci-archive manifest {desc.get('digest')}"
+            raw = _read_member(tar, blob(str(desc["digest"])), 4 << 20)
+            if "sha256:" + hashlib.sha256(raw).hexdigest() != desc["digest"]:
+                raise ArchiveError(f"{where} does not match its digest")
+            doc = manifest.parse(raw, str(desc.get("mediaType") or ""), where)
+            if isinstance(doc, manifest.Index):
+                chosen = manifest.choose(doc, manifest.host_platform(), where)
+                raw = _read_member(tar, blob(chosen.digest), 4 << 20)
+                doc = manifest.parse(raw, chosen.media_type, where)
+            assert isinstance(doc, manifest.Manifest)
+            config_raw = _read_member(tar, blob(doc.config.digest))
+            if "sha256:" + hashlib.sha256(config_raw).hexdigest() != doc.config.digest:
+                raise ArchiveError(f"the config {doc.config.digest} in the archive does not "
+                                   "match its digest")
+            config = json.loads(config_raw)
+            diff_ids = [str(d) for d in config["rootfs"]["diff_ids"]]
+            layers = _layers_of(ingest, tar, diff_ids, [blob(d.digest) for d in doc.layers],
+                                [d.digest for d in doc.layers], where)
+            # the manifest names the blobs as they are in the archive: keep it (and its
+            # digest) only when the store holds exactly those blobs
+            same = [x.digest for x in layers] == [d.digest for d in doc.layers]
+            ref_name = str((desc.get("annotations") or {}).get(REF_NAME) or "")
+            names = [_load_name(ref_name)] if ref_name and not ref_name.isdigit() and \
+                _valid_name(ref_name) else []
+            loaded.append(register_image(ctx, config_raw, layers, names,
+                                         raw if same else b"", doc.media_type))
+    return loaded
+
+
+def _valid_name(text: str) -> bool:
+    try:
+        reference.parse(text)
+    except PdmanError:
+        return False
+    return True
+
+
+def load_archive(ctx: EngineContext, path: str) -> list[ImageRecord]:
+    try:
+        tar = tarfile.open(path, mode="r:*")
+    except (tarfile.TarError, OSError) as exc:
+        raise ArchiveError(f"{path}: not a tar archive ({exc})",
+                           hint="give a docker-archive or oci-archive tarball") from exc
+    with tar:
+        names = set(n.removeprefix("./") for n in tar.getnames())
+        if "manifest.json" in names:
+            return load_docker_archive(ctx, tar)
+        if "index.json" in names and "oci-layout" in names:
+            return load_oci_archive(ctx, tar)
+    raise ArchiveError(f"{path} is neither a docker-archive nor an oci-archive",
+                       hint="it has no manifest.json and no index.json")
+
+
+__all__ = ["ArchiveError", "load_archive", "resolve_for_save", "write_docker_archive",
+           "write_oci_archive"]
