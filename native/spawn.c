@@ -210,6 +210,13 @@ static int child_run(const struct pdman_spawn_spec *spec,
   if (pdman_setresuid(0, 0, 0) < 0)
     return pdman_error_set(err, errno, "setresuid to 0 in the user namespace");
 
+  /* a network namespace of its own: up its loopback, as every runtime does */
+  if (!(spec->share & PDMAN_SHARE_NET) && !(spec->join & PDMAN_JOIN_NET)) {
+    ret = pdman_loopback_up(err);
+    if (ret < 0)
+      return ret;
+  }
+
   /* after sync 2, so that the cgroup the parent chose is the ns root */
   if (!(spec->share & PDMAN_SHARE_CGROUP) && unshare(CLONE_NEWCGROUP) < 0)
     return pdman_error_set(err, errno, "unshare cgroup namespace");
@@ -225,9 +232,8 @@ static int child_run(const struct pdman_spawn_spec *spec,
   return pdman_exec_process(spec, err);
 }
 
-static void __attribute__((noreturn))
-child_main(const struct pdman_spawn_spec *spec,
-           const struct pdman_prepared *prep, int sync_fd) {
+void pdman_child_main(const struct pdman_spawn_spec *spec,
+                      const struct pdman_prepared *prep, int sync_fd) {
   struct pdman_error err;
   struct pdman_error ignored;
 
@@ -258,9 +264,11 @@ static void reap(struct pdman_spawn_result *res, int kill_first) {
 }
 
 static unsigned long clone_flags(const struct pdman_spawn_spec *spec) {
-  unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID;
+  unsigned long flags = CLONE_NEWNS | CLONE_NEWPID;
 
-  if (!(spec->share & PDMAN_SHARE_NET))
+  if (!(spec->join & PDMAN_JOIN_USER))
+    flags |= CLONE_NEWUSER;
+  if (!(spec->share & PDMAN_SHARE_NET) && !(spec->join & PDMAN_JOIN_NET))
     flags |= CLONE_NEWNET;
   if (!(spec->share & PDMAN_SHARE_IPC))
     flags |= CLONE_NEWIPC;
@@ -290,7 +298,7 @@ int pdman_spawn(const struct pdman_spawn_spec *spec,
   sigset_t all, old;
   int fds[2];
   pid_t pid;
-  int ret, saved;
+  int ret, saved, ready = 0;
 
   pdman_error_clear(err);
   res->pid = -1;
@@ -307,11 +315,15 @@ int pdman_spawn(const struct pdman_spawn_spec *spec,
 
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  pid = (pid_t)syscall(SYS_clone, clone_flags(spec) | SIGCHLD, NULL, NULL,
-                       NULL, NULL);
+  /* joining: first an intermediate in no new namespace (nsjoin.c) */
+  pid = (pid_t)syscall(SYS_clone,
+                       ((spec->join & PDMAN_JOIN_USER) ? 0 : clone_flags(spec)) | SIGCHLD,
+                       NULL, NULL, NULL, NULL);
   if (pid == 0) {
     close(fds[0]);
-    child_main(spec, &prep, fds[1]);
+    if (spec->join & PDMAN_JOIN_USER) /* nsjoin.c: clones the container */
+      pdman_join_main(spec, &prep, fds[1], clone_flags(spec));
+    pdman_child_main(spec, &prep, fds[1]);
   }
   saved = errno;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -320,10 +332,22 @@ int pdman_spawn(const struct pdman_spawn_spec *spec,
     close(fds[0]);
     return pdman_error_set(err, saved, "clone into new namespaces");
   }
-  res->pid = pid;
   res->sync_fd = fds[0];
+  if (spec->join & PDMAN_JOIN_USER) {
+    /* sync 0: the intermediate cloned the container (maybe past sync 1) */
+    ret = pdman_join_wait(pid, fds[0], timeout_of(spec->timeout_ms), &pid,
+                          &ready, err);
+    if (ret < 0) {
+      res->pid = pid; /* -1 unless the container exists */
+      reap(res, 1);
+      return pdman_error_wrap(err, "spawning container process");
+    }
+  }
+  res->pid = pid;
 
   /* sync 1: child created, in its namespaces, waiting for its ID maps */
+  if (ready)
+    return 0;
   ret = sync_recv(res->sync_fd, timeout_of(spec->timeout_ms), &msg, err);
   if (ret == 0)
     ret = pdman_error_set(err, 0, "child exited before sync 1");
@@ -385,15 +409,19 @@ _Static_assert(PDMAN_UNSHARE_MOUNT == CLONE_NEWNS, "CLONE_NEWNS");
 
 int pdman_unshare(int flags, struct pdman_error *err) {
   pdman_error_clear(err);
-  if (flags & ~(PDMAN_UNSHARE_USER | PDMAN_UNSHARE_MOUNT))
+  if (flags & ~(PDMAN_UNSHARE_USER | PDMAN_UNSHARE_MOUNT | PDMAN_UNSHARE_NET))
     return pdman_error_set(err, EINVAL, "unshare: unsupported flags %#x", flags);
-  if (unshare(flags) < 0)
-    return pdman_error_set(err, errno, "unshare(%s%s%s)",
-                           (flags & PDMAN_UNSHARE_USER) ? "CLONE_NEWUSER" : "",
-                           (flags & PDMAN_UNSHARE_USER) &&
-                                   (flags & PDMAN_UNSHARE_MOUNT)
-                               ? "|"
-                               : "",
-                           (flags & PDMAN_UNSHARE_MOUNT) ? "CLONE_NEWNS" : "");
+  if (unshare(flags) < 0) {
+    int saved = errno;
+    char names[64] = "";
+
+    if (flags & PDMAN_UNSHARE_USER)
+      strcat(names, "|CLONE_NEWUSER");
+    if (flags & PDMAN_UNSHARE_MOUNT)
+      strcat(names, "|CLONE_NEWNS");
+    if (flags & PDMAN_UNSHARE_NET)
+      strcat(names, "|CLONE_NEWNET");
+    return pdman_error_set(err, saved, "unshare(%s)", names[0] ? names + 1 : "0");
+  }
   return 0;
 }

@@ -25,12 +25,14 @@ top = typer.Typer(
 container = typer.Typer(help="Manage containers.", context_settings=_SETTINGS, no_args_is_help=True)
 image = typer.Typer(help="Manage images.", context_settings=_SETTINGS, no_args_is_help=True)
 volume = typer.Typer(help="Manage volumes.", context_settings=_SETTINGS, no_args_is_help=True)
+network = typer.Typer(help="Manage networks.", context_settings=_SETTINGS, no_args_is_help=True)
 system = typer.Typer(help="Manage pdman itself: info, disk use, checks.",
                      context_settings=_SETTINGS, no_args_is_help=True)
 
 top.add_typer(container, name="container")
 top.add_typer(image, name="image")
 top.add_typer(volume, name="volume")
+top.add_typer(network, name="network")
 top.add_typer(system, name="system")
 
 #: (group app, name) pairs; `top` for top-level commands

@@ -48,12 +48,9 @@ def info(ctx: EngineContext, options: InfoOptions | None = None) -> dict[str, An
         overlay = "fuse-overlayfs"
     else:
         overlay = "unavailable"
-    if pasta and tun.usable:
-        net_backend = "pasta"
-    elif slirp and tun.usable:
-        net_backend = "slirp4netns"
-    else:
-        net_backend = "none"
+    from pdman import network
+
+    net_backend = network.default_backend() if tun.usable else "none"
     cg = probe.cgroup_info()
     counts = {}
     cat = ctx.catalog

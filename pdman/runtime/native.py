@@ -157,6 +157,10 @@ class SpawnSpec:
     #: a new session whose controlling terminal is fd 0 (a pty slave; `run -t`)
     new_session: bool = False
     share_net: bool = False
+    #: join these namespaces (paths such as /proc/PID/ns/user) instead of
+    #: creating new ones: `container:ID` and user-defined networks
+    join_userns: str | None = None
+    join_netns: str | None = None
     share_ipc: bool = False
     share_uts: bool = False
     share_cgroup: bool = False
@@ -297,6 +301,8 @@ class _Builder:
     def __init__(self, ffi: Any) -> None:
         self.ffi = ffi
         self.keep: list[Any] = []
+        #: fds the caller closes once the helper used them
+        self.fds: list[int] = []
 
     def new(self, ctype: str, init: Any = None) -> Any:
         obj = self.ffi.new(ctype, init)
@@ -367,11 +373,11 @@ def _fill_mounts(b: _Builder, c: Any, spec: SpawnSpec) -> None:
     c.n_mounts = len(entries)
 
 
-def _to_c(spec: SpawnSpec) -> tuple[Any, list[Any]]:
+def _to_c(spec: SpawnSpec, b: _Builder | None = None) -> tuple[Any, list[Any]]:
     ffi, lib = _native()
     if not spec.argv:
         raise RuntimeFailure("no command given")
-    b = _Builder(ffi)
+    b = b or _Builder(ffi)
     c = b.new("struct pdman_spawn_spec *")
     c.argv = b.strv(spec.argv)
     c.envp = b.strv([f"{k}={v}" for k, v in spec.env.items()])
@@ -403,9 +409,32 @@ def _to_c(spec: SpawnSpec) -> tuple[Any, list[Any]]:
                | (lib.PDMAN_SHARE_IPC if spec.share_ipc else 0)
                | (lib.PDMAN_SHARE_UTS if spec.share_uts else 0)
                | (lib.PDMAN_SHARE_CGROUP if spec.share_cgroup else 0))
+    _fill_join(b, c, spec)
     c.parent_death_signal = spec.parent_death_signal
     c.timeout_ms = max(1, int(spec.timeout * 1000))
     return c, b.keep
+
+
+def _open_namespace(b: _Builder, path: str) -> int:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise RuntimeFailure(f"opening the namespace to join {path}: {exc.strerror}") from exc
+    b.fds.append(fd)
+    return fd
+
+
+def _fill_join(b: _Builder, c: Any, spec: SpawnSpec) -> None:
+    _, lib = _native()
+    c.join = 0
+    if spec.join_netns and not spec.join_userns:
+        raise RuntimeFailure("joining a network namespace needs the user namespace that owns it")
+    if spec.join_userns:
+        c.join |= lib.PDMAN_JOIN_USER
+        c.join_userns_fd = _open_namespace(b, spec.join_userns)
+    if spec.join_netns:
+        c.join |= lib.PDMAN_JOIN_NET
+        c.join_netns_fd = _open_namespace(b, spec.join_netns)
 
 
 # ---- the calls ----
@@ -414,10 +443,16 @@ def _to_c(spec: SpawnSpec) -> tuple[Any, list[Any]]:
 def spawn(spec: SpawnSpec) -> SpawnedChild:
     """Clone the container process; it waits (sync 1) for `release`."""
     ffi, lib = _native()
-    c, keep = _to_c(spec)
-    res = ffi.new("struct pdman_spawn_result *")
-    err = ffi.new("struct pdman_error *")
-    if lib.pdman_spawn(c, res, err) < 0:
+    b = _Builder(ffi)
+    try:
+        c, keep = _to_c(spec, b)
+        res = ffi.new("struct pdman_spawn_result *")
+        err = ffi.new("struct pdman_error *")
+        ret = lib.pdman_spawn(c, res, err)
+    finally:
+        for fd in b.fds:
+            os.close(fd)
+    if ret < 0:
         _fail(ffi, err)
     return SpawnedChild(res.pid, res, [c, *keep])
 
@@ -450,6 +485,24 @@ def unshare(flags: int) -> None:
     err = ffi.new("struct pdman_error *")
     if lib.pdman_unshare(flags, err) < 0:
         _fail(ffi, err)
+
+
+def join_namespace(path: str, nstype: int = 0) -> None:
+    """setns(2) of the calling process into the namespace at `path` (e.g.
+    /proc/PID/ns/net); nstype UNSHARE_USER, UNSHARE_NET, ... or 0 for any.
+    Joining a user namespace needs a single-threaded process: a forked helper."""
+    ffi, lib = _native()
+    err = ffi.new("struct pdman_error *")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise RuntimeFailure(f"opening the namespace {path}: {exc.strerror}") from exc
+    try:
+        if lib.pdman_join_namespace(fd, nstype, err) < 0:
+            ffi_msg = ffi.string(err.msg).decode(errors="replace")
+            raise RuntimeFailure(f"joining the namespace {path}: {ffi_msg}")
+    finally:
+        os.close(fd)
 
 
 def mount(source: str | None, target: str, fstype: str | None, flags: int,

@@ -32,7 +32,8 @@ def spawn_container(
     """
     child = native.spawn(spec)
     try:
-        idmap.write_maps(child.pid, id_mapping)
+        if spec.join_userns is None:  # a joined user namespace is mapped already
+            idmap.write_maps(child.pid, id_mapping)
         if before_release is not None:
             before_release(child.pid)
     except BaseException:

@@ -50,13 +50,16 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
         else:
             mounts.append(BindMount(source=m["host_path"], destination=m["destination"],
                                     readonly=bool(m.get("readonly"))))
-    # the generated files, unless the user mounted their own over them
+    # the generated files, unless the user mounted their own over them; a container
+    # sharing another's network (`container:ID`) shares its hosts and resolv.conf too
+    net = config["net"]
+    net_dirs = ContainerDirs(paths, net["container"]) if net["mode"] == "container" else dirs
     taken = {m.destination for m in mounts}
     for name in ("hostname", "hosts", "resolv.conf"):
         dest = f"/etc/{name}"
         if dest not in taken:
-            mounts.append(BindMount(source=dirs.userfile(name), destination=dest,
-                                    readonly=False))
+            source = (net_dirs if name != "hostname" else dirs).userfile(name)
+            mounts.append(BindMount(source=source, destination=dest, readonly=False))
     env = {}
     for item in config["env"]:
         k, _, v = item.partition("=")
@@ -66,6 +69,13 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
     if config.get("tty"):
         env.setdefault("TERM", "xterm")
     rlimits = [Rlimit(r["type"], r["soft"], r["hard"]) for r in config.get("rlimits", [])]
+    join_userns = join_netns = None
+    if net["mode"] in ("bridge", "container"):
+        # user-defined networks: into the rootless netns' user namespace (started
+        # here if needed); container:ID: into that container's namespaces
+        from pdman.network import namespaces_to_join
+
+        join_userns, join_netns = namespaces_to_join(paths, container_id, net)
     argv = list(config["argv"])
     if config.get("init"):
         # a reaper as PID 1 (podman mounts catatonit the same way)
@@ -91,7 +101,9 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
         readonly_rootfs=bool(config.get("read_only")),
         stdio=stdio,
         new_session=bool(config.get("tty")),
-        share_net=config["net"]["mode"] == "host",
+        share_net=net["mode"] == "host",
+        join_userns=join_userns,
+        join_netns=join_netns,
     )
 
 

@@ -75,6 +75,21 @@ def resolv_conf(dns: list[str] | None = None) -> str:
     return "\n".join(kept) + "\n"
 
 
+def rewrite_in_place(path: str, text: str) -> None:
+    """Replace a generated file's content keeping its inode: a running container has
+    it bind-mounted (hosts of a user-defined network, kept current as containers come
+    and go), and a new inode from rename would never reach it."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        data = text.encode()
+        os.ftruncate(fd, 0)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+
+
 def prepare(paths: Paths, container_id: str, hostname: str,
             hosts_extra: list[str] | None = None, dns: list[str] | None = None) -> ContainerDirs:
     """Create the writable layer and the generated files (one stage of `create`)."""

@@ -19,7 +19,7 @@ def _command_text(argv: list[str], no_trunc: bool) -> str:
 def _ports_text(ports: list[dict[str, object]]) -> str:
     from pdman.network.ports import format_ports
 
-    return format_ports(ports)  # type: ignore[arg-type]
+    return format_ports(ports)
 
 
 def ps(g: GlobalOptions, all: bool, quiet: bool, no_trunc: bool, filter: list[str] | None,

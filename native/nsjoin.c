@@ -1,0 +1,179 @@
+/* nsjoin.c - containers that join namespaces instead of creating them
+ * (network modes `container:ID` and user-defined networks), and the small
+ * namespace chores of the network code.
+ *
+ * Joining is runc's nsexec dance: a user namespace can only be joined by a
+ * single-threaded process, and a container must stay the caller's child:
+ *
+ *   caller ──clone──▶ intermediate   setns(2) into the user namespace to
+ *                                    join (which gives it the capabilities
+ *                                    over what that namespace owns), then
+ *                                    into the network namespace, if asked
+ *                  └─clone(CLONE_PARENT | CLONE_NEW{NS,PID,IPC,UTS})─▶ container
+ *                                    a child of the caller, from here on
+ *                                    exactly as spawn.c's child (sync 1 ...)
+ *
+ * The intermediate reports the container's PID (sync 0) and exits.  It and
+ * the container write on the same socket, so the container's sync 1 may
+ * arrive first: pdman_join_wait() takes both in either order.
+ */
+#define _GNU_SOURCE
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "internal.h"
+
+_Static_assert(PDMAN_UNSHARE_NET == CLONE_NEWNET, "CLONE_NEWNET");
+
+static void send_msg(int fd, int type, int pid, const struct pdman_error *detail) {
+  struct pdman_sync_msg msg;
+
+  memset(&msg, 0, sizeof(msg));
+  msg.type = type;
+  msg.pid = pid;
+  if (detail != NULL) {
+    msg.errnum = detail->errnum;
+    memcpy(msg.msg, detail->msg, sizeof(msg.msg));
+    msg.msg[sizeof(msg.msg) - 1] = '\0';
+  }
+  /* nobody to tell if this fails: the caller sees EOF or its timeout */
+  (void)send(fd, &msg, sizeof(msg), MSG_NOSIGNAL);
+}
+
+/* ---- the intermediate (a child of the caller) ---- */
+
+void pdman_join_main(const struct pdman_spawn_spec *spec,
+                     const struct pdman_prepared *prep, int sync_fd,
+                     unsigned long flags) {
+  struct pdman_error err;
+  pid_t pid;
+
+  pdman_error_clear(&err);
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  prctl(PR_SET_NAME, "pdman:join", 0, 0, 0);
+  if ((spec->join & PDMAN_JOIN_USER) &&
+      setns(spec->join_userns_fd, CLONE_NEWUSER) < 0) {
+    pdman_error_set(&err, errno, "setns into the user namespace to join");
+    goto fail;
+  }
+  if ((spec->join & PDMAN_JOIN_NET) &&
+      setns(spec->join_netns_fd, CLONE_NEWNET) < 0) {
+    pdman_error_set(&err, errno, "setns into the network namespace to join");
+    goto fail;
+  }
+  pid = (pid_t)syscall(SYS_clone, flags | CLONE_PARENT | SIGCHLD, NULL, NULL,
+                       NULL, NULL);
+  if (pid == 0)
+    pdman_child_main(spec, prep, sync_fd);
+  if (pid < 0) {
+    pdman_error_set(&err, errno, "clone into new namespaces (joining)");
+    goto fail;
+  }
+  /* sync 0: the container's PID, in the caller's PID namespace */
+  send_msg(sync_fd, PDMAN_SYNC_CHILD_PID, pid, NULL);
+  _exit(0);
+fail:
+  send_msg(sync_fd, PDMAN_SYNC_CHILD_ERROR, 0, &err);
+  _exit(PDMAN_EXIT_CHILD_FAILED);
+}
+
+/* ---- the caller ---- */
+
+static int recv_msg(int fd, int timeout_ms, struct pdman_sync_msg *msg,
+                    struct pdman_error *err) {
+  struct pollfd pfd = {.fd = fd, .events = POLLIN};
+  ssize_t n;
+  int ret;
+
+  do
+    ret = poll(&pfd, 1, timeout_ms);
+  while (ret < 0 && errno == EINTR);
+  if (ret == 0) {
+    pdman_error_set(err, ETIMEDOUT, "waiting for the process joining namespaces");
+    err->kind = PDMAN_ERR_TIMEOUT;
+    return -1;
+  }
+  if (ret < 0)
+    return pdman_error_set(err, errno, "poll on sync socket");
+  do
+    n = recv(fd, msg, sizeof(*msg), 0);
+  while (n < 0 && errno == EINTR);
+  if (n == 0 || (n < 0 && errno == ECONNRESET))
+    return 0;
+  if (n < 0)
+    return pdman_error_set(err, errno, "recv on sync socket");
+  if ((size_t)n != sizeof(*msg))
+    return pdman_error_set(err, EPROTO, "short read on sync socket (%zd bytes)", n);
+  msg->msg[sizeof(msg->msg) - 1] = '\0';
+  return 1;
+}
+
+int pdman_join_wait(pid_t intermediate, int sync_fd, int timeout_ms,
+                    pid_t *container, int *ready, struct pdman_error *err) {
+  struct pdman_sync_msg msg;
+  int ret = 0;
+
+  *container = -1;
+  *ready = 0;
+  while (*container < 0) {
+    ret = recv_msg(sync_fd, timeout_ms, &msg, err);
+    if (ret < 0)
+      break;
+    if (ret == 0) {
+      ret = pdman_error_set(err, 0, "the process joining namespaces exited before sync 0");
+      break;
+    }
+    if (msg.type == PDMAN_SYNC_CHILD_PID) {
+      *container = msg.pid;
+    } else if (msg.type == PDMAN_SYNC_CHILD_READY) {
+      *ready = 1;
+    } else if (msg.type == PDMAN_SYNC_CHILD_ERROR || msg.type == PDMAN_SYNC_EXEC_FAILED) {
+      err->errnum = msg.errnum;
+      err->kind = PDMAN_ERR_CHILD;
+      memcpy(err->msg, msg.msg, sizeof(err->msg));
+      ret = -1;
+      break;
+    } else {
+      ret = pdman_error_set(err, EPROTO, "sync 0: unexpected message %d", (int)msg.type);
+      break;
+    }
+  }
+  if (ret < 0)
+    kill(intermediate, SIGKILL);
+  while (waitpid(intermediate, NULL, __WALL) < 0 && errno == EINTR)
+    ;
+  return ret < 0 ? ret : 0;
+}
+
+/* ---- chores ---- */
+
+int pdman_loopback_up(struct pdman_error *err) {
+  struct ifreq ifr;
+  cleanup_close int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+  if (fd < 0)
+    return pdman_error_set(err, errno, "socket for the loopback interface");
+  memset(&ifr, 0, sizeof(ifr));
+  strcpy(ifr.ifr_name, "lo");
+  if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+    return pdman_error_set(err, errno, "SIOCGIFFLAGS `lo`");
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+    return pdman_error_set(err, errno, "bringing up `lo`");
+  return 0;
+}
+
+int pdman_join_namespace(int fd, int nstype, struct pdman_error *err) {
+  pdman_error_clear(err);
+  if (setns(fd, nstype) < 0)
+    return pdman_error_set(err, errno, "setns(%d, %#x)", fd, nstype);
+  return 0;
+}

@@ -1,0 +1,151 @@
+"""Handlers of the network commands and `port`."""
+
+from __future__ import annotations
+
+import sys
+
+from pdman.cli.globalopts import GlobalOptions
+
+
+def _ctx(g: GlobalOptions):  # type: ignore[no-untyped-def]
+    from pdman.engine.context import EngineContext
+
+    return EngineContext.create(g.root, g.runroot)
+
+
+def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
+    from pdman.errors import UsageError
+
+    out = {}
+    for item in items or []:
+        k, eq, v = item.partition("=")
+        if not k:
+            raise UsageError(f"invalid {what} {item!r}", hint=f"use --{what} KEY=VALUE")
+        out[k] = v
+    return out
+
+
+def create(g: GlobalOptions, name: str | None, driver: str, subnet: str | None,
+           gateway: str | None, internal: bool, label: list[str] | None,
+           opt: list[str] | None, ignore: bool) -> int:
+    from pdman.engine import networks
+
+    rec = networks.create(_ctx(g), networks.CreateNetworkOptions(
+        name=name, driver=driver, subnet=subnet, gateway=gateway, internal=internal,
+        labels=_pairs(label, "label"), options=_pairs(opt, "opt"), ignore=ignore))
+    print(rec.name)
+    return 0
+
+
+def ls(g: GlobalOptions, quiet: bool, filter: list[str] | None, format: str | None,
+       no_trunc: bool) -> int:
+    from pdman.cli import output
+    from pdman.engine import networks
+
+    ctx = _ctx(g)
+    rows = networks.list_networks(ctx, tuple(filter or ()))
+    if quiet:
+        for r in rows:
+            print(r.name)
+    elif format == "json":
+        output.print_json([networks.report(ctx, r) for r in rows])
+    elif format:
+        output.print_formatted(format, [{**networks.report(ctx, r), "Name": r.name,
+                                         "ID": r.id if no_trunc else r.id[:12],
+                                         "Driver": r.driver} for r in rows])
+    else:
+        output.print_table(["NETWORK ID", "NAME", "DRIVER"],
+                           [[r.id if no_trunc else r.id[:12], r.name, r.driver] for r in rows])
+    return 0
+
+
+def inspect(g: GlobalOptions, names: list[str], format: str | None) -> int:
+    from pdman.cli import output
+    from pdman.engine import networks
+
+    ctx = _ctx(g)
+    reports = [networks.inspect(ctx, n) for n in names]
+    if format and format != "json":
+        output.print_formatted(format, reports)
+    else:
+        output.print_json(reports)
+    return 0
+
+
+def _each(names: list[str], action) -> int:  # type: ignore[no-untyped-def]
+    """podman's way with several names: report each failure, go on, fail at the end."""
+    from pdman.errors import PdmanError
+
+    code = 0
+    for n in names:
+        try:
+            print(action(n))
+        except PdmanError as exc:
+            print(exc.render(), file=sys.stderr)
+            code = exc.exit_code
+    return code
+
+
+def rm(g: GlobalOptions, names: list[str], force: bool) -> int:
+    from pdman.engine import networks
+
+    ctx = _ctx(g)
+    return _each(names, lambda n: networks.remove(ctx, n, force=force))
+
+
+def prune(g: GlobalOptions, force: bool, filter: list[str] | None) -> int:
+    from pdman.engine import networks
+
+    if not force and sys.stdin.isatty():
+        answer = input("WARNING! This will remove all networks not used by at least one "
+                       "container.\nAre you sure you want to continue? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            return 0
+    for name in networks.prune(_ctx(g), tuple(filter or ())):
+        print(name)
+    return 0
+
+
+def connect(g: GlobalOptions, network: str, container: str, alias: list[str] | None) -> int:
+    from pdman.engine import networks
+
+    networks.connect(_ctx(g), networks.ConnectOptions(network=network, container=container,
+                                                      aliases=tuple(alias or ())))
+    return 0
+
+
+def disconnect(g: GlobalOptions, network: str, container: str, force: bool) -> int:
+    from pdman.engine import networks
+
+    networks.disconnect(_ctx(g), network, container, force=force)
+    return 0
+
+
+def exists(g: GlobalOptions, name: str) -> int:
+    from pdman.engine import networks
+
+    return 0 if networks.exists(_ctx(g), name) else 1
+
+
+def port(g: GlobalOptions, container: str | None, private_port: str | None, all: bool) -> int:
+    from pdman.engine import networks
+    from pdman.errors import ConflictError, UsageError
+    from pdman.network.ports import port_lines
+
+    ctx = _ctx(g)
+    if all:
+        if container:
+            raise UsageError("give a container or --all, not both")
+        for cid, ports in networks.all_container_ports(ctx):
+            for line in port_lines(ports):
+                print(f"{cid[:12]}\t{line}")
+        return 0
+    if not container:
+        raise UsageError("`port` needs a container", hint="or --all for every running container")
+    name, ports = networks.container_ports(ctx, container)
+    lines = port_lines(ports, private_port)
+    if private_port and not lines:
+        raise ConflictError(f"no public port {private_port} published for container {name}")
+    for line in lines:
+        print(line)
+    return 0

@@ -1,0 +1,110 @@
+"""pasta (passt's namespace mode): the default rootless network.
+
+pasta joins the container's user and network namespaces by PID (the container
+waits at sync 1 meanwhile), creates a tap interface there and configures it like
+the host's (`--config-net`: the host's address, routes and MTU), then daemonizes:
+once the command returns, the published ports are bound on the host. It runs as
+the user, translating the container's frames to ordinary sockets of the user.
+
+What it does not do here (passt 2023-03): notice that the container is gone.
+Bound to a PID, it keeps the namespace alive and runs on, so `detach` kills it by
+the PID it wrote to its pid file (checked against its start time).
+
+Client addresses: a connection from the host's loopback is spliced to the
+container's loopback, so the container sees 127.0.0.1 (the real client, on this
+host); a connection from another machine goes through the tap device with its
+real source address.
+"""
+
+from __future__ import annotations
+
+import os
+
+from pdman.errors import HostSupportError, RuntimeFailure
+from pdman.network import procs
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from pdman.network.ports import Port
+
+
+def _forward_specs(ports: "Iterable[Port]", proto: str) -> list[str]:
+    """pasta's -t/-u values: `[ADDR/]HOST[-LAST]:CONTAINER[-LAST]`, consecutive
+    ports as one range."""
+    from pdman.network.ports import runs
+
+    specs = []
+    for p, n in runs(q for q in ports if q["protocol"] == proto):
+        addr = f"{p['host_ip']}/" if p.get("host_ip") else ""
+        hp, cp = p["host_port"], p["container_port"]
+        if n == 1:
+            specs.append(f"{addr}{hp}:{cp}")
+        else:
+            specs.append(f"{addr}{hp}-{hp + n - 1}:{cp}-{cp + n - 1}")
+    return specs
+
+
+def _given(options: "Sequence[str]", *names: str) -> bool:
+    return any(o in names or any(o.startswith(n + "=") for n in names if n.startswith("--"))
+               for o in options)
+
+
+def argv(pasta: str, pid: int, ports: "Iterable[Port]", options: "Sequence[str]",
+         pidfile: str, ifname: str | None = None) -> list[str]:
+    """The command line: configure the tap like the host, forward exactly the
+    published ports (pasta's default would be `auto`: every port the container
+    binds), no forwarding from the container to the host's ports, and no mapping
+    of the gateway address to the host's loopback (podman's defaults)."""
+    ports = list(ports)
+    args = [pasta, "--config-net", "--quiet", "--pid", pidfile]
+    if ifname:
+        args += ["--ns-ifname", ifname]
+    for flag, long, proto in (("-t", "--tcp-ports", "tcp"), ("-u", "--udp-ports", "udp")):
+        if _given(options, flag, long):
+            continue
+        specs = _forward_specs(ports, proto)
+        for spec in specs or ["none"]:
+            args += [flag, spec]
+    for flag, long in (("-T", "--tcp-ns"), ("-U", "--udp-ns")):
+        if not _given(options, flag, long):
+            args += [flag, "none"]
+    if not _given(options, "--map-gw", "--no-map-gw"):
+        args.append("--no-map-gw")
+    args += [o for o in options if o != "--map-gw"]
+    args.append(str(pid))
+    return args
+
+
+def _clean(stderr: str) -> str:
+    """pasta's messages without its complaints about a missing syslog."""
+    lines = [ln.strip() for ln in stderr.splitlines()
+             if ln.strip() and not ln.startswith("Failed to send") and "syslog" not in ln]
+    return "; ".join(lines)
+
+
+def start(pid: int, ports: "Iterable[Port]", options: "Sequence[str]", pidfile: str,
+          ifname: str | None = None) -> tuple[int, int]:
+    """Attach pasta to the namespaces of `pid`; (pid, start time) of the daemon."""
+    pasta = procs.find_tool("pasta")
+    if pasta is None:
+        raise HostSupportError("pasta not found", hint="install the `passt` package, or use "
+                               "--network slirp4netns")
+    try:
+        os.unlink(pidfile)
+    except FileNotFoundError:
+        pass
+    cmd = argv(pasta, pid, ports, options, pidfile, ifname)
+    code, stderr = procs.run(cmd)
+    if code != 0:
+        message = _clean(stderr) or f"exit status {code}"
+        raise RuntimeFailure(f"pasta could not set up the container's network: {message}",
+                             hint=f"the command was: {' '.join(cmd)}")
+    try:
+        with open(pidfile, encoding="ascii") as f:
+            daemon = int(f.read().strip())
+    except (OSError, ValueError) as exc:
+        raise RuntimeFailure(f"pasta did not write its pid file {pidfile}: {exc}") from exc
+    return daemon, procs.start_time(daemon)
+

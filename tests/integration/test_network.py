@@ -1,0 +1,397 @@
+"""Rootless networking, as the unprivileged user: published ports answered on the
+host's loopback (pasta by default, slirp4netns on request), user-defined networks
+where containers find each other by name, isolation between networks, and nothing
+left running after the containers are gone.
+
+Traffic goes only to 127.0.0.1 on the host and to addresses inside namespaces these
+tests create. Containers are run in the foreground in a subprocess and stopped with
+`pdman stop` (or killed by PID), so the tests do not depend on detached mode.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.bed.runner import run_pdman
+
+
+def pd(env: dict[str, str], *args: object, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return run_pdman(*args, env=env, check=check)
+
+
+@pytest.fixture
+def images(testbed: Any, registry_env: dict[str, str]) -> dict[str, str]:
+    refs = {name: testbed.image(name) for name in ("busybox", "nginx", "debian")}
+    for ref in refs.values():
+        pd(registry_env, "pull", "-q", ref)
+    return refs
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Foreground:
+    """`pdman run ...` in the foreground, in a subprocess, output to a file."""
+
+    def __init__(self, env: dict[str, str], args: list[str], log: Any) -> None:
+        exe = shutil.which("pdman", path=env["PATH"])
+        assert exe is not None
+        self.log = log
+        self.out = open(log, "w+b")
+        self.proc = subprocess.Popen([exe, "run", *args], env=env, stdout=self.out,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def output(self) -> str:
+        with open(self.log, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def wait(self, timeout: float = 30) -> int:
+        try:
+            return self.proc.wait(timeout=timeout)
+        finally:
+            self.out.close()
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=30)
+        self.out.close()
+
+    def stop(self) -> None:
+        """End it as a user would: pdman forwards SIGTERM, the container exits, pdman
+        tears its network down (a killed pdman could not)."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=30)
+        self.out.close()
+
+
+@pytest.fixture
+def foreground(registry_env: dict[str, str], tmp_path: Any) -> Iterator[Any]:
+    started: list[Foreground] = []
+
+    def start(*args: str) -> Foreground:
+        fg = Foreground(registry_env, list(args), tmp_path / f"run{len(started)}.log")
+        started.append(fg)
+        return fg
+
+    yield start
+    for fg in started:
+        fg.stop()
+
+
+def http_get(url: str, timeout: float = 30.0) -> tuple[int, bytes]:
+    """Poll until the server answers; the status and body."""
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                return r.status, r.read()
+        except Exception as exc:  # connection refused/reset until nginx listens
+            last = exc
+            time.sleep(0.05)
+    raise AssertionError(f"{url} did not answer in {timeout} s: {last}")
+
+
+def wait_running(env: dict[str, str], name: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = pd(env, "ps", "--filter", f"name=^{name}$", "--format", "{{.State}}").stdout
+        if out.strip() == "running":
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"container {name} is not running after {timeout} s")
+
+
+def helpers_of(env: dict[str, str]) -> list[str]:
+    """Command lines of this store's network helpers still running: pasta and
+    slirp4netns name files under the runroot; the rootless netns holder names it."""
+    runroot = env["PDMAN_RUNROOT"]
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if runroot in cmd and ("pasta" in cmd or "slirp4netns" in cmd or "pdman-netns" in cmd):
+            found.append(f"{pid}: {cmd}")
+    return found
+
+
+def holder_links(env: dict[str, str]) -> set[str]:
+    """Interfaces in the rootless network namespace (empty when it is not running)."""
+    for line in helpers_of(env):
+        pid, _, cmd = line.partition(": ")
+        if cmd.startswith("pdman-netns:"):
+            with open(f"/proc/{pid}/net/dev") as f:
+                return {ln.split(":")[0].strip() for ln in f.readlines()[2:]}
+    return set()
+
+
+def assert_nothing_left(env: dict[str, str]) -> None:
+    deadline = time.monotonic() + 10
+    while helpers_of(env) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert helpers_of(env) == []
+    state_dir = os.path.join(env["PDMAN_RUNROOT"], "network", "containers")
+    assert not os.path.isdir(state_dir) or os.listdir(state_dir) == []
+
+
+# ---------------------------------------------------------------------------
+# published ports (default backend: pasta)
+# ---------------------------------------------------------------------------
+
+def test_nginx_published_on_loopback_with_the_client_address(
+        images: dict[str, str], registry_env: dict[str, str], foreground: Any) -> None:
+    port = free_port()
+    web = foreground("--name", "web", "-p", f"{port}:80", images["nginx"])
+    status, body = http_get(f"http://127.0.0.1:{port}/")
+    assert status == 200 and b"nginx" in body
+    assert pd(registry_env, "port", "web").stdout == f"80/tcp -> 0.0.0.0:{port}\n"
+    assert f"0.0.0.0:{port}->80/tcp" in pd(registry_env, "ps").stdout
+    assert pd(registry_env, "info", "--format", "{{.host.network.backend}}").stdout.strip() == "pasta"
+    assert len(helpers_of(registry_env)) == 1
+    pd(registry_env, "stop", "web")
+    assert web.wait() in (0, 137, 143)
+    # nginx's access log (stdout) names the client as it connected: pasta splices a
+    # loopback client to the container's loopback, keeping its address
+    assert '127.0.0.1 - - [' in web.output() and '"GET / HTTP/1.1" 200' in web.output()
+    pd(registry_env, "rm", "web")
+    assert_nothing_left(registry_env)
+
+
+# a UDP server that prints what it receives: this busybox's nc has no -u, Debian's
+# perl-base has sockets
+UDP_ECHO = ('use IO::Socket::INET; $| = 1; my $s = IO::Socket::INET->new(LocalPort => 5353, '
+            'Proto => "udp") or die "bind: $!"; print "listening\n"; '
+            'while (1) { $s->recv(my $m, 100); print "got $m"; }')
+
+
+def test_udp_port_published(images: dict[str, str], registry_env: dict[str, str],
+                            foreground: Any) -> None:
+    port = free_port(socket.SOCK_DGRAM)
+    listener = foreground("--name", "udp", "-p", f"127.0.0.1:{port}:5353/udp", images["debian"],
+                          "perl", "-e", UDP_ECHO)
+    wait_running(registry_env, "udp")
+    deadline = time.monotonic() + 20
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        while "hello-udp" not in listener.output() and time.monotonic() < deadline:
+            s.sendto(b"hello-udp\n", ("127.0.0.1", port))
+            time.sleep(0.1)
+    assert "hello-udp" in listener.output()
+    assert f"127.0.0.1:{port}->5353/udp" in pd(registry_env, "ps").stdout
+    pd(registry_env, "rm", "-f", "udp")
+    listener.wait()
+    assert_nothing_left(registry_env)
+
+
+def test_port_in_use_is_named_and_nothing_is_left(images: dict[str, str],
+                                                   registry_env: dict[str, str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        for extra in ([], ["--rm"]):
+            out = pd(registry_env, "run", *extra, "-p", f"{port}:80", images["busybox"], "true",
+                     check=False)
+            assert out.returncode == 125
+            assert str(port) in out.stderr and "in use" in out.stderr
+    assert pd(registry_env, "ps", "-aq").stdout == ""
+    assert_nothing_left(registry_env)
+
+
+def test_publish_all_and_ranges(images: dict[str, str], registry_env: dict[str, str]) -> None:
+    first = free_port()
+    pd(registry_env, "create", "--name", "many", "-P", "-p", f"127.0.0.1:{first}-{first + 1}:8000-8001",
+       images["nginx"])
+    lines = pd(registry_env, "port", "many").stdout.splitlines()
+    assert f"8000/tcp -> 127.0.0.1:{first}" in lines and f"8001/tcp -> 127.0.0.1:{first + 1}" in lines
+    (exposed,) = [ln for ln in lines if ln.startswith("80/tcp")]
+    assert int(exposed.rsplit(":", 1)[1]) > 0
+    assert f"127.0.0.1:{first}-{first + 1}->8000-8001/tcp" in pd(registry_env, "ps", "-a").stdout
+    assert pd(registry_env, "port", "many", "8001").stdout == f"127.0.0.1:{first + 1}\n"
+
+
+def test_slirp4netns_on_request(images: dict[str, str], registry_env: dict[str, str],
+                               foreground: Any) -> None:
+    port = free_port()
+    web = foreground("--name", "web", "--network", "slirp4netns", "-p", f"{port}:80", images["nginx"])
+    status, _ = http_get(f"http://127.0.0.1:{port}/")
+    assert status == 200
+    assert any("slirp4netns" in h for h in helpers_of(registry_env))
+    pd(registry_env, "stop", "web")
+    web.wait()
+    # slirp4netns forwards inside its own stack: a loopback client is the host, 10.0.2.2
+    assert '10.0.2.2 - - [' in web.output()
+    pd(registry_env, "rm", "web")
+    assert_nothing_left(registry_env)
+
+
+def test_none_host_and_container_modes(images: dict[str, str], registry_env: dict[str, str],
+                                       foreground: Any) -> None:
+    bb = images["busybox"]
+    links = pd(registry_env, "run", "--rm", "--network", "none", bb, "cat", "/proc/net/dev").stdout
+    assert [ln.split(":")[0].strip() for ln in links.splitlines()[2:]] == ["lo"]
+    assert "UP" in pd(registry_env, "run", "--rm", "--network", "none", bb, "ip", "link", "show", "lo").stdout
+    with open("/proc/net/dev") as f:
+        host_links = sorted(ln.split(":")[0].strip() for ln in f.readlines()[2:])
+    got = pd(registry_env, "run", "--rm", "--network", "host", bb, "cat", "/proc/net/dev").stdout
+    assert sorted(ln.split(":")[0].strip() for ln in got.splitlines()[2:]) == host_links
+    # container:NAME shares the network namespace of a running container
+    port = free_port()
+    web = foreground("--name", "web", "-p", f"{port}:80", images["nginx"])
+    http_get(f"http://127.0.0.1:{port}/")
+    page = pd(registry_env, "run", "--rm", "--network", "container:web", bb,
+              "wget", "-q", "-O", "-", "http://127.0.0.1/").stdout
+    assert "nginx" in page
+    refused = pd(registry_env, "run", "--rm", "--network", "none", "-p", "8080:80", bb, "true",
+                 check=False)
+    assert refused.returncode == 125 and "cannot be published" in refused.stderr
+    pd(registry_env, "rm", "-f", "web")
+    web.wait()
+    assert_nothing_left(registry_env)
+
+
+def test_dns_hosts_and_hostname_options(images: dict[str, str], registry_env: dict[str, str]) -> None:
+    out = pd(registry_env, "run", "--rm", "--dns", "192.0.2.53", "--add-host", "db.example:192.0.2.10",
+             "--hostname", "box1", images["busybox"], "sh", "-c",
+             "cat /etc/resolv.conf; echo ---; cat /etc/hosts; echo ---; hostname").stdout
+    resolv, hosts, hostname = out.split("---\n")
+    assert resolv == "nameserver 192.0.2.53\n"
+    assert "192.0.2.10\tdb.example" in hosts and "box1" in hosts
+    assert hostname == "box1\n"
+
+
+def test_crash_of_the_container_or_of_pdman_leaves_nothing(
+        images: dict[str, str], registry_env: dict[str, str], foreground: Any) -> None:
+    port = free_port()
+    victim = foreground("--name", "victim", "-p", f"{port}:80", images["nginx"])
+    http_get(f"http://127.0.0.1:{port}/")
+    pid = int(pd(registry_env, "inspect", "--format", "{{.State.Pid}}", "victim").stdout)
+    os.kill(pid, signal.SIGKILL)                       # the container crashes
+    assert victim.wait() == 137
+    assert_nothing_left(registry_env)
+    # the pdman running it is killed, and the container then removed: what it left is
+    # torn down by the next pdman that starts a container or looks at networks
+    victim2 = foreground("--name", "victim2", "-p", f"{port}:80", images["nginx"])
+    http_get(f"http://127.0.0.1:{port}/")
+    victim2.kill()
+    pd(registry_env, "rm", "-f", "victim", "victim2")
+    pd(registry_env, "run", "--rm", images["busybox"], "true")
+    assert_nothing_left(registry_env)
+
+
+# ---------------------------------------------------------------------------
+# user-defined networks
+# ---------------------------------------------------------------------------
+
+def test_containers_on_one_network_reach_each_other_by_name(
+        images: dict[str, str], registry_env: dict[str, str], foreground: Any) -> None:
+    env = registry_env
+    assert pd(env, "network", "create", "net1").stdout == "net1\n"
+    assert "net1" in pd(env, "network", "ls").stdout
+    web = foreground("--name", "web", "--network", "net1", "--network-alias", "www", images["nginx"])
+    wait_running(env, "web")
+    fetch = "wget -q -O - http://web/ && wget -q -O - http://www/ && cat /etc/hosts"
+    out = pd(env, "run", "--rm", "--name", "client", "--network", "net1", images["busybox"],
+             "sh", "-c", fetch).stdout
+    assert out.count("<h1>Welcome to nginx!</h1>") == 2
+    info = json.loads(pd(env, "network", "inspect", "net1").stdout)[0]
+    assert info["name"] == "net1" and info["subnets"][0]["subnet"].endswith("/24")
+    (entry,) = info["containers"].values()           # the client is gone: its lease too
+    assert entry["name"] == "web"
+    web_ip = entry["interfaces"]["eth"]["subnets"][0]["ipnet"].split("/")[0]
+    assert f"{web_ip}\tweb www" in out
+    # the client's veth went with it; the web's stays on the bridge
+    links = holder_links(env)
+    assert "podman1" in links and len([ln for ln in links if ln.startswith("v")]) == 1
+    pd(env, "stop", "web")
+    web.wait()
+    pd(env, "rm", "web")
+    assert_nothing_left(env)                           # the rootless netns too
+    assert json.loads(pd(env, "network", "inspect", "net1").stdout)[0]["containers"] == {}
+
+
+def test_networks_are_isolated(images: dict[str, str], registry_env: dict[str, str],
+                               foreground: Any) -> None:
+    env = registry_env
+    pd(env, "network", "create", "net1")
+    pd(env, "network", "create", "--subnet", "10.89.77.0/24", "net2")
+    web = foreground("--name", "web", "--network", "net1", images["nginx"])
+    wait_running(env, "web")
+    info = json.loads(pd(env, "network", "inspect", "net1").stdout)[0]
+    web_ip = next(iter(info["containers"].values()))["interfaces"]["eth"]["subnets"][0]["ipnet"]
+    web_ip = web_ip.split("/")[0]
+    probe = (f"wget -q -O - http://web/; echo name=$?; wget -q -O - http://{web_ip}/; echo ip=$?; "
+             "ip -4 addr show eth0")
+    out = pd(env, "run", "--rm", "--network", "net2", images["busybox"], "sh", "-c", probe).stdout
+    assert "name=1" in out and "ip=1" in out and "Welcome" not in out
+    assert "10.89.77.2/24" in out
+    # the same probe from net1 succeeds
+    ok = pd(env, "run", "--rm", "--network", "net1", images["busybox"], "sh", "-c",
+            f"wget -q -O - http://{web_ip}/ >/dev/null; echo ip=$?").stdout
+    assert "ip=0" in ok
+    refused = pd(env, "network", "rm", "net1", check=False)
+    assert refused.returncode == 125 and "web" in refused.stderr
+    pd(env, "rm", "-f", "web")
+    web.wait()
+    assert pd(env, "network", "rm", "net1", "net2").stdout == "net1\nnet2\n"
+    assert_nothing_left(env)
+
+
+def test_connect_and_disconnect_a_running_container(
+        images: dict[str, str], registry_env: dict[str, str], foreground: Any) -> None:
+    env = registry_env
+    pd(env, "network", "create", "front")
+    pd(env, "network", "create", "back")
+    web = foreground("--name", "web", "--network", "back", images["nginx"])
+    wait_running(env, "web")
+    get = ["run", "--rm", "--network", "front", images["busybox"], "sh", "-c",
+           "wget -q -O - http://web/ >/dev/null; echo rc=$?"]
+    assert "rc=1" in pd(env, *get).stdout
+    pd(env, "network", "connect", "--alias", "site", "front", "web")
+    assert "rc=0" in pd(env, *get).stdout
+    pd(env, "network", "disconnect", "front", "web")
+    assert "rc=1" in pd(env, *get).stdout
+    pd(env, "rm", "-f", "web")
+    web.wait()
+    assert_nothing_left(env)
+
+
+def test_internal_network_has_no_way_out(images: dict[str, str], registry_env: dict[str, str]) -> None:
+    env = registry_env
+    pd(env, "network", "create", "--internal", "sealed")
+    out = pd(env, "run", "--rm", "--network", "sealed", images["busybox"], "sh", "-c",
+             "cat /proc/net/dev; ip route").stdout
+    assert "tap0" not in out and "eth0" in out and "default" not in out
+    refused = pd(env, "run", "--rm", "--network", "sealed", "-p", f"{free_port()}:80",
+                 images["busybox"], "true", check=False)
+    assert refused.returncode == 125
+    assert_nothing_left(env)
+
+
+def test_unknown_network_is_an_error(images: dict[str, str], registry_env: dict[str, str]) -> None:
+    out = pd(registry_env, "run", "--rm", "--network", "nosuchnet", images["busybox"], "true",
+             check=False)
+    assert out.returncode == 125 and "nosuchnet" in out.stderr
+    assert pd(registry_env, "ps", "-aq").stdout == ""

@@ -1,0 +1,48 @@
+"""The backends' host checks and the per-container state files: pure logic on
+temporary paths, no namespaces."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from pdman.config import Paths
+from pdman.errors import HostSupportError
+from pdman.network import backends, state
+
+
+def test_missing_tun_device_says_what_to_do(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(backends, "TUN", str(tmp_path / "tun"))
+    with pytest.raises(HostSupportError) as err:
+        backends.check_tun()
+    assert "does not exist" in err.value.message and "--network none" in (err.value.hint or "")
+
+
+def test_unusable_tun_device_says_what_to_do(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # a directory cannot be opened for writing, whoever runs the test (root included)
+    monkeypatch.setattr(backends, "TUN", str(tmp_path))
+    with pytest.raises(HostSupportError) as err:
+        backends.check_tun()
+    assert f"cannot open {tmp_path}" in err.value.message
+    assert "chmod 0666" in (err.value.hint or "")
+
+
+def test_state_round_trip_and_liveness(tmp_path: Path) -> None:
+    paths = Paths(tmp_path / "root", tmp_path / "run")
+    cid = "ab" * 32
+    st = state.NetState(cid, pid=os.getpid(), pid_start=0, uses_infra=True,
+                        helpers=[state.Helper("pasta", 1, 2)],
+                        links=[state.Link("n" * 64, "vabababab12345", "eth0", "10.89.0.2")])
+    state.save(paths, st)
+    open(state.helper_file(paths, cid, "pasta.pid"), "w").close()
+    (loaded,) = state.list_all(paths)
+    assert loaded == st and loaded.live()
+    gone = state.NetState("cd" * 32, pid=2**22 + 7)      # beyond pid_max: never alive
+    assert not gone.live()
+    claimed = state.claim(paths, "ef" * 32, uses_infra=True)
+    assert claimed.owner == os.getpid() and claimed.live()
+    state.remove(paths, cid)
+    assert sorted(s.container_id for s in state.list_all(paths)) == ["ef" * 32]
+    assert not any(name.startswith(cid[:16]) for name in os.listdir(os.path.dirname(state.path(paths, cid))))
