@@ -127,6 +127,14 @@ def cgroup_info() -> CgroupInfo:
     runtime = os.environ.get("XDG_RUNTIME_DIR", f"/run/user/{os.getuid()}")
     has_manager = Path(runtime, "systemd/private").exists() or Path(runtime, "bus").exists()
     writable = os.access(base, os.W_OK)
+    uid = os.getuid()
+    manager_cg = Path(f"/sys/fs/cgroup/user.slice/user-{uid}.slice/user@{uid}.service")
+    if has_manager and manager_cg.is_dir():
+        # what the user manager was delegated is what its scopes can limit
+        try:
+            controllers = (manager_cg / "cgroup.controllers").read_text().split()
+        except OSError:
+            pass
     if has_manager:
         return CgroupInfo("v2", "systemd", bool(controllers), controllers,
                           "" if controllers else "no controllers are delegated to the user manager")
