@@ -382,8 +382,10 @@ def reconcile(ctx: EngineContext, rec: records.ContainerRecord,
     rec.state.update(last_pid=rec.pid, error=error)
     rec.status, rec.pid, rec.exit_code, rec.finished_at, rec.oom_killed = (
         "exited", 0, code, finished, oom)
-    if rec.monitor_pid and not monitor_exiting and not monitor_alive:
-        teardown_once(ctx, rec)                 # its monitor died before its cleanup ran
+    if not monitor_exiting and not monitor_alive:
+        # its monitor died before its cleanup ran, or its foreground pdman was killed:
+        # nobody else will stop its pasta or remove its cgroup (idempotent if one does)
+        teardown_once(ctx, rec)
     return rec
 
 
@@ -452,6 +454,7 @@ def remove(ctx: EngineContext, options: RemoveOptions) -> str:
             except ProcessLookupError:
                 pass
             _wait_gone(rec.pid)
+            teardown_once(ctx, rec)                 # its foreground pdman may be gone too
     records.delete(ctx.catalog, rec.id)
     try:
         container_fs.remove(ctx.paths, rec.id)
@@ -627,6 +630,7 @@ def _log_path(ctx: EngineContext, rec: records.ContainerRecord) -> str:
 
 def inspect(ctx: EngineContext, name: str) -> "dict[str, Any]":
     """docker/podman `inspect` of a container: field names as docker's Engine API."""
+    from pdman.network import report as netreport
     from pdman.storage.container_fs import ContainerDirs
 
     rec = reconcile(ctx, records.find(ctx.catalog, name))
@@ -654,6 +658,7 @@ def inspect(ctx: EngineContext, name: str) -> "dict[str, Any]":
             "StartedAt": _rfc3339(rec.started_at),
             "FinishedAt": _rfc3339(rec.finished_at),
         },
+        "NetworkSettings": netreport.settings(ctx, rec, running),
         "Image": "sha256:" + rec.image_id,
         "ImageName": rec.image_name,
         "Name": rec.name,
@@ -682,7 +687,7 @@ def inspect(ctx: EngineContext, name: str) -> "dict[str, Any]":
         },
         "HostConfig": {
             "NetworkMode": c.get("network", "none"),
-            "PortBindings": {},
+            "PortBindings": netreport.port_bindings(c),
             "ReadonlyRootfs": bool(c.get("read_only")),
             "CapAdd": [], "CapDrop": [],
             "AutoRemove": bool(c.get("remove")),
