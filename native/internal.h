@@ -57,6 +57,17 @@ int pdman_error_wrap(struct pdman_error *err, const char *fmt, ...)
 
 void pdman_error_clear(struct pdman_error *err);
 
+/* ---- sync.c: the sync socket (one pdman_sync_msg per packet) ---- */
+
+/* 0, or <0 with *err set */
+int pdman_sync_send(int fd, int type, int pid, const struct pdman_error *detail,
+                    struct pdman_error *err);
+/* 1 with *msg filled, 0 at EOF, <0 on error or after timeout_ms (-1: no timeout;
+ * err->kind PDMAN_ERR_TIMEOUT, the message is `what`).  A partial message is an
+ * error: both sides then give up rather than wait for the rest. */
+int pdman_sync_recv(int fd, int timeout_ms, struct pdman_sync_msg *msg, const char *what,
+                    struct pdman_error *err);
+
 /* ---- mounts.c (child, after sync 2) ---- */
 
 /* Everything the child needs that the parent computed before clone(2). */

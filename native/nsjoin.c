@@ -33,20 +33,6 @@
 
 _Static_assert(PDMAN_UNSHARE_NET == CLONE_NEWNET, "CLONE_NEWNET");
 
-static void send_msg(int fd, int type, int pid, const struct pdman_error *detail) {
-  struct pdman_sync_msg msg;
-
-  memset(&msg, 0, sizeof(msg));
-  msg.type = type;
-  msg.pid = pid;
-  if (detail != NULL) {
-    msg.errnum = detail->errnum;
-    memcpy(msg.msg, detail->msg, sizeof(msg.msg));
-    msg.msg[sizeof(msg.msg) - 1] = '\0';
-  }
-  /* nobody to tell if this fails: the caller sees EOF or its timeout */
-  (void)send(fd, &msg, sizeof(msg), MSG_NOSIGNAL);
-}
 
 /* ---- the intermediate (a child of the caller) ---- */
 
@@ -78,43 +64,15 @@ void pdman_join_main(const struct pdman_spawn_spec *spec,
     goto fail;
   }
   /* sync 0: the container's PID, in the caller's PID namespace */
-  send_msg(sync_fd, PDMAN_SYNC_CHILD_PID, pid, NULL);
+  pdman_sync_send(sync_fd, PDMAN_SYNC_CHILD_PID, pid, NULL, &err);
   _exit(0);
 fail:
-  send_msg(sync_fd, PDMAN_SYNC_CHILD_ERROR, 0, &err);
+  pdman_sync_send(sync_fd, PDMAN_SYNC_CHILD_ERROR, 0, &err, &err);
   _exit(PDMAN_EXIT_CHILD_FAILED);
 }
 
 /* ---- the caller ---- */
 
-static int recv_msg(int fd, int timeout_ms, struct pdman_sync_msg *msg,
-                    struct pdman_error *err) {
-  struct pollfd pfd = {.fd = fd, .events = POLLIN};
-  ssize_t n;
-  int ret;
-
-  do
-    ret = poll(&pfd, 1, timeout_ms);
-  while (ret < 0 && errno == EINTR);
-  if (ret == 0) {
-    pdman_error_set(err, ETIMEDOUT, "waiting for the process joining namespaces");
-    err->kind = PDMAN_ERR_TIMEOUT;
-    return -1;
-  }
-  if (ret < 0)
-    return pdman_error_set(err, errno, "poll on sync socket");
-  do
-    n = recv(fd, msg, sizeof(*msg), 0);
-  while (n < 0 && errno == EINTR);
-  if (n == 0 || (n < 0 && errno == ECONNRESET))
-    return 0;
-  if (n < 0)
-    return pdman_error_set(err, errno, "recv on sync socket");
-  if ((size_t)n != sizeof(*msg))
-    return pdman_error_set(err, EPROTO, "short read on sync socket (%zd bytes)", n);
-  msg->msg[sizeof(msg->msg) - 1] = '\0';
-  return 1;
-}
 
 int pdman_join_wait(pid_t intermediate, int sync_fd, int timeout_ms,
                     pid_t *container, int *ready, struct pdman_error *err) {
@@ -124,7 +82,8 @@ int pdman_join_wait(pid_t intermediate, int sync_fd, int timeout_ms,
   *container = -1;
   *ready = 0;
   while (*container < 0) {
-    ret = recv_msg(sync_fd, timeout_ms, &msg, err);
+    ret = pdman_sync_recv(sync_fd, timeout_ms, &msg,
+                          "waiting for the process joining namespaces", err);
     if (ret < 0)
       break;
     if (ret == 0) {

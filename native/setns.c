@@ -42,49 +42,7 @@ static const struct {
 };
 #define N_NAMESPACES (sizeof(namespaces) / sizeof(namespaces[0]))
 
-static int send_msg(int fd, int type, int pid, const struct pdman_error *detail) {
-  struct pdman_sync_msg msg;
 
-  memset(&msg, 0, sizeof(msg));
-  msg.type = type;
-  msg.pid = pid;
-  if (detail != NULL) {
-    msg.errnum = detail->errnum;
-    memcpy(msg.msg, detail->msg, sizeof(msg.msg));
-    msg.msg[sizeof(msg.msg) - 1] = '\0';
-  }
-  return send(fd, &msg, sizeof(msg), MSG_NOSIGNAL) == (ssize_t)sizeof(msg) ? 0 : -1;
-}
-
-/* 1 with *msg, 0 at EOF, <0 on error or timeout */
-static int recv_msg(int fd, int timeout_ms, struct pdman_sync_msg *msg,
-                    struct pdman_error *err) {
-  struct pollfd pfd = {.fd = fd, .events = POLLIN};
-  ssize_t n;
-  int ret;
-
-  do
-    ret = poll(&pfd, 1, timeout_ms);
-  while (ret < 0 && errno == EINTR);
-  if (ret == 0) {
-    pdman_error_set(err, ETIMEDOUT, "exec: waiting for the process in the container");
-    err->kind = PDMAN_ERR_TIMEOUT;
-    return -1;
-  }
-  if (ret < 0)
-    return pdman_error_set(err, errno, "exec: poll on sync socket");
-  do
-    n = recv(fd, msg, sizeof(*msg), 0);
-  while (n < 0 && errno == EINTR);
-  if (n == 0 || (n < 0 && errno == ECONNRESET))
-    return 0;
-  if (n < 0)
-    return pdman_error_set(err, errno, "exec: recv on sync socket");
-  if ((size_t)n != sizeof(*msg))
-    return pdman_error_set(err, EPROTO, "exec: short read on sync socket");
-  msg->msg[sizeof(msg->msg) - 1] = '\0';
-  return 1;
-}
 
 /* ---- the process that execs ---- */
 
@@ -163,9 +121,9 @@ process_main(const struct pdman_spawn_spec *spec, int sync_fd) {
   }
   process_run(spec, sync_fd, &err);
   /* sync 3 / sync 4: the process' error, or EOF once execve succeeded */
-  send_msg(sync_fd,
-           err.kind == PDMAN_ERR_EXEC ? PDMAN_SYNC_EXEC_FAILED : PDMAN_SYNC_CHILD_ERROR,
-           0, &err);
+  pdman_sync_send(sync_fd,
+                  err.kind == PDMAN_ERR_EXEC ? PDMAN_SYNC_EXEC_FAILED : PDMAN_SYNC_CHILD_ERROR,
+                  0, &err, &err);
   _exit(PDMAN_EXIT_CHILD_FAILED);
 }
 
@@ -231,7 +189,7 @@ joiner_main(int target_pid, const struct pdman_spawn_spec *spec, int sync_fd) {
   pdman_error_clear(&err);
   prctl(PR_SET_NAME, "pdman:join", 0, 0, 0);
   if (join(target_pid, &err) < 0) {
-    send_msg(sync_fd, PDMAN_SYNC_CHILD_ERROR, 0, &err);
+    pdman_sync_send(sync_fd, PDMAN_SYNC_CHILD_ERROR, 0, &err, &err);
     _exit(PDMAN_EXIT_CHILD_FAILED);
   }
   /* CLONE_PARENT: the caller becomes the parent and reaps it */
@@ -240,11 +198,11 @@ joiner_main(int target_pid, const struct pdman_spawn_spec *spec, int sync_fd) {
     process_main(spec, sync_fd);
   if (pid < 0) {
     pdman_error_set(&err, errno, "clone into the PID namespace of process %d", target_pid);
-    send_msg(sync_fd, PDMAN_SYNC_CHILD_ERROR, 0, &err);
+    pdman_sync_send(sync_fd, PDMAN_SYNC_CHILD_ERROR, 0, &err, &err);
     _exit(PDMAN_EXIT_CHILD_FAILED);
   }
   /* sync 5: forked; the process takes it from here */
-  send_msg(sync_fd, PDMAN_SYNC_EXEC_FORKED, pid, NULL);
+  pdman_sync_send(sync_fd, PDMAN_SYNC_EXEC_FORKED, pid, NULL, &err);
   _exit(0);
 }
 
@@ -296,7 +254,8 @@ int pdman_exec(int target_pid, const struct pdman_spawn_spec *spec,
    * socket, so in either order; EOF once both are gone (the process at its
    * execve) */
   for (;;) {
-    ret = recv_msg(fds[0], timeout, &msg, failed ? &ignored : err);
+    ret = pdman_sync_recv(fds[0], timeout, &msg, "exec: waiting for the process in the container",
+                          failed ? &ignored : err);
     if (ret <= 0)
       break;
     if (msg.type == PDMAN_SYNC_EXEC_FORKED)

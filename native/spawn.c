@@ -24,77 +24,7 @@
 
 /* ---- the sync socket ---- */
 
-static int sync_send(int fd, int type, const struct pdman_error *detail,
-                     struct pdman_error *err) {
-  struct pdman_sync_msg msg;
-  ssize_t n;
 
-  memset(&msg, 0, sizeof(msg));
-  msg.type = type;
-  if (detail != NULL) {
-    msg.errnum = detail->errnum;
-    memcpy(msg.msg, detail->msg, sizeof(msg.msg));
-    msg.msg[sizeof(msg.msg) - 1] = '\0';
-  }
-  do
-    n = send(fd, &msg, sizeof(msg), MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  if (n < 0)
-    return pdman_error_set(err, errno, "send on sync socket");
-  if ((size_t)n != sizeof(msg))
-    return pdman_error_set(err, EPROTO, "short send on sync socket");
-  return 0;
-}
-
-/* Read one message.  Returns 1 with *msg filled, 0 on EOF, <0 on error or
- * timeout (err->kind PDMAN_ERR_TIMEOUT).  A partial message is an error:
- * both sides then give up rather than wait for the rest. */
-static int sync_recv(int fd, int timeout_ms, struct pdman_sync_msg *msg,
-                     struct pdman_error *err) {
-  struct pollfd pfd = {.fd = fd, .events = POLLIN};
-  ssize_t n;
-
-  if (timeout_ms >= 0) {
-    struct timespec start, now;
-    int left = timeout_ms, ret;
-
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    for (;;) {
-      ret = poll(&pfd, 1, left);
-      if (ret > 0)
-        break;
-      if (ret == 0 || errno != EINTR) {
-        if (ret == 0) {
-          pdman_error_set(err, ETIMEDOUT, "waiting on sync socket");
-          err->kind = PDMAN_ERR_TIMEOUT;
-          return -1;
-        }
-        return pdman_error_set(err, errno, "poll on sync socket");
-      }
-      clock_gettime(CLOCK_MONOTONIC, &now);
-      left = timeout_ms - (int)((now.tv_sec - start.tv_sec) * 1000 +
-                                (now.tv_nsec - start.tv_nsec) / 1000000);
-      if (left < 0)
-        left = 0;
-    }
-  }
-  do
-    n = recv(fd, msg, sizeof(*msg), 0);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    if (errno == ECONNRESET)
-      return 0;
-    return pdman_error_set(err, errno, "recv on sync socket");
-  }
-  if (n == 0)
-    return 0;
-  if ((size_t)n != sizeof(*msg))
-    return pdman_error_set(err, EPROTO,
-                           "short read on sync socket (%zd of %zu bytes)", n,
-                           sizeof(*msg));
-  msg->msg[sizeof(msg->msg) - 1] = '\0';
-  return 1;
-}
 
 /* ---- the child ---- */
 
@@ -190,12 +120,12 @@ static int child_run(const struct pdman_spawn_spec *spec,
   }
 
   /* sync 1: child created, in its namespaces, waiting for its ID maps */
-  ret = sync_send(*sync_fd, PDMAN_SYNC_CHILD_READY, NULL, err);
+  ret = pdman_sync_send(*sync_fd, PDMAN_SYNC_CHILD_READY, 0, NULL, err);
   if (ret < 0)
     return ret;
 
   /* sync 2: parent wrote the ID maps (and network, cgroup) */
-  ret = sync_recv(*sync_fd, -1, &msg, err);
+  ret = pdman_sync_recv(*sync_fd, -1, &msg, "", err);
   if (ret < 0)
     return ret;
   if (ret == 0) /* the parent gave up on us: nobody to tell */
@@ -240,10 +170,10 @@ void pdman_child_main(const struct pdman_spawn_spec *spec,
   pdman_error_clear(&err);
   child_run(spec, prep, &sync_fd, &err);
   /* sync 3 / sync 4: the child's error, or EOF once execve succeeded */
-  sync_send(sync_fd,
-            err.kind == PDMAN_ERR_EXEC ? PDMAN_SYNC_EXEC_FAILED
-                                       : PDMAN_SYNC_CHILD_ERROR,
-            &err, &ignored);
+  pdman_sync_send(sync_fd,
+                  err.kind == PDMAN_ERR_EXEC ? PDMAN_SYNC_EXEC_FAILED
+                                             : PDMAN_SYNC_CHILD_ERROR,
+                  0, &err, &ignored);
   _exit(PDMAN_EXIT_CHILD_FAILED);
 }
 
@@ -348,7 +278,8 @@ int pdman_spawn(const struct pdman_spawn_spec *spec,
   /* sync 1: child created, in its namespaces, waiting for its ID maps */
   if (ready)
     return 0;
-  ret = sync_recv(res->sync_fd, timeout_of(spec->timeout_ms), &msg, err);
+  ret = pdman_sync_recv(res->sync_fd, timeout_of(spec->timeout_ms), &msg,
+                        "waiting for the container process (sync 1)", err);
   if (ret == 0)
     ret = pdman_error_set(err, 0, "child exited before sync 1");
   else if (ret > 0 && msg.type == PDMAN_SYNC_CHILD_READY)
@@ -373,7 +304,7 @@ int pdman_release(struct pdman_spawn_result *res, int timeout_ms,
     return pdman_error_set(err, EINVAL, "release: no child waiting");
 
   /* sync 2: parent wrote the ID maps (and network, cgroup) */
-  ret = sync_send(res->sync_fd, PDMAN_SYNC_MAPS_WRITTEN, NULL, err);
+  ret = pdman_sync_send(res->sync_fd, PDMAN_SYNC_MAPS_WRITTEN, 0, NULL, err);
   if (ret < 0 && err->errnum != EPIPE) {
     reap(res, 1);
     return ret;
@@ -382,7 +313,8 @@ int pdman_release(struct pdman_spawn_result *res, int timeout_ms,
   died_early = ret < 0;
 
   /* sync 3 / sync 4: the child's error, or EOF once execve succeeded */
-  ret = sync_recv(res->sync_fd, timeout_of(timeout_ms), &msg, err);
+  ret = pdman_sync_recv(res->sync_fd, timeout_of(timeout_ms), &msg,
+                        "waiting for the container process to exec", err);
   if (ret == 0 && !died_early) {
     close(res->sync_fd);
     res->sync_fd = -1;
