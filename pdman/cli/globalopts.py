@@ -10,6 +10,8 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
+    from pdman.engine.context import EngineContext
+
 
 class GlobalOptions:
     """Options of `pdman` itself, before the command name."""
@@ -21,6 +23,12 @@ class GlobalOptions:
         self.root = root
         self.runroot = runroot
         self.log_level = log_level
+
+    def context(self) -> "EngineContext":
+        """The engine context these options name (store and runtime directories)."""
+        from pdman.engine.context import EngineContext
+
+        return EngineContext.create(self.root, self.runroot)
 
 
 def call_handler(target: str, g: GlobalOptions, options: "dict[str, Any]") -> int:

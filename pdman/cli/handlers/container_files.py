@@ -11,17 +11,12 @@ from pdman.cli.globalopts import GlobalOptions
 from pdman.errors import UsageError
 
 
-def _ctx(g: GlobalOptions):  # type: ignore[no-untyped-def]
-    from pdman.engine.context import EngineContext
-
-    return EngineContext.create(g.root, g.runroot)
-
 
 def diff(g: GlobalOptions, container: str, format: str | None) -> int:
     from pdman.cli import output
     from pdman.engine import container_files
 
-    changes = container_files.diff(_ctx(g), container)
+    changes = container_files.diff(g.context(), container)
     if format == "json":
         kinds = {"A": "added", "C": "changed", "D": "deleted"}
         report: dict[str, list[str]] = {}
@@ -42,12 +37,12 @@ def export(g: GlobalOptions, container: str, output: str | None) -> int:
                          hint="redirect stdout or use --output FILE")
     sys.stdout.flush()
     if output is None:
-        container_files.export(_ctx(g), container, sys.stdout.fileno())
+        container_files.export(g.context(), container, sys.stdout.fileno())
         return 0
     tmp = output + ".partial"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        container_files.export(_ctx(g), container, fd)
+        container_files.export(g.context(), container, fd)
         os.fsync(fd)
     except BaseException:
         os.close(fd)
@@ -72,7 +67,7 @@ def _split(arg: str) -> tuple[str | None, str]:
 def cp(g: GlobalOptions, source: str, destination: str) -> int:
     from pdman.engine import container_files
 
-    ctx = _ctx(g)
+    ctx = g.context()
     src_ctr, src = _split(source)
     dst_ctr, dst = _split(destination)
     if (src_ctr is None) == (dst_ctr is None):

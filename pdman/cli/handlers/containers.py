@@ -5,11 +5,6 @@ from __future__ import annotations
 from pdman.cli.globalopts import GlobalOptions
 
 
-def _context(g: GlobalOptions):  # type: ignore[no-untyped-def]
-    from pdman.engine.context import EngineContext
-
-    return EngineContext.create(g.root, g.runroot)
-
 
 def _command_text(argv: list[str], no_trunc: bool) -> str:
     text = " ".join(argv)
@@ -30,7 +25,7 @@ def ps(g: GlobalOptions, all: bool, quiet: bool, no_trunc: bool, filter: list[st
     from pdman.entities.containers import ListContainersOptions
 
     opts = ListContainersOptions(all=all, filters=tuple(filter or ()), last=1 if latest else last)
-    rows = list_containers(_context(g), opts)
+    rows = list_containers(g.context(), opts)
     if quiet:
         for r in rows:
             print(r.ID if no_trunc else r.ID[:12])
@@ -108,7 +103,7 @@ def run(g: GlobalOptions, image: str, command: list[str] | None, **kw: object) -
     from pdman.engine import containers
     from pdman.entities.create import StartIO
 
-    ctx = _context(g)
+    ctx = g.context()
     opts = _create_options(image, command, **kw)
     report = _with_pull_progress(opts, lambda o: containers.run(
         ctx, o, StartIO(attach=True, interactive=o.interactive, tty=o.tty)))
@@ -121,7 +116,7 @@ def run(g: GlobalOptions, image: str, command: list[str] | None, **kw: object) -
 def create(g: GlobalOptions, image: str, command: list[str] | None, **kw: object) -> int:
     from pdman.engine import containers
 
-    ctx = _context(g)
+    ctx = g.context()
     rec = _with_pull_progress(_create_options(image, command, **kw),
                               lambda o: containers.create(ctx, o))
     print(rec.id)
@@ -134,7 +129,7 @@ def start(g: GlobalOptions, containers: list[str], attach: bool, interactive: bo
     from pdman.errors import UsageError
     from pdman.storage import container_records
 
-    ctx = _context(g)
+    ctx = g.context()
     if attach or interactive:
         if len(containers) != 1:
             raise UsageError("you cannot start and attach multiple containers at once",
@@ -176,7 +171,7 @@ def rm(g: GlobalOptions, containers: list[str] | None, force: bool, volumes: boo
     from pdman.errors import UsageError
     from pdman.storage import container_records
 
-    ctx = _context(g)
+    ctx = g.context()
     if all:
         containers = [r.id for r in container_records.list_all(ctx.catalog)]
     elif not containers:
@@ -188,7 +183,7 @@ def rm(g: GlobalOptions, containers: list[str] | None, force: bool, volumes: boo
 def rename(g: GlobalOptions, container: str, new_name: str) -> int:
     from pdman.engine import containers as engine
 
-    engine.rename(_context(g), container, new_name)
+    engine.rename(g.context(), container, new_name)
     return 0
 
 
@@ -210,7 +205,7 @@ def _duration(text: str) -> float:
 def wait(g: GlobalOptions, containers: list[str], condition: list[str] | None, interval: str) -> int:
     from pdman.engine import containers as engine
 
-    ctx = _context(g)
+    ctx = g.context()
     step = _duration(interval)
     conds = tuple(condition or ["stopped"])
     return _each(containers, lambda n: engine.wait(ctx, n, conds, step))
@@ -226,7 +221,7 @@ def prune(g: GlobalOptions, force: bool) -> int:
                        "Are you sure you want to continue? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
             return 0
-    for cid in engine.prune(_context(g)):
+    for cid in engine.prune(g.context()):
         print(cid)
     return 0
 
@@ -235,7 +230,7 @@ def inspect(g: GlobalOptions, containers: list[str], format: str | None) -> int:
     from pdman.cli import output
     from pdman.engine import containers as engine
 
-    ctx = _context(g)
+    ctx = g.context()
     reports = []
 
     def one(n: str) -> None:

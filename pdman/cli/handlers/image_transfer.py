@@ -8,16 +8,6 @@ import sys
 from pdman.cli.globalopts import GlobalOptions
 from pdman.errors import UsageError
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from pdman.engine.context import EngineContext
-
-
-def _ctx(g: GlobalOptions) -> "EngineContext":
-    from pdman.engine.context import EngineContext
-
-    return EngineContext.create(g.root, g.runroot)
-
 
 def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
@@ -30,7 +20,7 @@ def push(g: GlobalOptions, image: str, destination: str | None, tls_verify: str 
     from pdman.engine.image_transfer import push as engine_push
     from pdman.entities.image_transfer import PushOptions
 
-    report = engine_push(_ctx(g), PushOptions(
+    report = engine_push(g.context(), PushOptions(
         image=image, destination=destination or "", tls_verify=_tls(tls_verify),
         creds=creds or "", authfile=authfile or "", format=format or "",
         progress=None if quiet else _stderr))
@@ -49,7 +39,7 @@ def save(g: GlobalOptions, images: list[str], output: str | None, format: str,
         raise UsageError("refusing to write a tar archive to a terminal",
                          hint="redirect stdout or use --output FILE")
     sys.stdout.flush()
-    engine_save(_ctx(g), SaveOptions(images=images, output=output or "-", format=format))
+    engine_save(g.context(), SaveOptions(images=images, output=output or "-", format=format))
     return 0
 
 
@@ -59,7 +49,7 @@ def load(g: GlobalOptions, input: str | None, quiet: bool) -> int:
 
     if input is None and sys.stdin.isatty():
         raise UsageError("no archive on stdin", hint="pdman load -i FILE, or pipe one in")
-    report = engine_load(_ctx(g), LoadOptions(input=input or "-"))
+    report = engine_load(g.context(), LoadOptions(input=input or "-"))
     for name in report.names:
         print(f"Loaded image: {name}")
     return 0
@@ -70,7 +60,7 @@ def commit(g: GlobalOptions, container: str, image: str | None, message: str | N
     from pdman.engine.image_transfer import commit as engine_commit
     from pdman.entities.image_transfer import CommitOptions
 
-    report = engine_commit(_ctx(g), CommitOptions(
+    report = engine_commit(g.context(), CommitOptions(
         container=container, image=image or "", message=message or "", author=author or "",
         changes=list(change or []), pause=pause))
     print(report.image_id)
@@ -84,7 +74,7 @@ def import_(g: GlobalOptions, source: str, image: str | None, change: list[str] 
 
     if source != "-" and not os.path.exists(source):
         raise UsageError(f"{source}: no such file", hint="give a tarball path, or - for stdin")
-    report = import_image(_ctx(g), ImportOptions(
+    report = import_image(g.context(), ImportOptions(
         source=source, image=image or "", message=message or "", changes=list(change or [])))
     print(report.image_id)
     return 0

@@ -10,8 +10,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from pdman.engine.context import EngineContext
-
 
 def _created_ago(created: str) -> str:
     from pdman.cli.humanize import ago
@@ -27,11 +25,10 @@ def images(g: GlobalOptions, all: bool, quiet: bool, no_trunc: bool, digests: bo
            filter: list[str] | None, format: str | None) -> int:
     from pdman.cli import output
     from pdman.cli.humanize import size
-    from pdman.engine.context import EngineContext
     from pdman.engine.images import list_images
     from pdman.entities.images import ListImagesOptions
 
-    ctx = EngineContext.create(g.root, g.runroot)
+    ctx = g.context()
     rows = list_images(ctx, ListImagesOptions(all=all, filters=tuple(filter or ())))
     if filter:
         from pdman.engine.images import filter_images
@@ -66,11 +63,6 @@ def images(g: GlobalOptions, all: bool, quiet: bool, no_trunc: bool, digests: bo
     return 0
 
 
-def _ctx(g: GlobalOptions) -> "EngineContext":
-    from pdman.engine.context import EngineContext
-
-    return EngineContext.create(g.root, g.runroot)
-
 
 def _tls(value: str | None) -> bool | None:
     if value is None:
@@ -94,7 +86,7 @@ def pull(g: GlobalOptions, image: str, platform: str | None, arch: str | None,
     from pdman.engine.images import pull as engine_pull
     from pdman.entities.images import PullOptions
 
-    ctx = _ctx(g)
+    ctx = g.context()
     with pull_progress(quiet) as sink:
         report = engine_pull(ctx, PullOptions(
             reference=image, platform=platform or "", os=os or "", arch=arch or "",
@@ -114,7 +106,7 @@ def inspect(g: GlobalOptions, images: list[str], format: str | None) -> int:
     from pdman.engine.images import inspect_image
     from pdman.errors import PdmanError
 
-    ctx = _ctx(g)
+    ctx = g.context()
     docs = []
     code = 0
     for name in images:
@@ -133,14 +125,14 @@ def inspect(g: GlobalOptions, images: list[str], format: str | None) -> int:
 def tag(g: GlobalOptions, image: str, targets: list[str]) -> int:
     from pdman.engine.images import tag_image
 
-    tag_image(_ctx(g), image, targets)
+    tag_image(g.context(), image, targets)
     return 0
 
 
 def untag(g: GlobalOptions, image: str, names: list[str] | None) -> int:
     from pdman.engine.images import untag_image
 
-    untag_image(_ctx(g), image, list(names or []))
+    untag_image(g.context(), image, list(names or []))
     return 0
 
 
@@ -157,7 +149,7 @@ def rmi(g: GlobalOptions, images: list[str] | None, all: bool, force: bool,
     if images and all:
         raise UsageError("when using the --all switch, you may not pass any images names "
                          "or IDs", hint="drop either --all or the names")
-    report = remove_images(_ctx(g), RemoveImagesOptions(tuple(images or ()), all, force, ignore))
+    report = remove_images(g.context(), RemoveImagesOptions(tuple(images or ()), all, force, ignore))
     for name in report.untagged:
         print(f"Untagged: {name}")
     for image_id in report.deleted:
@@ -173,7 +165,7 @@ def history(g: GlobalOptions, image: str, no_trunc: bool, quiet: bool, human: bo
     from pdman.cli.humanize import size
     from pdman.engine.images import history as engine_history
 
-    rows = engine_history(_ctx(g), image)
+    rows = engine_history(g.context(), image)
 
     def ident(i: str) -> str:
         return i if i == "<missing>" or no_trunc else i[:12]
@@ -213,7 +205,7 @@ def tree(g: GlobalOptions, image: str, format: str | None) -> int:
     from pdman.cli.humanize import size
     from pdman.engine.images import image_tree
 
-    doc = image_tree(_ctx(g), image)
+    doc = image_tree(g.context(), image)
     if format == "json":
         output.print_json(doc)
         return 0
@@ -252,7 +244,7 @@ def prune(g: GlobalOptions, all: bool, force: bool, filter: list[str] | None) ->
         answer = sys.stdin.readline().strip().lower()
         if answer not in ("y", "yes"):
             return 0
-    report = prune_images(_ctx(g), PruneImagesOptions(all, tuple(filter or ())))
+    report = prune_images(g.context(), PruneImagesOptions(all, tuple(filter or ())))
     for image_id in report.deleted:
         print(image_id)
     if report.deleted:
@@ -265,7 +257,7 @@ def system_df(g: GlobalOptions, format: str | None) -> int:
     from pdman.cli.humanize import size
     from pdman.engine.image_removal import disk_usage
 
-    rows = disk_usage(_ctx(g))
+    rows = disk_usage(g.context())
     if format == "json":
         output.print_json([r.__dict__ for r in rows])
         return 0

@@ -10,12 +10,11 @@ from pdman.cli.globalopts import GlobalOptions
 def inspect(g: GlobalOptions, names: list[str], format: str | None, type: str, size: bool) -> int:
     from pdman.cli import output
     from pdman.engine import containers
-    from pdman.engine.context import EngineContext
     from pdman.errors import ContainerNotFound, ImageNotFound, NotFoundError, PdmanError, UsageError
 
     if type not in ("all", "container", "image"):
         raise UsageError(f"invalid --type {type!r}", hint="use all, container or image")
-    ctx = EngineContext.create(g.root, g.runroot)
+    ctx = g.context()
     reports = []
     code = 0
     for name in names:

@@ -6,11 +6,6 @@ from __future__ import annotations
 from pdman.cli.globalopts import GlobalOptions
 
 
-def _context(g: GlobalOptions):  # type: ignore[no-untyped-def]
-    from pdman.engine.context import EngineContext
-
-    return EngineContext.create(g.root, g.runroot)
-
 
 def _targets(ctx, containers: list[str] | None, all: bool, running_only: bool = True) -> list[str]:  # type: ignore[no-untyped-def]
     from pdman.engine import containers as engine
@@ -36,7 +31,7 @@ def stop(g: GlobalOptions, containers: list[str] | None, time: int | None, all: 
     from pdman.engine import lifecycle
     from pdman.errors import ContainerNotFound
 
-    ctx = _context(g)
+    ctx = g.context()
 
     def one(name: str) -> str | None:
         try:
@@ -53,7 +48,7 @@ def stop(g: GlobalOptions, containers: list[str] | None, time: int | None, all: 
 def kill(g: GlobalOptions, containers: list[str] | None, signal: str, all: bool) -> int:
     from pdman.engine import lifecycle
 
-    ctx = _context(g)
+    ctx = g.context()
     lifecycle.parse_signal(signal)  # a bad signal fails once, before any container
 
     def one(name: str) -> str:
@@ -67,7 +62,7 @@ def restart(g: GlobalOptions, containers: list[str] | None, time: int | None, al
             running: bool) -> int:
     from pdman.engine import lifecycle
 
-    ctx = _context(g)
+    ctx = g.context()
 
     def one(name: str) -> str:
         lifecycle.restart(ctx, lifecycle.StopOptions(name, time))
@@ -80,7 +75,7 @@ def attach(g: GlobalOptions, container: str, detach_keys: str | None, no_stdin: 
            sig_proxy: bool) -> int:
     from pdman.engine import lifecycle
 
-    return lifecycle.attach(_context(g), lifecycle.AttachOptions(
+    return lifecycle.attach(g.context(), lifecycle.AttachOptions(
         container, no_stdin=no_stdin, detach_keys=detach_keys, sig_proxy=sig_proxy))
 
 
@@ -89,7 +84,7 @@ def exec_(g: GlobalOptions, container: str, command: list[str], interactive: boo
           workdir: str | None, detach: bool, privileged: bool, detach_keys: str | None) -> int:
     from pdman.engine import lifecycle
 
-    return lifecycle.exec_in(_context(g), lifecycle.ExecOptions(
+    return lifecycle.exec_in(g.context(), lifecycle.ExecOptions(
         container, list(command), interactive=interactive, tty=tty, env=list(env or []),
         env_files=list(env_file or []), user=user, workdir=workdir, detach=detach,
         privileged=privileged))
@@ -110,7 +105,7 @@ def logs(g: GlobalOptions, containers: list[str], follow: bool, since: str | Non
         except ValueError:
             raise UsageError(f"invalid --tail {tail!r}", hint="a number of lines, or all") from None
     try:
-        lifecycle.logs(_context(g), lifecycle.LogsOptions(
+        lifecycle.logs(g.context(), lifecycle.LogsOptions(
             list(containers), follow=follow, since=since, until=until,
             tail=lines if lines >= 0 else -1, timestamps=timestamps),
             sys.stdout.buffer, sys.stderr.buffer)
@@ -123,7 +118,7 @@ def top(g: GlobalOptions, container: str, descriptors: list[str] | None) -> int:
     from pdman.cli import output
     from pdman.engine import lifecycle
 
-    header, rows = lifecycle.top(_context(g), container, list(descriptors or []))
+    header, rows = lifecycle.top(g.context(), container, list(descriptors or []))
     output.print_table(header, rows)
     return 0
 
@@ -131,7 +126,7 @@ def top(g: GlobalOptions, container: str, descriptors: list[str] | None) -> int:
 def cleanup(g: GlobalOptions, containers: list[str]) -> int:
     from pdman.engine import lifecycle
 
-    ctx = _context(g)
+    ctx = g.context()
     for name in containers:
         lifecycle.cleanup(ctx, name)
     return 0

@@ -7,11 +7,6 @@ import sys
 from pdman.cli.globalopts import GlobalOptions
 
 
-def _ctx(g: GlobalOptions):  # type: ignore[no-untyped-def]
-    from pdman.engine.context import EngineContext
-
-    return EngineContext.create(g.root, g.runroot)
-
 
 def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
     from pdman.errors import UsageError
@@ -30,7 +25,7 @@ def create(g: GlobalOptions, name: str | None, driver: str, subnet: str | None,
            opt: list[str] | None, ignore: bool) -> int:
     from pdman.engine import networks
 
-    rec = networks.create(_ctx(g), networks.CreateNetworkOptions(
+    rec = networks.create(g.context(), networks.CreateNetworkOptions(
         name=name, driver=driver, subnet=subnet, gateway=gateway, internal=internal,
         labels=_pairs(label, "label"), options=_pairs(opt, "opt"), ignore=ignore))
     print(rec.name)
@@ -42,7 +37,7 @@ def ls(g: GlobalOptions, quiet: bool, filter: list[str] | None, format: str | No
     from pdman.cli import output
     from pdman.engine import networks
 
-    ctx = _ctx(g)
+    ctx = g.context()
     rows = networks.list_networks(ctx, tuple(filter or ()))
     if quiet:
         for r in rows:
@@ -63,7 +58,7 @@ def inspect(g: GlobalOptions, names: list[str], format: str | None) -> int:
     from pdman.cli import output
     from pdman.engine import networks
 
-    ctx = _ctx(g)
+    ctx = g.context()
     reports = [networks.inspect(ctx, n) for n in names]
     if format and format != "json":
         output.print_formatted(format, reports)
@@ -89,7 +84,7 @@ def _each(names: list[str], action) -> int:  # type: ignore[no-untyped-def]
 def rm(g: GlobalOptions, names: list[str], force: bool) -> int:
     from pdman.engine import networks
 
-    ctx = _ctx(g)
+    ctx = g.context()
     return _each(names, lambda n: networks.remove(ctx, n, force=force))
 
 
@@ -101,7 +96,7 @@ def prune(g: GlobalOptions, force: bool, filter: list[str] | None) -> int:
                        "container.\nAre you sure you want to continue? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
             return 0
-    for name in networks.prune(_ctx(g), tuple(filter or ())):
+    for name in networks.prune(g.context(), tuple(filter or ())):
         print(name)
     return 0
 
@@ -109,7 +104,7 @@ def prune(g: GlobalOptions, force: bool, filter: list[str] | None) -> int:
 def connect(g: GlobalOptions, network: str, container: str, alias: list[str] | None) -> int:
     from pdman.engine import networks
 
-    networks.connect(_ctx(g), networks.ConnectOptions(network=network, container=container,
+    networks.connect(g.context(), networks.ConnectOptions(network=network, container=container,
                                                       aliases=tuple(alias or ())))
     return 0
 
@@ -117,14 +112,14 @@ def connect(g: GlobalOptions, network: str, container: str, alias: list[str] | N
 def disconnect(g: GlobalOptions, network: str, container: str, force: bool) -> int:
     from pdman.engine import networks
 
-    networks.disconnect(_ctx(g), network, container, force=force)
+    networks.disconnect(g.context(), network, container, force=force)
     return 0
 
 
 def exists(g: GlobalOptions, name: str) -> int:
     from pdman.engine import networks
 
-    return 0 if networks.exists(_ctx(g), name) else 1
+    return 0 if networks.exists(g.context(), name) else 1
 
 
 def port(g: GlobalOptions, container: str | None, private_port: str | None, all: bool) -> int:
@@ -132,7 +127,7 @@ def port(g: GlobalOptions, container: str | None, private_port: str | None, all:
     from pdman.errors import ConflictError, UsageError
     from pdman.network.ports import port_lines
 
-    ctx = _ctx(g)
+    ctx = g.context()
     if all:
         if container:
             raise UsageError("give a container or --all, not both")

@@ -10,11 +10,6 @@ COLUMNS = ["ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET IO", "BLOCK
            "CPU TIME", "AVG CPU %"]
 
 
-def _context(g: GlobalOptions):  # type: ignore[no-untyped-def]
-    from pdman.engine.context import EngineContext
-
-    return EngineContext.create(g.root, g.runroot)
-
 
 def _size(n: int) -> str:
     """podman's stats sizes: decimal units, no space (`49.2kB`)."""
@@ -83,7 +78,7 @@ def stats(g: GlobalOptions, containers: list[str] | None, all: bool, no_stream: 
 
     if interval < 1:
         raise UsageError(f"invalid --interval {interval}", hint="give at least 1 second")
-    ctx = _context(g)
+    ctx = g.context()
     opts = StatsOptions(names=list(containers or []), all=all)
     rows, samples = engine_stats(ctx, opts)
     if no_stream:
@@ -110,7 +105,7 @@ def _each(g: GlobalOptions, containers: list[str], verb: str) -> int:
     from pdman.engine import pause as engine
     from pdman.errors import PdmanError
 
-    ctx = _context(g)
+    ctx = g.context()
     failed: PdmanError | None = None
     for name in containers:
         try:

@@ -37,10 +37,9 @@ def _scalar(v: Any) -> str:
 
 def info(g: GlobalOptions, format: str | None) -> int:
     from pdman.cli import output
-    from pdman.engine.context import EngineContext
     from pdman.engine.system import info as engine_info
 
-    report = engine_info(EngineContext.create(g.root, g.runroot))
+    report = engine_info(g.context())
     if format == "json":
         output.print_json(report)
     elif format:
@@ -53,9 +52,8 @@ def info(g: GlobalOptions, format: str | None) -> int:
 def check(g: GlobalOptions, repair: bool, format: str | None) -> int:
     from pdman.cli import output
     from pdman.engine.check import check as run_check
-    from pdman.engine.context import EngineContext
 
-    report = run_check(EngineContext.create(g.root, g.runroot), repair=repair)
+    report = run_check(g.context(), repair=repair)
     if format == "json":
         output.print_json([f.__dict__ for f in report.findings])
     elif not report.findings:
@@ -71,9 +69,8 @@ def reset(g: GlobalOptions, force: bool) -> int:
     import sys
 
     from pdman.engine.check import reset as run_reset
-    from pdman.engine.context import EngineContext
 
-    ctx = EngineContext.create(g.root, g.runroot)
+    ctx = g.context()
     if not force:
         if not sys.stdin.isatty():
             from pdman.errors import UsageError

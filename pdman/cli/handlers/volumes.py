@@ -7,11 +7,6 @@ import sys
 from pdman.cli.globalopts import GlobalOptions
 
 
-def _ctx(g: GlobalOptions):  # type: ignore[no-untyped-def]
-    from pdman.engine.context import EngineContext
-
-    return EngineContext.create(g.root, g.runroot)
-
 
 def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
     from pdman.errors import UsageError
@@ -29,7 +24,7 @@ def create(g: GlobalOptions, name: str | None, driver: str, label: list[str] | N
            opt: list[str] | None, ignore: bool) -> int:
     from pdman.engine import volumes
 
-    rec = volumes.create(_ctx(g), volumes.CreateVolumeOptions(
+    rec = volumes.create(g.context(), volumes.CreateVolumeOptions(
         name=name, driver=driver, labels=_pairs(label, "label"), options=_pairs(opt, "opt"),
         ignore=ignore))
     print(rec.name)
@@ -40,7 +35,7 @@ def ls(g: GlobalOptions, quiet: bool, filter: list[str] | None, format: str | No
     from pdman.cli import output
     from pdman.engine import volumes
 
-    rows = volumes.list_volumes(_ctx(g), tuple(filter or ()))
+    rows = volumes.list_volumes(g.context(), tuple(filter or ()))
     if quiet:
         for r in rows:
             print(r.name)
@@ -57,7 +52,7 @@ def inspect(g: GlobalOptions, names: list[str], format: str | None) -> int:
     from pdman.cli import output
     from pdman.engine import volumes
 
-    ctx = _ctx(g)
+    ctx = g.context()
     reports = [volumes.report(volumes.inspect(ctx, n)) for n in names]
     if format and format != "json":
         output.print_formatted(format, reports)
@@ -70,7 +65,7 @@ def rm(g: GlobalOptions, names: list[str] | None, force: bool, all: bool) -> int
     from pdman.engine import volumes
     from pdman.errors import PdmanError, UsageError
 
-    ctx = _ctx(g)
+    ctx = g.context()
     if all:
         names = [r.name for r in volumes.list_volumes(ctx)]
     elif not names:
@@ -95,6 +90,6 @@ def prune(g: GlobalOptions, force: bool, filter: list[str] | None) -> int:
                        "\nAre you sure you want to continue? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
             return 0
-    for name in volumes.prune(_ctx(g), tuple(filter or ())):
+    for name in volumes.prune(g.context(), tuple(filter or ())):
         print(name)
     return 0
