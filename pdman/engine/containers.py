@@ -70,7 +70,7 @@ def create(ctx: EngineContext, options: "CreateOptions") -> records.ContainerRec
     cid = _new_id()
     config["hostname"] = config["hostname"] or cid[:12]       # podman: the short ID
     container_fs.prepare(ctx.paths, cid, config["hostname"],     # 3: writable layer, /etc files
-                         hosts_extra=_hosts_entries(config["net"]["add_hosts"]),
+                         hosts_extra=container_fs.add_host_lines(config["net"]["add_hosts"]),
                          dns=config["net"]["dns"])
     rec = records.ContainerRecord(
         id=cid, name=name, image_id=image.id, image_name=config["image_name"],
@@ -243,17 +243,6 @@ def _log_options(items: "list[str]") -> "dict[str, str]":
             raise UsageError(f"--log-opt path={value} is not an absolute path",
                              hint="give the log file's absolute path")
     return opts
-
-
-def _hosts_entries(add_hosts: "list[str]") -> "list[str]":
-    """`--add-host name:ip` (docker's order) as /etc/hosts lines."""
-    lines = []
-    for item in add_hosts:
-        name, sep, ip = item.partition(":")
-        if not sep or not name or not ip:
-            raise UsageError(f"invalid --add-host {item!r}", hint="use --add-host NAME:IP")
-        lines.append(f"{ip}\t{name}")
-    return lines
 
 
 def _security_options(items: list[str]) -> "dict[str, bool]":

@@ -12,19 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from pdman.engine.context import EngineContext
-from pdman.errors import ContainerNotFound, UsageError
+from pdman.errors import ContainerNotFound
 from pdman.storage import container_fs, container_records, network_records
 
 
-def add_host_lines(add_hosts: list[str]) -> list[str]:
-    """`--add-host NAME:IP` (docker's order) as hosts lines."""
-    lines = []
-    for item in add_hosts:
-        name, sep, ip = item.partition(":")
-        if not sep or not name or not ip:
-            raise UsageError(f"invalid --add-host {item!r}", hint="use --add-host NAME:IP")
-        lines.append(f"{ip}\t{name}")
-    return lines
+add_host_lines = container_fs.add_host_lines  # one parser of --add-host, shared with create
 
 
 def memberships(rec: container_records.ContainerRecord) -> list[dict[str, Any]]:

@@ -52,6 +52,19 @@ def _write(path: str, text: str) -> None:
     os.replace(tmp, path)
 
 
+def add_host_lines(add_hosts: list[str]) -> list[str]:
+    """`--add-host NAME:IP` (docker's order) as hosts lines."""
+    from pdman.errors import UsageError
+
+    lines = []
+    for item in add_hosts:
+        name, sep, ip = item.partition(":")
+        if not sep or not name or not ip:
+            raise UsageError(f"invalid --add-host {item!r}", hint="use --add-host NAME:IP")
+        lines.append(f"{ip}\t{name}")
+    return lines
+
+
 def hosts_file(hostname: str, extra: list[str] | None = None, address: str | None = None) -> str:
     lines = ["127.0.0.1\tlocalhost localhost.localdomain", "::1\tlocalhost localhost.localdomain"]
     lines += list(extra or [])
