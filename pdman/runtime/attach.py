@@ -14,6 +14,7 @@ import select
 import signal
 import sys
 
+from pdman.runtime.fdio import write_all as _write_all
 from pdman.errors import UsageError
 
 #: a result of `run`: the detach keys were typed
@@ -169,7 +170,3 @@ def run(run_dir: str, *, tty: bool, stdin: bool, detach_keys: bytes, pid: int = 
         sock.close()
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]

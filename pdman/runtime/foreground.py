@@ -21,6 +21,7 @@ import sys
 import termios
 import tty as ttymod
 from types import FrameType
+from pdman.runtime.fdio import write_all as _write_all
 
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
              signal.SIGUSR1, signal.SIGUSR2)
@@ -152,12 +153,6 @@ class ForegroundSession:
                 else:
                     _write_all(self.master, data)
 
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        n = os.write(fd, view)
-        view = view[n:]
 
 
 def winsize_bytes(rows: int, cols: int) -> bytes:

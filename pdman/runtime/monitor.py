@@ -26,6 +26,7 @@ import pickle
 import signal
 import sys
 
+from pdman.runtime.fdio import write_all as _write_all
 from pdman.errors import PdmanError, RuntimeFailure
 
 TYPE_CHECKING = False
@@ -246,11 +247,6 @@ def _read_report(fd: int, options: MonitorOptions) -> Launched:
                              hint=f"see {os.path.join(options.run_dir, MONITOR_LOG)}")
     return Launched(pid, monitor_pid)
 
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
 
 
 # ---- what the monitor leaves behind ----

@@ -32,6 +32,7 @@ import socket
 import threading
 from dataclasses import asdict
 
+from pdman.runtime.fdio import read_all as _read_all, write_all as _write_all
 from pdman.errors import PdmanError, StorageError
 from pdman.storage.tarstream import Limits
 from pdman.storage.unpack import UnpackResult, unpack_layer
@@ -39,17 +40,6 @@ from pdman.storage.unpack import UnpackResult, unpack_layer
 PIPE_SIZE = 1 << 20  # the unprivileged maximum (fs.pipe-max-size)
 
 
-def _read_all(fd: int) -> bytes:
-    chunks = []
-    while chunk := os.read(fd, 65536):
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
 
 
 # -- the zygote and its workers (run in the child processes) --------------------------
