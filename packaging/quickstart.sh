@@ -8,7 +8,8 @@
 #   3. an unprivileged user with a subordinate ID range (default: pdmantest)
 #   4. real images built offline from Debian packages, served by Debian's
 #      docker-registry on 127.0.0.1 (there is no Docker Hub here)
-#   5. as that user: `pdman info`, then `pdman run` of busybox from that registry
+#   5. as that user: `pdman info`, `pdman run` of busybox from that registry, then nginx
+#      detached with its port published, answering on 127.0.0.1
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -58,4 +59,23 @@ set -x
 as_user pdman info --format '{{.host.rootless}} {{.host.overlay.mode}} {{.host.network.backend}} {{.host.cgroups.version}}'
 as_user pdman pull --tls-verify=false "$registry/busybox:latest"
 as_user pdman run --rm "$registry/busybox:latest" echo "hello from a rootless pdman container"
+# nginx from Debian's nginx-light, detached, its port 80 published on the host
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+as_user pdman pull -q --tls-verify=false "$registry/nginx:latest"
+as_user pdman run -d --name quickstart-web -p "127.0.0.1:$port:80" "$registry/nginx:latest"
+as_user pdman ps
+python3 - "$port" <<'PY'
+import sys, time, urllib.request
+for _ in range(100):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/", timeout=2) as r:
+            print(f"HTTP {r.status} from nginx in a rootless container: {r.read(60)!r}...")
+            break
+    except OSError:
+        time.sleep(0.1)
+else:
+    sys.exit("nginx did not answer")
+PY
+as_user pdman logs quickstart-web
+as_user pdman rm -f quickstart-web
 as_user pdman images
