@@ -144,6 +144,11 @@ def _parse(params: "list[dict[str, Any]]", args: "list[str]", interspersed: bool
 
 def try_run(argv: "list[str]") -> "int | None":
     """Run `argv` through the fast path; None means: let Typer do it."""
+    import os
+
+    if "_PDMAN_COMPLETE" in os.environ:
+        # a shell asking for completions (`pdman completion`): Typer's machinery answers
+        return None
     try:
         spec = _spec()
         gvals, rest = _parse(spec["global"], argv, True, stop_at_command=True)

@@ -19,6 +19,7 @@ import pwd
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple, TypeVar
 
+from pdman.runtime.fdio import read_all as _read_all, write_all as _write_all
 from pdman.errors import HostSupportError, RuntimeFailure
 
 SUBUID_FILE = "/etc/subuid"
@@ -191,13 +192,10 @@ def mapping_for_current_user() -> IdMapping:
 
 def _tool_env() -> dict[str, str]:
     """The environment for setuid helpers: without a PyInstaller bundle's
-    LD_LIBRARY_PATH (its bootloader keeps the user's own in *_ORIG)."""
-    env = dict(os.environ)
-    env.pop("LD_LIBRARY_PATH", None)
-    orig = env.pop("LD_LIBRARY_PATH_ORIG", None)
-    if orig:
-        env["LD_LIBRARY_PATH"] = orig
-    return env
+    LD_LIBRARY_PATH (see hostenv)."""
+    from pdman.runtime.hostenv import clean_env
+
+    return clean_env()
 
 
 def _map_args(ranges: Iterable[IdRange]) -> list[str]:
@@ -283,17 +281,6 @@ def write_maps(pid: int, mapping: IdMapping) -> None:
 # ---- running Python code as root of a user namespace ----
 
 
-def _read_all(fd: int) -> bytes:
-    chunks = []
-    while chunk := os.read(fd, 65536):
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
 
 
 def _userns_child(fn: Callable[..., Any], args: tuple[Any, ...], ready_w: int, go_r: int,

@@ -108,6 +108,9 @@ def test_newuidmap_arguments() -> None:
 
 
 def test_tool_env_drops_bundle_library_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setattr(sys, "frozen", True, raising=False)  # as in the PyInstaller binary
     monkeypatch.setenv("LD_LIBRARY_PATH", "/tmp/_MEI123")
     monkeypatch.delenv("LD_LIBRARY_PATH_ORIG", raising=False)
     assert "LD_LIBRARY_PATH" not in idmap._tool_env()
