@@ -120,14 +120,14 @@ def spawn_daemon(argv: "Sequence[str]", log_path: str, pass_fds: "Sequence[int]"
             os.set_inheritable(fd, False)
 
 
-def stop(pid: int, start: int, timeout: float = 2.0) -> None:
-    """SIGTERM, then SIGKILL after `timeout`; reaped when it is our child. A process
+def stop(pid: int, start: int, timeout: float = 2.0, sig: int = signal.SIGTERM) -> None:
+    """`sig`, then SIGKILL after `timeout`; reaped when it is our child. A process
     that is gone, or whose PID now names another process, is left alone."""
     if not alive(pid, start):
         _reap(pid)
         return
     try:
-        os.kill(pid, signal.SIGTERM)
+        os.kill(pid, sig)
     except ProcessLookupError:
         return
     deadline = time.monotonic() + timeout
