@@ -64,8 +64,11 @@ pip=("$BUILD/venv/bin/pip" install -q --disable-pip-version-check)
 quiet() { "$@" 2>&1 | { grep -v '^WARNING: Location' || true; }; return "${PIPESTATUS[0]}"; }
 quiet "${pip[@]}" "$BUILD/src[pack]"
 quiet "${pip[@]}" --force-reinstall --no-deps "$BUILD/src"
-site=$("$BUILD/venv/bin/python" -c 'import os, pdman; print(os.path.dirname(pdman.__file__))')
-version=$("$BUILD/venv/bin/python" -c 'import pdman; print(pdman.__version__)')
+# -P: the installed pdman, never a source tree in the current directory (a fresh
+# checkout has no compiled pdman/libexec/)
+site=$("$BUILD/venv/bin/python" -P -c 'import os, pdman; print(os.path.dirname(pdman.__file__))')
+version=$("$BUILD/venv/bin/python" -P -c 'import pdman; print(pdman.__version__)')
+[ -x "$site/libexec/pdman-monitor" ] || { echo "build-binary.sh: $site/libexec has no pdman-monitor" >&2; exit 1; }
 
 step "PyInstaller one-directory bundle"
 rm -rf "$BUILD/onedir"
