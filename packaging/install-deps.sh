@@ -12,6 +12,8 @@ PACKAGES=(
   zlib1g-dev
   # test bed: a real registry, real images built offline, pushing them
   docker-registry busybox-static debootstrap skopeo apache2-utils rsync ca-certificates
+  # the reference engine: archive interop tests and the side-by-side benchmarks
+  podman runc
   # the VM tier (tests/vm): a systemd + cgroup v2 guest under software emulation
   qemu-system-x86
   # benchmarks
