@@ -122,8 +122,9 @@ def test_save_load_round_trip_both_formats(pd: Run, testbed: Any, tmp_path: Path
 
 
 def test_load_archives_written_by_skopeo(pd: Run, tmp_path: Path) -> None:
-    src = Path(os.environ.get("PDMAN_TESTBED_CACHE", "/var/cache/pdman-testbed")) / \
-        "images" / "busybox"
+    from tests.bed import images
+
+    src = images.layout_dir("busybox", images.cache_dir())
     env = dict(os.environ, TMPDIR=str(tmp_path))
     for transport in ("docker-archive", "oci-archive"):
         archive = tmp_path / f"skopeo-{transport}.tar"
