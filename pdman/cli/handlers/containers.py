@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pdman.cli.globalopts import GlobalOptions
+from pdman.cli.handlers.common import confirmed, each
 
 
 
@@ -145,25 +146,7 @@ def start(g: GlobalOptions, containers: list[str], attach: bool, interactive: bo
             lifecycle.start_detached(ctx, rec)
         return name
 
-    return _each(containers, one)
-
-
-def _each(names: list[str], action) -> int:  # type: ignore[no-untyped-def]
-    """podman's way with several names: report each failure, go on, fail at the end."""
-    import sys
-
-    from pdman.errors import PdmanError
-
-    code = 0
-    for n in names:
-        try:
-            out = action(n)
-            if out is not None:
-                print(out)
-        except PdmanError as exc:
-            print(exc.render(), file=sys.stderr)
-            code = exc.exit_code if code == 0 else code
-    return code
+    return each(containers, one)
 
 
 def rm(g: GlobalOptions, containers: list[str] | None, force: bool, volumes: bool, all: bool) -> int:
@@ -176,7 +159,7 @@ def rm(g: GlobalOptions, containers: list[str] | None, force: bool, volumes: boo
         containers = [r.id for r in container_records.list_all(ctx.catalog)]
     elif not containers:
         raise UsageError("`rm` needs at least one container name or ID", hint="or pass --all")
-    return _each(containers, lambda n: engine.remove(
+    return each(containers, lambda n: engine.remove(
         ctx, engine.RemoveOptions(name=n, force=force, volumes=volumes)))
 
 
@@ -208,19 +191,14 @@ def wait(g: GlobalOptions, containers: list[str], condition: list[str] | None, i
     ctx = g.context()
     step = _duration(interval)
     conds = tuple(condition or ["stopped"])
-    return _each(containers, lambda n: engine.wait(ctx, n, conds, step))
+    return each(containers, lambda n: engine.wait(ctx, n, conds, step))
 
 
 def prune(g: GlobalOptions, force: bool) -> int:
-    import sys
-
     from pdman.engine import containers as engine
 
-    if not force and sys.stdin.isatty():
-        answer = input("WARNING! This will remove all non running containers.\n"
-                       "Are you sure you want to continue? [y/N] ")
-        if answer.strip().lower() not in ("y", "yes"):
-            return 0
+    if not confirmed(force, "This will remove all non running containers."):
+        return 0
     for cid in engine.prune(g.context()):
         print(cid)
     return 0
@@ -236,7 +214,7 @@ def inspect(g: GlobalOptions, containers: list[str], format: str | None) -> int:
     def one(n: str) -> None:
         reports.append(engine.inspect(ctx, n))
 
-    code = _each(containers, one)
+    code = each(containers, one)
     if format and format != "json":
         output.print_formatted(format, reports)
     else:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pdman.cli.globalopts import GlobalOptions
+from pdman.cli.handlers.common import each
 
 
 
@@ -18,12 +19,6 @@ def _targets(ctx, containers: list[str] | None, all: bool, running_only: bool = 
     if not containers:
         raise UsageError("give at least one container name or ID", hint="or pass --all")
     return containers
-
-
-def _each(names: list[str], action) -> int:  # type: ignore[no-untyped-def]
-    from pdman.cli.handlers.containers import _each as each
-
-    return each(names, action)
 
 
 def stop(g: GlobalOptions, containers: list[str] | None, time: int | None, all: bool,
@@ -42,7 +37,7 @@ def stop(g: GlobalOptions, containers: list[str] | None, time: int | None, all: 
             raise
         return name
 
-    return _each(_targets(ctx, containers, all), one)
+    return each(_targets(ctx, containers, all), one)
 
 
 def kill(g: GlobalOptions, containers: list[str] | None, signal: str, all: bool) -> int:
@@ -55,7 +50,7 @@ def kill(g: GlobalOptions, containers: list[str] | None, signal: str, all: bool)
         lifecycle.kill(ctx, lifecycle.KillOptions(name, signal))
         return name
 
-    return _each(_targets(ctx, containers, all), one)
+    return each(_targets(ctx, containers, all), one)
 
 
 def restart(g: GlobalOptions, containers: list[str] | None, time: int | None, all: bool,
@@ -68,7 +63,7 @@ def restart(g: GlobalOptions, containers: list[str] | None, time: int | None, al
         lifecycle.restart(ctx, lifecycle.StopOptions(name, time))
         return name
 
-    return _each(_targets(ctx, containers, all, running_only=running), one)
+    return each(_targets(ctx, containers, all, running_only=running), one)
 
 
 def attach(g: GlobalOptions, container: str, detach_keys: str | None, no_stdin: bool,

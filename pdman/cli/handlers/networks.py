@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import sys
 
 from pdman.cli.globalopts import GlobalOptions
+from pdman.cli.handlers.common import confirmed, each
 
 
 
@@ -67,35 +67,18 @@ def inspect(g: GlobalOptions, names: list[str], format: str | None) -> int:
     return 0
 
 
-def _each(names: list[str], action) -> int:  # type: ignore[no-untyped-def]
-    """podman's way with several names: report each failure, go on, fail at the end."""
-    from pdman.errors import PdmanError
-
-    code = 0
-    for n in names:
-        try:
-            print(action(n))
-        except PdmanError as exc:
-            print(exc.render(), file=sys.stderr)
-            code = exc.exit_code
-    return code
-
-
 def rm(g: GlobalOptions, names: list[str], force: bool) -> int:
     from pdman.engine import networks
 
     ctx = g.context()
-    return _each(names, lambda n: networks.remove(ctx, n, force=force))
+    return each(names, lambda n: networks.remove(ctx, n, force=force))
 
 
 def prune(g: GlobalOptions, force: bool, filter: list[str] | None) -> int:
     from pdman.engine import networks
 
-    if not force and sys.stdin.isatty():
-        answer = input("WARNING! This will remove all networks not used by at least one "
-                       "container.\nAre you sure you want to continue? [y/N] ")
-        if answer.strip().lower() not in ("y", "yes"):
-            return 0
+    if not confirmed(force, "This will remove all networks not used by at least one container."):
+        return 0
     for name in networks.prune(g.context(), tuple(filter or ())):
         print(name)
     return 0

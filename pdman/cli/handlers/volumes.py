@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-
 from pdman.cli.globalopts import GlobalOptions
-
+from pdman.cli.handlers.common import confirmed, each
 
 
 def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
@@ -63,33 +61,25 @@ def inspect(g: GlobalOptions, names: list[str], format: str | None) -> int:
 
 def rm(g: GlobalOptions, names: list[str] | None, force: bool, all: bool) -> int:
     from pdman.engine import volumes
-    from pdman.errors import PdmanError, UsageError
+    from pdman.errors import UsageError
 
     ctx = g.context()
     if all:
         names = [r.name for r in volumes.list_volumes(ctx)]
     elif not names:
         raise UsageError("`volume rm` needs at least one volume name", hint="or pass --all")
-    code = 0
-    for n in names:
-        try:
-            volumes.remove(ctx, n, force=force)
-            print(n)
-        except PdmanError as exc:
-            # like podman: report each failure, go on with the others, fail at the end
-            print(exc.render(), file=sys.stderr)
-            code = exc.exit_code
-    return code
+    def one(n: str) -> str:
+        volumes.remove(ctx, n, force=force)
+        return n
+
+    return each(names, one)
 
 
 def prune(g: GlobalOptions, force: bool, filter: list[str] | None) -> int:
     from pdman.engine import volumes
 
-    if not force and sys.stdin.isatty():
-        answer = input("WARNING! This will remove all volumes not used by at least one container."
-                       "\nAre you sure you want to continue? [y/N] ")
-        if answer.strip().lower() not in ("y", "yes"):
-            return 0
+    if not confirmed(force, "This will remove all volumes not used by at least one container."):
+        return 0
     for name in volumes.prune(g.context(), tuple(filter or ())):
         print(name)
     return 0
