@@ -233,7 +233,7 @@ def _log_options(items: "list[str]") -> "dict[str, str]":
     """`--log-opt max-size=10m`, `path=FILE` (k8s-file), `tag=...` (journald)."""
     from pdman.engine import runopts
 
-    opts = runopts.labels(items)
+    opts = runopts.key_values(items, "log-opt")
     for key, value in opts.items():
         if key not in ("max-size", "path", "tag"):
             raise UsageError(f"unsupported --log-opt {key!r}", hint="supported: max-size, path, tag")

@@ -108,14 +108,19 @@ def merge_env(image_env: list[str], overrides: dict[str, str]) -> list[str]:
     return [f"{k}={v}" for k, v in env.items()]
 
 
-def labels(items: list[str] | None) -> dict[str, str]:
+def key_values(items: list[str] | None, option: str = "label") -> dict[str, str]:
+    """`--label K=V`, `--opt K=V`, `--log-opt K=V` (`K` alone: empty value); later wins."""
     out = {}
     for item in items or []:
         k, _, v = item.partition("=")
         if not k:
-            raise UsageError(f"invalid label {item!r}", hint="use --label KEY=VALUE")
+            raise UsageError(f"invalid {option} {item!r}", hint=f"use --{option} KEY=VALUE")
         out[k] = v
     return out
+
+
+def labels(items: list[str] | None) -> dict[str, str]:
+    return key_values(items, "label")
 
 
 _VOLUME_OPTS = {"ro", "rw", "z", "Z", "rbind", "bind", "private", "rprivate", "shared",

@@ -8,26 +8,16 @@ from pdman.cli.handlers.common import confirmed, each
 
 
 
-def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
-    from pdman.errors import UsageError
-
-    out = {}
-    for item in items or []:
-        k, eq, v = item.partition("=")
-        if not k:
-            raise UsageError(f"invalid {what} {item!r}", hint=f"use --{what} KEY=VALUE")
-        out[k] = v
-    return out
-
 
 def create(g: GlobalOptions, name: str | None, driver: str, subnet: str | None,
            gateway: str | None, internal: bool, label: list[str] | None,
            opt: list[str] | None, ignore: bool) -> int:
+    from pdman.engine.runopts import key_values
     from pdman.engine import networks
 
     rec = networks.create(g.context(), networks.CreateNetworkOptions(
         name=name, driver=driver, subnet=subnet, gateway=gateway, internal=internal,
-        labels=_pairs(label, "label"), options=_pairs(opt, "opt"), ignore=ignore))
+        labels=key_values(label, "label"), options=key_values(opt, "opt"), ignore=ignore))
     print(rec.name)
     return 0
 
