@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from pdman.errors import PdmanError, RuntimeFailure
 from pdman.network.infra import Infra
+from pdman.runtime.fdio import read_all
 
 T = TypeVar("T")
 
@@ -55,17 +56,15 @@ def run_in(infra: Infra, fn: Callable[..., T], *args: Any) -> T:
         finally:
             os._exit(code)
     os.close(w)
-    chunks = []
     try:
-        while chunk := os.read(r, 65536):
-            chunks.append(chunk)
+        payload = read_all(r)
     finally:
         os.close(r)
         _, status = os.waitpid(pid, 0)
-    if not chunks:
+    if not payload:
         raise RuntimeFailure("the helper in the rootless network namespace exited without a "
                              f"result (status {os.waitstatus_to_exitcode(status)})")
-    kind, value = pickle.loads(b"".join(chunks))
+    kind, value = pickle.loads(payload)
     if kind == "err":
         raise value
     return value  # type: ignore[no-any-return]

@@ -224,14 +224,12 @@ def _start_tool(argv: list[str], env: dict[str, str]) -> tuple[int, int]:
 
 
 def _finish_tool(pid: int, stderr_fd: int) -> tuple[int, str]:
-    chunks = []
     try:
-        while chunk := os.read(stderr_fd, 4096):
-            chunks.append(chunk)
+        err = _read_all(stderr_fd)
     finally:
         os.close(stderr_fd)
     _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), b"".join(chunks).decode(errors="replace").strip()
+    return os.waitstatus_to_exitcode(status), err.decode(errors="replace").strip()
 
 
 def _write_single(pid: int, mapping: IdMapping) -> None:

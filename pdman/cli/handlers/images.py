@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 
 from pdman.cli.globalopts import GlobalOptions
+from pdman.cli.handlers.common import each
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -100,21 +101,12 @@ def pull(g: GlobalOptions, image: str, platform: str | None, arch: str | None,
 
 
 def inspect(g: GlobalOptions, images: list[str], format: str | None) -> int:
-    import sys
-
     from pdman.cli import output
     from pdman.engine.images import inspect_image
-    from pdman.errors import PdmanError
 
     ctx = g.context()
-    docs = []
-    code = 0
-    for name in images:
-        try:
-            docs.append(inspect_image(ctx, name))
-        except PdmanError as exc:
-            print(exc.render(), file=sys.stderr)
-            code = exc.exit_code
+    docs: list[dict[str, object]] = []
+    code = each(images, lambda name: docs.append(inspect_image(ctx, name)))
     if format and format != "json":
         output.print_formatted(format, docs)
     else:
