@@ -18,8 +18,7 @@ Pure logic over `Host`, so every branch is unit-tested without a host that has i
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from pdman.cgroups import limits as limitsmod
 from pdman.errors import HostSupportError, PdmanError, UsageError
@@ -33,8 +32,7 @@ _SESSION_HINT = ("run pdman where cgroup v2 is delegated to your user: a systemd
                  "$USER`) on a host booted with the unified cgroup hierarchy")
 
 
-@dataclass(frozen=True)
-class Host:
+class Host(NamedTuple):
     """What the cgroup setup offers this process (see `probe()`)."""
 
     v2: bool
@@ -46,12 +44,11 @@ class Host:
     own_controllers: tuple[str, ...] = ()
     unit: str = ""                           # the systemd service we run in, if any
     unit_delegated: bool = False
-    writable_paths: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    writable_paths: dict[str, tuple[str, ...]] = {}   # read only: shared by default
     # ^ for --cgroup-parent PATH with cgroupfs: PATH -> its controllers, when writable
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(NamedTuple):
     manager: str          # "systemd", "cgroupfs" or "none"
     slice: str = ""       # systemd: the slice the scope goes in
     parent: str = ""      # cgroupfs: the cgroup the container's goes under

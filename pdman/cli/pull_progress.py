@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TextIO
 
-from pdman.entities.images import PullEvent
+TYPE_CHECKING = False
+if TYPE_CHECKING:      # `run` imports this module on its hot path: no typing at run time
+    from collections.abc import Callable, Iterator
+    from typing import TextIO
 
-Sink = Callable[[PullEvent], None]
+    from pdman.entities.images import PullEvent
+
+    Sink = Callable[[PullEvent], None]
 
 
 def _short(digest: str) -> str:

@@ -18,6 +18,7 @@ from pdman.storage import container_records as records
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from pdman.entities.create import CreateOptions, StartIO
@@ -103,12 +104,15 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
     with ForegroundSession(tty=io.tty, interactive=io.interactive) as session:
         spec = specmod.build(ctx.paths, rec.id, rec.config, stdio=session.stdio())
 
-        def before_release(pid: int) -> None:                   # 5: network, cgroup
-            network.attach(ctx, rec.id, rec.config["net"], pid)
+        def start_network(pid: int) -> "Callable[[], None]":     # 5: network, while the
+            return network.begin_attach(ctx, rec.id, rec.config["net"], pid)  # maps are written
+
+        def before_release(pid: int) -> None:                   # 5: cgroup
             cgroups.attach(ctx, rec.id, rec.config["cgroup"], pid)
 
         try:
-            pid = spawn_container(spec, mapping, before_release=before_release)  # 4: namespaces, exec
+            pid = spawn_container(spec, mapping, start_early=start_network,  # 4: namespaces, exec
+                                  before_release=before_release)
         except BaseException:
             _teardown(ctx, rec)
             raise
@@ -263,13 +267,13 @@ def _security_options(items: list[str]) -> "dict[str, bool]":
 def _prepare_volumes(ctx: EngineContext, container_id: str, config: "dict[str, Any]") -> None:
     """Named volumes are created on first use (docker semantics); anonymous ones get a
     generated name. The host path of each mount is fixed here."""
-    from pdman.engine import volumes
-    from pdman.errors import VolumeNotFound
-
     for m in config["mounts"]:
         if m["type"] == "bind":
             m["host_path"] = m["source"]
         elif m["type"] == "volume":
+            from pdman.engine import volumes    # not on the hot path of a run without one
+            from pdman.errors import VolumeNotFound
+
             if not m["source"]:
                 m["source"] = os.urandom(32).hex()
                 m["anonymous"] = True
@@ -450,10 +454,10 @@ def remove(ctx: EngineContext, options: RemoveOptions) -> str:
     except FileNotFoundError:
         pass                                        # removed meanwhile (a --rm cleanup)
     if options.volumes:
-        from pdman.engine import volumes
-
         for m in rec.config.get("mounts", []):
             if m.get("anonymous"):
+                from pdman.engine import volumes
+
                 try:
                     volumes.remove(ctx, m["source"], force=True)
                 except Exception:

@@ -30,6 +30,7 @@ from pdman.storage import container_records as records
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any, BinaryIO
 
     from pdman.runtime.logs import LogEntry
@@ -85,8 +86,10 @@ def _start_locked(ctx: EngineContext, rec: records.ContainerRecord) -> None:
     # connection of its own (one must not cross a fork): opened there, on first use
     child_ctx = EngineContext(paths)
 
-    def before_release(pid: int) -> None:                       # 5: network, cgroup
-        network.attach(child_ctx, rec.id, config["net"], pid)
+    def start_network(pid: int) -> "Callable[[], None]":         # 5: network, while the
+        return network.begin_attach(child_ctx, rec.id, config["net"], pid)  # maps are written
+
+    def before_release(pid: int) -> None:                       # 5: cgroup
         cgroups.attach(child_ctx, rec.id, config["cgroup"], pid)
 
     def on_started(pid: int, monitor_pid: int) -> None:         # 6: record
@@ -113,7 +116,8 @@ def _start_locked(ctx: EngineContext, rec: records.ContainerRecord) -> None:
         log_path=log_path(ctx, rec), log_max_size=_log_max_size(config),
         exit_command=monitor.exit_command(ctx.paths.root, ctx.paths.runroot, rec.id))
     try:
-        monitor.launch(spec, mapping, options, before_release, on_started)  # 4: namespaces, exec
+        monitor.launch(spec, mapping, options, before_release, on_started,  # 4: namespaces, exec
+                       start_early=start_network)
     except BaseException:
         containers._teardown(ctx, rec)
         raise

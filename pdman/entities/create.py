@@ -1,21 +1,34 @@
-"""Options of `create`/`run` (shared by the CLI and the API service)."""
+"""Options of `create`/`run` (shared by the CLI and the API service).
+
+Plain `Record`s, not dataclasses: this module is on `run`'s hot path (pdman/record.py).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from pdman.record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+#: the list-valued options: each instance gets its own list
+_LIST_OPTIONS = ("command", "env", "env_files", "tmpfs", "volumes", "mounts", "cap_add",
+                 "cap_drop", "security_opt", "labels", "publish", "dns", "add_hosts",
+                 "network_aliases", "log_opts")
 
 
-@dataclass
-class CreateOptions:
+class CreateOptions(Record):
     """What a user asks for; `engine.containers.create` resolves it against the image."""
 
+    _required = ("image",)
+    _lists = _LIST_OPTIONS
+
     image: str
-    command: list[str] = field(default_factory=list)
+    command: list[str]
     name: str | None = None
-    env: list[str] = field(default_factory=list)          # -e K=V / -e K
-    env_files: list[str] = field(default_factory=list)
+    env: list[str]          # -e K=V / -e K
+    env_files: list[str]
     workdir: str | None = None
     user: str | None = None
     entrypoint: str | None = None                         # "" resets the image's
@@ -24,14 +37,14 @@ class CreateOptions:
     tty: bool = False
     init: bool = False
     read_only: bool = False
-    tmpfs: list[str] = field(default_factory=list)
-    volumes: list[str] = field(default_factory=list)
-    mounts: list[str] = field(default_factory=list)
-    cap_add: list[str] = field(default_factory=list)
-    cap_drop: list[str] = field(default_factory=list)
+    tmpfs: list[str]
+    volumes: list[str]
+    mounts: list[str]
+    cap_add: list[str]
+    cap_drop: list[str]
     privileged: bool = False
-    security_opt: list[str] = field(default_factory=list)
-    labels: list[str] = field(default_factory=list)
+    security_opt: list[str]
+    labels: list[str]
     pull: str = "missing"                                 # missing | always | never
     network: str = ""                                     # "": the default backend
     platform: str | None = None
@@ -41,11 +54,11 @@ class CreateOptions:
     quiet_pull: bool = False
     remove: bool = False                                  # --rm
     # network (pdman/network)
-    publish: list[str] = field(default_factory=list)      # -p, raw
+    publish: list[str]      # -p, raw
     publish_all: bool = False
-    dns: list[str] = field(default_factory=list)
-    add_hosts: list[str] = field(default_factory=list)
-    network_aliases: list[str] = field(default_factory=list)
+    dns: list[str]
+    add_hosts: list[str]
+    network_aliases: list[str]
     # resources (pdman/cgroups); raw strings as typed, parsed there
     memory: str | None = None
     memory_swap: str | None = None
@@ -60,19 +73,23 @@ class CreateOptions:
     cgroup_manager: str | None = None
     # logs
     log_driver: str = "k8s-file"
-    log_opts: list[str] = field(default_factory=list)
+    log_opts: list[str]
     # run only
     detach: bool = False
     detach_keys: str | None = None
     sig_proxy: bool = True
     #: pull progress sink (the CLI's display); None: silent
-    pull_progress: Callable[[Any], None] | None = field(default=None, compare=False)
+    pull_progress: "Callable[[Any], None] | None" = None
 
 
-@dataclass
 class StartIO:
     """How a started container's stdio connects to the caller (foreground run/start -a)."""
 
     attach: bool = True
     interactive: bool = False
     tty: bool = False
+
+    def __init__(self, attach: bool = True, interactive: bool = False, tty: bool = False) -> None:
+        self.attach = attach
+        self.interactive = interactive
+        self.tty = tty

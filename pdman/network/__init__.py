@@ -6,6 +6,7 @@
                                                   # container enters instead of new ones
     attach(ctx, container_id, config, pid)        # before the container is released:
                                                   # its network namespace exists
+    finish = begin_attach(...); ...; finish()     # the same, overlapping the ID maps
     detach(ctx, container_id, config)             # when the container is gone (or its
                                                   # start failed); idempotent
     sweep(ctx)                                    # tear down what dead containers left
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from pdman.config import Paths
@@ -180,20 +182,32 @@ def _target_namespaces(paths: "Paths", target_id: str) -> "tuple[str, str]":
 
 def attach(ctx: "EngineContext", container_id: str, config: "dict[str, Any]", pid: int) -> None:
     """Give the container (waiting at sync 1 in its namespaces) its network."""
+    begin_attach(ctx, container_id, config, pid)()
+
+
+def begin_attach(ctx: "EngineContext", container_id: str, config: "dict[str, Any]",
+                 pid: int) -> "Callable[[], None]":
+    """`attach` in two halves, for the spawn's `start_early` hook: start what can
+    work while the container's ID maps are written (pasta), and return the function
+    that finishes the attach (waits for it). That function must be called, also when
+    the spawn fails meanwhile: it records what runs, for `detach` to stop."""
     kind = config.get("mode")
     if kind in _PASSIVE:
-        return
-    if kind == "bridge":
+        return _nothing
+    if kind == "bridge":        # veths go into a mapped namespace: all in the second half
         from pdman.network import usernet
 
-        usernet.attach(ctx, container_id, config, pid)
-        return
+        return lambda: usernet.attach(ctx, container_id, config, pid)
     from pdman.network import backends, procs, state
 
     st = state.NetState(container_id, pid=pid, pid_start=procs.start_time(pid))
     state.save(ctx.paths, st)
     sweep(ctx, leases=False)            # what runs whose pdman was killed left behind
-    backends.start(ctx.paths, container_id, config, pid, st)
+    return backends.begin(ctx.paths, container_id, config, pid, st)
+
+
+def _nothing() -> None:
+    pass
 
 
 def detach(ctx: "EngineContext", container_id: str, config: "dict[str, Any]") -> None:
@@ -211,7 +225,9 @@ def detach(ctx: "EngineContext", container_id: str, config: "dict[str, Any]") ->
 
     st = state.load(ctx.paths, container_id)
     if st is not None:
-        backends.stop(st)
+        # published ports must be free when this returns (`rm -f web && run -p ...`);
+        # without any, nobody needs to wait for the helper's death
+        backends.stop(ctx.paths, st, wait=bool(config.get("ports")))
     state.remove(ctx.paths, container_id)
 
 

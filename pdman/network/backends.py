@@ -9,6 +9,10 @@ import errno
 import os
 from typing import Any
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 from pdman.config import Paths
 from pdman.errors import HostSupportError
 from pdman.network import pasta, ports, procs, slirp, state
@@ -56,12 +60,7 @@ def start(paths: Paths, container_id: str, net: dict[str, Any], pid: int,
     ports.check_free(published)
     options = list(net.get("options", []))
     if kind == "pasta":
-        if net.get("dns_forward"):
-            options += ["--dns-forward", net["dns_forward"]]
-        helper = pasta.start(pid, published, options,
-                             state.helper_file(paths, container_id, "pasta.pid"), ifname)
-        st.helpers.append(state.Helper("pasta", *helper))
-        state.save(paths, st)
+        _begin_pasta(paths, container_id, net, pid, st, ifname)()
         return
     api = state.helper_file(paths, container_id, "slirp.sock")
     helper = slirp.start(pid, options, api, state.helper_file(paths, container_id, "slirp.log"),
@@ -71,11 +70,54 @@ def start(paths: Paths, container_id: str, net: dict[str, Any], pid: int,
     slirp.add_ports(api, published, options)
 
 
-def stop(st: state.NetState) -> None:
+def begin(paths: Paths, container_id: str, net: dict[str, Any], pid: int,
+          st: state.NetState, ifname: str | None = None) -> "Callable[[], None]":
+    """`start` in two halves: what can go on while the container's ID maps are being
+    written starts now (pasta), and the function returned waits for it and records
+    it. Other backends start at once; their function does nothing."""
+    kind = net["mode"] if net["mode"] in ("pasta", "slirp4netns") else net.get("backend", "none")
+    if kind != "pasta":
+        start(paths, container_id, net, pid, st, ifname)
+        return _done
+    check_tun()
+    ports.check_free(net.get("ports", []))
+    return _begin_pasta(paths, container_id, net, pid, st, ifname)
+
+
+def _done() -> None:
+    pass
+
+
+def _begin_pasta(paths: Paths, container_id: str, net: dict[str, Any], pid: int,
+                 st: state.NetState, ifname: str | None) -> "Callable[[], None]":
+    options = list(net.get("options", []))
+    if net.get("dns_forward"):
+        options += ["--dns-forward", net["dns_forward"]]
+    starting = pasta.begin(pid, net.get("ports", []), options,
+                           state.helper_file(paths, container_id, "pasta.pid"), ifname)
+
+    def finish() -> None:
+        st.helpers.append(state.Helper("pasta", *starting.finish()))
+        state.save(paths, st)
+
+    return finish
+
+
+def stop(paths: Paths, st: state.NetState, wait: bool = True) -> None:
+    """SIGKILL the helpers: the container is gone, they have nothing left to flush, and
+    a SIGTERM shutdown costs a `run --rm` tens of milliseconds. With `wait`, return
+    once they are gone -- their published ports free for the next `run -p`; without,
+    at once: the kernel tears a killed pasta down (about 20 ms of unmapping) while
+    pdman goes on."""
     import signal
 
-    # the container is gone: pasta/slirp4netns have nothing left to flush, and their
-    # SIGTERM shutdown costs a run --rm tens of milliseconds
+    stray = pasta.unrecorded(state.helper_file(paths, st.container_id, "pasta.pid"))
+    if stray is not None and not any(h.pid == stray[0] for h in st.helpers):
+        # its pdman died between starting pasta and recording it
+        st.helpers.append(state.Helper("pasta", *stray))
     for h in st.helpers:
-        procs.stop(h.pid, h.start, sig=signal.SIGKILL)
+        if wait:
+            procs.stop(h.pid, h.start, sig=signal.SIGKILL)
+        else:
+            procs.kill(h.pid, h.start)
     st.helpers = []

@@ -87,6 +87,15 @@ def _clean(stderr: str) -> str:
 def start(pid: int, ports: "Iterable[Port]", options: "Sequence[str]", pidfile: str,
           ifname: str | None = None) -> tuple[int, int]:
     """Attach pasta to the namespaces of `pid`; (pid, start time) of the daemon."""
+    return begin(pid, ports, options, pidfile, ifname).finish()
+
+
+def begin(pid: int, ports: "Iterable[Port]", options: "Sequence[str]", pidfile: str,
+          ifname: str | None = None) -> "Starting":
+    """Start attaching pasta to the namespaces of `pid` and return at once: pasta takes
+    ~20 ms to set itself up (mostly zeroing its buffers), which the caller spends
+    writing the container's ID maps. pasta needs no map to join and configure the
+    namespaces: their owner has every capability in them either way."""
     pasta = procs.find_tool("pasta")
     if pasta is None:
         raise HostSupportError("pasta not found", hint="install the `passt` package, or use "
@@ -95,16 +104,46 @@ def start(pid: int, ports: "Iterable[Port]", options: "Sequence[str]", pidfile: 
         os.unlink(pidfile)
     except FileNotFoundError:
         pass
-    cmd = argv(pasta, pid, ports, options, pidfile, ifname)
-    code, stderr = procs.run(cmd)
-    if code != 0:
-        message = _clean(stderr) or f"exit status {code}"
-        raise RuntimeFailure(f"pasta could not set up the container's network: {message}",
-                             hint=f"the command was: {' '.join(cmd)}")
+    return Starting(argv(pasta, pid, ports, options, pidfile, ifname), pidfile)
+
+
+class Starting:
+    """pasta on its way: `finish()` waits until it daemonized (the namespace is
+    configured, the ports are bound) and returns (pid, start time) of the daemon."""
+
+    __slots__ = ("cmd", "pidfile", "_proc")
+
+    def __init__(self, cmd: list[str], pidfile: str) -> None:
+        self.cmd = cmd
+        self.pidfile = pidfile
+        self._proc = procs.Running(cmd)
+
+    def finish(self) -> tuple[int, int]:
+        code, stderr = self._proc.wait()
+        if code != 0:
+            message = _clean(stderr) or f"exit status {code}"
+            raise RuntimeFailure(f"pasta could not set up the container's network: {message}",
+                                 hint=f"the command was: {' '.join(self.cmd)}")
+        try:
+            with open(self.pidfile, encoding="ascii") as f:
+                daemon = int(f.read().strip())
+        except (OSError, ValueError) as exc:
+            raise RuntimeFailure(f"pasta did not write its pid file {self.pidfile}: {exc}") from exc
+        return daemon, procs.start_time(daemon)
+
+
+def unrecorded(pidfile: str) -> tuple[int, int] | None:
+    """(pid, start time) of the pasta that wrote `pidfile`, if it still runs. A pasta
+    is recorded once it is ready; one whose pdman was killed before that is found
+    through its pid file, checked against its command line (the PID may be reused)."""
     try:
         with open(pidfile, encoding="ascii") as f:
-            daemon = int(f.read().strip())
-    except (OSError, ValueError) as exc:
-        raise RuntimeFailure(f"pasta did not write its pid file {pidfile}: {exc}") from exc
-    return daemon, procs.start_time(daemon)
-
+            pid = int(f.read().strip())
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmdline = f.read().split(b"\0")
+    except (OSError, ValueError):
+        return None
+    if os.fsencode(pidfile) not in cmdline:
+        return None
+    start = procs.start_time(pid)
+    return (pid, start) if start else None

@@ -59,46 +59,67 @@ def find_tool(name: str) -> str | None:
 
 
 def run(argv: "Sequence[str]", timeout: float = 30.0) -> tuple[int, str]:
-    """Run a tool to completion (posix_spawn: vfork speed); exit code and stderr.
+    """Run a tool to completion (posix_spawn: vfork speed); exit code and stderr."""
+    return Running(argv).wait(timeout)
 
-    Its stdout goes to /dev/null. A tool that daemonizes (pasta) returns once its
-    parent process exits; its daemon keeps no end of our pipe (it reopens its stdio
-    on /dev/null), so reading stderr to EOF does not wait for the daemon.
+
+class Running:
+    """A tool started and not yet waited for: `Running(argv)` returns at once, so the
+    caller works on while the tool does (pasta configures the container's network
+    while pdman writes its ID maps); `wait()` collects it.
+
+    Its stdout goes to /dev/null. A tool that daemonizes (pasta) counts as done once
+    its parent process exits; its daemon keeps no end of our pipe (it reopens its
+    stdio on /dev/null), so reading stderr to EOF does not wait for the daemon.
     """
-    r, w = os.pipe()
-    try:
-        pid = os.posix_spawn(argv[0], list(argv), tool_env(), file_actions=[
-            (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
-            (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0),
-            (os.POSIX_SPAWN_DUP2, w, 2),
-        ], setsid=True, setsigmask=(), setsigdef=_DEFAULT_SIGNALS)
-    except BaseException:
-        os.close(r)
-        raise
-    finally:
-        os.close(w)
-    chunks = []
-    deadline = time.monotonic() + timeout
-    try:
+
+    __slots__ = ("pid", "_stderr", "_result")
+
+    def __init__(self, argv: "Sequence[str]") -> None:
+        r, w = os.pipe()
+        try:
+            self.pid = os.posix_spawn(argv[0], list(argv), tool_env(), file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0),
+                (os.POSIX_SPAWN_DUP2, w, 2),
+            ], setsid=True, setsigmask=(), setsigdef=_DEFAULT_SIGNALS)
+        except BaseException:
+            os.close(r)
+            raise
+        finally:
+            os.close(w)
+        self._stderr = r
+        self._result: tuple[int, str] | None = None
+
+    def wait(self, timeout: float = 30.0) -> tuple[int, str]:
+        """Exit code and stderr (once; later calls return the same). Killed after
+        `timeout` seconds."""
+        if self._result is not None:
+            return self._result
         import select
 
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                os.kill(pid, signal.SIGKILL)
-                chunks.append(f"\n(killed after {timeout:.0f} s)".encode())
-                break
-            ready, _, _ = select.select([r], [], [], left)
-            if not ready:
-                continue
-            chunk = os.read(r, 65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(r)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), b"".join(chunks).decode(errors="replace")
+        chunks = []
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    os.kill(self.pid, signal.SIGKILL)
+                    chunks.append(f"\n(killed after {timeout:.0f} s)".encode())
+                    break
+                ready, _, _ = select.select([self._stderr], [], [], left)
+                if not ready:
+                    continue
+                chunk = os.read(self._stderr, 65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        finally:
+            os.close(self._stderr)
+        _, status = os.waitpid(self.pid, 0)
+        self._result = (os.waitstatus_to_exitcode(status),
+                        b"".join(chunks).decode(errors="replace"))
+        return self._result
 
 
 def spawn_daemon(argv: "Sequence[str]", log_path: str, pass_fds: "Sequence[int]" = ()) -> int:
@@ -142,6 +163,17 @@ def stop(pid: int, start: int, timeout: float = 2.0, sig: int = signal.SIGTERM) 
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and alive(pid, start) and not _reap(pid):
         time.sleep(0.005)
+
+
+def kill(pid: int, start: int) -> None:
+    """SIGKILL `pid` if it is still the process started at `start`; reaped if it
+    is our child and already gone, else left to the kernel (no waiting)."""
+    if alive(pid, start):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    _reap(pid)
 
 
 def _reap(pid: int) -> bool:

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from pdman.config import Paths
 from pdman.network import procs
+from pdman.record import Record
 
 
 def network_dir(paths: Paths) -> str:
@@ -42,23 +42,23 @@ def helper_file(paths: Paths, container_id: str, suffix: str) -> str:
     return os.path.join(_dir(paths), f"{container_id[:16]}.{suffix}")
 
 
-@dataclass
-class Helper:
+class Helper(NamedTuple):
     kind: str          # "pasta" | "slirp4netns"
     pid: int
     start: int
 
 
-@dataclass
-class Link:
+class Link(NamedTuple):
     network_id: str
     host_ifname: str   # the veth end on the bridge, in the rootless netns
     ifname: str        # the end in the container, e.g. eth0
     address: str
 
 
-@dataclass
-class NetState:
+class NetState(Record):
+    _required = ("container_id",)
+    _lists = ("helpers", "links")
+
     container_id: str
     #: the container's PID 1 (0 until attach) and its start time
     pid: int = 0
@@ -67,8 +67,8 @@ class NetState:
     owner: int = 0
     owner_start: int = 0
     uses_infra: bool = False
-    helpers: list[Helper] = field(default_factory=list)
-    links: list[Link] = field(default_factory=list)
+    helpers: list[Helper]
+    links: list[Link]
 
     def live(self) -> bool:
         if self.pid:
@@ -95,7 +95,8 @@ def save(paths: Paths, st: NetState) -> None:
     target = path(paths, st.container_id)
     tmp = f"{target}.{os.getpid()}.tmp"
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(asdict(st), f)
+        json.dump({**vars(st), "helpers": [h._asdict() for h in st.helpers],
+                   "links": [ln._asdict() for ln in st.links]}, f)
     os.replace(tmp, target)
 
 

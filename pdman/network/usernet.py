@@ -63,7 +63,8 @@ def _plug(ctx: EngineContext, inf: infra.Infra, st: state.NetState, container_id
             "address": address, "subnet": str(subnet),
             "unreachable": _unreachable(own, ctx.catalog)}
     result = nsexec.run_in(inf, bridge.plug, plan)
-    link.ifname = result["ifname"]
+    link = link._replace(ifname=result["ifname"])
+    st.links[-1] = link
     state.save(ctx.paths, st)
     return link
 
@@ -130,7 +131,7 @@ def _unplug(ctx: EngineContext, st: state.NetState, links: list[state.Link]) -> 
 
 def _teardown_locked(ctx: EngineContext, st: state.NetState) -> set[str]:
     """Everything `st` names, undone; the networks whose members changed."""
-    backends.stop(st)
+    backends.stop(ctx.paths, st)
     _unplug(ctx, st, st.links)
     changed = set(network_records.release(ctx.catalog, st.container_id))
     state.remove(ctx.paths, st.container_id)

@@ -6,8 +6,8 @@ Process tree of `pdman run -d` (no Python process stays):
 
     pdman (CLI) ─fork─▶ A ─fork─▶ B: setsid; spawns the container (the C helper, with
                  │      exits          pipes or a pty as its stdio), writes its ID maps
-                 │                     and runs the before_release hooks (network,
-                 │                     cgroup); records `running` (on_started); reports
+                 │                     and runs the hooks (network, cgroup);
+                 │                     records `running` (on_started); reports
                  │                     the PID (or the error) on the report pipe; execs
                  │                     pdman-monitor ──▶ monitor
                  └─ reads the report and the monitor's ready byte
@@ -128,7 +128,8 @@ class _Stdio:
 
 def launch(spec: "SpawnSpec", id_mapping: "IdMapping", options: MonitorOptions,
            before_release: "Callable[[int], None] | None" = None,
-           on_started: "Callable[[int, int], None] | None" = None) -> Launched:
+           on_started: "Callable[[int, int], None] | None" = None,
+           start_early: "Callable[[int], Callable[[], None]] | None" = None) -> Launched:
     """Start the container detached, under a new monitor; returns once the command
     was exec'd and the monitor listens on its attach socket.
 
@@ -159,8 +160,8 @@ def launch(spec: "SpawnSpec", id_mapping: "IdMapping", options: MonitorOptions,
                 os.close(report_r)
                 os.setsid()
                 if os.fork() == 0:
-                    _become_monitor(exe, spec, id_mapping, options, before_release,
-                                    on_started, stdio, report_w)
+                    _become_monitor(exe, spec, id_mapping, options, start_early,
+                                    before_release, on_started, stdio, report_w)
                 else:
                     code = 0
             finally:
@@ -178,7 +179,9 @@ def launch(spec: "SpawnSpec", id_mapping: "IdMapping", options: MonitorOptions,
 
 
 def _become_monitor(exe: str, spec: "SpawnSpec", id_mapping: "IdMapping",
-                    options: MonitorOptions, before_release: "Callable[[int], None] | None",
+                    options: MonitorOptions,
+                    start_early: "Callable[[int], Callable[[], None]] | None",
+                    before_release: "Callable[[int], None] | None",
                     on_started: "Callable[[int, int], None] | None", stdio: _Stdio,
                     report_w: int) -> None:
     """In B: spawn the container, report, exec the monitor. Returns only on failure
@@ -190,7 +193,8 @@ def _become_monitor(exe: str, spec: "SpawnSpec", id_mapping: "IdMapping",
     spec.stdio = stdio.container
     spec.parent_death_signal = int(signal.SIGKILL)
     try:
-        pid = spawn_container(spec, id_mapping, before_release=before_release)
+        pid = spawn_container(spec, id_mapping, start_early=start_early,
+                              before_release=before_release)
         if on_started is not None:
             on_started(pid, os.getpid())  # exec keeps our PID: the monitor's
     except BaseException as exc:  # noqa: BLE001 - carried to the caller

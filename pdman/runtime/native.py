@@ -18,7 +18,6 @@ import errno
 import functools
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple, NoReturn
 
 from pdman.errors import (
@@ -28,6 +27,7 @@ from pdman.errors import (
     RuntimeFailure,
     UsageError,
 )
+from pdman.record import Record
 
 #: podman's default capabilities (containers.conf `default_capabilities`)
 DEFAULT_CAPS: tuple[str, ...] = (
@@ -78,9 +78,9 @@ RLIM_INFINITY = 2**64 - 1
 
 
 # ---- the spec ----
-# Value types are NamedTuples and SpawnSpec a dataclass without generated eq:
-# this module is on `run`'s hot path, and each frozen dataclass costs ~0.6 ms
-# to create at import on this machine kind (a NamedTuple ~0.15 ms).
+# Value types are NamedTuples and SpawnSpec a `Record` (pdman/record.py): this
+# module is on `run`'s hot path, and a frozen dataclass costs ~0.6 ms to create at
+# import on this machine kind (a NamedTuple ~0.15 ms), on top of importing dataclasses.
 
 
 class OverlayRootfs(NamedTuple):
@@ -129,13 +129,14 @@ class Rlimit(NamedTuple):
     hard: int
 
 
-@dataclass(eq=False)
-class SpawnSpec:
+class SpawnSpec(Record):
     """Everything the helper needs to start one container process."""
+
+    _required = ("argv", "rootfs")
 
     argv: Sequence[str]
     rootfs: OverlayRootfs | DirRootfs
-    env: Mapping[str, str] = field(default_factory=lambda: {"PATH": DEFAULT_PATH})
+    env: Mapping[str, str] = {"PATH": DEFAULT_PATH}   # read, never changed
     cwd: str = "/"
     uid: int = 0
     gid: int = 0

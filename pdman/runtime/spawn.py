@@ -5,7 +5,9 @@
 
 Steps of the parent that need Python (network, cgroup) run between the ID
 maps and the release through `before_release(pid)`; the child waits there at
-sync 1 (native/pdman.h).
+sync 1 (native/pdman.h). A step that can overlap the ID maps (pasta setting up
+the network namespace) starts in `start_early(pid)`, which returns the function
+that waits for it.
 """
 
 from __future__ import annotations
@@ -22,18 +24,29 @@ def spawn_container(
     spec: SpawnSpec,
     id_mapping: IdMapping,
     *,
+    start_early: Callable[[int], Callable[[], None]] | None = None,
     before_release: Callable[[int], None] | None = None,
 ) -> int:
     """Start the container's command as PID 1 of its namespaces; its PID.
 
     Returns once the command was exec'd. On any failure the child is killed
     and reaped, and the PdmanError says why (CommandNotFoundError → 127,
-    CommandNotExecutableError → 126, RuntimeFailure → 125).
+    CommandNotExecutableError → 126, RuntimeFailure → 125). The function
+    `start_early` returned is called in every case once the maps are written
+    (or failed), so that what it started is known to whoever cleans up.
     """
     child = native.spawn(spec)
     try:
-        if spec.join_userns is None:  # a joined user namespace is mapped already
-            idmap.write_maps(child.pid, id_mapping)
+        finish = start_early(child.pid) if start_early is not None else None
+        try:
+            if spec.join_userns is None:  # a joined user namespace is mapped already
+                idmap.write_maps(child.pid, id_mapping)
+        except BaseException:
+            if finish is not None:
+                _quietly(finish)
+            raise
+        if finish is not None:
+            finish()
         if before_release is not None:
             before_release(child.pid)
     except BaseException:
@@ -41,6 +54,16 @@ def spawn_container(
         raise
     native.release(child, spec.timeout)
     return child.pid
+
+
+def _quietly(fn: Callable[[], None]) -> None:
+    """Run `fn` on an error path: the error being raised is the one to report."""
+    from pdman.errors import PdmanError
+
+    try:
+        fn()
+    except PdmanError:
+        pass
 
 
 def exit_status(wait_status: int) -> int:

@@ -14,7 +14,6 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -98,7 +97,7 @@ def run(spec: SpawnSpec, mapping: idmap.IdMapping) -> tuple[int, str]:
     """Run to completion; (exit status, stdout+stderr)."""
     r, w = os.pipe()
     try:
-        pid = spawn_container(replace(spec, stdio=(-1, w, w)), mapping)
+        pid = spawn_container(spec.replace(stdio=(-1, w, w)), mapping)
     finally:
         os.close(w)
     with os.fdopen(r, "rb") as out:

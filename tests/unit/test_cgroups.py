@@ -121,7 +121,7 @@ def test_inside_a_systemd_service_the_container_stays_in_the_unit() -> None:
     assert plan.manager == "none" and "web.service" in plan.why
     # limits: a child of the unit's (delegated) cgroup, still inside the unit
     assert decide(cfg({"memory": 1}), UNIT) == placement.Plan("cgroupfs", parent=UNIT.own)
-    undelegated = Host(**{**UNIT.__dict__, "unit_delegated": False})
+    undelegated = UNIT._replace(unit_delegated=False)
     with pytest.raises(HostSupportError, match="unit's cgroup is not delegated") as e:
         decide(cfg({"memory": 1}), undelegated)
     assert "Delegate=yes" in (e.value.hint or "") and "--cgroup-parent" in (e.value.hint or "")

@@ -46,3 +46,46 @@ def test_state_round_trip_and_liveness(tmp_path: Path) -> None:
     state.remove(paths, cid)
     assert sorted(s.container_id for s in state.list_all(paths)) == ["ef" * 32]
     assert not any(name.startswith(cid[:16]) for name in os.listdir(os.path.dirname(state.path(paths, cid))))
+
+
+def test_a_pasta_killed_before_it_was_recorded_is_found_by_its_pid_file(tmp_path: Path) -> None:
+    """pdman records pasta once it is ready; if pdman dies in between, teardown finds
+    it through its pid file -- and never takes a reused PID for it."""
+    import subprocess
+    import time
+
+    from pdman.network import pasta
+
+    pidfile = str(tmp_path / "c.pasta.pid")
+    stand_in = subprocess.Popen(["sh", "-c", "sleep 30; :", pidfile],  # names the pid file
+                                start_new_session=True)
+    try:
+        for _ in range(500):                                 # until it has exec'd
+            with open(f"/proc/{stand_in.pid}/cmdline", "rb") as f:
+                if pidfile.encode() in f.read():
+                    break
+            time.sleep(0.002)
+        with open(pidfile, "w") as f:
+            f.write(f"{stand_in.pid}\n")
+        found = pasta.unrecorded(pidfile)
+        assert found is not None and found[0] == stand_in.pid and found[1] > 0
+        with open(pidfile, "w") as f:
+            f.write(f"{os.getpid()}\n")                       # alive, but not that pasta
+        assert pasta.unrecorded(pidfile) is None
+    finally:
+        os.killpg(stand_in.pid, 9)
+        stand_in.wait()
+    assert pasta.unrecorded(str(tmp_path / "missing.pid")) is None
+
+
+def test_a_tool_runs_while_the_caller_works_on() -> None:
+    import time
+
+    from pdman.network import procs
+
+    t0 = time.monotonic()
+    running = procs.Running(["/bin/sh", "-c", "sleep 0.3; echo done >&2; exit 3"])
+    assert time.monotonic() - t0 < 0.25                     # did not wait for it
+    assert running.wait() == (3, "done\n")
+    assert running.wait() == (3, "done\n")                  # collected once
+    assert procs.Running(["/bin/sleep", "5"]).wait(timeout=0.2)[1].endswith("(killed after 0 s)")
