@@ -1,5 +1,6 @@
 """cffi (API mode) builder of `pdman._native`, the native helper, and of the
-C executables shipped in `pdman/libexec/` (the per-container monitor).
+C executables shipped in `pdman/libexec/` (the per-container monitor, the
+port forwarder of slirp4netns).
 
 setup.py names `native/build_native.py:ffibuilder` in `cffi_modules`, so
 `pip install .` compiles the helper, and its build_py step calls
@@ -28,6 +29,8 @@ EXECUTABLES: dict[str, tuple[list[str], list[str]]] = {
     # one per running container: small and dynamically linked (libc pages are
     # shared between all monitors)
     "pdman-monitor": (["monitor.c", "error.c"], []),
+    # one per slirp4netns container with published TCP ports (network/portfwd.py)
+    "pdman-portfwd": (["portfwd.c", "error.c"], []),
 }
 if (HERE / "init.c").exists():
     # bind-mounted into containers, whose image may have no libc

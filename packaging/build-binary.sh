@@ -68,7 +68,10 @@ quiet "${pip[@]}" --force-reinstall --no-deps "$BUILD/src"
 # checkout has no compiled pdman/libexec/)
 site=$("$BUILD/venv/bin/python" -P -c 'import os, pdman; print(os.path.dirname(pdman.__file__))')
 version=$("$BUILD/venv/bin/python" -P -c 'import pdman; print(pdman.__version__)')
-[ -x "$site/libexec/pdman-monitor" ] || { echo "build-binary.sh: $site/libexec has no pdman-monitor" >&2; exit 1; }
+# (pdman.spec bundles every executable of libexec/: the monitor, pdman-init, pdman-portfwd)
+for exe in pdman-monitor pdman-init pdman-portfwd; do
+  [ -x "$site/libexec/$exe" ] || { echo "build-binary.sh: $site/libexec has no $exe" >&2; exit 1; }
+done
 
 step "PyInstaller one-directory bundle"
 rm -rf "$BUILD/onedir"

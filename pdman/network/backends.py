@@ -67,7 +67,14 @@ def start(paths: Paths, container_id: str, net: dict[str, Any], pid: int,
                          ifname or "tap0")
     st.helpers.append(state.Helper("slirp4netns", *helper))
     state.save(paths, st)
-    slirp.add_ports(api, published, options)
+    forwarded, hostfwd = slirp.split_ports(published, options)
+    if forwarded:
+        from pdman.network import portfwd
+
+        fwd = portfwd.start(pid, forwarded, state.helper_file(paths, container_id, "portfwd.log"))
+        st.helpers.append(state.Helper("portfwd", *fwd))
+        state.save(paths, st)
+    slirp.add_ports(api, hostfwd, options)
 
 
 def begin(paths: Paths, container_id: str, net: dict[str, Any], pid: int,

@@ -5,14 +5,15 @@ port (ranges expanded), the shape `ps`, `port` and the backends read:
 
     {"host_ip": "", "host_port": 8080, "container_port": 80, "protocol": "tcp"}
 
-`host_ip` "" means every address (pasta and slirp4netns bind 0.0.0.0 and ::).
+`host_ip` "" means every address (pasta binds 0.0.0.0 and ::; slirp4netns and
+pdman-portfwd bind 0.0.0.0).
 A host port of 0 in a parsed spec means "pick a free one"; `allocate` fixes it
 before the config is stored. Stdlib only: `ps` formats the PORTS column from here.
 """
 
 from __future__ import annotations
 
-from pdman.errors import ConflictError, UsageError
+from pdman.errors import ConflictError, PdmanError, UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -192,34 +193,40 @@ def _probe(ip: str, port: int, proto: str) -> None:
             s.listen(1)
 
 
+def bind_error(p: Port, exc: OSError) -> PdmanError:
+    """The error for a host port that cannot be bound (`exc` from bind or listen),
+    naming the port and what to do."""
+    import errno
+
+    if exc.errno == errno.EADDRINUSE:
+        return ConflictError(
+            f"cannot publish host port {_where(p)}: the port is already in use",
+            hint="stop whatever listens there, or publish on another host port "
+            "(-p OTHERPORT:" f"{p['container_port']})")
+    if exc.errno == errno.EACCES:
+        return ConflictError(
+            f"cannot publish host port {_where(p)}: ports below "
+            "net.ipv4.ip_unprivileged_port_start need privileges",
+            hint="publish on a port >= 1024, or lower the sysctl "
+            "net.ipv4.ip_unprivileged_port_start")
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return UsageError(f"cannot publish host port {_where(p)}: no such local address on "
+                          "this host", hint="use an address of one of the host's interfaces")
+    return ConflictError(f"cannot publish host port {_where(p)}: {exc.strerror}")
+
+
 def check_free(ports: "Iterable[Port]") -> None:
     """Raise ConflictError naming the first host port that cannot be bound.
 
-    The backends bind in their own processes, after the container exists; this
-    probe makes the common mistake (a port in use) fail before anything is made.
+    The backends bind after the container exists (pasta and slirp4netns in their
+    own processes, pdman-portfwd's listeners in pdman's); this probe makes the
+    common mistake (a port in use) fail before anything is made.
     """
-    import errno
-
     for p in ports:
         try:
             _probe(p["host_ip"], p["host_port"], p["protocol"])
         except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise ConflictError(
-                    f"cannot publish host port {_where(p)}: the port is already in use",
-                    hint="stop whatever listens there, or publish on another host port "
-                    "(-p OTHERPORT:" f"{p['container_port']})") from None
-            if exc.errno == errno.EACCES:
-                raise ConflictError(
-                    f"cannot publish host port {_where(p)}: ports below "
-                    "net.ipv4.ip_unprivileged_port_start need privileges",
-                    hint="publish on a port >= 1024, or lower the sysctl "
-                    "net.ipv4.ip_unprivileged_port_start") from None
-            if exc.errno == errno.EADDRNOTAVAIL:
-                raise UsageError(f"cannot publish host port {_where(p)}: no such local "
-                                 "address on this host",
-                                 hint="use an address of one of the host's interfaces") from None
-            raise ConflictError(f"cannot publish host port {_where(p)}: {exc.strerror}") from None
+            raise bind_error(p, exc) from None
 
 
 def _free_port(ip: str, proto: str, taken: set[tuple[str, int, str]],

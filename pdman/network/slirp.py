@@ -3,22 +3,33 @@
 slirp4netns joins the container's namespaces by PID, creates `tap0` configured as
 10.0.2.100/24 with the gateway 10.0.2.2 and the DNS forwarder 10.0.2.3, and stays
 in the foreground: it is started in its own session and signals readiness on a
-pipe (`--ready-fd`). Published ports are added through its API socket
-(`add_hostfwd`), each bound by slirp4netns itself on the host, so a port in use
-fails there with the port named.
+pipe (`--ready-fd`).
 
-Client addresses: slirp4netns forwards a published port inside its own TCP/IP
-stack (the "slirp4netns port handler" of podman); a client on the host's loopback
-shows up as 10.0.2.2 (the host, as the container sees it), a remote client with
-its own address.
+Published ports, by podman's `port_handler` option:
+
+    rootlesskit   (the default, podman's name for it) TCP ports go through
+                  pdman-portfwd (portfwd.py), a splice(2) proxy that accepts on
+                  the host and connects to 127.0.0.1:PORT inside the container;
+                  about twice slirp4netns's throughput. UDP ports still go
+                  through slirp4netns's add_hostfwd.
+    slirp4netns   every port through slirp4netns's API socket (`add_hostfwd`),
+                  bound by slirp4netns itself, forwarded by its TCP/IP stack.
+
+Either way a port in use fails with the port named.
+
+Client addresses: with the forwarder the container sees every TCP client as
+127.0.0.1 (its own loopback, as with podman's rootlessport). Through slirp4netns's
+stack (port_handler=slirp4netns, and UDP) a client on the host's loopback shows up
+as 10.0.2.2 (the host, as the container sees it), a remote client with its own
+address.
 
 Options (`slirp4netns:OPT=V,...`, podman's names): mtu, cidr, enable_ipv6,
-allow_host_loopback, outbound_addr, port_handler (only `slirp4netns`).
+allow_host_loopback, outbound_addr, outbound_addr6, port_handler (rootlesskit or
+slirp4netns).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import time
@@ -31,6 +42,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
     from pdman.network.ports import Port
+
+#: port_handler values: pdman-portfwd for TCP (podman's default name), or slirp4netns
+PORT_HANDLERS = ("rootlesskit", "slirp4netns")
 
 GUEST_ADDR = "10.0.2.100"
 DNS_ADDR = "10.0.2.3"
@@ -48,11 +62,20 @@ def parse_options(options: "Sequence[str]") -> dict[str, str]:
             raise UsageError(f"unknown slirp4netns option {opt!r}",
                              hint="known: " + ", ".join(f"{k}=..." for k in sorted(known)))
         out[key] = value
-    if out.get("port_handler", "slirp4netns") != "slirp4netns":
-        raise UsageError(f"port_handler={out['port_handler']} is not available",
-                         hint="pdman forwards ports through slirp4netns itself "
-                         "(port_handler=slirp4netns)")
+    if out.get("port_handler", PORT_HANDLERS[0]) not in PORT_HANDLERS:
+        raise UsageError(f"unknown slirp4netns port_handler={out['port_handler']}",
+                         hint="use port_handler=rootlesskit (pdman-portfwd, the default) or "
+                         "port_handler=slirp4netns (slirp4netns forwards every port itself)")
     return out
+
+
+def split_ports(ports: "Sequence[Port]", options: "Sequence[str]") -> "tuple[list[Port], list[Port]]":
+    """(ports for pdman-portfwd, ports for add_hostfwd): the forwarder takes the TCP
+    ports unless port_handler=slirp4netns; it has no UDP."""
+    if parse_options(options).get("port_handler", PORT_HANDLERS[0]) == "slirp4netns":
+        return [], list(ports)
+    return ([p for p in ports if p["protocol"] == "tcp"],
+            [p for p in ports if p["protocol"] != "tcp"])
 
 
 def guest_address(options: dict[str, str]) -> str:
@@ -92,7 +115,8 @@ def argv(slirp: str, pid: int, options: dict[str, str], api_socket: str, ready_f
     return args
 
 
-def _log_text(log_path: str) -> str:
+def log_text(log_path: str) -> str:
+    """What a helper wrote to its log, on one line, for an error message."""
     try:
         with open(log_path, encoding="utf-8", errors="replace") as f:
             return "; ".join(ln.strip() for ln in f if ln.strip())[-800:]
@@ -120,17 +144,19 @@ def start(pid: int, options: "Sequence[str]", api_socket: str, log_path: str,
     finally:
         os.close(w)
     try:
-        ready = _wait_ready(r, timeout)
+        ready = wait_ready(r, timeout)
     finally:
         os.close(r)
     if not ready:
         procs.stop(daemon, 0)
         raise RuntimeFailure("slirp4netns could not set up the container's network: "
-                             + (_log_text(log_path) or "it exited without a message"))
+                             + (log_text(log_path) or "it exited without a message"))
     return daemon, procs.start_time(daemon)
 
 
-def _wait_ready(fd: int, timeout: float) -> bool:
+def wait_ready(fd: int, timeout: float) -> bool:
+    """True once a helper wrote "1" on the read end `fd` of its ready pipe; False
+    when it closed it (it exited) or `timeout` passed."""
     import select
 
     deadline = time.monotonic() + timeout
@@ -142,6 +168,8 @@ def _wait_ready(fd: int, timeout: float) -> bool:
 
 
 def _api(api_socket: str, request: dict[str, object]) -> dict[str, object]:
+    import json
+
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(10)
         s.connect(api_socket)

@@ -212,16 +212,19 @@ def test_detached_logs_stop(busybox: str, env: dict[str, str]) -> None:
         pd(env, "rm", "-f", "bg", check=False)
 
 
-def test_published_port_answers(testbed: Any, env: dict[str, str]) -> None:
+@pytest.mark.parametrize("network", ["pasta", "slirp4netns"])
+def test_published_port_answers(testbed: Any, env: dict[str, str], network: str) -> None:
     """`run -d -p` with nginx: the first HTTP answer on 127.0.0.1 (the network helper,
-    pasta, runs from the host with the caller's environment)."""
+    pasta or slirp4netns, runs from the host with the caller's environment; slirp4netns's
+    TCP ports through pdman-portfwd, from the unpacked bundle)."""
     import socket
     import urllib.request
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    pd(env, "run", "-d", "--name", "web", "-p", f"127.0.0.1:{port}:80", testbed.image("nginx"))
+    pd(env, "run", "-d", "--name", "web", "--network", network, "-p", f"127.0.0.1:{port}:80",
+       testbed.image("nginx"))
     try:
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         body, deadline = "", time.monotonic() + 30
@@ -232,6 +235,10 @@ def test_published_port_answers(testbed: Any, env: dict[str, str]) -> None:
             except OSError:
                 time.sleep(0.2)
         assert "Welcome to nginx" in body
+        if network == "slirp4netns":
+            bundle = str(Path(env["XDG_CACHE_HOME"]) / "pdman")
+            assert [p for p in Path("/proc").iterdir() if p.name.isdigit() and
+                    _cmdline(p).startswith(bundle) and _cmdline(p).endswith("/pdman-portfwd")]
     finally:
         pd(env, "rm", "-f", "web", check=False)
 

@@ -1,5 +1,6 @@
 """Rootless networking, as the unprivileged user: published ports answered on the
-host's loopback (pasta by default, slirp4netns on request), user-defined networks
+host's loopback (pasta by default, slirp4netns on request, its TCP ports through
+pdman-portfwd unless port_handler=slirp4netns), user-defined networks
 where containers find each other by name, isolation between networks, and nothing
 left running after the containers are gone.
 
@@ -10,15 +11,18 @@ tests create. Containers are run in the foreground in a subprocess and stopped w
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -124,18 +128,26 @@ def wait_running(env: dict[str, str], name: str, timeout: float = 30.0) -> None:
 
 def helpers_of(env: dict[str, str]) -> list[str]:
     """Command lines of this store's network helpers still running: pasta and
-    slirp4netns name files under the runroot; the rootless netns holder names it."""
+    slirp4netns name files under the runroot; the rootless netns holder names it;
+    pdman-portfwd writes its stderr to a log there."""
     runroot = env["PDMAN_RUNROOT"]
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+            if "pdman-portfwd" in cmd.partition(" ")[0]:
+                cmd += " 2>" + os.readlink(f"/proc/{pid}/fd/2")
         except OSError:
             continue
-        if runroot in cmd and ("pasta" in cmd or "slirp4netns" in cmd or "pdman-netns" in cmd):
+        if runroot in cmd and ("pasta" in cmd or "slirp4netns" in cmd or "pdman-netns" in cmd
+                               or "pdman-portfwd" in cmd):
             found.append(f"{pid}: {cmd}")
     return found
+
+
+def forwarders_of(env: dict[str, str]) -> list[str]:
+    return [h for h in helpers_of(env) if "pdman-portfwd" in h]
 
 
 def holder_links(env: dict[str, str]) -> set[str]:
@@ -187,11 +199,12 @@ UDP_ECHO = ('use IO::Socket::INET; $| = 1; my $s = IO::Socket::INET->new(LocalPo
             'while (1) { $s->recv(my $m, 100); print "got $m"; }')
 
 
+@pytest.mark.parametrize("network", ["pasta", "slirp4netns"])
 def test_udp_port_published(images: dict[str, str], registry_env: dict[str, str],
-                            foreground: Any) -> None:
+                            foreground: Any, network: str) -> None:
     port = free_port(socket.SOCK_DGRAM)
-    listener = foreground("--name", "udp", "-p", f"127.0.0.1:{port}:5353/udp", images["debian"],
-                          "perl", "-e", UDP_ECHO)
+    listener = foreground("--name", "udp", "--network", network, "-p",
+                          f"127.0.0.1:{port}:5353/udp", images["debian"], "perl", "-e", UDP_ECHO)
     wait_running(registry_env, "udp")
     deadline = time.monotonic() + 20
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
@@ -200,20 +213,23 @@ def test_udp_port_published(images: dict[str, str], registry_env: dict[str, str]
             time.sleep(0.1)
     assert "hello-udp" in listener.output()
     assert f"127.0.0.1:{port}->5353/udp" in pd(registry_env, "ps").stdout
+    assert forwarders_of(registry_env) == []     # UDP stays with slirp4netns's add_hostfwd
     pd(registry_env, "rm", "-f", "udp")
     listener.wait()
     assert_nothing_left(registry_env)
 
 
+@pytest.mark.parametrize("network", ["pasta", "slirp4netns"])
 def test_port_in_use_is_named_and_nothing_is_left(images: dict[str, str],
-                                                   registry_env: dict[str, str]) -> None:
+                                                   registry_env: dict[str, str],
+                                                   network: str) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen(1)
         port = busy.getsockname()[1]
         for extra in ([], ["--rm"]):
-            out = pd(registry_env, "run", *extra, "-p", f"{port}:80", images["busybox"], "true",
-                     check=False)
+            out = pd(registry_env, "run", *extra, "--network", network, "-p", f"{port}:80",
+                     images["busybox"], "true", check=False)
             assert out.returncode == 125
             assert str(port) in out.stderr and "in use" in out.stderr
     assert pd(registry_env, "ps", "-aq").stdout == ""
@@ -232,18 +248,104 @@ def test_publish_all_and_ranges(images: dict[str, str], registry_env: dict[str, 
     assert pd(registry_env, "port", "many", "8001").stdout == f"127.0.0.1:{first + 1}\n"
 
 
+@pytest.mark.parametrize("handler, client", [("", "127.0.0.1"),
+                                             (":port_handler=slirp4netns", "10.0.2.2")])
 def test_slirp4netns_on_request(images: dict[str, str], registry_env: dict[str, str],
-                               foreground: Any) -> None:
+                               foreground: Any, handler: str, client: str) -> None:
     port = free_port()
-    web = foreground("--name", "web", "--network", "slirp4netns", "-p", f"{port}:80", images["nginx"])
+    web = foreground("--name", "web", "--network", "slirp4netns" + handler, "-p", f"{port}:80",
+                     images["nginx"])
     status, _ = http_get(f"http://127.0.0.1:{port}/")
     assert status == 200
-    assert any("slirp4netns" in h for h in helpers_of(registry_env))
+    helpers = helpers_of(registry_env)
+    assert any("slirp4netns" in h for h in helpers)
+    assert len(forwarders_of(registry_env)) == (0 if handler else 1)
     pd(registry_env, "stop", "web")
     web.wait()
+    # pdman-portfwd connects from the container's loopback (as podman's rootlessport);
     # slirp4netns forwards inside its own stack: a loopback client is the host, 10.0.2.2
-    assert '10.0.2.2 - - [' in web.output()
+    assert f'{client} - - [' in web.output()
     pd(registry_env, "rm", "web")
+    assert_nothing_left(registry_env)
+
+
+# a TCP echo server: every connection gets its bytes back and, after the client's FIN
+# (a half-close: the way back stays open), a trailer with the count
+TCP_ECHO = ('use IO::Socket::INET; $| = 1; $SIG{CHLD} = "IGNORE"; '
+            'my $s = IO::Socket::INET->new(LocalPort => 7000, Listen => 64, ReuseAddr => 1) '
+            'or die "listen: $!"; print "listening\n"; '
+            'while (my $c = $s->accept) { if (!fork) { print "peer ", $c->peerhost, "\n"; '
+            'my ($n, $buf) = (0); while (my $r = sysread($c, $buf, 65536)) { $n += $r; '
+            'print {$c} $buf or die "write: $!"; } print {$c} "EOF after $n bytes"; exit 0; } '
+            'close $c; }')
+
+
+def echo_through(port: int, data: bytes) -> bytes:
+    """Send `data` to TCP_ECHO, half-close, and read to EOF while sending."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        def send() -> None:
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+        sender = threading.Thread(target=send)
+        sender.start()
+        chunks = []
+        try:
+            while chunk := s.recv(1 << 20):
+                chunks.append(chunk)
+        finally:
+            sender.join()
+    return b"".join(chunks)
+
+
+def echoed(data: bytes) -> str:
+    return hashlib.sha256(data + b"EOF after %d bytes" % len(data)).hexdigest()
+
+
+def test_slirp4netns_forwarder_moves_bytes_intact(images: dict[str, str],
+                                                  registry_env: dict[str, str],
+                                                  foreground: Any) -> None:
+    """pdman-portfwd: MiBs both ways arrive intact, several connections at once, and
+    after the client's FIN the container still answers (half-close)."""
+    port = free_port()
+    server = foreground("--name", "echo", "--network", "slirp4netns", "-p",
+                        f"127.0.0.1:{port}:7000", images["debian"], "perl", "-e", TCP_ECHO)
+    deadline = time.monotonic() + 30
+    while True:             # until perl listens, the forwarder's connection is closed
+        try:
+            if echo_through(port, b"ping") == b"pingEOF after 4 bytes":
+                break
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, server.output()
+        time.sleep(0.05)
+    data = os.urandom(8 << 20)
+    assert hashlib.sha256(echo_through(port, data)).hexdigest() == echoed(data)
+    blobs = [os.urandom((1 << 20) + i) for i in range(8)]
+    with ThreadPoolExecutor(len(blobs)) as pool:
+        got = list(pool.map(lambda b: hashlib.sha256(echo_through(port, b)).hexdigest(), blobs))
+    assert got == [echoed(b) for b in blobs]
+    assert "peer 127.0.0.1\n" in server.output()
+    assert len(forwarders_of(registry_env)) == 1
+    pd(registry_env, "rm", "-f", "echo")
+    server.wait()
+    deadline = time.monotonic() + 2
+    while forwarders_of(registry_env) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert forwarders_of(registry_env) == []
+    assert_nothing_left(registry_env)
+
+
+def test_slirp4netns_forwarder_cannot_bind(images: dict[str, str],
+                                          registry_env: dict[str, str]) -> None:
+    """A host port pdman-portfwd's listener cannot bind fails the start naming it, and
+    leaves nothing: here 0.0.0.0:PORT behind 127.0.0.1:PORT of the same container, which
+    the check before the start (one port at a time) cannot see."""
+    port = free_port()
+    out = pd(registry_env, "run", "--rm", "--network", "slirp4netns", "-p", f"127.0.0.1:{port}:80",
+             "-p", f"{port}:81", images["busybox"], "true", check=False)
+    assert out.returncode == 125
+    assert f"host port {port}/tcp" in out.stderr and "in use" in out.stderr
+    assert pd(registry_env, "ps", "-aq").stdout == ""
     assert_nothing_left(registry_env)
 
 

@@ -1,0 +1,91 @@
+"""pdman-portfwd: the published TCP ports of a slirp4netns container, forwarded by a
+small splice(2) proxy (native/portfwd.c) instead of slirp4netns's user-mode TCP
+stack. podman's default port handler, rootlessport, works the same way; either moves
+about twice the bytes per second of slirp4netns's own forwarding.
+
+The host's listening sockets are bound here, in pdman's process: a port in use
+fails with the port named (ports.bind_error) before anything runs, and leaves
+nothing behind. The forwarder inherits them, joins the container's user and network
+namespaces by PID, writes "1" on a pipe, then accepts on the host and connects to
+127.0.0.1:CONTAINER-PORT inside the container, so the container sees its clients as
+127.0.0.1:
+
+    pdman-portfwd --pid PID --ready-fd FD LISTEN-FD:CONTAINER-PORT...
+
+UDP ports are not forwarded here: slirp4netns's add_hostfwd keeps them (slirp.py).
+The forwarder is recorded as a helper of the container; teardown kills it, and it
+exits by itself when the container's process does.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from pdman.errors import RuntimeFailure
+from pdman.network import ports, procs, slirp
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from pdman.network.ports import Port
+
+
+def argv(exe: str, pid: int, ready_fd: int, listeners: "Sequence[tuple[int, int]]") -> list[str]:
+    """The command line; `listeners` are (inherited fd, container port) pairs."""
+    return [exe, "--pid", str(pid), "--ready-fd", str(ready_fd),
+            *(f"{fd}:{port}" for fd, port in listeners)]
+
+
+def listen(p: "Port") -> socket.socket:
+    """The host's listening socket of one published TCP port, bound as `ports.check_free`
+    probes it; the port's error when it cannot be."""
+    ip = p.get("host_ip") or "0.0.0.0"
+    sock = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        # a port only in TIME_WAIT is free to listen on again
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((ip, p["host_port"]))
+        sock.listen(socket.SOMAXCONN)
+    except OSError as exc:
+        sock.close()
+        raise ports.bind_error(p, exc) from None
+    return sock
+
+
+def start(pid: int, published: "Sequence[Port]", log_path: str,
+          timeout: float = 10.0) -> tuple[int, int]:
+    """Forward `published` (TCP) host ports into the network namespace of `pid`;
+    (pid, start time) of the forwarder once it is in the namespaces."""
+    from pdman.runtime import libexec
+
+    exe = libexec.path("pdman-portfwd")
+    socks: list[socket.socket] = []
+    try:
+        for p in published:
+            socks.append(listen(p))
+        r, w = os.pipe()
+        try:
+            fds = [(s.fileno(), p["container_port"]) for s, p in zip(socks, published)]
+            daemon = procs.spawn_daemon(argv(exe, pid, w, fds), log_path,
+                                        pass_fds=(w, *(fd for fd, _ in fds)))
+        except BaseException:
+            os.close(r)
+            raise
+        finally:
+            os.close(w)
+    finally:
+        for s in socks:             # the forwarder holds them now
+            s.close()
+    try:
+        ready = slirp.wait_ready(r, timeout)
+    finally:
+        os.close(r)
+    if not ready:
+        procs.stop(daemon, 0, timeout=0.5)
+        raise RuntimeFailure("the port forwarder pdman-portfwd could not start: "
+                             + (slirp.log_text(log_path) or "it exited without a message"),
+                             hint="run with --network slirp4netns:port_handler=slirp4netns "
+                             "to have slirp4netns forward the ports")
+    return daemon, procs.start_time(daemon)

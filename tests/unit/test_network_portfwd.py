@@ -1,0 +1,49 @@
+"""slirp4netns's port handlers and pdman-portfwd's command line and listeners: pure
+logic and sockets on 127.0.0.1, no namespaces (tests/integration/test_network.py runs
+the forwarder)."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from pdman.errors import ConflictError, UsageError
+from pdman.network import portfwd, slirp
+
+TCP = {"host_ip": "", "host_port": 8080, "container_port": 80, "protocol": "tcp"}
+UDP = {"host_ip": "127.0.0.1", "host_port": 5353, "container_port": 53, "protocol": "udp"}
+
+
+def test_port_handler_default_is_the_forwarder_for_tcp_only() -> None:
+    assert slirp.split_ports([TCP, UDP], []) == ([TCP], [UDP])
+    assert slirp.split_ports([TCP, UDP], ["port_handler=rootlesskit"]) == ([TCP], [UDP])
+    assert slirp.split_ports([TCP, UDP], ["mtu=1500", "port_handler=slirp4netns"]) == \
+        ([], [TCP, UDP])
+    assert slirp.split_ports([], []) == ([], [])
+
+
+def test_unknown_port_handler_names_both() -> None:
+    with pytest.raises(UsageError) as err:
+        slirp.parse_options(["port_handler=bogus"])
+    assert "port_handler=bogus" in err.value.message
+    assert "port_handler=rootlesskit" in (err.value.hint or "")
+    assert "port_handler=slirp4netns" in (err.value.hint or "")
+
+
+def test_forwarder_argv() -> None:
+    assert portfwd.argv("/x/pdman-portfwd", 4242, 7, [(8, 80), (9, 443)]) == [
+        "/x/pdman-portfwd", "--pid", "4242", "--ready-fd", "7", "8:80", "9:443"]
+
+
+def test_listener_binds_or_names_the_port() -> None:
+    sock = portfwd.listen({"host_ip": "127.0.0.1", "host_port": 0, "container_port": 80,
+                           "protocol": "tcp"})
+    with sock:
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN) == 1
+        port = sock.getsockname()[1]
+        with pytest.raises(ConflictError) as err:
+            portfwd.listen({"host_ip": "127.0.0.1", "host_port": port, "container_port": 80,
+                            "protocol": "tcp"})
+    assert f"127.0.0.1:{port}/tcp" in err.value.message and "in use" in err.value.message
+    assert "-p OTHERPORT:80" in (err.value.hint or "")
