@@ -160,7 +160,6 @@ def release(ctx: "EngineContext", container_id: str, config: "dict[str, Any]") -
     """Once the container is gone: whether the kernel OOM-killed a process of it
     (recorded as oom_killed), and the cgroup removed. Nothing to do without one."""
     from pdman.cgroups import cgroupfs
-    from pdman.cgroups.oom import parse_oom_kills
     from pdman.errors import ContainerNotFound
     from pdman.storage import container_records as records
 
@@ -175,6 +174,8 @@ def release(ctx: "EngineContext", container_id: str, config: "dict[str, Any]") -
             return False
     if not cg:
         return False
+    from pdman.cgroups.oom import parse_oom_kills    # threading: not without a cgroup
+
     path = cg.get("path", "")
     if path and cgroupfs.exists(path):
         kills = max(kills, parse_oom_kills(cgroupfs.read_or(path, "memory.events")))

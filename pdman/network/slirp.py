@@ -31,7 +31,6 @@ slirp4netns).
 from __future__ import annotations
 
 import os
-import socket
 import time
 
 from pdman.errors import ConflictError, HostSupportError, RuntimeFailure, UsageError
@@ -169,6 +168,7 @@ def wait_ready(fd: int, timeout: float) -> bool:
 
 def _api(api_socket: str, request: dict[str, object]) -> dict[str, object]:
     import json
+    import socket    # not at module level: `create` imports this module
 
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(10)
