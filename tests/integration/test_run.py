@@ -5,7 +5,9 @@ Isolation is checked from inside the container with busybox, not guessed from ou
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -20,8 +22,9 @@ from tests.bed.runner import run_pdman
 DEFAULT_CAPEFF = 0x00000000800405FB
 
 
-def pd(env: dict[str, str], *args: object, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return run_pdman(*args, env=env, check=check)
+def pd(env: dict[str, str], *args: object, check: bool = True,
+       input: str | None = None) -> subprocess.CompletedProcess[str]:
+    return run_pdman(*args, env=env, check=check, input=input)
 
 
 def test_run_prints_and_removes(busybox: str, registry_env: dict[str, str]) -> None:
@@ -99,8 +102,11 @@ def test_hostname_env_workdir_entrypoint(busybox: str, registry_env: dict[str, s
     assert pd(registry_env, "start", "-a", cid).stdout == cid[:12] + "\n"
     envfile = tmp_path / "env"
     envfile.write_text("# comment\nFROM_FILE=yes\n")
-    out = pd(registry_env, "run", "--rm", "-e", "A=1", "--env-file", envfile, busybox, "env").stdout
+    # `-e NAME` without a value passes the caller's NAME through, as in podman
+    out = pd(dict(registry_env, FROM_CALLER="passed"), "run", "--rm", "-e", "A=1", "--env",
+             "FROM_CALLER", "--env-file", envfile, busybox, "env").stdout
     assert "A=1\n" in out and "FROM_FILE=yes\n" in out and "PATH=" in out
+    assert "FROM_CALLER=passed\n" in out
     assert pd(registry_env, "run", "--rm", "-w", "/tmp", busybox, "pwd").stdout == "/tmp\n"
     assert pd(registry_env, "run", "--rm", "--entrypoint", "echo", busybox, "a", "b").stdout == "a b\n"
 
@@ -109,9 +115,11 @@ def test_bind_mounts_and_ownership(busybox: str, registry_env: dict[str, str], t
     data = tmp_path / "data"
     data.mkdir()
     (data / "in").write_text("from host\n")
-    out = pd(registry_env, "run", "--rm", "-v", f"{data}:/data", busybox, "sh", "-c",
-             "cat /data/in; echo x > /data/root-file; echo y > /data/user-file; chown 1000:1000 /data/user-file")
+    out = pd(registry_env, "run", "--rm", "-v", f"{data}:/data", "-v", f"{data}:/rw:rw", busybox, "sh", "-c",
+             "cat /data/in; echo x > /data/root-file; echo y > /data/user-file; chown 1000:1000 /data/user-file; "
+             "echo z > /rw/rw-file")
     assert out.stdout == "from host\n"
+    assert (data / "rw-file").read_text() == "z\n"
     assert (data / "root-file").stat().st_uid == os.getuid()
     sub = _subuid_base()
     assert (data / "user-file").stat().st_uid == sub + 999
@@ -202,10 +210,17 @@ def test_signals_are_forwarded_to_the_container(busybox: str, registry_env: dict
 
     exe = shutil.which("pdman", path=registry_env["PATH"])
     proc = subprocess.Popen([exe, "run", "--rm", busybox, "sh", "-c",
+                             "trap 'echo got-hup' HUP; trap 'echo got-int' INT; "
                              "trap 'echo got-term; exit 42' TERM; echo ready; while :; do sleep 0.1; done"],
                             env=registry_env, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     assert proc.stdout.readline() == "ready\n"
+    # each one reaches the container, and pdman stays attached until it exits
+    proc.send_signal(signal.SIGHUP)
+    assert proc.stdout.readline() == "got-hup\n"
+    proc.send_signal(signal.SIGINT)
+    assert proc.stdout.readline() == "got-int\n"
+    assert proc.poll() is None
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=20) == 42
     assert proc.stdout.read() == "got-term\n"
@@ -214,9 +229,15 @@ def test_signals_are_forwarded_to_the_container(busybox: str, registry_env: dict
 def test_interactive_tty_session(busybox: str, registry_env: dict[str, str]) -> None:
     import pexpect
 
+    import termios
+
     child = pexpect.spawn("pdman", ["run", "-it", "--rm", busybox, "sh"], env=registry_env,
                           encoding="utf-8", timeout=30, dimensions=(30, 100))
     child.expect("# ")
+    # the caller's terminal is raw while attached: no local echo, line editing or
+    # signal keys -- the container's own terminal does those
+    lflag = termios.tcgetattr(child.child_fd)[3]
+    assert lflag & (termios.ICANON | termios.ECHO | termios.ISIG) == 0
     child.sendline("echo $((6*7)); stty size; [ -t 0 ] && echo on-a-tty")
     child.expect("42")
     child.expect("30 100")
@@ -262,3 +283,121 @@ def test_init_reaps_and_forwards(busybox: str, registry_env: dict[str, str]) -> 
     assert proc.stdout is not None and proc.stdout.readline() == "up\n"
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=20) == 143
+
+
+def test_image_entrypoint_cmd_env_workdir_user_are_honoured(busybox: str,
+                                                            registry_env: dict[str, str]) -> None:
+    # an image whose config sets all five, made by commit (the test bed's set none but Cmd)
+    pd(registry_env, "create", "--name", "src", busybox, "sh", "-c",
+       "mkdir -p /srv && printf '%s\\n' '#!/bin/sh' 'echo \"args=$*\"' 'echo \"user=$(id -un)\"' "
+       "'echo \"pwd=$(pwd)\"' 'echo \"greeting=$GREETING\"' > /ep && chmod 755 /ep")
+    pd(registry_env, "start", "-a", "src")
+    pd(registry_env, "commit", "--change", 'ENTRYPOINT ["/ep"]', "--change", 'CMD ["default-arg"]',
+       "--change", "ENV GREETING=hello", "--change", "WORKDIR /srv", "--change", "USER nobody",
+       "src", "configured:1")
+    assert pd(registry_env, "run", "--rm", "configured:1").stdout.splitlines() == [
+        "args=default-arg", "user=nobody", "pwd=/srv", "greeting=hello"]
+    # arguments replace Cmd and go to the entrypoint; options override the rest
+    assert pd(registry_env, "run", "--rm", "-u", "root", "-w", "/tmp", "-e", "GREETING=bye",
+              "configured:1", "given", "words").stdout.splitlines() == [
+        "args=given words", "user=root", "pwd=/tmp", "greeting=bye"]
+    # --entrypoint "" clears the image's: the command runs by itself, as the image's user
+    assert pd(registry_env, "run", "--rm", "--entrypoint", "", "configured:1",
+              "sh", "-c", "id -un; pwd").stdout == "nobody\n/srv\n"
+    cfg = json.loads(pd(registry_env, "container", "inspect", pd(
+        registry_env, "create", "configured:1").stdout.strip()).stdout)[0]["Config"]
+    assert (cfg["Entrypoint"], cfg["Cmd"], cfg["WorkingDir"], cfg["User"]) == \
+        (["/ep"], ["default-arg"], "/srv", "nobody")
+    assert "GREETING=hello" in cfg["Env"]
+
+
+def test_stdin_reaches_the_container_only_with_i(busybox: str, registry_env: dict[str, str]) -> None:
+    assert pd(registry_env, "run", "--rm", "-i", busybox, "cat", input="piped\n").stdout == "piped\n"
+    assert pd(registry_env, "run", "--rm", busybox, "cat", input="piped\n").stdout == ""
+    pd(registry_env, "create", "-i", "--name", "reader", busybox, "sh", "-c", "read l; echo got:$l")
+    assert pd(registry_env, "start", "-i", "reader", input="again\n").stdout == "got:again\n"
+
+
+def test_mount_option_bind_volume_tmpfs(busybox: str, registry_env: dict[str, str],
+                                        tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    out = pd(registry_env, "run", "--rm",
+             "--mount", f"type=bind,source={data},target=/b",
+             "--mount", f"type=bind,src={data},dst=/bro,readonly",
+             "--mount", "type=volume,source=mvol,target=/v",
+             "--mount", "type=tmpfs,target=/t,tmpfs-size=1m",
+             busybox, "sh", "-c",
+             "echo b > /b/f; touch /bro/x 2>/dev/null || echo bro-refused; echo v > /v/f; "
+             "grep ' /t ' /proc/mounts; touch /t/ok && echo t-writable").stdout.splitlines()
+    assert (data / "f").read_text() == "b\n"
+    assert not (data / "x").exists() and "bro-refused" in out
+    (tmp_line,) = [ln for ln in out if " /t " in ln]
+    assert tmp_line.startswith("tmpfs /t tmpfs") and "size=1024k" in tmp_line
+    assert "t-writable" in out
+    mountpoint = pd(registry_env, "volume", "inspect", "--format", "{{.Mountpoint}}", "mvol").stdout.strip()
+    assert (Path(mountpoint) / "f").read_text() == "v\n"
+
+
+def test_pull_policies(testbed: Any, registry_env: dict[str, str]) -> None:
+    ref = testbed.image("busybox")
+    never = pd(registry_env, "run", "--rm", "--pull=never", ref, "true", check=False)
+    assert never.returncode == 125 and ref in never.stderr
+    assert pd(registry_env, "images", "-q").stdout == ""          # nothing was pulled
+    pd(registry_env, "run", "--rm", "-q", "--pull=missing", ref, "true")
+    assert pd(registry_env, "images", "-q").stdout != ""
+    # a local image under the registry's name: `missing` and `never` run it as it is,
+    # `always` fetches the registry's again
+    pd(registry_env, "create", "--name", "marked", ref, "sh", "-c", "echo local > /marker")
+    pd(registry_env, "start", "-a", "marked")
+    pd(registry_env, "commit", "marked", ref)
+    for policy in ("missing", "never"):
+        assert pd(registry_env, "run", "--rm", f"--pull={policy}", ref, "cat", "/marker").stdout == "local\n"
+    assert pd(registry_env, "run", "--rm", "-q", "--pull=always", ref, "sh", "-c",
+              "cat /marker 2>/dev/null || echo from-registry").stdout == "from-registry\n"
+    bad = pd(registry_env, "run", "--rm", "--pull=sometimes", ref, "true", check=False)
+    assert bad.returncode == 125 and "sometimes" in bad.stderr
+
+
+def test_labels_ps_filters_columns_and_rm_options(busybox: str, registry_env: dict[str, str]) -> None:
+    env = registry_env
+    lab = pd(env, "create", "--name", "lab", "--label", "tier=web", "--label", "team=a", busybox,
+             "true").stdout.strip()
+    pd(env, "create", "--name", "anon", "-v", "/scratch", busybox, "true")
+    pd(env, "run", "--name", "ran", busybox, "true")
+    assert json.loads(pd(env, "container", "inspect", "lab").stdout)[0]["Config"]["Labels"] == \
+        {"tier": "web", "team": "a"}
+
+    def names(*filters: str) -> list[str]:
+        args = [a for f in filters for a in ("--filter", f)]
+        return sorted(pd(env, "ps", "-a", *args, "--format", "{{.Names}}").stdout.split())
+
+    assert names("label=tier=web") == names("label=tier") == ["lab"]
+    assert names("label=tier=db") == []
+    assert names("status=exited") == ["ran"] and names("status=created") == ["anon", "lab"]
+    assert names("ancestor=busybox") == ["anon", "lab", "ran"]
+    assert names(f"id={lab[:6]}") == ["lab"]
+    assert names("status=created", "name=an") == ["anon"]        # different keys: AND
+    assert pd(env, "ps", "-q").stdout == ""                         # none is running
+    assert pd(env, "ps", "-aq", "--filter", "name=lab").stdout == lab[:12] + "\n"
+    assert pd(env, "ps", "-aq", "--no-trunc", "--filter", "name=lab").stdout == lab + "\n"
+    # podman's columns, in its order
+    header, *rows = pd(env, "ps", "-a").stdout.splitlines()
+    assert re.split(r"\s{2,}", header.strip()) == ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED",
+                                                   "STATUS", "PORTS", "NAMES"]
+    (ran,) = [r for r in rows if r.rstrip().endswith(" ran")]
+    assert ran.startswith(pd(env, "ps", "-aq", "--filter", "name=ran").stdout.strip())
+    assert busybox in ran and re.search(r"Exited \(0\) .*ago", ran)
+
+    # rm -v removes a container's anonymous volumes; plain rm keeps them
+    (anon_mount,) = json.loads(pd(env, "container", "inspect", "anon").stdout)[0]["Mounts"]
+    assert anon_mount["Name"] in pd(env, "volume", "ls", "-q").stdout.split()
+    pd(env, "create", "--name", "keeps", "-v", "/scratch", busybox, "true")
+    (kept,) = json.loads(pd(env, "container", "inspect", "keeps").stdout)[0]["Mounts"]
+    pd(env, "rm", "-v", "anon")
+    pd(env, "rm", "keeps")
+    volumes = pd(env, "volume", "ls", "-q").stdout.split()
+    assert anon_mount["Name"] not in volumes and kept["Name"] in volumes
+    ran_id = pd(env, "inspect", "--format", "{{.Id}}", "ran").stdout.strip()
+    assert sorted(pd(env, "rm", "--all").stdout.split()) == sorted([lab, ran_id])
+    assert pd(env, "ps", "-aq").stdout == ""
