@@ -248,6 +248,10 @@ def test_interactive_tty_session(busybox: str, registry_env: dict[str, str]) -> 
     child.expect("40 120")
     child.sendline("exit 5")
     child.expect(pexpect.EOF)
+    # and given back as it was found
+    lflag = termios.tcgetattr(child.child_fd)[3]
+    assert lflag & (termios.ICANON | termios.ECHO | termios.ISIG) == \
+        termios.ICANON | termios.ECHO | termios.ISIG
     child.close()
     assert child.exitstatus == 5
 
