@@ -51,6 +51,15 @@ def test_cp_both_ways(busybox: str, registry_env: dict[str, str], tmp_path: Path
     (host_dir / "hello.txt").write_text("from host\n")
     run_pdman("cp", host_dir / "hello.txt", f"{cid}:/tmp", env=registry_env)
     run_pdman("cp", host_dir, f"{cid}:/srv", env=registry_env)
+    # a tar stream on stdin is unpacked into the container's directory
+    packed = io.BytesIO()
+    with tarfile.open(fileobj=packed, mode="w") as tar:
+        entry = tarfile.TarInfo("streamed/run.sh")
+        body = b"#!/bin/sh\necho streamed\n"
+        entry.size, entry.mode = len(body), 0o750
+        tar.addfile(entry, io.BytesIO(body))
+    subprocess.run([_exe(registry_env), "cp", "-", f"{cid}:/srv"], env=registry_env,
+                   input=packed.getvalue(), capture_output=True, check=True)
     assert run_pdman("start", "-a", cid, env=registry_env).returncode == 0
     out_dir = tmp_path / "out"
     out_dir.mkdir()
@@ -62,6 +71,12 @@ def test_cp_both_ways(busybox: str, registry_env: dict[str, str], tmp_path: Path
                             capture_output=True, check=True).stdout
     with tarfile.open(fileobj=io.BytesIO(stream)) as tar:
         assert "in/hello.txt" in tar.getnames()
+    stream = subprocess.run([_exe(registry_env), "cp", f"{cid}:/srv/streamed/run.sh", "-"],
+                            env=registry_env, capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(stream)) as tar:
+        member = tar.getmember("run.sh")
+        assert member.mode & 0o777 == 0o750
+        assert tar.extractfile(member).read() == b"#!/bin/sh\necho streamed\n"  # type: ignore[union-attr]
 
 
 def test_cp_into_a_running_container(busybox: str, registry_env: dict[str, str], tmp_path: Path) -> None:
