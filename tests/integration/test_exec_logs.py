@@ -247,6 +247,18 @@ def test_attach_tty_detach_keys_and_exit(busybox: str, registry_env: dict[str, s
     child.close()
     assert child.exitstatus == 0
     assert json.loads(pd(registry_env, "container", "inspect", "shell").stdout)[0]["State"]["Running"]
+    # other keys on request: then ctrl-p ctrl-q reach the shell, which lives on
+    child = pexpect.spawn("pdman", ["attach", "--detach-keys", "ctrl-x", "shell"], env=registry_env,
+                          encoding="utf-8", timeout=30)
+    _until_the_shell_answers(child)
+    child.send("\x10\x11")
+    child.sendline("echo still-$((40+2))")
+    child.expect("still-42")
+    child.send("\x18")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert json.loads(pd(registry_env, "container", "inspect", "shell").stdout)[0]["State"]["Running"]
     child = pexpect.spawn("pdman", ["attach", "shell"], env=registry_env, encoding="utf-8",
                           timeout=30)
     _until_the_shell_answers(child)
@@ -265,6 +277,15 @@ def test_attach_without_a_tty(busybox: str, registry_env: dict[str, str]) -> Non
     assert out.stdout == "got:hello\n" and out.stderr == "to-stderr\n"
     stopped = pd(registry_env, "attach", "cat", check=False)
     assert stopped.returncode == 125 and "running" in stopped.stderr
+
+
+def test_attach_no_stdin_keeps_input_from_the_container(busybox: str,
+                                                        registry_env: dict[str, str]) -> None:
+    # the container reads only after the attach has had time to connect
+    pd(registry_env, "run", "-d", "-i", *NONE, "--name", "deaf", busybox, "sh", "-c",
+       "sleep 1; if read -t 1 line; then echo got:$line; else echo no-input; fi")
+    out = pd(registry_env, "attach", "--no-stdin", "deaf", input="hello\n")
+    assert out.stdout == "no-input\n"
 
 
 def test_top(busybox: str, registry_env: dict[str, str]) -> None:
