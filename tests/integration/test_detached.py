@@ -255,6 +255,19 @@ def test_start_restart_and_wait(busybox: str, registry_env: dict[str, str]) -> N
     assert pd(registry_env, "wait", "quick").stdout == "4\n"
 
 
+def test_container_prune_removes_what_is_not_running(busybox: str,
+                                                    registry_env: dict[str, str]) -> None:
+    pd(registry_env, "run", "-d", *NONE, "--name", "up", busybox, "sleep", "1000")
+    created = pd(registry_env, "create", *NONE, busybox, "true").stdout.strip()
+    pd(registry_env, "run", *NONE, "--name", "done", busybox, "true")
+    exited = json.loads(pd(registry_env, "container", "inspect", "done").stdout)[0]["Id"]
+    assert sorted(pd(registry_env, "container", "prune", "-f").stdout.split()) == \
+        sorted([created, exited])
+    assert pd(registry_env, "ps", "-a", "--format", "{{.Names}} {{.State}}").stdout == "up running\n"
+    assert not (Path(registry_env["PDMAN_ROOT"]) / "containers" / exited).exists()
+    assert pd(registry_env, "container", "prune", "-f").stdout == ""
+
+
 def test_start_of_a_missing_command_fails_like_run(busybox: str, registry_env: dict[str, str]) -> None:
     missing = pd(registry_env, "run", "-d", *NONE, "--name", "nf", busybox, "no-such-command",
                  check=False)
