@@ -53,7 +53,13 @@ enum pdman_sync {
   /* sync 0 (pdman_spawn with spec->join, nsjoin.c): the intermediate
    * process joined the namespaces and cloned the container; `pid` says
    * which.  Both write on one socket, so this may come after its sync 1. */
-  PDMAN_SYNC_CHILD_PID = 6
+  PDMAN_SYNC_CHILD_PID = 6,
+  /* sync 7 (pdman_exec_start): the joining process is in the container's
+   * namespaces and waits before forking the process; `pid` is its own */
+  PDMAN_SYNC_EXEC_JOINED = 7,
+  /* sync 8 (pdman_exec_finish): the caller placed the joining process (in
+   * the container's cgroup): it may fork the process, which inherits that */
+  PDMAN_SYNC_EXEC_GO = 8
 };
 
 struct pdman_sync_msg {
@@ -222,6 +228,19 @@ int pdman_mount(const char *source, const char *target, const char *fstype,
  * PDMAN_ERR_EXEC when the command was not found or not executable). */
 int pdman_exec(int target_pid, const struct pdman_spawn_spec *spec,
                struct pdman_spawn_result *res, struct pdman_error *err);
+
+/* pdman_exec in two halves, so that the caller can move the joining process
+ * into the container's cgroup before the process is forked (it inherits the
+ * cgroup from its first instruction on).  pdman_exec_start returns 0 once the
+ * joiner is in the namespaces and waits (sync 7; res->pid is the joiner,
+ * res->sync_fd open), or <0 with *err set; then either pdman_exec_finish
+ * (sync 8; returns as pdman_exec does) or pdman_exec_abort (the joiner ends,
+ * nothing was started). */
+int pdman_exec_start(int target_pid, const struct pdman_spawn_spec *spec,
+                     struct pdman_spawn_result *res, struct pdman_error *err);
+int pdman_exec_finish(int target_pid, const struct pdman_spawn_spec *spec,
+                      struct pdman_spawn_result *res, struct pdman_error *err);
+void pdman_exec_abort(struct pdman_spawn_result *res);
 
 /* ---- the monitor (monitor.c, the executable pdman-monitor) ----
  *

@@ -3,7 +3,9 @@
  *   caller ──fork──▶ joiner   opens /proc/PID/ns/{user,mnt,...} and /proc/PID/root,
  *                             setns(2): the user namespace first (which gives
  *                             it the capabilities to join the others), then
- *                             the rest; chroot to the container's root
+ *                             the rest; chroot to the container's root;
+ *                             sync 7, then waits for sync 8 (the caller moves
+ *                             it into the container's cgroup meanwhile)
  *                  └─clone(CLONE_PARENT)─▶ process
  *                             in the container's PID namespace (setns on a PID
  *                             namespace only applies to children) and a child
@@ -12,8 +14,9 @@
  *
  * The joiner tells the caller the process' PID (sync 5) and exits; the process
  * reports a failure as sync 3/4, or nothing: EOF on the CLOEXEC socket at
- * execve.  The two may arrive in either order.  The caller is a Python interpreter: everything runs in forked
- * children, so nothing here touches the caller's state.
+ * execve.  The two may arrive in either order.  The caller is a Python
+ * interpreter: everything runs in forked children, so nothing here touches
+ * the caller's state.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -184,6 +187,8 @@ out:
 static void __attribute__((noreturn))
 joiner_main(int target_pid, const struct pdman_spawn_spec *spec, int sync_fd) {
   struct pdman_error err;
+  struct pdman_sync_msg msg;
+  int timeout = spec->timeout_ms > 0 ? spec->timeout_ms : PDMAN_DEFAULT_TIMEOUT_MS;
   pid_t pid;
 
   pdman_error_clear(&err);
@@ -192,6 +197,12 @@ joiner_main(int target_pid, const struct pdman_spawn_spec *spec, int sync_fd) {
     pdman_sync_send(sync_fd, PDMAN_SYNC_CHILD_ERROR, 0, &err, &err);
     _exit(PDMAN_EXIT_CHILD_FAILED);
   }
+  /* sync 7: joined; the caller places this process (its cgroup), then sync 8.
+   * EOF instead: the caller gave up, nothing is started */
+  if (pdman_sync_send(sync_fd, PDMAN_SYNC_EXEC_JOINED, getpid(), NULL, &err) < 0 ||
+      pdman_sync_recv(sync_fd, timeout, &msg, "exec: waiting for the caller", &err) <= 0 ||
+      msg.type != PDMAN_SYNC_EXEC_GO)
+    _exit(PDMAN_EXIT_CHILD_FAILED);
   /* CLONE_PARENT: the caller becomes the parent and reaps it */
   pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
   if (pid == 0)
@@ -217,11 +228,17 @@ static int failure(const struct pdman_sync_msg *msg, struct pdman_error *err) {
 
 int pdman_exec(int target_pid, const struct pdman_spawn_spec *spec,
                struct pdman_spawn_result *res, struct pdman_error *err) {
+  if (pdman_exec_start(target_pid, spec, res, err) < 0)
+    return -1;
+  return pdman_exec_finish(target_pid, spec, res, err);
+}
+
+int pdman_exec_start(int target_pid, const struct pdman_spawn_spec *spec,
+                     struct pdman_spawn_result *res, struct pdman_error *err) {
   int timeout = spec->timeout_ms > 0 ? spec->timeout_ms : PDMAN_DEFAULT_TIMEOUT_MS;
   struct pdman_sync_msg msg;
-  struct pdman_error ignored;
   sigset_t all, old;
-  int fds[2], ret, saved, failed = 0;
+  int fds[2], ret, saved;
   pid_t joiner;
 
   pdman_error_clear(err);
@@ -247,6 +264,49 @@ int pdman_exec(int target_pid, const struct pdman_spawn_spec *spec,
     close(fds[0]);
     return pdman_error_set(err, saved, "fork to join the container");
   }
+  res->pid = joiner;
+  res->sync_fd = fds[0];
+  /* sync 7, or the joiner's error */
+  ret = pdman_sync_recv(fds[0], timeout, &msg, "exec: waiting for the process joining the container",
+                        err);
+  if (ret > 0 && msg.type == PDMAN_SYNC_EXEC_JOINED)
+    return 0;
+  if (ret > 0)
+    failure(&msg, err);
+  else if (ret == 0)
+    pdman_error_set(err, 0, "the joining process exited without a word");
+  pdman_exec_abort(res);
+  return pdman_error_wrap(err, "joining the container of process %d", target_pid);
+}
+
+void pdman_exec_abort(struct pdman_spawn_result *res) {
+  if (res->sync_fd >= 0)
+    close(res->sync_fd);   /* EOF: a waiting joiner exits */
+  res->sync_fd = -1;
+  if (res->pid > 0) {
+    kill(res->pid, SIGKILL);
+    while (waitpid(res->pid, NULL, __WALL) < 0 && errno == EINTR)
+      ;
+  }
+  res->pid = -1;
+}
+
+int pdman_exec_finish(int target_pid, const struct pdman_spawn_spec *spec,
+                      struct pdman_spawn_result *res, struct pdman_error *err) {
+  int timeout = spec->timeout_ms > 0 ? spec->timeout_ms : PDMAN_DEFAULT_TIMEOUT_MS;
+  struct pdman_sync_msg msg;
+  struct pdman_error ignored;
+  int fd = res->sync_fd, ret, failed = 0;
+  pid_t joiner = res->pid;
+
+  pdman_error_clear(err);
+  /* sync 8 */
+  if (pdman_sync_send(fd, PDMAN_SYNC_EXEC_GO, 0, NULL, err) < 0) {
+    pdman_exec_abort(res);
+    return pdman_error_wrap(err, "joining the container of process %d", target_pid);
+  }
+  res->sync_fd = -1;
+  res->pid = -1;
   while (waitpid(joiner, NULL, __WALL) < 0 && errno == EINTR)
     ;
 
@@ -254,7 +314,7 @@ int pdman_exec(int target_pid, const struct pdman_spawn_spec *spec,
    * socket, so in either order; EOF once both are gone (the process at its
    * execve) */
   for (;;) {
-    ret = pdman_sync_recv(fds[0], timeout, &msg, "exec: waiting for the process in the container",
+    ret = pdman_sync_recv(fd, timeout, &msg, "exec: waiting for the process in the container",
                           failed ? &ignored : err);
     if (ret <= 0)
       break;
@@ -263,7 +323,7 @@ int pdman_exec(int target_pid, const struct pdman_spawn_spec *spec,
     else if (!failed)
       failed = failure(&msg, err) < 0;
   }
-  close(fds[0]);
+  close(fd);
   if (ret < 0 && !failed)
     failed = 1;
   if (!failed && res->pid <= 0)

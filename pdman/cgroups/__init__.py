@@ -4,7 +4,7 @@
                                                  # host cannot enforce (stored)
     attach(ctx, container_id, config, pid)       # before the container is released: its
                                                  # cgroup (scope) made, limits set, pid in
-    join_monitor(ctx, container_id, config, pid) # the container's monitor joins it
+    join(ctx, container_id, config, pid)         # its monitor, an exec'd process joins it
     oom = release(ctx, container_id, config)     # when the container is gone: OOM kill
                                                  # seen? cgroup removed
     path = container_cgroup(rec)                 # for stats, pause/unpause
@@ -135,12 +135,13 @@ def _start_scope(unit: str, slice_name: str, pid: int, props: "list[tuple[str, s
             manager.start_scope(unit, slice_name, pid, props, description)
 
 
-def join_monitor(ctx: "EngineContext", container_id: str, config: "dict[str, Any]",
-                 monitor_pid: int) -> None:
-    """Move the container's monitor into the container's cgroup, as podman places conmon
-    (`--cgroups=enabled`); with `no-conmon` or `split` it stays where it was started.
-    Call it once the container is attached (the monitor then also keeps the cgroup
-    alive until it has read the exit status and memory.events)."""
+def join(ctx: "EngineContext", container_id: str, config: "dict[str, Any]", pid: int) -> None:
+    """Move process `pid` into the container's cgroup: its monitor, as podman places
+    conmon (`--cgroups=enabled`; with `no-conmon` or `split` it stays where it was
+    started), and each `exec`'d process, which then counts against the container's
+    limits as runc's exec does. Call it once the container is attached (the monitor
+    then also keeps the cgroup alive until it has read the exit status and
+    memory.events)."""
     from pdman.cgroups import cgroupfs
     from pdman.storage import container_records as records
 
@@ -150,10 +151,12 @@ def join_monitor(ctx: "EngineContext", container_id: str, config: "dict[str, Any
     if cg.get("manager") == "systemd":
         from pdman.cgroups.systemd import UserManager
 
+        # through the user manager: from a login session's scope only systemd may move
+        # a process into the user's delegated subtree
         with UserManager.connect() as manager:
-            manager.attach_processes(cg["unit"], [monitor_pid])
+            manager.attach_processes(cg["unit"], [pid])
     elif cg.get("manager") == "cgroupfs":
-        cgroupfs.move(cg["path"], monitor_pid)
+        cgroupfs.move(cg["path"], pid)
 
 
 def release(ctx: "EngineContext", container_id: str, config: "dict[str, Any]") -> bool:
@@ -179,7 +182,7 @@ def release(ctx: "EngineContext", container_id: str, config: "dict[str, Any]") -
     path = cg.get("path", "")
     if path and cgroupfs.exists(path):
         kills = max(kills, parse_oom_kills(cgroupfs.read_or(path, "memory.events")))
-    # the monitor's cleanup runs inside the cgroup it joined (join_monitor): it must not
+    # the monitor's cleanup runs inside the cgroup it joined (join): it must not
     # stop the scope around itself; the scope ends when this last process exits
     inside = bool(path) and (cgroupfs.cgroup_of() + "/").startswith(path.rstrip("/") + "/")
     if cg.get("manager") == "systemd":
@@ -207,4 +210,4 @@ def container_cgroup(rec: "ContainerRecord") -> str:
     return str(cg.get("path") or "")
 
 
-__all__ = ["attach", "container_cgroup", "join_monitor", "release", "resolve", "scope_name"]
+__all__ = ["attach", "container_cgroup", "join", "release", "resolve", "scope_name"]

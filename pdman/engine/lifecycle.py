@@ -103,7 +103,7 @@ def _start_locked(ctx: EngineContext, rec: records.ContainerRecord) -> None:
         # the monitor joins the container's cgroup, as podman places conmon: it then
         # holds the scope until it has read the exit status and memory.events
         try:
-            cgroups.join_monitor(child_ctx, rec.id, config["cgroup"], monitor_pid)
+            cgroups.join(child_ctx, rec.id, config["cgroup"], monitor_pid)
         except PdmanError as exc:
             import sys
 
@@ -455,15 +455,28 @@ def exec_in(ctx: EngineContext, options: ExecOptions) -> int:
                                 env=runopts.env_list(options.env, options.env_files),
                                 tty=options.tty and not options.detach,
                                 privileged=options.privileged)
+    def join_cgroup(joiner: int) -> None:
+        """The exec'd process counts against the container's limits: the process
+        that forks it joins the container's cgroup first, as runc's exec does."""
+        from pdman import cgroups
+
+        try:
+            cgroups.join(ctx, rec.id, rec.config["cgroup"], joiner)
+        except PdmanError as exc:
+            import sys
+
+            print(f"WARN[0000] exec in container {rec.name}: the process stays outside "
+                  f"the container's cgroup: {exc}", file=sys.stderr)
+
     if options.detach:
         spec.stdio = (-1, -1, -1)
-        execmod.start(rec.pid, spec)
+        execmod.start(rec.pid, spec, before_fork=join_cgroup)
         return 0
     from pdman.runtime.foreground import ForegroundSession
 
     with ForegroundSession(tty=options.tty, interactive=options.interactive) as session:
         spec.stdio = session.stdio()
-        pid = execmod.start(rec.pid, spec)
+        pid = execmod.start(rec.pid, spec, before_fork=join_cgroup)
         session.started(pid)
         return session.wait()
 

@@ -11,7 +11,7 @@ The process is our child, so the caller waits for it and forwards signals to it 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pdman.runtime import native
@@ -59,16 +59,33 @@ def process_spec(config: "dict[str, Any]", layer_dirs: list[str], argv: Sequence
     )
 
 
-def start(container_pid: int, spec: SpawnSpec) -> int:
+def start(container_pid: int, spec: SpawnSpec,
+          before_fork: "Callable[[int], None] | None" = None) -> int:
     """Start `spec` in the namespaces of `container_pid`; the new process' PID (our
     child) once its command was exec'd. CommandNotFoundError (127) and
-    CommandNotExecutableError (126) as for a container's own command."""
+    CommandNotExecutableError (126) as for a container's own command.
+
+    `before_fork(joiner_pid)` runs while the process that joined the namespaces
+    waits to fork the one that execs: what it does to the joiner (moving it into
+    the container's cgroup) holds for the process from its first instruction."""
     ffi, lib = native._native()
     c, keep = native._to_c(spec)
     res = ffi.new("struct pdman_spawn_result *")
     err = ffi.new("struct pdman_error *")
-    ret = lib.pdman_exec(container_pid, c, res, err)
-    keep.clear()
+    try:
+        if before_fork is None:
+            ret = lib.pdman_exec(container_pid, c, res, err)
+        else:
+            ret = lib.pdman_exec_start(container_pid, c, res, err)
+            if ret == 0:
+                try:
+                    before_fork(int(res.pid))
+                except BaseException:
+                    lib.pdman_exec_abort(res)
+                    raise
+                ret = lib.pdman_exec_finish(container_pid, c, res, err)
+    finally:
+        keep.clear()
     if ret < 0:
         native._fail(ffi, err, namespaces=False)
     return int(res.pid)

@@ -75,6 +75,21 @@ def test_oom_of_a_child_is_seen_while_pid1_lives_on(pd: Pd, busybox: str) -> Non
     assert done.returncode == 0
 
 
+def test_exec_joins_the_container_cgroup_and_its_limits(pd: Pd, busybox: str) -> None:
+    pd(*RUN, "-d", "--name", "execcg", "--memory", "64m", busybox, "sleep", "1000")
+    pid = wait_running(pd, "execcg")["State"]["Pid"]
+    # seen from inside: the exec'd shell is where the container's PID 1 is
+    mine, first = pd("exec", "execcg", "sh", "-c",
+                     "grep ^0:: /proc/self/cgroup; grep ^0:: /proc/1/cgroup").stdout.split()
+    assert mine == first, (mine, first)
+    assert cgroup_of(pid).name.startswith("pdman-")
+    # and the container's memory limit holds for it
+    done = pd("exec", "execcg", *ALLOC_200MB, check=False)
+    assert done.returncode == 137, done.stdout + done.stderr
+    assert inspect(pd, "execcg")["State"]["Running"] is True    # PID 1 lives on
+    pd("rm", "-f", "execcg")
+
+
 def test_pids_limit_stops_forks_beyond_it(pd: Pd, busybox: str) -> None:
     # a subshell forks until refused; then the container's processes are counted with
     # builtins only (a glob over /proc of its PID namespace: no fork needed)
