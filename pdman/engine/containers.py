@@ -488,6 +488,10 @@ def rename(ctx: EngineContext, name: str, new_name: str) -> None:
                          hint="names start with a letter or digit and use [a-zA-Z0-9_.-]")
     rec = records.find(ctx.catalog, name)
     records.rename(ctx.catalog, rec.id, new_name)
+    if rec.config.get("net", {}).get("mode") == "bridge":
+        from pdman import network
+
+        network.renamed(ctx, rec.id)
 
 
 def prune(ctx: EngineContext) -> list[str]:

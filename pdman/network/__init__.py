@@ -10,11 +10,13 @@
     detach(ctx, container_id, config)             # when the container is gone (or its
                                                   # start failed); idempotent
     sweep(ctx)                                    # tear down what dead containers left
+    renamed(ctx, id)                              # peers learn a container's new name
 
 Modes (config["mode"]), from `--network` (modes.py):
 
     pasta, slirp4netns  a network namespace of its own, connected by a user-mode
                         helper (pasta.py, slirp.py) that also publishes the ports
+                        (with slirp4netns, TCP ports through portfwd.py)
     none                its own namespace with loopback only
     host                the caller's namespace
     container           another running container's namespace (and user namespace)
@@ -245,6 +247,21 @@ def sweep(ctx: "EngineContext", leases: bool = True) -> None:
     from pdman.network import usernet
 
     usernet.sweep(ctx, leases=leases)
+
+
+def renamed(ctx: "EngineContext", container_id: str) -> None:
+    """After `rename`: the hosts files of the container's user-defined networks (its
+    peers' and its own) say its new name."""
+    from pdman.storage import network_records
+
+    nets = {lease.network_id
+            for lease in network_records.leases(ctx.catalog, container_id=container_id)}
+    if not nets:
+        return
+    from pdman.network import dns, infra
+
+    with infra.locked(ctx.paths):
+        dns.refresh(ctx, nets)
 
 
 def ports_of(config: "dict[str, Any]") -> "list[dict[str, Any]]":

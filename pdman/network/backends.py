@@ -56,12 +56,12 @@ def start(paths: Paths, container_id: str, net: dict[str, Any], pid: int,
     if kind == "none":
         return
     check_tun()
-    published = net.get("ports", [])
-    ports.check_free(published)
-    options = list(net.get("options", []))
     if kind == "pasta":
         _begin_pasta(paths, container_id, net, pid, st, ifname)()
         return
+    published = net.get("ports", [])
+    ports.check_free(published)
+    options = list(net.get("options", []))
     api = state.helper_file(paths, container_id, "slirp.sock")
     helper = slirp.start(pid, options, api, state.helper_file(paths, container_id, "slirp.log"),
                          ifname or "tap0")
@@ -87,7 +87,6 @@ def begin(paths: Paths, container_id: str, net: dict[str, Any], pid: int,
         start(paths, container_id, net, pid, st, ifname)
         return _done
     check_tun()
-    ports.check_free(net.get("ports", []))
     return _begin_pasta(paths, container_id, net, pid, st, ifname)
 
 
@@ -97,17 +96,50 @@ def _done() -> None:
 
 def _begin_pasta(paths: Paths, container_id: str, net: dict[str, Any], pid: int,
                  st: state.NetState, ifname: str | None) -> "Callable[[], None]":
-    options = list(net.get("options", []))
-    if net.get("dns_forward"):
-        options += ["--dns-forward", net["dns_forward"]]
-    starting = pasta.begin(pid, net.get("ports", []), options,
-                           state.helper_file(paths, container_id, "pasta.pid"), ifname)
+    """pasta started; the function returned waits for it and records it. pasta
+    (2023-03) says nothing when a port it forwards is taken, so pdman checks the
+    ports first, and holds the ports lock from that check until pasta has bound
+    them: of two containers publishing one port at once, the second is refused."""
+    published = net.get("ports", [])
+    lock = _ports_lock(paths) if published else -1
+    try:
+        ports.check_free(published)
+        options = list(net.get("options", []))
+        if net.get("dns_forward"):
+            options += ["--dns-forward", net["dns_forward"]]
+        starting = pasta.begin(pid, published, options,
+                               state.helper_file(paths, container_id, "pasta.pid"), ifname)
+    except BaseException:
+        _unlock(lock)
+        raise
 
     def finish() -> None:
-        st.helpers.append(state.Helper("pasta", *starting.finish()))
-        state.save(paths, st)
+        try:
+            st.helpers.append(state.Helper("pasta", *starting.finish()))
+            state.save(paths, st)
+        finally:
+            _unlock(lock)
 
     return finish
+
+
+def _ports_lock(paths: Paths) -> int:
+    import fcntl
+
+    os.makedirs(state.network_dir(paths), mode=0o700, exist_ok=True)
+    fd = os.open(os.path.join(state.network_dir(paths), "ports.lock"),
+                 os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _unlock(fd: int) -> None:
+    if fd >= 0:
+        os.close(fd)            # closing the only descriptor releases the flock
 
 
 def stop(paths: Paths, st: state.NetState, wait: bool = True) -> None:

@@ -116,7 +116,7 @@ def _sleep_binary() -> str:
     return found
 
 
-def _holder(ready_w: int, go_r: int, sleep: str, name: str) -> None:
+def _holder(ready_w: int, go_r: int, sleep: str, name: str, env: dict[str, str]) -> None:
     """In the forked holder: new user + network namespace, wait for the ID maps,
     exec `sleep infinity` under a name that says what it is."""
     from pdman.runtime import native
@@ -137,7 +137,7 @@ def _holder(ready_w: int, go_r: int, sleep: str, name: str) -> None:
     for fd in (0, 1, 2):
         os.dup2(null, fd)
     os.closerange(3, 65536)
-    os.execv(sleep, [name, "infinity"])
+    os.execve(sleep, [name, "infinity"], env)
 
 
 def _start(paths: Paths) -> Infra:
@@ -145,6 +145,7 @@ def _start(paths: Paths) -> Infra:
 
     mapping = idmap.mapping_for_current_user()
     sleep = _sleep_binary()
+    env = procs.tool_env()                    # the host's sleep: no bundle's libraries
     name = f"pdman-netns:{paths.runroot}"     # `ps` says what it is, and whose
     ready_r, ready_w = os.pipe()
     go_r, go_w = os.pipe()
@@ -156,7 +157,7 @@ def _start(paths: Paths) -> Infra:
             os.close(go_w)
             os.setsid()            # no terminal's ^C or hangup reaches the holder
             if os.fork() == 0:     # the holder: orphaned at once, so init reaps it
-                _holder(ready_w, go_r, sleep, name)
+                _holder(ready_w, go_r, sleep, name, env)
             code = 0
         finally:
             os._exit(code)

@@ -43,7 +43,7 @@ def helper_file(paths: Paths, container_id: str, suffix: str) -> str:
 
 
 class Helper(NamedTuple):
-    kind: str          # "pasta" | "slirp4netns"
+    kind: str          # "pasta" | "slirp4netns" | "portfwd"
     pid: int
     start: int
 

@@ -236,6 +236,25 @@ def test_port_in_use_is_named_and_nothing_is_left(images: dict[str, str],
     assert_nothing_left(registry_env)
 
 
+@pytest.mark.parametrize("network", ["pasta", "slirp4netns"])
+def test_two_containers_publishing_one_port_at_once(images: dict[str, str],
+                                                    registry_env: dict[str, str],
+                                                    network: str) -> None:
+    """Both find the port free, then race to bind it: one publishes it, the other
+    is refused with the port named -- never two running, one of them unreachable."""
+    port = free_port()
+    argv = ["run", "-d", "--network", network, "-p", f"{port}:80", images["nginx"]]
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda _: pd(registry_env, *argv, check=False), range(2)))
+    codes = sorted(r.returncode for r in runs)
+    assert codes == [0, 125], [(r.returncode, r.stderr) for r in runs]
+    refused = next(r for r in runs if r.returncode)
+    assert str(port) in refused.stderr and "in use" in refused.stderr
+    assert len(pd(registry_env, "ps", "-q").stdout.split()) == 1
+    pd(registry_env, "rm", "-fa")
+    assert_nothing_left(registry_env)
+
+
 def test_publish_all_and_ranges(images: dict[str, str], registry_env: dict[str, str]) -> None:
     first = free_port()
     pd(registry_env, "create", "--name", "many", "-P", "-p", f"127.0.0.1:{first}-{first + 1}:8000-8001",
@@ -430,9 +449,14 @@ def test_containers_on_one_network_reach_each_other_by_name(
     # the client's veth went with it; the web's stays on the bridge
     links = holder_links(env)
     assert "podman1" in links and len([ln for ln in links if ln.startswith("v")]) == 1
-    pd(env, "stop", "web")
+    # a new name reaches the peers at once
+    pd(env, "rename", "web", "site")
+    out = pd(env, "run", "--rm", "--network", "net1", images["busybox"], "sh", "-c",
+             "wget -q -O - http://site/ && cat /etc/hosts").stdout
+    assert "<h1>Welcome to nginx!</h1>" in out and f"{web_ip}\tsite www" in out
+    pd(env, "stop", "site")
     web.wait()
-    pd(env, "rm", "web")
+    pd(env, "rm", "site")
     assert_nothing_left(env)                           # the rootless netns too
     assert json.loads(pd(env, "network", "inspect", "net1").stdout)[0]["containers"] == {}
 
@@ -500,3 +524,65 @@ def test_unknown_network_is_an_error(images: dict[str, str], registry_env: dict[
              check=False)
     assert out.returncode == 125 and "nosuchnet" in out.stderr
     assert pd(registry_env, "ps", "-aq").stdout == ""
+
+
+def test_backend_options_reach_pasta_and_slirp4netns(images: dict[str, str],
+                                                     registry_env: dict[str, str]) -> None:
+    probe = "ip -o link; ip -o -4 addr; cat /etc/resolv.conf"
+    pasta = pd(registry_env, "run", "--rm", "--network", "pasta:--mtu,1400", images["busybox"],
+               "sh", "-c", probe).stdout
+    (link,) = [ln for ln in pasta.splitlines() if "link/ether" in ln]
+    assert " mtu 1400 " in link
+    slirp = pd(registry_env, "run", "--rm", "--network", "slirp4netns:mtu=1400,cidr=10.0.5.0/24",
+               images["busybox"], "sh", "-c", probe).stdout
+    assert " tap0: " in slirp and " mtu 1400 " in slirp
+    assert "inet 10.0.5.100/24" in slirp and "nameserver 10.0.5.3" in slirp
+    bad = pd(registry_env, "run", "--rm", "--network", "slirp4netns:nosuch=1", images["busybox"],
+             "true", check=False)
+    assert bad.returncode == 125 and "nosuch" in bad.stderr
+    assert_nothing_left(registry_env)
+
+
+def test_network_prune_keeps_networks_in_use(images: dict[str, str],
+                                             registry_env: dict[str, str]) -> None:
+    env = registry_env
+    pd(env, "network", "create", "unused")
+    pd(env, "network", "create", "used")
+    pd(env, "create", "--name", "member", "--network", "used", images["busybox"], "true")
+    assert pd(env, "network", "prune", "-f").stdout == "unused\n"
+    names = pd(env, "network", "ls", "--format", "{{.Name}}").stdout.split()
+    assert "used" in names and "unused" not in names
+    pd(env, "rm", "member")
+    assert pd(env, "network", "prune", "-f").stdout == "used\n"
+    assert "used" not in pd(env, "network", "ls", "--format", "{{.Name}}").stdout.split()
+
+
+@pytest.mark.parametrize("network", ["pasta", "net1"])
+def test_killing_a_detached_containers_monitor_leaves_nothing(
+        images: dict[str, str], registry_env: dict[str, str], network: str) -> None:
+    """The monitor, which would have torn the network down, is SIGKILLed: the next pdman
+    that looks at the container sees it exited, and its helpers, addresses and published
+    port are gone with it."""
+    env = registry_env
+    if network == "net1":
+        pd(env, "network", "create", "net1")
+    port = free_port()
+    pd(env, "run", "-d", "--name", "web", "--network", network, "-p", f"127.0.0.1:{port}:80",
+       images["nginx"])
+    assert http_get(f"http://127.0.0.1:{port}/")[0] == 200
+    monitor = json.loads(pd(env, "container", "inspect", "web").stdout)[0]["State"]["ConmonPid"]
+    os.kill(monitor, signal.SIGKILL)
+    deadline = time.monotonic() + 20
+    while "Exited" not in pd(env, "ps", "-a", "--filter", "name=web").stdout:
+        assert time.monotonic() < deadline, "the container never showed as exited"
+        time.sleep(0.05)
+    assert_nothing_left(env)
+    with socket.socket() as again:                  # nothing listens on the host port
+        again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # (TIME_WAIT is fine)
+        again.bind(("127.0.0.1", port))
+        again.listen(1)
+    if network == "net1":
+        (entry,) = json.loads(pd(env, "network", "inspect", "net1").stdout)[0]["containers"].values()
+        assert entry["interfaces"] == {}            # its address went back to the pool
+    pd(env, "rm", "web")
+    assert pd(env, "ps", "-aq").stdout == ""
