@@ -75,8 +75,11 @@ def _send(sock: "object", kind: int, data: bytes = b"") -> None:
     from pdman.runtime import native
 
     step = native.ATTACH_PACKET_MAX - 1
-    for i in range(0, max(len(data), 1), step):
-        sock.send(bytes([kind]) + data[i:i + step])  # type: ignore[attr-defined]
+    try:
+        for i in range(0, max(len(data), 1), step):
+            sock.send(bytes([kind]) + data[i:i + step])  # type: ignore[attr-defined]
+    except (BrokenPipeError, ConnectionResetError):
+        pass    # the container exited meanwhile: what it wrote and its status are still to read
 
 
 def _winsize() -> bytes | None:
@@ -143,7 +146,13 @@ def run(run_dir: str, *, tty: bool, stdin: bool, detach_keys: bytes, pid: int = 
             except InterruptedError:
                 continue
             if sock.fileno() in ready:
-                packet = sock.recv(native.ATTACH_PACKET_MAX)
+                try:
+                    packet = sock.recv(native.ATTACH_PACKET_MAX)
+                except ConnectionResetError:
+                    # the monitor closed with our last input unread: a seqpacket
+                    # socket reports that once, before the packets still queued
+                    # (the output and the exit status), which the next recv returns
+                    continue
                 if not packet:
                     return -1
                 kind, data = packet[0], packet[1:]

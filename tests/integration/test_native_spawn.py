@@ -291,12 +291,21 @@ def test_spawn_while_other_threads_run(overlay: OverlayRootfs,
             t.start()
             t.join()
 
+    def own_overlay(i: int) -> OverlayRootfs:
+        # as for containers: an upper and work dir each (overlayfs refuses a second
+        # mount on an upper/work dir in use)
+        base = Path(overlay.upperdir).parent / f"worker{i}"
+        for d in ("upper", "work", "merged"):
+            (base / d).mkdir(parents=True)
+        return overlay._replace(mountpoint=str(base / "merged"), upperdir=str(base / "upper"),
+                                workdir=str(base / "work"))
+
     churner = threading.Thread(target=churn)
     churner.start()
     try:
         results: list[tuple[int, str]] = []
-        workers = [threading.Thread(target=lambda: results.append(
-            sh("id -u", overlay, mapping, uid=0))) for _ in range(4)]
+        workers = [threading.Thread(target=lambda rootfs=own_overlay(i): results.append(
+            sh("id -u", rootfs, mapping, uid=0))) for i in range(4)]
         for w in workers:
             w.start()
         for w in workers:
