@@ -385,9 +385,11 @@ def test_none_host_and_container_modes(images: dict[str, str], registry_env: dic
     port = free_port()
     web = foreground("--name", "web", "-p", f"{port}:80", images["nginx"])
     http_get(f"http://127.0.0.1:{port}/")
-    page = pd(registry_env, "run", "--rm", "--network", "container:web", bb,
-              "wget", "-q", "-O", "-", "http://127.0.0.1/").stdout
-    assert "nginx" in page
+    web_id = pd(registry_env, "inspect", "--format", "{{.Id}}", "web").stdout.strip()
+    for target in ("web", web_id[:12]):
+        page = pd(registry_env, "run", "--rm", "--network", f"container:{target}", bb,
+                  "wget", "-q", "-O", "-", "http://127.0.0.1/").stdout
+        assert "nginx" in page
     refused = pd(registry_env, "run", "--rm", "--network", "none", "-p", "8080:80", bb, "true",
                  check=False)
     assert refused.returncode == 125 and "cannot be published" in refused.stderr

@@ -276,8 +276,12 @@ def test_empty_named_volume_is_filled_from_the_image(busybox: str, registry_env:
 
 
 def test_init_reaps_and_forwards(busybox: str, registry_env: dict[str, str]) -> None:
-    out = pd(registry_env, "run", "--rm", "--init", busybox, "sh", "-c", "echo $$; cat /proc/1/comm")
-    assert out.stdout.split() == ["2", "pdman-init"]
+    # an orphan (its parent shell is gone) is PID 1's to reap: no zombie stays behind
+    out = pd(registry_env, "run", "--rm", "--init", busybox, "sh", "-c",
+             "echo $$; cat /proc/1/comm; sh -c 'sleep 0.1 &'; sleep 0.6; ps -o stat,comm")
+    lines = out.stdout.splitlines()
+    assert lines[:2] == ["2", "pdman-init"]
+    assert not [ln for ln in lines[3:] if ln.startswith("Z")], lines
     # without a trap, a plain PID 1 ignores SIGTERM; behind --init, `sleep` gets it and dies
     import shutil
 
