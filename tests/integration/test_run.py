@@ -151,6 +151,25 @@ def test_host_filesystem_is_not_visible_and_proc_is_masked(busybox: str, registr
     assert w.returncode != 0
 
 
+def test_dev_sys_and_etc_files_are_the_containers(busybox: str, registry_env: dict[str, str]) -> None:
+    out = pd(registry_env, "run", "--rm", "--hostname", "probe", busybox, "sh", "-c",
+             "for n in null zero full random urandom tty; do [ -c /dev/$n ] && echo dev-$n; done; "
+             "echo pts=$(ls /dev/pts); echo x > /dev/shm/x && echo shm-writable; "
+             "touch /sys/x 2>/dev/null || echo sys-refused; "
+             "echo hostname=$(cat /etc/hostname); echo hosts=$(grep -cw probe /etc/hosts); "
+             "cat /proc/mounts").stdout.splitlines()
+    assert [ln for ln in out if ln.startswith("dev-")] == [
+        f"dev-{n}" for n in ("null", "zero", "full", "random", "urandom", "tty")]
+    assert "pts=ptmx" in out                    # a devpts of its own: no host terminal in it
+    assert "shm-writable" in out and "sys-refused" in out
+    assert "hostname=probe" in out and "hosts=0" not in out   # the name resolves in /etc/hosts
+    mounts = {f[1]: (f[2], f[3].split(",")) for f in (ln.split() for ln in out) if len(f) == 6}
+    assert mounts["/dev/pts"][0] == "devpts" and mounts["/dev/shm"][0] == "tmpfs"
+    assert mounts["/dev/mqueue"][0] == "mqueue"
+    assert mounts["/sys"][0] == "sysfs" and "ro" in mounts["/sys"][1]
+    assert mounts["/proc"][0] == "proc"
+
+
 def test_capabilities_and_no_new_privileges(busybox: str, registry_env: dict[str, str]) -> None:
     def status(*opts: str) -> dict[str, str]:
         text = pd(registry_env, "run", "--rm", *opts, busybox, "cat", "/proc/self/status").stdout
