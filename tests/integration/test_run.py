@@ -73,6 +73,37 @@ def test_command_not_found_is_127_and_not_executable_is_126(busybox: str, regist
     assert pd(registry_env, "ps", "-aq").stdout == ""
 
 
+def test_a_failure_in_the_container_setup_is_125_names_the_path_and_cleans_up(
+        busybox: str, registry_env: dict[str, str], tmp_path: Path) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a directory\n")
+    # the mount fails in the child, after the network (pasta) was set up for it
+    out = pd(registry_env, "run", "--rm", "-v", f"{a_file}:/etc", busybox, "true", check=False)
+    assert out.returncode == 125
+    assert str(a_file) in out.stderr and "/etc" in out.stderr and "Not a directory" in out.stderr
+    cwd = pd(registry_env, "run", "--rm", "--network", "none", "-w", "/etc/passwd", busybox, "true",
+             check=False)
+    assert cwd.returncode == 125 and "/etc/passwd" in cwd.stderr and "Not a directory" in cwd.stderr
+    assert pd(registry_env, "ps", "-aq").stdout == ""
+    assert list((Path(registry_env["PDMAN_ROOT"]) / "containers").iterdir()) == []
+    # and no helper process is left working for this store
+    runroot = registry_env["PDMAN_RUNROOT"].encode()
+    deadline = time.monotonic() + 10
+    while True:
+        left = []
+        for proc in Path("/proc").iterdir():
+            try:
+                cmdline = (proc / "cmdline").read_bytes() if proc.name.isdigit() else b""
+                if runroot in cmdline:
+                    left.append(cmdline.replace(b"\0", b" ").decode(errors="replace"))
+            except OSError:
+                pass
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert left == []
+
+
 def test_unknown_image_is_125_and_names_it(testbed: Any, registry_env: dict[str, str]) -> None:
     out = pd(registry_env, "run", "--rm", f"{testbed.registry}/no-such-image:1", "true", check=False)
     assert out.returncode == 125
