@@ -265,6 +265,12 @@ def test_publish_all_and_ranges(images: dict[str, str], registry_env: dict[str, 
     assert int(exposed.rsplit(":", 1)[1]) > 0
     assert f"127.0.0.1:{first}-{first + 1}->8000-8001/tcp" in pd(registry_env, "ps", "-a").stdout
     assert pd(registry_env, "port", "many", "8001").stdout == f"127.0.0.1:{first + 1}\n"
+    # started, the port -P chose answers for the image's exposed 80
+    pd(registry_env, "start", "many")
+    host_port = pd(registry_env, "port", "many", "80").stdout.strip().rsplit(":", 1)[1]
+    assert http_get(f"http://127.0.0.1:{host_port}/")[0] == 200
+    pd(registry_env, "rm", "-f", "many")
+    assert_nothing_left(registry_env)
 
 
 @pytest.mark.parametrize("handler, client", [("", "127.0.0.1"),
@@ -554,6 +560,9 @@ def test_network_prune_keeps_networks_in_use(images: dict[str, str],
     assert pd(env, "network", "prune", "-f").stdout == "unused\n"
     names = pd(env, "network", "ls", "--format", "{{.Name}}").stdout.split()
     assert "used" in names and "unused" not in names
+    header, *rows = pd(env, "network", "ls").stdout.splitlines()
+    assert header.split() == ["NETWORK", "ID", "NAME", "DRIVER"]
+    assert any(row.split()[1:] == ["used", "bridge"] for row in rows)
     pd(env, "rm", "member")
     assert pd(env, "network", "prune", "-f").stdout == "used\n"
     assert "used" not in pd(env, "network", "ls", "--format", "{{.Name}}").stdout.split()
