@@ -96,6 +96,8 @@ CgroupParent = Annotated[Optional[str], typer.Option(
 CgroupManager = Annotated[Optional[str], typer.Option(
     "--cgroup-manager", help="systemd or cgroupfs (default: systemd when a user manager runs).")]
 LogDriver = Annotated[str, typer.Option(
-    "--log-driver", help="k8s-file (default), journald or none.")]
+    "--log-driver", help="k8s-file (default), journald, none, or passthrough (a "
+                         "foreground container writes to pdman's own stdout/stderr: no "
+                         "copying, no log).")]
 LogOpt = Annotated[Optional[list[str]], typer.Option(
     "--log-opt", help="Logging option, e.g. max-size=10m, path=FILE.")]

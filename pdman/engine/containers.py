@@ -101,7 +101,12 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
         _wait_for_previous_monitor(rec)
     mapping = idmap.mapping_for_current_user()
     _warn_single_id(ctx, mapping)
-    with ForegroundSession(tty=io.tty, interactive=io.interactive) as session:
+    log = None
+    if rec.config.get("log_driver", "k8s-file") == "k8s-file":   # else: pdman's own stdio
+        from pdman.runtime.logs import LogWriter
+
+        log = LogWriter(log_path(ctx, rec), log_max_size(rec.config))
+    with ForegroundSession(tty=io.tty, interactive=io.interactive, log=log) as session:
         spec = specmod.build(ctx.paths, rec.id, rec.config, stdio=session.stdio())
 
         def start_network(pid: int) -> "Callable[[], None]":     # 5: network, while the
@@ -617,11 +622,25 @@ def _rfc3339(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+def log_path(ctx: EngineContext, rec: records.ContainerRecord) -> str:
+    """Where its k8s-file log is (written by its monitor, or by pdman in the foreground)."""
+    from pdman.runtime.logs import log_path as path_of
+    from pdman.storage.container_fs import ContainerDirs
+
+    return path_of(ContainerDirs(ctx.paths, rec.id).base, rec.config.get("log_opts") or {})
+
+
+def log_max_size(config: "dict[str, Any]") -> int:
+    """`--log-opt max-size` in bytes; 0: no rotation."""
+    from pdman.engine.runopts import memory_bytes
+
+    value = (config.get("log_opts") or {}).get("max-size")
+    return memory_bytes(value) if value and value != "-1" else 0
+
+
 def _log_path(ctx: EngineContext, rec: records.ContainerRecord) -> str:
     if rec.config.get("log_driver", "k8s-file") != "k8s-file":
         return ""
-    from pdman.engine.lifecycle import log_path
-
     return log_path(ctx, rec)
 
 

@@ -113,7 +113,7 @@ def _start_locked(ctx: EngineContext, rec: records.ContainerRecord) -> None:
     options = monitor.MonitorOptions(
         container_id=rec.id, name=rec.name, run_dir=dirs.run, tty=bool(config.get("tty")),
         interactive=bool(config.get("interactive")), log_driver=config.get("log_driver", "k8s-file"),
-        log_path=log_path(ctx, rec), log_max_size=_log_max_size(config),
+        log_path=containers.log_path(ctx, rec), log_max_size=containers.log_max_size(config),
         exit_command=monitor.exit_command(ctx.paths.root, ctx.paths.runroot, rec.id))
     try:
         monitor.launch(spec, mapping, options, before_release, on_started,  # 4: namespaces, exec
@@ -130,20 +130,6 @@ def _wait_for_previous_monitor(rec: records.ContainerRecord) -> None:
                                                MONITOR_GRACE):
         raise ConflictError(f"container {rec.name} is still being cleaned up after its last run",
                             hint="try again in a moment")
-
-
-def _log_max_size(config: "dict[str, Any]") -> int:
-    from pdman.engine.runopts import memory_bytes
-
-    value = (config.get("log_opts") or {}).get("max-size")
-    return memory_bytes(value) if value and value != "-1" else 0
-
-
-def log_path(ctx: EngineContext, rec: records.ContainerRecord) -> str:
-    from pdman.runtime.logs import log_path as path_of
-    from pdman.storage.container_fs import ContainerDirs
-
-    return path_of(ContainerDirs(ctx.paths, rec.id).base, rec.config.get("log_opts") or {})
 
 
 # ---------------------------------------------------------------------------
@@ -395,8 +381,8 @@ def logs(ctx: EngineContext, options: LogsOptions, out: "BinaryIO", err: "Binary
             found = logmod.journal_entries(rec.id, follow=follow, done=done, since=since,
                                            until=until, tail=options.tail)
         else:
-            found = logmod.entries(log_path(ctx, rec), follow=follow, done=done, since=since,
-                                   until=until, tail=options.tail)
+            found = logmod.entries(containers.log_path(ctx, rec), follow=follow, done=done,
+                                   since=since, until=until, tail=options.tail)
         for entry in found:
             _write_entry(entry, out, err, prefix, options.timestamps)
 

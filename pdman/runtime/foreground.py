@@ -1,10 +1,14 @@
 """A container in the foreground of the calling terminal: its stdio, its pty, and the
 signals the caller receives.
 
-`pdman run` without `-t` hands its own stdout/stderr to the container (stdin only with
-`-i`, else /dev/null), so output goes straight to the caller with no copying. With `-t`
-the container gets a new pty; this process puts its terminal in raw mode and copies
-both ways, and passes on window size changes (SIGWINCH). Either way SIGINT, SIGTERM,
+`pdman run` without `-t` gives the container pipes for stdout and stderr and copies
+what comes out to its own stdout/stderr and to the container's log (k8s-file, as the
+monitor writes it for a detached container), so `pdman logs` shows a foreground run
+too; stdin is the caller's with `-i`, else /dev/null. With `--log-driver passthrough`
+(or none, or journald, which only the monitor writes) the container gets pdman's own
+stdout/stderr instead: no copying, and no log. With `-t` the container gets a new pty;
+this process puts its terminal in raw mode and copies both ways (logging the output),
+and passes on window size changes (SIGWINCH). Either way SIGINT, SIGTERM,
 SIGHUP, SIGQUIT, SIGUSR1/2 are forwarded to the container's PID 1, and the exit status
 is the container's (128+N when a signal N ended it) — what a systemd unit needs.
 """
@@ -21,7 +25,15 @@ import sys
 import termios
 import tty as ttymod
 from types import FrameType
+
 from pdman.runtime.fdio import write_all as _write_all
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pdman.runtime.logs import LogWriter
+
+#: the stdout pipe of a logged foreground container
+_PIPE_SIZE = 1 << 20
 
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
              signal.SIGUSR1, signal.SIGUSR2)
@@ -30,12 +42,15 @@ FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
 class ForegroundSession:
     """Context manager: set up stdio, then `wait(pid)` forwards signals until exit."""
 
-    def __init__(self, tty: bool, interactive: bool) -> None:
+    def __init__(self, tty: bool, interactive: bool, log: "LogWriter | None" = None) -> None:
         self.tty = tty
         self.interactive = interactive
+        self.log = log
         self.master = -1
         self.slave = -1
         self.devnull = -1
+        #: with a log and no tty: the read and write ends of the stdout/stderr pipes
+        self.pipes: list[int] = []
         self.pid = 0
         self._saved_term: list[object] | None = None
         self._old_handlers: dict[int, object] = {}
@@ -50,23 +65,36 @@ class ForegroundSession:
         if self.tty:
             self.master, self.slave = os.openpty()
             self._copy_winsize()
-        elif not self.interactive:
-            self.devnull = os.open(os.devnull, os.O_RDONLY)
+        else:
+            if not self.interactive:
+                self.devnull = os.open(os.devnull, os.O_RDONLY)
+            if self.log is not None:
+                self.pipes = [*os.pipe(), *os.pipe()]   # out_r, out_w, err_r, err_w
+                try:                    # fewer, larger reads
+                    fcntl.fcntl(self.pipes[0], fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
+                except OSError:
+                    pass                # above /proc/sys/fs/pipe-max-size: the default
         return self
 
     def stdio(self) -> tuple[int, int, int]:
         if self.tty:
             return (self.slave, self.slave, self.slave)
-        return (0 if self.interactive else self.devnull, 1, 2)
+        stdin = 0 if self.interactive else self.devnull
+        if self.pipes:
+            return (stdin, self.pipes[1], self.pipes[3])
+        return (stdin, 1, 2)
 
     def __exit__(self, *exc: object) -> None:
         self._restore_terminal()
         for sig, handler in self._old_handlers.items():
             signal.signal(sig, handler)  # type: ignore[arg-type]
-        for fd in (self.master, self.slave, self.devnull):
+        for fd in (self.master, self.slave, self.devnull, *self.pipes):
             if fd >= 0:
                 os.close(fd)
         self.master = self.slave = self.devnull = -1
+        self.pipes = []
+        if self.log is not None:
+            self.log.close()
 
     # -- signals ------------------------------------------------------------
     def _forward(self, signum: int, _frame: FrameType | None) -> None:
@@ -96,6 +124,10 @@ class ForegroundSession:
         for signum in self._pending:
             self._forward(signum, None)
         self._pending.clear()
+        if self.pipes:          # the container holds the write ends now: EOF at its end
+            for i in (1, 3):
+                os.close(self.pipes[i])
+                self.pipes[i] = -1
         if self.tty:
             self._old_handlers[signal.SIGWINCH] = signal.signal(signal.SIGWINCH, self._on_winch)
             os.close(self.slave)  # the container holds it now; EOF/EIO on exit
@@ -115,6 +147,8 @@ class ForegroundSession:
 
         if self.tty:
             self._pump()
+        elif self.pipes:
+            self._copy_logged()
         while True:
             try:
                 _, status = os.waitpid(self.pid, 0)
@@ -144,6 +178,8 @@ class ForegroundSession:
                 if not data:
                     return
                 _write_all(out, data)
+                if self.log is not None:
+                    self.log.chunk("stdout", data)
             if sys.stdin.fileno() in ready:
                 data = os.read(sys.stdin.fileno(), 65536)
                 if not data:
@@ -153,6 +189,31 @@ class ForegroundSession:
                 else:
                     _write_all(self.master, data)
 
+
+    def _copy_logged(self) -> None:
+        """Copy the container's stdout and stderr to ours and to its log until both
+        reach EOF (its PID namespace is gone with its PID 1). A closed stdout of
+        ours (`| head`) stops the copying there, not the logging."""
+        assert self.log is not None
+        stream = {self.pipes[0]: "stdout", self.pipes[2]: "stderr"}
+        out = {self.pipes[0]: 1, self.pipes[2]: 2}        # -1: ours is closed
+        open_fds = list(stream)
+        while open_fds:
+            try:
+                ready, _, _ = select.select(open_fds, [], [])
+            except InterruptedError:
+                continue
+            for fd in ready:
+                data = os.read(fd, _PIPE_SIZE)
+                if not data:
+                    open_fds.remove(fd)
+                    continue
+                if out[fd] >= 0:
+                    try:
+                        _write_all(out[fd], data)
+                    except BrokenPipeError:
+                        out[fd] = -1
+                self.log.chunk(stream[fd], data)
 
 
 def winsize_bytes(rows: int, cols: int) -> bytes:

@@ -49,6 +49,63 @@ def log_path(container_dir: str, log_opts: "dict[str, str]") -> str:
     return log_opts.get("path") or os.path.join(container_dir, "userdata", LOG_NAME)
 
 
+# ---- writing (a container in the foreground: the monitor writes the others) ----
+
+
+def _timestamp_now() -> bytes:
+    """RFC 3339 in UTC with nanoseconds, as the monitor's timestamp()."""
+    import time
+
+    ns = time.time_ns()
+    return (time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 10**9))
+            + f".{ns % 10**9:09d}Z").encode()
+
+
+class LogWriter:
+    """The k8s-file log of a container that runs in the foreground of pdman, which
+    copies its output to the terminal and here: the same lines as the monitor's
+    log_chunk() (native/monitor.c) writes, and the same rotation at `max_size`
+    (FILE -> FILE.1), checked per read rather than per line."""
+
+    __slots__ = ("path", "max_size", "fd", "size")
+
+    def __init__(self, path: str, max_size: int = 0) -> None:
+        self.path = path
+        self.max_size = max_size
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        self.fd = -1
+        self._open()
+
+    def _open(self) -> None:
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        self.size = os.fstat(self.fd).st_size
+
+    def chunk(self, stream: str, data: bytes) -> None:
+        """One read's worth of output: whole lines (F), and a partial last one (P)."""
+        head = _timestamp_now() + b" " + stream.encode()
+        lines = data.split(b"\n")
+        last = lines.pop()                    # after the last newline: b"" or a part
+        out = b"".join(b"%s F %s\n" % (head, line) for line in lines)
+        if last:
+            out += b"%s P %s\n" % (head, last)
+        if self.max_size > 0 and self.size > 0 and self.size + len(out) > self.max_size:
+            self._rotate()
+        from pdman.runtime.fdio import write_all
+
+        write_all(self.fd, out)
+        self.size += len(out)
+
+    def _rotate(self) -> None:
+        os.replace(self.path, self.path + ".1")
+        os.close(self.fd)
+        self._open()
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
 # ---- parsing ----
 
 

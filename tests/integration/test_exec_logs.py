@@ -144,6 +144,27 @@ def test_logs_keep_streams_apart_and_partial_lines(busybox: str, registry_env: d
     assert any(re.search(r"Z stdout P no newline$", line) for line in raw.splitlines())
 
 
+def test_a_foreground_run_is_logged_too(busybox: str, registry_env: dict[str, str]) -> None:
+    """As podman: what a foreground container writes reaches the caller and its log."""
+    script = "echo out1; echo err1 >&2; echo out2; printf 'no newline'"
+    run = pd(registry_env, "run", *NONE, "--name", "fg", busybox, "sh", "-c", script)
+    assert run.stdout == "out1\nout2\nno newline" and run.stderr == "err1\n"
+    logs = pd(registry_env, "logs", "fg")
+    assert logs.stdout == "out1\nout2\nno newline" and logs.stderr == "err1\n"
+    # a reader that stops early (`| head -1`) stops neither the container nor the log
+    piped = subprocess.run(["sh", "-c", f"pdman run {' '.join(NONE)} --name many {busybox} "
+                            "seq 1 20000 | head -1"],
+                           env=registry_env, capture_output=True, text=True, timeout=120)
+    assert piped.stdout.startswith("1\n"), piped.stdout + piped.stderr
+    assert pd(registry_env, "logs", "--tail", "1", "many").stdout == "20000\n"
+    assert json.loads(pd(registry_env, "inspect", "many").stdout)[0]["State"]["ExitCode"] == 0
+    # --log-driver passthrough: the caller's own stdio, nothing logged (podman's)
+    direct = pd(registry_env, "run", *NONE, "--name", "pt", "--log-driver", "passthrough",
+                busybox, "echo", "direct")
+    assert direct.stdout == "direct\n"
+    assert pd(registry_env, "logs", "pt", check=False).returncode != 0
+
+
 def test_logs_tail_timestamps_since_until(busybox: str, registry_env: dict[str, str]) -> None:
     pd(registry_env, "run", "-d", *NONE, "--name", "count", busybox, "sh", "-c",
        "for i in 1 2 3 4 5; do echo line$i; done")

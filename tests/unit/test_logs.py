@@ -172,3 +172,24 @@ def test_signals_and_durations() -> None:
     assert _go_duration(123.0) == "2m3s"
     assert _go_duration(3605, whole=True) == "1h0m5s"
     assert _go_duration(0.0) == "0s"
+
+
+def test_the_foreground_log_writer_writes_what_the_reader_reads(tmp_path: Path) -> None:
+    """pdman's own writer (a container in the foreground) and the monitor's format."""
+    from pdman.runtime.logs import LogWriter, entries
+
+    path = str(tmp_path / "userdata" / "ctr.log")
+    log = LogWriter(path, max_size=200)
+    log.chunk("stdout", b"one\ntwo\npart")
+    log.chunk("stderr", b"err\n")
+    log.chunk("stdout", b"ial\n")
+    log.close()
+    got = [(e.stream, e.data) for e in entries(path)]
+    assert got == [("stdout", b"one\n"), ("stdout", b"two\n"), ("stderr", b"err\n"),
+                   ("stdout", b"partial\n")]
+    # past max-size the log moves to FILE.1; the reader reads both, in order
+    log = LogWriter(path, max_size=200)
+    log.chunk("stdout", b"x" * 150 + b"\n")
+    log.close()
+    assert os.path.exists(path + ".1") and os.path.getsize(path) < 200
+    assert [e.data for e in entries(path)][-1] == b"x" * 150 + b"\n"
