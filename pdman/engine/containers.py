@@ -103,9 +103,15 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
     _warn_single_id(ctx, mapping)
     log = None
     if rec.config.get("log_driver", "k8s-file") == "k8s-file":   # else: pdman's own stdio
+        from pdman.errors import StorageError
         from pdman.runtime.logs import LogWriter
 
-        log = LogWriter(log_path(ctx, rec), log_max_size(rec.config))
+        try:
+            log = LogWriter(log_path(ctx, rec), log_max_size(rec.config))
+        except OSError as exc:
+            raise StorageError(f"cannot open the log of container {rec.name}: {exc}",
+                               hint="check the --log-opt path and free disk space, or run it "
+                               "with --log-driver passthrough") from exc
     with ForegroundSession(tty=io.tty, interactive=io.interactive, log=log) as session:
         spec = specmod.build(ctx.paths, rec.id, rec.config, stdio=session.stdio())
 

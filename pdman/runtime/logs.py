@@ -88,16 +88,29 @@ class LogWriter:
         out = b"".join(b"%s F %s\n" % (head, line) for line in lines)
         if last:
             out += b"%s P %s\n" % (head, last)
-        if self.max_size > 0 and self.size > 0 and self.size + len(out) > self.max_size:
-            self._rotate()
+        if self.fd < 0:
+            return
         from pdman.runtime.fdio import write_all
 
-        write_all(self.fd, out)
+        try:
+            if self.max_size > 0 and self.size > 0 and self.size + len(out) > self.max_size:
+                self._rotate()
+            write_all(self.fd, out)
+        except OSError as exc:
+            # a full disk must not stop the container's output on the terminal: as
+            # the monitor does, say so and go on without the log
+            import sys
+
+            print(f"WARN[0000] writing the log {self.path}: {exc.strerror}; the rest of "
+                  "the output is not logged", file=sys.stderr)
+            self.close()
+            return
         self.size += len(out)
 
     def _rotate(self) -> None:
         os.replace(self.path, self.path + ".1")
         os.close(self.fd)
+        self.fd = -1
         self._open()
 
     def close(self) -> None:

@@ -193,3 +193,16 @@ def test_the_foreground_log_writer_writes_what_the_reader_reads(tmp_path: Path) 
     log.close()
     assert os.path.exists(path + ".1") and os.path.getsize(path) < 200
     assert [e.data for e in entries(path)][-1] == b"x" * 150 + b"\n"
+
+
+def test_a_log_that_cannot_be_written_says_so_once_and_stops(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pdman.runtime.logs import LogWriter
+
+    log = LogWriter(str(tmp_path / "ctr.log"))
+    os.close(log.fd)
+    log.fd = os.open("/dev/full", os.O_WRONLY)          # ENOSPC on every write
+    log.chunk("stdout", b"one\n")
+    log.chunk("stdout", b"two\n")
+    assert capsys.readouterr().err.count("is not logged") == 1
+    assert log.fd == -1
