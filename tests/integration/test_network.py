@@ -534,29 +534,28 @@ def test_unknown_network_is_an_error(images: dict[str, str], registry_env: dict[
     assert pd(registry_env, "ps", "-aq").stdout == ""
 
 
-def test_backend_options_reach_pasta_and_slirp4netns(images: dict[str, str],
+def test_backend_options_reach_pasta_and_slirp4netns(busybox: str,
                                                      registry_env: dict[str, str]) -> None:
     probe = "ip -o link; ip -o -4 addr; cat /etc/resolv.conf"
-    pasta = pd(registry_env, "run", "--rm", "--network", "pasta:--mtu,1400", images["busybox"],
+    pasta = pd(registry_env, "run", "--rm", "--network", "pasta:--mtu,1400", busybox,
                "sh", "-c", probe).stdout
     (link,) = [ln for ln in pasta.splitlines() if "link/ether" in ln]
     assert " mtu 1400 " in link
     slirp = pd(registry_env, "run", "--rm", "--network", "slirp4netns:mtu=1400,cidr=10.0.5.0/24",
-               images["busybox"], "sh", "-c", probe).stdout
+               busybox, "sh", "-c", probe).stdout
     assert " tap0: " in slirp and " mtu 1400 " in slirp
     assert "inet 10.0.5.100/24" in slirp and "nameserver 10.0.5.3" in slirp
-    bad = pd(registry_env, "run", "--rm", "--network", "slirp4netns:nosuch=1", images["busybox"],
+    bad = pd(registry_env, "run", "--rm", "--network", "slirp4netns:nosuch=1", busybox,
              "true", check=False)
     assert bad.returncode == 125 and "nosuch" in bad.stderr
     assert_nothing_left(registry_env)
 
 
-def test_network_prune_keeps_networks_in_use(images: dict[str, str],
-                                             registry_env: dict[str, str]) -> None:
+def test_network_prune_keeps_networks_in_use(busybox: str, registry_env: dict[str, str]) -> None:
     env = registry_env
     pd(env, "network", "create", "unused")
     pd(env, "network", "create", "used")
-    pd(env, "create", "--name", "member", "--network", "used", images["busybox"], "true")
+    pd(env, "create", "--name", "member", "--network", "used", busybox, "true")
     assert pd(env, "network", "prune", "-f").stdout == "unused\n"
     names = pd(env, "network", "ls", "--format", "{{.Name}}").stdout.split()
     assert "used" in names and "unused" not in names
