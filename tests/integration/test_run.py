@@ -260,8 +260,8 @@ def test_signals_are_forwarded_to_the_container(busybox: str, registry_env: dict
 
     exe = shutil.which("pdman", path=registry_env["PATH"])
     proc = subprocess.Popen([exe, "run", "--rm", busybox, "sh", "-c",
-                             "trap 'echo got-hup' HUP; trap 'echo got-int' INT; "
-                             "trap 'echo got-term; exit 42' TERM; echo ready; while :; do sleep 0.1; done"],
+                             ("trap 'echo got-hup' HUP; trap 'echo got-int' INT; "
+                              "trap 'echo got-term; exit 42' TERM; echo ready; while :; do sleep 0.1; done")],
                             env=registry_env, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     assert proc.stdout.readline() == "ready\n"
@@ -277,9 +277,9 @@ def test_signals_are_forwarded_to_the_container(busybox: str, registry_env: dict
 
 
 def test_interactive_tty_session(busybox: str, registry_env: dict[str, str]) -> None:
-    import pexpect
-
     import termios
+
+    import pexpect
 
     child = pexpect.spawn("pdman", ["run", "-it", "--rm", busybox, "sh"], env=registry_env,
                           encoding="utf-8", timeout=30, dimensions=(30, 100))
