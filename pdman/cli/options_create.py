@@ -87,6 +87,9 @@ CpuWeight = Annotated[Optional[int], typer.Option(
     "--cpu-weight", help="Relative CPU weight, 1-10000 (cpu.weight).")]
 CpusetCpus = Annotated[Optional[str], typer.Option(
     "--cpuset-cpus", help="CPUs the container may use, e.g. 0-1.")]
+Ulimit = Annotated[Optional[list[str]], typer.Option(
+    "--ulimit", help="Resource limit TYPE=SOFT[:HARD], e.g. nofile=1024:2048 (-1: unlimited); "
+                     "by default nofile and nproc are the caller's hard limits (podman's).")]
 PidsLimit = Annotated[Optional[int], typer.Option(
     "--pids-limit", help="Maximum number of processes (-1: unlimited).")]
 Cgroups = Annotated[str, typer.Option(

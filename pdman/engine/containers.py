@@ -225,6 +225,7 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
         "hostname": hostname,          # empty: `create` uses the short ID
         "mounts": mounts,
         "caps": runopts.capabilities(options.cap_add, options.cap_drop, options.privileged),
+        "rlimits": runopts.ulimits(options.ulimits),
         "no_new_privs": security["no_new_privileges"],
         "read_only": options.read_only,
         "init": options.init,

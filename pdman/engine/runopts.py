@@ -213,6 +213,42 @@ def tmpfs(spec: str) -> dict[str, object]:
             "readonly": "ro" in options, "options": [o for o in options if o not in ("ro", "rw")]}
 
 
+#: --ulimit names (docker's) -> the resource module's RLIMIT_* suffix
+ULIMITS = {"core": "CORE", "cpu": "CPU", "data": "DATA", "fsize": "FSIZE", "locks": "LOCKS",
+           "memlock": "MEMLOCK", "msgqueue": "MSGQUEUE", "nice": "NICE", "nofile": "NOFILE",
+           "nproc": "NPROC", "rss": "RSS", "rtprio": "RTPRIO", "rttime": "RTTIME",
+           "sigpending": "SIGPENDING", "stack": "STACK", "as": "AS"}
+
+
+def ulimits(items: list[str]) -> list[dict[str, object]]:
+    """The container's rlimits: podman's rootless defaults (nofile and nproc raised to
+    the caller's hard limits: a rootless container can never go above those), then
+    each `--ulimit TYPE=SOFT[:HARD]` (-1: unlimited). A limit above the caller's hard
+    one is refused when the container starts, by the kernel, naming it."""
+    import resource
+
+    out: dict[str, dict[str, object]] = {}
+    for name in ("nofile", "nproc"):
+        hard = resource.getrlimit(getattr(resource, "RLIMIT_" + ULIMITS[name]))[1]
+        out[name] = {"type": name, "soft": hard, "hard": hard}
+    for item in items:
+        name, eq, values = item.partition("=")
+        soft_text, _, hard_text = values.partition(":")
+        try:
+            if name not in ULIMITS or not eq:
+                raise ValueError
+            soft = int(soft_text)
+            hard = int(hard_text) if hard_text else soft
+            if soft < -1 or hard < -1 or (hard != -1 and (soft == -1 or soft > hard)):
+                raise ValueError
+        except ValueError:
+            raise UsageError(f"invalid --ulimit {item!r}",
+                             hint="use TYPE=SOFT[:HARD] with SOFT <= HARD (-1: unlimited), "
+                             "TYPE one of " + ", ".join(sorted(ULIMITS))) from None
+        out[name] = {"type": name, "soft": soft, "hard": hard}
+    return list(out.values())
+
+
 def memory_bytes(value: str) -> int:
     """`512m`, `1g`, `1024k`, `1048576` -> bytes (docker's units, binary)."""
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([bkmgt]?)b?\s*", value.lower())

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from pdman.runtime import native
-from pdman.runtime.native import DirRootfs, SpawnSpec
+from pdman.runtime.native import DirRootfs, Rlimit, SpawnSpec
 
 
 def process_spec(config: "dict[str, Any]", layer_dirs: list[str], argv: Sequence[str], *,
@@ -53,6 +53,7 @@ def process_spec(config: "dict[str, Any]", layer_dirs: list[str], argv: Sequence
         additional_gids=groups,
         caps=[c.removeprefix("CAP_") for c in caps],
         no_new_privs=bool(config.get("no_new_privs")) and not privileged,
+        rlimits=[Rlimit(r["type"], r["soft"], r["hard"]) for r in config.get("rlimits", [])],
         masked_paths=(),
         readonly_paths=(),
         new_session=tty,

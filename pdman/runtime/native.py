@@ -256,6 +256,9 @@ def _fail(ffi: Any, err: Any, *, namespaces: bool = True) -> NoReturn:
         )
     if kind == lib.PDMAN_ERR_TIMEOUT:
         raise RuntimeFailure(f"{message} (the container process did not answer)")
+    if "setrlimit" in message and errnum == errno.EPERM:
+        raise RuntimeFailure(message, hint="a rootless container cannot go above your own hard "
+                             "limit (`ulimit -H -a`): lower the --ulimit")
     raise RuntimeFailure(message)
 
 

@@ -201,6 +201,27 @@ def test_dev_sys_and_etc_files_are_the_containers(busybox: str, registry_env: di
     assert mounts["/proc"][0] == "proc"
 
 
+def test_ulimits(busybox: str, registry_env: dict[str, str]) -> None:
+    """podman's rootless defaults (nofile and nproc at the caller's hard limit),
+    --ulimit, the same limits for an exec'd process, and a limit above the caller's
+    hard one refused with the limit named."""
+    import resource
+
+    show = ["sh", "-c", "echo $(ulimit -n) $(ulimit -Hn)"]
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    default = pd(registry_env, "run", "--rm", "--network", "none", busybox, *show).stdout
+    assert default.split() == [str(hard), str(hard)]
+    pd(registry_env, "run", "-d", "--network", "none", "--name", "lim",
+       "--ulimit", "nofile=512:1024", busybox, "sleep", "1000")
+    assert pd(registry_env, "exec", "lim", *show).stdout.split() == ["512", "1024"]
+    pd(registry_env, "rm", "-f", "lim")
+    over = pd(registry_env, "run", "--rm", "--network", "none", "--ulimit",
+              f"nofile={hard + 1}", busybox, "true", check=False)
+    assert over.returncode == 125 and "rlimit" in over.stderr.lower(), over.stderr
+    bad = pd(registry_env, "run", "--rm", "--ulimit", "nofile=2:1", busybox, "true", check=False)
+    assert bad.returncode == 125 and "--ulimit" in bad.stderr
+
+
 def test_capabilities_and_no_new_privileges(busybox: str, registry_env: dict[str, str]) -> None:
     def status(*opts: str) -> dict[str, str]:
         text = pd(registry_env, "run", "--rm", *opts, busybox, "cat", "/proc/self/status").stdout

@@ -75,3 +75,19 @@ def test_user_spec() -> None:
     assert runopts.user_spec("nobody") == ("nobody", "")
     with pytest.raises(UsageError):
         runopts.user_spec(":1")
+
+
+def test_ulimits_defaults_and_options() -> None:
+    import resource
+
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    by_type = {r["type"]: r for r in runopts.ulimits([])}
+    assert by_type["nofile"] == {"type": "nofile", "soft": hard, "hard": hard}   # podman's
+    assert set(by_type) == {"nofile", "nproc"}
+    by_type = {r["type"]: r for r in runopts.ulimits(["nofile=512:1024", "core=-1", "stack=8"])}
+    assert by_type["nofile"] == {"type": "nofile", "soft": 512, "hard": 1024}
+    assert by_type["core"] == {"type": "core", "soft": -1, "hard": -1}
+    assert by_type["stack"] == {"type": "stack", "soft": 8, "hard": 8}
+    for bad in ("nofile", "nofile=", "nofile=2:1", "bogus=1", "nofile=x", "nofile=-1:5"):
+        with pytest.raises(UsageError, match="--ulimit"):
+            runopts.ulimits([bad])

@@ -85,6 +85,7 @@ def _create_options(image: str, command: list[str] | None, **kw: object):  # typ
         memory_reservation=kw["memory_reservation"], cpus=kw["cpus"],  # type: ignore[arg-type]
         cpu_shares=kw["cpu_shares"], cpu_weight=kw["cpu_weight"],  # type: ignore[arg-type]
         cpuset_cpus=kw["cpuset_cpus"], pids_limit=kw["pids_limit"],  # type: ignore[arg-type]
+        ulimits=list(kw["ulimit"] or []),  # type: ignore[call-overload]
         cgroups=str(kw["cgroups"]), cgroup_parent=kw["cgroup_parent"],  # type: ignore[arg-type]
         cgroup_manager=kw["cgroup_manager"], log_driver=str(kw["log_driver"]),  # type: ignore[arg-type]
         log_opts=list(kw["log_opt"] or []), detach=bool(kw.get("detach")),
