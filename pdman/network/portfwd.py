@@ -3,7 +3,8 @@ small splice(2) proxy (native/portfwd.c) instead of slirp4netns's user-mode TCP
 stack. podman's default port handler, rootlessport, works the same way; either moves
 about twice the bytes per second of slirp4netns's own forwarding.
 
-The host's listening sockets are bound here, in pdman's process: a port in use
+The host's listening sockets are bound here, in pdman's process (without a host
+address on 0.0.0.0 and, where the host has IPv6, on :: too): a port in use
 fails with the port named (ports.bind_error) before anything runs, and leaves
 nothing behind. The forwarder inherits them, joins the container's user and network
 namespaces by PID, writes "1" on a pipe, then accepts on the host and connects to
@@ -19,6 +20,7 @@ exits by itself when the container's process does.
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 
@@ -38,20 +40,46 @@ def argv(exe: str, pid: int, ready_fd: int, listeners: "Sequence[tuple[int, int]
             *(f"{fd}:{port}" for fd, port in listeners)]
 
 
-def listen(p: "Port") -> socket.socket:
-    """The host's listening socket of one published TCP port, bound as `ports.check_free`
-    probes it; the port's error when it cannot be."""
-    ip = p.get("host_ip") or "0.0.0.0"
+def _bound(ip: str, port: int) -> socket.socket:
+    """A socket listening on ip:port; OSError when it cannot."""
     sock = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_STREAM)
     try:
         # a port only in TIME_WAIT is free to listen on again
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((ip, p["host_port"]))
+        if ":" in ip:           # :: is IPv6 alone: IPv4 has its own socket on 0.0.0.0
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind((ip, port))
         sock.listen(socket.SOMAXCONN)
-    except OSError as exc:
+    except OSError:
         sock.close()
-        raise ports.bind_error(p, exc) from None
+        raise
     return sock
+
+
+def listeners(p: "Port") -> list[socket.socket]:
+    """The host's listening sockets of one published TCP port, bound as
+    `ports.check_free` probes it (the port's error when it cannot be): on its host
+    address, or without one (`-p 8080:80`) on both wildcards, 0.0.0.0 and :: as
+    docker and pasta bind them -- :: only where the host has IPv6."""
+    ips = [p["host_ip"]] if p.get("host_ip") else ["0.0.0.0", "::"]
+    socks: list[socket.socket] = []
+    try:
+        for ip in ips:
+            try:
+                socks.append(_bound(ip, p["host_port"]))
+            except OSError as exc:
+                if ip == "::" and exc.errno in _NO_IPV6:
+                    continue
+                raise ports.bind_error(p, exc) from None
+    except BaseException:
+        for sock in socks:
+            sock.close()
+        raise
+    return socks
+
+
+#: errors of a host without IPv6 (module off, or no address at all)
+_NO_IPV6 = (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL, errno.EPROTONOSUPPORT)
 
 
 def start(pid: int, published: "Sequence[Port]", log_path: str,
@@ -63,11 +91,13 @@ def start(pid: int, published: "Sequence[Port]", log_path: str,
     exe = libexec.path("pdman-portfwd")
     socks: list[socket.socket] = []
     try:
+        fds = []
         for p in published:
-            socks.append(listen(p))
+            for sock in listeners(p):
+                socks.append(sock)
+                fds.append((sock.fileno(), p["container_port"]))
         r, w = os.pipe()
         try:
-            fds = [(s.fileno(), p["container_port"]) for s, p in zip(socks, published)]
             daemon = procs.spawn_daemon(argv(exe, pid, w, fds), log_path,
                                         pass_fds=(w, *(fd for fd, _ in fds)))
         except BaseException:

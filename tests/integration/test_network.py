@@ -282,6 +282,10 @@ def test_slirp4netns_on_request(images: dict[str, str], registry_env: dict[str, 
                      images["nginx"])
     status, _ = http_get(f"http://127.0.0.1:{port}/")
     assert status == 200
+    if not handler and socket.has_ipv6:
+        # without a host address the forwarder listens on :: too (docker's and pasta's)
+        status, _ = http_get(f"http://[::1]:{port}/")
+        assert status == 200
     helpers = helpers_of(registry_env)
     assert any("slirp4netns" in h for h in helpers)
     assert len(forwarders_of(registry_env)) == (0 if handler else 1)

@@ -37,13 +37,29 @@ def test_forwarder_argv() -> None:
 
 
 def test_listener_binds_or_names_the_port() -> None:
-    sock = portfwd.listen({"host_ip": "127.0.0.1", "host_port": 0, "container_port": 80,
-                           "protocol": "tcp"})
+    (sock,) = portfwd.listeners({"host_ip": "127.0.0.1", "host_port": 0, "container_port": 80,
+                                 "protocol": "tcp"})
     with sock:
         assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN) == 1
         port = sock.getsockname()[1]
         with pytest.raises(ConflictError) as err:
-            portfwd.listen({"host_ip": "127.0.0.1", "host_port": port, "container_port": 80,
-                            "protocol": "tcp"})
+            portfwd.listeners({"host_ip": "127.0.0.1", "host_port": port, "container_port": 80,
+                               "protocol": "tcp"})
     assert f"127.0.0.1:{port}/tcp" in err.value.message and "in use" in err.value.message
     assert "-p OTHERPORT:80" in (err.value.hint or "")
+
+
+def test_without_a_host_address_both_wildcards_listen() -> None:
+    with socket.socket() as probe:                   # a free port, as allocate finds one
+        probe.bind(("0.0.0.0", 0))
+        port = probe.getsockname()[1]
+    socks = portfwd.listeners({"host_ip": "", "host_port": port, "container_port": 80,
+                               "protocol": "tcp"})
+    try:
+        assert socks[0].getsockname()[:2] == ("0.0.0.0", port)
+        if socket.has_ipv6 and len(socks) == 2:      # a host with IPv6: :: too, v6 only
+            assert socks[1].getsockname()[:2] == ("::", port)
+            assert socks[1].getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY) == 1
+    finally:
+        for s in socks:
+            s.close()
