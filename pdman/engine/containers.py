@@ -101,17 +101,7 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
         _wait_for_previous_monitor(rec)
     mapping = idmap.mapping_for_current_user()
     _warn_single_id(ctx, mapping)
-    log = None
-    if rec.config.get("log_driver", "k8s-file") == "k8s-file":   # else: pdman's own stdio
-        from pdman.errors import StorageError
-        from pdman.runtime.logs import LogWriter
-
-        try:
-            log = LogWriter(log_path(ctx, rec), log_max_size(rec.config))
-        except OSError as exc:
-            raise StorageError(f"cannot open the log of container {rec.name}: {exc}",
-                               hint="check the --log-opt path and free disk space, or run it "
-                               "with --log-driver passthrough") from exc
+    log = _foreground_log(ctx, rec)       # None: pdman's own stdio goes to the container
     with ForegroundSession(tty=io.tty, interactive=io.interactive, log=log) as session:
         spec = specmod.build(ctx.paths, rec.id, rec.config, stdio=session.stdio())
 
@@ -138,6 +128,31 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
     records.update_state(ctx.catalog, rec.id, status="exited", pid=0, exit_code=code,
                          finished_at=time.time(), state={"last_pid": pid, "cleaned_pid": pid})
     return code
+
+
+def _foreground_log(ctx: EngineContext, rec: records.ContainerRecord) -> "Any":
+    """Where a foreground container's output is logged besides the terminal: its
+    k8s-file log or journald; None with `none` and `passthrough`."""
+    driver = rec.config.get("log_driver", "k8s-file")
+    if driver not in ("k8s-file", "journald"):
+        return None
+    from pdman.errors import HostSupportError, StorageError
+    from pdman.runtime import logs
+
+    if driver == "journald":
+        try:
+            return logs.JournalWriter(rec.id, rec.name)
+        except OSError as exc:
+            raise HostSupportError(f"container {rec.name} logs to journald, which does not "
+                                   f"answer here ({logs.JOURNAL_SOCKET}: {exc.strerror})",
+                                   hint="use --log-driver k8s-file on hosts without "
+                                   "systemd") from exc
+    try:
+        return logs.LogWriter(log_path(ctx, rec), log_max_size(rec.config))
+    except OSError as exc:
+        raise StorageError(f"cannot open the log of container {rec.name}: {exc}",
+                           hint="check the --log-opt path and free disk space, or run it "
+                           "with --log-driver passthrough") from exc
 
 
 def _teardown(ctx: EngineContext, rec: records.ContainerRecord) -> bool:

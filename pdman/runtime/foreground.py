@@ -3,10 +3,10 @@ signals the caller receives.
 
 `pdman run` without `-t` gives the container pipes for stdout and stderr and copies
 what comes out to its own stdout/stderr and to the container's log (k8s-file, as the
-monitor writes it for a detached container), so `pdman logs` shows a foreground run
-too; stdin is the caller's with `-i`, else /dev/null. With `--log-driver passthrough`
-(or none, or journald, which only the monitor writes) the container gets pdman's own
-stdout/stderr instead: no copying, and no log. With `-t` the container gets a new pty;
+monitor writes it for a detached container; or journald), so `pdman logs` shows a
+foreground run too; stdin is the caller's with `-i`, else /dev/null. With
+`--log-driver passthrough` (or none) the container gets pdman's own stdout/stderr
+instead: no copying, and no log. With `-t` the container gets a new pty;
 this process puts its terminal in raw mode and copies both ways (logging the output),
 and passes on window size changes (SIGWINCH). Either way SIGINT, SIGTERM,
 SIGHUP, SIGQUIT, SIGUSR1/2 are forwarded to the container's PID 1, and the exit status
@@ -30,7 +30,7 @@ from pdman.runtime.fdio import write_all as _write_all
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from pdman.runtime.logs import LogWriter
+    from pdman.runtime.logs import JournalWriter, LogWriter
 
 #: the stdout pipe of a logged foreground container
 _PIPE_SIZE = 1 << 20
@@ -42,7 +42,8 @@ FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
 class ForegroundSession:
     """Context manager: set up stdio, then `wait(pid)` forwards signals until exit."""
 
-    def __init__(self, tty: bool, interactive: bool, log: "LogWriter | None" = None) -> None:
+    def __init__(self, tty: bool, interactive: bool,
+                 log: "LogWriter | JournalWriter | None" = None) -> None:
         self.tty = tty
         self.interactive = interactive
         self.log = log

@@ -119,6 +119,52 @@ class LogWriter:
             self.fd = -1
 
 
+class JournalWriter:
+    """`--log-driver journald` for a container in the foreground: each line a journal
+    entry, sent over journald's native protocol with the fields the monitor's
+    log_line_journald() sends (native/monitor.c), so that `logs` finds both alike."""
+
+    __slots__ = ("sock", "head", "head_err")
+
+    def __init__(self, container_id: str, name: str) -> None:
+        import socket
+
+        self.sock: "socket.socket | None" = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            self.sock.connect(JOURNAL_SOCKET)
+        except OSError:
+            self.sock.close()
+            raise
+        common = (f"SYSLOG_IDENTIFIER={name}\nCONTAINER_ID={container_id[:12]}\n"
+                  f"CONTAINER_ID_FULL={container_id}\nCONTAINER_NAME={name}\n")
+        self.head = f"PRIORITY=6\n{common}PDMAN_STREAM=stdout\nMESSAGE\n".encode()
+        self.head_err = f"PRIORITY=3\n{common}PDMAN_STREAM=stderr\nMESSAGE\n".encode()
+
+    def chunk(self, stream: str, data: bytes) -> None:
+        """One entry per line (a partial last one too); MESSAGE in the binary form
+        (length-prefixed), so that any byte may be in it."""
+        if self.sock is None:
+            return
+        head = self.head if stream == "stdout" else self.head_err
+        lines = data.split(b"\n")
+        if not lines[-1]:
+            lines.pop()
+        try:
+            for line in lines:
+                self.sock.send(head + len(line).to_bytes(8, "little") + line + b"\n")
+        except OSError as exc:
+            import sys
+
+            print(f"WARN[0000] sending the log to journald: {exc.strerror}; the rest of the "
+                  "output is not logged", file=sys.stderr)
+            self.close()
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+
 # ---- parsing ----
 
 

@@ -206,3 +206,29 @@ def test_a_log_that_cannot_be_written_says_so_once_and_stops(
     log.chunk("stdout", b"two\n")
     assert capsys.readouterr().err.count("is not logged") == 1
     assert log.fd == -1
+
+
+def test_the_foreground_journal_writer_speaks_the_native_protocol(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fields the monitor sends (native/monitor.c), one datagram per line, MESSAGE
+    length-prefixed: what `logs` reads back with journalctl."""
+    import socket
+
+    path = str(tmp_path / "journal.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as journal:
+        journal.bind(path)
+        monkeypatch.setattr(logs, "JOURNAL_SOCKET", path)
+        writer = logs.JournalWriter("ab" * 32, "web")
+        writer.chunk("stdout", b"one\ntwo\n")
+        writer.chunk("stderr", b"bad\x00byte")
+        writer.close()
+        got = [journal.recv(65536) for _ in range(3)]
+    head, _, rest = got[0].partition(b"MESSAGE\n")
+    fields = dict(line.split("=", 1) for line in head.decode().splitlines())
+    assert fields == {"PRIORITY": "6", "SYSLOG_IDENTIFIER": "web", "CONTAINER_ID": "ab" * 6,
+                      "CONTAINER_ID_FULL": "ab" * 32, "CONTAINER_NAME": "web",
+                      "PDMAN_STREAM": "stdout"}
+    assert rest == (3).to_bytes(8, "little") + b"one\n"
+    assert got[1].endswith((3).to_bytes(8, "little") + b"two\n")
+    assert b"PRIORITY=3\n" in got[2] and b"PDMAN_STREAM=stderr\n" in got[2]
+    assert got[2].endswith((8).to_bytes(8, "little") + b"bad\x00byte\n")
