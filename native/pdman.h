@@ -46,7 +46,7 @@ enum pdman_sync {
   /* sync 4: execve of the command failed; errnum + msg.
    * Success has no message: the CLOEXEC socket reaches EOF at execve. */
   PDMAN_SYNC_EXEC_FAILED = 4,
-  /* sync 5 (pdman_exec only): the joining process entered the container's
+  /* sync 5 (exec only): the joining process entered the container's
    * namespaces and forked the process that will exec; `pid` says which.
    * Sync 3/4 or EOF follow from that process as for a spawn. */
   PDMAN_SYNC_EXEC_FORKED = 5,
@@ -223,19 +223,16 @@ int pdman_mount(const char *source, const char *target, const char *fstype,
  * that execs is a child of the caller (CLONE_PARENT), so the caller waits for
  * it as for its own.  Of the spec only the process part is used: argv, envp,
  * cwd, uid, gid, additional_gids, caps, rlimits, no_new_privs, stdio,
- * new_session, parent_death_signal, timeout_ms.  Returns 0 once execve
- * succeeded (res->pid set, res->sync_fd -1), or <0 with *err set (kind
- * PDMAN_ERR_EXEC when the command was not found or not executable). */
-int pdman_exec(int target_pid, const struct pdman_spawn_spec *spec,
-               struct pdman_spawn_result *res, struct pdman_error *err);
-
-/* pdman_exec in two halves, so that the caller can move the joining process
- * into the container's cgroup before the process is forked (it inherits the
- * cgroup from its first instruction on).  pdman_exec_start returns 0 once the
- * joiner is in the namespaces and waits (sync 7; res->pid is the joiner,
- * res->sync_fd open), or <0 with *err set; then either pdman_exec_finish
- * (sync 8; returns as pdman_exec does) or pdman_exec_abort (the joiner ends,
- * nothing was started). */
+ * new_session, parent_death_signal, timeout_ms.
+ *
+ * In two halves, so that the caller can move the joining process into the
+ * container's cgroup before the process is forked (it inherits the cgroup
+ * from its first instruction on).  pdman_exec_start returns 0 once the joiner
+ * is in the namespaces and waits (sync 7; res->pid is the joiner,
+ * res->sync_fd open), or <0 with *err set.  Then either pdman_exec_finish
+ * (sync 8): 0 once execve succeeded (res->pid the process, res->sync_fd -1),
+ * or <0 with *err set (kind PDMAN_ERR_EXEC when the command was not found or
+ * not executable); or pdman_exec_abort: the joiner ends, nothing started. */
 int pdman_exec_start(int target_pid, const struct pdman_spawn_spec *spec,
                      struct pdman_spawn_result *res, struct pdman_error *err);
 int pdman_exec_finish(int target_pid, const struct pdman_spawn_spec *spec,

@@ -226,13 +226,6 @@ static int failure(const struct pdman_sync_msg *msg, struct pdman_error *err) {
   return -1;
 }
 
-int pdman_exec(int target_pid, const struct pdman_spawn_spec *spec,
-               struct pdman_spawn_result *res, struct pdman_error *err) {
-  if (pdman_exec_start(target_pid, spec, res, err) < 0)
-    return -1;
-  return pdman_exec_finish(target_pid, spec, res, err);
-}
-
 int pdman_exec_start(int target_pid, const struct pdman_spawn_spec *spec,
                      struct pdman_spawn_result *res, struct pdman_error *err) {
   int timeout = spec->timeout_ms > 0 ? spec->timeout_ms : PDMAN_DEFAULT_TIMEOUT_MS;

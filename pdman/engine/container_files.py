@@ -18,6 +18,9 @@ from typing import Any, TypeVar
 
 from pdman.engine.context import EngineContext
 from pdman.errors import UsageError
+# at module level: the tree is written after a chroot into the container, where no
+# import can find pdman any more
+from pdman.image.commit_layer import add_entry
 from pdman.storage import container_records as records
 from pdman.storage.container_fs import ContainerDirs
 
@@ -123,14 +126,7 @@ def _tar_tree(root: str, out_fd: int) -> int:
                                  if os.lstat(os.path.join(dirpath, d)).st_dev == root_dev)
             for name in sorted(dirnames + filenames):
                 full = os.path.join(dirpath, name)
-                rel = os.path.relpath(full, root)
-                info = tar.gettarinfo(full, arcname=rel)
-                info.uname = info.gname = ""
-                if info.isreg():
-                    with open(full, "rb") as f:
-                        tar.addfile(info, f)
-                else:
-                    tar.addfile(info)
+                add_entry(tar, full, os.path.relpath(full, root))
                 count += 1
     return count
 

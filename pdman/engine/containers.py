@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from pdman.entities.create import CreateOptions, StartIO
+    from pdman.runtime.logs import JournalWriter, LogWriter
     from pdman.storage.image_records import ImageRecord
 
 
@@ -130,7 +131,8 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
     return code
 
 
-def _foreground_log(ctx: EngineContext, rec: records.ContainerRecord) -> "Any":
+def _foreground_log(ctx: EngineContext,
+                    rec: records.ContainerRecord) -> "LogWriter | JournalWriter | None":
     """Where a foreground container's output is logged besides the terminal: its
     k8s-file log or journald; None with `none` and `passthrough`."""
     driver = rec.config.get("log_driver", "k8s-file")

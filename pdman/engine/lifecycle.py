@@ -102,13 +102,7 @@ def _start_locked(ctx: EngineContext, rec: records.ContainerRecord) -> None:
                                     "monitor_start": start_time(monitor_pid), "error": ""})
         # the monitor joins the container's cgroup, as podman places conmon: it then
         # holds the scope until it has read the exit status and memory.events
-        try:
-            cgroups.join(child_ctx, rec.id, config["cgroup"], monitor_pid)
-        except PdmanError as exc:
-            import sys
-
-            print(f"WARN[0000] container {rec.name}: its monitor stays outside the "
-                  f"container's cgroup: {exc}", file=sys.stderr)
+        _join_cgroup(child_ctx, rec, monitor_pid, "its monitor")
 
     options = monitor.MonitorOptions(
         container_id=rec.id, name=rec.name, run_dir=dirs.run, tty=bool(config.get("tty")),
@@ -121,6 +115,20 @@ def _start_locked(ctx: EngineContext, rec: records.ContainerRecord) -> None:
     except BaseException:
         containers._teardown(ctx, rec)
         raise
+
+
+def _join_cgroup(ctx: EngineContext, rec: records.ContainerRecord, pid: int, who: str) -> None:
+    """Move `pid` into the container's cgroup; a failure is a warning, not the end of
+    the container (or of the exec)."""
+    from pdman import cgroups
+
+    try:
+        cgroups.join(ctx, rec.id, rec.config["cgroup"], pid)
+    except PdmanError as exc:
+        import sys
+
+        print(f"WARN[0000] container {rec.name}: {who} stays outside the container's "
+              f"cgroup: {exc}", file=sys.stderr)
 
 
 def _wait_for_previous_monitor(rec: records.ContainerRecord) -> None:
@@ -442,17 +450,9 @@ def exec_in(ctx: EngineContext, options: ExecOptions) -> int:
                                 tty=options.tty and not options.detach,
                                 privileged=options.privileged)
     def join_cgroup(joiner: int) -> None:
-        """The exec'd process counts against the container's limits: the process
-        that forks it joins the container's cgroup first, as runc's exec does."""
-        from pdman import cgroups
-
-        try:
-            cgroups.join(ctx, rec.id, rec.config["cgroup"], joiner)
-        except PdmanError as exc:
-            import sys
-
-            print(f"WARN[0000] exec in container {rec.name}: the process stays outside "
-                  f"the container's cgroup: {exc}", file=sys.stderr)
+        # the exec'd process counts against the container's limits: the process that
+        # forks it joins the container's cgroup first, as runc's exec does
+        _join_cgroup(ctx, rec, joiner, "the exec'd process")
 
     if options.detach:
         spec.stdio = (-1, -1, -1)

@@ -83,14 +83,9 @@ class CreateOptions(Record):
     pull_progress: "Callable[[Any], None] | None" = None
 
 
-class StartIO:
+class StartIO(Record):
     """How a started container's stdio connects to the caller (foreground run/start -a)."""
 
     attach: bool = True
     interactive: bool = False
     tty: bool = False
-
-    def __init__(self, attach: bool = True, interactive: bool = False, tty: bool = False) -> None:
-        self.attach = attach
-        self.interactive = interactive
-        self.tty = tty

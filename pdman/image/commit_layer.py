@@ -31,6 +31,19 @@ def _marker(name: str, like: tarfile.TarInfo | None = None) -> tarfile.TarInfo:
     return info
 
 
+def add_entry(tar: tarfile.TarFile, path: str, arcname: str) -> None:
+    """One file, directory, link or node into `tar` as it is on disk, without owner
+    names: the numeric IDs are what a layer (or an export) means; the names of the
+    namespace that reads it mean nothing to whoever unpacks it. Also `export`'s."""
+    info = tar.gettarinfo(path, arcname)
+    info.uname = info.gname = ""
+    if info.isreg():
+        with open(path, "rb") as f:
+            tar.addfile(info, f)
+    else:
+        tar.addfile(info)
+
+
 def _is_opaque(path: str) -> bool:
     try:
         return os.getxattr(path, OPAQUE_XATTR, follow_symlinks=False) == b"y"
@@ -53,21 +66,13 @@ def _write(upper: str, out_path: str) -> int:
                 if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
                     tar.addfile(_marker(prefix + ".wh." + name))
                 else:
-                    info = tar.gettarinfo(path, prefix + name)
-                    info.uname = info.gname = ""
-                    if info.isreg():
-                        with open(path, "rb") as f:
-                            tar.addfile(info, f)
-                    else:
-                        tar.addfile(info)
+                    add_entry(tar, path, prefix + name)
                 count += 1
             for name in dirs:
                 path = os.path.join(top, name)
                 if os.path.islink(path):
                     continue
-                info = tar.gettarinfo(path, prefix + name)
-                info.uname = info.gname = ""
-                tar.addfile(info)
+                add_entry(tar, path, prefix + name)
                 count += 1
     return count
 
@@ -80,4 +85,4 @@ def write_upper_tar(ctx: EngineContext, rec: "ContainerRecord", out_path: str) -
     return run_in_userns(_write, upper, out_path)
 
 
-__all__ = ["write_upper_tar"]
+__all__ = ["add_entry", "write_upper_tar"]

@@ -4,9 +4,10 @@
                                                   # backend, fix host ports (stored)
     join = namespaces_to_join(paths, id, config)  # before the spawn: namespaces the
                                                   # container enters instead of new ones
-    attach(ctx, container_id, config, pid)        # before the container is released:
-                                                  # its network namespace exists
-    finish = begin_attach(...); ...; finish()     # the same, overlapping the ID maps
+    finish = begin_attach(ctx, container_id, config, pid)
+                                                  # once its network namespace exists:
+    ...                                           # pasta works while the ID maps are
+    finish()                                      # written; then it is waited for
     detach(ctx, container_id, config)             # when the container is gone (or its
                                                   # start failed); idempotent
     sweep(ctx)                                    # tear down what dead containers left
@@ -182,17 +183,13 @@ def _target_namespaces(paths: "Paths", target_id: str) -> "tuple[str, str]":
     return f"/proc/{rec.pid}/ns/user", f"/proc/{rec.pid}/ns/net"
 
 
-def attach(ctx: "EngineContext", container_id: str, config: "dict[str, Any]", pid: int) -> None:
-    """Give the container (waiting at sync 1 in its namespaces) its network."""
-    begin_attach(ctx, container_id, config, pid)()
-
-
 def begin_attach(ctx: "EngineContext", container_id: str, config: "dict[str, Any]",
                  pid: int) -> "Callable[[], None]":
-    """`attach` in two halves, for the spawn's `start_early` hook: start what can
-    work while the container's ID maps are written (pasta), and return the function
-    that finishes the attach (waits for it). That function must be called, also when
-    the spawn fails meanwhile: it records what runs, for `detach` to stop."""
+    """Give the container (waiting at sync 1 in its namespaces) its network, in two
+    halves, for the spawn's `start_early` hook: start what can work while the
+    container's ID maps are written (pasta), and return the function that finishes
+    (waits for it). That function must be called, also when the spawn fails
+    meanwhile: it records what runs, for `detach` to stop."""
     kind = config.get("mode")
     if kind in _PASSIVE:
         return _nothing
@@ -209,7 +206,7 @@ def begin_attach(ctx: "EngineContext", container_id: str, config: "dict[str, Any
 
 
 def _nothing() -> None:
-    pass
+    """The second half of an attach that was done in the first (backends too)."""
 
 
 def detach(ctx: "EngineContext", container_id: str, config: "dict[str, Any]") -> None:

@@ -52,7 +52,7 @@ def start(paths: Paths, container_id: str, net: dict[str, Any], pid: int,
     """Attach the container's backend to `pid`'s namespaces and publish its ports.
     The helper is recorded in `st` (and saved) as soon as it runs, so that a failure
     after that point is undone by `detach`."""
-    kind = net["mode"] if net["mode"] in ("pasta", "slirp4netns") else net.get("backend", "none")
+    kind = _kind(net)
     if kind == "none":
         return
     check_tun()
@@ -82,16 +82,18 @@ def begin(paths: Paths, container_id: str, net: dict[str, Any], pid: int,
     """`start` in two halves: what can go on while the container's ID maps are being
     written starts now (pasta), and the function returned waits for it and records
     it. Other backends start at once; their function does nothing."""
-    kind = net["mode"] if net["mode"] in ("pasta", "slirp4netns") else net.get("backend", "none")
-    if kind != "pasta":
+    if _kind(net) != "pasta":
+        from pdman.network import _nothing
+
         start(paths, container_id, net, pid, st, ifname)
-        return _done
+        return _nothing
     check_tun()
     return _begin_pasta(paths, container_id, net, pid, st, ifname)
 
 
-def _done() -> None:
-    pass
+def _kind(net: dict[str, Any]) -> str:
+    """The backend of a container's network: its mode's, or its user network's way out."""
+    return net["mode"] if net["mode"] in ("pasta", "slirp4netns") else net.get("backend", "none")
 
 
 def _begin_pasta(paths: Paths, container_id: str, net: dict[str, Any], pid: int,

@@ -1,6 +1,7 @@
 """`pdman exec`: a process in a running container, through the C helper's
-`pdman_exec` (native/setns.c: setns into the container's namespaces, fork into its PID
-namespace, then the same identity/capability/exec steps as the container's own start).
+`pdman_exec_start`/`_finish` (native/setns.c: setns into the container's namespaces,
+fork into its PID namespace, then the same identity/capability/exec steps as the
+container's own start).
 
     spec = process_spec(config, layer_dirs, argv, ...)   # who, where, with what
     pid = start(container_pid, spec)                      # a child of ours, exec'd
@@ -74,17 +75,15 @@ def start(container_pid: int, spec: SpawnSpec,
     res = ffi.new("struct pdman_spawn_result *")
     err = ffi.new("struct pdman_error *")
     try:
-        if before_fork is None:
-            ret = lib.pdman_exec(container_pid, c, res, err)
-        else:
-            ret = lib.pdman_exec_start(container_pid, c, res, err)
-            if ret == 0:
+        ret = lib.pdman_exec_start(container_pid, c, res, err)
+        if ret == 0:
+            if before_fork is not None:
                 try:
                     before_fork(int(res.pid))
                 except BaseException:
                     lib.pdman_exec_abort(res)
                     raise
-                ret = lib.pdman_exec_finish(container_pid, c, res, err)
+            ret = lib.pdman_exec_finish(container_pid, c, res, err)
     finally:
         keep.clear()
     if ret < 0:
