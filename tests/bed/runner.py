@@ -1,6 +1,6 @@
 """Run the real `pdman` binary the way a user would, for the integration tests.
 
-Importable as `from tests.bed.runner import run_pdman` (tests/integration/conftest.py
+Importable as `from tests.bed.runner import run_pdman` (tests/conftest.py
 re-exports it), so a test module need not import conftest, whose module name
 pytest reuses for every conftest.py it loads.
 """

@@ -1,4 +1,5 @@
-"""Fixtures for the integration suite: real registries, throw-away stores, the real binary.
+"""Fixtures shared by the suites that run the real binary (tests/integration,
+tests/security, tests/compat): real registries, throw-away stores, the real binary.
 
 The suite runs as an unprivileged user (DESIGN §9) against images that root built
 beforehand (`sudo python3 -m tests.bed.images build`). Fixtures:
@@ -33,7 +34,7 @@ from typing import Any
 import pytest
 
 # `tests` has no __init__.py: make the repo root importable however pytest was started
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
@@ -43,6 +44,9 @@ from tests.bed.runner import run_pdman  # re-exported for tests
 __all__ = ["RegistryBed", "run_pdman"]
 
 HERE = Path(__file__).resolve().parent
+#: the suites that run the real binary as an unprivileged user; tests/unit needs
+#: neither, and tests/vm has its own conftest (it runs inside the guest)
+INTEGRATION_DIRS = tuple(HERE / d for d in ("integration", "security", "compat"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -53,7 +57,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if HERE in Path(str(item.fspath)).resolve().parents:
+        if any(d in Path(str(item.fspath)).resolve().parents for d in INTEGRATION_DIRS):
             item.add_marker(pytest.mark.integration)
 
 
