@@ -47,10 +47,25 @@ as_user() {
     USER="$DEMO_USER" PATH=/usr/local/bin:/usr/bin:/bin XDG_RUNTIME_DIR="/run/user/$uid" \
     PDMAN_TESTBED_CACHE="$CACHE" "$@"
 }
-as_user bash -c "cd '$work' && exec /usr/bin/python3 -m tests.bed.registry serve --dir '$work/registry'" \
+# The registry runs in a session of its own, so that everything it started (the serving
+# Python and its docker-registry processes) is one process group that the EXIT trap can
+# stop as a whole: this script leaves nothing running behind it.
+setsid runuser -u "$DEMO_USER" -- env -i HOME="$(getent passwd "$DEMO_USER" | cut -d: -f6)" \
+  USER="$DEMO_USER" PATH=/usr/local/bin:/usr/bin:/bin XDG_RUNTIME_DIR="/run/user/$uid" \
+  PDMAN_TESTBED_CACHE="$CACHE" \
+  bash -c "cd '$work' && exec /usr/bin/python3 -m tests.bed.registry serve --dir '$work/registry'" \
   > "$work/registry.json" 2> "$work/registry.log" &
-reg_pid=$!
-trap 'kill $reg_pid 2>/dev/null; wait $reg_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+reg_pid=$!   # the session leader: its PID is the process group's ID
+stop_registry() {
+  kill -TERM -- "-$reg_pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do
+    ps -e -o pgid= | grep -qw "$reg_pid" || break
+    sleep 0.1
+  done
+  kill -KILL -- "-$reg_pid" 2>/dev/null || true
+  wait "$reg_pid" 2>/dev/null || true
+}
+trap 'stop_registry; rm -rf "$work"' EXIT
 for _ in $(seq 1 300); do [ -s "$work/registry.json" ] && break; sleep 0.2; done
 [ -s "$work/registry.json" ] || { cat "$work/registry.log" >&2; exit 1; }
 registry=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["registry"])' "$work/registry.json")
