@@ -99,8 +99,8 @@ def _changes(upper: str, lowers: list[str]) -> list[tuple[str, str]]:
     top = os.open(upper, fdtree.DIR_FLAGS)
     lower_fds = []
     try:
-        for low in lowers:
-            lower_fds.append(os.open(low, fdtree.DIR_FLAGS))
+        for low in lowers:  # pdman's own link to each layer: followed
+            lower_fds.append(os.open(low, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
         for rel, ent in fdtree.walk(top):
             if fdtree.is_whiteout(ent.st):
                 out.append(("D", "/" + rel))
