@@ -60,12 +60,14 @@ def _with_rootfs(ctx: EngineContext, rec: records.ContainerRecord,
     if rec.status in ("running", "paused") and rec.pid > 0:
         fd = os.open(f"/proc/{rec.pid}/root", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
-            return run_in_userns(_call_at_fd, fd, caps, fn, args)
+            result: T = run_in_userns(_call_at_fd, fd, caps, fn, args)
         finally:
             os.close(fd)
+        return result
     dirs = ContainerDirs(ctx.paths, rec.id)
-    return run_in_userns(_call_on_overlay, ctx.paths.links, list(rec.config["layers"]),
-                         dirs.upper, dirs.work if write else "", dirs.merged, caps, fn, args)
+    result = run_in_userns(_call_on_overlay, ctx.paths.links, list(rec.config["layers"]),
+                           dirs.upper, dirs.work if write else "", dirs.merged, caps, fn, args)
+    return result
 
 
 def _call_at_fd(fd: int, caps: tuple[str, ...], fn: Callable[..., T],

@@ -267,7 +267,7 @@ class TreeTar:
             else:
                 self._inodes[key] = arcname
         if info.type == tarfile.REGTYPE:
-            self.tar.addfile(info, _Exactly(ent.fd, info.size))  # type: ignore[arg-type]
+            self.tar.addfile(info, _Exactly(ent.fd, info.size))
         else:
             self.tar.addfile(info)
         self.count += 1
