@@ -22,7 +22,7 @@ from pathlib import Path
 from cffi import FFI
 
 HERE = Path(__file__).resolve().parent
-SOURCES = ["spawn.c", "sync.c", "mounts.c", "exec.c", "setns.c", "nsjoin.c", "error.c"]
+SOURCES = ["spawn.c", "sync.c", "mounts.c", "exec.c", "setns.c", "nsjoin.c", "confine.c", "error.c"]
 
 #: executables of pdman/libexec/: name -> (sources, extra link flags)
 EXECUTABLES: dict[str, tuple[list[str], list[str]]] = {

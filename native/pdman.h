@@ -275,6 +275,10 @@ enum pdman_attach_packet {
  * must be single-threaded to join a user namespace (a forked helper). */
 int pdman_join_namespace(int fd, int nstype, struct pdman_error *err);
 
+/* confine.c: keep only the capabilities in `keep` (bit N: capability N) in
+ * the bounding, permitted and effective sets, clear the ambient and
+ * inheritable ones, set no_new_privs.  For pdman's own helper processes. */
+int pdman_keep_caps(uint64_t keep, struct pdman_error *err);
 /* CDEF END */
 
 #endif

@@ -1,103 +1,118 @@
-"""Verbs on a container's files: `diff`, `export`, `cp`.
+"""Verbs on a container's files: `diff`, `export`, `cp`, and a volume's copy-up.
 
 The writable layer and the image layers hold files owned by subordinate IDs, which the
 user cannot always read directly, so the work happens inside a user namespace with the
 container's ID mapping (`run_in_userns`). There the container's root filesystem is seen
-either through a read-only overlay mounted for the occasion (upper dir as the top-most
-lower layer: no work dir, so it never conflicts with the container's own mount), or, for
-a running container, through /proc/PID/root opened beforehand.
+either through an overlay mounted for the occasion (read-only with the upper dir as the
+top-most lower layer: no work dir, so it never conflicts with the container's own
+mount; or, to write into a stopped container, with its upper and work dirs), or, for a
+running container, through /proc/PID/root opened beforehand.
+
+The container's files are hostile (issue #12), and a running container changes them
+while we read: the helper never chroots into them (no library or module of the image
+is ever loaded, no NSS lookup is made: tar headers are numeric) and reads and writes
+only through directory fds, without following the container's symlinks
+(storage/fdtree.py, storage/unpack.py). Once its mount is made it keeps only the
+capabilities its job needs.
 """
 
 from __future__ import annotations
 
 import os
-import stat
 import tarfile
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pdman.engine.context import EngineContext
 from pdman.errors import UsageError
-# at module level: the tree is written after a chroot into the container, where no
-# import can find pdman any more
-from pdman.image.commit_layer import add_entry
 from pdman.storage import container_records as records
+from pdman.storage import fdtree
 from pdman.storage.container_fs import ContainerDirs
 
 T = TypeVar("T")
 
-#: overlay's rootless whiteout: a character device 0/0
-def _is_whiteout(st: os.stat_result) -> bool:
-    return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
+#: what the helper keeps once its mounts are made: reading files of any owner, and,
+#: to write, setting owners, modes and times of any file
+READ_CAPS = ("DAC_READ_SEARCH", "DAC_OVERRIDE")
+WRITE_CAPS = (*READ_CAPS, "CHOWN", "FOWNER", "FSETID")
 
 
-def _is_opaque(path: str) -> bool:
-    try:
-        return os.getxattr(path, "user.overlay.opaque", follow_symlinks=False) == b"y"
-    except OSError:
-        return False
+def confine(caps: tuple[str, ...]) -> None:
+    """In the helper, before it touches container content: keep only `caps`, set
+    no_new_privs, and make a name lookup impossible (tarfile asks NSS through its
+    `pwd`/`grp` globals; shutil imports them lazily)."""
+    import sys
+
+    from pdman.runtime import native
+
+    native.keep_caps(caps)
+    tarfile.pwd = tarfile.grp = None  # type: ignore[attr-defined]
+    sys.modules["pwd"] = sys.modules["grp"] = None  # type: ignore[assignment]
 
 
 def _with_rootfs(ctx: EngineContext, rec: records.ContainerRecord,
-                 fn: Callable[..., T], *args: Any) -> T:
-    """Run fn(rootfs_path, *args) in the user namespace with the container's files."""
+                 fn: Callable[..., T], *args: Any, write: bool = False) -> T:
+    """Run fn(root_fd, *args) in the user namespace, root_fd the container's root
+    directory; `write`: what fn writes lands in the container's writable layer."""
     from pdman.runtime.idmap import run_in_userns
 
+    caps = WRITE_CAPS if write else READ_CAPS
     if rec.status in ("running", "paused") and rec.pid > 0:
-        fd = os.open(f"/proc/{rec.pid}/root", os.O_PATH | os.O_DIRECTORY)
+        fd = os.open(f"/proc/{rec.pid}/root", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
-            return run_in_userns(_call_at_fd, fd, fn, args)
+            result: T = run_in_userns(_call_at_fd, fd, caps, fn, args)
         finally:
             os.close(fd)
+        return result
     dirs = ContainerDirs(ctx.paths, rec.id)
-    return run_in_userns(_call_on_overlay, ctx.paths.links, list(rec.config["layers"]),
-                         dirs.upper, dirs.merged, fn, args)
+    result = run_in_userns(_call_on_overlay, ctx.paths.links, list(rec.config["layers"]),
+                           dirs.upper, dirs.work if write else "", dirs.merged, caps, fn, args)
+    return result
 
 
-def _chrooted(fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-    """Call fn("/", *args) chrooted into the current directory: every path, `..` and
-    symlink in the container (or in an archive a user hands us) then resolves inside
-    the container's filesystem, never on the host (we are root only in our own user
-    and mount namespaces, so chroot is ours to use)."""
-    os.chroot(".")
-    return fn("/", *args)
+def _call_at_fd(fd: int, caps: tuple[str, ...], fn: Callable[..., T],
+                args: tuple[Any, ...]) -> T:
+    confine(caps)
+    return fn(fd, *args)
 
 
-def _call_at_fd(fd: int, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-    os.fchdir(fd)
-    return _chrooted(fn, args)
-
-
-def _call_on_overlay(linkdir: str, links: list[str], upper: str, merged: str,
-                     fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+def _call_on_overlay(linkdir: str, links: list[str], upper: str, work: str, merged: str,
+                     caps: tuple[str, ...], fn: Callable[..., T], args: tuple[Any, ...]) -> T:
     from pdman.runtime import native
 
     os.chdir(linkdir)  # short relative lowerdir names: 128 layers fit one page
-    data = "lowerdir=" + ":".join([upper, *links]) + ",userxattr"
-    native.mount("overlay", merged, "overlay", native.MS_RDONLY, data)
-    os.chdir(merged)
-    return _chrooted(fn, args)
+    if work:
+        data = f"lowerdir={':'.join(links)},upperdir={upper},workdir={work},userxattr"
+        native.mount("overlay", merged, "overlay", 0, data)
+    else:
+        data = "lowerdir=" + ":".join([upper, *links]) + ",userxattr"
+        native.mount("overlay", merged, "overlay", native.MS_RDONLY, data)
+    root_fd = os.open(merged, fdtree.DIR_FLAGS)
+    os.chdir("/")
+    confine(caps)
+    return fn(root_fd, *args)
 
 
 # -- diff ------------------------------------------------------------------------------
 
 def _changes(upper: str, lowers: list[str]) -> list[tuple[str, str]]:
+    confine(READ_CAPS)
     out: list[tuple[str, str]] = []
-
-    def in_lower(rel: str) -> bool:
-        return any(os.path.lexists(os.path.join(low, rel)) for low in lowers)
-
-    for dirpath, dirnames, filenames in os.walk(upper):
-        for name in sorted(dirnames + filenames):
-            full = os.path.join(dirpath, name)
-            rel = os.path.relpath(full, upper)
-            st = os.lstat(full)
-            if _is_whiteout(st):
+    top = os.open(upper, fdtree.DIR_FLAGS)
+    lower_fds = []
+    try:
+        for low in lowers:  # pdman's own link to each layer: followed
+            lower_fds.append(os.open(low, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
+        for rel, ent in fdtree.walk(top):
+            if fdtree.is_whiteout(ent.st):
                 out.append(("D", "/" + rel))
-            elif in_lower(rel):
+            elif any(fdtree.lexists_below(fd, rel) for fd in lower_fds):
                 out.append(("C", "/" + rel))
             else:
                 out.append(("A", "/" + rel))
+    finally:
+        for fd in (top, *lower_fds):
+            os.close(fd)
     out.sort(key=lambda c: c[1])
     return out
 
@@ -115,20 +130,15 @@ def diff(ctx: EngineContext, name: str) -> list[tuple[str, str]]:
 
 # -- export ----------------------------------------------------------------------------
 
-def _tar_tree(root: str, out_fd: int) -> int:
-    count = 0
-    root_dev = os.lstat(root).st_dev
-    with os.fdopen(os.dup(out_fd), "wb") as out, \
-            tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
-        for dirpath, dirnames, filenames in os.walk(root):
+def _tar_tree(root_fd: int, out_fd: int) -> int:
+    top = fdtree.open_dir(root_fd, "/")
+    try:
+        with os.fdopen(os.dup(out_fd), "wb") as out, \
+                tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
             # like docker's export: the container's own files, not what is mounted on them
-            dirnames[:] = sorted(d for d in dirnames
-                                 if os.lstat(os.path.join(dirpath, d)).st_dev == root_dev)
-            for name in sorted(dirnames + filenames):
-                full = os.path.join(dirpath, name)
-                add_entry(tar, full, os.path.relpath(full, root))
-                count += 1
-    return count
+            return fdtree.TreeTar(tar, one_fs=True).add_tree(top)
+    finally:
+        os.close(top)
 
 
 def export(ctx: EngineContext, name: str, out_fd: int) -> int:
@@ -139,101 +149,102 @@ def export(ctx: EngineContext, name: str, out_fd: int) -> int:
 
 # -- cp --------------------------------------------------------------------------------
 
-def _copy_out(root: str, src: str, out_fd: int) -> int:
-    path = os.path.join(root, src.lstrip("/"))
-    if not os.path.lexists(path):
-        raise UsageError(f"{src}: no such file or directory in the container",
-                         hint="check the path inside the container")
-    with os.fdopen(os.dup(out_fd), "wb") as out, \
-            tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
-        tar.add(path, arcname=os.path.basename(path.rstrip("/")) or ".", recursive=True)
+def _missing(path: str) -> UsageError:
+    return UsageError(f"{path}: no such file or directory in the container",
+                      hint="check the path inside the container")
+
+
+def _copy_out(root_fd: int, src: str, out_fd: int) -> int:
+    # a trailing slash (or /.) follows a final symlink, as a path lookup does
+    follow = src.endswith(("/", "/.")) or not fdtree.components(src)
+    try:
+        parent, name = fdtree.resolve(root_fd, src, follow_last=follow)
+    except (FileNotFoundError, NotADirectoryError):
+        raise _missing(src) from None
+    try:
+        try:
+            os.lstat(name, dir_fd=parent)
+        except FileNotFoundError:
+            raise _missing(src) from None
+        with os.fdopen(os.dup(out_fd), "wb") as out, \
+                tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+            fdtree.TreeTar(tar).add_path(parent, name, os.path.basename(src.rstrip("/")) or ".")
+    finally:
+        os.close(parent)
     return 0
 
 
-def _copy_in(root: str, dest: str, in_fd: int) -> int:
+def _copy_in(root_fd: int, dest: str, in_fd: int) -> int:
     """docker's rules: into DEST when it is a directory, else as DEST (its parent must
     exist): the archive's top-level entry takes DEST's name."""
-    target = os.path.join(root, dest.lstrip("/"))
+    from pdman.storage.unpack import unpack_into
+
+    try:
+        parent, name = fdtree.resolve(root_fd, dest)
+    except (FileNotFoundError, NotADirectoryError):
+        raise UsageError(f"{os.path.dirname(dest.rstrip('/')) or '/'}: no such directory in "
+                         "the container", hint="copy into an existing directory") from None
     rename = None
-    if not os.path.isdir(target):
-        rename = os.path.basename(target.rstrip("/"))
-        target = os.path.dirname(target.rstrip("/")) or root
-        if not os.path.isdir(target):
-            raise UsageError(f"{os.path.dirname(dest) or '/'}: no such directory in the container",
-                             hint="copy into an existing directory")
-    count = 0
-    with os.fdopen(os.dup(in_fd), "rb") as src, tarfile.open(fileobj=src, mode="r|") as tar:
-        for member in tar:
-            # chrooted: whatever the entry names, it lands in the container
-            parts = os.path.normpath(member.name).lstrip("/").split("/")
-            if ".." in parts:
-                raise UsageError(f"refusing archive entry {member.name!r} outside the target",
-                                 hint="use an archive with relative paths")
-            if rename:
-                parts[0] = rename
-            member.name = "/".join(parts)
-            tar.extract(member, target, set_attrs=True)
-            count += 1
-    return count
+    try:
+        try:
+            target = os.open(name, fdtree.DIR_FLAGS, dir_fd=parent)
+        except (FileNotFoundError, NotADirectoryError):
+            rename = os.path.basename(dest.rstrip("/"))
+            target = os.dup(parent)
+    finally:
+        os.close(parent)
+    try:
+        with os.fdopen(os.dup(in_fd), "rb") as src:
+            return unpack_into(src, target, rename)
+    finally:
+        os.close(target)
 
 
 def copy_from(ctx: EngineContext, name: str, src: str, out_fd: int) -> None:
     """`cp CONTAINER:SRC -`: a tar stream of SRC."""
     rec = records.find(ctx.catalog, name)
-    _with_rootfs_rw(ctx, rec, _copy_out, src, out_fd)
+    _with_rootfs(ctx, rec, _copy_out, src, out_fd)
 
 
 def copy_to(ctx: EngineContext, name: str, dest: str, in_fd: int) -> int:
     """`cp - CONTAINER:DEST`: unpack a tar stream into DEST."""
     rec = records.find(ctx.catalog, name)
-    return _with_rootfs_rw(ctx, rec, _copy_in, dest, in_fd)
-
-
-def _with_rootfs_rw(ctx: EngineContext, rec: records.ContainerRecord,
-                    fn: Callable[..., T], *args: Any) -> T:
-    """Like _with_rootfs, but writes land in the writable layer: a stopped container's
-    overlay is mounted with its upper and work dirs (it is not mounted elsewhere)."""
-    from pdman.runtime.idmap import run_in_userns
-
-    if rec.status in ("running", "paused") and rec.pid > 0:
-        return _with_rootfs(ctx, rec, fn, *args)
-    dirs = ContainerDirs(ctx.paths, rec.id)
-    return run_in_userns(_call_on_rw_overlay, ctx.paths.links, list(rec.config["layers"]),
-                         dirs.upper, dirs.work, dirs.merged, fn, args)
-
-
-def _call_on_rw_overlay(linkdir: str, links: list[str], upper: str, work: str, merged: str,
-                        fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-    from pdman.runtime import native
-
-    os.chdir(linkdir)
-    data = f"lowerdir={':'.join(links)},upperdir={upper},workdir={work},userxattr"
-    native.mount("overlay", merged, "overlay", 0, data)
-    os.chdir(merged)
-    return _chrooted(fn, args)
+    return _with_rootfs(ctx, rec, _copy_in, dest, in_fd, write=True)
 
 
 # -- volume copy-up ----------------------------------------------------------------------
 
-def _copy_image_dir(merged: str, destination: str, volume_dir: str) -> int:
-    import shutil
+def _copy_image_dir(image_fd: int, destination: str, volume_dir: str) -> int:
+    """Copy the image's directory `destination` into the volume: through a tar of it
+    (in a temporary file), written and unpacked by fds as `cp` does, since the volume
+    may be shared with a running container."""
+    import tempfile
 
-    src = merged
-    for part in [p for p in destination.split("/") if p]:
-        src = os.path.join(src, part)
-        if os.path.islink(src) or not os.path.isdir(src):
-            return 0  # nothing (or not a plain directory) to copy from the image
-    count = 0
-    for name in os.listdir(src):
-        s, d = os.path.join(src, name), os.path.join(volume_dir, name)
-        if os.path.isdir(s) and not os.path.islink(s):
-            shutil.copytree(s, d, symlinks=True, copy_function=shutil.copy2)
-        else:
-            shutil.copy2(s, d, follow_symlinks=False)
-        count += 1
-    st = os.lstat(src)
-    os.chown(volume_dir, st.st_uid, st.st_gid)
-    os.chmod(volume_dir, stat.S_IMODE(st.st_mode))
+    from pdman.storage.unpack import unpack_into
+
+    src = os.dup(image_fd)
+    try:
+        for part in fdtree.components(destination):
+            try:
+                fd = os.open(part, fdtree.DIR_FLAGS, dir_fd=src)
+            except OSError:
+                return 0  # nothing (or not a plain directory) to copy from the image
+            os.close(src)
+            src = fd
+        dst = os.open(volume_dir, fdtree.DIR_FLAGS)
+        try:
+            with tempfile.TemporaryFile() as tmp:
+                with tarfile.open(fileobj=tmp, mode="w", format=tarfile.PAX_FORMAT) as tar:
+                    fdtree.TreeTar(tar).add_tree(src)
+                tmp.seek(0)
+                count = unpack_into(tmp, dst)
+            st = os.fstat(src)
+            os.fchown(dst, st.st_uid, st.st_gid)
+            os.fchmod(dst, st.st_mode & 0o7777)
+        finally:
+            os.close(dst)
+    finally:
+        os.close(src)
     return count
 
 
@@ -243,10 +254,16 @@ def _fill_on_overlay(linkdir: str, links: list[str], merged: str, destination: s
 
     os.chdir(linkdir)
     if len(links) == 1:  # overlay wants two lower layers at least; one is just a dir
-        return _copy_image_dir(os.path.join(linkdir, links[0]), destination, volume_dir)
-    native.mount("overlay", merged, "overlay", native.MS_RDONLY,
-                 "lowerdir=" + ":".join(links) + ",userxattr")
-    return _copy_image_dir(merged, destination, volume_dir)
+        top = os.open(os.path.join(linkdir, links[0]), os.O_RDONLY | os.O_DIRECTORY)
+    else:
+        native.mount("overlay", merged, "overlay", native.MS_RDONLY,
+                     "lowerdir=" + ":".join(links) + ",userxattr")
+        top = os.open(merged, fdtree.DIR_FLAGS)
+    try:
+        confine(WRITE_CAPS)
+        return _copy_image_dir(top, destination, volume_dir)
+    finally:
+        os.close(top)
 
 
 def fill_volume(ctx: EngineContext, container_id: str, links: list[str], destination: str,

@@ -193,6 +193,23 @@ def _target_name(image: str) -> list[str]:
     return [str(ref.tagged_or_latest())]
 
 
+def _freeze(ctx: EngineContext, container_id: str, status: str) -> bool:
+    """`commit --pause`: freeze a running container while its layer is read, where the
+    cgroup v2 freezer is available. Without it the commit goes on: the layer is read
+    through directory fds and never follows what the container swaps in meanwhile
+    (image/commit_layer.py), so pausing only makes the snapshot consistent."""
+    if status != "running":
+        return False
+    from pdman.engine.pause import pause
+    from pdman.errors import HostSupportError
+
+    try:
+        pause(ctx, container_id)
+    except HostSupportError:
+        return False
+    return True
+
+
 def commit(ctx: EngineContext, options: CommitOptions) -> NewImageReport:
     from pdman.image.commit_layer import write_upper_tar
     from pdman.image.ingest import LayerIngest, register_image
@@ -206,7 +223,14 @@ def commit(ctx: EngineContext, options: CommitOptions) -> NewImageReport:
     created = _now()
     with LayerIngest(ctx, "commit") as ingest:
         tar_path = os.path.join(ingest.area, "upper.tar")
-        write_upper_tar(ctx, rec, tar_path)
+        frozen = options.pause and _freeze(ctx, rec.id, rec.status)
+        try:
+            write_upper_tar(ctx, rec, tar_path)
+        finally:
+            if frozen:
+                from pdman.engine.pause import unpause
+
+                unpause(ctx, rec.id)
         parent_layers = []
         for diff_id in parent.layers:
             have = ingest.present(diff_id)

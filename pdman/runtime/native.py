@@ -509,6 +509,15 @@ def join_namespace(path: str, nstype: int = 0) -> None:
         os.close(fd)
 
 
+def keep_caps(names: Sequence[str]) -> None:
+    """Keep only the capabilities `names` (bounding, permitted, effective; ambient and
+    inheritable cleared) and set no_new_privs: for pdman's own helper processes."""
+    ffi, lib = _native()
+    err = ffi.new("struct pdman_error *")
+    if lib.pdman_keep_caps(cap_mask(names), err) < 0:
+        _fail(ffi, err, namespaces=False)
+
+
 def mount(source: str | None, target: str, fstype: str | None, flags: int,
           data: str | None) -> None:
     """mount(2), raising RuntimeFailure that names source and target."""

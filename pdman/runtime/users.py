@@ -3,7 +3,14 @@
 
 The rootfs is only mounted inside the container's mount namespace, so the files are
 read from the layer directories: the writable layer first, then the image layers
-top-down; an overlay whiteout (a 0/0 character device) means the file was deleted.
+top-down, with overlay's rules (an overlay whiteout, a 0/0 character device, means the
+file was deleted; an opaque directory hides the layers below it).
+
+The layers are the image's (hostile) and, for `exec`, the writable layer of a running
+container, which may change while we read (issue #12): the lookup goes from directory
+fds one component at a time without following symlinks; a symlink met on the way is
+resolved inside the container's view (`..` stops at its root, an absolute target starts
+from it), never on the host.
 """
 
 from __future__ import annotations
@@ -12,28 +19,105 @@ import os
 import stat
 
 from pdman.errors import UsageError
+from pdman.storage import fdtree
+
+_MAX_HOPS = 40
 
 
-def _find(layer_dirs: list[str], relpath: str) -> str | None:
-    """The visible copy of `relpath` in an overlay of `layer_dirs` (top first)."""
-    for d in layer_dirs:
-        p = os.path.join(d, relpath)
+def _normalize(parts: list[str]) -> list[str]:
+    out: list[str] = []
+    for p in parts:
+        if p == "..":
+            if out:
+                out.pop()
+        elif p not in ("", "."):
+            out.append(p)
+    return out
+
+
+def _close(fds: list[int]) -> None:
+    for fd in fds:
+        os.close(fd)
+
+
+def _merge_below(layers: list[int], name: str, top: int) -> list[int]:
+    """fds of directory `name` in layers[top:] as overlay merges them: from the top-most
+    copy down, until an opaque one or a layer where `name` is not a directory."""
+    out: list[int] = []
+    for fd in layers[top:]:
         try:
-            st = os.lstat(p)
+            st = os.lstat(name, dir_fd=fd)
         except OSError:
             continue
-        if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
-            return None  # whiteout: deleted above the lower copies
-        return p if stat.S_ISREG(st.st_mode) else None
-    return None
+        if not stat.S_ISDIR(st.st_mode):
+            break
+        try:
+            out.append(os.open(name, fdtree.DIR_FLAGS, dir_fd=fd))
+        except OSError:
+            break
+        if fdtree.is_opaque(out[-1]):
+            break
+    return out
+
+
+def _open_visible(layer_dirs: list[str], parts: list[str], hops: int = 0) -> int | None:
+    """An fd of the regular file the container will see at /parts (None if none)."""
+    cur: list[int] = []
+    for d in layer_dirs:
+        try:
+            cur.append(os.open(d, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
+        except OSError:
+            continue
+    try:
+        for i, comp in enumerate(parts):
+            where, st = -1, None
+            for n, fd in enumerate(cur):
+                try:
+                    st = os.lstat(comp, dir_fd=fd)
+                except OSError:
+                    continue
+                where = n
+                break
+            if st is None or fdtree.is_whiteout(st):
+                return None
+            if stat.S_ISLNK(st.st_mode):
+                if hops >= _MAX_HOPS:
+                    return None
+                try:
+                    target = os.readlink(comp, dir_fd=cur[where])
+                except OSError:
+                    return None
+                base = [] if target.startswith("/") else parts[:i]
+                rest = _normalize(base + target.split("/") + parts[i + 1:])
+                return _open_visible(layer_dirs, rest, hops + 1)
+            if i == len(parts) - 1:
+                if not stat.S_ISREG(st.st_mode):
+                    return None
+                ent = fdtree.open_entry(cur[where], comp)
+                if ent is None or not stat.S_ISREG(ent.st.st_mode):
+                    if ent is not None:
+                        ent.close()
+                    return None
+                return ent.fd
+            if not stat.S_ISDIR(st.st_mode):
+                return None
+            below = _merge_below(cur, comp, where)
+            _close(cur)
+            cur = below
+        return None
+    finally:
+        _close(cur)
 
 
 def _read(layer_dirs: list[str], relpath: str) -> list[list[str]]:
-    path = _find(layer_dirs, relpath)
-    if path is None:
+    try:
+        fd = _open_visible(layer_dirs, _normalize(relpath.split("/")))
+    except OSError:
+        return []
+    if fd is None:
         return []
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
+        with os.fdopen(fd, encoding="utf-8", errors="replace") as f:
             return [line.split(":") for line in f.read().splitlines()
                     if line and not line.startswith("#")]
     except OSError:

@@ -138,10 +138,11 @@ class _FastTarInfo(tarfile.TarInfo):
 
 
 class _Unpacker:
-    def __init__(self, stream: LayerStream, dest: str) -> None:
+    def __init__(self, stream: LayerStream, dest: str | int, whiteouts: bool = True) -> None:
         self.stream = stream
-        self.dest = dest
-        self.rootfd = os.open(dest, _DIR_FLAGS)
+        # `dest` an fd: a directory someone else may be changing (`cp` into a container)
+        self.rootfd = os.open(dest, _DIR_FLAGS) if isinstance(dest, str) else os.dup(dest)
+        self.whiteouts = whiteouts
         self.dirs: dict[str, int] = {}
         # fds dropped from `dirs` while an entry may still use them: closed before the next
         self.retired: list[int] = []
@@ -273,7 +274,7 @@ class _Unpacker:
         if not rel:
             return  # the layer root itself: its attributes are the container's business
         parent, _, name = rel.rpartition("/")
-        if name.startswith(WHITEOUT_PREFIX):
+        if self.whiteouts and name.startswith(WHITEOUT_PREFIX):
             self._whiteout(info, rel, parent, name)
             return
         if info.islnk():
@@ -491,4 +492,50 @@ def unpack_layer(source: RawSource, dest: str, limits: Limits | None = None,
                         unpacker.entries, unpacker.chown_failures, unpacker.result_notes)
 
 
-__all__ = ["UnpackResult", "clean_name", "unpack_layer"]
+def unpack_into(source: RawSource, dest_fd: int, rename: str | None = None) -> int:
+    """Unpack a plain archive (`cp` into a container, a volume's copy-up) into the open
+    directory `dest_fd`, with the guarantees above (nothing lands outside it, whatever
+    the archive or a concurrent writer of the directory does; numeric owners), but no
+    whiteouts. `rename`: the archive's top-level entry takes that name. Returns the
+    entries written. Raises UsageError for an entry naming a path outside DEST."""
+    from pdman.errors import UsageError
+
+    stream = LayerStream(source, None, threaded=False)
+    unpacker = _Unpacker(stream, dest_fd, whiteouts=False)
+    umask = os.umask(0)
+    try:
+        try:
+            tar = tarfile.TarFile(fileobj=stream, mode="r",  # type: ignore[arg-type]
+                                  tarinfo=_FastTarInfo)
+        except tarfile.ReadError as exc:
+            if str(exc) == "empty file":
+                return 0
+            raise UsageError(f"not a tar archive ({exc})", hint="give a tar archive") from exc
+        while (info := tar.next()) is not None:
+            parts = [p for p in info.name.split("/") if p not in ("", ".")]
+            if ".." in parts:
+                raise UsageError(f"refusing archive entry {info.name!r} outside the target",
+                                 hint="use an archive with relative paths")
+            if rename and parts:
+                parts[0] = rename
+            if info.islnk():
+                # a hard link names an entry of the archive: renamed the same way
+                lparts = [p for p in info.linkname.split("/") if p not in ("", ".")]
+                if rename and lparts:
+                    lparts[0] = rename
+                info.linkname = "/".join(lparts)
+            info.name = "/".join(parts)
+            unpacker.entry(info)
+        unpacker.finish_dirs()
+        stream.drain()
+    except (OSError, tarfile.TarError, ValueError, UnicodeError) as exc:
+        raise LayerError(f"unpacking the archive failed: {exc}",
+                         hint="the archive is malformed, or out of space") from exc
+    finally:
+        os.umask(umask)
+        stream.close()
+        unpacker.close()
+    return unpacker.entries
+
+
+__all__ = ["UnpackResult", "clean_name", "unpack_into", "unpack_layer"]

@@ -76,8 +76,9 @@ def commit(
         "--author", "-a", help="Author of the new image, e.g. 'Jane <jane@example.com>'.")] = None,
     change: Change = None,
     pause: Annotated[bool, typer.Option(
-        "--pause", "-p", help="Pause the container while committing (accepted; the writable "
-                              "layer is read as it is).")] = False,
+        "--pause", "-p", help="Freeze the container's processes while committing, where the "
+                              "cgroup v2 freezer is available, for a consistent snapshot (the "
+                              "writable layer is read safely either way).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the image ID.")] = False,
 ) -> None:
     """Create an image from a container's changes: its writable layer becomes a new layer on
