@@ -67,9 +67,14 @@ def parse(raw: bytes, where: str, error: type[PdmanError] = RegistryError) -> di
             _check_string(doc[key], key, error, where)
     if doc.get("history") is not None and not isinstance(doc["history"], list):
         raise _fail(error, where, "history must be a list")
-    cfg = doc.get("config")
+    check_run_config(doc.get("config"), where, error)
+    return doc
+
+
+def check_run_config(cfg: object, where: str, error: type[PdmanError] = RegistryError) -> None:
+    """The `config` section (what `run` reads): null, or an object with typed fields."""
     if cfg is None:
-        return doc
+        return
     if not isinstance(cfg, dict):
         raise _fail(error, where, "config must be an object")
     for key in _STRING_LISTS:
@@ -89,7 +94,6 @@ def parse(raw: bytes, where: str, error: type[PdmanError] = RegistryError) -> di
             raise _fail(error, where, f"config.{key} must be an object")
     for label, text in (cfg.get("Labels") or {}).items():
         _check_string(text, f"label {label[:80]!r}", error, where)
-    return doc
 
 
-__all__ = ["load_json", "parse"]
+__all__ = ["check_run_config", "load_json", "parse"]

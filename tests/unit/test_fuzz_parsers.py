@@ -31,6 +31,7 @@ from pdman.image import auth, config as image_config, manifest, reference, regis
 from pdman.image.registry import parse_challenge
 from pdman.cli import output
 from pdman.engine import runopts
+from pdman.engine.image_transfer import apply_changes
 from pdman.runtime import users
 from pdman.storage.tarstream import LayerStream, Limits
 from pdman.storage.unpack import unpack_layer
@@ -452,6 +453,33 @@ def test_format_templates(template: str, item: object) -> None:
 def test_templates_cannot_reach_python_internals() -> None:
     assert clean(output.render_template, "{{.__class__}}", Report()) is None
     assert clean(output.render_template, "{{json .__init__.__globals__}}", Report()) is None
+
+
+# -- --change instructions (commit, import) ---------------------------------------------
+
+change_text = st.one_of(
+    st.text(max_size=60),
+    st.builds(lambda i, v: f"{i} {v}",
+              st.sampled_from(["CMD", "ENTRYPOINT", "ENV", "LABEL", "EXPOSE", "WORKDIR", "USER",
+                               "VOLUME", "ONBUILD", "STOPSIGNAL", "FROM", "env"]),
+              st.one_of(st.text(max_size=30), st.sampled_from(
+                  ['["a"', '["a", 1]', '[' * 5000, 'A="b', "A b", "A=1 B='2", '{"a": 1}',
+                   '["/data"]', "8080/udp 53", "A=\0", '["\\u0000"]', "/\0"]))),
+)
+
+
+@fuzz(300)
+@given(st.lists(change_text, max_size=3))
+def test_change_instructions(changes: list[str]) -> None:
+    config: dict[str, Any] = {"config": {"Env": ["A=1"]}}
+    try:
+        apply_changes(config, changes)
+    except PdmanError as exc:
+        assert exc.message
+        return
+    # what a commit writes, pdman itself reads back
+    raw = json.dumps(dict(config, rootfs={"diff_ids": []})).encode()
+    assert clean(image_config.parse, raw, "committed") is not None, config
 
 
 # -- env files ---------------------------------------------------------------------------
