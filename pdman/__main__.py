@@ -20,11 +20,14 @@ def _debugging(args: list[str]) -> bool:
 
     if os.environ.get("PDMAN_DEBUG", "") not in ("", "0"):
         return True
-    for i, a in enumerate(args):
+    i = 0
+    while i < len(args):
+        a = args[i]
         if a == "--log-level=debug" or (a == "--log-level" and args[i + 1:i + 2] == ["debug"]):
             return True
         if not a.startswith("-"):
             return False  # the command name: what follows are its own arguments
+        i += 2 if a in ("--root", "--runroot", "--log-level") else 1
     return False
 
 

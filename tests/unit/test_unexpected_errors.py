@@ -42,7 +42,8 @@ def test_unexpected_exception_is_one_clean_line(path: str, request: pytest.Fixtu
     assert len(lines) == 2
 
 
-@pytest.mark.parametrize("how", [["--log-level", "debug", "ps"], ["--log-level=debug", "ps"]])
+@pytest.mark.parametrize("how", [["--log-level", "debug", "ps"], ["--log-level=debug", "ps"],
+                                 ["--root", "/nonexistent", "--log-level", "debug", "ps"]])
 def test_debug_mode_shows_the_traceback(how: list[str], fast_path_raises: None,
                                         capsys: pytest.CaptureFixture[str],
                                         monkeypatch: pytest.MonkeyPatch) -> None:
