@@ -277,7 +277,8 @@ def load_docker_archive(ctx: EngineContext, tar: tarfile.TarFile) -> list[ImageR
             if len(diff_ids) != len(members):
                 raise ArchiveError(f"{config_name}: {len(diff_ids)} diff_ids but "
                                    f"{len(members)} layers in manifest.json")
-            tags = _strings(entry.get("RepoTags") or [], f"{config_name}: RepoTags")
+            tags = _strings(entry.get("RepoTags") or [],
+                            f"{config_name}: RepoTags in manifest.json")
             names = [_load_name(t) for t in tags]
             layers = _layers_of(ingest, tar, diff_ids, members, [], config_name)
             loaded.append(register_image(ctx, config_raw, layers, names,

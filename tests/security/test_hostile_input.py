@@ -204,6 +204,49 @@ def _plain_tar_cut() -> bytes:
     return raw[:1024 + 300]  # a, its data, then 300 bytes of b's header
 
 
+DOCKER_ARCHIVES = {
+    "manifest-an-object": b'{"a": 1}',
+    "config-a-number": b'[{"Config": 5, "Layers": []}]',
+    "layers-a-string": b'[{"Config": "c.json", "Layers": "abc"}]',
+    "nested-100000-deep": b"[" * 100_000 + b"]" * 100_000,
+    "repotags-numbers": b'[{"Config": "c.json", "Layers": [], "RepoTags": [1]}]',
+}
+OCI_INDEXES = {
+    "index-a-list": b"[1, 2]",
+    "manifests-a-number": b'{"manifests": 5}',
+    "manifests-of-strings": b'{"manifests": ["x"]}',
+    "nested-100000-deep": b"[" * 100_000 + b"]" * 100_000,
+}
+
+
+def _archive(tmp: Path, members: dict[str, bytes]) -> Path:
+    path = tmp / "archive.tar"
+    with tarfile.open(path, "w") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+@pytest.mark.parametrize("kind", sorted(DOCKER_ARCHIVES))
+def test_load_of_a_malformed_docker_archive_fails_cleanly(
+        pd: Run, registry_env: dict[str, str], tmp_path: Path, kind: str) -> None:
+    config = _config([])
+    archive = _archive(tmp_path, {"manifest.json": DOCKER_ARCHIVES[kind], "c.json": config})
+    assert_clean_error(pd("load", "-i", archive, check=False), "manifest.json")
+    assert_nothing_left(pd, registry_env, set())
+
+
+@pytest.mark.parametrize("kind", sorted(OCI_INDEXES))
+def test_load_of_a_malformed_oci_archive_fails_cleanly(
+        pd: Run, registry_env: dict[str, str], tmp_path: Path, kind: str) -> None:
+    archive = _archive(tmp_path, {"oci-layout": b'{"imageLayoutVersion": "1.0.0"}',
+                                  "index.json": OCI_INDEXES[kind]})
+    assert_clean_error(pd("load", "-i", archive, check=False), "index.json")
+    assert_nothing_left(pd, registry_env, set())
+
+
 # -- layers that must load sanely --------------------------------------------------------
 
 def test_absurd_timestamps_are_clamped_not_fatal(pd: Run, tmp_path: Path) -> None:
