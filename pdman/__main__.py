@@ -9,6 +9,43 @@ from __future__ import annotations
 
 import sys
 
+#: what a user is asked to do with an error pdman did not expect
+BUG_HINT = ("this is a bug in pdman; run the command again with PDMAN_DEBUG=1 (or "
+            "--log-level debug) to see where it happened, and report it with that output")
+
+
+def _debugging(args: list[str]) -> bool:
+    """PDMAN_DEBUG=1, or `--log-level debug` among pdman's own options."""
+    import os
+
+    if os.environ.get("PDMAN_DEBUG", "") not in ("", "0"):
+        return True
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "--log-level=debug" or (a == "--log-level" and args[i + 1:i + 2] == ["debug"]):
+            return True
+        if not a.startswith("-"):
+            return False  # the command name: what follows are its own arguments
+        i += 2 if a in ("--root", "--runroot", "--log-level") else 1
+    return False
+
+
+def report_unexpected(exc: BaseException, args: list[str]) -> int:
+    """The last line of defence: an exception no layer turned into a PdmanError is
+    shown as one line naming it, with a hint to report the bug; its traceback only in
+    debug mode. Exit 125, as for any engine error."""
+    from pdman.errors import EXIT_ENGINE
+
+    if _debugging(args):
+        import traceback
+
+        traceback.print_exception(exc, file=sys.stderr)
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    what = type(exc).__name__ + (f": {text}" if text else "")
+    print(f"Error: unexpected internal error ({what})\nHint: {BUG_HINT}", file=sys.stderr)
+    return EXIT_ENGINE
+
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
@@ -30,10 +67,14 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         # `pdman ps | head`: the reader went away; not an error of ours
         return 0
+    except Exception as exc:  # noqa: BLE001 - the last line of defence, see above
+        return report_unexpected(exc, args)
     finally:
         try:
             sys.stdout.flush()
         except BrokenPipeError:
+            pass
+        except Exception:  # noqa: BLE001 - stdout gone (closed, full disk): nothing to say
             pass
     return code
 

@@ -151,6 +151,10 @@ def render_main(all_pages: list[Page]) -> str:
               "Credentials file written by \\fBpdman login\\fR (mode 0600).",
               ".TP", "\\fBCONTAINERS_REGISTRIES_CONF\\fR",
               "Use this registries.conf instead of the user's and the system's.",
+              ".TP", "\\fBPDMAN_DEBUG\\fR",
+              "Set to 1 to print the Python traceback of an unexpected internal error "
+              "(as does \\fB\\-\\-log\\-level debug\\fR); without it pdman shows such "
+              "an error in one line, exit status 125.",
               ".SH FILES", "See \\fBpdman\\-files\\fR(5).",
               ".SH SEE ALSO", "\\fBpodman\\fR(1), \\fBnewuidmap\\fR(1), \\fBsubuid\\fR(5)"]
     return "\n".join(lines) + "\n"

@@ -32,6 +32,10 @@ def _lookup(obj: Any, path: str) -> Any:
     if path in (".", ""):
         return obj
     for part in path.lstrip(".").split("."):
+        if part.startswith("_"):
+            # Python's own attributes (`.__class__`) are no template fields
+            raise UsageError(f"template: can't evaluate field {part}",
+                             hint="see `--format json` for the field names")
         if isinstance(obj, Mapping):
             if part in obj:
                 obj = obj[part]
@@ -64,11 +68,21 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _evaluate(expr: str, obj: Any) -> str:
-    import json
+def _words(expr: str) -> list[str]:
     import shlex
 
-    words = shlex.split(expr)
+    try:
+        return shlex.split(expr)
+    except ValueError as exc:  # an unterminated quote
+        raise UsageError(f"template: cannot parse {{{{{expr}}}}}: {exc}",
+                         hint='quote arguments with matching quotes, e.g. {{join .Names ","}}'
+                         ) from None
+
+
+def _evaluate(expr: str, obj: Any) -> str:
+    import json
+
+    words = _words(expr)
     if not words:
         return ""
     func, args = (words[0], words[1:]) if not words[0].startswith(".") else ("", words)
@@ -76,16 +90,22 @@ def _evaluate(expr: str, obj: Any) -> str:
         return _text(_lookup(obj, args[0]))
     if func == "json":
         return json.dumps(_lookup(obj, args[0] if args else "."), default=str)
-    if func in ("upper", "lower", "title"):
+    if func in ("upper", "lower", "title") and len(args) == 1:
         return getattr(_text(_lookup(obj, args[0])), func)()
     if func == "join" and len(args) == 2:
-        return args[1].join(str(v) for v in _lookup(obj, args[0]) or [])
+        items = _lookup(obj, args[0]) or []
+        if not isinstance(items, (list, tuple)):
+            return _text(items)
+        return args[1].join(_text(v) for v in items)
     if func == "index" and len(args) == 2:
         container = _lookup(obj, args[0]) or {}
         return _text(container.get(args[1]) if isinstance(container, Mapping) else None)
     if func == "truncate" and len(args) == 2:
-        return _text(_lookup(obj, args[0]))[: int(args[1])]
-    raise UsageError(f"template: function {func!r} not defined",
+        if not args[1].isascii() or not args[1].isdigit():
+            raise UsageError(f"template: truncate wants a length, not {args[1]!r}",
+                             hint="e.g. {{truncate .ID 12}}")
+        return _text(_lookup(obj, args[0]))[: int(args[1][:9])]
+    raise UsageError(f"template: function {func!r} not defined (or wrong arguments)",
                      hint="supported: json, upper, lower, title, join, index, truncate")
 
 
@@ -98,10 +118,8 @@ def _header_for(template: str) -> str:
     """The header row of a `table` template: each field's name, upper-cased."""
     template = template.replace("\\t", "\t").replace("\\n", "\n")
 
-    import shlex
-
     def name(m: re.Match[str]) -> str:
-        words = shlex.split(m.group(1)) or [""]
+        words = _words(m.group(1)) or [""]
         field = next((w for w in words if w.startswith(".")), ".")
         return field.lstrip(".").split(".")[-1].upper() or "VALUE"
 

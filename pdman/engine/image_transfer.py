@@ -105,14 +105,29 @@ def _command_form(value: str) -> list[str]:
             parsed = json.loads(value)
             if isinstance(parsed, list) and all(isinstance(x, str) for x in parsed):
                 return parsed
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
     return ["/bin/sh", "-c", value]
 
 
+def _json_strings(value: str, instr: str) -> list[str]:
+    try:
+        parsed = json.loads(value)
+    except (ValueError, RecursionError):
+        parsed = None
+    if not isinstance(parsed, list) or not all(isinstance(x, str) for x in parsed):
+        raise UsageError(f"invalid --change {instr} {value!r}",
+                         hint=f'give a JSON list of strings, e.g. {instr} ["/data"]')
+    return parsed
+
+
 def _pairs(value: str) -> list[tuple[str, str]]:
     """`K=V K2="V 2"`, or the old form `K V` (one pair)."""
-    words = shlex.split(value)
+    try:
+        words = shlex.split(value)
+    except ValueError as exc:  # an unterminated quote
+        raise UsageError(f"invalid --change value {value!r}: {exc}",
+                         hint='quote values with matching quotes, e.g. ENV A="b c"') from None
     if words and "=" not in words[0]:
         key, _, rest = value.strip().partition(" ")
         return [(key, rest.strip())]
@@ -126,7 +141,7 @@ def apply_changes(config: dict[str, Any], changes: list[str]) -> None:
         import re
 
         m = re.match(r"\s*([A-Za-z]+)\s*[= ]\s*(.*)$", change, re.S)
-        if m is None:
+        if m is None or "\0" in change:
             raise UsageError(f"invalid --change instruction {change!r}",
                              hint="give a Dockerfile instruction, e.g. CMD [\"sh\"]")
         instr, value = m.group(1).upper(), m.group(2)
@@ -157,7 +172,7 @@ def apply_changes(config: dict[str, Any], changes: list[str]) -> None:
         elif instr == "VOLUME":
             vols = dict(c.get("Volumes") or {})
             v = value.strip()
-            for path in (json.loads(v) if v.startswith("[") else v.split()):
+            for path in (_json_strings(v, "VOLUME") if v.startswith("[") else v.split()):
                 vols[path] = {}
             c["Volumes"] = vols
         elif instr == "ONBUILD":
@@ -166,6 +181,10 @@ def apply_changes(config: dict[str, Any], changes: list[str]) -> None:
             raise UsageError(f"invalid --change instruction {change!r}",
                              hint="use CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, USER, "
                                   "VOLUME, WORKDIR or STOPSIGNAL")
+    from pdman.image.config import check_run_config
+
+    # the image must read back: no NUL smuggled in through a JSON escape
+    check_run_config(c, "--change", UsageError)
 
 
 def _gzip_chunks(path: str) -> Iterator[bytes]:

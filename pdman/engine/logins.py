@@ -47,10 +47,12 @@ def logout(registry: str, all: bool = False, authfile: str = "") -> list[str]:
     path = authfile or str(auth_file_path())
     if all:
         try:
-            with open(path) as f:
-                names = list((json.load(f).get("auths") or {}).keys())
-        except (OSError, ValueError):
-            names = []
+            with open(path, "rb") as f:
+                data = json.load(f)
+        except (OSError, ValueError, RecursionError):
+            data = {}
+        auths = data.get("auths") if isinstance(data, dict) else None
+        names = [str(k) for k in auths] if isinstance(auths, dict) else []
         for name in names:
             auth.remove(name, path)
         return names

@@ -62,6 +62,10 @@ def capabilities(add: list[str] | None, drop: list[str] | None,
     return caps
 
 
+#: the largest --env-file read (a real one is a few KiB)
+MAX_ENV_FILE = 16 << 20
+
+
 def env_list(pairs: list[str] | None, env_files: list[str] | None,
              host_env: dict[str, str] | None = None) -> dict[str, str]:
     """`-e K=V`, `-e K` (value from the caller's environment, skipped if unset) and
@@ -70,11 +74,19 @@ def env_list(pairs: list[str] | None, env_files: list[str] | None,
     out: dict[str, str] = {}
     for path in env_files or []:
         try:
-            with open(path, encoding="utf-8") as f:
-                lines = f.read().splitlines()
+            with open(path, "rb") as f:
+                data = f.read(MAX_ENV_FILE + 1)
         except OSError as exc:
             raise UsageError(f"cannot read env file {path}: {exc.strerror}",
                              hint="check the --env-file path") from exc
+        if len(data) > MAX_ENV_FILE:
+            raise UsageError(f"env file {path} is larger than {MAX_ENV_FILE >> 20} MiB",
+                             hint="an env file holds NAME=VALUE lines")
+        try:
+            lines = data.decode("utf-8").splitlines()
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"env file {path} is not UTF-8 text (byte {exc.start})",
+                             hint="an env file holds NAME=VALUE lines") from None
         for line in lines:
             line = line.strip()
             if not line or line.startswith("#"):
@@ -87,8 +99,9 @@ def env_list(pairs: list[str] | None, env_files: list[str] | None,
 
 def _one_env(item: str, out: dict[str, str], host: "os._Environ[str] | dict[str, str]") -> None:
     key, eq, value = item.partition("=")
-    if not key or re.search(r"\s", key):
-        raise UsageError(f"invalid environment variable {item!r}", hint="use -e NAME=VALUE")
+    if not key or re.search(r"\s", key) or "\0" in item:
+        raise UsageError(f"invalid environment variable {item[:200]!r}",
+                         hint="use -e NAME=VALUE (no NUL characters)")
     if eq:
         out[key] = value
     elif key.endswith("*"):

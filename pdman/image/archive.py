@@ -25,7 +25,7 @@ from typing import IO, Any
 
 from pdman.engine.context import EngineContext
 from pdman.errors import PdmanError, StorageError
-from pdman.image import manifest, reference
+from pdman.image import config as image_config, manifest, reference
 from pdman.image.ingest import IngestedLayer, LayerIngest, register_image
 from pdman.image.push import image_manifest
 from pdman.storage import image_records
@@ -189,8 +189,12 @@ def resolve_for_save(ctx: EngineContext, names: list[str]) -> list[tuple[ImageRe
 def _member_chunks(tar: tarfile.TarFile, name: str) -> Iterator[bytes]:
     f = _open_member(tar, name)
     with f:
-        while chunk := f.read(CHUNK):
-            yield chunk
+        try:
+            while chunk := f.read(CHUNK):
+                yield chunk
+        except (tarfile.TarError, EOFError, OSError) as exc:
+            raise ArchiveError(f"reading {name} from the archive: {exc}",
+                               hint="the archive is corrupt or truncated") from exc
 
 
 def _open_member(tar: tarfile.TarFile, name: str) -> IO[bytes]:
@@ -203,7 +207,11 @@ def _open_member(tar: tarfile.TarFile, name: str) -> IO[bytes]:
             raise ArchiveError(f"the archive lacks {name}",
                                hint="the archive is incomplete or not an image archive") from None
     # a symlink (docker writes layers that way) is resolved by tarfile
-    f = tar.extractfile(member)
+    try:
+        f = tar.extractfile(member)
+    except (KeyError, RecursionError):
+        raise ArchiveError(f"{name} in the archive is a link to nothing (or a link loop)",
+                           hint="the archive is malformed") from None
     if f is None:
         raise ArchiveError(f"{name} in the archive is not a file")
     return f
@@ -211,7 +219,11 @@ def _open_member(tar: tarfile.TarFile, name: str) -> IO[bytes]:
 
 def _read_member(tar: tarfile.TarFile, name: str, cap: int = 64 << 20) -> bytes:
     with _open_member(tar, name) as f:
-        data = f.read(cap + 1)
+        try:
+            data = f.read(cap + 1)
+        except (tarfile.TarError, EOFError, OSError) as exc:
+            raise ArchiveError(f"reading {name} from the archive: {exc}",
+                               hint="the archive is corrupt or truncated") from exc
     if len(data) > cap:
         raise ArchiveError(f"{name} in the archive is larger than {cap} bytes")
     return data
@@ -238,59 +250,89 @@ def _layers_of(ingest: LayerIngest, tar: tarfile.TarFile, diff_ids: list[str],
     return out
 
 
+def _strings(value: object, what: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ArchiveError(f"{what} must be a list of strings", hint="the archive is malformed")
+    return value
+
+
 def load_docker_archive(ctx: EngineContext, tar: tarfile.TarFile) -> list[ImageRecord]:
-    try:
-        entries = json.loads(_read_member(tar, "manifest.json"))
-    except ValueError as exc:
-        raise ArchiveError(f"manifest.json of the archive is not JSON ({exc})") from exc
+    entries = image_config.load_json(_read_member(tar, "manifest.json"),
+                                     "manifest.json of the archive", ArchiveError)
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ArchiveError("manifest.json of the archive is not a list of images",
+                           hint="the archive is malformed")
     loaded: list[ImageRecord] = []
     with LayerIngest(ctx, "load") as ingest:
         for entry in entries:
-            config_raw = _read_member(tar, entry["Config"])
-            config = json.loads(config_raw)
-            diff_ids = [str(d) for d in config["rootfs"]["diff_ids"]]
-            if len(diff_ids) != len(entry["Layers"]):
-                raise ArchiveError(f"{entry['Config']}: {len(diff_ids)} diff_ids but "
-                                   f"{len(entry['Layers'])} layers in manifest.json")
-            layers = _layers_of(ingest, tar, diff_ids, list(entry["Layers"]), [],
-                                entry["Config"])
-            names = [_load_name(t) for t in entry.get("RepoTags") or []]
+            config_name = entry.get("Config")
+            if not isinstance(config_name, str):
+                raise ArchiveError("manifest.json of the archive: an image has no Config",
+                                   hint="the archive is malformed")
+            members = _strings(entry.get("Layers"), f"{config_name}: Layers in manifest.json")
+            config_raw = _read_member(tar, config_name)
+            config = image_config.parse(config_raw, f"{config_name} in the archive",
+                                        ArchiveError)
+            diff_ids = list(config["rootfs"]["diff_ids"])
+            if len(diff_ids) != len(members):
+                raise ArchiveError(f"{config_name}: {len(diff_ids)} diff_ids but "
+                                   f"{len(members)} layers in manifest.json")
+            tags = _strings(entry.get("RepoTags") or [],
+                            f"{config_name}: RepoTags in manifest.json")
+            names = [_load_name(t) for t in tags]
+            layers = _layers_of(ingest, tar, diff_ids, members, [], config_name)
             loaded.append(register_image(ctx, config_raw, layers, names,
                                          manifest_type=manifest.DOCKER_MANIFEST))
     return loaded
 
 
 def load_oci_archive(ctx: EngineContext, tar: tarfile.TarFile) -> list[ImageRecord]:
-    def blob(digest: str) -> str:
-        reference.check_digest(digest)
-        return "blobs/" + digest.replace(":", "/", 1)
+    def blob(digest: object) -> str:
+        reference.check_digest(str(digest))
+        return "blobs/" + str(digest).replace(":", "/", 1)
 
-    index = json.loads(_read_member(tar, "index.json"))
+    index = image_config.load_json(_read_member(tar, "index.json"),
+                                   "index.json of the archive", ArchiveError)
+    descs = index.get("manifests") if isinstance(index, dict) else None
+    if not isinstance(descs, list) or not all(isinstance(d, dict) for d in descs):
+        raise ArchiveError("index.json of the archive has no list of manifests",
+                           hint="the archive is malformed")
     loaded: list[ImageRecord] = []
     with LayerIngest(ctx, "load") as ingest:
-        for desc in index.get("manifests") or []:
-            where = f"oci-archive manifest {desc.get('digest')}"
-            raw = _read_member(tar, blob(str(desc["digest"])), 4 << 20)
+        for desc in descs:
+            where = f"oci-archive manifest {str(desc.get('digest'))[:80]}"
+            raw = _read_member(tar, blob(desc.get("digest")), 4 << 20)
             if "sha256:" + hashlib.sha256(raw).hexdigest() != desc["digest"]:
                 raise ArchiveError(f"{where} does not match its digest")
             doc = manifest.parse(raw, str(desc.get("mediaType") or ""), where)
             if isinstance(doc, manifest.Index):
                 chosen = manifest.choose(doc, manifest.host_platform(), where)
                 raw = _read_member(tar, blob(chosen.digest), 4 << 20)
+                if "sha256:" + hashlib.sha256(raw).hexdigest() != chosen.digest:
+                    raise ArchiveError(f"{where}: manifest {chosen.digest} does not match "
+                                       "its digest")
                 doc = manifest.parse(raw, chosen.media_type, where)
-            assert isinstance(doc, manifest.Manifest)
+                if not isinstance(doc, manifest.Manifest):
+                    raise ArchiveError(f"{where}: an index inside an index is not supported")
             config_raw = _read_member(tar, blob(doc.config.digest))
             if "sha256:" + hashlib.sha256(config_raw).hexdigest() != doc.config.digest:
                 raise ArchiveError(f"the config {doc.config.digest} in the archive does not "
                                    "match its digest")
-            config = json.loads(config_raw)
-            diff_ids = [str(d) for d in config["rootfs"]["diff_ids"]]
+            config = image_config.parse(config_raw, f"{where}: config {doc.config.digest}",
+                                        ArchiveError)
+            diff_ids = list(config["rootfs"]["diff_ids"])
+            if len(diff_ids) != len(doc.layers):
+                raise ArchiveError(f"{where}: {len(diff_ids)} diff_ids in the config but "
+                                   f"{len(doc.layers)} layers in the manifest",
+                                   hint="the archive is malformed")
             layers = _layers_of(ingest, tar, diff_ids, [blob(d.digest) for d in doc.layers],
                                 [d.digest for d in doc.layers], where)
             # the manifest names the blobs as they are in the archive: keep it (and its
             # digest) only when the store holds exactly those blobs
             same = [x.digest for x in layers] == [d.digest for d in doc.layers]
-            ref_name = str((desc.get("annotations") or {}).get(REF_NAME) or "")
+            annotations = desc.get("annotations")
+            ref_name = str((annotations if isinstance(annotations, dict) else {})
+                           .get(REF_NAME) or "")
             names = [_load_name(ref_name)] if ref_name and not ref_name.isdigit() and \
                 _valid_name(ref_name) else []
             loaded.append(register_image(ctx, config_raw, layers, names,
@@ -313,7 +355,11 @@ def load_archive(ctx: EngineContext, path: str) -> list[ImageRecord]:
         raise ArchiveError(f"{path}: not a tar archive ({exc})",
                            hint="give a docker-archive or oci-archive tarball") from exc
     with tar:
-        names = set(n.removeprefix("./") for n in tar.getnames())
+        try:
+            names = set(n.removeprefix("./") for n in tar.getnames())
+        except (tarfile.TarError, EOFError, OSError) as exc:
+            raise ArchiveError(f"{path}: the archive is corrupt or truncated ({exc})",
+                               hint="give a complete docker-archive or oci-archive") from exc
         if "manifest.json" in names:
             return load_docker_archive(ctx, tar)
         if "index.json" in names and "oci-layout" in names:

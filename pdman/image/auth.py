@@ -92,9 +92,10 @@ def _load_auths(path: Path) -> dict[str, dict[str, Any]]:
             data = json.load(f)
     except FileNotFoundError:
         return {}
-    except (OSError, ValueError) as exc:
-        raise AuthenticationError(f"cannot read the credentials file {path}: {exc}",
-                                  hint="fix or remove the file, then log in again") from exc
+    except (OSError, ValueError, RecursionError) as exc:
+        raise AuthenticationError(f"cannot read the credentials file {path}: "
+                                  f"{exc if not isinstance(exc, RecursionError) else 'nested too deeply'}",
+                                  hint="fix or remove the file, then log in again") from None
     auths = data.get("auths") if isinstance(data, dict) else None
     if not isinstance(auths, dict):
         return {}
@@ -137,16 +138,19 @@ def store(registry: str, creds: Credentials, authfile: str | Path | None = None)
     from pdman.config import auth_file_path
 
     path = Path(authfile) if authfile else auth_file_path()
-    data: dict[str, Any] = {}
+    data: Any = {}
     try:
         data = json.loads(path.read_bytes())
     except FileNotFoundError:
         pass
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise AuthenticationError(f"cannot parse {path}: {exc}",
-                                  hint="fix or remove the file") from exc
+                                  hint="fix or remove the file") from None
+    if not isinstance(data, dict) or not isinstance(data.setdefault("auths", {}), dict):
+        raise AuthenticationError(f"{path} is not a credentials file (no `auths` object)",
+                                  hint="fix or remove the file") from None
     entry = base64.b64encode(f"{creds.username}:{creds.password}".encode()).decode()
-    data.setdefault("auths", {})[registry] = {"auth": entry}
+    data["auths"][registry] = {"auth": entry}
     _write_private(path, data)
     return path
 
@@ -158,9 +162,11 @@ def remove(registry: str, authfile: str | Path | None = None) -> bool:
     path = Path(authfile) if authfile else auth_file_path()
     try:
         data = json.loads(path.read_bytes())
-    except (FileNotFoundError, ValueError):
+    except (FileNotFoundError, ValueError, RecursionError):
         return False
-    auths = data.get("auths") or {}
+    auths = data.get("auths") if isinstance(data, dict) else None
+    if not isinstance(auths, dict):
+        return False
     gone = [k for k in auths if _normalize_key(k) == _normalize_key(registry)]
     for k in gone:
         del auths[k]

@@ -55,11 +55,13 @@ class Descriptor:
 
     @classmethod
     def from_json(cls, d: dict[str, Any], where: str) -> "Descriptor":
-        try:
-            digest, size = str(d["digest"]), int(d["size"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise RegistryError(f"{where}: a descriptor lacks digest or size ({exc})",
-                                hint="the registry served a malformed manifest") from exc
+        if not isinstance(d, dict):
+            raise RegistryError(f"{where}: a descriptor is not a JSON object",
+                                hint="the registry served a malformed manifest")
+        digest, size = d.get("digest"), d.get("size")
+        if not isinstance(digest, str) or not isinstance(size, int) or isinstance(size, bool):
+            raise RegistryError(f"{where}: a descriptor lacks a digest string or an integer "
+                                "size", hint="the registry served a malformed manifest")
         from pdman.image.reference import check_digest
 
         try:
@@ -70,9 +72,29 @@ class Descriptor:
         if size < 0:
             raise RegistryError(f"{where}: negative size for {digest}")
         plat = d.get("platform")
-        return cls(str(d.get("mediaType") or ""), digest, size, tuple(d.get("urls") or ()),
+        urls = d.get("urls") or []
+        if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
+            raise RegistryError(f"{where}: the urls of {digest} are not a list of strings",
+                                hint="the registry served a malformed manifest")
+        return cls(str(d.get("mediaType") or ""), digest, size, tuple(urls),
                    Platform.from_json(plat) if isinstance(plat, dict) else None,
-                   dict(d.get("annotations") or {}))
+                   _annotations(d, where))
+
+
+def _annotations(d: dict[str, Any], where: str) -> dict[str, str]:
+    value = d.get("annotations") or {}
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise RegistryError(f"{where}: annotations are not an object of strings",
+                            hint="the registry served a malformed manifest")
+    return dict(value)
+
+
+def _descriptors(doc: dict[str, Any], key: str, where: str) -> tuple["Descriptor", ...]:
+    value = doc.get(key) or []
+    if not isinstance(value, list):
+        raise RegistryError(f"{where}: `{key}` of the manifest is not a list",
+                            hint="the registry served a malformed manifest")
+    return tuple(Descriptor.from_json(d, where) for d in value)
 
 
 @dataclass(frozen=True)
@@ -167,11 +189,9 @@ class Manifest:
 
 def sniff_media_type(raw: bytes, content_type: str, where: str) -> str:
     """The manifest's type: its `mediaType`, else Content-Type, else its shape."""
-    try:
-        doc = json.loads(raw)
-    except ValueError as exc:
-        raise RegistryError(f"{where}: the manifest is not JSON ({exc})",
-                            hint="the registry served something else than a manifest") from exc
+    from pdman.image.config import load_json
+
+    doc = load_json(raw, f"{where}: the manifest")
     if not isinstance(doc, dict):
         raise RegistryError(f"{where}: the manifest is not a JSON object")
     mt = str(doc.get("mediaType") or "")
@@ -195,15 +215,14 @@ def parse(raw: bytes, content_type: str, where: str) -> "Manifest | Index":
             f"{where} is a Docker schema 1 manifest, which pdman does not pull",
             hint="schema 1 has been deprecated since 2017; re-push the image with a current "
                  "client (docker/podman/skopeo write schema 2 or OCI)")
-    doc = json.loads(raw)
+    doc = json.loads(raw)  # sniff_media_type found it a JSON object
     if mt in INDEX_TYPES:
-        return Index(mt, tuple(Descriptor.from_json(d, where) for d in doc.get("manifests") or []))
+        return Index(mt, _descriptors(doc, "manifests", where))
     if mt in MANIFEST_TYPES:
         if not isinstance(doc.get("config"), dict):
             raise RegistryError(f"{where}: the manifest has no config descriptor")
         return Manifest(mt, Descriptor.from_json(doc["config"], where),
-                        tuple(Descriptor.from_json(d, where) for d in doc.get("layers") or []),
-                        dict(doc.get("annotations") or {}))
+                        _descriptors(doc, "layers", where), _annotations(doc, where))
     raise RegistryError(f"{where}: unsupported manifest type {mt or '(none)'!r}",
                         hint="pdman pulls OCI and Docker schema 2 images")
 

@@ -21,7 +21,6 @@ reuses every layer that was published and redoes the rest.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -34,6 +33,7 @@ from pdman.entities.images import PullEvent, PullOptions, PullReport
 from pdman.errors import (DigestMismatchError, ImageNotFound, LayerError, PdmanError,
                           RegistryError, StorageError)
 from pdman.image import auth, manifest, reference, registries_conf
+from pdman.image import config as image_config
 from pdman.image.manifest import Descriptor, Index, Manifest
 from pdman.image.registry import Cancelled, RegistryClient
 from pdman.storage import image_records
@@ -118,12 +118,8 @@ class _Pull:
             raw = self.blobs.get(desc.digest)
         else:
             raw = client.get_blob(r.endpoint.repository, desc)
-        try:
-            config = json.loads(raw)
-            diff_ids = config["rootfs"]["diff_ids"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise RegistryError(f"the config {desc.digest} of {r.ref} is not an image config "
-                                f"({exc})", hint="the image is malformed") from exc
+        config = image_config.parse(raw, f"the config {desc.digest} of {r.ref}")
+        diff_ids = config["rootfs"]["diff_ids"]
         if len(diff_ids) != len(r.manifest.layers):
             raise RegistryError(f"{r.ref}: the manifest lists {len(r.manifest.layers)} layers "
                                 f"but the config {len(diff_ids)} diff_ids",

@@ -163,22 +163,45 @@ def _merge(conf: RegistriesConf, data: dict[str, Any], source: str) -> None:
             conf.registries.append(RegistrySettings(str(loc), str(loc), blocked=True))
 
 
+def _loads(text: str, source: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"cannot parse {source}: {exc}",
+                         hint="fix the TOML syntax; see containers-registries.conf(5)") from exc
+    except RecursionError:
+        raise UsageError(f"cannot parse {source}: arrays or tables nested too deeply",
+                         hint="see containers-registries.conf(5)") from None
+
+
 def _read(path: Path) -> dict[str, Any]:
     try:
         with open(path, "rb") as f:
-            return tomllib.load(f)
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"cannot parse {path}: {exc}",
-                         hint="fix the TOML syntax; see containers-registries.conf(5)") from exc
+            raw = f.read()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}",
+                         hint="check the file's permissions") from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"cannot parse {path}: not UTF-8 text (byte {exc.start})",
+                         hint="see containers-registries.conf(5)") from None
+    return _loads(text, str(path))
+
+
+def _merge_checked(conf: RegistriesConf, data: dict[str, Any], source: str) -> None:
+    """_merge, with a value of the wrong type (a string where a table belongs, a table
+    where a list does) reported as the file's error rather than a crash."""
+    try:
+        _merge(conf, data, source)
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise UsageError(f"{source}: a value has the wrong type ({exc})",
+                         hint="see containers-registries.conf(5) for each key's type") from None
 
 
 def parse_text(text: str, source: str = "<string>") -> RegistriesConf:
     conf = RegistriesConf(sources=[source])
-    try:
-        _merge(conf, tomllib.loads(text), source)
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"cannot parse {source}: {exc}",
-                         hint="fix the TOML syntax; see containers-registries.conf(5)") from exc
+    _merge_checked(conf, _loads(text, source), source)
     return conf
 
 
@@ -192,12 +215,12 @@ def load(paths: list[Path] | None = None) -> RegistriesConf:
     for path in paths:
         if not path.is_file():
             continue
-        _merge(conf, _read(path), str(path))
+        _merge_checked(conf, _read(path), str(path))
         conf.sources.append(str(path))
         dropins = path.with_name(path.name + ".d")
         if dropins.is_dir():
             for extra in sorted(dropins.glob("*.conf")):
-                _merge(conf, _read(extra), str(extra))
+                _merge_checked(conf, _read(extra), str(extra))
                 conf.sources.append(str(extra))
         break
     return conf

@@ -107,8 +107,8 @@ def _error_text(resp: httpx.Response) -> str:
         if errors:
             return "; ".join(
                 f"{str(e.get('message') or e.get('code') or '').strip()}" for e in errors)
-    except (ValueError, httpx.HTTPError, AttributeError):
-        pass
+    except (ValueError, httpx.HTTPError, AttributeError, TypeError, RecursionError):
+        pass  # not the JSON error document: the status line says enough
     return resp.reason_phrase or f"HTTP {resp.status_code}"
 
 
@@ -220,7 +220,15 @@ class RegistryClient:
         query = {k: v for k, v in (("service", ch.params.get("service", "")),
                                    ("scope", scope)) if v}
         headers = {"Authorization": self._basic()} if self.credentials else {}
-        url = str(httpx.URL(realm, params=query))
+        try:
+            parsed = httpx.URL(realm, params=query)
+            if parsed.scheme not in ("http", "https") or not parsed.host:
+                raise ValueError("not an absolute http(s) URL")
+            url = str(parsed)
+        except (httpx.InvalidURL, ValueError, TypeError) as exc:
+            raise AuthenticationError(f"{self.registry} names an invalid token realm "
+                                      f"{realm[:200]!r} ({exc})",
+                                      hint="the registry's auth configuration is broken") from None
         resp = self._send("GET", url, headers)
         with closing(resp):
             if resp.status_code in (401, 403):
@@ -234,8 +242,9 @@ class RegistryClient:
                 doc = json.loads(resp.read())
                 token = str(doc.get("token") or doc.get("access_token") or "")
                 lifetime = int(doc.get("expires_in") or 60)
-            except (ValueError, TypeError, AttributeError) as exc:
-                raise RegistryError(f"{realm} answered with no token: {exc}") from exc
+            except (ValueError, TypeError, AttributeError, OverflowError, RecursionError) as exc:
+                raise RegistryError(f"{realm} answered with no token: "
+                                    f"{type(exc).__name__}: {str(exc)[:200]}") from None
         if not token:
             raise RegistryError(f"{realm} answered with no token")
         return token, lifetime

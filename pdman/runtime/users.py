@@ -109,7 +109,15 @@ def _open_visible(layer_dirs: list[str], parts: list[str], hops: int = 0) -> int
         _close(cur)
 
 
+#: the most of an image's /etc/passwd or /etc/group read (real ones are a few KiB)
+MAX_FILE = 16 << 20
+#: IDs a user namespace can map (4294967295 is the kernel's "no ID")
+MAX_ID = 4294967294
+
+
 def _read(layer_dirs: list[str], relpath: str) -> list[list[str]]:
+    """The entries of an image file, as colon-split fields. The file comes from the
+    image: lines with NUL bytes are skipped, and it is read up to MAX_FILE."""
     try:
         fd = _open_visible(layer_dirs, _normalize(relpath.split("/")))
     except OSError:
@@ -117,11 +125,34 @@ def _read(layer_dirs: list[str], relpath: str) -> list[list[str]]:
     if fd is None:
         return []
     try:
-        with os.fdopen(fd, encoding="utf-8", errors="replace") as f:
-            return [line.split(":") for line in f.read().splitlines()
-                    if line and not line.startswith("#")]
+        with os.fdopen(fd, "rb") as f:
+            data = f.read(MAX_FILE + 1)
     except OSError:
         return []
+    if len(data) > MAX_FILE:
+        raise UsageError(f"the container's /{relpath} is larger than {MAX_FILE >> 20} MiB",
+                         hint="the image is malformed; use a numeric --user UID[:GID]")
+    text = data.decode("utf-8", errors="replace")
+    return [line.split(":") for line in text.splitlines()
+            if line and not line.startswith("#") and "\0" not in line]
+
+
+def parse_id(text: str) -> int | None:
+    """A UID/GID written in decimal ASCII within the mappable range; None otherwise
+    (str.isdigit alone accepts '²' and other Unicode digits, which int() refuses)."""
+    if not text or len(text) > 10 or not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if value <= MAX_ID else None
+
+
+def _entry_id(text: str, what: str, name: str, file: str) -> int:
+    value = parse_id(text)
+    if value is None:
+        raise UsageError(f"the container's {file} gives {what} {name!r} an invalid ID "
+                         f"{text[:40]!r}",
+                         hint="the image is malformed; use a numeric --user UID[:GID]")
+    return value
 
 
 class ResolvedUser:
@@ -141,33 +172,42 @@ def resolve(layer_dirs: list[str], user: str, group: str = "") -> ResolvedUser:
     passwd = _read(layer_dirs, "etc/passwd")
     entry = None
     if user.isdigit():
-        uid = int(user)
+        uid_value = parse_id(user)
+        if uid_value is None:
+            raise UsageError(f"invalid user ID {user[:40]!r}",
+                             hint=f"a UID is a decimal number from 0 to {MAX_ID}")
+        uid = uid_value
         entry = next((e for e in passwd if len(e) >= 4 and e[2] == user), None)
-        gid = int(entry[3]) if entry and entry[3].isdigit() else 0
+        gid = (parse_id(entry[3]) or 0) if entry else 0
     else:
         entry = next((e for e in passwd if len(e) >= 4 and e[0] == user), None)
         if entry is None:
             raise UsageError(
                 f"unable to find user {user}: no matching entries in the container's /etc/passwd",
                 hint="use a numeric --user UID[:GID], or a user that exists in the image")
-        uid, gid = int(entry[2]), int(entry[3])
+        uid = _entry_id(entry[2], "user", user, "/etc/passwd")
+        gid = _entry_id(entry[3], "user", user, "/etc/passwd")
     name = entry[0] if entry else user
     home = entry[5] if entry and len(entry) > 5 and entry[5] else "/"
     groups = _read(layer_dirs, "etc/group")
     if group:
         if group.isdigit():
-            gid = int(group)
+            gid_value = parse_id(group)
+            if gid_value is None:
+                raise UsageError(f"invalid group ID {group[:40]!r}",
+                                 hint=f"a GID is a decimal number from 0 to {MAX_ID}")
+            gid = gid_value
         else:
             g = next((e for e in groups if len(e) >= 3 and e[0] == group), None)
             if g is None:
                 raise UsageError(
                     f"unable to find group {group}: no matching entries in the container's /etc/group",
                     hint="use a numeric GID, or a group that exists in the image")
-            gid = int(g[2])
+            gid = _entry_id(g[2], "group", group, "/etc/group")
     extra = []
     for e in groups:
-        if len(e) >= 4 and e[2].isdigit() and name in e[3].split(","):
-            g_id = int(e[2])
+        g_id = parse_id(e[2]) if len(e) >= 4 else None
+        if g_id is not None and name in e[3].split(","):
             if g_id != gid and g_id not in extra:
                 extra.append(g_id)
     return ResolvedUser(uid, gid, extra, home, name)

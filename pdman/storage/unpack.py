@@ -49,6 +49,14 @@ WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
 OPAQUE_XATTR = "user.overlay.opaque"
 _MAX_HOPS = 40              # symlinks followed while resolving one parent (as Linux)
+#: directories nested deeper than this are refused: no real image comes near (the
+#: deepest node_modules trees stay under 100), while a layer thousands deep breaks
+#: every recursive tree walker that later meets it (removal, `diff`, `cp`, `du`)
+MAX_DEPTH = 256
+#: an entry name longer than PATH_MAX cannot be opened by path inside the container
+MAX_NAME = 4095
+#: utime's nanoseconds are a signed 64-bit number; the filesystem clamps further
+_MAX_NS = (1 << 63) - 1
 _MAX_CACHED_DIRS = 200      # open directory fds kept (well under the default 1024)
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -65,8 +73,17 @@ class UnpackResult:
     notes: list[str] = field(default_factory=list)  # skipped entries, for debug output
 
 
+def _too_deep(name: str, what: str = "entry") -> LayerError:
+    return LayerError(f"hostile layer: {what} {name[:120]!r}... lies deeper than "
+                      f"{MAX_DEPTH} directories",
+                      hint="the image is malformed or malicious; do not use it")
+
+
 def clean_name(name: str, what: str = "entry") -> str:
     """A tar name as a path relative to the layer root ("" is the root itself)."""
+    if len(name) > MAX_NAME * 4:  # cheap bound before splitting a huge PAX path
+        raise LayerError(f"hostile layer: {what} name of {len(name)} characters "
+                         f"({name[:80]!r}...)", hint="the image is malformed or malicious")
     parts: list[str] = []
     for comp in name.split("/"):
         if comp in ("", "."):
@@ -78,7 +95,13 @@ def clean_name(name: str, what: str = "entry") -> str:
             parts.pop()
             continue
         parts.append(comp)
-    return "/".join(parts)
+    rel = "/".join(parts)
+    if len(parts) > MAX_DEPTH:
+        raise _too_deep(rel, what)
+    if len(rel.encode("utf-8", "surrogateescape")) > MAX_NAME:
+        raise LayerError(f"hostile layer: {what} {rel[:80]!r}... is longer than {MAX_NAME} "
+                         "bytes (PATH_MAX)", hint="the image is malformed or malicious")
+    return rel
 
 
 def _in_root(base: str, target: str) -> str:
@@ -144,6 +167,8 @@ class _Unpacker:
         self.rootfd = os.open(dest, _DIR_FLAGS) if isinstance(dest, str) else os.dup(dest)
         self.whiteouts = whiteouts
         self.dirs: dict[str, int] = {}
+        # how deep each cached directory really lies (through symlinks): MAX_DEPTH
+        self.depths: dict[str, int] = {}
         # fds dropped from `dirs` while an entry may still use them: closed before the next
         self.retired: list[int] = []
         self.dir_attrs: dict[str, tarfile.TarInfo] = {}
@@ -165,6 +190,7 @@ class _Unpacker:
     def _forget_dirs(self) -> None:
         self.retired.extend(self.dirs.values())
         self.dirs.clear()
+        self.depths.clear()
 
     def _close_retired(self) -> None:
         for fd in self.retired:
@@ -178,14 +204,19 @@ class _Unpacker:
         fd = self.dirs.get(rel)
         if fd is not None:
             return fd
+        if rel.count("/") >= MAX_DEPTH:
+            raise _too_deep(rel)
         parent, _, name = rel.rpartition("/")
         pfd = self.dir_fd(parent, create, hops)
+        depth = self.depth_of(parent) + 1
         try:
             fd = os.open(name, _DIR_FLAGS, dir_fd=pfd)
         except FileNotFoundError:
             if not create:
                 raise LayerError(f"hostile layer: {rel!r} does not exist in the layer",
                                  hint="the image is malformed or malicious") from None
+            if depth > MAX_DEPTH:
+                raise _too_deep(rel) from None
             # a parent the archive never listed: docker makes it 0755 root
             os.mkdir(name, 0o755, dir_fd=pfd)
             fd = os.open(name, _DIR_FLAGS, dir_fd=pfd)
@@ -201,10 +232,16 @@ class _Unpacker:
                                  hint="the image is malformed or malicious") from None
             target = _in_root(parent, os.readlink(name, dir_fd=pfd))
             fd = os.dup(self.dir_fd(target, create, hops + 1))
+            depth = self.depth_of(target)
         if len(self.dirs) >= _MAX_CACHED_DIRS:
             self._forget_dirs()
         self.dirs[rel] = fd
+        self.depths[rel] = depth
         return fd
+
+    def depth_of(self, rel: str) -> int:
+        """How deep the directory `rel`, resolved by `dir_fd` just before, really lies."""
+        return self.depths.get(rel, 0) if rel else 0
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -262,7 +299,15 @@ class _Unpacker:
 
     @staticmethod
     def _mtime_ns(info: tarfile.TarInfo) -> int:
-        return int(float(info.mtime) * 1_000_000_000)
+        """The entry's mtime for utime: absurd ones (negative, past year 9999, a PAX
+        `mtime=1e400` or `nan`) are clamped, not fatal, as GNU tar does."""
+        mtime = info.mtime
+        try:
+            ns = mtime * 1_000_000_000 if isinstance(mtime, int) \
+                else int(float(mtime) * 1_000_000_000)
+        except (ValueError, OverflowError, TypeError):  # nan, inf, garbage
+            return 0
+        return max(-_MAX_NS, min(ns, _MAX_NS))
 
     # -- entries ---------------------------------------------------------------------
 
@@ -282,6 +327,8 @@ class _Unpacker:
             return
         pfd = self.dir_fd(parent)
         if info.isdir():
+            if self.depth_of(parent) + 1 > MAX_DEPTH:
+                raise _too_deep(rel)
             try:
                 os.mkdir(name, 0o700, dir_fd=pfd)
             except FileExistsError:
@@ -481,7 +528,12 @@ def unpack_layer(source: RawSource, dest: str, limits: Limits | None = None,
         stream.drain()
     except LayerError:
         raise
-    except (OSError, tarfile.TarError, ValueError, UnicodeError) as exc:
+    except RecursionError:
+        # symlinks chained to resolve through more directories than Python's stack
+        raise LayerError("hostile layer: symbolic links nest too deeply to resolve",
+                         hint="the image is malformed or malicious; do not use it") from None
+    except (OSError, tarfile.TarError, ValueError, UnicodeError, OverflowError,
+            EOFError) as exc:
         raise LayerError(f"unpacking the layer failed: {exc}",
                          hint="the layer is malformed, or the store is out of space") from exc
     finally:
