@@ -84,7 +84,16 @@ static int open_in_root(int rootfd, const char *path, int flags) {
   memset(&how, 0, sizeof(how));
   how.flags = (uint64_t)(flags | O_CLOEXEC);
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+  /* openat2 answers EAGAIN when a rename or mount anywhere on the system races a
+   * ".." in the path (the kernel cannot then prove the walk stayed inside the
+   * root): a retry is what it asks for, as runc and crun do */
+  for (int tries = 0; tries < 32; tries++) {
+    int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+
+    if (fd >= 0 || errno != EAGAIN)
+      return fd;
+  }
+  return -1;
 }
 
 #define MAX_DANGLING_LINKS 8
