@@ -102,6 +102,10 @@ def _summary(help_text: str) -> str:
     return first.rstrip(".:")
 
 
+#: commands whose pages point to pdman-security(7)
+SECURITY_PAGES = (["run"], ["create"], ["exec"], ["info"])
+
+
 def render(page: Page) -> str:
     cmd = page.command
     title = page.name.upper()
@@ -128,8 +132,8 @@ def render(page: Page) -> str:
               "0 on success; 125 when pdman itself fails (bad options, unknown objects, "
               "registry or storage errors); for commands that run a container process, "
               "126 when it cannot be invoked, 127 when it is not found, else its own status.",
-              ".SH SEE ALSO", "\\fBpdman\\fR(1), \\fBpdman-files\\fR(5), "
-              "\\fBpdman\\-security\\fR(7)"]
+              ".SH SEE ALSO", "\\fBpdman\\fR(1), \\fBpdman-files\\fR(5)"
+              + (", \\fBpdman\\-security\\fR(7)" if page.words in SECURITY_PAGES else "")]
     return "\n".join(lines) + "\n"
 
 
