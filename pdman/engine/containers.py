@@ -306,14 +306,12 @@ def _security_options(items: list[str]) -> "dict[str, Any]":
 
 def security_opt_report(config: "dict[str, Any]") -> "list[str]":
     """`HostConfig.SecurityOpt` as podman shows it: what was asked for."""
-    out = []
+    out = ["no-new-privileges"] if config.get("no_new_privs") else []
     seccomp = config.get("seccomp") or {}
     if seccomp.get("mode") == "unconfined" and not config.get("privileged"):
-        out.append("seccomp=unconfined")
+        out.append("seccomp=unconfined")            # --privileged: podman shows nothing
     elif seccomp.get("mode") == "custom":
         out.append(f"seccomp={seccomp.get('source', '')}")
-    if config.get("no_new_privs"):
-        out.append("no-new-privileges")
     return out
 
 
