@@ -236,6 +236,14 @@ def test_the_users_session_keys_are_not_readable_inside(busybox: str,
         assert done.returncode == 0, done
         assert secret not in done.stdout, (opts, done.stdout)
         assert results(done.stdout)["search"] != 0, (opts, done.stdout)
+    # nor in a process `exec` starts from the user's session
+    pd(registry_env, "run", "-d", *NONE, "--name", "keys", "-v", f"{probe}:/probe:ro", busybox,
+       "sleep", "1000")
+    done = subprocess.run(
+        [str(probe), "addkey", "pdman-canary", secret, pdman_exe, "exec", "keys", "/probe",
+         "keys", "pdman-canary"], env=registry_env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done
+    assert secret not in done.stdout and results(done.stdout)["search"] != 0, done.stdout
 
 
 def test_no_new_privileges_and_exec_get_the_filter(busybox: str, registry_env: dict[str, str],
