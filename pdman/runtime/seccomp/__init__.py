@@ -60,22 +60,44 @@ def setting(root: str, value: "str | None", privileged: bool, caps: Sequence[str
         raise UsageError(f"cannot read the seccomp profile {value}: {exc.strerror}",
                          hint="give the path of a JSON profile (docker/OCI format), "
                               "`unconfined` or `default`") from None
-    digest = hashlib.sha256(data).hexdigest()
-    copy = _profile_copy(root, digest)
-    if not os.path.exists(copy):
-        tmp = f"{copy}.{os.getpid()}.tmp"
+    out = {"mode": "custom", "source": path, "digest": hashlib.sha256(data).hexdigest()}
+    copy = _profile_copy(root, out["digest"])
+    cache, machine = _cache_path(root, out, caps)
+    if not os.path.exists(copy) or not os.path.exists(cache):
         os.makedirs(os.path.dirname(copy), mode=0o700, exist_ok=True)
+        tmp = f"{copy}.{os.getpid()}.tmp"
         with open(tmp, "wb") as f:
             f.write(data)
-        try:
-            compiler.compile_profile(tmp, caps, os.uname().machine, source=path)
+        try:      # compiled now, so that a bad profile creates nothing and a start reads it
+            _write(cache, compiler.compile_profile(tmp, caps, machine, source=path))
         except BaseException:
             os.unlink(tmp)
             raise
         os.replace(tmp, copy)
-    out = {"mode": "custom", "source": path, "digest": digest}
-    filter_for(root, {"seccomp": out}, caps)   # compiled now: the start only reads it
     return out
+
+
+def _write(path: str, data: bytes) -> None:
+    """Atomically: a concurrent start reads all of it or nothing."""
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def _cache_path(root: str, setting: "dict[str, Any]", caps: Sequence[str]) -> tuple[str, str]:
+    """Where the compiled filter of this profile, these capabilities and this machine
+    is kept, and the machine."""
+    from pdman.runtime.native import cap_mask
+
+    if setting.get("mode") == "custom":
+        tag = str(setting["digest"])[:32]
+    else:
+        st = os.stat(DEFAULT_PROFILE)    # a new pdman (a new default.json) compiles anew
+        tag = f"default-{st.st_size}-{st.st_mtime_ns}"
+    machine = os.uname().machine
+    return os.path.join(_store(root), f"{tag}-{cap_mask(caps):x}-{machine}-{_FORMAT}.bpf"), machine
 
 
 def profile_path(root: str, setting: "dict[str, Any]") -> str:
@@ -96,17 +118,7 @@ def filter_for(root: str, config: "dict[str, Any]", caps: Sequence[str]) -> "byt
     mode = setting.get("mode", "default")
     if mode == "unconfined":
         return None
-    from pdman.runtime.native import cap_mask
-
-    if mode == "custom":
-        path = _profile_copy(root, str(setting["digest"]))
-        tag = str(setting["digest"])[:32]
-    else:
-        path = DEFAULT_PROFILE
-        st = os.stat(path)           # a new pdman (a new default.json) compiles anew
-        tag = f"default-{st.st_size}-{st.st_mtime_ns}"
-    machine = os.uname().machine
-    cache = os.path.join(_store(root), f"{tag}-{cap_mask(caps):x}-{machine}-{_FORMAT}.bpf")
+    cache, machine = _cache_path(root, setting, caps)
     try:
         with open(cache, "rb") as f:
             return f.read()
@@ -114,16 +126,15 @@ def filter_for(root: str, config: "dict[str, Any]", caps: Sequence[str]) -> "byt
         pass
     from pdman.runtime.seccomp import compiler
 
-    if mode == "custom" and not os.path.exists(path):
-        from pdman.errors import StorageError
+    path = DEFAULT_PROFILE
+    if mode == "custom":
+        path = _profile_copy(root, str(setting["digest"]))
+        if not os.path.exists(path):
+            from pdman.errors import StorageError
 
-        raise StorageError(f"the seccomp profile of this container ({setting.get('source')}) "
-                           f"is missing from the store ({path})",
-                           hint="recreate the container")
+            raise StorageError(f"the seccomp profile of this container ({setting.get('source')}) "
+                               f"is missing from the store ({path})",
+                               hint="recreate the container")
     bpf = compiler.compile_profile(path, caps, machine, source=setting.get("source") or path)
-    os.makedirs(_store(root), mode=0o700, exist_ok=True)
-    tmp = f"{cache}.{os.getpid()}.tmp"
-    with open(tmp, "wb") as f:
-        f.write(bpf)
-    os.replace(tmp, cache)       # atomic: a concurrent start reads all of it or nothing
+    _write(cache, bpf)
     return bpf
