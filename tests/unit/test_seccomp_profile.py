@@ -162,3 +162,16 @@ def test_settings() -> None:
     assert seccomp.filter_for("/nonexistent", {"seccomp": {"mode": "unconfined"}}, []) is None
     assert seccomp.profile_path("/r", {"mode": "unconfined"}) == ""
     assert seccomp.profile_path("/r", {"mode": "default"}) == seccomp.DEFAULT_PROFILE
+
+
+def test_the_manual_states_the_security_defaults() -> None:
+    man = Path(__file__).resolve().parents[2] / "man"
+    run = (man / "man1" / "pdman-run.1").read_text()
+    section = run.split(".SH SECURITY DEFAULTS", 1)[1].split(".SH EXIT STATUS")[0]
+    for word in ("Capabilities", "Seccomp", "Masked paths", "No new privileges", "Keyring",
+                 "User namespace", "SYS_CHROOT", "/proc/kcore"):
+        assert word in section, word
+    page = (man / "man7" / "pdman-security.7").read_text()
+    assert ".SH PROMISES" in page and ".SH WHAT PDMAN DOES NOT PROMISE" in page
+    promises = page.split(".SH PROMISES", 1)[1].split(".SH DEFAULTS")[0]
+    assert promises.count(".TP") == 9              # one per class of issue #12
