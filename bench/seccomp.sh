@@ -43,21 +43,24 @@ for path in sys.argv[2:]:
     for r in json.load(open(path))["results"]:
         wall.setdefault(r["command"], []).extend(r["times"])
         cpu.setdefault(r["command"], []).append(r["user"] + r["system"])   # this round's mean
-med = {k: statistics.median(v) for k, v in wall.items()}
-mcpu = {k: statistics.mean(v) for k, v in cpu.items()}
-fmt = lambda d, k: f"{d[k] * 1000:.1f} ms" if k in d else "-"
+stats = {"median": {k: statistics.median(v) for k, v in wall.items()},
+         "min": {k: min(v) for k, v in wall.items()},
+         "CPU": {k: statistics.mean(v) for k, v in cpu.items()}}
+fmt = lambda d, k: f"{d[k] * 1000:.1f}" if k in d else "-"
 ratio = lambda d, a, b: f"{d[a] / d[b]:.2f}x" if a in d and b in d else "-"
-runs = len(wall["pdman"])
-lines = [f"`run --rm busybox true`, {runs} runs each, interleaved in rounds: wall-clock median "
-         "(CPU time: mean user+system of the command and its children)", "",
-         "| network | pdman (default profile) | pdman unconfined | pdman before | podman (runc) "
-         "| after/before | after/before CPU | pdman/podman |",
-         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+lines = [f"`run --rm busybox true`, {len(wall['pdman'])} runs of each, interleaved in rounds. "
+         "Milliseconds: wall-clock median / minimum / CPU (mean user+system of the command and "
+         "its children; podman's conmon and runc escape that count, so no CPU ratio to podman).",
+         "", "| network | pdman (default profile) | pdman unconfined | pdman before | podman (runc) "
+         "| after/before median / min / CPU | pdman/podman median / min |",
+         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
 for label, sfx in (("default (pasta / slirp4netns)", ""), ("none", " nonet")):
     a, u, b, p = "pdman" + sfx, "pdman unconfined" + sfx, "before" + sfx, "podman" + sfx
-    lines.append(f"| {label} | {fmt(med, a)} ({fmt(mcpu, a)}) | {fmt(med, u)} ({fmt(mcpu, u)}) "
-                 f"| {fmt(med, b)} ({fmt(mcpu, b)}) | {fmt(med, p)} "
-                 f"| {ratio(med, a, b)} | {ratio(mcpu, a, b)} | {ratio(med, a, p)} |")
+    cell = lambda k: " / ".join(fmt(stats[s], k) for s in ("median", "min", "CPU"))
+    lines.append(f"| {label} | {cell(a)} | {cell(u)} | {cell(b)} "
+                 f"| {fmt(stats['median'], p)} / {fmt(stats['min'], p)} / - "
+                 f"| {' / '.join(ratio(stats[s], a, b) for s in ('median', 'min', 'CPU'))} "
+                 f"| {ratio(stats['median'], a, p)} / {ratio(stats['min'], a, p)} |")
 text = "\n".join(lines) + "\n"
 print(text)
 open(sys.argv[1], "w").write(text)
