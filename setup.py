@@ -27,5 +27,6 @@ class BuildPyWithExecutables(build_py):
         builder.build_executables(base / "pdman" / "libexec")
 
 
-setup(cffi_modules=["native/build_native.py:ffibuilder"],
+setup(cffi_modules=["native/build_native.py:ffibuilder",
+                    "native/build_native.py:seccomp_ffibuilder"],
       cmdclass={"build_py": BuildPyWithExecutables})

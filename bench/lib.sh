@@ -25,6 +25,7 @@ bench_as_user() {
   mkdir -p "$HERE/results" && chmod a+rwx "$HERE/results"
   exec runuser -u "$user" -- env HOME="$(getent passwd "$user" | cut -d: -f6)" \
     XDG_RUNTIME_DIR="/run/user/$uid" PATH="$PATH" PDMAN="$PDMAN" RUNS="$RUNS" \
+    ${PDMAN_BEFORE:+PDMAN_BEFORE="$PDMAN_BEFORE"} \
     ${PDMAN_TESTBED_CACHE:+PDMAN_TESTBED_CACHE="$PDMAN_TESTBED_CACHE"} bash "$script" "$@"
 }
 

@@ -13,6 +13,7 @@
 #   bench/run.sh       run --rm busybox/debian, create + start
 #   bench/detached.sh  50 × run -d, ps with 50 running, monitor memory, rm -fa
 #   bench/network.sh   (when present) ports and throughput
+#   bench/seccomp.sh   run --rm busybox true: default seccomp profile, unconfined, podman
 #   and itself, as the test user: `images`, and the single file against the pip-installed
 #   command and podman (--version, ps, run --rm busybox true).
 # Each writes bench/results/NAME.md; all of them together make bench/results/summary.md,
@@ -21,7 +22,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 RUNS=${RUNS:-10}
-SCRIPTS=(startup pull run detached network)
+SCRIPTS=(startup pull run detached network seccomp)
 
 if [ "${1:-}" != --user-stage ]; then
   [ "$(id -u)" = 0 ] || { echo "run-all.sh: run as root (it installs podman and prepares the test user)" >&2; exit 1; }

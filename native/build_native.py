@@ -1,4 +1,5 @@
-"""cffi (API mode) builder of `pdman._native`, the native helper, and of the
+"""cffi (API mode) builders of `pdman._native`, the native helper, of
+`pdman._seccomp`, the seccomp profile compiler (links libseccomp), and of the
 C executables shipped in `pdman/libexec/` (the per-container monitor, the
 port forwarder of slirp4netns).
 
@@ -22,7 +23,8 @@ from pathlib import Path
 from cffi import FFI
 
 HERE = Path(__file__).resolve().parent
-SOURCES = ["spawn.c", "sync.c", "mounts.c", "exec.c", "setns.c", "nsjoin.c", "confine.c", "error.c"]
+SOURCES = ["spawn.c", "sync.c", "mounts.c", "exec.c", "setns.c", "nsjoin.c", "confine.c", "error.c",
+           "seccomp.c"]
 
 #: executables of pdman/libexec/: name -> (sources, extra link flags)
 EXECUTABLES: dict[str, tuple[list[str], list[str]]] = {
@@ -74,6 +76,31 @@ def make_ffibuilder(absolute: bool = False) -> FFI:
 ffibuilder = make_ffibuilder()
 
 
+def make_seccomp_ffibuilder(absolute: bool = False) -> FFI:
+    """`pdman._seccomp`, the profile compiler: a module of its own because it links
+    libseccomp (libseccomp-dev to build, libseccomp2 to run), which only a start
+    with an uncached filter needs (pdman/runtime/seccomp/compiler.py)."""
+
+    def path(p: Path) -> str:
+        return str(p) if absolute else os.path.relpath(p)
+
+    ffi = FFI()
+    ffi.cdef(cdef_text(HERE / "seccomp_compile.h"))
+    ffi.set_source(
+        "pdman._seccomp",
+        '#include "seccomp_compile.h"\n',
+        sources=[path(HERE / "seccomp_compile.c")],
+        include_dirs=[path(HERE)],
+        depends=[path(HERE / "seccomp_compile.h")],
+        libraries=["seccomp"],
+        extra_compile_args=CFLAGS,
+    )
+    return ffi
+
+
+seccomp_ffibuilder = make_seccomp_ffibuilder()
+
+
 def build_executables(out_dir: Path) -> list[Path]:
     """Compile EXECUTABLES into `out_dir` with $CC (default `cc`); their paths."""
     cc = shlex.split(os.environ.get("CC") or "cc")
@@ -94,9 +121,10 @@ def build_executables(out_dir: Path) -> list[Path]:
 if __name__ == "__main__":
     # in place: the .so lands in pdman/ next to the Python sources
     tmpdir = HERE.parent / "build" / "cffi"
-    so = make_ffibuilder(absolute=True).compile(tmpdir=str(tmpdir), verbose=True)
-    target = HERE.parent / "pdman" / Path(so).name
-    os.replace(so, target)
-    print(f"installed {target}")
+    for builder in (make_ffibuilder(absolute=True), make_seccomp_ffibuilder(absolute=True)):
+        so = builder.compile(tmpdir=str(tmpdir), verbose=True)
+        target = HERE.parent / "pdman" / Path(so).name
+        os.replace(so, target)
+        print(f"installed {target}")
     for exe in build_executables(HERE.parent / "pdman" / "libexec"):
         print(f"installed {exe}")

@@ -75,11 +75,12 @@ static int set_capabilities(const struct pdman_spawn_spec *spec,
   struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3,
                                          .pid = 0};
   struct __user_cap_data_struct data[2];
+  uint64_t held = pdman_seccomp_held_caps(spec); /* until the filter is in */
   int i, cap;
 
   for (i = 0; i < 2; i++) {
-    data[i].effective = (uint32_t)(spec->cap_effective >> (32 * i));
-    data[i].permitted = (uint32_t)(spec->cap_permitted >> (32 * i));
+    data[i].effective = (uint32_t)((spec->cap_effective | held) >> (32 * i));
+    data[i].permitted = (uint32_t)((spec->cap_permitted | held) >> (32 * i));
     data[i].inheritable = (uint32_t)(spec->cap_inheritable >> (32 * i));
   }
   if (syscall(SYS_capset, &hdr, data) < 0)
@@ -206,6 +207,9 @@ int pdman_exec_process(const struct pdman_spawn_spec *spec,
   ret = set_rlimits(spec, err);
   if (ret < 0)
     return ret;
+  ret = pdman_join_session_keyring(err); /* seccomp.c */
+  if (ret < 0)
+    return ret;
   ret = set_identity(spec, err);
   if (ret < 0)
     return ret;
@@ -217,5 +221,8 @@ int pdman_exec_process(const struct pdman_spawn_spec *spec,
     return pdman_error_set(err, errno, "prctl(PR_SET_PDEATHSIG)");
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
+  ret = pdman_seccomp_load(spec, err); /* seccomp.c: the last step */
+  if (ret < 0)
+    return ret;
   return exec_command(spec->argv, spec->envp, err);
 }

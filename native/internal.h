@@ -117,4 +117,16 @@ int pdman_loopback_up(struct pdman_error *err);
 int pdman_exec_process(const struct pdman_spawn_spec *spec,
                        struct pdman_error *err);
 
+/* ---- seccomp.c (child, from pdman_exec_process) ---- */
+
+/* Join a new anonymous session keyring (ENOSYS: a kernel without keys). */
+int pdman_join_session_keyring(struct pdman_error *err);
+
+/* Capabilities the first capset must keep until the filter is loaded. */
+uint64_t pdman_seccomp_held_caps(const struct pdman_spawn_spec *spec);
+
+/* Load spec->seccomp_filter (if any), then drop what was held for it. */
+int pdman_seccomp_load(const struct pdman_spawn_spec *spec,
+                       struct pdman_error *err);
+
 #endif

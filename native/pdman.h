@@ -175,6 +175,11 @@ struct pdman_spawn_spec {
   const struct pdman_rlimit *rlimits;
   size_t n_rlimits;
   int no_new_privs;
+  /* seccomp (seccomp.c): a classic BPF program, struct sock_filter[] (8 bytes
+   * each) as seccomp_export_bpf writes it, loaded as the last step before
+   * execve; NULL: no filter.  Every process also joins a new session keyring. */
+  const uint8_t *seccomp_filter;
+  size_t seccomp_filter_len;
 
   /* fds: stdio[i] becomes fd i (-1: /dev/null); fds 3..3+preserve_fds-1
    * are passed on as they are; every other fd is closed at execve */

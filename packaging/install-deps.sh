@@ -8,6 +8,8 @@ PACKAGES=(
   uidmap fuse-overlayfs passt slirp4netns
   # building pdman: Debian's Python with venv, headers and a C compiler for the cffi helper
   python3 python3-venv python3-dev gcc libc6-dev
+  # seccomp: libseccomp compiles the profiles (pdman._seccomp); libseccomp2 at run time
+  libseccomp-dev libseccomp2
   # the single-file binary's launcher (packaging/launcher: zlib for its payload)
   zlib1g-dev
   # test bed: a real registry, real images built offline, pushing them

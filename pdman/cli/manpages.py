@@ -1,7 +1,8 @@
 """Manual pages, generated from the Typer app: each option's text is written once (in
 its declaration) and shows in `--help` and in `man pdman-run` alike.
 
-    python -m pdman.cli.manpages [DIR]      writes DIR/man1/*.1 and DIR/man5/*.5 (default: man/)
+    python -m pdman.cli.manpages [DIR]      writes DIR/man1/*.1, DIR/man5/*.5 and DIR/man7/*.7
+                                            (default: man/)
 
 One page per command, named as podman names them (`pdman-run.1`, `pdman-volume-create.1`);
 a command reachable under several names (`ps`, `container ps`, `container ls`) gets one
@@ -101,6 +102,10 @@ def _summary(help_text: str) -> str:
     return first.rstrip(".:")
 
 
+#: commands whose pages point to pdman-security(7)
+SECURITY_PAGES = (["run"], ["create"], ["exec"], ["info"])
+
+
 def render(page: Page) -> str:
     cmd = page.command
     title = page.name.upper()
@@ -119,11 +124,16 @@ def render(page: Page) -> str:
     options = _option_lines(cmd)
     if options:
         lines += [".SH OPTIONS", *options]
+    if page.words in (["run"], ["create"]):
+        from pdman.cli.manpage_security import run_section
+
+        lines += run_section()
     lines += [".SH EXIT STATUS",
               "0 on success; 125 when pdman itself fails (bad options, unknown objects, "
               "registry or storage errors); for commands that run a container process, "
               "126 when it cannot be invoked, 127 when it is not found, else its own status.",
-              ".SH SEE ALSO", "\\fBpdman\\fR(1), \\fBpdman-files\\fR(5)"]
+              ".SH SEE ALSO", "\\fBpdman\\fR(1), \\fBpdman-files\\fR(5)"
+              + (", \\fBpdman\\-security\\fR(7)" if page.words in SECURITY_PAGES else "")]
     return "\n".join(lines) + "\n"
 
 
@@ -156,6 +166,7 @@ def render_main(all_pages: list[Page]) -> str:
               "(as does \\fB\\-\\-log\\-level debug\\fR); without it pdman shows such "
               "an error in one line, exit status 125.",
               ".SH FILES", "See \\fBpdman\\-files\\fR(5).",
+              ".SH SECURITY", "See \\fBpdman\\-security\\fR(7).",
               ".SH SEE ALSO", "\\fBpodman\\fR(1), \\fBnewuidmap\\fR(1), \\fBsubuid\\fR(5)"]
     return "\n".join(lines) + "\n"
 
@@ -193,10 +204,15 @@ The user's subordinate ID ranges, mapped into containers with \\fBnewuidmap\\fR(
 def write_all(out: Path) -> list[Path]:
     (out / "man1").mkdir(parents=True, exist_ok=True)
     (out / "man5").mkdir(parents=True, exist_ok=True)
+    (out / "man7").mkdir(parents=True, exist_ok=True)
+    from pdman.cli.manpage_security import security_page
+
     all_pages = pages()
-    wanted = {out / "man1" / "pdman.1", out / "man5" / "pdman-files.5"}
+    wanted = {out / "man1" / "pdman.1", out / "man5" / "pdman-files.5",
+              out / "man7" / "pdman-security.7"}
     (out / "man1" / "pdman.1").write_text(render_main(all_pages))
     (out / "man5" / "pdman-files.5").write_text(FILES_PAGE)
+    (out / "man7" / "pdman-security.7").write_text(security_page(DATE, __version__))
     for p in all_pages:
         path = out / "man1" / f"{p.name}.1"
         path.write_text(render(p))
@@ -205,7 +221,8 @@ def write_all(out: Path) -> list[Path]:
             link = out / "man1" / f"pdman-{'-'.join(alias)}.1"
             link.write_text(f".so man1/{p.name}.1\n")
             wanted.add(link)
-    for old in list((out / "man1").glob("*.1")) + list((out / "man5").glob("*.5")):
+    for old in [*(out / "man1").glob("*.1"), *(out / "man5").glob("*.5"),
+                *(out / "man7").glob("*.7")]:
         if old not in wanted:
             old.unlink()
     return sorted(wanted)

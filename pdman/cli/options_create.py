@@ -38,9 +38,13 @@ Mount = Annotated[Optional[list[str]], typer.Option(
 CapAdd = Annotated[Optional[list[str]], typer.Option("--cap-add", help="Add a capability (or ALL).")]
 CapDrop = Annotated[Optional[list[str]], typer.Option("--cap-drop", help="Drop a capability (or ALL).")]
 Privileged = Annotated[bool, typer.Option(
-    "--privileged", help="Give every capability (still never more than the user has).")]
+    "--privileged", help="Give every capability and turn the seccomp filter off (still never more "
+    "than the user has).")]
 SecurityOpt = Annotated[Optional[list[str]], typer.Option(
-    "--security-opt", help="Security option: no-new-privileges[=true|false].")]
+    "--security-opt", help="Security option: no-new-privileges[=true|false] (no privileges "
+    "gained through setuid/file capabilities), seccomp=unconfined (no syscall filter) or "
+    "seccomp=PROFILE.json (a docker/OCI seccomp profile instead of the default one; see "
+    "pdman-security(7)).")]
 Label = Annotated[Optional[list[str]], typer.Option("--label", "-l", help="Set a label KEY=VALUE.")]
 Pull = Annotated[str, typer.Option(
     "--pull", help="Pull the image: missing (default), always, or never.")]

@@ -225,6 +225,9 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
     if options.log_driver not in ("k8s-file", "journald", "none", "passthrough"):
         raise UsageError(f"unknown --log-driver {options.log_driver!r}",
                          hint="use k8s-file, journald or none")
+    caps = runopts.capabilities(options.cap_add, options.cap_drop, options.privileged)
+    from pdman.runtime import seccomp
+
     return {
         "image_name": image.names[0] if image.names else image.id,
         "image_ref": options.image,
@@ -241,9 +244,11 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
         "home": who.home,
         "hostname": hostname,          # empty: `create` uses the short ID
         "mounts": mounts,
-        "caps": runopts.capabilities(options.cap_add, options.cap_drop, options.privileged),
+        "caps": caps,
         "rlimits": runopts.ulimits(options.ulimits),
         "no_new_privs": security["no_new_privileges"],
+        "privileged": options.privileged,
+        "seccomp": seccomp.setting(ctx.paths.root, security["seccomp"], options.privileged, caps),
         "read_only": options.read_only,
         "init": options.init,
         "tty": options.tty,
@@ -278,19 +283,43 @@ def _log_options(items: "list[str]") -> "dict[str, str]":
     return opts
 
 
-def _security_options(items: list[str]) -> "dict[str, bool]":
-    """`--security-opt no-new-privileges[=|:true|false]` (docker accepts both separators)."""
+def _security_options(items: list[str]) -> "dict[str, Any]":
+    """`--security-opt no-new-privileges[=|:true|false]` and `seccomp=unconfined|PROFILE`
+    (docker accepts both separators)."""
     import re
 
-    out = {"no_new_privileges": False}
+    out: dict[str, Any] = {"no_new_privileges": False, "seccomp": None}
     for item in items:
         m = re.fullmatch(r"no-new-privileges(?:[=:](true|false))?", item.strip())
         if m:
             out["no_new_privileges"] = m.group(1) != "false"
-        else:
-            raise UsageError(f"unsupported --security-opt {item!r}",
-                             hint="supported: no-new-privileges[=true|false]")
+            continue
+        m = re.fullmatch(r"seccomp[=:](.+)", item.strip())
+        if m:
+            out["seccomp"] = m.group(1)
+            continue
+        raise UsageError(f"unsupported --security-opt {item!r}",
+                         hint="supported: no-new-privileges[=true|false], "
+                              "seccomp=unconfined|PROFILE.json")
     return out
+
+
+def security_opt_report(config: "dict[str, Any]") -> "list[str]":
+    """`HostConfig.SecurityOpt` as podman shows it: what was asked for."""
+    out = ["no-new-privileges"] if config.get("no_new_privs") else []
+    seccomp = config.get("seccomp") or {}
+    if seccomp.get("mode") == "unconfined" and not config.get("privileged"):
+        out.append("seccomp=unconfined")            # --privileged: podman shows nothing
+    elif seccomp.get("mode") == "custom":
+        out.append(f"seccomp={seccomp.get('source', '')}")
+    return out
+
+
+def seccomp_profile_path(ctx: EngineContext, config: "dict[str, Any]") -> str:
+    """The profile the container's filter was compiled from ('' when unconfined)."""
+    from pdman.runtime import seccomp
+
+    return seccomp.profile_path(ctx.paths.root, config.get("seccomp") or {"mode": "default"})
 
 
 def _prepare_volumes(ctx: EngineContext, container_id: str, config: "dict[str, Any]") -> None:
@@ -732,11 +761,15 @@ def inspect(ctx: EngineContext, name: str) -> "dict[str, Any]":
             "CapAdd": [], "CapDrop": [],
             "AutoRemove": bool(c.get("remove")),
             "Init": bool(c.get("init")),
-            "SecurityOpt": ["no-new-privileges"] if c.get("no_new_privs") else [],
+            "SecurityOpt": security_opt_report(c),
+            "Privileged": bool(c.get("privileged")),
             **_resource_fields((c.get("cgroup") or {}).get("limits") or {}),
             "LogConfig": {"Type": c.get("log_driver", "k8s-file"), "Config": c.get("log_opts", {})},
         },
         "EffectiveCaps": c.get("caps", []),
+        "BoundingCaps": c.get("caps", []),
+        # pdman's: what the kernel applies, beyond podman's fields
+        "SeccompProfilePath": seccomp_profile_path(ctx, c),
         "GraphDriver": {
             "Name": "overlay",
             "Data": {

@@ -449,6 +449,10 @@ def exec_in(ctx: EngineContext, options: ExecOptions) -> int:
                                 env=runopts.env_list(options.env, options.env_files),
                                 tty=options.tty and not options.detach,
                                 privileged=options.privileged)
+    from pdman.runtime import seccomp      # the container's filter applies to exec'd processes
+
+    spec.seccomp_filter = seccomp.filter_for(ctx.paths.root, rec.config, rec.config.get("caps", []))
+
     def join_cgroup(joiner: int) -> None:
         # the exec'd process counts against the container's limits: the process that
         # forks it joins the container's cgroup first, as runc's exec does

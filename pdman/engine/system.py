@@ -31,6 +31,34 @@ def _id_mappings() -> dict[str, Any]:
     }
 
 
+def _seccomp_enabled() -> bool:
+    """The kernel filters syscalls (CONFIG_SECCOMP_FILTER): it lists its actions."""
+    return os.path.exists("/proc/sys/kernel/seccomp/actions_avail")
+
+
+def security_defaults() -> dict[str, Any]:
+    """podman's `host.security` block, plus what else a container gets by default
+    (pdman-security(7) says what these promise)."""
+    from pdman.engine.runopts import DEFAULT_CAPS
+    from pdman.runtime.native import DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS
+    from pdman.runtime.seccomp import DEFAULT_PROFILE
+
+    return {
+        "apparmorEnabled": False,
+        "capabilities": ",".join(DEFAULT_CAPS),
+        "rootless": os.getuid() != 0,
+        "seccompEnabled": _seccomp_enabled(),
+        "seccompProfilePath": DEFAULT_PROFILE,
+        "selinuxEnabled": False,
+        # pdman's own fields
+        "noNewPrivileges": False,
+        "sessionKeyring": "new per container",
+        "userNamespace": "one per container, mapping the user's subordinate IDs",
+        "maskedPaths": list(DEFAULT_MASKED_PATHS),
+        "readonlyPaths": list(DEFAULT_READONLY_PATHS),
+    }
+
+
 def info(ctx: EngineContext, options: InfoOptions | None = None) -> dict[str, Any]:
     """Report the host's rootless capabilities and the store; read-only."""
     from pdman.runtime import probe
@@ -81,6 +109,7 @@ def info(ctx: EngineContext, options: InfoOptions | None = None) -> dict[str, An
                 "devNetTunUsable": tun.usable,
             },
             "cgroups": cg.as_dict(),
+            "security": security_defaults(),
         },
         "store": {
             "graphRoot": str(ctx.paths.root),

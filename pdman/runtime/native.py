@@ -150,6 +150,8 @@ class SpawnSpec(Record):
     caps: Sequence[str] = DEFAULT_CAPS
     rlimits: Sequence[Rlimit] = ()
     no_new_privs: bool = False
+    #: the compiled seccomp filter (runtime/seccomp.filter_for), loaded last; None: none
+    seccomp_filter: bytes | None = None
     readonly_rootfs: bool = False
     #: fds that become the container's 0, 1, 2 (-1: /dev/null)
     stdio: tuple[int, int, int] = (0, 1, 2)
@@ -406,6 +408,11 @@ def _to_c(spec: SpawnSpec, b: _Builder | None = None) -> tuple[Any, list[Any]]:
         limits[i].soft, limits[i].hard = _limit(r.soft), _limit(r.hard)
     c.rlimits, c.n_rlimits = limits, len(spec.rlimits)
     c.no_new_privs = int(spec.no_new_privs)
+    if spec.seccomp_filter:
+        buf = b.ffi.from_buffer("uint8_t[]", spec.seccomp_filter)
+        b.keep += [spec.seccomp_filter, buf]
+        c.seccomp_filter = buf
+        c.seccomp_filter_len = len(spec.seccomp_filter)
     c.stdio = list(spec.stdio)
     c.preserve_fds = spec.preserve_fds
     c.new_session = int(spec.new_session)

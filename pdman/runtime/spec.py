@@ -84,6 +84,9 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
         mounts.append(BindMount(source=libexec.path("pdman-init"), destination=INIT_PATH,
                                 readonly=True))
         argv = [INIT_PATH, "--", *argv]
+    from pdman.runtime import seccomp
+
+    caps = [c.removeprefix("CAP_") for c in config.get("caps", [])]
     return SpawnSpec(
         argv=argv,
         rootfs=rootfs,
@@ -95,9 +98,10 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
         hostname=config["hostname"],
         mounts=mounts,
         tmpfs=tmpfs,
-        caps=[c.removeprefix("CAP_") for c in config.get("caps", [])],
+        caps=caps,
         rlimits=rlimits,
         no_new_privs=bool(config.get("no_new_privs")),
+        seccomp_filter=seccomp.filter_for(paths.root, config, caps),
         readonly_rootfs=bool(config.get("read_only")),
         stdio=stdio,
         new_session=bool(config.get("tty")),

@@ -12,8 +12,8 @@ MAN = Path(__file__).resolve().parents[2] / "man"
 
 def test_committed_pages_match_the_app(tmp_path: Path) -> None:
     manpages.write_all(tmp_path)
-    fresh = {p.relative_to(tmp_path): p.read_text() for p in tmp_path.rglob("*.[15]")}
-    committed = {p.relative_to(MAN): p.read_text() for p in MAN.rglob("*.[15]")}
+    fresh = {p.relative_to(tmp_path): p.read_text() for p in tmp_path.rglob("*.[157]")}
+    committed = {p.relative_to(MAN): p.read_text() for p in MAN.rglob("*.[157]")}
     assert sorted(committed) == sorted(fresh), "run `python -m pdman.cli.manpages` and commit man/"
     stale = [str(k) for k in fresh if fresh[k] != committed[k]]
     assert stale == [], "run `python -m pdman.cli.manpages` and commit man/"

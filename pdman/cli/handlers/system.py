@@ -20,6 +20,9 @@ def _yaml(value: Any, indent: int = 0) -> list[str]:
                 lines.append(f"{pad}{k}: {_scalar(v)}")
     elif isinstance(value, list):
         for item in value:
+            if not isinstance(item, (dict, list)):       # host.security.maskedPaths
+                lines.append(f"{pad}- {_scalar(item)}")
+                continue
             sub = _yaml(item, indent + 1)
             if sub:
                 lines.append(f"{pad}- {sub[0].strip()}")
