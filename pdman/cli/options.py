@@ -14,3 +14,4 @@ NoTrunc = Annotated[bool, typer.Option("--no-trunc", help="Do not truncate IDs a
 Filter = Annotated[Optional[list[str]], typer.Option(
     "--filter", help="Filter output by KEY=VALUE (repeatable).")]
 Force = Annotated[bool, typer.Option("--force", "-f", help="Force the removal.")]
+NoHeading = Annotated[bool, typer.Option("--noheading", help="Print no header row.")]

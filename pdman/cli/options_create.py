@@ -62,6 +62,12 @@ QuietPull = Annotated[bool, typer.Option(
     "--quiet", "-q", help="Do not print pull progress.")]
 Remove = Annotated[bool, typer.Option(
     "--rm", help="Remove the container (and its anonymous volumes) when it exits.")]
+Replace = Annotated[bool, typer.Option(
+    "--replace", help="If a container of the same --name exists, remove it (forcibly) first.")]
+Userns = Annotated[Optional[str], typer.Option(
+    "--userns", help="User namespace: `host` (or empty; the default: container root is "
+                     "your user, other IDs your subordinate range). keep-id, nomap and auto "
+                     "are not built yet.")]
 Detach = Annotated[bool, typer.Option(
     "--detach", "-d", help="Run in the background and print the container ID.")]
 DetachKeys = Annotated[Optional[str], typer.Option(

@@ -108,8 +108,9 @@ def _header_for(template: str) -> str:
     return _action().sub(name, template)
 
 
-def print_formatted(template: str, items: Iterable[Any]) -> None:
-    """Apply a user `--format` to each item (a `table` prefix adds a header row)."""
+def print_formatted(template: str, items: Iterable[Any], header: bool = True) -> None:
+    """Apply a user `--format` to each item (a `table` prefix adds a header row,
+    unless `header` is false: `--noheading`)."""
     out = sys.stdout
     rows: list[list[str]] = []
     is_table = template.startswith("table")
@@ -123,7 +124,7 @@ def print_formatted(template: str, items: Iterable[Any]) -> None:
         else:
             out.write(line + "\n")
     if is_table:
-        print_table(rows[0], rows[1:])
+        print_table(rows[0], rows[1:], header=header)
 
 
 def print_json(value: Any) -> None:
@@ -133,15 +134,17 @@ def print_json(value: Any) -> None:
     sys.stdout.write("\n")
 
 
-def print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    """Columns separated by at least two spaces, like podman's tabwriter output."""
-    widths = [len(h) for h in header]
+def print_table(columns: Sequence[str], rows: Sequence[Sequence[str]], header: bool = True) -> None:
+    """Columns separated by at least two spaces, like podman's tabwriter output; the
+    header row (`columns`) only sizes the columns when `header` is false (`--noheading`)."""
+    widths = [len(h) for h in columns]
     for row in rows:
         for i, cell in enumerate(row):
             if i < len(widths):
                 widths[i] = max(widths[i], len(cell))
     lines = []
-    for row in [list(header), *rows]:
+    for row in [list(columns), *rows] if header else rows:
         cells = [c.ljust(widths[i]) if i < len(row) - 1 else c for i, c in enumerate(row)]
         lines.append("  ".join(cells).rstrip())
-    sys.stdout.write("\n".join(lines) + "\n")
+    if lines:
+        sys.stdout.write("\n".join(lines) + "\n")

@@ -73,7 +73,9 @@ def create(ctx: EngineContext, options: "CreateOptions") -> records.ContainerRec
     config["hostname"] = config["hostname"] or cid[:12]       # podman: the short ID
     container_fs.prepare(ctx.paths, cid, config["hostname"],     # 3: writable layer, /etc files
                          hosts_extra=container_fs.add_host_lines(config["net"]["add_hosts"]),
-                         dns=config["net"]["dns"])
+                         dns=config["net"]["dns"],
+                         container_env=container_fs.containerenv(
+                             name, cid, config["image_name"], image.id))
     rec = records.ContainerRecord(
         id=cid, name=name, image_id=image.id, image_name=config["image_name"],
         command=config["argv"], created=time.time(), config=config, status="created")
@@ -190,7 +192,7 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
 
     icfg = image.config.get("config") or {}
     if options.entrypoint is not None:
-        entrypoint = [options.entrypoint] if options.entrypoint else []
+        entrypoint = runopts.entrypoint_argv(options.entrypoint)
         cmd = list(options.command)
     else:
         entrypoint = list(icfg.get("Entrypoint") or [])
@@ -535,7 +537,9 @@ def prune(ctx: EngineContext) -> list[str]:
 def wait(ctx: EngineContext, name: str, conditions: "tuple[str, ...]" = ("stopped",),
          interval: float = 0.05) -> int:
     """`wait`: block until the container reaches a condition; its exit code."""
-    want = {"stopped": {"exited", "stopped"}, "exited": {"exited"},
+    # podman: a created, never-started container counts as stopped (`wait` returns 0 at
+    # once instead of hanging for a start that may never come)
+    want = {"stopped": {"exited", "stopped", "created"}, "exited": {"exited"},
             "running": {"running"}, "created": {"created"}, "paused": {"paused"}}
     states: set[str] = set()
     for c in conditions:

@@ -136,7 +136,8 @@ def measure(snapshot: dict[str, Any] | None = None, exclusions: Exclusions | Non
             if problem is None:
                 rep.flags_ok.append(long)
                 continue
-            reason = rep.excluded or exclusions.flag_reason(path, canon, long)
+            # a command pdman has answers for each flag; one it lacks, for all of them
+            reason = (None if rep.exists else rep.excluded) or exclusions.flag_reason(path, canon, long)
             if reason:
                 rep.flags_excluded[long] = reason
             else:
@@ -188,8 +189,8 @@ def stale_exclusions(reports: list[CommandReport], exclusions: Exclusions,
     for cmd in exclusions.commands:
         if cmd not in podman:
             out.append(f"command exclusion `{cmd}`: podman has no such command")
-        elif by_path[cmd].exists and not by_path[cmd].flags_excluded:
-            out.append(f"command exclusion `{cmd}`: pdman has it with every flag")
+        elif by_path[cmd].exists:
+            out.append(f"command exclusion `{cmd}`: pdman has it (name its missing flags instead)")
     for (cmd, flag) in exclusions.flags:
         if cmd == "*":
             if not any(flag in r.flags_excluded for r in reports):
