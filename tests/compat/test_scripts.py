@@ -194,3 +194,18 @@ def test_entrypoint_json_term_containerenv(registry_env: dict[str, str], busybox
     lines = env.splitlines()
     assert lines[0] == "xterm"
     assert 'engine="pdman-' in env and "rootless=1" in env and f'image="{busybox}"' in env
+
+
+def test_info_has_podmans_field_names(pdman_env: dict[str, str]) -> None:
+    pd = _pd(pdman_env)
+    fmt = ("{{.Host.Distribution.Distribution}}|{{.Host.OCIRuntime.Name}}|{{.Host.LogDriver}}|"
+           "{{.Store.GraphRoot}}|{{.Store.GraphDriverName}}|{{.Host.Security.Rootless}}|"
+           "{{.Store.ContainerStore.Number}}|{{.Version.Version}}")
+    out = pd("info", "--format", fmt).stdout.strip().split("|")
+    release = dict(line.split("=", 1) for line in open("/etc/os-release").read().splitlines() if "=" in line)
+    assert out[0] == release["ID"].strip('"')
+    assert out[1] == "pdman" and out[2] == "k8s-file"
+    assert out[3] == pdman_env["PDMAN_ROOT"] and out[4] == "overlay" and out[5] == "true"
+    assert out[6] == "0" and out[7] == pd("--version").stdout.split()[-1]
+    data = json.loads(pd("info", "--format", "json").stdout)
+    assert data["host"]["memTotal"] > 0 and data["host"]["cpus"] >= 1

@@ -23,6 +23,8 @@ def diff(g: GlobalOptions, container: str, format: str | None) -> int:
         for kind, path in changes:
             report.setdefault(kinds[kind], []).append(path)
         output.print_json(report)
+    elif format:
+        output.print_formatted(format, [{"Kind": k, "Path": p} for k, p in changes])
     else:
         for kind, path in changes:
             print(f"{kind} {path}")

@@ -53,7 +53,9 @@ def ps(g: GlobalOptions, all: bool, quiet: bool, no_trunc: bool, filter: list[st
                                          "Names": r.Name, "Command": " ".join(r.Command),
                                          "CreatedHuman": ago(r.Created),
                                          "Ports": _ports_text(r.Ports)} for r in rows],
-                              header=not noheading)
+                              header=not noheading,
+                              headers={"ID": "CONTAINER ID", "CreatedHuman": "CREATED",
+                                       "RunningFor": "CREATED"})
         return 0
     output.print_table(
         ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"],

@@ -72,7 +72,8 @@ def images(g: GlobalOptions, all: bool, quiet: bool, no_trunc: bool, digests: bo
         output.print_formatted(format, [{**r.__dict__, "ID": short(r.ID),
                                          "CreatedSince": _created_ago(r.Created),
                                          "Size": size(r.Size)} for r in rows],
-                              header=not noheading)
+                              header=not noheading,
+                              headers={"ID": "IMAGE ID", "CreatedSince": "CREATED"})
         return 0
     header = ["REPOSITORY", "TAG"] + (["DIGEST"] if digests else []) + ["IMAGE ID", "CREATED", "SIZE"]
     output.print_table(header, [

@@ -38,7 +38,7 @@ def ls(g: GlobalOptions, quiet: bool, filter: list[str] | None, format: str | No
         output.print_formatted(format, [{**networks.report(ctx, r), "Name": r.name,
                                          "ID": r.id if no_trunc else r.id[:12],
                                          "Driver": r.driver} for r in rows],
-                               header=not noheading)
+                               header=not noheading, headers={"ID": "NETWORK ID"})
     else:
         output.print_table(["NETWORK ID", "NAME", "DRIVER"],
                            [[r.id if no_trunc else r.id[:12], r.name, r.driver] for r in rows],

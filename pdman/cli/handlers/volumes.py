@@ -31,7 +31,8 @@ def ls(g: GlobalOptions, quiet: bool, filter: list[str] | None, format: str | No
     elif format == "json":
         output.print_json([volumes.report(r) for r in rows])
     elif format:
-        output.print_formatted(format, [volumes.report(r) for r in rows], header=not noheading)
+        output.print_formatted(format, [volumes.report(r) for r in rows], header=not noheading,
+                               headers={"Name": "VOLUME NAME"})
     else:
         output.print_table(["DRIVER", "VOLUME NAME"], [[r.driver, r.name] for r in rows],
                            header=not noheading)
