@@ -150,7 +150,29 @@ def _copy_out(root: str, src: str, out_fd: int) -> int:
     return 0
 
 
-def _copy_in(root: str, dest: str, in_fd: int) -> int:
+def _replace_other_kind(path: str, member: tarfile.TarInfo, overwrite: bool) -> None:
+    """An entry whose path exists as another kind (a directory where the archive has a
+    file, or the reverse) is refused, or with `cp --overwrite` removed first (podman)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(st.st_mode) == member.isdir():
+        return
+    if not overwrite:
+        what = "a directory" if stat.S_ISDIR(st.st_mode) else "a non-directory"
+        raise UsageError(f"cannot overwrite {what} {member.name!r} with "
+                         f"{'a directory' if member.isdir() else 'a non-directory'}",
+                         hint="pass --overwrite to replace it")
+    if stat.S_ISDIR(st.st_mode):
+        import shutil
+
+        shutil.rmtree(path)
+    else:
+        os.unlink(path)
+
+
+def _copy_in(root: str, dest: str, in_fd: int, overwrite: bool = False) -> int:
     """docker's rules: into DEST when it is a directory, else as DEST (its parent must
     exist): the archive's top-level entry takes DEST's name."""
     target = os.path.join(root, dest.lstrip("/"))
@@ -162,31 +184,63 @@ def _copy_in(root: str, dest: str, in_fd: int) -> int:
             raise UsageError(f"{os.path.dirname(dest) or '/'}: no such directory in the container",
                              hint="copy into an existing directory")
     count = 0
-    with os.fdopen(os.dup(in_fd), "rb") as src, tarfile.open(fileobj=src, mode="r|") as tar:
-        for member in tar:
-            # chrooted: whatever the entry names, it lands in the container
-            parts = os.path.normpath(member.name).lstrip("/").split("/")
-            if ".." in parts:
-                raise UsageError(f"refusing archive entry {member.name!r} outside the target",
-                                 hint="use an archive with relative paths")
-            if rename:
-                parts[0] = rename
-            member.name = "/".join(parts)
-            tar.extract(member, target, set_attrs=True)
-            count += 1
+    with os.fdopen(os.dup(in_fd), "rb") as src:
+        try:
+            tar = tarfile.open(fileobj=src, mode="r|*")
+        except tarfile.TarError:
+            raise UsageError("source must be a (compressed) tar archive when copying from stdin",
+                             hint="give `cp -` a tar stream, or copy a host path") from None
+        try:
+            count = _extract_all(tar, target, rename, dest, overwrite)
+        except tarfile.TarError as exc:
+            raise UsageError(f"bad tar archive: {exc}", hint="give `cp` a complete tar stream") from None
+        finally:
+            tar.close()
     return count
+
+
+def _extract_all(tar: tarfile.TarFile, target: str, rename: str | None, dest: str,
+                 overwrite: bool) -> int:
+    count = 0
+    for member in tar:
+        # chrooted: whatever the entry names, it lands in the container
+        parts = os.path.normpath(member.name).lstrip("/").split("/")
+        if ".." in parts:
+            raise UsageError(f"refusing archive entry {member.name!r} outside the target",
+                             hint="use an archive with relative paths")
+        if rename:
+            if count == 0 and member.isdir() and os.path.lexists(os.path.join(target, rename)):
+                # podman's words: a directory onto an existing non-directory
+                raise UsageError("destination must be a directory when copying a directory",
+                                 hint=f"{dest} exists and is not a directory")
+            parts[0] = rename
+        member.name = "/".join(parts)
+        _replace_other_kind(os.path.join(target, member.name), member, overwrite)
+        tar.extract(member, target, set_attrs=True)
+        count += 1
+    return count
+
+
+def _in_workdir(rec: records.ContainerRecord, path: str) -> str:
+    """A relative container path (`CTR:.`, `CTR:file`) is relative to the container's
+    working directory, as in podman."""
+    if path.startswith("/"):
+        return path
+    import posixpath
+
+    return posixpath.join(rec.config.get("workdir") or "/", path)
 
 
 def copy_from(ctx: EngineContext, name: str, src: str, out_fd: int) -> None:
     """`cp CONTAINER:SRC -`: a tar stream of SRC."""
     rec = records.find(ctx.catalog, name)
-    _with_rootfs_rw(ctx, rec, _copy_out, src, out_fd)
+    _with_rootfs_rw(ctx, rec, _copy_out, _in_workdir(rec, src), out_fd)
 
 
-def copy_to(ctx: EngineContext, name: str, dest: str, in_fd: int) -> int:
+def copy_to(ctx: EngineContext, name: str, dest: str, in_fd: int, overwrite: bool = False) -> int:
     """`cp - CONTAINER:DEST`: unpack a tar stream into DEST."""
     rec = records.find(ctx.catalog, name)
-    return _with_rootfs_rw(ctx, rec, _copy_in, dest, in_fd)
+    return _with_rootfs_rw(ctx, rec, _copy_in, _in_workdir(rec, dest), in_fd, overwrite)
 
 
 def _with_rootfs_rw(ctx: EngineContext, rec: records.ContainerRecord,

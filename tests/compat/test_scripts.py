@@ -209,3 +209,72 @@ def test_info_has_podmans_field_names(pdman_env: dict[str, str]) -> None:
     assert out[6] == "0" and out[7] == pd("--version").stdout.split()[-1]
     data = json.loads(pd("info", "--format", "json").stdout)
     assert data["host"]["memTotal"] > 0 and data["host"]["cpus"] >= 1
+
+
+def test_cp_relative_paths_between_containers_overwrite_and_bad_input(
+        registry_env: dict[str, str], busybox: str, tmp_path: Any) -> None:
+    pd = _pd(registry_env)
+    pd("create", "--name", "a", "-w", "/tmp", busybox, "true")
+    pd("create", "--name", "b", busybox, "true")
+    hi = tmp_path / "hi.txt"
+    hi.write_text("hi\n")
+    # `CTR:.` and relative paths are the container's working directory (podman)
+    pd("cp", str(hi), "a:.")
+    pd("cp", "a:hi.txt", str(tmp_path / "back.txt"))
+    assert (tmp_path / "back.txt").read_text() == "hi\n"
+    pd("cp", "a:/tmp/hi.txt", str(tmp_path / "abs.txt"))
+    assert (tmp_path / "abs.txt").read_text() == "hi\n"
+    # container to container
+    pd("cp", "a:/etc/passwd", "b:/tmp/pw")
+    pd("cp", "b:/tmp/pw", str(tmp_path / "pw"))
+    assert (tmp_path / "pw").read_text().startswith("root:")
+    # a directory onto a file: podman's refusal, with or without --overwrite
+    d = tmp_path / "d"
+    d.mkdir()
+    for extra in ((), ("--overwrite",)):
+        bad = pd("cp", *extra, str(d), "a:/tmp/hi.txt", check=False)
+        assert bad.returncode == 125, bad.stderr
+        assert "destination must be a directory when copying a directory" in bad.stderr
+    # a file where the container has a directory of that name: only with --overwrite
+    pd("cp", str(d), "a:/tmp/")             # makes /tmp/d, a directory
+    f = tmp_path / "f" / "d"
+    f.parent.mkdir()
+    f.write_text("file now\n")
+    clash = pd("cp", str(f), "a:/tmp/", check=False)
+    assert clash.returncode == 125 and "--overwrite" in clash.stderr
+    pd("cp", "--overwrite", str(f), "a:/tmp/")
+    pd("cp", "a:/tmp/d", str(tmp_path / "got"))
+    assert (tmp_path / "got").read_text() == "file now\n"
+    # `cp -` with something that is not a tar: a clean error, no traceback
+    junk = pd("cp", "-", "a:/tmp", input="garbage\n", check=False)
+    assert junk.returncode == 125 and "Traceback" not in junk.stderr
+    assert "source must be a (compressed) tar archive" in junk.stderr
+
+
+def test_logs_follow_two_containers_at_once(registry_env: dict[str, str], busybox: str) -> None:
+    pd = _pd(registry_env)
+    # c1 runs on: followed one after the other (the old way), c2's line would only come
+    # after c1 exits, that is never
+    pd("run", "-d", "--name", "c1", busybox, "sh", "-c", "echo one; sleep 600")
+    pd("run", "-d", "--name", "c2", busybox, "sh", "-c", "echo two")
+    import select
+    import shutil
+    import subprocess
+
+    exe = shutil.which("pdman", path=registry_env["PATH"])
+    proc = subprocess.Popen([exe, "logs", "-f", "c1", "c2"], env=registry_env,
+                            stdout=subprocess.PIPE, text=True)
+
+    def line() -> str:
+        # a guard against hanging the suite, not a timing assertion
+        ready, _, _ = select.select([proc.stdout], [], [], 60)
+        assert ready, "logs -f printed nothing more: it does not follow both"
+        return proc.stdout.readline().split()[-1]
+
+    try:
+        seen = {line(), line()}
+        assert seen == {"one", "two"}
+    finally:
+        proc.kill()
+        proc.wait()
+        pd("rm", "-f", "-t", "0", "c1", "c2")
