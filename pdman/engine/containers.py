@@ -236,6 +236,9 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
         "env": runopts.merge_env(icfg.get("Env") or [],
                                  runopts.env_list(options.env, options.env_files)),
         "workdir": options.workdir or icfg.get("WorkingDir") or "/",
+        # podman creates the image's WorkingDir when missing, but a missing --workdir
+        # is an error (126)
+        "workdir_from_user": bool(options.workdir),
         "user": user_spec,
         "uid": who.uid,
         "gid": who.gid,

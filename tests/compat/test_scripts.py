@@ -5,6 +5,7 @@ Expected behaviour was taken from podman 4.3 run on the same host."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -263,18 +264,33 @@ def test_logs_follow_two_containers_at_once(registry_env: dict[str, str], busybo
 
     exe = shutil.which("pdman", path=registry_env["PATH"])
     proc = subprocess.Popen([exe, "logs", "-f", "c1", "c2"], env=registry_env,
-                            stdout=subprocess.PIPE, text=True)
-
-    def line() -> str:
-        # a guard against hanging the suite, not a timing assertion
-        ready, _, _ = select.select([proc.stdout], [], [], 60)
-        assert ready, "logs -f printed nothing more: it does not follow both"
-        return proc.stdout.readline().split()[-1]
-
+                            stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    got = b""
     try:
-        seen = {line(), line()}
-        assert seen == {"one", "two"}
+        while not (b"one\n" in got and b"two\n" in got):
+            # a guard against hanging the suite, not a timing assertion
+            ready, _, _ = select.select([proc.stdout], [], [], 60)
+            assert ready, f"logs -f printed {got!r} and nothing more: it does not follow both"
+            chunk = os.read(proc.stdout.fileno(), 4096)
+            assert chunk, f"logs -f ended after {got!r}"
+            got += chunk
     finally:
         proc.kill()
         proc.wait()
         pd("rm", "-f", "-t", "0", "c1", "c2")
+
+
+def test_missing_workdir_is_126_but_the_images_is_created(registry_env: dict[str, str], busybox: str) -> None:
+    pd = _pd(registry_env)
+    missing = pd("run", "--rm", "-w", "/nonexist", busybox, "pwd", check=False)
+    # podman 4.3: `workdir "/nonexist" does not exist on container ...`, exit 126
+    assert missing.returncode == 126, missing.stderr
+    assert 'workdir "/nonexist" does not exist on container' in missing.stderr
+    assert pd("run", "--rm", "-w", "/tmp", busybox, "pwd").stdout == "/tmp\n"
+    vol = pd("volume", "create").stdout.strip()
+    assert pd("run", "--rm", "-v", f"{vol}:/data", "-w", "/data", busybox, "pwd").stdout == "/data\n"
+    # a committed image whose WorkingDir is missing from its files: created, as podman does
+    pd("create", "--name", "base", busybox, "true")
+    pd("commit", "-q", "--change", "WORKDIR /made/by/image", "base", "localhost/wd:1")
+    assert pd("run", "--rm", "localhost/wd:1", "pwd").stdout == "/made/by/image\n"
