@@ -40,10 +40,18 @@ class RunReport:
         self.exit_code = exit_code
 
 
-def run(ctx: EngineContext, options: "CreateOptions", io: "StartIO") -> RunReport:
+def run(ctx: EngineContext, options: "CreateOptions", io: "StartIO",
+        on_created: "Callable[[str], None] | None" = None) -> RunReport:
     """`pdman run`: create, then start attached and wait for the exit status -- or, with
-    `-d`, start under a monitor (engine/lifecycle.py) and return at once."""
+    `-d`, start under a monitor (engine/lifecycle.py) and return at once. `on_created`
+    gets the ID before the start (`--cidfile`)."""
     rec = create(ctx, options)                                  # stages 1-3
+    if on_created is not None:
+        try:
+            on_created(rec.id)
+        except BaseException:
+            remove(ctx, RemoveOptions(name=rec.id, force=True, volumes=True))
+            raise
     if options.detach:
         from pdman.engine import lifecycle
 

@@ -294,3 +294,29 @@ def test_missing_workdir_is_126_but_the_images_is_created(registry_env: dict[str
     pd("create", "--name", "base", busybox, "true")
     pd("commit", "-q", "--change", "WORKDIR /made/by/image", "base", "localhost/wd:1")
     assert pd("run", "--rm", "localhost/wd:1", "pwd").stdout == "/made/by/image\n"
+
+
+def test_cidfile_written_by_run_and_create_read_by_stop_kill_rm(
+        registry_env: dict[str, str], busybox: str, tmp_path: Any) -> None:
+    pd = _pd(registry_env)
+    cid = tmp_path / "cid"
+    started = pd("run", "-d", "--cidfile", str(cid), busybox, "sleep", "600").stdout.strip()
+    assert cid.read_text() == started
+    again = pd("run", "-d", "--cidfile", str(cid), busybox, "true", check=False)
+    assert again.returncode == 125 and "container id file exists" in again.stderr
+    pd("kill", "--cidfile", str(cid))
+    pd("stop", "--cidfile", str(cid))
+    pd("rm", "--cidfile", str(cid))
+    assert _ids(pd) == []
+    # systemd units' ExecStopPost: the file may be gone already
+    assert pd("rm", "--ignore", "-f", "--cidfile", str(tmp_path / "none")).returncode == 0
+    assert pd("stop", "--ignore", "--cidfile", str(tmp_path / "none")).returncode == 0
+    gone = pd("rm", "--cidfile", str(tmp_path / "none"), check=False)
+    assert gone.returncode == 125 and "no such file or directory" in gone.stderr
+    made = tmp_path / "made"
+    created = pd("create", "--cidfile", str(made), busybox, "true").stdout.strip()
+    assert made.read_text() == created
+    # an attached run writes it before the container runs
+    out = pd("run", "--rm", "--cidfile", str(tmp_path / "fg"), "-v", f"{tmp_path}:/host:ro",
+             busybox, "cat", "/host/fg").stdout
+    assert len(out) == 64 and out != created

@@ -8,7 +8,7 @@ import typer
 
 from pdman.cli import groups
 from pdman.cli.decl import handled_by
-from pdman.cli.options import Filter, Format, NoHeading, NoTrunc, Quiet
+from pdman.cli.options import CidfileRead, Filter, Format, NoHeading, NoTrunc, Quiet
 
 
 @handled_by("containers.ps")
@@ -61,6 +61,7 @@ def run(
     cgroups: o.Cgroups = "enabled", cgroup_parent: o.CgroupParent = None,
     cgroup_manager: o.CgroupManager = None, log_driver: o.LogDriver = "k8s-file",
     log_opt: o.LogOpt = None, replace: o.Replace = False, userns: o.Userns = None,
+    cidfile: o.Cidfile = None,
     detach: o.Detach = False, detach_keys: o.DetachKeys = None, sig_proxy: o.SigProxy = True,
 ) -> None:
     """Run a command in a new container: pull the image if missing, create the
@@ -91,6 +92,7 @@ def create(
     cgroups: o.Cgroups = "enabled", cgroup_parent: o.CgroupParent = None,
     cgroup_manager: o.CgroupManager = None, log_driver: o.LogDriver = "k8s-file",
     log_opt: o.LogOpt = None, replace: o.Replace = False, userns: o.Userns = None,
+    cidfile: o.Cidfile = None,
 ) -> None:
     """Create a container without starting it; prints its ID."""
 
@@ -117,6 +119,7 @@ def rm(
     all: Annotated[bool, typer.Option("--all", "-a", help="Remove all containers.")] = False,
     ignore: Annotated[bool, typer.Option(
         "--ignore", "-i", help="Ignore containers that do not exist.")] = False,
+    cidfile: CidfileRead = None,
     time: Annotated[Optional[int], typer.Option(
         "--time", "-t", help="With --force: seconds to wait for the stop signal to work "
                              "before SIGKILL (default: SIGKILL at once).")] = None,

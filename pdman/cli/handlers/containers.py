@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pdman.cli.globalopts import GlobalOptions
-from pdman.cli.handlers.common import confirmed, each
+from pdman.cli.handlers.common import confirmed, each, with_cidfiles
 
 
 
@@ -82,6 +82,13 @@ def _prepare(ctx, kw: dict[str, object]) -> None:  # type: ignore[no-untyped-def
     --replace's removal of the container that has the name."""
     from pdman.errors import ContainerNotFound, UsageError
 
+    cidfile = kw.get("cidfile")
+    if cidfile:
+        import os
+
+        if os.path.exists(str(cidfile)):
+            raise UsageError(f"container id file exists. Ensure another container is not "
+                             f"using it or delete {cidfile}")
     userns = str(kw.pop("userns", None) or "")
     if userns not in ("", "host"):
         raise UsageError(f"--userns={userns}: not built yet",
@@ -94,6 +101,16 @@ def _prepare(ctx, kw: dict[str, object]) -> None:  # type: ignore[no-untyped-def
             engine.remove(ctx, engine.RemoveOptions(name=str(kw["name"]), force=True))
         except ContainerNotFound:
             pass
+
+
+def _write_cidfile(path: str, cid: str) -> None:
+    from pdman.errors import UsageError
+
+    try:
+        with open(path, "x", encoding="utf-8") as f:
+            f.write(cid)
+    except OSError as exc:
+        raise UsageError(f"writing the container ID to {path}: {exc.strerror}") from None
 
 
 def _create_options(image: str, command: list[str] | None, **kw: object):  # type: ignore[no-untyped-def]
@@ -144,9 +161,11 @@ def run(g: GlobalOptions, image: str, command: list[str] | None, **kw: object) -
 
     ctx = g.context()
     _prepare(ctx, kw)
+    cidfile = kw.pop("cidfile", None)
     opts = _create_options(image, command, **kw)
+    on_created = (lambda cid: _write_cidfile(str(cidfile), cid)) if cidfile else None
     report = _with_pull_progress(opts, lambda o: containers.run(
-        ctx, o, StartIO(attach=True, interactive=o.interactive, tty=o.tty)))
+        ctx, o, StartIO(attach=True, interactive=o.interactive, tty=o.tty), on_created))
     if report.exit_code is None:  # -d: the ID, as podman prints it
         print(report.id)
         return 0
@@ -158,8 +177,11 @@ def create(g: GlobalOptions, image: str, command: list[str] | None, **kw: object
 
     ctx = g.context()
     _prepare(ctx, kw)
+    cidfile = kw.pop("cidfile", None)
     rec = _with_pull_progress(_create_options(image, command, **kw),
                               lambda o: containers.create(ctx, o))
+    if cidfile:
+        _write_cidfile(str(cidfile), rec.id)
     print(rec.id)
     return 0
 
@@ -203,14 +225,17 @@ def start(g: GlobalOptions, containers: list[str] | None, attach: bool, interact
 
 
 def rm(g: GlobalOptions, containers: list[str] | None, force: bool, volumes: bool, all: bool,
-       ignore: bool = False, time: int | None = None) -> int:
+       ignore: bool = False, time: int | None = None, cidfile: list[str] | None = None) -> int:
     from pdman.engine import containers as engine
     from pdman.errors import ContainerNotFound, UsageError
     from pdman.storage import container_records
 
     ctx = g.context()
+    containers = with_cidfiles(containers, cidfile, ignore)
     if all:
         containers = [r.id for r in container_records.list_all(ctx.catalog)]
+    elif cidfile and not containers:
+        return 0  # `rm --ignore --cidfile F` with F gone: nothing to do (systemd units)
     elif not containers:
         raise UsageError("`rm` needs at least one container name or ID", hint="or pass --all")
 
