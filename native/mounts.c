@@ -601,7 +601,16 @@ int pdman_setup_rootfs(const struct pdman_spawn_spec *spec,
     if (ret < 0)
       return ret;
   }
-  if (spec->cwd != NULL) {
+  if (spec->cwd != NULL && spec->cwd_must_exist) {
+    cwdfd = open_in_root(rootfd, spec->cwd, O_PATH | O_DIRECTORY);
+    if (cwdfd < 0 && errno == ENOTDIR)
+      return pdman_error_set(err, errno,
+                             "workdir \"%s\" exists on container, but is not a directory",
+                             spec->cwd);
+    if (cwdfd < 0)
+      return pdman_error_set(err, errno, "workdir \"%s\" does not exist on container",
+                             spec->cwd);
+  } else if (spec->cwd != NULL) {
     cwdfd = ensure_in_root(rootfd, spec->cwd, 1, err);
     if (cwdfd < 0)
       return pdman_error_wrap(err, "creating the working directory");

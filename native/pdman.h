@@ -139,7 +139,8 @@ struct pdman_spawn_spec {
   /* the process */
   char *const *argv; /* NULL-terminated; argv[0] searched in the env's PATH */
   char *const *envp; /* NULL-terminated */
-  const char *cwd;   /* inside the container; created when missing */
+  const char *cwd;   /* inside the container; created when missing, unless: */
+  int cwd_must_exist; /* a user's --workdir: missing is an error (podman: 126) */
   uint32_t uid;
   uint32_t gid;
   const uint32_t *additional_gids;

@@ -14,3 +14,7 @@ NoTrunc = Annotated[bool, typer.Option("--no-trunc", help="Do not truncate IDs a
 Filter = Annotated[Optional[list[str]], typer.Option(
     "--filter", help="Filter output by KEY=VALUE (repeatable).")]
 Force = Annotated[bool, typer.Option("--force", "-f", help="Force the removal.")]
+CidfileRead = Annotated[Optional[list[str]], typer.Option(
+    "--cidfile", help="Read a container ID from this file (as `--cidfile` of run/create "
+                      "wrote it; repeatable).")]
+NoHeading = Annotated[bool, typer.Option("--noheading", help="Print no header row.")]

@@ -66,6 +66,14 @@ QuietPull = Annotated[bool, typer.Option(
     "--quiet", "-q", help="Do not print pull progress.")]
 Remove = Annotated[bool, typer.Option(
     "--rm", help="Remove the container (and its anonymous volumes) when it exits.")]
+Cidfile = Annotated[Optional[str], typer.Option(
+    "--cidfile", help="Write the container's ID to this file (it must not exist yet).")]
+Replace = Annotated[bool, typer.Option(
+    "--replace", help="If a container of the same --name exists, remove it (forcibly) first.")]
+Userns = Annotated[Optional[str], typer.Option(
+    "--userns", help="User namespace: `host` (or empty; the default: container root is "
+                     "your user, other IDs your subordinate range). keep-id, nomap and auto "
+                     "are not built yet.")]
 Detach = Annotated[bool, typer.Option(
     "--detach", "-d", help="Run in the background and print the container ID.")]
 DetachKeys = Annotated[Optional[str], typer.Option(

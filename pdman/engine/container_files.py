@@ -174,9 +174,11 @@ def _copy_out(root_fd: int, src: str, out_fd: int) -> int:
     return 0
 
 
-def _copy_in(root_fd: int, dest: str, in_fd: int) -> int:
+def _copy_in(root_fd: int, dest: str, in_fd: int, overwrite: bool = False) -> int:
     """docker's rules: into DEST when it is a directory, else as DEST (its parent must
-    exist): the archive's top-level entry takes DEST's name."""
+    exist): the archive's top-level entry takes DEST's name. An entry whose path exists
+    as another kind (a directory where the archive has a file, or the reverse) is
+    refused unless `overwrite` (podman's `cp --overwrite`)."""
     from pdman.storage.unpack import unpack_into
 
     try:
@@ -195,21 +197,32 @@ def _copy_in(root_fd: int, dest: str, in_fd: int) -> int:
         os.close(parent)
     try:
         with os.fdopen(os.dup(in_fd), "rb") as src:
-            return unpack_into(src, target, rename)
+            return unpack_into(src, target, rename, overwrite=overwrite)
     finally:
         os.close(target)
+
+
+def _in_workdir(rec: records.ContainerRecord, path: str) -> str:
+    """A relative container path (`CTR:.`, `CTR:file`) is relative to the container's
+    working directory, as in podman."""
+    if path.startswith("/"):
+        return path
+    import posixpath
+
+    return posixpath.join(rec.config.get("workdir") or "/", path)
 
 
 def copy_from(ctx: EngineContext, name: str, src: str, out_fd: int) -> None:
     """`cp CONTAINER:SRC -`: a tar stream of SRC."""
     rec = records.find(ctx.catalog, name)
-    _with_rootfs(ctx, rec, _copy_out, src, out_fd)
+    _with_rootfs(ctx, rec, _copy_out, _in_workdir(rec, src), out_fd)
 
 
-def copy_to(ctx: EngineContext, name: str, dest: str, in_fd: int) -> int:
+def copy_to(ctx: EngineContext, name: str, dest: str, in_fd: int, overwrite: bool = False) -> int:
     """`cp - CONTAINER:DEST`: unpack a tar stream into DEST."""
     rec = records.find(ctx.catalog, name)
-    return _with_rootfs(ctx, rec, _copy_in, dest, in_fd, write=True)
+    return _with_rootfs(ctx, rec, _copy_in, _in_workdir(rec, dest), in_fd, overwrite,
+                        write=True)
 
 
 # -- volume copy-up ----------------------------------------------------------------------

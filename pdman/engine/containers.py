@@ -40,10 +40,18 @@ class RunReport:
         self.exit_code = exit_code
 
 
-def run(ctx: EngineContext, options: "CreateOptions", io: "StartIO") -> RunReport:
+def run(ctx: EngineContext, options: "CreateOptions", io: "StartIO",
+        on_created: "Callable[[str], None] | None" = None) -> RunReport:
     """`pdman run`: create, then start attached and wait for the exit status -- or, with
-    `-d`, start under a monitor (engine/lifecycle.py) and return at once."""
+    `-d`, start under a monitor (engine/lifecycle.py) and return at once. `on_created`
+    gets the ID before the start (`--cidfile`)."""
     rec = create(ctx, options)                                  # stages 1-3
+    if on_created is not None:
+        try:
+            on_created(rec.id)
+        except BaseException:
+            remove(ctx, RemoveOptions(name=rec.id, force=True, volumes=True))
+            raise
     if options.detach:
         from pdman.engine import lifecycle
 
@@ -73,7 +81,9 @@ def create(ctx: EngineContext, options: "CreateOptions") -> records.ContainerRec
     config["hostname"] = config["hostname"] or cid[:12]       # podman: the short ID
     container_fs.prepare(ctx.paths, cid, config["hostname"],     # 3: writable layer, /etc files
                          hosts_extra=container_fs.add_host_lines(config["net"]["add_hosts"]),
-                         dns=config["net"]["dns"])
+                         dns=config["net"]["dns"],
+                         container_env=container_fs.containerenv(
+                             name, cid, config["image_name"], image.id))
     rec = records.ContainerRecord(
         id=cid, name=name, image_id=image.id, image_name=config["image_name"],
         command=config["argv"], created=time.time(), config=config, status="created")
@@ -190,7 +200,7 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
 
     icfg = image.config.get("config") or {}
     if options.entrypoint is not None:
-        entrypoint = [options.entrypoint] if options.entrypoint else []
+        entrypoint = runopts.entrypoint_argv(options.entrypoint)
         cmd = list(options.command)
     else:
         entrypoint = list(icfg.get("Entrypoint") or [])
@@ -237,6 +247,9 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
         "env": runopts.merge_env(icfg.get("Env") or [],
                                  runopts.env_list(options.env, options.env_files)),
         "workdir": options.workdir or icfg.get("WorkingDir") or "/",
+        # podman creates the image's WorkingDir when missing, but a missing --workdir
+        # is an error (126)
+        "workdir_from_user": bool(options.workdir),
         "user": user_spec,
         "uid": who.uid,
         "gid": who.gid,
@@ -564,7 +577,9 @@ def prune(ctx: EngineContext) -> list[str]:
 def wait(ctx: EngineContext, name: str, conditions: "tuple[str, ...]" = ("stopped",),
          interval: float = 0.05) -> int:
     """`wait`: block until the container reaches a condition; its exit code."""
-    want = {"stopped": {"exited", "stopped"}, "exited": {"exited"},
+    # podman: a created, never-started container counts as stopped (`wait` returns 0 at
+    # once instead of hanging for a start that may never come)
+    want = {"stopped": {"exited", "stopped", "created"}, "exited": {"exited"},
             "running": {"running"}, "created": {"created"}, "paused": {"paused"}}
     states: set[str] = set()
     for c in conditions:

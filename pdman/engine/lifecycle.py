@@ -374,6 +374,7 @@ def logs(ctx: EngineContext, options: LogsOptions, out: "BinaryIO", err: "Binary
             raise UsageError(f"container {rec.name} uses the `{rec.config['log_driver']}` log "
                              "driver: it has no logs",
                              hint="create it with --log-driver k8s-file to keep its output")
+    sources = []
     for rec in recs:
         prefix = (rec.id[:12] + " ").encode() if len(recs) > 1 else b""
 
@@ -391,8 +392,29 @@ def logs(ctx: EngineContext, options: LogsOptions, out: "BinaryIO", err: "Binary
         else:
             found = logmod.entries(containers.log_path(ctx, rec), follow=follow, done=done,
                                    since=since, until=until, tail=options.tail)
+        sources.append((found, prefix))
+    if not options.follow or len(sources) == 1:
+        for found, prefix in sources:
+            for entry in found:
+                _write_entry(entry, out, err, prefix, options.timestamps)
+        return
+    # `logs -f C1 C2`: follow all at once (one after the other would wait for C1 to exit
+    # before showing anything of C2), each line whole under a lock
+    import threading
+
+    lock = threading.Lock()
+
+    def pump(found: "Any", prefix: bytes) -> None:
         for entry in found:
-            _write_entry(entry, out, err, prefix, options.timestamps)
+            with lock:
+                _write_entry(entry, out, err, prefix, options.timestamps)
+
+    threads = [threading.Thread(target=pump, args=src, daemon=True) for src in sources]
+    for t in threads:
+        t.start()
+    for t in threads:
+        while t.is_alive():
+            t.join(0.5)  # a timed join: ^C still reaches the main thread
 
 
 def _write_entry(entry: "LogEntry", out: "BinaryIO", err: "BinaryIO", prefix: bytes,

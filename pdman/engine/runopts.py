@@ -277,3 +277,18 @@ def user_spec(spec: str) -> tuple[str, str]:
     if not user:
         raise UsageError(f"invalid --user {spec!r}", hint="use --user NAME|UID[:GROUP|GID]")
     return user, group
+
+
+def entrypoint_argv(value: str) -> list[str]:
+    """`--entrypoint`: a JSON array of strings (`'["/bin/echo","x"]'`) is the argv, as in
+    podman; anything else is one program path; empty clears the image's entrypoint."""
+    if value.startswith("["):
+        import json
+
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, list) and all(isinstance(v, str) for v in parsed):
+            return parsed
+    return [value] if value else []

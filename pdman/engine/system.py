@@ -85,7 +85,8 @@ def info(ctx: EngineContext, options: InfoOptions | None = None) -> dict[str, An
     for table in ("images", "containers", "volumes", "networks"):
         counts[table] = cat.query(f"SELECT count(*) FROM {table}")[0][0]
     running = cat.query("SELECT count(*) FROM container_state WHERE status = 'running'")[0][0]
-    return {
+    paused = cat.query("SELECT count(*) FROM container_state WHERE status = 'paused'")[0][0]
+    report = {
         "host": {
             "arch": platform.machine(),
             "os": "linux",
@@ -122,4 +123,66 @@ def info(ctx: EngineContext, options: InfoOptions | None = None) -> dict[str, An
             "networks": counts["networks"],
         },
         "version": {"pdman": __version__, "python": platform.python_version()},
+    }
+    # podman's field names beside pdman's, so that scripts reading `.Host.Distribution`,
+    # `.Host.OCIRuntime`, `.Store.GraphRoot` ... work (templates match keys ignoring case)
+    report["host"].update(_podman_host(cg, net_backend))
+    report["store"].update({
+        "configFile": "", "graphDriverName": "overlay", "graphOptions": {},
+        "containerStore": {"number": counts["containers"], "paused": paused, "running": running,
+                           "stopped": counts["containers"] - running - paused},
+        "imageStore": {"number": counts["images"]},
+        "volumePath": ctx.paths.volumes,
+    })
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+    report["version"].update({
+        "APIVersion": __version__, "Version": __version__,
+        "GoVersion": "python" + platform.python_version(), "GitCommit": "", "Built": 0,
+        "BuiltTime": "", "Os": "linux", "OsArch": f"linux/{arch}"})
+    return report
+
+
+def _podman_host(cg: "Any", net_backend: str) -> dict[str, object]:
+    """The `host` fields podman's `info` has that pdman's own did not."""
+    import sys
+
+    release: dict[str, str] = {}
+    try:
+        with open("/etc/os-release", encoding="utf-8") as f:
+            for line in f:
+                k, _, v = line.strip().partition("=")
+                release[k] = v.strip('"')
+    except OSError:
+        pass
+    mem: dict[str, int] = {}
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                mem[k] = int(v.split()[0]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        with open("/proc/uptime", encoding="ascii") as f:
+            up = int(float(f.read().split()[0]))
+    except (OSError, ValueError, IndexError):
+        up = 0
+    return {
+        "distribution": {"distribution": release.get("ID", ""),
+                         "version": release.get("VERSION_ID", ""),
+                         "codename": release.get("VERSION_CODENAME", "")},
+        # pdman starts containers itself (C helper + monitor): no separate OCI runtime
+        "ociRuntime": {"name": "pdman", "package": "pdman " + __version__,
+                       "path": sys.argv[0], "version": "pdman version " + __version__},
+        "logDriver": "k8s-file",
+        "eventLogger": "none",
+        "cgroupManager": cg.manager,
+        "cgroupVersion": cg.version,
+        "cgroupControllers": list(cg.delegated_controllers),
+        "cpus": os.cpu_count() or 0,
+        "memTotal": mem.get("MemTotal", 0), "memFree": mem.get("MemAvailable", 0),
+        "swapTotal": mem.get("SwapTotal", 0), "swapFree": mem.get("SwapFree", 0),
+        "networkBackend": net_backend,
+        "security": {"rootless": os.getuid() != 0},
+        "uptime": f"{up // 3600}h {up % 3600 // 60}m {up % 60}s",
     }

@@ -138,6 +138,7 @@ class SpawnSpec(Record):
     rootfs: OverlayRootfs | DirRootfs
     env: Mapping[str, str] = {"PATH": DEFAULT_PATH}   # read, never changed
     cwd: str = "/"
+    cwd_must_exist: bool = False   # a user's --workdir: not created when missing
     uid: int = 0
     gid: int = 0
     additional_gids: Sequence[int] = ()
@@ -258,6 +259,10 @@ def _fail(ffi: Any, err: Any, *, namespaces: bool = True) -> NoReturn:
         )
     if kind == lib.PDMAN_ERR_TIMEOUT:
         raise RuntimeFailure(f"{message} (the container process did not answer)")
+    if message.startswith("workdir ") and errnum == errno.ENOENT:
+        # podman: a missing --workdir is "cannot invoke", 126
+        raise CommandNotExecutableError(message, hint="create it in the image, or give "
+                                        "an existing --workdir")
     if "setrlimit" in message and errnum == errno.EPERM:
         raise RuntimeFailure(message, hint="a rootless container cannot go above your own hard "
                              "limit (`ulimit -H -a`): lower the --ulimit")
@@ -388,6 +393,7 @@ def _to_c(spec: SpawnSpec, b: _Builder | None = None) -> tuple[Any, list[Any]]:
     c.argv = b.strv(spec.argv)
     c.envp = b.strv([f"{k}={v}" for k, v in spec.env.items()])
     c.cwd = b.cstr(spec.cwd)
+    c.cwd_must_exist = int(spec.cwd_must_exist)
     c.uid, c.gid = spec.uid, spec.gid
     c.additional_gids = b.new("uint32_t[]", list(spec.additional_gids) or [0])
     c.n_additional_gids = len(spec.additional_gids)

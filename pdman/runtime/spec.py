@@ -60,14 +60,17 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
         if dest not in taken:
             source = (net_dirs if name != "hostname" else dirs).userfile(name)
             mounts.append(BindMount(source=source, destination=dest, readonly=False))
+    containerenv = dirs.userfile(".containerenv")
+    if "/run/.containerenv" not in taken and os.path.exists(containerenv):
+        mounts.append(BindMount(source=containerenv, destination="/run/.containerenv",
+                                readonly=True))
     env = {}
     for item in config["env"]:
         k, _, v = item.partition("=")
         env[k] = v
     env.setdefault("HOSTNAME", config["hostname"])
     env.setdefault("HOME", config.get("home") or "/")
-    if config.get("tty"):
-        env.setdefault("TERM", "xterm")
+    env.setdefault("TERM", "xterm")  # podman's default environment has it, terminal or not
     rlimits = [Rlimit(r["type"], r["soft"], r["hard"]) for r in config.get("rlimits", [])]
     join_userns = join_netns = None
     if net["mode"] in ("bridge", "container"):
@@ -92,6 +95,7 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
         rootfs=rootfs,
         env=env,
         cwd=config.get("workdir") or "/",
+        cwd_must_exist=bool(config.get("workdir_from_user")),
         uid=int(config["uid"]),
         gid=int(config["gid"]),
         additional_gids=list(config.get("additional_gids", [])),

@@ -103,8 +103,18 @@ def rewrite_in_place(path: str, text: str) -> None:
         os.close(fd)
 
 
+def containerenv(name: str, container_id: str, image_name: str, image_id: str) -> str:
+    """/run/.containerenv, as podman writes it: programs test for the file to know they
+    run in a container (and read which engine and container)."""
+    from pdman import __version__
+
+    return (f'engine="pdman-{__version__}"\nname="{name}"\nid="{container_id}"\n'
+            f'image="{image_name}"\nimageid="{image_id}"\nrootless=1\n')
+
+
 def prepare(paths: Paths, container_id: str, hostname: str,
-            hosts_extra: list[str] | None = None, dns: list[str] | None = None) -> ContainerDirs:
+            hosts_extra: list[str] | None = None, dns: list[str] | None = None,
+            container_env: str | None = None) -> ContainerDirs:
     """Create the writable layer and the generated files (one stage of `create`)."""
     d = ContainerDirs(paths, container_id)
     for sub in (d.upper, d.work, d.merged, d.userdata):
@@ -114,6 +124,8 @@ def prepare(paths: Paths, container_id: str, hostname: str,
     _write(d.userfile("hostname"), hostname + "\n")
     _write(d.userfile("hosts"), hosts_file(hostname, hosts_extra))
     _write(d.userfile("resolv.conf"), resolv_conf(dns))
+    if container_env is not None:
+        _write(d.userfile(".containerenv"), container_env)
     return d
 
 

@@ -78,7 +78,9 @@ def find(catalog: Catalog, name_or_id: str) -> ContainerRecord:
                 f"more than one container matches the ID prefix {name_or_id!r}",
                 hint="give more characters of the ID, or the name")
     if not rows:
-        raise ContainerNotFound(f"no container with name or ID {name_or_id!r} found",
+        # podman's words, which scripts grep for: "no such container"
+        raise ContainerNotFound(f'no container with name or ID "{name_or_id}" found: '
+                                "no such container",
                                 hint="see `pdman ps -a` for the containers that exist")
     return _record(rows[0])
 
@@ -87,9 +89,13 @@ def insert(catalog: Catalog, rec: ContainerRecord) -> None:
     import json
 
     with catalog.write() as c:
-        if c.execute("SELECT 1 FROM containers WHERE name = ?", (rec.name,)).fetchone():
+        row = c.execute("SELECT id FROM containers WHERE name = ?", (rec.name,)).fetchone()
+        if row:
+            # podman's words ("that name is already in use"), which scripts grep for
             raise ConflictError(
-                f"the container name {rec.name!r} is already in use",
+                f'the container name "{rec.name}" is already in use by {row[0]}. You have '
+                "to remove that container to be able to reuse that name: that name is "
+                "already in use",
                 hint=f"remove that container (`pdman rm {rec.name}`) or choose another --name")
         c.execute(
             "INSERT INTO containers (id, name, image_id, image_name, command, created, config)"

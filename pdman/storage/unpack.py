@@ -161,8 +161,12 @@ class _FastTarInfo(tarfile.TarInfo):
 
 
 class _Unpacker:
-    def __init__(self, stream: LayerStream, dest: str | int, whiteouts: bool = True) -> None:
+    def __init__(self, stream: LayerStream, dest: str | int, whiteouts: bool = True,
+                 replace_kind: bool = True) -> None:
         self.stream = stream
+        # False: an entry never replaces one of another kind (a directory by a file or
+        # the reverse): `cp` without --overwrite refuses that, as podman does
+        self.replace_kind = replace_kind
         # `dest` an fd: a directory someone else may be changing (`cp` into a container)
         self.rootfd = os.open(dest, _DIR_FLAGS) if isinstance(dest, str) else os.dup(dest)
         self.whiteouts = whiteouts
@@ -245,12 +249,21 @@ class _Unpacker:
 
     # -- helpers ---------------------------------------------------------------------
 
-    def _remove(self, pfd: int, name: str, rel: str) -> None:
-        """Make room for a new entry `name` (later entries win, as in tar)."""
+    def _remove(self, pfd: int, name: str, rel: str, new_dir: bool | None = None) -> None:
+        """Make room for a new entry `name` (later entries win, as in tar); `new_dir`:
+        whether the new entry is a directory, checked against `replace_kind`."""
         try:
             st = os.lstat(name, dir_fd=pfd)
         except FileNotFoundError:
             return
+        if (not self.replace_kind and new_dir is not None
+                and stat.S_ISDIR(st.st_mode) != new_dir):
+            from pdman.errors import UsageError
+
+            what = "a directory" if stat.S_ISDIR(st.st_mode) else "a non-directory"
+            raise UsageError(f"cannot overwrite {what} {rel!r} with "
+                             f"{'a directory' if new_dir else 'a non-directory'}",
+                             hint="pass --overwrite to replace it")
         if stat.S_ISDIR(st.st_mode):
             # cached fds may point into it (or through a symlink to it): drop them all
             self._forget_dirs()
@@ -333,7 +346,7 @@ class _Unpacker:
                 os.mkdir(name, 0o700, dir_fd=pfd)
             except FileExistsError:
                 if not stat.S_ISDIR(os.lstat(name, dir_fd=pfd).st_mode):
-                    self._remove(pfd, name, rel)
+                    self._remove(pfd, name, rel, new_dir=True)
                     os.mkdir(name, 0o700, dir_fd=pfd)
             self.dir_attrs[rel] = info
             return
@@ -386,7 +399,7 @@ class _Unpacker:
         try:
             return make()
         except FileExistsError:
-            self._remove(pfd, name, rel)
+            self._remove(pfd, name, rel, new_dir=False)
             return make()
 
     def _attrs(self, fd: int, info: tarfile.TarInfo, rel: str) -> None:
@@ -544,7 +557,15 @@ def unpack_layer(source: RawSource, dest: str, limits: Limits | None = None,
                         unpacker.entries, unpacker.chown_failures, unpacker.result_notes)
 
 
-def unpack_into(source: RawSource, dest_fd: int, rename: str | None = None) -> int:
+def _is_non_dir(dir_fd: int, name: str) -> bool:
+    try:
+        return not stat.S_ISDIR(os.lstat(name, dir_fd=dir_fd).st_mode)
+    except OSError:
+        return False
+
+
+def unpack_into(source: RawSource, dest_fd: int, rename: str | None = None,
+                overwrite: bool = True) -> int:
     """Unpack a plain archive (`cp` into a container, a volume's copy-up) into the open
     directory `dest_fd`, with the guarantees above (nothing lands outside it, whatever
     the archive or a concurrent writer of the directory does; numeric owners), but no
@@ -553,7 +574,7 @@ def unpack_into(source: RawSource, dest_fd: int, rename: str | None = None) -> i
     from pdman.errors import UsageError
 
     stream = LayerStream(source, None, threaded=False)
-    unpacker = _Unpacker(stream, dest_fd, whiteouts=False)
+    unpacker = _Unpacker(stream, dest_fd, whiteouts=False, replace_kind=overwrite)
     umask = os.umask(0)
     try:
         try:
@@ -562,13 +583,19 @@ def unpack_into(source: RawSource, dest_fd: int, rename: str | None = None) -> i
         except tarfile.ReadError as exc:
             if str(exc) == "empty file":
                 return 0
-            raise UsageError(f"not a tar archive ({exc})", hint="give a tar archive") from exc
+            # podman's words for `cp -` of something else
+            raise UsageError(f"source must be a (compressed) tar archive ({exc})",
+                             hint="give a tar archive") from exc
         while (info := tar.next()) is not None:
             parts = [p for p in info.name.split("/") if p not in ("", ".")]
             if ".." in parts:
                 raise UsageError(f"refusing archive entry {info.name!r} outside the target",
                                  hint="use an archive with relative paths")
             if rename and parts:
+                if unpacker.entries == 0 and info.isdir() and _is_non_dir(dest_fd, rename):
+                    # podman's words: a directory onto an existing non-directory
+                    raise UsageError("destination must be a directory when copying a "
+                                     "directory", hint=f"{rename} exists and is not a directory")
                 parts[0] = rename
             if info.islnk():
                 # a hard link names an entry of the archive: renamed the same way

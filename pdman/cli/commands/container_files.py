@@ -32,8 +32,12 @@ def export(
 def cp(
     source: Annotated[str, typer.Argument(help="SRC: a host path, CONTAINER:PATH, or - (a tar on stdin).")],
     destination: Annotated[str, typer.Argument(help="DEST: a host path, CONTAINER:PATH, or - (a tar on stdout).")],
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace a directory by a non-directory of the same name, and "
+                            "the reverse (else that is an error).")] = False,
 ) -> None:
-    """Copy files between a container and the host (either way; `-` for tar streams)."""
+    """Copy files between a container and the host, or between two containers (`-` for
+    tar streams). A relative container path is relative to its working directory."""
 
 
 groups.register(diff, (groups.top, "diff"), (groups.container, "diff"))

@@ -8,7 +8,7 @@ import typer
 
 from pdman.cli import groups
 from pdman.cli.decl import handled_by
-from pdman.cli.options import Filter, Format, NoTrunc, Quiet
+from pdman.cli.options import CidfileRead, Filter, Format, NoHeading, NoTrunc, Quiet
 
 
 @handled_by("containers.ps")
@@ -20,6 +20,13 @@ def ps(
     format: Format = None,
     last: Annotated[int, typer.Option("--last", "-n", help="Show the N most recently created containers (all states).")] = -1,
     latest: Annotated[bool, typer.Option("--latest", "-l", help="Show the latest created container (all states).")] = False,
+    external: Annotated[bool, typer.Option(
+        "--external", help="Also containers of other tools in the store: pdman's store "
+                           "holds only its own, so this changes nothing.")] = False,
+    sort: Annotated[str, typer.Option(
+        "--sort", help="Sort by: command, created (default), id, image, names, runningfor, "
+                       "size, status.")] = "created",
+    noheading: NoHeading = False,
 ) -> None:
     """List containers. Columns: CONTAINER ID, IMAGE, COMMAND, CREATED, STATUS, PORTS, NAMES."""
 
@@ -53,7 +60,8 @@ def run(
     cpuset_cpus: o.CpusetCpus = None, pids_limit: o.PidsLimit = None, ulimit: o.Ulimit = None,
     cgroups: o.Cgroups = "enabled", cgroup_parent: o.CgroupParent = None,
     cgroup_manager: o.CgroupManager = None, log_driver: o.LogDriver = "k8s-file",
-    log_opt: o.LogOpt = None,
+    log_opt: o.LogOpt = None, replace: o.Replace = False, userns: o.Userns = None,
+    cidfile: o.Cidfile = None,
     detach: o.Detach = False, detach_keys: o.DetachKeys = None, sig_proxy: o.SigProxy = True,
 ) -> None:
     """Run a command in a new container: pull the image if missing, create the
@@ -83,16 +91,21 @@ def create(
     cpuset_cpus: o.CpusetCpus = None, pids_limit: o.PidsLimit = None, ulimit: o.Ulimit = None,
     cgroups: o.Cgroups = "enabled", cgroup_parent: o.CgroupParent = None,
     cgroup_manager: o.CgroupManager = None, log_driver: o.LogDriver = "k8s-file",
-    log_opt: o.LogOpt = None,
+    log_opt: o.LogOpt = None, replace: o.Replace = False, userns: o.Userns = None,
+    cidfile: o.Cidfile = None,
 ) -> None:
     """Create a container without starting it; prints its ID."""
 
 
 @handled_by("containers.start")
 def start(
-    containers: Annotated[list[str], typer.Argument(help="Containers to start (name or ID).")],
+    containers: Annotated[Optional[list[str]], typer.Argument(help="Containers to start (name or ID).")] = None,
     attach: Annotated[bool, typer.Option("--attach", "-a", help="Attach stdout/stderr and wait for the exit.")] = False,
     interactive: Annotated[bool, typer.Option("--interactive", "-i", help="Attach stdin too.")] = False,
+    all: Annotated[bool, typer.Option("--all", help="Start every container that is not running.")] = False,
+    filter: Annotated[Optional[list[str]], typer.Option(
+        "--filter", "-f", help="Start the containers matching KEY=VALUE, as `ps --filter` "
+                               "(repeatable; implies --all).")] = None,
 ) -> None:
     """Start created or exited containers in the background (with -a/-i: attached, in
     the foreground); prints each name as given."""
@@ -104,8 +117,15 @@ def rm(
     force: Annotated[bool, typer.Option("--force", "-f", help="Kill a running container first.")] = False,
     volumes: Annotated[bool, typer.Option("--volumes", "-v", help="Remove its anonymous volumes too.")] = False,
     all: Annotated[bool, typer.Option("--all", "-a", help="Remove all containers.")] = False,
+    ignore: Annotated[bool, typer.Option(
+        "--ignore", "-i", help="Ignore containers that do not exist.")] = False,
+    cidfile: CidfileRead = None,
+    time: Annotated[Optional[int], typer.Option(
+        "--time", "-t", help="With --force: seconds to wait for the stop signal to work "
+                             "before SIGKILL (default: SIGKILL at once).")] = None,
 ) -> None:
-    """Remove containers and their writable layers."""
+    """Remove containers and their writable layers (`rm -t 0 --all --force --ignore`
+    cleans up everything, as in podman)."""
 
 
 @handled_by("containers.rename")
@@ -141,6 +161,27 @@ def inspect(
     """Show a container's configuration and state as JSON (docker's field names)."""
 
 
+@handled_by("containers.exists")
+def exists(
+    container: Annotated[str, typer.Argument(help="Container name or ID.")],
+    external: Annotated[bool, typer.Option(
+        "--external", help="Also containers of other tools: pdman's store holds only its own.")] = False,
+) -> None:
+    """Exit 0 if the container exists, 1 if not."""
+
+
+@handled_by("containers.init")
+def init(
+    containers: Annotated[Optional[list[str]], typer.Argument(help="Containers to initialize.")] = None,
+    all: Annotated[bool, typer.Option("--all", "-a", help="Every created container.")] = False,
+) -> None:
+    """Initialize created containers without starting them. pdman prepares a container
+    when it starts, so this checks that each one exists and is not running, and prints
+    its name as given (podman's output)."""
+
+
+groups.register(exists, (groups.container, "exists"))
+groups.register(init, (groups.top, "init"), (groups.container, "init"))
 groups.register(run, (groups.top, "run"), (groups.container, "run"), stop_at_args=True, h_is_option=True)
 groups.register(create, (groups.top, "create"), (groups.container, "create"), stop_at_args=True,
                 h_is_option=True)

@@ -20,6 +20,11 @@ def images(
     digests: Annotated[bool, typer.Option("--digests", help="Show the manifest digests.")] = False,
     filter: Filter = None,
     format: Format = None,
+    name: Annotated[Optional[str], typer.Argument(
+        help="Only images of this name (REPOSITORY[:TAG]), as `--filter reference=NAME`.")] = None,
+    noheading: Annotated[bool, typer.Option("--noheading", "-n", help="Print no header row.")] = False,
+    sort: Annotated[str, typer.Option(
+        "--sort", help="Sort by: created (default, newest first), id, repository, size, tag.")] = "created",
 ) -> None:
     """List images in local storage. Columns: REPOSITORY, TAG, IMAGE ID, CREATED, SIZE."""
 
@@ -68,6 +73,14 @@ def inspect(
 
 
 groups.register(inspect, (groups.image, "inspect"))
+
+
+@handled_by("images.exists")
+def exists(image: Annotated[str, typer.Argument(help="Image name or ID.")]) -> None:
+    """Exit 0 if the image is in local storage, 1 if not."""
+
+
+groups.register(exists, (groups.image, "exists"))
 
 
 @handled_by("images.tag")

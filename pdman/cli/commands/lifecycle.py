@@ -11,6 +11,7 @@ import typer
 from pdman.cli import groups
 from pdman.cli import options_create as o
 from pdman.cli.decl import handled_by
+from pdman.cli.options import CidfileRead
 
 Containers = Annotated[Optional[list[str]], typer.Argument(help="Containers (names or IDs).")]
 All = Annotated[bool, typer.Option("--all", "-a", help="All running containers.")]
@@ -26,6 +27,7 @@ def stop(
     all: All = False,
     ignore: Annotated[bool, typer.Option(
         "--ignore", "-i", help="Ignore containers that do not exist.")] = False,
+    cidfile: CidfileRead = None,
 ) -> None:
     """Stop running containers: their stop signal (the image's StopSignal, else SIGTERM),
     then SIGKILL after the timeout. Prints each name as given."""
@@ -37,6 +39,7 @@ def kill(
     signal: Annotated[str, typer.Option(
         "--signal", "-s", help="Signal to send: a name (SIGTERM, HUP) or a number.")] = "KILL",
     all: All = False,
+    cidfile: CidfileRead = None,
 ) -> None:
     """Send a signal (default SIGKILL) to the main process of running containers."""
 
@@ -48,6 +51,7 @@ def restart(
     all: Annotated[bool, typer.Option("--all", "-a", help="All containers.")] = False,
     running: Annotated[bool, typer.Option(
         "--running", help="With --all: only the running ones.")] = False,
+    cidfile: CidfileRead = None,
 ) -> None:
     """Stop (if running) and start containers again, in the background."""
 

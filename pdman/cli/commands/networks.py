@@ -8,7 +8,7 @@ import typer
 
 from pdman.cli import groups
 from pdman.cli.decl import handled_by
-from pdman.cli.options import Filter, Force, Format, NoTrunc, Quiet
+from pdman.cli.options import Filter, Force, Format, NoHeading, NoTrunc, Quiet
 
 Alias = Annotated[Optional[list[str]], typer.Option(
     "--alias", help="Another name the container answers to on this network (repeatable).")]
@@ -33,7 +33,7 @@ def create(
 
 @handled_by("networks.ls")
 def ls(quiet: Quiet = False, filter: Filter = None, format: Format = None,
-       no_trunc: NoTrunc = False) -> None:
+       no_trunc: NoTrunc = False, noheading: NoHeading = False) -> None:
     """List networks. Columns: NETWORK ID, NAME, DRIVER."""
 
 

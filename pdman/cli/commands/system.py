@@ -1,4 +1,4 @@
-"""Declarations: `info`, `system info`."""
+"""Declarations: `info`, `system info|check|reset|prune`, `version`."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def info(format: Format = None) -> None:
 groups.register(info, (groups.top, "info"), (groups.system, "info"))
 
 
-from typing import Annotated  # noqa: E402
+from typing import Annotated, Optional  # noqa: E402
 
 import typer  # noqa: E402
 
@@ -40,3 +40,30 @@ def reset(
 
 groups.register(check, (groups.system, "check"))
 groups.register(reset, (groups.system, "reset"))
+
+
+@handled_by("system.prune")
+def prune(
+    all: Annotated[bool, typer.Option(
+        "--all", "-a", help="Remove every image no container uses, not only dangling ones.")] = False,
+    filter: Annotated[Optional[list[str]], typer.Option(
+        "--filter", help="Only what matches KEY=VALUE (label=..., until=...), for images, "
+                         "networks and volumes (repeatable).")] = None,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Do not ask for confirmation.")] = False,
+    volumes: Annotated[bool, typer.Option(
+        "--volumes", help="Remove the volumes no container uses too.")] = False,
+) -> None:
+    """Remove unused data: stopped containers, networks no container uses, dangling
+    images (with --all: every unused image), and with --volumes, unused volumes."""
+
+
+@handled_by("system.version")
+def version(format: Annotated[Optional[str], typer.Option(
+        "--format", "-f", help="`json`, or a Go template such as '{{.Client.Version}}'.")] = None,
+) -> None:
+    """Show pdman's version (podman's fields: Client.Version, Client.APIVersion,
+    Client.GoVersion, Client.OsArch, ...; Go fields name the Python pdman runs on)."""
+
+
+groups.register(prune, (groups.system, "prune"))
+groups.register(version, (groups.top, "version"))

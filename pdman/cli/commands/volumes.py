@@ -8,7 +8,7 @@ import typer
 
 from pdman.cli import groups
 from pdman.cli.decl import handled_by
-from pdman.cli.options import Filter, Force, Format, Quiet
+from pdman.cli.options import Filter, Force, Format, NoHeading, Quiet
 
 
 @handled_by("volumes.create")
@@ -23,7 +23,8 @@ def create(
 
 
 @handled_by("volumes.ls")
-def ls(quiet: Quiet = False, filter: Filter = None, format: Format = None) -> None:
+def ls(quiet: Quiet = False, filter: Filter = None, format: Format = None,
+       noheading: NoHeading = False) -> None:
     """List volumes. Columns: DRIVER, VOLUME NAME."""
 
 
@@ -52,7 +53,13 @@ def prune(
     """Remove all volumes that no container uses."""
 
 
+@handled_by("volumes.exists")
+def exists(name: Annotated[str, typer.Argument(help="The volume.")]) -> None:
+    """Exit 0 if the volume exists, 1 if not."""
+
+
 groups.register(create, (groups.volume, "create"))
+groups.register(exists, (groups.volume, "exists"))
 groups.register(ls, (groups.volume, "ls"), (groups.volume, "list"))
 groups.register(inspect, (groups.volume, "inspect"))
 groups.register(rm, (groups.volume, "rm"), (groups.volume, "remove"))

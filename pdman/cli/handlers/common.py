@@ -33,3 +33,27 @@ def confirmed(force: bool, warning: str) -> bool:
         return True
     answer = input(f"WARNING! {warning}\nAre you sure you want to continue? [y/N] ")
     return answer.strip().lower() in ("y", "yes")
+
+
+def with_cidfiles(names: "list[str] | None", cidfiles: "list[str] | None",
+                  ignore: bool = False) -> "list[str] | None":
+    """`--cidfile FILE`: the container IDs the files hold, after the names given (podman;
+    with `--ignore`, a missing file is skipped)."""
+    if not cidfiles:
+        return names
+    from pdman.errors import UsageError
+
+    out = list(names or [])
+    for path in cidfiles:
+        try:
+            with open(path, encoding="utf-8") as f:
+                cid = f.read().strip()
+        except FileNotFoundError:
+            if ignore:
+                continue
+            raise UsageError(f"reading CIDFile: open {path}: no such file or directory") from None
+        except OSError as exc:
+            raise UsageError(f"reading CIDFile {path}: {exc.strerror}") from None
+        if cid:
+            out.append(cid)
+    return out

@@ -23,6 +23,8 @@ def diff(g: GlobalOptions, container: str, format: str | None) -> int:
         for kind, path in changes:
             report.setdefault(kinds[kind], []).append(path)
         output.print_json(report)
+    elif format:
+        output.print_formatted(format, [{"Kind": k, "Path": p} for k, p in changes])
     else:
         for kind, path in changes:
             print(f"{kind} {path}")
@@ -64,15 +66,22 @@ def _split(arg: str) -> tuple[str | None, str]:
     return name, path or "/"
 
 
-def cp(g: GlobalOptions, source: str, destination: str) -> int:
+def cp(g: GlobalOptions, source: str, destination: str, overwrite: bool = False) -> int:
     from pdman.engine import container_files
 
     ctx = g.context()
     src_ctr, src = _split(source)
     dst_ctr, dst = _split(destination)
-    if (src_ctr is None) == (dst_ctr is None):
-        raise UsageError("`cp` copies between a container and the host",
+    if src_ctr is None and dst_ctr is None:
+        raise UsageError("`cp` copies between a container and the host, or two containers",
                          hint="write one side as CONTAINER:PATH")
+    if src_ctr is not None and dst_ctr is not None:
+        # container to container (podman 4): through a tar stream
+        with tempfile.TemporaryFile() as tmp:
+            container_files.copy_from(ctx, src_ctr, src, tmp.fileno())
+            tmp.seek(0)
+            container_files.copy_to(ctx, dst_ctr, dst, tmp.fileno(), overwrite)
+        return 0
     if src_ctr is not None:
         if dst == "-":
             sys.stdout.flush()
@@ -85,7 +94,7 @@ def cp(g: GlobalOptions, source: str, destination: str) -> int:
         return 0
     assert dst_ctr is not None
     if src == "-":
-        container_files.copy_to(ctx, dst_ctr, dst, sys.stdin.fileno())
+        container_files.copy_to(ctx, dst_ctr, dst, sys.stdin.fileno(), overwrite)
         return 0
     if not os.path.lexists(src):
         raise UsageError(f"{src}: no such file or directory", hint="check the host path")
@@ -94,7 +103,7 @@ def cp(g: GlobalOptions, source: str, destination: str) -> int:
             tar.add(src, arcname=os.path.basename(os.path.abspath(src)))
         tmp.flush()
         tmp.seek(0)
-        container_files.copy_to(ctx, dst_ctr, dst, tmp.fileno())
+        container_files.copy_to(ctx, dst_ctr, dst, tmp.fileno(), overwrite)
     return 0
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pdman.cli.globalopts import GlobalOptions
-from pdman.cli.handlers.common import confirmed, each
+from pdman.cli.handlers.common import confirmed, each, with_cidfiles
 
 
 
@@ -18,8 +18,15 @@ def _ports_text(ports: list[dict[str, object]]) -> str:
     return format_ports(ports)
 
 
+_PS_SORT = {
+    "command": lambda r: " ".join(r.Command), "id": lambda r: r.ID, "image": lambda r: r.Image,
+    "names": lambda r: r.Name, "status": lambda r: r.Status,
+}
+
+
 def ps(g: GlobalOptions, all: bool, quiet: bool, no_trunc: bool, filter: list[str] | None,
-       format: str | None, last: int, latest: bool) -> int:
+       format: str | None, last: int, latest: bool, external: bool = False,
+       sort: str = "created", noheading: bool = False) -> int:
     from pdman.cli import output
     from pdman.cli.humanize import ago
     from pdman.engine.containers import list_containers
@@ -27,6 +34,13 @@ def ps(g: GlobalOptions, all: bool, quiet: bool, no_trunc: bool, filter: list[st
 
     opts = ListContainersOptions(all=all, filters=tuple(filter or ()), last=1 if latest else last)
     rows = list_containers(g.context(), opts)
+    if sort in _PS_SORT:
+        rows = sorted(rows, key=_PS_SORT[sort])
+    elif sort not in ("created", "runningfor", "size"):
+        from pdman.errors import UsageError
+
+        raise UsageError(f"invalid option for --sort, options are: command, created, id, "
+                         f"image, names, runningfor, size, or status: {sort!r}")
     if quiet:
         for r in rows:
             print(r.ID if no_trunc else r.ID[:12])
@@ -38,12 +52,16 @@ def ps(g: GlobalOptions, all: bool, quiet: bool, no_trunc: bool, filter: list[st
         output.print_formatted(format, [{**r.as_dict(), "ID": r.ID if no_trunc else r.ID[:12],
                                          "Names": r.Name, "Command": " ".join(r.Command),
                                          "CreatedHuman": ago(r.Created),
-                                         "Ports": _ports_text(r.Ports)} for r in rows])
+                                         "Ports": _ports_text(r.Ports)} for r in rows],
+                              header=not noheading,
+                              headers={"ID": "CONTAINER ID", "CreatedHuman": "CREATED",
+                                       "RunningFor": "CREATED"})
         return 0
     output.print_table(
         ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"],
         [[r.ID if no_trunc else r.ID[:12], r.Image, _command_text(r.Command, no_trunc),
-          ago(r.Created), r.Status, _ports_text(r.Ports), r.Name] for r in rows])
+          ago(r.Created), r.Status, _ports_text(r.Ports), r.Name] for r in rows],
+        header=not noheading)
     return 0
 
 
@@ -57,6 +75,42 @@ def _tls(value: str | None) -> bool | None:
     if value.lower() in ("false", "0", "no"):
         return False
     raise UsageError(f"invalid --tls-verify value {value!r}", hint="use true or false")
+
+
+def _prepare(ctx, kw: dict[str, object]) -> None:  # type: ignore[no-untyped-def]
+    """What `run` and `create` check or do before the engine creates: --userns, and
+    --replace's removal of the container that has the name."""
+    from pdman.errors import ContainerNotFound, UsageError
+
+    cidfile = kw.get("cidfile")
+    if cidfile:
+        import os
+
+        if os.path.exists(str(cidfile)):
+            raise UsageError(f"container id file exists. Ensure another container is not "
+                             f"using it or delete {cidfile}")
+    userns = str(kw.pop("userns", None) or "")
+    if userns not in ("", "host"):
+        raise UsageError(f"--userns={userns}: not built yet",
+                         hint="pdman's user namespace is podman's rootless default "
+                              "(--userns=host): container root is your user")
+    if kw.pop("replace", False) and kw["name"]:
+        from pdman.engine import containers as engine
+
+        try:
+            engine.remove(ctx, engine.RemoveOptions(name=str(kw["name"]), force=True))
+        except ContainerNotFound:
+            pass
+
+
+def _write_cidfile(path: str, cid: str) -> None:
+    from pdman.errors import UsageError
+
+    try:
+        with open(path, "x", encoding="utf-8") as f:
+            f.write(cid)
+    except OSError as exc:
+        raise UsageError(f"writing the container ID to {path}: {exc.strerror}") from None
 
 
 def _create_options(image: str, command: list[str] | None, **kw: object):  # type: ignore[no-untyped-def]
@@ -106,9 +160,12 @@ def run(g: GlobalOptions, image: str, command: list[str] | None, **kw: object) -
     from pdman.entities.create import StartIO
 
     ctx = g.context()
+    _prepare(ctx, kw)
+    cidfile = kw.pop("cidfile", None)
     opts = _create_options(image, command, **kw)
+    on_created = (lambda cid: _write_cidfile(str(cidfile), cid)) if cidfile else None
     report = _with_pull_progress(opts, lambda o: containers.run(
-        ctx, o, StartIO(attach=True, interactive=o.interactive, tty=o.tty)))
+        ctx, o, StartIO(attach=True, interactive=o.interactive, tty=o.tty), on_created))
     if report.exit_code is None:  # -d: the ID, as podman prints it
         print(report.id)
         return 0
@@ -119,19 +176,36 @@ def create(g: GlobalOptions, image: str, command: list[str] | None, **kw: object
     from pdman.engine import containers
 
     ctx = g.context()
+    _prepare(ctx, kw)
+    cidfile = kw.pop("cidfile", None)
     rec = _with_pull_progress(_create_options(image, command, **kw),
                               lambda o: containers.create(ctx, o))
+    if cidfile:
+        _write_cidfile(str(cidfile), rec.id)
     print(rec.id)
     return 0
 
 
-def start(g: GlobalOptions, containers: list[str], attach: bool, interactive: bool) -> int:
+def start(g: GlobalOptions, containers: list[str] | None, attach: bool, interactive: bool,
+          all: bool = False, filter: list[str] | None = None) -> int:
     from pdman.engine import containers as engine
     from pdman.entities.create import StartIO
     from pdman.errors import UsageError
     from pdman.storage import container_records
 
     ctx = g.context()
+    if all or filter:
+        if containers:
+            raise UsageError("--all and --filter take no container names",
+                             hint="give names, or --all/--filter")
+        from pdman.engine.containers import list_containers
+        from pdman.entities.containers import ListContainersOptions
+
+        rows = list_containers(ctx, ListContainersOptions(all=True, filters=tuple(filter or ())))
+        containers = [r.ID for r in rows if r.State not in ("running", "paused")]
+    elif not containers:
+        raise UsageError("`start` needs at least one container name or ID",
+                         hint="or pass --all")
     if attach or interactive:
         if len(containers) != 1:
             raise UsageError("you cannot start and attach multiple containers at once",
@@ -150,18 +224,35 @@ def start(g: GlobalOptions, containers: list[str], attach: bool, interactive: bo
     return each(containers, one)
 
 
-def rm(g: GlobalOptions, containers: list[str] | None, force: bool, volumes: bool, all: bool) -> int:
+def rm(g: GlobalOptions, containers: list[str] | None, force: bool, volumes: bool, all: bool,
+       ignore: bool = False, time: int | None = None, cidfile: list[str] | None = None) -> int:
     from pdman.engine import containers as engine
-    from pdman.errors import UsageError
+    from pdman.errors import ContainerNotFound, UsageError
     from pdman.storage import container_records
 
     ctx = g.context()
+    containers = with_cidfiles(containers, cidfile, ignore)
     if all:
         containers = [r.id for r in container_records.list_all(ctx.catalog)]
+    elif cidfile and not containers:
+        return 0  # `rm --ignore --cidfile F` with F gone: nothing to do (systemd units)
     elif not containers:
         raise UsageError("`rm` needs at least one container name or ID", hint="or pass --all")
-    return each(containers, lambda n: engine.remove(
-        ctx, engine.RemoveOptions(name=n, force=force, volumes=volumes)))
+
+    def one(name: str) -> str | None:
+        try:
+            if force and time:  # -t N: a chance to stop cleanly before the SIGKILL
+                from pdman.engine import lifecycle
+
+                lifecycle.stop(ctx, lifecycle.StopOptions(name, time))
+            return engine.remove(ctx, engine.RemoveOptions(name=name, force=force, volumes=volumes))
+        except ContainerNotFound as exc:
+            if ignore:  # gone already (or an --rm container that removed itself)
+                return None
+            exc.exit_code = 1  # podman's `rm`: 1 when a container did not exist
+            raise
+
+    return each(containers, one)
 
 
 def rename(g: GlobalOptions, container: str, new_name: str) -> int:
@@ -221,3 +312,36 @@ def inspect(g: GlobalOptions, containers: list[str], format: str | None) -> int:
     else:
         output.print_json(reports)
     return code
+
+
+def exists(g: GlobalOptions, container: str, external: bool = False) -> int:
+    from pdman.errors import ContainerNotFound
+    from pdman.storage import container_records
+
+    try:
+        container_records.find(g.context().catalog, container)
+    except ContainerNotFound:
+        return 1
+    return 0
+
+
+def init(g: GlobalOptions, containers: list[str] | None, all: bool) -> int:
+    from pdman.engine import containers as engine
+    from pdman.errors import ConflictError, UsageError
+    from pdman.storage import container_records
+
+    ctx = g.context()
+    if all:
+        recs = [engine.reconcile(ctx, r) for r in container_records.list_all(ctx.catalog)]
+        containers = [r.id for r in recs if r.status == "created"]
+    elif not containers:
+        raise UsageError("`init` needs at least one container name or ID", hint="or pass --all")
+
+    def one(name: str) -> str:
+        rec = engine.reconcile(ctx, container_records.find(ctx.catalog, name))
+        if rec.status in ("running", "paused"):
+            raise ConflictError(f"container {rec.id} has already been created in runtime: "
+                                "container state improper")
+        return name
+
+    return each(containers, one)

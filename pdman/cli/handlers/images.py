@@ -22,19 +22,35 @@ def _created_ago(created: str) -> str:
     return ago(ts)
 
 
+_IMAGE_SORT = {"id": (lambda r: r.ID, False), "repository": (lambda r: r.Repository, False),
+               "tag": (lambda r: r.Tag, False), "size": (lambda r: r.Size, False),
+               "created": (lambda r: r.Created, True)}
+
+
 def images(g: GlobalOptions, all: bool, quiet: bool, no_trunc: bool, digests: bool,
-           filter: list[str] | None, format: str | None) -> int:
+           filter: list[str] | None, format: str | None, name: str | None = None,
+           noheading: bool = False, sort: str = "created") -> int:
     from pdman.cli import output
     from pdman.cli.humanize import size
     from pdman.engine.images import list_images
     from pdman.entities.images import ListImagesOptions
 
+    from pdman.errors import UsageError
+
+    if sort not in _IMAGE_SORT:
+        raise UsageError(f"invalid option for --sort, options are: created, id, repository, "
+                         f"size, or tag: {sort!r}")
+    if name:  # `images NAME` is podman's short for --filter reference=NAME
+        filter = [*(filter or []), f"reference={name}"]
     ctx = g.context()
     rows = list_images(ctx, ListImagesOptions(all=all, filters=tuple(filter or ())))
     if filter:
         from pdman.engine.images import filter_images
 
         rows = filter_images(ctx, rows, tuple(filter))
+
+    key, newest_first = _IMAGE_SORT[sort]
+    rows = sorted(rows, key=key, reverse=newest_first)
 
     def short(image_id: str) -> str:
         return "sha256:" + image_id if no_trunc else image_id[:12]
@@ -55,12 +71,15 @@ def images(g: GlobalOptions, all: bool, quiet: bool, no_trunc: bool, digests: bo
     if format:
         output.print_formatted(format, [{**r.__dict__, "ID": short(r.ID),
                                          "CreatedSince": _created_ago(r.Created),
-                                         "Size": size(r.Size)} for r in rows])
+                                         "Size": size(r.Size)} for r in rows],
+                              header=not noheading,
+                              headers={"ID": "IMAGE ID", "CreatedSince": "CREATED"})
         return 0
     header = ["REPOSITORY", "TAG"] + (["DIGEST"] if digests else []) + ["IMAGE ID", "CREATED", "SIZE"]
     output.print_table(header, [
         [r.Repository, r.Tag] + ([r.Digest] if digests else [])
-        + [short(r.ID), _created_ago(r.Created), size(r.Size)] for r in rows])
+        + [short(r.ID), _created_ago(r.Created), size(r.Size)] for r in rows],
+        header=not noheading)
     return 0
 
 
@@ -309,4 +328,15 @@ def logout(g: GlobalOptions, registry: str | None, all: bool, authfile: str | No
         print("Removed login credentials for all registries")
     else:
         print(f"Removed login credentials for {names[0]}")
+    return 0
+
+
+def exists(g: GlobalOptions, image: str) -> int:
+    from pdman.engine.images import resolve_image
+    from pdman.errors import ImageNotFound
+
+    try:
+        resolve_image(g.context(), image)
+    except ImageNotFound:
+        return 1
     return 0

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pdman.cli.globalopts import GlobalOptions
-from pdman.cli.handlers.common import each
+from pdman.cli.handlers.common import each, with_cidfiles
 
 
 
@@ -22,9 +22,13 @@ def _targets(ctx, containers: list[str] | None, all: bool, running_only: bool = 
 
 
 def stop(g: GlobalOptions, containers: list[str] | None, time: int | None, all: bool,
-         ignore: bool) -> int:
+         ignore: bool, cidfile: list[str] | None = None) -> int:
     from pdman.engine import lifecycle
     from pdman.errors import ContainerNotFound
+
+    containers = with_cidfiles(containers, cidfile, ignore)
+    if cidfile and not containers and not all:
+        return 0  # `stop --ignore --cidfile F` with F gone: nothing to do
 
     ctx = g.context()
 
@@ -40,8 +44,11 @@ def stop(g: GlobalOptions, containers: list[str] | None, time: int | None, all: 
     return each(_targets(ctx, containers, all), one)
 
 
-def kill(g: GlobalOptions, containers: list[str] | None, signal: str, all: bool) -> int:
+def kill(g: GlobalOptions, containers: list[str] | None, signal: str, all: bool,
+         cidfile: list[str] | None = None) -> int:
     from pdman.engine import lifecycle
+
+    containers = with_cidfiles(containers, cidfile)
 
     ctx = g.context()
     lifecycle.parse_signal(signal)  # a bad signal fails once, before any container
@@ -54,8 +61,10 @@ def kill(g: GlobalOptions, containers: list[str] | None, signal: str, all: bool)
 
 
 def restart(g: GlobalOptions, containers: list[str] | None, time: int | None, all: bool,
-            running: bool) -> int:
+            running: bool, cidfile: list[str] | None = None) -> int:
     from pdman.engine import lifecycle
+
+    containers = with_cidfiles(containers, cidfile)
 
     ctx = g.context()
 

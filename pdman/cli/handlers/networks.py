@@ -23,7 +23,7 @@ def create(g: GlobalOptions, name: str | None, driver: str, subnet: str | None,
 
 
 def ls(g: GlobalOptions, quiet: bool, filter: list[str] | None, format: str | None,
-       no_trunc: bool) -> int:
+       no_trunc: bool, noheading: bool = False) -> int:
     from pdman.cli import output
     from pdman.engine import networks
 
@@ -37,10 +37,12 @@ def ls(g: GlobalOptions, quiet: bool, filter: list[str] | None, format: str | No
     elif format:
         output.print_formatted(format, [{**networks.report(ctx, r), "Name": r.name,
                                          "ID": r.id if no_trunc else r.id[:12],
-                                         "Driver": r.driver} for r in rows])
+                                         "Driver": r.driver} for r in rows],
+                               header=not noheading, headers={"ID": "NETWORK ID"})
     else:
         output.print_table(["NETWORK ID", "NAME", "DRIVER"],
-                           [[r.id if no_trunc else r.id[:12], r.name, r.driver] for r in rows])
+                           [[r.id if no_trunc else r.id[:12], r.name, r.driver] for r in rows],
+                           header=not noheading)
     return 0
 
 

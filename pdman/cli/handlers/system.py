@@ -86,3 +86,73 @@ def reset(g: GlobalOptions, force: bool) -> int:
             return 0
     run_reset(ctx)
     return 0
+
+
+def prune(g: GlobalOptions, all: bool, filter: list[str] | None, force: bool, volumes: bool) -> int:
+    import sys
+
+    from pdman.cli.handlers.common import confirmed
+    from pdman.cli.humanize import size
+    from pdman.engine import containers, networks
+    from pdman.engine import volumes as engine_volumes
+    from pdman.engine.image_removal import prune_images
+    from pdman.entities.images import PruneImagesOptions
+    from pdman.errors import UsageError
+
+    filters = tuple(filter or ())
+    if any(f.partition("=")[0] not in ("label", "label!", "until") for f in filters):
+        raise UsageError(f"invalid --filter {', '.join(filters)}", hint="use label=... or until=...")
+    what = ["all stopped containers", "all networks not used by at least one container"]
+    if volumes:
+        what.append("all volumes not used by at least one container")
+    what.append("all images without at least one container associated with them" if all
+                else "all dangling images")
+    if not confirmed(force, "This command removes:\n\t- " + "\n\t- ".join(what) + "\n"):
+        return 0
+    ctx = g.context()
+    # podman's order: containers first, so that what they used becomes unused
+    if filters:
+        from pdman.engine.containers import list_containers
+        from pdman.entities.containers import ListContainersOptions
+
+        rows = list_containers(ctx, ListContainersOptions(all=True, filters=filters))
+        removed_containers = [containers.remove(ctx, containers.RemoveOptions(name=r.ID))
+                              for r in rows if r.State in ("exited", "created", "stopped")]
+    else:
+        removed_containers = containers.prune(ctx)
+    sections = [("Deleted Containers", removed_containers),
+                ("Deleted Networks", networks.prune(ctx, filters))]
+    if volumes:
+        sections.append(("Deleted Volumes", engine_volumes.prune(ctx, filters)))
+    report = prune_images(ctx, PruneImagesOptions(all, filters))
+    sections.append(("Deleted Images", list(report.deleted)))
+    for title, names in sections:
+        if names:
+            print(title)
+            for name in names:
+                print(name)
+    print(f"Total reclaimed space: {size(report.reclaimed)}", file=sys.stderr)
+    return 0
+
+
+def version(g: GlobalOptions, format: str | None) -> int:
+    import platform
+    import sys
+
+    from pdman import __version__
+    from pdman.cli import output
+
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+    client = {"APIVersion": __version__, "Version": __version__,
+              "GoVersion": f"python{sys.version_info[0]}.{sys.version_info[1]}.{sys.version_info[2]}",
+              "GitCommit": "", "BuiltTime": "", "Built": 0, "OsArch": f"linux/{arch}", "Os": "linux"}
+    report = {"Client": client}
+    if format == "json":
+        output.print_json(report)
+    elif format:
+        output.print_formatted(format, [report])
+    else:
+        print(f"Client:       pdman\nVersion:      {client['Version']}\n"
+              f"API Version:  {client['APIVersion']}\nGo Version:   {client['GoVersion']}\n"
+              f"OS/Arch:      {client['OsArch']}")
+    return 0

@@ -19,7 +19,8 @@ def create(g: GlobalOptions, name: str | None, driver: str, label: list[str] | N
     return 0
 
 
-def ls(g: GlobalOptions, quiet: bool, filter: list[str] | None, format: str | None) -> int:
+def ls(g: GlobalOptions, quiet: bool, filter: list[str] | None, format: str | None,
+       noheading: bool = False) -> int:
     from pdman.cli import output
     from pdman.engine import volumes
 
@@ -30,9 +31,11 @@ def ls(g: GlobalOptions, quiet: bool, filter: list[str] | None, format: str | No
     elif format == "json":
         output.print_json([volumes.report(r) for r in rows])
     elif format:
-        output.print_formatted(format, [volumes.report(r) for r in rows])
+        output.print_formatted(format, [volumes.report(r) for r in rows], header=not noheading,
+                               headers={"Name": "VOLUME NAME"})
     else:
-        output.print_table(["DRIVER", "VOLUME NAME"], [[r.driver, r.name] for r in rows])
+        output.print_table(["DRIVER", "VOLUME NAME"], [[r.driver, r.name] for r in rows],
+                           header=not noheading)
     return 0
 
 
@@ -72,4 +75,15 @@ def prune(g: GlobalOptions, force: bool, filter: list[str] | None) -> int:
         return 0
     for name in volumes.prune(g.context(), tuple(filter or ())):
         print(name)
+    return 0
+
+
+def exists(g: GlobalOptions, name: str) -> int:
+    from pdman.engine import volumes
+    from pdman.errors import VolumeNotFound
+
+    try:
+        volumes.inspect(g.context(), name)
+    except VolumeNotFound:
+        return 1
     return 0
