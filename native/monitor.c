@@ -158,7 +158,7 @@ static int mkdir_p(const char *path, struct pdman_error *err) {
 static int log_open(struct log *log, struct pdman_error *err) {
   struct stat st;
 
-  log->fd = open(log->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  log->fd = open(log->path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (log->fd < 0)
     return pdman_error_set(err, errno, "opening the log `%s`", log->path);
   log->size = fstat(log->fd, &st) == 0 ? (long long)st.st_size : 0;
@@ -537,7 +537,10 @@ static int write_exit_file(struct monitor *m, int oom_killed, struct pdman_error
   ret = mkdir_p(m->opts.run_dir, err);
   if (ret < 0)
     return ret;
-  fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  /* a new file, never one that is there (a symlink planted under that name
+   * would have the write land where it points) */
+  unlink(tmp);
+  fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0)
     return pdman_error_set(err, errno, "creating `%s`", tmp);
   if (write_all(fd, text, (size_t)n) < 0 || fsync(fd) < 0)
