@@ -3,6 +3,7 @@
 Paths follow podman's rootless defaults:
   root (images, layers, catalog)   $XDG_DATA_HOME/pdman       (~/.local/share/pdman)
   runroot (sockets, exit files)    $XDG_RUNTIME_DIR/pdman     (/run/user/UID/pdman)
+                                   else $TMPDIR/pdman-run-UID, checked (fallback_runroot)
 both overridable with `--root`/`--runroot` or PDMAN_ROOT/PDMAN_RUNROOT, so tests use
 throw-away stores. This module is on the hot path of every command: stdlib only.
 """
