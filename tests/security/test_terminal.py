@@ -86,3 +86,48 @@ def test_container_cannot_type_into_the_callers_shell(
     assert "INJECTED" not in shown, shown
     # no controlling terminal: /dev/tty does not open
     assert "devtty: open: No such device or address" in shown, shown
+
+
+#: prints the PID and the session ID of the process pdman started
+SESSION = ["sh", "-c", "echo pid=$$ sid=$(awk '{print $6}' /proc/$$/stat)"]
+
+
+def _pid_sid(output: str) -> tuple[str, str]:
+    line = [ln for ln in output.splitlines() if ln.startswith("pid=")][-1]
+    pid, sid = (part.split("=")[1] for part in line.split())
+    return pid, sid
+
+
+@pytest.mark.parametrize("how", ["run", "run -d", "create+start", "restart", "exec"])
+def test_every_process_leads_a_session_of_its_own(
+        how: str, busybox: str, registry_env: dict[str, str]) -> None:
+    """Not only a foreground run: a detached, created-then-started or restarted
+    container and an exec'd process each lead their own session (sid == pid; a
+    session led from outside the container's PID namespace shows as 0)."""
+    env = registry_env
+    if how == "run":
+        pid, sid = _pid_sid(run_pdman("run", "--rm", busybox, *SESSION, env=env).stdout)
+        assert pid == sid == "1"
+        return
+    if how == "exec":
+        run_pdman("run", "-d", "--name", "sess", busybox, "sleep", "600", env=env)
+        try:
+            pid, sid = _pid_sid(run_pdman("exec", "sess", *SESSION, env=env).stdout)
+        finally:
+            run_pdman("rm", "-f", "-t", "0", "sess", env=env, check=False)
+        assert pid == sid != "0"
+        return
+    if how == "run -d":
+        cid = run_pdman("run", "-d", busybox, *SESSION, env=env).stdout.strip()
+    else:
+        cid = run_pdman("create", busybox, *SESSION, env=env).stdout.strip()
+        run_pdman("start", cid, env=env)
+    try:
+        run_pdman("wait", cid, env=env, timeout=60)
+        if how == "restart":
+            run_pdman("restart", cid, env=env)
+            run_pdman("wait", cid, env=env, timeout=60)
+        pid, sid = _pid_sid(run_pdman("logs", cid, env=env).stdout)
+        assert pid == sid == "1"
+    finally:
+        run_pdman("rm", "-f", "-t", "0", cid, env=env, check=False)
