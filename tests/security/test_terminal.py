@@ -131,3 +131,39 @@ def test_every_process_leads_a_session_of_its_own(
         assert pid == sid == "1"
     finally:
         run_pdman("rm", "-f", "-t", "0", cid, env=env, check=False)
+
+
+@pytest.mark.parametrize("how", ["run -i", "run -i --log-driver passthrough", "exec -i", "exec"])
+def test_callers_terminal_is_never_handed_over(
+        how: str, busybox: str, registry_env: dict[str, str], tmp_path: Path,
+        request: pytest.FixtureRequest) -> None:
+    """Without -t the container's stdio are pipes even when pdman's are the terminal:
+    a process an `exec` leaves behind must not keep the user's terminal open (to read
+    the keys typed into the shell later). Input still arrives, output still shows."""
+    verb, *opts = how.split()
+    target = ["--rm", busybox] if verb == "run" else [request.getfixturevalue("victim")]
+    script = ("for fd in 0 1 2; do [ -t $fd ] && echo fd$fd-IS-A-$((6*7))TERMINAL; done; "
+              "read -r line; echo got-$line-$((6*7))")
+    command = " ".join(["pdman", verb, *opts, *map(shlex.quote, target), "sh", "-c",
+                        shlex.quote(script)])
+    command += " < /dev/tty" if "-i" in opts else ""
+    import pexpect
+
+    out = io.StringIO()
+    child = pexpect.spawn("bash", ["--norc", "--noprofile", "-i"],
+                          env={**registry_env, "PS1": PROMPT}, cwd=str(tmp_path),
+                          encoding="utf-8", timeout=60, dimensions=(24, 200))
+    child.logfile_read = out
+    try:
+        child.expect_exact(PROMPT)
+        child.sendline(command)
+        if "-i" in opts:
+            child.sendline("hello")
+            child.expect_exact("got-hello-42")
+        child.expect_exact(PROMPT)
+        child.sendline("exit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    shown = out.getvalue()
+    assert "42TERMINAL" not in shown, shown
