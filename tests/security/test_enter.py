@@ -48,7 +48,7 @@ def scanner(busybox: str, registry_env: dict[str, str], hostile_dir: Path,
                         + run_pdman("logs", "scanner", env=registry_env, check=False).stderr)
         yield "scanner", out
     finally:
-        run_pdman("rm", "-f", "-t", "0", "scanner", env=registry_env, check=False)
+        run_pdman("rm", "-f", "scanner", env=registry_env, check=False)
 
 
 def _stop(name: str, out: Path, env: dict[str, str]) -> str:
@@ -80,4 +80,4 @@ def test_exec_holds_no_host_fds(busybox: str, registry_env: dict[str, str]) -> N
         # 0-2, plus the fd ls opened to list the directory
         assert fds[:3] == [0, 1, 2] and len(fds) <= 4, done.stdout
     finally:
-        run_pdman("rm", "-f", "-t", "0", "fds", env=registry_env, check=False)
+        run_pdman("rm", "-f", "fds", env=registry_env, check=False)

@@ -32,17 +32,28 @@ def _sys_mounts(mountinfo: str) -> dict[str, str]:
     return found
 
 
-@pytest.mark.parametrize("network", ["host", "none", "slirp4netns", "pasta"])
+@pytest.mark.parametrize("network", ["host", "none", "slirp4netns", "pasta", "a network",
+                                     "container:"])
 def test_sys_is_read_only_recursively(network: str, busybox: str,
                                       registry_env: dict[str, str]) -> None:
-    done = run_pdman("run", "--rm", "--network", network, busybox, "sh", "-c",
-                     "cat /proc/self/mountinfo; echo ---; "
-                     "touch /sys/pdman-probe 2>&1; mkdir /sys/kernel/pdman-probe 2>&1; "
-                     "mount -o remount,rw /sys 2>&1; echo done",
-                     env=registry_env, check=False)
+    if network == "a network":
+        network = run_pdman("network", "create", "sysnet", env=registry_env).stdout.strip()
+    elif network == "container:":
+        run_pdman("run", "-d", "--name", "netowner", busybox, "sleep", "600",
+                  env=registry_env)
+        network = "container:netowner"
+    try:
+        done = run_pdman("run", "--rm", "--network", network, busybox, "sh", "-c",
+                         "cat /proc/self/mountinfo; echo ---; "
+                         "touch /sys/pdman-probe 2>&1; mkdir /sys/kernel/pdman-probe 2>&1; "
+                         "mount -o remount,rw /sys 2>&1; echo done",
+                         env=registry_env, check=False)
+    finally:
+        if network.startswith("container:"):
+            run_pdman("rm", "-f", "netowner", env=registry_env, check=False)
     mountinfo, _, tries = done.stdout.partition("---")
     mounts = _sys_mounts(mountinfo)
-    assert "/sys" in mounts, mountinfo
+    assert "/sys" in mounts, done.stdout + done.stderr
     writable = {p: o for p, o in mounts.items() if "ro" not in o.split(",")}
     assert writable == {}, f"writable under /sys with --network {network}: {writable}"
     assert "Read-only file system" in tries or "Permission denied" in tries, tries

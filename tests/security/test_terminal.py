@@ -36,7 +36,7 @@ def victim(busybox: str, registry_env: dict[str, str], hostile_dir: Path) -> Ite
     run_pdman("run", "-d", "--name", "victim", "-v", f"{hostile_dir}:/h:ro", busybox,
               "sleep", "600", env=registry_env)
     yield "victim"
-    run_pdman("rm", "-f", "-t", "0", "victim", env=registry_env, check=False)
+    run_pdman("rm", "-f", "victim", env=registry_env, check=False)
 
 
 def _in_shell(env: dict[str, str], cwd: Path, command: str) -> str:
@@ -114,7 +114,7 @@ def test_every_process_leads_a_session_of_its_own(
         try:
             pid, sid = _pid_sid(run_pdman("exec", "sess", *SESSION, env=env).stdout)
         finally:
-            run_pdman("rm", "-f", "-t", "0", "sess", env=env, check=False)
+            run_pdman("rm", "-f", "sess", env=env, check=False)
         assert pid == sid != "0"
         return
     if how == "run -d":
@@ -130,7 +130,7 @@ def test_every_process_leads_a_session_of_its_own(
         pid, sid = _pid_sid(run_pdman("logs", cid, env=env).stdout)
         assert pid == sid == "1"
     finally:
-        run_pdman("rm", "-f", "-t", "0", cid, env=env, check=False)
+        run_pdman("rm", "-f", cid, env=env, check=False)
 
 
 @pytest.mark.parametrize("how", ["run -i", "run -i --log-driver passthrough", "exec -i", "exec"])
