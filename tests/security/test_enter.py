@@ -12,6 +12,7 @@ that while the test runs `pdman exec` again and again; it must never succeed.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,3 +82,28 @@ def test_exec_holds_no_host_fds(busybox: str, registry_env: dict[str, str]) -> N
         assert fds[:3] == [0, 1, 2] and len(fds) <= 4, done.stdout
     finally:
         run_pdman("rm", "-f", "fds", env=registry_env, check=False)
+
+
+def test_single_file_bundle_out_of_reach(scanner: tuple[str, Path], registry_env: dict[str, str],
+                                         tmp_path: Path) -> None:
+    """The same through the single-file pdman (PDMAN_BINARY, built by tests/run): before
+    its execve the process is a copy of the bundle's executable under ~/.cache/pdman,
+    a file of the user's -- of the container's root, in a rootless user namespace."""
+    given = os.environ.get("PDMAN_BINARY", "")
+    if not os.access(given, os.X_OK):
+        pytest.fail(f"PDMAN_BINARY={given!r} is not an executable file (tests/run builds it "
+                    "unless PDMAN_BINARY_TIER=0)", pytrace=False)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "pdman").symlink_to(given)
+    env = dict(registry_env, PATH=f"{bin_dir}:/usr/bin:/bin",
+               XDG_CACHE_HOME=str(tmp_path / "cache"))
+    name, out = scanner
+    for i in range(EXECS // 2):
+        run_pdman("exec", "-w", "/tmp", "-e", f"N={i}", name, "true", env=env)
+    stats = _stop(name, out, registry_env)
+    hits = (out / "hits").read_text() if (out / "hits").exists() else ""
+    assert hits == "", f"a container process opened the exec'ing process' exe/fds:\n{hits}"
+    assert int(stats.split()[0].removeprefix("seen=")) > 0, stats
+    bundle = next((tmp_path / "cache" / "pdman").iterdir())
+    assert (bundle / "pdman").exists()
