@@ -93,6 +93,11 @@ void pdman_child_main(const struct pdman_spawn_spec *spec,
                       const struct pdman_prepared *prep, int sync_fd)
     __attribute__((noreturn));
 
+/* setsid(2), and with spec->controlling_tty the pty on fd 0 as the
+ * controlling terminal: for the container's process and for an exec'd one */
+int pdman_new_session(const struct pdman_spawn_spec *spec,
+                      struct pdman_error *err);
+
 /* ---- nsjoin.c ---- */
 
 /* The intermediate process of a spawn with spec->join: setns, then clone the

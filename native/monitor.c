@@ -158,7 +158,7 @@ static int mkdir_p(const char *path, struct pdman_error *err) {
 static int log_open(struct log *log, struct pdman_error *err) {
   struct stat st;
 
-  log->fd = open(log->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  log->fd = open(log->path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (log->fd < 0)
     return pdman_error_set(err, errno, "opening the log `%s`", log->path);
   log->size = fstat(log->fd, &st) == 0 ? (long long)st.st_size : 0;
@@ -520,9 +520,10 @@ static int exit_code_of(int st) {
  * reader sees all of it or nothing (format: pdman.h). The run directory is
  * made again if it was wiped meanwhile. */
 static int write_exit_file(struct monitor *m, int oom_killed, struct pdman_error *err) {
-  char tmp[PATH_MAX], final[PATH_MAX], text[256];
+  char text[256];
   struct timespec now;
   int n, ret;
+  cleanup_close int dir = -1;
   cleanup_close int fd = -1;
 
   clock_gettime(CLOCK_REALTIME, &now);
@@ -531,19 +532,23 @@ static int write_exit_file(struct monitor *m, int oom_killed, struct pdman_error
                (int)m->opts.pid, exit_code_of(m->status),
                WIFSIGNALED(m->status) ? WTERMSIG(m->status) : 0, oom_killed,
                (long long)now.tv_sec, now.tv_nsec);
-  if (snprintf(tmp, sizeof(tmp), "%s/exit.tmp", m->opts.run_dir) >= (int)sizeof(tmp) ||
-      snprintf(final, sizeof(final), "%s/exit", m->opts.run_dir) >= (int)sizeof(final))
-    return pdman_error_set(err, ENAMETOOLONG, "exit file in `%s`", m->opts.run_dir);
   ret = mkdir_p(m->opts.run_dir, err);
   if (ret < 0)
     return ret;
-  fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  /* through the directory itself, never a symlink in its place, and a new file,
+   * never one that is there: a symlink planted as `exit.tmp` would have the
+   * write land where it points */
+  dir = open(m->opts.run_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dir < 0)
+    return pdman_error_set(err, errno, "opening `%s`", m->opts.run_dir);
+  unlinkat(dir, "exit.tmp", 0);
+  fd = openat(dir, "exit.tmp", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0)
-    return pdman_error_set(err, errno, "creating `%s`", tmp);
+    return pdman_error_set(err, errno, "creating `%s/exit.tmp`", m->opts.run_dir);
   if (write_all(fd, text, (size_t)n) < 0 || fsync(fd) < 0)
-    return pdman_error_set(err, errno, "writing `%s`", tmp);
-  if (rename(tmp, final) < 0)
-    return pdman_error_set(err, errno, "renaming `%s` to `%s`", tmp, final);
+    return pdman_error_set(err, errno, "writing `%s/exit.tmp`", m->opts.run_dir);
+  if (renameat(dir, "exit.tmp", dir, "exit") < 0)
+    return pdman_error_set(err, errno, "renaming `%s/exit.tmp` to `exit`", m->opts.run_dir);
   return 0;
 }
 

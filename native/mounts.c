@@ -244,6 +244,74 @@ static int remount_bind(const char *target, const char *shown,
   return 0;
 }
 
+/* Without mount_setattr(2) (Linux < 5.12): each mount at or below `top` in
+ * /proc/self/mountinfo (field 5, the mount point; octal escapes are left as
+ * they are, so a mount point with a space is missed, then reported) remounted
+ * read-only in turn.  No allocation: this runs in the child of clone(2). */
+static int readonly_each(const char *top, unsigned long ms_extra,
+                         struct pdman_error *err) {
+  cleanup_close int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+  char buf[8192], line[PATH_MAX + 512];
+  size_t len = 0, toplen = strlen(top);
+  ssize_t n;
+  int ret;
+
+  if (fd < 0)
+    return pdman_error_set(err, errno, "open `/proc/self/mountinfo`");
+  while ((n = read(fd, buf, sizeof(buf))) > 0) {
+    ssize_t i;
+
+    for (i = 0; i < n; i++) {
+      char *field, *save = NULL;
+      int k;
+
+      if (buf[i] != '\n') {
+        if (len + 1 < sizeof(line))
+          line[len++] = buf[i];
+        continue;
+      }
+      line[len] = '\0';
+      len = 0;
+      field = strtok_r(line, " ", &save);
+      for (k = 1; field != NULL && k < 5; k++)
+        field = strtok_r(NULL, " ", &save);
+      if (field == NULL || strncmp(field, top, toplen) != 0 ||
+          (field[toplen] != '\0' && field[toplen] != '/'))
+        continue;
+      ret = remount_bind(field, field, MS_RDONLY | ms_extra, err);
+      if (ret < 0)
+        return ret;
+    }
+  }
+  return n < 0 ? pdman_error_set(err, errno, "read `/proc/self/mountinfo`") : 0;
+}
+
+/* The mount at the O_PATH `fd` and every mount below it read-only, and with
+ * `noexec` nosuid, nodev, noexec too: a bind of the host's /sys brings
+ * /sys/fs/cgroup, /sys/kernel/debug, ... along, and a remount only changes the
+ * top one. */
+static int readonly_recursive(int fd, const char *shown, int noexec,
+                              struct pdman_error *err) {
+  struct mount_attr attr;
+  char top[PATH_MAX];
+  ssize_t n;
+
+  memset(&attr, 0, sizeof(attr));
+  attr.attr_set = MOUNT_ATTR_RDONLY;
+  if (noexec)
+    attr.attr_set |= MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+  if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+              sizeof(attr)) == 0)
+    return 0;
+  if (errno != ENOSYS)
+    return pdman_error_set(err, errno, "mount_setattr `%s` read-only, recursively", shown);
+  n = readlink(fd_path(fd).s, top, sizeof(top) - 1);
+  if (n <= 0)
+    return pdman_error_set(err, errno, "readlink `%s`", shown);
+  top[n] = '\0';
+  return readonly_each(top, noexec ? MS_NOSUID | MS_NODEV | MS_NOEXEC : 0, err);
+}
+
 static int mount_at(int rootfd, const char *dest, int dir, const char *source,
                     const char *fstype, unsigned long flags, const char *data,
                     struct pdman_error *err) {
@@ -453,7 +521,7 @@ static int mount_sys(int rootfd, const struct pdman_spawn_spec *spec,
   fd = open_in_root(rootfd, "/sys", O_PATH | O_DIRECTORY);
   if (fd < 0)
     return pdman_error_set(err, errno, "open `/sys` in the rootfs");
-  return remount_bind(fd_path(fd).s, "/sys", MS_RDONLY, err);
+  return readonly_recursive(fd, "/sys", 1, err);
 }
 
 static unsigned long mount_flags(unsigned int flags) {
@@ -558,9 +626,14 @@ static int mask_paths(const struct pdman_spawn_spec *spec,
         continue;
       return pdman_error_set(err, errno, "read-only `%s`: lstat", p);
     }
+    cleanup_close int fd = -1;
+
     if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0)
       return pdman_error_set(err, errno, "read-only `%s`: bind mount", p);
-    ret = remount_bind(p, p, MS_RDONLY, err);
+    fd = open(p, O_PATH | O_CLOEXEC);
+    if (fd < 0)
+      return pdman_error_set(err, errno, "read-only `%s`: open", p);
+    ret = readonly_recursive(fd, p, 0, err);
     if (ret < 0)
       return ret;
   }

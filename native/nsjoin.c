@@ -43,6 +43,7 @@ void pdman_join_main(const struct pdman_spawn_spec *spec,
   pid_t pid;
 
   pdman_error_clear(&err);
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* as spawn.c's child: see there */
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   prctl(PR_SET_NAME, "pdman:join", 0, 0, 0);
   if ((spec->join & PDMAN_JOIN_USER) &&

@@ -186,8 +186,10 @@ struct pdman_spawn_spec {
    * are passed on as they are; every other fd is closed at execve */
   int stdio[3];
   int preserve_fds;
-  int new_session;          /* setsid() and make fd 0 the controlling terminal
-                               (`run -t`: fd 0 is the slave side of a pty) */
+  int controlling_tty;      /* make the pty on fd 0 the controlling terminal
+                               (`run -t`).  Every process gets a new session
+                               (setsid) either way: without one it could reach
+                               the caller's terminal through /dev/tty (TIOCSTI) */
 
   unsigned int share;       /* enum pdman_share */
   unsigned int join;        /* enum pdman_join; 0: create every namespace */
@@ -229,7 +231,7 @@ int pdman_mount(const char *source, const char *target, const char *fstype,
  * that execs is a child of the caller (CLONE_PARENT), so the caller waits for
  * it as for its own.  Of the spec only the process part is used: argv, envp,
  * cwd, uid, gid, additional_gids, caps, rlimits, no_new_privs, stdio,
- * new_session, parent_death_signal, timeout_ms.
+ * controlling_tty, parent_death_signal, timeout_ms.
  *
  * In two halves, so that the caller can move the joining process into the
  * container's cgroup before the process is forked (it inherits the cgroup

@@ -82,13 +82,7 @@ static int setup_stdio(const struct pdman_spawn_spec *spec, int sync_fd,
       return pdman_error_set(err, errno, "dup2 onto fd %d", i);
     close(high[i]);
   }
-  if (spec->new_session) {
-    if (setsid() < 0)
-      return pdman_error_set(err, errno, "setsid");
-    if (ioctl(0, TIOCSCTTY, 0) < 0)
-      return pdman_error_set(err, errno, "making the pty on fd 0 the controlling terminal");
-  }
-  return 0;
+  return pdman_new_session(spec, err);
 }
 
 static int process_run(const struct pdman_spawn_spec *spec, int sync_fd,
@@ -184,6 +178,31 @@ out:
   return ret;
 }
 
+/* Close every fd but the sync socket and the stdio to pass on: the joiner is a
+ * fork of the caller and holds all of its fds (CLOEXEC ones too, until an
+ * execve that never comes for the joiner). */
+static void close_all_but(int sync_fd, const int stdio[3]) {
+  int keep[4], n = 0, i, j, from = 0;
+
+  keep[n++] = sync_fd;
+  for (i = 0; i < 3; i++)
+    if (stdio[i] >= 0)
+      keep[n++] = stdio[i];
+  for (i = 1; i < n; i++) /* insertion sort, at most 4 */
+    for (j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+      int t = keep[j];
+      keep[j] = keep[j - 1];
+      keep[j - 1] = t;
+    }
+  for (i = 0; i < n; i++) {
+    if (keep[i] > from)
+      syscall(SYS_close_range, from, keep[i] - 1, 0);
+    if (keep[i] + 1 > from)
+      from = keep[i] + 1;
+  }
+  syscall(SYS_close_range, from, ~0U, 0);
+}
+
 static void __attribute__((noreturn))
 joiner_main(int target_pid, const struct pdman_spawn_spec *spec, int sync_fd) {
   struct pdman_error err;
@@ -191,6 +210,12 @@ joiner_main(int target_pid, const struct pdman_spawn_spec *spec, int sync_fd) {
   int timeout = spec->timeout_ms > 0 ? spec->timeout_ms : PDMAN_DEFAULT_TIMEOUT_MS;
   pid_t pid;
 
+  /* Non-dumpable before it enters the container, and so is the process it
+   * forks (fork copies the flag) until its execve: /proc/PID/{exe,fd,...} of
+   * a non-dumpable process need CAP_SYS_PTRACE over the caller's user
+   * namespace, which nothing in the container has (runc's CVE-2019-5736) */
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  close_all_but(sync_fd, spec->stdio);
   pdman_error_clear(&err);
   prctl(PR_SET_NAME, "pdman:join", 0, 0, 0);
   if (join(target_pid, &err) < 0) {

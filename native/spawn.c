@@ -97,12 +97,34 @@ out:
   return 0;
 }
 
+int pdman_new_session(const struct pdman_spawn_spec *spec,
+                      struct pdman_error *err) {
+  /* Always a session of its own: in the caller's session the caller's
+   * terminal is its controlling terminal, open to it as /dev/tty, and
+   * TIOCSTI on it types into the user's shell.  Without a controlling
+   * terminal /dev/tty gives ENXIO, and TIOCSTI on a terminal passed as
+   * stdio (`--log-driver passthrough`, `-i`) gives EPERM. */
+  if (setsid() < 0)
+    return pdman_error_set(err, errno, "setsid");
+  /* with -t: a shell needs a controlling terminal for job control and ^C;
+   * the container's session gets its pty */
+  if (spec->controlling_tty && ioctl(0, TIOCSCTTY, 0) < 0)
+    return pdman_error_set(err, errno, "making the pty on fd 0 the controlling terminal");
+  return 0;
+}
+
 static int child_run(const struct pdman_spawn_spec *spec,
                      const struct pdman_prepared *prep, int *sync_fd,
                      struct pdman_error *err) {
   struct pdman_sync_msg msg;
   int ret;
 
+  /* Non-dumpable until execve (which resets it): /proc/PID/{exe,fd,mem,...}
+   * of a non-dumpable process need CAP_SYS_PTRACE over the user namespace of
+   * its memory -- the caller's, not the container's -- so nothing in the
+   * container can reopen this copy of the caller's executable or its fds
+   * (runc's CVE-2019-5736). */
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   prctl(PR_SET_NAME, "pdman:child", 0, 0, 0);
   reset_signal_dispositions();
@@ -110,15 +132,16 @@ static int child_run(const struct pdman_spawn_spec *spec,
   ret = setup_fds(spec, sync_fd, err);
   if (ret < 0)
     return pdman_error_wrap(err, "setting up fds");
-  if (spec->new_session) {
-    /* a shell needs a controlling terminal for job control and ^C: the
-     * container's session gets its pty; the caller keeps its own */
-    if (setsid() < 0)
-      return pdman_error_set(err, errno, "setsid");
-    if (ioctl(0, TIOCSCTTY, 0) < 0)
-      return pdman_error_set(err, errno, "making the pty on fd 0 the controlling terminal");
-  }
+  ret = pdman_new_session(spec, err);
+  if (ret < 0)
+    return ret;
 
+  /* The caller writes the ID maps (newuidmap checks it owns /proc/PID) and
+   * attaches the network through /proc/PID, which a non-dumpable process
+   * denies it: dumpable from sync 1 to sync 2 only.  Meanwhile the process is
+   * alone in its new PID namespace (no container process can see it) and
+   * holds nothing but its stdio and the sync socket (setup_fds). */
+  prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
   /* sync 1: child created, in its namespaces, waiting for its ID maps */
   ret = pdman_sync_send(*sync_fd, PDMAN_SYNC_CHILD_READY, 0, NULL, err);
   if (ret < 0)
@@ -133,6 +156,7 @@ static int child_run(const struct pdman_spawn_spec *spec,
   if (msg.type != PDMAN_SYNC_MAPS_WRITTEN)
     return pdman_error_set(err, EPROTO, "sync 2: unexpected message %d",
                            (int)msg.type);
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
   prctl(PR_SET_NAME, "pdman:init", 0, 0, 0);
   if (pdman_setresgid(0, 0, 0) < 0)

@@ -3,6 +3,7 @@
 Paths follow podman's rootless defaults:
   root (images, layers, catalog)   $XDG_DATA_HOME/pdman       (~/.local/share/pdman)
   runroot (sockets, exit files)    $XDG_RUNTIME_DIR/pdman     (/run/user/UID/pdman)
+                                   else $TMPDIR/pdman-run-UID, checked (fallback_runroot)
 both overridable with `--root`/`--runroot` or PDMAN_ROOT/PDMAN_RUNROOT, so tests use
 throw-away stores. This module is on the hot path of every command: stdlib only.
 """
@@ -39,7 +40,41 @@ def default_runroot() -> str:
     if runtime and os.path.isdir(runtime):
         return os.path.join(runtime, "pdman")
     # no logind session (cron, su): podman falls back to a per-user dir in /tmp
-    return f"/tmp/pdman-run-{os.getuid()}"
+    return fallback_runroot()
+
+
+def fallback_runroot() -> str:
+    """$TMPDIR/pdman-run-UID (TMPDIR defaults to /tmp), made here if missing. In a
+    directory every user can write to, anyone may have made it first: it is refused,
+    as podman refuses its own, unless it is a real directory of this user's with mode
+    0700 -- else another user could read the sockets and plant the state files."""
+    import stat
+
+    uid = os.getuid()
+    path = os.path.join(os.environ.get("TMPDIR") or "/tmp", f"pdman-run-{uid}")
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return path     # not makeable: the first use says why
+    st = os.lstat(path)
+    if stat.S_ISDIR(st.st_mode) and st.st_uid == uid and stat.S_IMODE(st.st_mode) == 0o700:
+        return path
+    from pdman.errors import StorageError
+
+    if stat.S_ISLNK(st.st_mode):
+        what = "a symlink"
+    elif not stat.S_ISDIR(st.st_mode):
+        what = "not a directory"
+    else:
+        what = f"owned by uid {st.st_uid} with mode {stat.S_IMODE(st.st_mode):04o}"
+    raise StorageError(
+        f"the runroot {path} (used because XDG_RUNTIME_DIR is not set) is {what}, "
+        f"not a directory of uid {uid} with mode 0700",
+        hint="set XDG_RUNTIME_DIR to a directory of yours with mode 0700 (a login "
+             "session has /run/user/UID), or pass --runroot; or remove or "
+             f"`chmod 0700` {path} if it is yours")
 
 
 class Paths:

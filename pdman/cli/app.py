@@ -34,7 +34,7 @@ def main_callback(
         "--root", help="Storage root (images, layers, catalog). Default: $XDG_DATA_HOME/pdman.",
         envvar="PDMAN_ROOT", show_envvar=False)] = None,
     runroot: Annotated[Optional[Path], typer.Option(
-        "--runroot", help="Runtime state directory (sockets, exit files). Default: $XDG_RUNTIME_DIR/pdman.",
+        "--runroot", help="Runtime state directory (sockets, exit files). Default: $XDG_RUNTIME_DIR/pdman (without it: $TMPDIR/pdman-run-UID, mode 0700).",
         envvar="PDMAN_RUNROOT", show_envvar=False)] = None,
     log_level: Annotated[str, typer.Option(
         "--log-level", help="Log messages at and above this level: debug, info, warn, error.")] = "warn",

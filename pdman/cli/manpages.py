@@ -184,7 +184,9 @@ unpacked once, by diff ID), \\fBl/\\fR (short links used in overlay mount option
 .TP
 \\fB$XDG_RUNTIME_DIR/pdman/\\fR (\\fB\\-\\-runroot\\fR)
 Runtime state: probes, exit files and sockets of running containers. Lost at reboot,
-by design.
+by design. Without \\fBXDG_RUNTIME_DIR\\fR: \\fB$TMPDIR/pdman\\-run\\-UID\\fR (\\fB/tmp\\fR
+by default), made mode 0700 and refused unless it is a directory of the user's with
+mode 0700, as podman does. pdman never creates a file there through a symlink.
 .TP
 \\fB~/.config/containers/registries.conf\\fR, \\fB/etc/containers/registries.conf\\fR
 Short\\-name resolution (\\fBunqualified\\-search\\-registries\\fR, \\fB[aliases]\\fR) and

@@ -51,10 +51,10 @@ def start_detached(ctx: EngineContext, rec: records.ContainerRecord) -> None:
 
     from pdman.storage.container_fs import ContainerDirs
 
-    run_dir = ContainerDirs(ctx.paths, rec.id).run
-    os.makedirs(run_dir, mode=0o700, exist_ok=True)
-    lock = os.open(os.path.join(run_dir, "start.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
-                   0o600)
+    from pdman.runtime import statefiles
+
+    run_dir = statefiles.private_dir(ContainerDirs(ctx.paths, rec.id).run)
+    lock = statefiles.open_file(os.path.join(run_dir, "start.lock"))
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
         rec = containers.reconcile(ctx, records.find(ctx.catalog, rec.id))

@@ -128,9 +128,10 @@ def _begin_pasta(paths: Paths, container_id: str, net: dict[str, Any], pid: int,
 def _ports_lock(paths: Paths) -> int:
     import fcntl
 
-    os.makedirs(state.network_dir(paths), mode=0o700, exist_ok=True)
-    fd = os.open(os.path.join(state.network_dir(paths), "ports.lock"),
-                 os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    from pdman.runtime import statefiles
+
+    statefiles.private_dir(state.network_dir(paths))
+    fd = statefiles.open_file(os.path.join(state.network_dir(paths), "ports.lock"))
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
     except BaseException:

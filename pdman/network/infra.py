@@ -55,9 +55,10 @@ def _file(paths: Paths) -> str:
 def locked(paths: Paths) -> Iterator[None]:
     """Hold the network lock (blocking): around everything that starts, uses or
     stops the rootless namespace, or changes leases and hosts files."""
-    os.makedirs(state.network_dir(paths), mode=0o700, exist_ok=True)
-    fd = os.open(os.path.join(state.network_dir(paths), "lock"),
-                 os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    from pdman.runtime import statefiles
+
+    statefiles.private_dir(state.network_dir(paths))
+    fd = statefiles.open_file(os.path.join(state.network_dir(paths), "lock"))
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -82,10 +83,9 @@ def ensure(paths: Paths) -> Infra:
     if infra is not None:
         return infra
     infra = _start(paths)
-    tmp = _file(paths) + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(infra._asdict(), f)
-    os.replace(tmp, _file(paths))
+    from pdman.runtime import statefiles
+
+    statefiles.write_atomic(_file(paths), json.dumps(infra._asdict()))
     return infra
 
 

@@ -129,7 +129,8 @@ def spawn_daemon(argv: "Sequence[str]", log_path: str, pass_fds: "Sequence[int]"
     actions = [
         (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
         (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0),
-        (os.POSIX_SPAWN_OPEN, 2, log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+        (os.POSIX_SPAWN_OPEN, 2, log_path,
+         os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600),   # not via a symlink
     ]
     for fd in pass_fds:
         os.set_inheritable(fd, True)

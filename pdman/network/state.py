@@ -91,13 +91,12 @@ def load(paths: Paths, container_id: str) -> NetState | None:
 
 
 def save(paths: Paths, st: NetState) -> None:
-    os.makedirs(_dir(paths), mode=0o700, exist_ok=True)
-    target = path(paths, st.container_id)
-    tmp = f"{target}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump({**vars(st), "helpers": [h._asdict() for h in st.helpers],
-                   "links": [ln._asdict() for ln in st.links]}, f)
-    os.replace(tmp, target)
+    from pdman.runtime import statefiles
+
+    statefiles.private_dir(_dir(paths))
+    statefiles.write_atomic(path(paths, st.container_id), json.dumps(
+        {**vars(st), "helpers": [h._asdict() for h in st.helpers],
+         "links": [ln._asdict() for ln in st.links]}))
 
 
 def remove(paths: Paths, container_id: str) -> None:

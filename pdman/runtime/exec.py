@@ -57,7 +57,7 @@ def process_spec(config: "dict[str, Any]", layer_dirs: list[str], argv: Sequence
         rlimits=[Rlimit(r["type"], r["soft"], r["hard"]) for r in config.get("rlimits", [])],
         masked_paths=(),
         readonly_paths=(),
-        new_session=tty,
+        controlling_tty=tty,
     )
 
 

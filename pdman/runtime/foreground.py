@@ -6,7 +6,11 @@ what comes out to its own stdout/stderr and to the container's log (k8s-file, as
 monitor writes it for a detached container; or journald), so `pdman logs` shows a
 foreground run too; stdin is the caller's with `-i`, else /dev/null. With
 `--log-driver passthrough` (or none) the container gets pdman's own stdout/stderr
-instead: no copying, and no log. With `-t` the container gets a new pty;
+instead: no copying, and no log. Without `-t`, though, the caller's terminal is never
+handed over (issue #12): a stdin, stdout or stderr that is a terminal becomes a pipe
+this process copies, so nothing in the container holds the terminal (to type into it
+with TIOCSTI, or to read the user's keys after `exec` returned, from a process it left
+behind). With `-t` the container gets a new pty;
 this process puts its terminal in raw mode and copies both ways (logging the output),
 and passes on window size changes (SIGWINCH). Either way SIGINT, SIGTERM,
 SIGHUP, SIGQUIT, SIGUSR1/2 are forwarded to the container's PID 1, and the exit status
@@ -52,6 +56,10 @@ class ForegroundSession:
         self.devnull = -1
         #: with a log and no tty: the read and write ends of the stdout/stderr pipes
         self.pipes: list[int] = []
+        #: without -t, our stdout/stderr being a terminal: pipes in its place (r, w)
+        self.out_pipes: dict[int, list[int]] = {}
+        #: `-i` without -t, our stdin being a terminal: a pipe in its place (r, w)
+        self.in_pipe: list[int] = []
         self.pid = 0
         self._saved_term: list[object] | None = None
         self._old_handlers: dict[int, object] = {}
@@ -69,31 +77,39 @@ class ForegroundSession:
         else:
             if not self.interactive:
                 self.devnull = os.open(os.devnull, os.O_RDONLY)
+            elif _isatty(0):
+                self.in_pipe = list(os.pipe())
             if self.log is not None:
                 self.pipes = [*os.pipe(), *os.pipe()]   # out_r, out_w, err_r, err_w
                 try:                    # fewer, larger reads
                     fcntl.fcntl(self.pipes[0], fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
                 except OSError:
                     pass                # above /proc/sys/fs/pipe-max-size: the default
+            else:
+                self.out_pipes = {fd: list(os.pipe()) for fd in (1, 2) if _isatty(fd)}
         return self
 
     def stdio(self) -> tuple[int, int, int]:
         if self.tty:
             return (self.slave, self.slave, self.slave)
-        stdin = 0 if self.interactive else self.devnull
+        stdin = self.in_pipe[0] if self.in_pipe else 0 if self.interactive else self.devnull
         if self.pipes:
             return (stdin, self.pipes[1], self.pipes[3])
-        return (stdin, 1, 2)
+        out = {fd: pipe[1] for fd, pipe in self.out_pipes.items()}
+        return (stdin, out.get(1, 1), out.get(2, 2))
 
     def __exit__(self, *exc: object) -> None:
         self._restore_terminal()
         for sig, handler in self._old_handlers.items():
             signal.signal(sig, handler)  # type: ignore[arg-type]
-        for fd in (self.master, self.slave, self.devnull, *self.pipes):
+        for fd in (self.master, self.slave, self.devnull, *self.pipes, *self.in_pipe,
+                   *(fd for pipe in self.out_pipes.values() for fd in pipe)):
             if fd >= 0:
                 os.close(fd)
         self.master = self.slave = self.devnull = -1
         self.pipes = []
+        self.in_pipe = []
+        self.out_pipes = {}
         if self.log is not None:
             self.log.close()
 
@@ -129,6 +145,16 @@ class ForegroundSession:
             for i in (1, 3):
                 os.close(self.pipes[i])
                 self.pipes[i] = -1
+        for pipe in self.out_pipes.values():
+            os.close(pipe[1])
+            pipe[1] = -1
+        if self.in_pipe:        # and the read end of its stdin; a thread feeds it
+            import threading
+
+            os.close(self.in_pipe[0])
+            self.in_pipe[0] = -1
+            write_end, self.in_pipe[1] = self.in_pipe[1], -1     # the thread's from now on
+            threading.Thread(target=_feed_stdin, args=(write_end,), daemon=True).start()
         if self.tty:
             self._old_handlers[signal.SIGWINCH] = signal.signal(signal.SIGWINCH, self._on_winch)
             os.close(self.slave)  # the container holds it now; EOF/EIO on exit
@@ -150,6 +176,8 @@ class ForegroundSession:
             self._pump()
         elif self.pipes:
             self._copy_logged()
+        elif self.out_pipes:
+            self._copy_terminal()
         while True:
             try:
                 _, status = os.waitpid(self.pid, 0)
@@ -191,6 +219,45 @@ class ForegroundSession:
                     _write_all(self.master, data)
 
 
+    def _copy_terminal(self) -> None:
+        """Without a log: copy the pipes that stand in for our terminal's output (see the
+        module docstring) until the process exited and its output is read. Not until
+        EOF: an exec'd process may leave children holding the pipe."""
+        outs = {pipe[0]: fd for fd, pipe in self.out_pipes.items()}
+        pidfd = os.pidfd_open(self.pid)
+        try:
+            exited = False
+            while not exited:
+                try:
+                    ready, _, _ = select.select([pidfd, *outs], [], [])
+                except InterruptedError:
+                    continue
+                exited = pidfd in ready
+                for fd in [r for r in ready if r in outs]:
+                    if not self._copy_out(fd, outs):
+                        del outs[fd]
+            for fd in list(outs):               # what it wrote before it exited
+                os.set_blocking(fd, False)
+                try:
+                    while self._copy_out(fd, outs):
+                        pass
+                except BlockingIOError:
+                    pass
+        finally:
+            os.close(pidfd)
+
+    @staticmethod
+    def _copy_out(fd: int, outs: "dict[int, int]") -> bool:
+        """One read from `fd` to ours; False at EOF."""
+        data = os.read(fd, 65536)
+        if not data:
+            return False
+        try:
+            _write_all(outs[fd], data)
+        except BrokenPipeError:
+            pass
+        return True
+
     def _copy_logged(self) -> None:
         """Copy the container's stdout and stderr to ours and to its log until both
         reach EOF (its PID namespace is gone with its PID 1). A closed stdout of
@@ -215,6 +282,25 @@ class ForegroundSession:
                     except BrokenPipeError:
                         out[fd] = -1
                 self.log.chunk(stream[fd], data)
+
+
+def _feed_stdin(write_end: int) -> None:
+    """Our stdin (a terminal) into the container's stdin pipe, until either end is
+    done; in a thread, since a container that reads nothing must not block us."""
+    try:
+        while data := os.read(0, 65536):
+            _write_all(write_end, data)
+    except OSError:
+        pass                    # BrokenPipeError: it closed its stdin
+    finally:
+        os.close(write_end)
+
+
+def _isatty(fd: int) -> bool:
+    try:
+        return os.isatty(fd)
+    except OSError:
+        return False
 
 
 def winsize_bytes(rows: int, cols: int) -> bytes:

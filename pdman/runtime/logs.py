@@ -77,7 +77,8 @@ class LogWriter:
         self._open()
 
     def _open(self) -> None:
-        self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+                          | os.O_NOFOLLOW, 0o600)
         self.size = os.fstat(self.fd).st_size
 
     def chunk(self, stream: str, data: bytes) -> None:

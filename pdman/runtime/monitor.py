@@ -26,6 +26,7 @@ import pickle
 import signal
 import sys
 
+from pdman.runtime import statefiles
 from pdman.runtime.fdio import write_all as _write_all
 from pdman.errors import PdmanError, RuntimeFailure
 
@@ -144,7 +145,7 @@ def launch(spec: "SpawnSpec", id_mapping: "IdMapping", options: MonitorOptions,
     from pdman.runtime import libexec
 
     exe = libexec.path("pdman-monitor")  # before anything is started
-    os.makedirs(options.run_dir, mode=0o700, exist_ok=True)
+    statefiles.private_dir(options.run_dir)
     for stale in (EXIT_FILE, EXIT_FILE + ".tmp"):
         try:
             os.unlink(os.path.join(options.run_dir, stale))
@@ -206,8 +207,8 @@ def _become_monitor(exe: str, spec: "SpawnSpec", id_mapping: "IdMapping",
     # the monitor's own stdio is never the caller's: `ID=$(pdman run -d ...)` would
     # wait for the container's end otherwise
     null = os.open(os.devnull, os.O_RDWR)
-    log = os.open(os.path.join(options.run_dir, MONITOR_LOG),
-                  os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    log = statefiles.open_file(os.path.join(options.run_dir, MONITOR_LOG),
+                               os.O_WRONLY | os.O_APPEND | os.O_CREAT)
     os.dup2(null, 0)
     os.dup2(log, 1)
     os.dup2(log, 2)

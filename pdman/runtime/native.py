@@ -158,8 +158,9 @@ class SpawnSpec(Record):
     stdio: tuple[int, int, int] = (0, 1, 2)
     #: fds 3..3+preserve_fds-1 are passed on (podman's --preserve-fds)
     preserve_fds: int = 0
-    #: a new session whose controlling terminal is fd 0 (a pty slave; `run -t`)
-    new_session: bool = False
+    #: fd 0 (a pty slave; `run -t`) becomes the controlling terminal of the new
+    #: session every container and exec'd process gets
+    controlling_tty: bool = False
     share_net: bool = False
     #: join these namespaces (paths such as /proc/PID/ns/user) instead of
     #: creating new ones: `container:ID` and user-defined networks
@@ -421,7 +422,7 @@ def _to_c(spec: SpawnSpec, b: _Builder | None = None) -> tuple[Any, list[Any]]:
         c.seccomp_filter_len = len(spec.seccomp_filter)
     c.stdio = list(spec.stdio)
     c.preserve_fds = spec.preserve_fds
-    c.new_session = int(spec.new_session)
+    c.controlling_tty = int(spec.controlling_tty)
     c.share = ((lib.PDMAN_SHARE_NET if spec.share_net else 0)
                | (lib.PDMAN_SHARE_IPC if spec.share_ipc else 0)
                | (lib.PDMAN_SHARE_UTS if spec.share_uts else 0)

@@ -70,7 +70,9 @@ def native_overlay_supported(cache_dir: "str | Path") -> bool:
         ok = os.waitstatus_to_exitcode(status) == 0
     try:
         cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        cache.write_text(json.dumps({"kernel": release, "native": ok}))
+        from pdman.runtime import statefiles
+
+        statefiles.write_atomic(str(cache), json.dumps({"kernel": release, "native": ok}))
     except OSError:
         pass  # a read-only runroot only costs a re-probe
     return ok

@@ -45,11 +45,9 @@ class ContainerDirs:
 
 
 def _write(path: str, text: str) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    from pdman.runtime import statefiles
+
+    statefiles.write_atomic(path, text, 0o644)
 
 
 def add_host_lines(add_hosts: list[str]) -> list[str]:
