@@ -85,7 +85,8 @@ def field(obj: "Any", name: str) -> "Any":
             if str(k).lower() == lowered:
                 return v
     elif obj is not None and not isinstance(obj, (str, int, float, list, tuple)):
-        if hasattr(obj, name):
+        # Python's own attributes (`.__class__`, `._private`) are no template fields
+        if not name.startswith("_") and hasattr(obj, name):
             return getattr(obj, name)
     raise TemplateError(f"template: can't evaluate field {name}",
                         hint="see `--format json` for the field names")
@@ -549,7 +550,10 @@ class _Exec:
         if kind == "pipe":
             return self.pipe(op[1], dot)
         if kind == "func":
-            return FUNCS[op[1]]()
+            try:
+                return FUNCS[op[1]]()
+            except TypeError:  # a function that needs arguments, used as a value
+                raise TemplateError(f"template: wrong number of args for {op[1]}") from None
         obj = dot if kind == "field" else self.var(op[1])
         for name in op[2]:
             obj = field(obj, name)

@@ -183,6 +183,5 @@ def _podman_host(cg: "Any", net_backend: str) -> dict[str, object]:
         "memTotal": mem.get("MemTotal", 0), "memFree": mem.get("MemAvailable", 0),
         "swapTotal": mem.get("SwapTotal", 0), "swapFree": mem.get("SwapFree", 0),
         "networkBackend": net_backend,
-        "security": {"rootless": os.getuid() != 0},
         "uptime": f"{up // 3600}h {up % 3600 // 60}m {up % 60}s",
     }
