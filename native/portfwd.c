@@ -8,17 +8,21 @@
  * creates from then on live in the container's network namespace, while the
  * inherited listeners stay in the host's:
  *
- *   client ──▶ listener (host netns) ──accept──▶ conn ──connect──▶ 127.0.0.1:CPORT
+ *   client ──▶ listener (host netns) ──accept──▶ conn ──connect──▶ ADDR:CPORT
  *                                                 (container netns)
  *   bytes: socket ──splice──▶ pipe ──splice──▶ socket, one pipe per direction
  *
- * The target is the container's loopback, as rootlessport's: it is up in
- * every container (whatever slirp4netns' cidr, tap0 or a user network's eth0),
- * a server on 0.0.0.0 or 127.0.0.1 answers there, and loopback to loopback is
- * the fastest path.  The container sees its clients as 127.0.0.1.
+ * ADDR is the container's own address on slirp4netns's tap (10.0.2.100 by
+ * default), never its loopback: connecting from the container's network
+ * namespace to that address, the container sees its clients come from its
+ * own non-loopback address.  Were it 127.0.0.1 (as rootlessport did before
+ * CVE-2021-20199), every remote client would look local to the container, and
+ * services that trust loopback (Redis' protected mode, admin endpoints) or
+ * listen on 127.0.0.1 only would be open to the network.  A service bound to
+ * 127.0.0.1 inside is not reachable through a published port, as with docker.
  *
  * Usage:
- *   pdman-portfwd --pid PID --ready-fd FD LISTEN-FD:CONTAINER-PORT...
+ *   pdman-portfwd --pid PID --addr IPV4 --ready-fd FD LISTEN-FD:CONTAINER-PORT...
  *
  * Once in the namespaces it writes '1' on --ready-fd and closes it; a failure
  * before that is a line on stderr (the log file pdman gives it) and status 1.
@@ -26,6 +30,7 @@
  * ports must not stay taken for a container that is gone.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -85,6 +90,7 @@ struct conn {
 
 struct fwd {
   int epfd;
+  struct in_addr target; /* the container's address connections go to */
   struct listener *listeners;
   int n_listeners;
   long long resume_at; /* accepting paused until then (ms), or 0 */
@@ -132,6 +138,8 @@ static int parse_options(int argc, char **argv, int *pid, int *ready_fd, struct 
                          struct pdman_error *err) {
   int i;
 
+  int have_addr = 0;
+
   f->listeners = calloc((size_t)argc, sizeof(*f->listeners));
   if (f->listeners == NULL)
     return pdman_error_set(err, errno, "calloc");
@@ -142,7 +150,16 @@ static int parse_options(int argc, char **argv, int *pid, int *ready_fd, struct 
                  : strcmp(argv[i], "--ready-fd") == 0 ? ready_fd
                                                       : NULL;
 
-    if (value != NULL) {
+    if (strcmp(argv[i], "--addr") == 0) {
+      if (i + 1 >= argc || inet_pton(AF_INET, argv[i + 1], &f->target) != 1)
+        return pdman_error_set(err, EINVAL, "--addr needs an IPv4 address");
+      /* the whole point of the address: never the container's loopback */
+      if ((ntohl(f->target.s_addr) >> 24) == 127)
+        return pdman_error_set(err, EINVAL, "--addr %s is a loopback address: the container "
+                               "would see every client as local", argv[i + 1]);
+      have_addr = 1;
+      i++;
+    } else if (value != NULL) {
       if (i + 1 >= argc || parse_int(argv[i + 1], '\0', 1, INT32_MAX, value) < 0)
         return pdman_error_set(err, EINVAL, "%s needs a positive number", argv[i]);
       i++;
@@ -152,12 +169,12 @@ static int parse_options(int argc, char **argv, int *pid, int *ready_fd, struct 
       f->n_listeners++;
     } else {
       return pdman_error_set(err, EINVAL, "invalid argument `%s` (usage: pdman-portfwd "
-                             "--pid PID --ready-fd FD LISTEN-FD:CONTAINER-PORT...)", argv[i]);
+                             "--pid PID --addr IPV4 --ready-fd FD LISTEN-FD:CONTAINER-PORT...)", argv[i]);
     }
   }
-  if (*pid <= 0 || f->n_listeners == 0)
-    return pdman_error_set(err, EINVAL, "--pid and at least one LISTEN-FD:CONTAINER-PORT "
-                           "are required");
+  if (*pid <= 0 || !have_addr || f->n_listeners == 0)
+    return pdman_error_set(err, EINVAL, "--pid, --addr and at least one "
+                           "LISTEN-FD:CONTAINER-PORT are required");
   return 0;
 }
 
@@ -399,7 +416,7 @@ static void pump(struct fwd *f, struct conn *c) {
 
 static void conn_open(struct fwd *f, int client, int port) {
   struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+                           .sin_addr = f->target};
   struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET};
   struct conn *c = calloc(1, sizeof(*c));
   int one = 1, d;
@@ -432,7 +449,7 @@ static void conn_open(struct fwd *f, int client, int port) {
     conn_close(f, c);
     return;
   }
-  pump(f, c); /* loopback often connects at once, and the client may have sent */
+  pump(f, c); /* a local address often connects at once, and the client may have sent */
 }
 
 static void set_accepting(struct fwd *f, uint32_t events) {

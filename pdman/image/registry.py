@@ -8,6 +8,12 @@
 - `/v2/` ping first: it says whether and how to authenticate (Bearer token service
   or Basic). Bearer tokens are fetched per repository scope, with credentials when
   there are any, and reused until they expire.
+- Credentials go only where the registry's own trust reaches (`realm_trusted`): a
+  token realm over https on the registry's host, a subdomain of it, or a host of
+  its parent domain (registry-1.docker.io -> auth.docker.io); anywhere else only
+  when the registry is configured insecure. An untrusted realm gets an anonymous
+  token request. Redirects (blobs to a CDN, a realm elsewhere) never carry the
+  Authorization header to another origin (httpx strips it; `_send` checks it).
 - TLS: https, verified. An insecure registry (registries.conf `insecure = true`, or
   `--tls-verify=false`) is tried over https without verification, then plain http,
   as podman does.
@@ -96,6 +102,57 @@ def parse_challenge(header: str) -> Challenge | None:
 def is_loopback(host: str) -> bool:
     name = host.rsplit(":", 1)[0] if not host.startswith("[") else host[1:].split("]")[0]
     return name in ("localhost", "::1") or name.startswith("127.")
+
+
+def _host_of(host: str) -> str:
+    """`name[:port]` or `[v6]:port` -> the lower-case name or address."""
+    if host.startswith("["):
+        return host[1:].split("]")[0].lower()
+    return host.rsplit(":", 1)[0].lower() if host.count(":") == 1 else host.lower()
+
+
+#: second-level labels under which registrations are made (co.uk, com.au...): a parent
+#: domain such as `co.uk` is a public suffix, shared by strangers
+_PUBLIC_SECOND_LEVEL = ("co", "com", "net", "org", "gov", "ac", "edu", "ne", "or", "go")
+
+
+def _parent_domain(name: str) -> str:
+    """The domain a registry host shares with its token service, "" for none: the
+    name less its first label, when that still names one owner (at least two labels,
+    not a public suffix like co.uk); never for IP addresses."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(name)
+        return ""
+    except ValueError:
+        pass
+    labels = name.split(".")
+    if len(labels) < 3:
+        return ""
+    parent = labels[1:]
+    if len(parent) == 2 and len(parent[1]) == 2 and parent[0] in _PUBLIC_SECOND_LEVEL:
+        return ""
+    return ".".join(parent)
+
+
+def realm_trusted(registry_host: str, realm: str) -> bool:
+    """May the credentials for `registry_host` go to the token realm `realm` (a
+    secure registry)? Only over https, and only to the registry's own host (any
+    port), its subdomains, or its parent domain and that domain's subdomains:
+    registry-1.docker.io -> auth.docker.io, registry.gitlab.com -> gitlab.com."""
+    try:
+        url = httpx.URL(realm)
+    except (httpx.InvalidURL, TypeError):
+        return False
+    if url.scheme != "https" or not url.host:
+        return False
+    reg = _host_of(registry_host)
+    target = url.host.lower()
+    if target == reg or target.endswith("." + reg):
+        return True
+    parent = _parent_domain(reg)
+    return bool(parent) and (target == parent or target.endswith("." + parent))
 
 
 def _error_text(resp: httpx.Response) -> str:
@@ -219,7 +276,13 @@ class RegistryClient:
                                       hint="the registry's auth configuration is broken")
         query = {k: v for k, v in (("service", ch.params.get("service", "")),
                                    ("scope", scope)) if v}
-        headers = {"Authorization": self._basic()} if self.credentials else {}
+        # the user's password goes only where the registry's trust reaches: a realm
+        # elsewhere (or over plain http) could be anyone's, named by whoever answered
+        # the ping -- it gets an anonymous request, unless the user said the
+        # registry is insecure (registries.conf `insecure = true`, --tls-verify=false)
+        withheld = bool(self.credentials) and not self.insecure and \
+            not realm_trusted(self.host, realm)
+        headers = {"Authorization": self._basic()} if self.credentials and not withheld else {}
         try:
             parsed = httpx.URL(realm, params=query)
             if parsed.scheme not in ("http", "https") or not parsed.host:
@@ -231,6 +294,14 @@ class RegistryClient:
                                       hint="the registry's auth configuration is broken") from None
         resp = self._send("GET", url, headers)
         with closing(resp):
+            if withheld and (resp.status_code >= 400 or resp.status_code in (401, 403)):
+                raise AuthenticationError(
+                    f"{self.registry} sends its token requests to {realm}, which is not "
+                    f"{self.registry}'s host or domain (or is not https): pdman did not send "
+                    f"your credentials there, and an anonymous token was refused "
+                    f"({_error_text(resp)})",
+                    hint=f"if you trust {realm} with your {self.registry} password, mark the "
+                    f"registry `insecure = true` in its [[registry]] table of registries.conf")
             if resp.status_code in (401, 403):
                 raise AuthenticationError(
                     f"authenticating to {self.registry} failed: {_error_text(resp)}",

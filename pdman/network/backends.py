@@ -71,7 +71,8 @@ def start(paths: Paths, container_id: str, net: dict[str, Any], pid: int,
     if forwarded:
         from pdman.network import portfwd
 
-        fwd = portfwd.start(pid, forwarded, state.helper_file(paths, container_id, "portfwd.log"))
+        fwd = portfwd.start(pid, forwarded, slirp.guest_address(slirp.parse_options(options)),
+                            state.helper_file(paths, container_id, "portfwd.log"))
         st.helpers.append(state.Helper("portfwd", *fwd))
         state.save(paths, st)
     slirp.add_ports(api, hostfwd, options)

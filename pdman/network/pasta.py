@@ -10,10 +10,14 @@ What it does not do here (passt 2023-03): notice that the container is gone.
 Bound to a PID, it keeps the namespace alive and runs on, so `detach` kills it by
 the PID it wrote to its pid file (checked against its start time).
 
-Client addresses: a connection from the host's loopback is spliced to the
-container's loopback, so the container sees 127.0.0.1 (the real client, on this
-host); a connection from another machine goes through the tap device with its
-real source address.
+Client addresses: a connection from another machine goes through the tap device
+with its real source address, so services that trust loopback stay protected from
+remote clients. A connection from the host's loopback is spliced by pasta releases
+before `--host-lo-to-ns-lo` (Debian 12's 2023-03) to the container's loopback: the
+container sees 127.0.0.1 and a service listening on its loopback only answers
+such local clients; no option of those releases changes that. Later releases show
+them with a non-loopback address by default, and pdman never passes
+`--host-lo-to-ns-lo` (tests/security/test_port_client.py).
 """
 
 from __future__ import annotations

@@ -32,8 +32,15 @@ def test_unknown_port_handler_names_both() -> None:
 
 
 def test_forwarder_argv() -> None:
-    assert portfwd.argv("/x/pdman-portfwd", 4242, 7, [(8, 80), (9, 443)]) == [
-        "/x/pdman-portfwd", "--pid", "4242", "--ready-fd", "7", "8:80", "9:443"]
+    assert portfwd.argv("/x/pdman-portfwd", 4242, "10.0.2.100", 7, [(8, 80), (9, 443)]) == [
+        "/x/pdman-portfwd", "--pid", "4242", "--addr", "10.0.2.100", "--ready-fd", "7",
+        "8:80", "9:443"]
+
+
+def test_forwarder_target_is_the_containers_tap_never_loopback() -> None:
+    # CVE-2021-20199: through 127.0.0.1 every client would look local to the container
+    assert slirp.guest_address(slirp.parse_options([])) == "10.0.2.100"
+    assert slirp.guest_address(slirp.parse_options(["cidr=10.5.0.0/24"])) == "10.5.0.100"
 
 
 def test_listener_binds_or_names_the_port() -> None:
