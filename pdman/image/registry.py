@@ -14,7 +14,9 @@
   when the registry is configured insecure. An untrusted realm gets an anonymous
   token request. Redirects (blobs to a CDN, a realm elsewhere) never carry the
   Authorization header to another origin (httpx strips it; `_send` checks it).
-- TLS: https, verified. An insecure registry (registries.conf `insecure = true`, or
+- TLS: https, verified against the system's CAs plus the registry's own from
+  containers-certs.d(5) (`$XDG_CONFIG_HOME/containers/certs.d/HOST[:PORT]/*.crt`,
+  then `/etc/containers/certs.d/...`), as podman does. An insecure registry (registries.conf `insecure = true`, or
   `--tls-verify=false`) is tried over https without verification, then plain http,
   as podman does.
 - Connection errors, 5xx and 429 are retried with exponential back-off; a blob
@@ -155,6 +157,43 @@ def realm_trusted(registry_host: str, realm: str) -> bool:
     return bool(parent) and (target == parent or target.endswith("." + parent))
 
 
+def cert_dirs(registry: str) -> list[str]:
+    """containers-certs.d(5) directories of `registry` (host[:port]), the user's first."""
+    import os
+
+    from pdman.config import config_home
+
+    return [os.path.join(str(config_home()), "containers", "certs.d", registry),
+            os.path.join("/etc/containers/certs.d", registry)]
+
+
+def _tls_context(registry: str) -> "Any":
+    """True (httpx's default verification), or an SSL context that also trusts the
+    CA certificates (`*.crt`) in the registry's certs.d directories."""
+    import os
+
+    cas = []
+    for d in cert_dirs(registry):
+        try:
+            cas += [os.path.join(d, n) for n in sorted(os.listdir(d)) if n.endswith(".crt")]
+        except OSError:
+            continue
+    if not cas:
+        return True
+    import ssl
+
+    import certifi
+
+    ctx = ssl.create_default_context(cafile=certifi.where())
+    for ca in cas:
+        try:
+            ctx.load_verify_locations(cafile=ca)
+        except (OSError, ssl.SSLError) as exc:
+            raise RegistryError(f"cannot load the CA certificate {ca} for {registry}: {exc}",
+                                hint="fix or remove the file (containers-certs.d(5))") from exc
+    return ctx
+
+
 def _error_text(resp: httpx.Response) -> str:
     """The registry's own words: {"errors": [{"code": ..., "message": ...}]}."""
     try:
@@ -190,7 +229,7 @@ class RegistryClient:
         self._tokens: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
         self._client = httpx.Client(
-            verify=not insecure, trust_env=not is_loopback(self.host), follow_redirects=True,
+            verify=False if insecure else _tls_context(registry), trust_env=not is_loopback(self.host), follow_redirects=True,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 30.0)), transport=transport,
             limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
             headers={"User-Agent": f"pdman/{__version__}"})
@@ -267,6 +306,19 @@ class RegistryClient:
             self._tokens[scope] = (token, time.monotonic() + max(lifetime - 10, 1))
             return token
 
+    def _withheld(self, realm: str) -> bool:
+        """Must the credentials stay away from the token realm `realm`?"""
+        return bool(self.credentials) and not self.insecure and \
+            not realm_trusted(self.host, realm)
+
+    def _untrusted_realm(self, realm: str, why: str) -> AuthenticationError:
+        return AuthenticationError(
+            f"{self.registry} sends its token requests to {realm}, which is not "
+            f"{self.registry}'s host or domain (or is not https): pdman did not send "
+            f"your credentials there, and {why}",
+            hint=f"if you trust {realm} with your {self.registry} password, mark the "
+            f"registry `insecure = true` in its [[registry]] table of registries.conf")
+
     def _fetch_token(self, scope: str) -> tuple[str, int]:
         ch = self._challenge
         assert ch is not None
@@ -280,8 +332,7 @@ class RegistryClient:
         # elsewhere (or over plain http) could be anyone's, named by whoever answered
         # the ping -- it gets an anonymous request, unless the user said the
         # registry is insecure (registries.conf `insecure = true`, --tls-verify=false)
-        withheld = bool(self.credentials) and not self.insecure and \
-            not realm_trusted(self.host, realm)
+        withheld = self._withheld(realm)
         headers = {"Authorization": self._basic()} if self.credentials and not withheld else {}
         try:
             parsed = httpx.URL(realm, params=query)
@@ -294,14 +345,9 @@ class RegistryClient:
                                       hint="the registry's auth configuration is broken") from None
         resp = self._send("GET", url, headers)
         with closing(resp):
-            if withheld and (resp.status_code >= 400 or resp.status_code in (401, 403)):
-                raise AuthenticationError(
-                    f"{self.registry} sends its token requests to {realm}, which is not "
-                    f"{self.registry}'s host or domain (or is not https): pdman did not send "
-                    f"your credentials there, and an anonymous token was refused "
-                    f"({_error_text(resp)})",
-                    hint=f"if you trust {realm} with your {self.registry} password, mark the "
-                    f"registry `insecure = true` in its [[registry]] table of registries.conf")
+            if withheld and resp.status_code >= 400:
+                raise self._untrusted_realm(
+                    realm, f"an anonymous token was refused ({_error_text(resp)})")
             if resp.status_code in (401, 403):
                 raise AuthenticationError(
                     f"authenticating to {self.registry} failed: {_error_text(resp)}",
@@ -385,6 +431,10 @@ class RegistryClient:
         if ch is None:
             return  # the registry asks for no authentication at all
         if ch.scheme == "bearer":
+            realm = ch.params.get("realm", "")
+            if realm and self._withheld(realm):
+                # an anonymous token would prove nothing about the password
+                raise self._untrusted_realm(realm, "so it cannot check them")
             self._fetch_token("")
             return
         resp = self._send("GET", f"{self.scheme}://{self.host}/v2/", self._auth_headers(""))

@@ -116,3 +116,14 @@ def test_a_blob_redirect_to_another_host_carries_no_authorization(kind: str) -> 
     assert token_requests(reg, "storage.test") == [""]
     # ... while the registry itself did get it
     assert any(r.headers.get("authorization") for r in reg.requests if r.url.host == "reg.test")
+
+
+def test_login_does_not_pretend_with_a_foreign_realm() -> None:
+    """An anonymous token proves nothing about the password: `login` says why it
+    cannot check the credentials instead of reporting success."""
+    reg = FakeRegistry(bearer=True, realm="https://tokens.elsewhere.test/token")
+    c = RegistryClient("reg.test", credentials=CREDS, transport=reg.transport())
+    with pytest.raises(AuthenticationError) as err:
+        c.check_login()
+    assert "cannot check" in err.value.message and "tokens.elsewhere.test" in err.value.message
+    assert token_requests(reg, "tokens.elsewhere.test") == []
