@@ -22,8 +22,10 @@
  * 127.0.0.1 inside is not reachable through a published port, as with docker.
  *
  * Usage:
- *   pdman-portfwd --pid PID --addr IPV4 --ready-fd FD LISTEN-FD:CONTAINER-PORT...
+ *   pdman-portfwd --pid PID --addr IPV4|auto --ready-fd FD LISTEN-FD:CONTAINER-PORT...
  *
+ * `--addr auto` (pasta, for ports published on the host's loopback): the
+ * container's first non-loopback IPv4 address, found once inside.
  * Once in the namespaces it writes '1' on --ready-fd and closes it; a failure
  * before that is a line on stderr (the log file pdman gives it) and status 1.
  * It exits on SIGTERM or SIGINT, and when the process --pid exits: the host
@@ -32,6 +34,8 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
@@ -91,6 +95,7 @@ struct conn {
 struct fwd {
   int epfd;
   struct in_addr target; /* the container's address connections go to */
+  int auto_target;       /* --addr auto: its first non-loopback IPv4 address */
   struct listener *listeners;
   int n_listeners;
   long long resume_at; /* accepting paused until then (ms), or 0 */
@@ -151,8 +156,14 @@ static int parse_options(int argc, char **argv, int *pid, int *ready_fd, struct 
                                                       : NULL;
 
     if (strcmp(argv[i], "--addr") == 0) {
+      if (i + 1 < argc && strcmp(argv[i + 1], "auto") == 0) {
+        f->auto_target = 1; /* found once in the container's namespace */
+        have_addr = 1;
+        i++;
+        continue;
+      }
       if (i + 1 >= argc || inet_pton(AF_INET, argv[i + 1], &f->target) != 1)
-        return pdman_error_set(err, EINVAL, "--addr needs an IPv4 address");
+        return pdman_error_set(err, EINVAL, "--addr needs an IPv4 address or `auto`");
       /* the whole point of the address: never the container's loopback */
       if ((ntohl(f->target.s_addr) >> 24) == 127)
         return pdman_error_set(err, EINVAL, "--addr %s is a loopback address: the container "
@@ -230,6 +241,26 @@ static int join_namespaces(pid_t pid, int pidfd, struct pdman_error *err) {
   return 0;
 }
 
+/* --addr auto (pasta, whose tap copies the host's address): the first IPv4
+ * address of an interface that is up and not loopback, seen from inside. */
+static int find_target(struct fwd *f, struct pdman_error *err) {
+  struct ifaddrs *list, *a;
+
+  if (getifaddrs(&list) < 0)
+    return pdman_error_set(err, errno, "getifaddrs in the container's network namespace");
+  for (a = list; a != NULL; a = a->ifa_next) {
+    if (a->ifa_addr == NULL || a->ifa_addr->sa_family != AF_INET ||
+        !(a->ifa_flags & IFF_UP) || (a->ifa_flags & IFF_LOOPBACK))
+      continue;
+    f->target = ((struct sockaddr_in *)a->ifa_addr)->sin_addr;
+    freeifaddrs(list);
+    return 0;
+  }
+  freeifaddrs(list);
+  return pdman_error_set(err, EADDRNOTAVAIL, "the container has no IPv4 address but loopback "
+                         "to forward to");
+}
+
 static int epoll_add(int epfd, int fd, uint32_t events, void *ptr, struct pdman_error *err) {
   struct epoll_event ev = {.events = events, .data.ptr = ptr};
 
@@ -287,6 +318,11 @@ static int setup(int argc, char **argv, struct fwd *f, int *ready_fd, struct pdm
   ret = join_namespaces(pid, pidfd, err);
   if (ret < 0)
     return ret;
+  if (f->auto_target) {
+    ret = find_target(f, err);
+    if (ret < 0)
+      return ret;
+  }
   for (i = 0; i < f->n_listeners; i++) {
     ret = epoll_add(f->epfd, f->listeners[i].fd, EPOLLIN, &f->listeners[i].src, err);
     if (ret < 0)

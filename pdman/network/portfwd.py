@@ -1,4 +1,5 @@
-"""pdman-portfwd: the published TCP ports of a slirp4netns container, forwarded by a
+"""pdman-portfwd: the published TCP ports of a slirp4netns container (and a pasta
+container's ports published on a loopback address, see pasta.py), forwarded by a
 small splice(2) proxy (native/portfwd.c) instead of slirp4netns's user-mode TCP
 stack. podman's default port handler, rootlessport, works the same way; either moves
 about twice the bytes per second of slirp4netns's own forwarding.
@@ -93,8 +94,9 @@ _NO_IPV6 = (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL, errno.EPROTONOSUPPORT)
 def start(pid: int, published: "Sequence[Port]", addr: str, log_path: str,
           timeout: float = 10.0) -> tuple[int, int]:
     """Forward `published` (TCP) host ports to `addr` (the container's tap address,
-    slirp.guest_address) in the network namespace of `pid`; (pid, start time) of
-    the forwarder once it is in the namespaces."""
+    slirp.guest_address; "auto": its first non-loopback IPv4 address, for pasta) in
+    the network namespace of `pid`; (pid, start time) of the forwarder once it is in
+    the namespaces."""
     from pdman.runtime import libexec
 
     exe = libexec.path("pdman-portfwd")

@@ -9,7 +9,7 @@ import socket
 import pytest
 
 from pdman.errors import ConflictError, UsageError
-from pdman.network import portfwd, slirp
+from pdman.network import pasta, portfwd, slirp
 
 TCP = {"host_ip": "", "host_port": 8080, "container_port": 80, "protocol": "tcp"}
 UDP = {"host_ip": "127.0.0.1", "host_port": 5353, "container_port": 53, "protocol": "udp"}
@@ -70,3 +70,14 @@ def test_without_a_host_address_both_wildcards_listen() -> None:
     finally:
         for s in socks:
             s.close()
+
+
+def test_pasta_leaves_loopback_published_tcp_ports_to_the_forwarder() -> None:
+    """pasta (2023-03) splices loopback clients to the container's loopback: ports
+    published on a loopback address, all of whose clients are local, go through
+    pdman-portfwd instead; UDP and ports on every address stay with pasta."""
+    local = {"host_ip": "127.0.0.1", "host_port": 8080, "container_port": 80, "protocol": "tcp"}
+    local6 = {"host_ip": "::1", "host_port": 8081, "container_port": 81, "protocol": "tcp"}
+    assert pasta.split_ports([TCP, UDP, local, local6], []) == ([local, local6], [TCP, UDP])
+    # the user's own -t: pasta forwards everything, as asked
+    assert pasta.split_ports([TCP, local], ["-t", "8080"]) == ([], [TCP, local])
