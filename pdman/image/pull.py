@@ -294,7 +294,11 @@ class _Pull:
                 try:
                     report = self.pull_from(client, cand, endpoint)
                     if asked:       # the user's pick, remembered as podman does
-                        self.conf.record_alias(ref.path, cand.name)
+                        try:
+                            self.conf.record_alias(ref.path, cand.name)
+                        except OSError as exc:
+                            self.emit("warning", f"could not record the short-name alias "
+                                      f"{ref.path} = {cand.name}: {exc}")
                     return report
                 except ImageNotFound as exc:
                     errors.append(exc)
