@@ -8,8 +8,9 @@
 # Same backend on both sides: podman 4.3 here has no pasta, so slirp4netns against
 # slirp4netns, with each engine's default port handler -- pdman's pdman-portfwd and
 # podman's rootlessport (rootlesskit's), both splice(2) proxies into the container's
-# loopback -- and with port_handler=slirp4netns on both (slirp4netns forwards in its
-# own TCP stack); pdman's default, pasta, reported on its own line.
+# own tap address (never its loopback: CVE-2021-20199) -- and with
+# port_handler=slirp4netns on both (slirp4netns forwards in its own TCP stack);
+# pdman's default, pasta, reported on its own line.
 # `bash bench/network.sh` (as root it prepares the host and re-runs as the test user).
 # Writes bench/results/network.md.
 set -euo pipefail

@@ -8,25 +8,34 @@
  * creates from then on live in the container's network namespace, while the
  * inherited listeners stay in the host's:
  *
- *   client ──▶ listener (host netns) ──accept──▶ conn ──connect──▶ 127.0.0.1:CPORT
+ *   client ──▶ listener (host netns) ──accept──▶ conn ──connect──▶ ADDR:CPORT
  *                                                 (container netns)
  *   bytes: socket ──splice──▶ pipe ──splice──▶ socket, one pipe per direction
  *
- * The target is the container's loopback, as rootlessport's: it is up in
- * every container (whatever slirp4netns' cidr, tap0 or a user network's eth0),
- * a server on 0.0.0.0 or 127.0.0.1 answers there, and loopback to loopback is
- * the fastest path.  The container sees its clients as 127.0.0.1.
+ * ADDR is the container's own address on slirp4netns's tap (10.0.2.100 by
+ * default), never its loopback: connecting from the container's network
+ * namespace to that address, the container sees its clients come from its
+ * own non-loopback address.  Were it 127.0.0.1 (as rootlessport did before
+ * CVE-2021-20199), every remote client would look local to the container, and
+ * services that trust loopback (Redis' protected mode, admin endpoints) or
+ * listen on 127.0.0.1 only would be open to the network.  A service bound to
+ * 127.0.0.1 inside is not reachable through a published port, as with docker.
  *
  * Usage:
- *   pdman-portfwd --pid PID --ready-fd FD LISTEN-FD:CONTAINER-PORT...
+ *   pdman-portfwd --pid PID --addr IPV4|auto --ready-fd FD LISTEN-FD:CONTAINER-PORT...
  *
+ * `--addr auto` (pasta, for ports published on the host's loopback): the
+ * container's first non-loopback IPv4 address, found once inside.
  * Once in the namespaces it writes '1' on --ready-fd and closes it; a failure
  * before that is a line on stderr (the log file pdman gives it) and status 1.
  * It exits on SIGTERM or SIGINT, and when the process --pid exits: the host
  * ports must not stay taken for a container that is gone.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
@@ -85,6 +94,8 @@ struct conn {
 
 struct fwd {
   int epfd;
+  struct in_addr target; /* the container's address connections go to */
+  int auto_target;       /* --addr auto: its first non-loopback IPv4 address */
   struct listener *listeners;
   int n_listeners;
   long long resume_at; /* accepting paused until then (ms), or 0 */
@@ -132,6 +143,8 @@ static int parse_options(int argc, char **argv, int *pid, int *ready_fd, struct 
                          struct pdman_error *err) {
   int i;
 
+  int have_addr = 0;
+
   f->listeners = calloc((size_t)argc, sizeof(*f->listeners));
   if (f->listeners == NULL)
     return pdman_error_set(err, errno, "calloc");
@@ -142,7 +155,22 @@ static int parse_options(int argc, char **argv, int *pid, int *ready_fd, struct 
                  : strcmp(argv[i], "--ready-fd") == 0 ? ready_fd
                                                       : NULL;
 
-    if (value != NULL) {
+    if (strcmp(argv[i], "--addr") == 0) {
+      if (i + 1 < argc && strcmp(argv[i + 1], "auto") == 0) {
+        f->auto_target = 1; /* found once in the container's namespace */
+        have_addr = 1;
+        i++;
+        continue;
+      }
+      if (i + 1 >= argc || inet_pton(AF_INET, argv[i + 1], &f->target) != 1)
+        return pdman_error_set(err, EINVAL, "--addr needs an IPv4 address or `auto`");
+      /* the whole point of the address: never the container's loopback */
+      if ((ntohl(f->target.s_addr) >> 24) == 127)
+        return pdman_error_set(err, EINVAL, "--addr %s is a loopback address: the container "
+                               "would see every client as local", argv[i + 1]);
+      have_addr = 1;
+      i++;
+    } else if (value != NULL) {
       if (i + 1 >= argc || parse_int(argv[i + 1], '\0', 1, INT32_MAX, value) < 0)
         return pdman_error_set(err, EINVAL, "%s needs a positive number", argv[i]);
       i++;
@@ -152,12 +180,12 @@ static int parse_options(int argc, char **argv, int *pid, int *ready_fd, struct 
       f->n_listeners++;
     } else {
       return pdman_error_set(err, EINVAL, "invalid argument `%s` (usage: pdman-portfwd "
-                             "--pid PID --ready-fd FD LISTEN-FD:CONTAINER-PORT...)", argv[i]);
+                             "--pid PID --addr IPV4 --ready-fd FD LISTEN-FD:CONTAINER-PORT...)", argv[i]);
     }
   }
-  if (*pid <= 0 || f->n_listeners == 0)
-    return pdman_error_set(err, EINVAL, "--pid and at least one LISTEN-FD:CONTAINER-PORT "
-                           "are required");
+  if (*pid <= 0 || !have_addr || f->n_listeners == 0)
+    return pdman_error_set(err, EINVAL, "--pid, --addr and at least one "
+                           "LISTEN-FD:CONTAINER-PORT are required");
   return 0;
 }
 
@@ -211,6 +239,26 @@ static int join_namespaces(pid_t pid, int pidfd, struct pdman_error *err) {
   if (setns(net, CLONE_NEWNET) < 0)
     return pdman_error_set(err, errno, "setns to `/proc/%d/ns/net`", pid);
   return 0;
+}
+
+/* --addr auto (pasta, whose tap copies the host's address): the first IPv4
+ * address of an interface that is up and not loopback, seen from inside. */
+static int find_target(struct fwd *f, struct pdman_error *err) {
+  struct ifaddrs *list, *a;
+
+  if (getifaddrs(&list) < 0)
+    return pdman_error_set(err, errno, "getifaddrs in the container's network namespace");
+  for (a = list; a != NULL; a = a->ifa_next) {
+    if (a->ifa_addr == NULL || a->ifa_addr->sa_family != AF_INET ||
+        !(a->ifa_flags & IFF_UP) || (a->ifa_flags & IFF_LOOPBACK))
+      continue;
+    f->target = ((struct sockaddr_in *)a->ifa_addr)->sin_addr;
+    freeifaddrs(list);
+    return 0;
+  }
+  freeifaddrs(list);
+  return pdman_error_set(err, EADDRNOTAVAIL, "the container has no IPv4 address but loopback "
+                         "to forward to");
 }
 
 static int epoll_add(int epfd, int fd, uint32_t events, void *ptr, struct pdman_error *err) {
@@ -270,6 +318,11 @@ static int setup(int argc, char **argv, struct fwd *f, int *ready_fd, struct pdm
   ret = join_namespaces(pid, pidfd, err);
   if (ret < 0)
     return ret;
+  if (f->auto_target) {
+    ret = find_target(f, err);
+    if (ret < 0)
+      return ret;
+  }
   for (i = 0; i < f->n_listeners; i++) {
     ret = epoll_add(f->epfd, f->listeners[i].fd, EPOLLIN, &f->listeners[i].src, err);
     if (ret < 0)
@@ -399,7 +452,7 @@ static void pump(struct fwd *f, struct conn *c) {
 
 static void conn_open(struct fwd *f, int client, int port) {
   struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+                           .sin_addr = f->target};
   struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET};
   struct conn *c = calloc(1, sizeof(*c));
   int one = 1, d;
@@ -432,7 +485,7 @@ static void conn_open(struct fwd *f, int client, int port) {
     conn_close(f, c);
     return;
   }
-  pump(f, c); /* loopback often connects at once, and the client may have sent */
+  pump(f, c); /* a local address often connects at once, and the client may have sent */
 }
 
 static void set_accepting(struct fwd *f, uint32_t events) {

@@ -6,6 +6,7 @@ the API service, HTTP statuses) are mapped here and nowhere else.
 
     PdmanError                         exit 125 (engine error, docker's convention)
     ├── UsageError                     bad flags or arguments            125
+    │   └── ShortNameError             ambiguous short name, no terminal to ask
     ├── ReferenceFormatError           malformed image reference         125
     ├── NotFoundError                  no such image/container/volume/network  125 (HTTP 404)
     │   ├── ImageNotFound
@@ -58,6 +59,13 @@ class PdmanError(Exception):
 class UsageError(PdmanError):
     reference = "usage"
     http_status = 400
+
+
+class ShortNameError(UsageError):
+    """A short image name that more than one search registry may serve, and nobody
+    to ask which (short-name-mode = enforcing without a terminal)."""
+
+    reference = "short-name-ambiguous"
 
 
 class ReferenceFormatError(PdmanError):

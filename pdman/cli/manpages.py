@@ -189,8 +189,19 @@ by default), made mode 0700 and refused unless it is a directory of the user's w
 mode 0700, as podman does. pdman never creates a file there through a symlink.
 .TP
 \\fB~/.config/containers/registries.conf\\fR, \\fB/etc/containers/registries.conf\\fR
-Short\\-name resolution (\\fBunqualified\\-search\\-registries\\fR, \\fB[aliases]\\fR) and
-per\\-registry settings (\\fB[[registry]]\\fR \\fBlocation\\fR, \\fBinsecure\\fR), as for podman.
+Short\\-name resolution (\\fBunqualified\\-search\\-registries\\fR, \\fB[aliases]\\fR,
+\\fBshort\\-name\\-mode\\fR: \\fBenforcing\\fR by default) and per\\-registry settings
+(\\fB[[registry]]\\fR \\fBlocation\\fR, \\fBinsecure\\fR), as for podman. Credentials go to a
+registry's token service only over https on its own host or domain, unless the
+registry is \\fBinsecure\\fR.
+.TP
+\\fB~/.config/containers/short\\-name\\-aliases.conf\\fR
+The registries picked at short\\-name prompts (\\fB[aliases]\\fR), written by pdman; they
+win over the aliases of registries.conf.
+.TP
+\\fB~/.config/containers/certs.d/HOST[:PORT]/*.crt\\fR, \\fB/etc/containers/certs.d/...\\fR
+CA certificates a registry's TLS certificate is verified against, besides the
+system's (\\fBcontainers\\-certs.d\\fR(5)).
 .TP
 \\fB$XDG_RUNTIME_DIR/containers/auth.json\\fR (or \\fBREGISTRY_AUTH_FILE\\fR), \\fB~/.docker/config.json\\fR
 Registry credentials; pdman writes the first, mode 0600, and reads both.

@@ -187,7 +187,8 @@ def image_for(ctx: EngineContext, options: "CreateOptions") -> "ImageRecord":
 
     return images.ensure_image(ctx, options.image, options.pull, PullOptions(
         reference=options.image, platform=options.platform or "", tls_verify=options.tls_verify,
-        quiet=options.quiet_pull, progress=options.pull_progress))
+        quiet=options.quiet_pull, progress=options.pull_progress,
+        choose_registry=options.pull_choose))
 
 
 def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRecord") -> "dict[str, Any]":

@@ -81,6 +81,8 @@ class CreateOptions(Record):
     sig_proxy: bool = True
     #: pull progress sink (the CLI's display); None: silent
     pull_progress: "Callable[[Any], None] | None" = None
+    #: asks which registry an ambiguous short name means (a terminal); None: nobody
+    pull_choose: "Callable[[str, list[str]], str] | None" = None
 
 
 class StartIO(Record):

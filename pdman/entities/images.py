@@ -54,12 +54,15 @@ class ImageSummary(_Fields):
 class PullOptions(_Fields):
     """`pdman pull` (and `run`'s implicit pull). `tls_verify=None`: registries.conf
     decides; False: plain HTTP / no verification for this pull. `progress` is called
-    with each PullEvent, from several threads; None: silent."""
+    with each PullEvent, from several threads; None: silent. `choose_registry` asks
+    the user which search registry an ambiguous short name means (short name,
+    candidate names) -> the name picked; None: nobody to ask (no terminal)."""
 
     def __init__(self, reference: str, platform: str = "", os: str = "", arch: str = "",
                  variant: str = "", tls_verify: bool | None = None, creds: str = "",
                  authfile: str = "", quiet: bool = False,
-                 progress: "Callable[[PullEvent], None] | None" = None) -> None:
+                 progress: "Callable[[PullEvent], None] | None" = None,
+                 choose_registry: "Callable[[str, list[str]], str] | None" = None) -> None:
         self.reference = reference
         self.platform = platform
         self.os = os
@@ -70,6 +73,7 @@ class PullOptions(_Fields):
         self.authfile = authfile
         self.quiet = quiet
         self.progress = progress
+        self.choose_registry = choose_registry
 
 
 class PullEvent(_Fields):

@@ -277,7 +277,14 @@ class _Pull:
 
     def run(self) -> PullReport:
         ref = reference.parse(self.options.reference)
-        candidates = self.conf.candidates(ref)
+        asked: list[str] = []
+        choose = self.options.choose_registry
+
+        def ask(short: str, names: list[str]) -> str:
+            asked.append(choose(short, names))  # type: ignore[misc]
+            return asked[-1]
+
+        candidates = self.conf.candidates(ref, ask if choose is not None else None)
         errors: list[PdmanError] = []
         for cand in candidates:
             endpoints = self.conf.endpoints(cand)
@@ -285,7 +292,14 @@ class _Pull:
                 self.emit("trying", str(cand))
                 client = self.client(endpoint, cand)
                 try:
-                    return self.pull_from(client, cand, endpoint)
+                    report = self.pull_from(client, cand, endpoint)
+                    if asked:       # the user's pick, remembered as podman does
+                        try:
+                            self.conf.record_alias(ref.path, cand.name)
+                        except OSError as exc:
+                            self.emit("warning", f"could not record the short-name alias "
+                                      f"{ref.path} = {cand.name}: {exc}")
+                    return report
                 except ImageNotFound as exc:
                     errors.append(exc)
                 except RegistryError as exc:

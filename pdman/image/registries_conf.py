@@ -15,6 +15,23 @@ system's, as in podman), plus the drop-ins of its `registries.conf.d/` beside it
     # [[registry.mirror]]  location = "mirror.example.com"  insecure = false
 
 Without any file, short names resolve to docker.io, docker's rule.
+
+Short names and `short-name-mode` (containers-registries.conf(5)): an alias wins
+(the machine-written alias cache, $XDG_CONFIG_HOME/containers/short-name-aliases.conf
+as podman's code has it, over the registries.conf files); a single search registry
+is used as it is; with several, the mode decides:
+
+    enforcing   (pdman's default, as podman's shipped registries.conf) the user
+                picks one at a prompt when stdin and stdout are terminals -- the
+                choice is recorded in the alias cache after a successful pull --
+                and without a terminal the pull fails, naming the candidates
+    permissive  like enforcing, but without a terminal every registry is tried
+                in order
+    disabled    every registry is tried in order, no prompt
+
+Trying registries in order hands a short name to whichever of them answers first
+for it: an attacker who registers `nginx` on the first registry wins. That is why
+the default refuses to guess.
 """
 
 from __future__ import annotations
@@ -25,7 +42,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pdman.errors import ImageNotFound, UsageError
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+from pdman.errors import ImageNotFound, ShortNameError, UsageError
 from pdman.image.reference import DEFAULT_DOMAIN, Reference, parse
 
 
@@ -74,8 +95,11 @@ class RegistriesConf:
     search: list[str] = field(default_factory=lambda: [DEFAULT_DOMAIN])
     aliases: dict[str, str] = field(default_factory=dict)
     registries: list[RegistrySettings] = field(default_factory=list)
-    short_name_mode: str = "permissive"
+    short_name_mode: str = "enforcing"
     sources: list[str] = field(default_factory=list)
+    #: aliases recorded by earlier prompts: they win over `aliases`
+    cached_aliases: dict[str, str] = field(default_factory=dict)
+    cache_path: str = ""
 
     def settings_for(self, name: str) -> RegistrySettings | None:
         """The entry with the longest matching prefix, as containers/image picks."""
@@ -105,11 +129,14 @@ class RegistriesConf:
         out.append(_endpoint(s.rewrite(ref.name), s.insecure))
         return out
 
-    def candidates(self, ref: Reference) -> list[Reference]:
-        """The qualified references a pull of `ref` tries, in order."""
+    def candidates(self, ref: Reference,
+                   choose: "Callable[[str, list[str]], str] | None" = None) -> list[Reference]:
+        """The qualified references a pull of `ref` tries, in order. `choose` (given
+        when stdin and stdout are terminals) asks the user to pick one of several
+        search registries: (short name, candidate names) -> the name picked."""
         if not ref.is_short:
             return [ref.tagged_or_latest()]
-        alias = self.aliases.get(ref.path)
+        alias = self.cached_aliases.get(ref.path) or self.aliases.get(ref.path)
         if alias:
             target = parse(alias)
             if target.is_short:
@@ -124,7 +151,68 @@ class RegistriesConf:
                 "unqualified-search registries are defined in registries.conf",
                 hint="use a fully qualified name (registry/repository:tag), or add "
                      "`unqualified-search-registries` to registries.conf")
-        return [ref.with_domain(domain).tagged_or_latest() for domain in self.search]
+        found = [ref.with_domain(domain).tagged_or_latest() for domain in self.search]
+        mode = self.short_name_mode
+        if len(found) == 1 or mode == "disabled":
+            return found
+        names = [c.name for c in found]
+        if choose is not None:
+            picked = choose(ref.path, names)
+            return [found[names.index(picked)]]
+        if mode == "permissive":
+            return found
+        raise ShortNameError(
+            f"short name {str(ref)!r} is ambiguous: it may mean " + ", ".join(names)
+            + " (short-name-mode is enforcing, and without a terminal pdman cannot ask which)",
+            hint=f"use a fully qualified name (e.g. {found[0]}), add an alias "
+            f'(`[aliases]` "{ref.path}" = "{names[0]}") to registries.conf, or set '
+            '`short-name-mode = "permissive"` there to try the registries in order')
+
+    def record_alias(self, short: str, name: str) -> None:
+        """Remember the registry the user picked for `short` (after a successful pull),
+        in the alias cache, as podman records it."""
+        if not self.cache_path:
+            return
+        path = Path(self.cache_path)
+        aliases = dict(_read_aliases(path))
+        aliases[short] = name
+        self.cached_aliases[short] = name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = "[aliases]\n" + "".join(f"  {_toml_str(k)} = {_toml_str(v)}\n"
+                                        for k, v in sorted(aliases.items()))
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+
+
+def _toml_str(value: str) -> str:
+    import json
+
+    return json.dumps(value)       # a JSON string of these characters is a TOML basic string
+
+
+def alias_cache_path() -> Path:
+    """podman's (containers/image's) alias cache of a rootless user."""
+    from pdman.config import config_home
+
+    return config_home() / "containers" / "short-name-aliases.conf"
+
+
+def _read_aliases(path: Path) -> dict[str, str]:
+    """The `[aliases]` of the alias cache; an unreadable cache counts as empty (it
+    is pdman's own, rewritten whole)."""
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+    table = data.get("aliases")
+    if not isinstance(table, dict):
+        return {}
+    return {str(k): str(v) for k, v in table.items() if v}
+
+
+SHORT_NAME_MODES = ("enforcing", "permissive", "disabled")
 
 
 def _endpoint(name: str, insecure: bool) -> Endpoint:
@@ -136,7 +224,11 @@ def _merge(conf: RegistriesConf, data: dict[str, Any], source: str) -> None:
     if "unqualified-search-registries" in data:
         conf.search = [str(s) for s in data["unqualified-search-registries"]]
     if "short-name-mode" in data:
-        conf.short_name_mode = str(data["short-name-mode"])
+        mode = str(data["short-name-mode"]) or "enforcing"
+        if mode not in SHORT_NAME_MODES:
+            raise UsageError(f"{source}: unknown short-name-mode {mode!r}",
+                             hint="use one of " + ", ".join(SHORT_NAME_MODES))
+        conf.short_name_mode = mode
     for k, v in (data.get("aliases") or {}).items():
         conf.aliases[str(k)] = str(v)
     for table in data.get("registry") or []:
@@ -223,6 +315,8 @@ def load(paths: list[Path] | None = None) -> RegistriesConf:
                 _merge_checked(conf, _read(extra), str(extra))
                 conf.sources.append(str(extra))
         break
+    conf.cache_path = str(alias_cache_path())
+    conf.cached_aliases = _read_aliases(Path(conf.cache_path))
     return conf
 
 

@@ -8,7 +8,15 @@
 - `/v2/` ping first: it says whether and how to authenticate (Bearer token service
   or Basic). Bearer tokens are fetched per repository scope, with credentials when
   there are any, and reused until they expire.
-- TLS: https, verified. An insecure registry (registries.conf `insecure = true`, or
+- Credentials go only where the registry's own trust reaches (`realm_trusted`): a
+  token realm over https on the registry's host, a subdomain of it, or a host of
+  its parent domain (registry-1.docker.io -> auth.docker.io); anywhere else only
+  when the registry is configured insecure. An untrusted realm gets an anonymous
+  token request. Redirects (blobs to a CDN, a realm elsewhere) never carry the
+  Authorization header to another origin (httpx strips it; `_send` checks it).
+- TLS: https, verified against the system's CAs plus the registry's own from
+  containers-certs.d(5) (`$XDG_CONFIG_HOME/containers/certs.d/HOST[:PORT]/*.crt`,
+  then `/etc/containers/certs.d/...`), as podman does. An insecure registry (registries.conf `insecure = true`, or
   `--tls-verify=false`) is tried over https without verification, then plain http,
   as podman does.
 - Connection errors, 5xx and 429 are retried with exponential back-off; a blob
@@ -98,6 +106,94 @@ def is_loopback(host: str) -> bool:
     return name in ("localhost", "::1") or name.startswith("127.")
 
 
+def _host_of(host: str) -> str:
+    """`name[:port]` or `[v6]:port` -> the lower-case name or address."""
+    if host.startswith("["):
+        return host[1:].split("]")[0].lower()
+    return host.rsplit(":", 1)[0].lower() if host.count(":") == 1 else host.lower()
+
+
+#: second-level labels under which registrations are made (co.uk, com.au...): a parent
+#: domain such as `co.uk` is a public suffix, shared by strangers
+_PUBLIC_SECOND_LEVEL = ("co", "com", "net", "org", "gov", "ac", "edu", "ne", "or", "go")
+
+
+def _parent_domain(name: str) -> str:
+    """The domain a registry host shares with its token service, "" for none: the
+    name less its first label, when that still names one owner (at least two labels,
+    not a public suffix like co.uk); never for IP addresses."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(name)
+        return ""
+    except ValueError:
+        pass
+    labels = name.split(".")
+    if len(labels) < 3:
+        return ""
+    parent = labels[1:]
+    if len(parent) == 2 and len(parent[1]) == 2 and parent[0] in _PUBLIC_SECOND_LEVEL:
+        return ""
+    return ".".join(parent)
+
+
+def realm_trusted(registry_host: str, realm: str) -> bool:
+    """May the credentials for `registry_host` go to the token realm `realm` (a
+    secure registry)? Only over https, and only to the registry's own host (any
+    port), its subdomains, or its parent domain and that domain's subdomains:
+    registry-1.docker.io -> auth.docker.io, registry.gitlab.com -> gitlab.com."""
+    try:
+        url = httpx.URL(realm)
+    except (httpx.InvalidURL, TypeError):
+        return False
+    if url.scheme != "https" or not url.host:
+        return False
+    reg = _host_of(registry_host)
+    target = url.host.lower()
+    if target == reg or target.endswith("." + reg):
+        return True
+    parent = _parent_domain(reg)
+    return bool(parent) and (target == parent or target.endswith("." + parent))
+
+
+def cert_dirs(registry: str) -> list[str]:
+    """containers-certs.d(5) directories of `registry` (host[:port]), the user's first."""
+    import os
+
+    from pdman.config import config_home
+
+    return [os.path.join(str(config_home()), "containers", "certs.d", registry),
+            os.path.join("/etc/containers/certs.d", registry)]
+
+
+def _tls_context(registry: str) -> "Any":
+    """True (httpx's default verification), or an SSL context that also trusts the
+    CA certificates (`*.crt`) in the registry's certs.d directories."""
+    import os
+
+    cas = []
+    for d in cert_dirs(registry):
+        try:
+            cas += [os.path.join(d, n) for n in sorted(os.listdir(d)) if n.endswith(".crt")]
+        except OSError:
+            continue
+    if not cas:
+        return True
+    import ssl
+
+    import certifi
+
+    ctx = ssl.create_default_context(cafile=certifi.where())
+    for ca in cas:
+        try:
+            ctx.load_verify_locations(cafile=ca)
+        except (OSError, ssl.SSLError) as exc:
+            raise RegistryError(f"cannot load the CA certificate {ca} for {registry}: {exc}",
+                                hint="fix or remove the file (containers-certs.d(5))") from exc
+    return ctx
+
+
 def _error_text(resp: httpx.Response) -> str:
     """The registry's own words: {"errors": [{"code": ..., "message": ...}]}."""
     try:
@@ -133,7 +229,7 @@ class RegistryClient:
         self._tokens: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
         self._client = httpx.Client(
-            verify=not insecure, trust_env=not is_loopback(self.host), follow_redirects=True,
+            verify=False if insecure else _tls_context(registry), trust_env=not is_loopback(self.host), follow_redirects=True,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 30.0)), transport=transport,
             limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
             headers={"User-Agent": f"pdman/{__version__}"})
@@ -210,6 +306,19 @@ class RegistryClient:
             self._tokens[scope] = (token, time.monotonic() + max(lifetime - 10, 1))
             return token
 
+    def _withheld(self, realm: str) -> bool:
+        """Must the credentials stay away from the token realm `realm`?"""
+        return bool(self.credentials) and not self.insecure and \
+            not realm_trusted(self.host, realm)
+
+    def _untrusted_realm(self, realm: str, why: str) -> AuthenticationError:
+        return AuthenticationError(
+            f"{self.registry} sends its token requests to {realm}, which is not "
+            f"{self.registry}'s host or domain (or is not https): pdman did not send "
+            f"your credentials there, and {why}",
+            hint=f"if you trust {realm} with your {self.registry} password, mark the "
+            f"registry `insecure = true` in its [[registry]] table of registries.conf")
+
     def _fetch_token(self, scope: str) -> tuple[str, int]:
         ch = self._challenge
         assert ch is not None
@@ -219,7 +328,12 @@ class RegistryClient:
                                       hint="the registry's auth configuration is broken")
         query = {k: v for k, v in (("service", ch.params.get("service", "")),
                                    ("scope", scope)) if v}
-        headers = {"Authorization": self._basic()} if self.credentials else {}
+        # the user's password goes only where the registry's trust reaches: a realm
+        # elsewhere (or over plain http) could be anyone's, named by whoever answered
+        # the ping -- it gets an anonymous request, unless the user said the
+        # registry is insecure (registries.conf `insecure = true`, --tls-verify=false)
+        withheld = self._withheld(realm)
+        headers = {"Authorization": self._basic()} if self.credentials and not withheld else {}
         try:
             parsed = httpx.URL(realm, params=query)
             if parsed.scheme not in ("http", "https") or not parsed.host:
@@ -231,6 +345,9 @@ class RegistryClient:
                                       hint="the registry's auth configuration is broken") from None
         resp = self._send("GET", url, headers)
         with closing(resp):
+            if withheld and resp.status_code >= 400:
+                raise self._untrusted_realm(
+                    realm, f"an anonymous token was refused ({_error_text(resp)})")
             if resp.status_code in (401, 403):
                 raise AuthenticationError(
                     f"authenticating to {self.registry} failed: {_error_text(resp)}",
@@ -314,6 +431,10 @@ class RegistryClient:
         if ch is None:
             return  # the registry asks for no authentication at all
         if ch.scheme == "bearer":
+            realm = ch.params.get("realm", "")
+            if realm and self._withheld(realm):
+                # an anonymous token would prove nothing about the password
+                raise self._untrusted_realm(realm, "so it cannot check them")
             self._fetch_token("")
             return
         resp = self._send("GET", f"{self.scheme}://{self.host}/v2/", self._auth_headers(""))

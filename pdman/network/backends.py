@@ -71,7 +71,8 @@ def start(paths: Paths, container_id: str, net: dict[str, Any], pid: int,
     if forwarded:
         from pdman.network import portfwd
 
-        fwd = portfwd.start(pid, forwarded, state.helper_file(paths, container_id, "portfwd.log"))
+        fwd = portfwd.start(pid, forwarded, slirp.guest_address(slirp.parse_options(options)),
+                            state.helper_file(paths, container_id, "portfwd.log"))
         st.helpers.append(state.Helper("portfwd", *fwd))
         state.save(paths, st)
     slirp.add_ports(api, hostfwd, options)
@@ -103,13 +104,14 @@ def _begin_pasta(paths: Paths, container_id: str, net: dict[str, Any], pid: int,
     ports first, and holds the ports lock from that check until pasta has bound
     them: of two containers publishing one port at once, the second is refused."""
     published = net.get("ports", [])
+    options = list(net.get("options", []))
+    local, spliceable = pasta.split_ports(published, options)
     lock = _ports_lock(paths) if published else -1
     try:
         ports.check_free(published)
-        options = list(net.get("options", []))
         if net.get("dns_forward"):
             options += ["--dns-forward", net["dns_forward"]]
-        starting = pasta.begin(pid, published, options,
+        starting = pasta.begin(pid, spliceable, options,
                                state.helper_file(paths, container_id, "pasta.pid"), ifname)
     except BaseException:
         _unlock(lock)
@@ -119,6 +121,13 @@ def _begin_pasta(paths: Paths, container_id: str, net: dict[str, Any], pid: int,
         try:
             st.helpers.append(state.Helper("pasta", *starting.finish()))
             state.save(paths, st)
+            if local:           # pasta configured the container's address: forward to it
+                from pdman.network import portfwd
+
+                fwd = portfwd.start(pid, local, "auto",
+                                    state.helper_file(paths, container_id, "portfwd.log"))
+                st.helpers.append(state.Helper("portfwd", *fwd))
+                state.save(paths, st)
         finally:
             _unlock(lock)
 

@@ -10,10 +10,21 @@ What it does not do here (passt 2023-03): notice that the container is gone.
 Bound to a PID, it keeps the namespace alive and runs on, so `detach` kills it by
 the PID it wrote to its pid file (checked against its start time).
 
-Client addresses: a connection from the host's loopback is spliced to the
-container's loopback, so the container sees 127.0.0.1 (the real client, on this
-host); a connection from another machine goes through the tap device with its
-real source address.
+Client addresses: a connection from another machine goes through the tap device
+with its real source address, so services that trust loopback stay protected from
+remote clients. A connection from the host's loopback is spliced by pasta releases
+before `--host-lo-to-ns-lo` (Debian 12's 2023-03) to the container's loopback: the
+container would see 127.0.0.1, and a service listening on its loopback only would
+answer. No option of those releases changes that, so:
+
+- a TCP port published on a loopback address (`-p 127.0.0.1:8080:80`), whose
+  clients are all local, is not given to pasta but to pdman-portfwd (portfwd.py),
+  which connects to the container's own address (`split_ports`);
+- a port published on every address (`-p 8080:80`) stays with pasta, for remote
+  clients' real addresses: its clients on the host's loopback still show as
+  127.0.0.1 with those releases (later ones map them to a non-loopback address by
+  default; pdman never passes `--host-lo-to-ns-lo`). tests/security/test_port_client.py
+  holds both.
 """
 
 from __future__ import annotations
@@ -44,6 +55,20 @@ def _forward_specs(ports: "Iterable[Port]", proto: str) -> list[str]:
         else:
             specs.append(f"{addr}{hp}-{hp + n - 1}:{cp}-{cp + n - 1}")
     return specs
+
+
+def _is_loopback(host_ip: str) -> bool:
+    return host_ip.startswith("127.") or host_ip in ("::1", "localhost")
+
+
+def split_ports(ports: "Sequence[Port]", options: "Sequence[str]") -> "tuple[list[Port], list[Port]]":
+    """(ports for pdman-portfwd, ports for pasta): TCP ports published on a loopback
+    address go through the forwarder, which never shows the container a client as
+    127.0.0.1; the rest through pasta -- all of them when the user gives pasta's -t."""
+    if _given(options, "-t", "--tcp-ports"):
+        return [], list(ports)
+    local = [p for p in ports if p["protocol"] == "tcp" and _is_loopback(p.get("host_ip") or "")]
+    return local, [p for p in ports if p not in local]
 
 
 def _given(options: "Sequence[str]", *names: str) -> bool:

@@ -1,4 +1,5 @@
-"""pdman-portfwd: the published TCP ports of a slirp4netns container, forwarded by a
+"""pdman-portfwd: the published TCP ports of a slirp4netns container (and a pasta
+container's ports published on a loopback address, see pasta.py), forwarded by a
 small splice(2) proxy (native/portfwd.c) instead of slirp4netns's user-mode TCP
 stack. podman's default port handler, rootlessport, works the same way; either moves
 about twice the bytes per second of slirp4netns's own forwarding.
@@ -8,10 +9,16 @@ address on 0.0.0.0 and, where the host has IPv6, on :: too): a port in use
 fails with the port named (ports.bind_error) before anything runs, and leaves
 nothing behind. The forwarder inherits them, joins the container's user and network
 namespaces by PID, writes "1" on a pipe, then accepts on the host and connects to
-127.0.0.1:CONTAINER-PORT inside the container, so the container sees its clients as
-127.0.0.1:
+the container's own address on slirp4netns's tap (10.0.2.100, or .100 of the
+configured cidr), so the container sees its clients come from that address:
 
-    pdman-portfwd --pid PID --ready-fd FD LISTEN-FD:CONTAINER-PORT...
+    pdman-portfwd --pid PID --addr IPV4 --ready-fd FD LISTEN-FD:CONTAINER-PORT...
+
+Never 127.0.0.1 (podman's CVE-2021-20199): through the container's loopback every
+client, remote ones included, would look local to the container, and services that
+trust loopback (Redis' protected mode, admin endpoints) or listen on 127.0.0.1 only
+would be open to whoever reaches the host port. A service bound to the container's
+loopback only is not reachable through a published port, as with docker and podman.
 
 UDP ports are not forwarded here: slirp4netns's add_hostfwd keeps them (slirp.py).
 The forwarder is recorded as a helper of the container; teardown kills it, and it
@@ -34,9 +41,11 @@ if TYPE_CHECKING:
     from pdman.network.ports import Port
 
 
-def argv(exe: str, pid: int, ready_fd: int, listeners: "Sequence[tuple[int, int]]") -> list[str]:
-    """The command line; `listeners` are (inherited fd, container port) pairs."""
-    return [exe, "--pid", str(pid), "--ready-fd", str(ready_fd),
+def argv(exe: str, pid: int, addr: str, ready_fd: int,
+         listeners: "Sequence[tuple[int, int]]") -> list[str]:
+    """The command line; `addr` is the container's address connections go to,
+    `listeners` are (inherited fd, container port) pairs."""
+    return [exe, "--pid", str(pid), "--addr", addr, "--ready-fd", str(ready_fd),
             *(f"{fd}:{port}" for fd, port in listeners)]
 
 
@@ -82,10 +91,12 @@ def listeners(p: "Port") -> list[socket.socket]:
 _NO_IPV6 = (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL, errno.EPROTONOSUPPORT)
 
 
-def start(pid: int, published: "Sequence[Port]", log_path: str,
+def start(pid: int, published: "Sequence[Port]", addr: str, log_path: str,
           timeout: float = 10.0) -> tuple[int, int]:
-    """Forward `published` (TCP) host ports into the network namespace of `pid`;
-    (pid, start time) of the forwarder once it is in the namespaces."""
+    """Forward `published` (TCP) host ports to `addr` (the container's tap address,
+    slirp.guest_address; "auto": its first non-loopback IPv4 address, for pasta) in
+    the network namespace of `pid`; (pid, start time) of the forwarder once it is in
+    the namespaces."""
     from pdman.runtime import libexec
 
     exe = libexec.path("pdman-portfwd")
@@ -98,7 +109,7 @@ def start(pid: int, published: "Sequence[Port]", log_path: str,
                 fds.append((sock.fileno(), p["container_port"]))
         r, w = os.pipe()
         try:
-            daemon = procs.spawn_daemon(argv(exe, pid, w, fds), log_path,
+            daemon = procs.spawn_daemon(argv(exe, pid, addr, w, fds), log_path,
                                         pass_fds=(w, *(fd for fd, _ in fds)))
         except BaseException:
             os.close(r)

@@ -9,16 +9,19 @@ Published ports, by podman's `port_handler` option:
 
     rootlesskit   (the default, podman's name for it) TCP ports go through
                   pdman-portfwd (portfwd.py), a splice(2) proxy that accepts on
-                  the host and connects to 127.0.0.1:PORT inside the container;
-                  about twice slirp4netns's throughput. UDP ports still go
+                  the host and connects to the container's tap address
+                  (10.0.2.100:PORT) inside the container; about twice
+                  slirp4netns's throughput. UDP ports still go
                   through slirp4netns's add_hostfwd.
     slirp4netns   every port through slirp4netns's API socket (`add_hostfwd`),
                   bound by slirp4netns itself, forwarded by its TCP/IP stack.
 
 Either way a port in use fails with the port named.
 
-Client addresses: with the forwarder the container sees every TCP client as
-127.0.0.1 (its own loopback, as with podman's rootlessport). Through slirp4netns's
+Client addresses: with the forwarder the container sees every TCP client as its own
+tap address (10.0.2.100), never as 127.0.0.1 (podman's CVE-2021-20199: services
+trusting loopback would be open to remote clients); a service listening on the
+container's loopback only is not reachable through a published port. Through slirp4netns's
 stack (port_handler=slirp4netns, and UDP) a client on the host's loopback shows up
 as 10.0.2.2 (the host, as the container sees it), a remote client with its own
 address.

@@ -273,7 +273,7 @@ def test_publish_all_and_ranges(images: dict[str, str], registry_env: dict[str, 
     assert_nothing_left(registry_env)
 
 
-@pytest.mark.parametrize("handler, client", [("", "127.0.0.1"),
+@pytest.mark.parametrize("handler, client", [("", "10.0.2.100"),
                                              (":port_handler=slirp4netns", "10.0.2.2")])
 def test_slirp4netns_on_request(images: dict[str, str], registry_env: dict[str, str],
                                foreground: Any, handler: str, client: str) -> None:
@@ -291,7 +291,8 @@ def test_slirp4netns_on_request(images: dict[str, str], registry_env: dict[str, 
     assert len(forwarders_of(registry_env)) == (0 if handler else 1)
     pd(registry_env, "stop", "web")
     web.wait()
-    # pdman-portfwd connects from the container's loopback (as podman's rootlessport);
+    # pdman-portfwd connects to the container's tap address, from inside the container:
+    # never from its loopback (CVE-2021-20199, tests/security/test_port_client.py);
     # slirp4netns forwards inside its own stack: a loopback client is the host, 10.0.2.2
     assert f'{client} - - [' in web.output()
     pd(registry_env, "rm", "web")
@@ -356,7 +357,8 @@ def test_slirp4netns_forwarder_moves_bytes_intact(images: dict[str, str],
     with ThreadPoolExecutor(len(blobs)) as pool:
         got = list(pool.map(lambda b: hashlib.sha256(echo_through(port, b)).hexdigest(), blobs))
     assert got == [echoed(b) for b in blobs]
-    assert "peer 127.0.0.1\n" in server.output()
+    # the container's own tap address, never its loopback (CVE-2021-20199)
+    assert "peer 10.0.2.100\n" in server.output()
     assert len(forwarders_of(registry_env)) == 1
     pd(registry_env, "rm", "-f", "echo")
     server.wait()

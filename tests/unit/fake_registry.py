@@ -67,8 +67,12 @@ class _Chunks(httpx.SyncByteStream):
 
 class FakeRegistry:
     def __init__(self, bearer: bool = False, basic: bool = False,
-                 users: dict[str, str] | None = None, token_ttl: int = 300) -> None:
+                 users: dict[str, str] | None = None, token_ttl: int = 300,
+                 realm: str = "https://auth.reg.test/token") -> None:
         self.bearer = bearer
+        # the token service: a subdomain of the registry's host, which may have the
+        # user's credentials (registry.realm_trusted); tests move it elsewhere
+        self.realm = realm
         self.basic = basic
         self.users = users or {}
         self.anonymous = not self.users
@@ -152,7 +156,7 @@ class FakeRegistry:
 
     def _challenge(self, scope: str = "") -> httpx.Response:
         if self.bearer:
-            value = 'Bearer realm="https://auth.test/token",service="reg.test"'
+            value = f'Bearer realm="{self.realm}",service="reg.test"'
             if scope:
                 value += f',scope="{scope}"'
         else:
@@ -171,7 +175,7 @@ class FakeRegistry:
             if url.path.endswith(suffix) and left:
                 self.fail_5xx[suffix] = left - 1
                 return httpx.Response(503, json={"errors": [{"message": "try later"}]})
-        if url.host == "auth.test":
+        if url.host == httpx.URL(self.realm).host:
             return self._token(request)
         if url.host == "storage.test":
             assert "authorization" not in request.headers  # never leaked cross-origin

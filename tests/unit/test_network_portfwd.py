@@ -9,7 +9,7 @@ import socket
 import pytest
 
 from pdman.errors import ConflictError, UsageError
-from pdman.network import portfwd, slirp
+from pdman.network import pasta, portfwd, slirp
 
 TCP = {"host_ip": "", "host_port": 8080, "container_port": 80, "protocol": "tcp"}
 UDP = {"host_ip": "127.0.0.1", "host_port": 5353, "container_port": 53, "protocol": "udp"}
@@ -32,8 +32,15 @@ def test_unknown_port_handler_names_both() -> None:
 
 
 def test_forwarder_argv() -> None:
-    assert portfwd.argv("/x/pdman-portfwd", 4242, 7, [(8, 80), (9, 443)]) == [
-        "/x/pdman-portfwd", "--pid", "4242", "--ready-fd", "7", "8:80", "9:443"]
+    assert portfwd.argv("/x/pdman-portfwd", 4242, "10.0.2.100", 7, [(8, 80), (9, 443)]) == [
+        "/x/pdman-portfwd", "--pid", "4242", "--addr", "10.0.2.100", "--ready-fd", "7",
+        "8:80", "9:443"]
+
+
+def test_forwarder_target_is_the_containers_tap_never_loopback() -> None:
+    # CVE-2021-20199: through 127.0.0.1 every client would look local to the container
+    assert slirp.guest_address(slirp.parse_options([])) == "10.0.2.100"
+    assert slirp.guest_address(slirp.parse_options(["cidr=10.5.0.0/24"])) == "10.5.0.100"
 
 
 def test_listener_binds_or_names_the_port() -> None:
@@ -63,3 +70,14 @@ def test_without_a_host_address_both_wildcards_listen() -> None:
     finally:
         for s in socks:
             s.close()
+
+
+def test_pasta_leaves_loopback_published_tcp_ports_to_the_forwarder() -> None:
+    """pasta (2023-03) splices loopback clients to the container's loopback: ports
+    published on a loopback address, all of whose clients are local, go through
+    pdman-portfwd instead; UDP and ports on every address stay with pasta."""
+    local = {"host_ip": "127.0.0.1", "host_port": 8080, "container_port": 80, "protocol": "tcp"}
+    local6 = {"host_ip": "::1", "host_port": 8081, "container_port": 81, "protocol": "tcp"}
+    assert pasta.split_ports([TCP, UDP, local, local6], []) == ([local, local6], [TCP, UDP])
+    # the user's own -t: pasta forwards everything, as asked
+    assert pasta.split_ports([TCP, local], ["-t", "8080"]) == ([], [TCP, local])

@@ -240,3 +240,33 @@ def test_plain_progress_lines_like_podman(ctx: EngineContext, reg: FakeRegistry)
     assert any(x.endswith(" skipped: already exists") for x in lines)
     assert any(x.startswith("Copying config sha256:") for x in lines)
     assert lines[-1] == "Writing manifest to image destination"
+
+
+def test_an_ambiguous_short_name_is_asked_once_and_remembered(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reg: FakeRegistry) -> None:
+    """short-name-mode enforcing (the default) with two search registries: a pull
+    with someone to ask (a terminal) pulls the pick and records it in the alias
+    cache; the next pull, with nobody to ask, follows the alias."""
+    conf = tmp_path / "two.conf"
+    conf.write_text('unqualified-search-registries = ["other.test", "reg.test"]\n')
+    monkeypatch.setenv("CONTAINERS_REGISTRIES_CONF", str(conf))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("REGISTRY_AUTH_FILE", str(tmp_path / "auth.json"))
+    c = EngineContext.create(tmp_path / "root2", tmp_path / "run2")
+    try:
+        asked: list[list[str]] = []
+
+        def choose(short: str, names: list[str]) -> str:
+            asked.append(names)
+            return "reg.test/app"
+
+        report = pull(c, reg, "app", choose_registry=choose)
+        assert asked == [["other.test/app", "reg.test/app"]]
+        assert report.reference == "reg.test/app:latest"   # type: ignore[attr-defined]
+        assert not any(r.url.host == "other.test" for r in reg.requests)
+        cache = tmp_path / "config/containers/short-name-aliases.conf"
+        assert '"app" = "reg.test/app"' in cache.read_text()
+        assert pull(c, reg, "app").reference == "reg.test/app:latest"  # type: ignore[attr-defined]
+        assert len(asked) == 1
+    finally:
+        c.close()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pdman.errors import ImageNotFound, UsageError
+from pdman.errors import ImageNotFound, ShortNameError, UsageError
 from pdman.image import registries_conf
 from pdman.image.reference import parse
 
@@ -42,9 +42,68 @@ def conf() -> registries_conf.RegistriesConf:
     return registries_conf.parse_text(CONF)
 
 
-def test_short_names_try_each_search_registry_in_order() -> None:
-    got = [str(r) for r in conf().candidates(parse("busybox"))]
-    assert got == ["quay.io/busybox:latest", "docker.io/library/busybox:latest"]
+def test_short_names_try_each_search_registry_in_order_unless_enforcing() -> None:
+    for mode in ("permissive", "disabled"):
+        c = registries_conf.parse_text(f'short-name-mode = "{mode}"\n' + CONF)
+        got = [str(r) for r in c.candidates(parse("busybox"))]
+        assert got == ["quay.io/busybox:latest", "docker.io/library/busybox:latest"]
+
+
+def test_enforcing_is_the_default_and_refuses_to_guess_without_a_terminal() -> None:
+    c = conf()
+    assert c.short_name_mode == "enforcing"
+    with pytest.raises(ShortNameError) as err:
+        c.candidates(parse("busybox"))
+    assert "quay.io/busybox" in err.value.message and "docker.io/library/busybox" in \
+        err.value.message
+    assert "fully qualified" in (err.value.hint or "") and "[aliases]" in (err.value.hint or "")
+    assert err.value.exit_code == 125
+
+
+def test_a_terminal_picks_in_enforcing_and_permissive_but_not_disabled() -> None:
+    asked: list[tuple[str, list[str]]] = []
+
+    def choose(short: str, names: list[str]) -> str:
+        asked.append((short, names))
+        return names[1]
+
+    for mode in ("enforcing", "permissive"):
+        c = registries_conf.parse_text(f'short-name-mode = "{mode}"\n' + CONF)
+        assert [str(r) for r in c.candidates(parse("busybox:1"), choose)] == \
+            ["docker.io/library/busybox:1"]
+    assert asked == [("busybox", ["quay.io/busybox", "docker.io/library/busybox"])] * 2
+    c = registries_conf.parse_text('short-name-mode = "disabled"\n' + CONF)
+    assert len(c.candidates(parse("busybox"), choose)) == 2 and len(asked) == 2
+    # one search registry: nothing to ask, whatever the mode
+    one = registries_conf.parse_text('unqualified-search-registries = ["reg.test"]\n')
+    assert [str(r) for r in one.candidates(parse("x"), choose)] == ["reg.test/x:latest"]
+    assert len(asked) == 2
+    # an alias: nothing to ask either
+    assert [str(r) for r in conf().candidates(parse("fedora"), choose)] == \
+        ["registry.fedoraproject.org/fedora:latest"]
+
+
+def test_unknown_short_name_mode_is_an_error() -> None:
+    with pytest.raises(UsageError, match="short-name-mode"):
+        registries_conf.parse_text('short-name-mode = "sometimes"\n')
+
+
+def test_recorded_alias_wins_and_is_written_as_podman_does(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    monkeypatch.setenv("CONTAINERS_REGISTRIES_CONF", str(tmp_path / "registries.conf"))
+    (tmp_path / "registries.conf").write_text(CONF)
+    c = registries_conf.load()
+    c.record_alias("busybox", "docker.io/library/busybox")
+    cache = tmp_path / "cfg/containers/short-name-aliases.conf"
+    assert cache.read_text() == '[aliases]\n  "busybox" = "docker.io/library/busybox"\n'
+    again = registries_conf.load()
+    assert [str(r) for r in again.candidates(parse("busybox:2"))] == \
+        ["docker.io/library/busybox:2"]
+    # the cache wins over registries.conf's own aliases (containers-registries.conf(5))
+    again.record_alias("fedora", "quay.io/fedora/fedora")
+    assert [str(r) for r in registries_conf.load().candidates(parse("fedora"))] == \
+        ["quay.io/fedora/fedora:latest"]
 
 
 def test_aliases_win_and_keep_the_tag() -> None:

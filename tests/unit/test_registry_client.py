@@ -50,7 +50,7 @@ def test_anonymous_bearer_token_is_fetched_once_per_scope_and_reused() -> None:
     assert digest == desc["digest"] and ctype == manifest.OCI_MANIFEST
     c.get_manifest("app", desc["digest"], manifest.ACCEPT)
     assert reg.tokens_issued == 1
-    token_req = [r for r in reg.requests if r.url.host == "auth.test"][0]
+    token_req = [r for r in reg.requests if r.url.host == "auth.reg.test"][0]
     assert token_req.url.params["scope"] == "repository:app:pull"
     assert token_req.url.params["service"] == "reg.test"
     assert "authorization" not in token_req.headers
@@ -61,7 +61,7 @@ def test_bearer_with_credentials_and_refused_credentials() -> None:
     reg.push_image("app", "latest", [LAYER])
     c = client(reg, credentials=Credentials("u", "p"))
     c.get_manifest("app", "latest", manifest.ACCEPT)
-    token_req = [r for r in reg.requests if r.url.host == "auth.test"][0]
+    token_req = [r for r in reg.requests if r.url.host == "auth.reg.test"][0]
     assert token_req.headers["authorization"].startswith("Basic ")
     with pytest.raises(AuthenticationError, match="bad credentials"):
         client(reg, credentials=Credentials("u", "wrong")).get_manifest(

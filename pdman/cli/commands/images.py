@@ -57,7 +57,13 @@ def pull(
     authfile: Authfile = None,
 ) -> None:
     """Pull an image from a registry: manifest, config and layers, each verified against
-    its digest; layers already stored are reused. Prints the image ID."""
+    its digest; layers already stored are reused. Prints the image ID.
+
+    A short name (nginx) resolves through registries.conf: an alias, else the only
+    search registry; with several, short-name-mode decides -- enforcing (the default)
+    asks on a terminal and records the answer in
+    ~/.config/containers/short-name-aliases.conf, and fails without one; permissive
+    then tries them in order; disabled always does."""
 
 
 groups.register(pull, (groups.top, "pull"), (groups.image, "pull"))

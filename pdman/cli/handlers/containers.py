@@ -149,7 +149,9 @@ def _create_options(image: str, command: list[str] | None, **kw: object):  # typ
 def _with_pull_progress(opts, action):  # type: ignore[no-untyped-def]
     """Run `action(opts)` with pull progress on stderr (only shown if a pull happens)."""
     from pdman.cli.pull_progress import pull_progress_if_needed
+    from pdman.cli.shortname_prompt import terminal_chooser
 
+    opts.pull_choose = terminal_chooser()
     with pull_progress_if_needed(opts.quiet_pull) as sink:
         opts.pull_progress = sink
         return action(opts)

@@ -103,6 +103,7 @@ def pull(g: GlobalOptions, image: str, platform: str | None, arch: str | None,
     import sys
 
     from pdman.cli.pull_progress import pull_progress
+    from pdman.cli.shortname_prompt import terminal_chooser
     from pdman.engine.images import pull as engine_pull
     from pdman.entities.images import PullOptions
 
@@ -111,7 +112,8 @@ def pull(g: GlobalOptions, image: str, platform: str | None, arch: str | None,
         report = engine_pull(ctx, PullOptions(
             reference=image, platform=platform or "", os=os or "", arch=arch or "",
             variant=variant or "", tls_verify=_tls(tls_verify), creds=creds or "",
-            authfile=authfile or "", quiet=quiet, progress=sink))
+            authfile=authfile or "", quiet=quiet, progress=sink,
+            choose_registry=terminal_chooser()))
     if quiet:
         for w in report.warnings:
             print(f"WARNING: {w}", file=sys.stderr)
