@@ -87,10 +87,15 @@ def security_page(date: str, version: str) -> str:
          "processes in the container cannot open it through /proc/PID/exe or "
          "/proc/PID/fd; the unpacked single\\-file install is not writable from a "
          "container."),
-        ("A published port's client is the real client",
-         "With pasta and with slirp4netns, a container sees the address of the client "
-         "that connected to a published port, never 127.0.0.1: services that trust "
-         "loopback stay protected."),
+        ("A published port's client is never the container's loopback",
+         "A client of a published port never appears to the container as 127.0.0.1, so "
+         "services that trust loopback (Redis protected mode, admin endpoints) stay "
+         "protected, and a service bound to the container's 127.0.0.1 is not reachable "
+         "through the port. With pasta, a remote client keeps its real address. With "
+         "slirp4netns, pdman\-portfwd connects to the container's own address "
+         "(10.0.2.100 by default), which is what the container sees; ports published on "
+         "a host loopback address go through the same forwarder with pasta too. One "
+         "known exception, below."),
         ("The kernel's attack surface is narrowed",
          "A seccomp filter (below), the user namespace's limited capabilities, masked "
          "and read\\-only paths, and a new session keyring per container."),
@@ -121,6 +126,12 @@ def security_page(date: str, version: str) -> str:
         "Images are not verified beyond their digests: pdman does not check signatures "
         "(policy.json) of what it pulls.",
         "No SELinux or AppArmor confinement.",
+        "With the pasta of Debian 12 (2023\-03), a client on the host's own loopback "
+        "that connects to a port published on every address (\-p 8080:80) reaches the "
+        "container's loopback: that pasta has no option to stop it. Publish on a "
+        "loopback address (\-p 127.0.0.1:8080:80) or use \-\-network slirp4netns "
+        "where that matters; a test pins the gap and fails once a pasta that closes it "
+        "is installed.",
         "\\-\\-privileged, \\-\\-cap\\-add and seccomp=unconfined give up the "
         "corresponding protection, as their names say.",
     ]
