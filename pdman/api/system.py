@@ -1,0 +1,153 @@
+"""System endpoints: `_ping`, `version`, `info`, `system/df`, `events`, `auth`."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+
+from pdman import __version__
+from pdman.api.router import API_VERSION, MIN_API_VERSION, route
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from pdman.api.http import Connection, Request
+    from pdman.engine.context import EngineContext
+
+_PING_HEADERS = {"Cache-Control": "no-cache, no-store, must-revalidate", "Pragma": "no-cache",
+                 "Builder-Version": "1"}
+
+
+@route("GET|HEAD", "/_ping")
+def ping(ctx: "EngineContext", req: "Request", conn: "Connection") -> None:
+    conn.send(200, b"OK", content_type="text/plain; charset=utf-8", headers=_PING_HEADERS,
+              head_only=req.method == "HEAD")
+
+
+def _arch() -> str:
+    machine = platform.machine()
+    return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
+
+
+@route("GET", "/version")
+def version(ctx: "EngineContext", req: "Request", conn: "Connection") -> "dict[str, Any]":
+    kernel = platform.release()
+    return {
+        "Platform": {"Name": f"pdman {__version__}"},
+        "Components": [{"Name": "Engine", "Version": __version__,
+                        "Details": {"APIVersion": API_VERSION, "MinAPIVersion": MIN_API_VERSION,
+                                    "Os": "linux", "Arch": _arch(), "KernelVersion": kernel}}],
+        "Version": __version__, "ApiVersion": API_VERSION, "MinAPIVersion": MIN_API_VERSION,
+        "GitCommit": "", "GoVersion": "", "Os": "linux", "Arch": _arch(),
+        "KernelVersion": kernel, "BuildTime": "",
+    }
+
+
+@route("GET", "/info")
+def info(ctx: "EngineContext", req: "Request", conn: "Connection") -> "dict[str, Any]":
+    from pdman.engine.system import info as engine_info
+
+    report = engine_info(ctx)
+    store = report.get("store", {})
+    counts = store.get("counts", {}) if isinstance(store, dict) else {}
+    containers = int(counts.get("containers", 0) or 0)
+    running = int(counts.get("running", 0) or 0)
+    mem = 0
+    try:
+        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        pass
+    return {
+        "ID": "", "Containers": containers, "ContainersRunning": running,
+        "ContainersPaused": 0, "ContainersStopped": max(containers - running, 0),
+        "Images": int(counts.get("images", 0) or 0), "Driver": "overlay",
+        "DriverStatus": [], "DockerRootDir": ctx.paths.root, "Name": platform.node(),
+        "ServerVersion": __version__, "OperatingSystem": "linux", "OSType": "linux",
+        "Architecture": platform.machine(), "NCPU": os.cpu_count() or 1, "MemTotal": mem,
+        "KernelVersion": platform.release(), "CgroupDriver": "systemd", "CgroupVersion": "2",
+        "SecurityOptions": ["name=rootless", "name=seccomp,profile=default"],
+        "Runtimes": {"pdman": {"path": "pdman"}}, "DefaultRuntime": "pdman",
+        "Swarm": {"LocalNodeState": "inactive", "ControlAvailable": False},
+        "RegistryConfig": {"IndexConfigs": {}, "InsecureRegistryCIDRs": [], "Mirrors": []},
+        "IndexServerAddress": "https://index.docker.io/v1/", "LoggingDriver": "k8s-file",
+        "Plugins": {"Volume": ["local"], "Network": ["bridge", "host", "none"], "Log": ["k8s-file"]},
+        "Labels": [], "ExperimentalBuild": False, "Warnings": [], "SystemTime":
+        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "Pdman": report,
+    }
+
+
+@route("POST", "/auth")
+def auth(ctx: "EngineContext", req: "Request", conn: "Connection") -> "dict[str, Any]":
+    """`docker login`: check the credentials against the registry and keep them."""
+    from pdman.engine.logins import login
+    from pdman.entities.images import LoginOptions
+
+    body = req.json()
+    registry = str(body.get("serveraddress") or "docker.io")
+    login(LoginOptions(registry=registry, username=str(body.get("username", "")),
+                       password=str(body.get("password", ""))))
+    return {"Status": "Login Succeeded", "IdentityToken": ""}
+
+
+@route("GET", "/system/df")
+def disk_usage(ctx: "EngineContext", req: "Request", conn: "Connection") -> "dict[str, Any]":
+    from pdman.api import containers as capi, images as iapi, volumes as vapi
+    from pdman.engine import volumes
+
+    vols = []
+    for rec in volumes.list_volumes(ctx):
+        vols.append({**vapi.volume_json(rec), "UsageData": {"Size": _tree_size(rec.mountpoint),
+                                                            "RefCount": 0}})
+    return {
+        "LayersSize": sum(i["Size"] for i in iapi.image_list(ctx)),
+        "Images": iapi.image_list(ctx),
+        "Containers": capi.container_list(ctx, all=True),
+        "Volumes": vols,
+        "BuildCache": [],
+    }
+
+
+def _tree_size(path: str) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(root, f)).st_size
+            except OSError:
+                pass
+    return total
+
+
+@route("GET", "/events")
+def events(ctx: "EngineContext", req: "Request", conn: "Connection") -> None:
+    """A minimal event stream: container state changes seen by polling the catalog
+    (pdman has no daemon to hear them from), until `until` or the client leaves."""
+    from pdman.engine.containers import list_containers
+    from pdman.entities.containers import ListContainersOptions
+
+    until = req.arg("until")
+    deadline = float(until) if until.replace(".", "", 1).isdigit() else None
+    out = conn.stream()
+    seen = {s.ID: s.State for s in list_containers(ctx, ListContainersOptions(all=True))}
+    actions = {"running": "start", "exited": "die", "paused": "pause", "created": "create"}
+    while deadline is None or time.time() < deadline:
+        time.sleep(0.5)
+        now = {s.ID: (s.State, s) for s in list_containers(ctx, ListContainersOptions(all=True))}
+        for cid, (state, s) in now.items():
+            if seen.get(cid) != state:
+                out.write_json(_event(actions.get(state, state), cid, s.Image, s.Name))
+        for cid in set(seen) - set(now):
+            out.write_json(_event("destroy", cid, "", ""))
+        seen = {cid: st for cid, (st, _) in now.items()}
+        if not seen and deadline is None:
+            out.write(b"")          # nothing to say; the write below detects a gone client
+    out.end()
+
+
+def _event(action: str, cid: str, image: str, name: str) -> "dict[str, Any]":
+    now = time.time()
+    return {"Type": "container", "Action": action, "status": action, "id": cid, "from": image,
+            "Actor": {"ID": cid, "Attributes": {"image": image, "name": name}},
+            "scope": "local", "time": int(now), "timeNano": int(now * 1e9)}

@@ -1,0 +1,349 @@
+"""The Docker-compatible API service (`pdman system service`) driven by the REAL docker
+CLI, as the unprivileged test user, against the test registry.
+
+The docker CLI is Debian's (`docker.io`, installed by packaging/install-deps.sh, at
+/usr/bin/docker) when present, else whichever `docker` is on PATH. It negotiates the
+API version through /_ping and /version like against dockerd. Every test starts its
+own service on a socket in its own runroot and stops it at the end.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.bed.runner import run_pdman
+
+
+def docker_binary() -> str:
+    for candidate in ("/usr/bin/docker", shutil.which("docker")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    pytest.fail("no docker CLI: run packaging/install-deps.sh (Debian's docker.io)",
+                pytrace=False)
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path: str) -> None:
+        super().__init__("localhost", timeout=30)
+        self.path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(30)
+        self.sock.connect(self.path)
+
+
+class Service:
+    """A running `pdman system service` and the docker CLI pointed at it."""
+
+    def __init__(self, env: dict[str, str], sock: str, proc: subprocess.Popen[str]) -> None:
+        self.env, self.sock, self.proc = env, sock, proc
+        self.docker_env = dict(env, DOCKER_HOST=f"unix://{sock}")
+
+    def docker(self, *args: object, check: bool = True, timeout: float = 120,
+               input: str | None = None) -> subprocess.CompletedProcess[str]:
+        cmd = [docker_binary(), *map(str, args)]
+        done = subprocess.run(cmd, env=self.docker_env, text=True, capture_output=True,
+                              timeout=timeout, input=input, check=False)
+        if check and done.returncode != 0:
+            pytest.fail(f"{' '.join(cmd)} exited {done.returncode}\n--- stdout\n{done.stdout}"
+                        f"--- stderr\n{done.stderr}", pytrace=False)
+        return done
+
+    def request(self, method: str, path: str, body: Any = None) -> tuple[int, dict[str, str], bytes]:
+        conn = UnixHTTPConnection(self.sock)
+        try:
+            data = json.dumps(body).encode() if body is not None else None
+            conn.request(method, path, body=data,
+                         headers={"Content-Type": "application/json"} if data else {})
+            resp = conn.getresponse()
+            return resp.status, dict(resp.getheaders()), resp.read()
+        finally:
+            conn.close()
+
+
+def start_service(env: dict[str, str], *extra: str, sock: str | None = None) -> tuple[subprocess.Popen[str], str]:
+    sock = sock or os.path.join(env["PDMAN_RUNROOT"], "api.sock")
+    exe = shutil.which("pdman", path=env.get("PATH"))
+    assert exe, "pdman not on PATH"
+    # its output to a file: a pipe nobody reads while the test runs could fill and block it
+    log = open(os.path.join(env["PDMAN_RUNROOT"], "service.log"), "a")
+    proc = subprocess.Popen([exe, "system", "service", *extra, f"unix://{sock}"], env=env,
+                            text=True, stdout=log, stderr=log)
+    log.close()
+    deadline = time.monotonic() + 30
+    while not os.path.exists(sock):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            pytest.fail(f"the service did not start (exit {proc.returncode}):\n"
+                        f"{service_log(env)}", pytrace=False)
+        time.sleep(0.02)
+    return proc, sock
+
+
+def service_log(env: dict[str, str]) -> str:
+    try:
+        return Path(env["PDMAN_RUNROOT"], "service.log").read_text()
+    except OSError:
+        return ""
+
+
+def stop_service(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture
+def service(registry_env: dict[str, str], tmp_path: Path) -> Iterator[Service]:
+    env = dict(registry_env, DOCKER_CONFIG=str(tmp_path / "docker-config"))
+    proc, sock = start_service(env, "--time", "0")
+    svc = Service(env, sock, proc)
+    try:
+        yield svc
+    finally:
+        stop_service(proc)
+        err = service_log(env)
+        print(err)
+        assert "Traceback" not in err, "the service hit an internal error"
+
+
+@pytest.fixture
+def image(service: Service, busybox: str) -> str:
+    return busybox
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(predicate: Any, timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {predicate}")
+
+
+# ---------------------------------------------------------------------------
+
+def test_ping_version_and_prefixes(service: Service) -> None:
+    status, headers, body = service.request("GET", "/_ping")
+    assert (status, body) == (200, b"OK") and headers["Api-Version"] == "1.44"
+    status, headers, body = service.request("HEAD", "/_ping")
+    assert status == 200 and body == b""
+    for prefix in ("", "/v1.41", "/v1.44"):
+        status, _, body = service.request("GET", prefix + "/version")
+        doc = json.loads(body)
+        assert status == 200 and doc["ApiVersion"] == "1.44" and doc["MinAPIVersion"] == "1.24"
+    status, _, body = service.request("GET", "/v1.99/version")
+    assert status == 400 and "too new" in json.loads(body)["message"]
+    status, _, body = service.request("GET", "/containers/nosuch/json")
+    assert status == 404 and "nosuch" in json.loads(body)["message"]
+    # what pdman cannot do is refused, never ignored
+    status, _, body = service.request("POST", "/containers/create",
+                                      {"Image": "busybox", "HostConfig": {"Devices": [
+                                          {"PathOnHost": "/dev/kmsg"}]}})
+    assert status == 400 and "Devices" in json.loads(body)["message"]
+    status, _, _ = service.request("POST", "/build")
+    assert status == 501
+    out = service.docker("version", "--format", "{{.Server.APIVersion}}").stdout
+    assert out.strip() == "1.44"
+
+
+def test_run_rm_prints_and_returns_the_exit_code(service: Service, image: str) -> None:
+    done = service.docker("run", "--rm", image, "echo", "hi")
+    assert done.stdout == "hi\n"
+    done = service.docker("run", "--rm", image, "sh", "-c", "echo out; echo err >&2; exit 3",
+                          check=False)
+    assert done.returncode == 3
+    assert done.stdout == "out\n" and "err" in done.stderr
+    # --rm: nothing left behind, as the CLI sees it too
+    assert run_pdman("ps", "-aq", env=service.env).stdout.strip() == ""
+
+
+def test_run_detached_with_port_answers_http(service: Service, image: str) -> None:
+    port = free_port()
+    cid = service.docker(
+        "run", "-d", "--name", "web", "-p", f"127.0.0.1:{port}:8080", image, "sh", "-c",
+        "mkdir /www && echo hello-from-api > /www/index.html && httpd -f -p 8080 -h /www"
+    ).stdout.strip()
+    assert len(cid) == 64
+
+    def answer() -> str:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
+                return r.read().decode()
+        except OSError:
+            return ""
+
+    assert wait_for(answer).strip() == "hello-from-api"
+    ps = service.docker("ps", "--format", "{{.Names}} {{.Ports}} {{.State}}").stdout
+    assert f"web 127.0.0.1:{port}->8080/tcp running" in ps
+    # the CLI sees what the API made
+    assert "web" in run_pdman("ps", "--format", "{{.Names}}", env=service.env).stdout
+    doc = json.loads(service.docker("inspect", "web").stdout)[0]
+    assert doc["Id"] == cid and doc["Name"] == "/web" and doc["State"]["Running"] is True
+    assert doc["NetworkSettings"]["Ports"]["8080/tcp"][0]["HostPort"] == str(port)
+    service.docker("stop", "-t", "1", "web")
+    assert json.loads(service.docker("inspect", "web").stdout)[0]["State"]["Status"] == "exited"
+    service.docker("rm", "web")
+    assert service.docker("ps", "-aq").stdout.strip() == ""
+
+
+def test_logs_follow_streams_until_exit(service: Service, image: str) -> None:
+    cid = service.docker("run", "-d", image, "sh", "-c",
+                         "for i in 1 2 3; do echo line$i; sleep 0.3; done; echo bad >&2"
+                         ).stdout.strip()
+    done = service.docker("logs", "-f", cid)
+    assert done.stdout == "line1\nline2\nline3\n" and done.stderr == "bad\n"
+    tail = service.docker("logs", "--tail", "2", cid)
+    assert (tail.stdout, tail.stderr) == ("line3\n", "bad\n")
+    assert service.docker("wait", cid).stdout.strip() == "0"
+
+
+def test_exec_interactive_on_a_real_pty(service: Service, image: str) -> None:
+    import pexpect
+
+    service.docker("run", "-d", "--name", "box", image, "sleep", "300")
+    child = pexpect.spawn(docker_binary(), ["exec", "-it", "box", "sh"], env=service.docker_env,
+                          timeout=30, encoding="utf-8")
+    try:
+        child.expect("# ")
+        child.sendline("echo $((6*7)); test -t 0 && echo on-a-terminal")
+        child.expect("42")
+        child.expect("on-a-terminal")
+        child.sendline("exit 5")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 5
+    done = service.docker("exec", "box", "sh", "-c", "echo piped; exit 2", check=False)
+    assert (done.returncode, done.stdout) == (2, "piped\n")
+    service.docker("rm", "-f", "box")
+
+
+def test_images_pull_tag_push_inspect(service: Service, testbed: Any, tmp_path: Path) -> None:
+    ref = testbed.image("busybox")
+    out = service.docker("pull", ref).stdout
+    assert "Digest: sha256:" in out
+    images = service.docker("images", "--format", "{{.Repository}}:{{.Tag}}").stdout.split()
+    assert ref in images
+    doc = json.loads(service.docker("image", "inspect", ref).stdout)[0]
+    assert doc["Id"].startswith("sha256:") and ref in doc["RepoTags"]
+    copy = f"{testbed.registry}/api-pushed:v1"
+    service.docker("tag", ref, copy)
+    service.docker("push", copy)
+    service.docker("rmi", copy)
+    service.docker("pull", copy)
+    assert copy in service.docker("images", "--format", "{{.Repository}}:{{.Tag}}").stdout
+    done = service.docker("pull", f"{testbed.registry}/no-such-image:v1", check=False)
+    assert done.returncode != 0
+
+
+def test_cp_both_ways_stats_network_volume_df(service: Service, image: str, tmp_path: Path) -> None:
+    service.docker("run", "-d", "--name", "files", image, "sleep", "300")
+    src = tmp_path / "in.txt"
+    src.write_text("into the container\n")
+    service.docker("cp", str(src), "files:/tmp/")
+    assert service.docker("exec", "files", "cat", "/tmp/in.txt").stdout == "into the container\n"
+    service.docker("exec", "files", "sh", "-c", "echo out of it > /tmp/out.txt")
+    service.docker("cp", "files:/tmp/out.txt", str(tmp_path / "out.txt"))
+    assert (tmp_path / "out.txt").read_text() == "out of it\n"
+    stats = service.docker("stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}}",
+                           "files").stdout
+    assert stats.startswith("files ")
+    service.docker("rm", "-f", "files")
+
+    service.docker("volume", "create", "apivol")
+    assert "apivol" in service.docker("volume", "ls", "--format", "{{.Name}}").stdout
+    service.docker("run", "--rm", "-v", "apivol:/data", image, "sh", "-c", "echo kept > /data/f")
+    assert service.docker("run", "--rm", "-v", "apivol:/data", image,
+                          "cat", "/data/f").stdout == "kept\n"
+    df = service.docker("system", "df").stdout
+    assert "Images" in df and "Local Volumes" in df
+
+
+def test_network_name_resolution(service: Service, image: str) -> None:
+    service.docker("network", "create", "apinet")
+    service.docker("run", "-d", "--network", "apinet", "--name", "server", image, "sh", "-c",
+                   "mkdir /www && echo from-server > /www/index.html && httpd -f -p 8080 -h /www")
+    fetch = "for i in $(seq 50); do wget -q -O- http://server:8080/ && exit 0; sleep 0.2; done; exit 1"
+    done = service.docker("run", "--rm", "--network", "apinet", image, "sh", "-c", fetch)
+    assert done.stdout.strip() == "from-server"
+    service.docker("rm", "-f", "server")
+    service.docker("network", "rm", "apinet")
+
+
+def test_containers_outlive_the_service_and_idle_exit(registry_env: dict[str, str], busybox: str,
+                                                      tmp_path: Path) -> None:
+    env = dict(registry_env, DOCKER_CONFIG=str(tmp_path / "docker-config"))
+    proc, sock = start_service(env, "--time", "0")
+    svc = Service(env, sock, proc)
+    try:
+        svc.docker("run", "-d", "--name", "survivor", busybox, "sleep", "300")
+    finally:
+        stop_service(proc)
+    assert not os.path.exists(sock)          # a clean stop removes its socket
+    state = json.loads(run_pdman("inspect", "survivor", env=env).stdout)[0]["State"]
+    assert state["Running"] is True           # the container did not depend on it
+    run_pdman("run", "-d", "--name", "from-cli", busybox, "sleep", "300", env=env)
+    # a service with an idle timeout exits by itself once nobody is connected...
+    proc, sock = start_service(env, "--time", "1")
+    svc = Service(env, sock, proc)
+    names = svc.docker("ps", "--format", "{{.Names}}").stdout.split()
+    assert sorted(names) == ["from-cli", "survivor"]   # ...and sees what the CLI made
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        stop_service(proc)
+        pytest.fail("the service did not exit when idle")
+    assert proc.returncode == 0
+    run_pdman("rm", "-f", "survivor", "from-cli", env=env)
+
+
+def test_socket_activation_serves_the_passed_socket(registry_env: dict[str, str],
+                                                    tmp_path: Path) -> None:
+    """systemd's way (pdman.socket): the socket exists before the service; the first
+    connection starts it with the socket in LISTEN_FDS; it exits when idle."""
+    tool = shutil.which("systemd-socket-activate")
+    if tool is None:
+        pytest.skip("systemd-socket-activate (Debian's systemd package) is not installed")
+    env = dict(registry_env, DOCKER_CONFIG=str(tmp_path / "docker-config"))
+    sock = os.path.join(env["PDMAN_RUNROOT"], "activated.sock")
+    exe = shutil.which("pdman", path=env.get("PATH"))
+    assert exe
+    with open(os.path.join(env["PDMAN_RUNROOT"], "service.log"), "a") as log:
+        proc = subprocess.Popen([tool, "-l", sock, exe, "system", "service", "--time", "1"],
+                                env=env, stdout=log, stderr=log)
+    try:
+        wait_for(lambda: os.path.exists(sock))
+        svc = Service(env, sock, proc)
+        status, headers, body = svc.request("GET", "/_ping")
+        assert (status, body) == (200, b"OK")
+        assert svc.docker("version", "--format", "{{.Server.APIVersion}}").stdout.strip() == "1.44"
+        assert proc.wait(timeout=30) == 0      # idle: the service exits by itself
+    finally:
+        stop_service(proc)
+    assert "Traceback" not in service_log(env)
