@@ -122,7 +122,8 @@ def _replay(ctx: "EngineContext", cid: str, sock: socket.socket, tty: bool,
     from pdman.engine import lifecycle
     from pdman.errors import ContainerNotFound
 
-    options = lifecycle.LogsOptions([cid], follow=follow, next_exit=follow,
+    # a short interval: `docker run` waits on this stream for the container's output
+    options = lifecycle.LogsOptions([cid], follow=follow, next_exit=follow, interval=0.02,
                                     since=f"{since:.9f}" if since is not None else None)
     out = _Sink(sock.sendall, 1, tty) if req.flag("stdout", True) else _Null()
     err = _Sink(sock.sendall, 2, tty) if req.flag("stderr", True) else _Null()

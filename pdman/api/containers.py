@@ -328,7 +328,7 @@ def wait(ctx: "EngineContext", req: "Request", conn: "Connection", name: str) ->
     containers.lookup(ctx, name)                 # a 404 comes before the stream
     out = conn.stream()
     try:
-        code = containers.wait_exit(ctx, name, condition)
+        code = containers.wait_exit(ctx, name, condition, interval=0.02)
         out.write_json({"StatusCode": code, "Error": None})
     except Exception as exc:  # noqa: BLE001 - the status line went out already
         out.write_json({"StatusCode": -1, "Error": {"Message": str(exc)}})

@@ -50,10 +50,10 @@ def info(ctx: "EngineContext", req: "Request", conn: "Connection") -> "dict[str,
     from pdman.engine.system import info as engine_info
 
     report = engine_info(ctx)
-    store = report.get("store", {})
-    counts = store.get("counts", {}) if isinstance(store, dict) else {}
-    containers = int(counts.get("containers", 0) or 0)
-    running = int(counts.get("running", 0) or 0)
+    store = report["store"]
+    containers = int(store["containers"])
+    running = int(store["containersRunning"])
+    cgroups = report["host"].get("cgroups") or {}
     mem = 0
     try:
         mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -62,11 +62,12 @@ def info(ctx: "EngineContext", req: "Request", conn: "Connection") -> "dict[str,
     return {
         "ID": "", "Containers": containers, "ContainersRunning": running,
         "ContainersPaused": 0, "ContainersStopped": max(containers - running, 0),
-        "Images": int(counts.get("images", 0) or 0), "Driver": "overlay",
+        "Images": int(store["images"]), "Driver": "overlay",
         "DriverStatus": [], "DockerRootDir": ctx.paths.root, "Name": platform.node(),
         "ServerVersion": __version__, "OperatingSystem": "linux", "OSType": "linux",
         "Architecture": platform.machine(), "NCPU": os.cpu_count() or 1, "MemTotal": mem,
-        "KernelVersion": platform.release(), "CgroupDriver": "systemd", "CgroupVersion": "2",
+        "KernelVersion": platform.release(), "CgroupDriver": cgroups.get("manager") or "cgroupfs",
+        "CgroupVersion": "2" if cgroups.get("version") == "v2" else "1",
         "SecurityOptions": ["name=rootless", "name=seccomp,profile=default"],
         "Runtimes": {"pdman": {"path": "pdman"}}, "DefaultRuntime": "pdman",
         "Swarm": {"LocalNodeState": "inactive", "ControlAvailable": False},

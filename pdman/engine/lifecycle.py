@@ -377,11 +377,12 @@ class LogsOptions:
     """`next_exit`: follow until the container's next exit after this call, even if it
     has not started yet (the API's attach before start, as `docker run` does it)."""
 
-    __slots__ = ("names", "follow", "since", "until", "tail", "timestamps", "next_exit")
+    __slots__ = ("names", "follow", "since", "until", "tail", "timestamps", "next_exit",
+                 "interval")
 
     def __init__(self, names: list[str], follow: bool = False, since: str | None = None,
                  until: str | None = None, tail: int = -1, timestamps: bool = False,
-                 next_exit: bool = False) -> None:
+                 next_exit: bool = False, interval: float = 0.1) -> None:
         self.names = names
         self.follow = follow
         self.since = since
@@ -389,6 +390,7 @@ class LogsOptions:
         self.tail = tail
         self.timestamps = timestamps
         self.next_exit = next_exit
+        self.interval = interval      # how often a follower looks for more output
 
 
 def logs(ctx: EngineContext, options: LogsOptions, out: "BinaryIO", err: "BinaryIO") -> None:
@@ -425,7 +427,8 @@ def logs(ctx: EngineContext, options: LogsOptions, out: "BinaryIO", err: "Binary
                                            until=until, tail=options.tail)
         else:
             found = logmod.entries(containers.log_path(ctx, rec), follow=follow, done=done,
-                                   since=since, until=until, tail=options.tail)
+                                   since=since, until=until, tail=options.tail,
+                                   interval=options.interval)
         sources.append((found, prefix))
     if not options.follow or len(sources) == 1:
         for found, prefix in sources:

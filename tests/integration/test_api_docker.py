@@ -170,6 +170,44 @@ def test_ping_version_and_prefixes(service: Service) -> None:
     assert status == 501
     out = service.docker("version", "--format", "{{.Server.APIVersion}}").stdout
     assert out.strip() == "1.44"
+    info = service.docker("info", "--format", "{{.Driver}} {{.OSType}}").stdout
+    assert info.strip() == "overlay linux"
+
+
+def other_docker_clis() -> list[str]:
+    """Every distinct docker CLI on this machine (Debian's 20.10 speaks API 1.41; a
+    newer one negotiates down to 1.44)."""
+    found = []
+    for candidate in ("/usr/bin/docker", "/usr/local/bin/docker", shutil.which("docker")):
+        if candidate and os.access(candidate, os.X_OK) and \
+                os.path.realpath(candidate) not in map(os.path.realpath, found):
+            found.append(candidate)
+    return found
+
+
+def test_every_docker_cli_here_runs_a_container(service: Service, image: str) -> None:
+    clis = other_docker_clis()
+    print("docker CLIs:", clis)
+    for cli in clis:
+        done = subprocess.run([cli, "run", "--rm", image, "echo", "via", cli],
+                              env=service.docker_env, text=True, capture_output=True,
+                              timeout=120, check=False)
+        assert (done.returncode, done.stdout) == (0, f"via {cli}\n"), done.stderr
+
+
+def test_run_interactive_with_a_tty(service: Service, image: str) -> None:
+    import pexpect
+
+    child = pexpect.spawn(docker_binary(), ["run", "-it", "--rm", image, "sh"],
+                          env=service.docker_env, timeout=30, encoding="utf-8")
+    try:
+        child.sendline("echo $((6*7))")       # typed even if the first prompt came early
+        child.expect("42")
+        child.sendline("exit 4")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 4
 
 
 def test_run_rm_prints_and_returns_the_exit_code(service: Service, image: str) -> None:
