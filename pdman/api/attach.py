@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from pdman.api.http import Connection, Request
     from pdman.engine.context import EngineContext
+    from pdman.engine.lifecycle import MonitorAttachment
 
 MULTIPLEXED = "application/vnd.docker.multiplexed-stream"
 RAW = "application/vnd.docker.raw-stream"
@@ -104,9 +105,10 @@ def attach(ctx: "EngineContext", req: "Request", conn: "Connection", name: str) 
             _replay(ctx, rec.id, sock, tty, None, req)
         if not req.flag("stream", True):
             return
-        if want_stdin and _wait_running(ctx, rec.id):
-            _relay(ctx, rec.id, sock, conn, tty)
-        else:
+        mon = _connect_monitor(ctx, rec.id) if want_stdin and _wait_running(ctx, rec.id) else None
+        if mon is not None:
+            _relay(mon, sock, conn, tty)
+        else:       # no stdin, or it ran and exited before a connection: its log has it
             _replay(ctx, rec.id, sock, tty, since, req, follow=True)
     except (BrokenPipeError, ConnectionResetError):
         pass
@@ -153,45 +155,56 @@ def _wait_running(ctx: "EngineContext", cid: str, limit: float = 600.0) -> bool:
     return False
 
 
-def _relay(ctx: "EngineContext", cid: str, client: socket.socket, conn: "Connection",
+def _relay(mon: "MonitorAttachment", client: socket.socket, conn: "Connection",
            tty: bool) -> None:
     """Both ways between the client and the container's monitor, until it exits.
     The client's input is read through the connection's buffered reader (bytes sent
     right behind the request head may sit there already), in a thread of its own."""
     import threading
 
-    from pdman.engine import lifecycle
-    from pdman.runtime import attach as attach_session, native
-
-    mon = lifecycle.attach_socket(ctx, cid)
-
     def pump_stdin() -> None:
         try:
             while True:
-                data = conn.rfile.read1(native.ATTACH_PACKET_MAX - 1)  # type: ignore[attr-defined]
+                data = conn.rfile.read1(1 << 13)  # type: ignore[attr-defined]
                 if not data:
-                    attach_session.send_packet(mon, native.ATTACH_STDIN_CLOSE)
+                    mon.close_stdin()
                     return
-                attach_session.send_packet(mon, native.ATTACH_STDIN, data)
+                mon.send_stdin(data)
         except (OSError, ValueError):
             pass
 
     threading.Thread(target=pump_stdin, daemon=True).start()
     try:
         while True:
-            try:
-                packet = mon.recv(native.ATTACH_PACKET_MAX)
-            except ConnectionResetError:
-                continue
-            if not packet:
+            kind, data = mon.read()
+            if kind in ("exit", "eof"):
                 return
-            kind, data = packet[0], packet[1:]
-            if kind == native.ATTACH_EXIT:
-                return
-            stream = 2 if kind == native.ATTACH_STDERR else 1
-            client.sendall(data if tty else frame(stream, data))
+            client.sendall(data if tty else frame(2 if kind == "stderr" else 1, data))
     finally:
         mon.close()
+
+
+def _connect_monitor(ctx: "EngineContext", cid: str,
+                     limit: float = 10.0) -> "MonitorAttachment | None":
+    """The monitor's attach socket; None when the container stopped meanwhile. A
+    container is recorded running just before its monitor binds that socket (the
+    recording process then becomes the monitor): wait for it rather than fail."""
+    from pdman.engine import containers, lifecycle
+    from pdman.errors import ConflictError, ContainerNotFound
+
+    deadline = time.monotonic() + limit
+    while True:
+        try:
+            return lifecycle.attach_socket(ctx, cid)
+        except ConflictError:
+            try:
+                if containers.lookup(ctx, cid).status != "running":
+                    return None
+            except ContainerNotFound:
+                return None
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def resize_container(ctx: "EngineContext", name: str, rows: int, cols: int) -> None:

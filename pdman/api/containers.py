@@ -507,3 +507,28 @@ def archive_put(ctx: "EngineContext", req: "Request", conn: "Connection", name: 
         raise UsageError("archive needs ?path=DIRECTORY")
     body_to_fd(req, lambda fd: copy_to(ctx, name, path, fd), ctx.paths.tmp)
     conn.send(200, b"")
+
+
+@route("POST", "/containers/{name}/update")
+def update(ctx: "EngineContext", req: "Request", conn: "Connection", name: str) -> None:
+    from pdman.api.router import Unsupported
+
+    raise Unsupported("pdman cannot change a container's limits after it was created yet",
+                      hint="recreate the container with the new limits")
+
+
+@route("POST", "/commit")
+def commit(ctx: "EngineContext", req: "Request", conn: "Connection") -> None:
+    """`docker commit`: the container's writable layer as a new image."""
+    from pdman.engine.image_transfer import commit as engine_commit
+    from pdman.entities.image_transfer import CommitOptions
+
+    container = req.arg("container")
+    if not container:
+        raise UsageError("commit needs ?container=NAME")
+    repo, tag = req.arg("repo"), req.arg("tag")
+    image = f"{repo}:{tag or 'latest'}" if repo else ""
+    report = engine_commit(ctx, CommitOptions(
+        container=container, image=image, message=req.arg("comment"), author=req.arg("author"),
+        changes=req.query.get("changes") or [], pause=req.flag("pause", True)))
+    conn.send_json(201, {"Id": "sha256:" + report.image_id})

@@ -357,22 +357,6 @@ def attach(ctx: EngineContext, options: AttachOptions) -> int:
     return final.exit_code if final.exit_code is not None else code
 
 
-def resize(ctx: EngineContext, name: str, rows: int, cols: int) -> None:
-    """Set the terminal size of a running container that has a tty (through its
-    monitor, which holds the pty)."""
-    import struct
-
-    from pdman.runtime import attach as attach_session, native
-
-    if rows <= 0 or cols <= 0:
-        raise UsageError(f"invalid terminal size {rows}x{cols}", hint="give h and w above 0")
-    sock = attach_socket(ctx, name)
-    try:
-        attach_session.send_packet(sock, native.ATTACH_RESIZE, struct.pack("HH", rows, cols))
-    finally:
-        sock.close()
-
-
 class LogsOptions:
     """`next_exit`: follow until the container's next exit after this call, even if it
     has not started yet (the API's attach before start, as `docker run` does it)."""
@@ -548,9 +532,59 @@ def exec_wait(pid: int) -> int:
             return exit_status(status)
 
 
-def attach_socket(ctx: EngineContext, name: str) -> "Any":
-    """A connection to a running container's monitor (runtime/attach.py's packets),
-    for a caller that relays its stdio elsewhere (the API's attach)."""
+class MonitorAttachment:
+    """A connection to a running container's monitor, for a caller that relays the
+    container's stdio elsewhere (the API's attach): the packets of runtime/attach.py,
+    behind plain methods."""
+
+    def __init__(self, sock: "Any") -> None:
+        self.sock = sock
+
+    def send_stdin(self, data: bytes) -> None:
+        from pdman.runtime import attach as attach_session, native
+
+        attach_session.send_packet(self.sock, native.ATTACH_STDIN, data)
+
+    def close_stdin(self) -> None:
+        from pdman.runtime import attach as attach_session, native
+
+        attach_session.send_packet(self.sock, native.ATTACH_STDIN_CLOSE)
+
+    def resize(self, rows: int, cols: int) -> None:
+        import struct
+
+        from pdman.runtime import attach as attach_session, native
+
+        attach_session.send_packet(self.sock, native.ATTACH_RESIZE, struct.pack("HH", rows, cols))
+
+    def read(self) -> "tuple[str, bytes]":
+        """The next output: ("stdout"|"stderr", bytes), ("exit", status), or ("eof", b"")."""
+        from pdman.runtime import native
+
+        while True:
+            try:
+                packet = self.sock.recv(native.ATTACH_PACKET_MAX)
+            except ConnectionResetError:
+                continue    # our unread input was dropped; the queued output follows
+            if not packet:
+                return "eof", b""
+            kind, data = packet[0], packet[1:]
+            if kind == native.ATTACH_EXIT:
+                return "exit", data[:4]
+            return ("stderr" if kind == native.ATTACH_STDERR else "stdout"), data
+
+    def close(self) -> None:
+        self.sock.close()
+
+    @staticmethod
+    def exit_status(data: bytes) -> int:
+        import sys
+
+        return int.from_bytes(data[:4], sys.byteorder, signed=True)
+
+
+def attach_socket(ctx: EngineContext, name: str) -> MonitorAttachment:
+    """Connect to a running container's monitor (see MonitorAttachment)."""
     from pdman.runtime import monitor
     from pdman.storage.container_fs import ContainerDirs
 
@@ -559,10 +593,22 @@ def attach_socket(ctx: EngineContext, name: str) -> "Any":
         raise ConflictError(f"you can only attach to running containers: {rec.name} is {rec.status}",
                             hint=f"start it with `pdman start {rec.name}`")
     try:
-        return monitor.connect(ContainerDirs(ctx.paths, rec.id).run)
+        return MonitorAttachment(monitor.connect(ContainerDirs(ctx.paths, rec.id).run))
     except OSError as exc:
         raise ConflictError(f"cannot attach: the container's monitor does not answer "
                             f"({exc.strerror})", hint="see `pdman ps -a` for its state") from exc
+
+
+def resize(ctx: EngineContext, name: str, rows: int, cols: int) -> None:
+    """Set the terminal size of a running container that has a tty (through its
+    monitor, which holds the pty)."""
+    if rows <= 0 or cols <= 0:
+        raise UsageError(f"invalid terminal size {rows}x{cols}", hint="give h and w above 0")
+    attachment = attach_socket(ctx, name)
+    try:
+        attachment.resize(rows, cols)
+    finally:
+        attachment.close()
 
 
 #: `top` descriptors (podman's AIX-format names) -> column header

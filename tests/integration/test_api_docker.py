@@ -312,6 +312,9 @@ def test_cp_both_ways_stats_network_volume_df(service: Service, image: str, tmp_
     stats = service.docker("stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}}",
                            "files").stdout
     assert stats.startswith("files ")
+    service.docker("commit", "files", "api-committed:v1")
+    assert service.docker("run", "--rm", "api-committed:v1", "cat", "/tmp/in.txt").stdout == \
+        "into the container\n"
     service.docker("rm", "-f", "files")
 
     service.docker("volume", "create", "apivol")
