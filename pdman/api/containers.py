@@ -132,7 +132,12 @@ def create_options(body: "dict[str, Any]", name: str | None) -> "CreateOptions":
     if entry is not None:
         entrypoint = entry[0] if entry else ""
         command = list(entry[1:]) + command
-    volumes = list(host.get("Binds") or []) + list((body.get("Volumes") or {}).keys())
+    volumes = list(host.get("Binds") or [])
+    # Config.Volumes: anonymous volumes, unless a bind or mount already serves the path
+    # (SDKs list the destinations of their binds there too)
+    taken = {b.split(":")[1] for b in volumes if b.count(":") >= 1} | \
+        {m.get("Target") for m in host.get("Mounts") or []}
+    volumes += [dest for dest in (body.get("Volumes") or {}) if dest not in taken]
     aliases: list[str] = []
     for endpoint in ((body.get("NetworkingConfig") or {}).get("EndpointsConfig") or {}).values():
         aliases += list((endpoint or {}).get("Aliases") or [])
@@ -249,6 +254,11 @@ def inspect_json(ctx: "EngineContext", name: str) -> "dict[str, Any]":
     host.update(RestartPolicy={"Name": "no", "MaximumRetryCount": 0},
                 Binds=[f"{m['Source']}:{m['Destination']}" + ("" if m["RW"] else ":ro")
                        for m in doc.get("Mounts", []) if m["Type"] == "bind"])
+    log = host.get("LogConfig") or {}
+    if log.get("Type") == "k8s-file":
+        # docker's name for a log file the engine keeps; SDKs read logs only from
+        # drivers they know (docker-py: json-file, journald)
+        host["LogConfig"] = {**log, "Type": "json-file"}
     doc.setdefault("Platform", "linux")
     doc.setdefault("ExecIDs", None)
     return doc

@@ -171,3 +171,9 @@ def test_filters_from_docker_json() -> None:
             return json.dumps({"status": ["running", "exited"], "label": {"a=b": True}})
 
     assert capi.filters_of(Req()) == ("status=running", "status=exited", "label=a=b")  # type: ignore[arg-type]
+
+
+def test_config_volumes_are_anonymous_unless_bound() -> None:
+    opts = capi.create_options({"Image": "busybox", "Volumes": {"/v": {}, "/anon": {}},
+                                "HostConfig": {"Binds": ["named:/v:rw"]}}, None)
+    assert opts.volumes == ["named:/v:rw", "/anon"]
