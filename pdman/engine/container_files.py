@@ -293,13 +293,22 @@ def fill_volume(ctx: EngineContext, container_id: str, links: list[str], destina
 
 # -- stat (the API's `docker cp`: X-Docker-Container-Path-Stat) --------------------------
 
-def _stat_in(root: str, path: str) -> "dict[str, Any] | None":
-    full = os.path.join(root, path.lstrip("/"))
+def _stat_in(root_fd: int, path: str) -> "dict[str, Any] | None":
+    """lstat of PATH in the container, resolved inside its root (fdtree: never outside)."""
+    import stat
+
+    follow = path.endswith(("/", "/.")) or not fdtree.components(path)
     try:
-        st = os.lstat(full)
+        parent, name = fdtree.resolve(root_fd, path, follow_last=follow)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    try:
+        st = os.lstat(name, dir_fd=parent)
+        link = os.readlink(name, dir_fd=parent) if stat.S_ISLNK(st.st_mode) else ""
     except OSError:
         return None
-    link = os.readlink(full) if stat.S_ISLNK(st.st_mode) else ""
+    finally:
+        os.close(parent)
     return {"mode": st.st_mode, "size": st.st_size, "mtime": st.st_mtime, "link": link}
 
 
@@ -307,6 +316,7 @@ def stat_path(ctx: EngineContext, name: str, path: str) -> "dict[str, Any]":
     """A path in a container, as docker's archive endpoints describe it: name, size,
     mode (Go's os.FileMode bits), mtime, linkTarget. NotFoundError when absent."""
     import datetime as dt
+    import stat
 
     from pdman.errors import NotFoundError
 
