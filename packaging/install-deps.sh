@@ -20,9 +20,9 @@ PACKAGES=(
   qemu-system-x86
   # benchmarks
   hyperfine
-  # the docker CLI that drives `pdman system service` in the API tests (Debian's
-  # docker.io; its daemon is never started: see policy-rc.d below)
-  docker.io
+  # the docker CLI and docker-compose that drive `pdman system service` in the API tests
+  # (Debian's docker.io, whose daemon is never started: see policy-rc.d below)
+  docker.io docker-compose
 )
 
 missing=()

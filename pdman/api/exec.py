@@ -99,7 +99,7 @@ def start(ctx: "EngineContext", req: "Request", conn: "Connection", exec_id: str
     finally:
         session.running = False
         if session.exit_code is None and session.pid == 0:
-            session.exit_code = 126
+            session.exit_code = 126   # not started, and no error said why
 
 
 def _reap(session: ExecSession) -> None:
@@ -134,6 +134,27 @@ def _pump_stdin(conn: "Connection", fd: int, close: bool) -> None:
             os.close(fd)
 
 
+def _start_or_report(ctx: "EngineContext", session: ExecSession, stdio: "tuple[int, int, int]",
+                     sock: "Any", tty: bool) -> bool:
+    """Start the process once the connection is hijacked (clients that read the raw
+    socket after the 101 would miss output that came with it); an error to start it
+    goes to the stream and to the exit code (126, 127, ...), as dockerd does."""
+    from pdman.engine import lifecycle
+    from pdman.errors import PdmanError
+
+    try:
+        session.pid = lifecycle.exec_start(ctx, _options(session, False), stdio)
+        return True
+    except PdmanError as exc:
+        text = (exc.render() + "\n").encode()
+        try:
+            sock.sendall(text if tty else frame(2, text))
+        except OSError:
+            pass
+        session.exit_code = exc.exit_code
+        return False
+
+
 def _run_tty(ctx: "EngineContext", req: "Request", conn: "Connection", session: ExecSession,
              size: "Any") -> None:
     from pdman.engine import lifecycle
@@ -142,14 +163,14 @@ def _run_tty(ctx: "EngineContext", req: "Request", conn: "Connection", session: 
     try:
         if size and len(size) == 2 and size[0] and size[1]:
             _set_size(master, int(size[0]), int(size[1]))
-        session.pid = lifecycle.exec_start(ctx, _options(session, False), (slave, slave, slave))
-    except BaseException:
-        os.close(master)
-        raise
+        sock = conn.hijack(req, "application/vnd.docker.raw-stream")
+        started = _start_or_report(ctx, session, (slave, slave, slave), sock, True)
     finally:
         os.close(slave)
+    if not started:
+        os.close(master)
+        return
     session.master = master
-    sock = conn.hijack(req, "application/vnd.docker.raw-stream")
     if session.body.get("AttachStdin"):
         threading.Thread(target=_pump_stdin, args=(conn, master, False), daemon=True).start()
     try:
@@ -181,16 +202,16 @@ def _run_pipes(ctx: "EngineContext", req: "Request", conn: "Connection",
     attach_stdin = bool(session.body.get("AttachStdin"))
     in_r, in_w = os.pipe() if attach_stdin else (os.open(os.devnull, os.O_RDONLY), -1)
     try:
-        session.pid = lifecycle.exec_start(ctx, _options(session, False), (in_r, out_w, err_w))
-    except BaseException:
-        for fd in (out_r, err_r, in_w):
-            if fd >= 0:
-                os.close(fd)
-        raise
+        sock = conn.hijack(req, "application/vnd.docker.multiplexed-stream")
+        started = _start_or_report(ctx, session, (in_r, out_w, err_w), sock, False)
     finally:
         for fd in (in_r, out_w, err_w):
             os.close(fd)
-    sock = conn.hijack(req, "application/vnd.docker.multiplexed-stream")
+    if not started:
+        for fd in (out_r, err_r, in_w):
+            if fd >= 0:
+                os.close(fd)
+        return
     if attach_stdin:
         threading.Thread(target=_pump_stdin, args=(conn, in_w, True), daemon=True).start()
     open_fds = {out_r: 1, err_r: 2}

@@ -181,6 +181,8 @@ def test_exec_interactive_on_a_real_pty(service: Service, image: str) -> None:
     assert child.exitstatus == 5
     done = service.docker("exec", "box", "sh", "-c", "echo piped; exit 2", check=False)
     assert (done.returncode, done.stdout) == (2, "piped\n")
+    done = service.docker("exec", "box", "no-such-command", check=False)
+    assert done.returncode == 127 and "no-such-command" in done.stderr
     service.docker("rm", "-f", "box")
 
 
