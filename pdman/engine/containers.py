@@ -731,7 +731,7 @@ def _matches(s: ContainerSummary, key: str, value: str) -> bool:
 
 
 def filter_containers(rows: list[ContainerSummary], filters: tuple[str, ...]) -> list[ContainerSummary]:
-    """docker semantics: the same key given twice is OR, different keys are AND."""
+    """docker semantics: the same key given twice is OR (label: AND), different keys AND."""
     from pdman.errors import UsageError
 
     by_key: dict[str, list[str]] = {}
@@ -740,8 +740,11 @@ def filter_containers(rows: list[ContainerSummary], filters: tuple[str, ...]) ->
         if not eq:
             raise UsageError(f"invalid filter {f!r}", hint="filters are KEY=VALUE, e.g. status=running")
         by_key.setdefault(key, []).append(value)
+    # labels: every one given must match (docker's and podman's rule; compose finds a
+    # service's containers by project AND service label)
     return [s for s in rows
-            if all(any(_matches(s, k, v) for v in vs) for k, vs in by_key.items())]
+            if all((all if k == "label" else any)(_matches(s, k, v) for v in vs)
+                   for k, vs in by_key.items())]
 
 
 def _resource_fields(limits: "dict[str, Any]") -> "dict[str, Any]":

@@ -177,3 +177,21 @@ def test_config_volumes_are_anonymous_unless_bound() -> None:
     opts = capi.create_options({"Image": "busybox", "Volumes": {"/v": {}, "/anon": {}},
                                 "HostConfig": {"Binds": ["named:/v:rw"]}}, None)
     assert opts.volumes == ["named:/v:rw", "/anon"]
+
+
+def test_label_filters_all_match_other_keys_any() -> None:
+    from pdman.engine.containers import filter_containers
+    from pdman.entities.containers import ContainerSummary
+
+    def row(name: str, labels: dict[str, str], state: str = "running") -> ContainerSummary:
+        return ContainerSummary(ID=name * 8, Names=[name], Image="i", ImageID="x", Command=[],
+                                Created=0, State=state, Status="", ExitCode=None, Pid=0,
+                                Ports=[], Labels=labels, StartedAt=0, ExitedAt=0)
+
+    rows = [row("web", {"project": "p", "service": "web"}),
+            row("db", {"project": "p", "service": "db"}, "exited")]
+    # compose looks a service up by project AND service
+    found = filter_containers(rows, ("label=project=p", "label=service=web"))
+    assert [r.Names[0] for r in found] == ["web"]
+    found = filter_containers(rows, ("status=running", "status=exited", "label=project=p"))
+    assert [r.Names[0] for r in found] == ["web", "db"]
