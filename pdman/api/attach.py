@@ -165,7 +165,7 @@ def _relay(mon: "MonitorAttachment", client: socket.socket, conn: "Connection",
     def pump_stdin() -> None:
         try:
             while True:
-                data = conn.rfile.read1(1 << 13)  # type: ignore[attr-defined]
+                data = conn.rfile.read1(1 << 13)
                 if not data:
                     mon.close_stdin()
                     return

@@ -121,7 +121,7 @@ def _pump_stdin(conn: "Connection", fd: int, close: bool) -> None:
     """The client's input into `fd` (the pty, or the stdin pipe) until it ends."""
     try:
         while True:
-            data = conn.rfile.read1(1 << 16)  # type: ignore[attr-defined]
+            data = conn.rfile.read1(1 << 16)
             if not data:
                 break
             view = memoryview(data)

@@ -20,7 +20,7 @@ import socket
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from typing import Any, BinaryIO
+    from typing import Any
 
 REASONS = {
     101: "UPGRADED", 200: "OK", 201: "Created", 204: "No Content", 304: "Not Modified",
@@ -150,7 +150,8 @@ class Connection:
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
-        self.rfile: BinaryIO = sock.makefile("rb", buffering=1 << 16)
+        # buffered: read1() hands over what came behind a request head (hijacking)
+        self.rfile: "Any" = sock.makefile("rb", buffering=1 << 16)
         self.keep_alive = True
         self.hijacked = False
         self.responded = False
@@ -228,6 +229,15 @@ class Connection:
             head = f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\n" + SERVER_HEADERS + "\r\n"
         self.sock.sendall(head.encode("latin-1"))
         return self.sock
+
+    def client_gone(self) -> bool:
+        """Whether the client closed its end (for a stream that is mostly silent)."""
+        try:
+            return self.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError:
+            return True
 
     def close(self) -> None:
         if self.hijacked:

@@ -23,11 +23,17 @@ def network_json(ctx: "EngineContext", name: str) -> "dict[str, Any]":
         "IPAM": {"Driver": "default", "Options": {}, "Config": [
             {"Subnet": s["subnet"], "Gateway": s["gateway"]} for s in doc["subnets"]]},
         "Containers": {cid: {"Name": c["name"], "EndpointID": "", "MacAddress": "",
-                             "IPv4Address": next(iter(c["interfaces"].values()), {}).get(
-                                 "subnets", [{}])[0].get("ipnet", ""), "IPv6Address": ""}
+                             "IPv4Address": _address(c), "IPv6Address": ""}
                        for cid, c in doc["containers"].items()},
         "Options": doc["options"], "Labels": doc["labels"],
     }
+
+
+def _address(member: "dict[str, Any]") -> str:
+    for iface in (member.get("interfaces") or {}).values():
+        for subnet in iface.get("subnets") or []:
+            return str(subnet.get("ipnet", ""))
+    return ""
 
 
 @route("POST", "/networks/create")

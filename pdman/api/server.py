@@ -153,7 +153,7 @@ def peer_uid(conn: socket.socket) -> int | None:
     except OSError:
         return None
     _pid, uid, _gid = struct.unpack("3i", raw)
-    return uid
+    return int(uid)
 
 
 def peer_allowed(conn: socket.socket, owner: int | None = None) -> bool:
@@ -253,9 +253,9 @@ def serve(paths: "Paths", options: ServiceOptions) -> None:
     listener = activation_socket()
     path_to_remove = ""
     if listener is None:
-        kind, where = parse_uri(options.uri or default_uri(paths))
-        if kind == "tcp":
-            host, port = where  # type: ignore[misc]
+        _kind, where = parse_uri(options.uri or default_uri(paths))
+        if isinstance(where, tuple):  # tcp
+            host, port = where
             print(f"WARN[0000] the API on tcp://{host}:{port} has no authentication: "
                   "anyone who can connect to it controls your containers "
                   "(prefer the default unix socket)", file=sys.stderr)

@@ -123,27 +123,64 @@ def _tree_size(path: str) -> int:
 
 @route("GET", "/events")
 def events(ctx: "EngineContext", req: "Request", conn: "Connection") -> None:
-    """A minimal event stream: container state changes seen by polling the catalog
-    (pdman has no daemon to hear them from), until `until` or the client leaves."""
+    """Container events, seen by polling the catalog (pdman has no daemon to hear them
+    from): create, start, die, pause, destroy. Until `until` or the client leaves;
+    filters: type, event, container (name or ID), label."""
+    from pdman.api.containers import filters_of
     from pdman.engine.containers import list_containers
     from pdman.entities.containers import ListContainersOptions
+    from pdman.errors import UsageError
 
+    wanted: "dict[str, list[str]]" = {}
+    for f in filters_of(req):
+        key, _, value = f.partition("=")
+        if key not in ("type", "event", "container", "label"):
+            raise UsageError(f"unsupported events filter {key!r}",
+                             hint="supported: type, event, container, label")
+        wanted.setdefault(key, []).append(value)
     until = req.arg("until")
-    deadline = float(until) if until.replace(".", "", 1).isdigit() else None
-    out = conn.stream()
-    seen = {s.ID: s.State for s in list_containers(ctx, ListContainersOptions(all=True))}
+    try:
+        deadline = float(until) if until else None
+    except ValueError:
+        raise UsageError(f"invalid until {until!r}", hint="a Unix timestamp") from None
+
+    def keep(action: str, s: "Any") -> bool:
+        if "type" in wanted and "container" not in wanted["type"]:
+            return False
+        if "event" in wanted and action not in wanted["event"]:
+            return False
+        if "container" in wanted and not any(
+                s.ID.startswith(c) or c in s.Names for c in wanted["container"]):
+            return False
+        return all(k in s.Labels and (not eq or s.Labels[k] == v)
+                   for k, eq, v in (lab.partition("=") for lab in wanted.get("label", [])))
+
+    def snapshot() -> "dict[str, Any]":
+        return {s.ID: s for s in list_containers(ctx, ListContainersOptions(all=True))}
+
     actions = {"running": "start", "exited": "die", "paused": "pause", "created": "create"}
+    seen = snapshot()
+    out = conn.stream()
     while deadline is None or time.time() < deadline:
-        time.sleep(0.5)
-        now = {s.ID: (s.State, s) for s in list_containers(ctx, ListContainersOptions(all=True))}
-        for cid, (state, s) in now.items():
-            if seen.get(cid) != state:
-                out.write_json(_event(actions.get(state, state), cid, s.Image, s.Name))
+        time.sleep(0.2)
+        if conn.client_gone():
+            return
+        now = snapshot()
+        for cid, s in now.items():
+            before = seen.get(cid)
+            if before is None and s.State != "created":
+                changes = ["create", actions.get(s.State, s.State)]
+            elif before is None or before.State != s.State:
+                changes = [actions.get(s.State, s.State)]
+            else:
+                continue
+            for action in changes:
+                if keep(action, s):
+                    out.write_json(_event(action, cid, s.Image, s.Name))
         for cid in set(seen) - set(now):
-            out.write_json(_event("destroy", cid, "", ""))
-        seen = {cid: st for cid, (st, _) in now.items()}
-        if not seen and deadline is None:
-            out.write(b"")          # nothing to say; the write below detects a gone client
+            if keep("destroy", seen[cid]):
+                out.write_json(_event("destroy", cid, seen[cid].Image, seen[cid].Name))
+        seen = now
     out.end()
 
 

@@ -292,3 +292,22 @@ def test_socket_activation_serves_the_passed_socket(registry_env: dict[str, str]
     finally:
         stop_service(proc)
     assert "Traceback" not in service_log(env)
+
+
+def test_events_stream_container_changes(service: Service, image: str) -> None:
+    until = int(time.time()) + 6
+    events = subprocess.Popen([docker_binary(), "events", "--until", str(until), "--filter",
+                               "type=container", "--format", "{{.Action}} {{.Actor.Attributes.name}}"],
+                              env=service.docker_env, text=True, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    try:
+        time.sleep(1)
+        service.docker("run", "-d", "--name", "evented", image, "sleep", "1.5")
+        out, err = events.communicate(timeout=60)
+    finally:
+        if events.poll() is None:
+            events.kill()
+            events.communicate()
+    lines = out.splitlines()
+    assert "create evented" in lines and "start evented" in lines and "die evented" in lines, err
+    service.docker("rm", "evented")
