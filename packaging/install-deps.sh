@@ -20,6 +20,9 @@ PACKAGES=(
   qemu-system-x86
   # benchmarks
   hyperfine
+  # the docker CLI and docker-compose that drive `pdman system service` in the API tests
+  # (Debian's docker.io, whose daemon is never started: see policy-rc.d below)
+  docker.io docker-compose
 )
 
 missing=()
@@ -29,6 +32,13 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing: ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
+  # docker.io's post-install would start dockerd (and containerd): a policy-rc.d that
+  # refuses every service start keeps package installs from starting daemons
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod 0755 /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

@@ -289,3 +289,49 @@ def fill_volume(ctx: EngineContext, container_id: str, links: list[str], destina
         return 0
     merged = ContainerDirs(ctx.paths, container_id).merged
     return run_in_userns(_fill_on_overlay, ctx.paths.links, links, merged, destination, volume_dir)
+
+
+# -- stat (the API's `docker cp`: X-Docker-Container-Path-Stat) --------------------------
+
+def _stat_in(root_fd: int, path: str) -> "dict[str, Any] | None":
+    """lstat of PATH in the container, resolved inside its root (fdtree: never outside)."""
+    import stat
+
+    follow = path.endswith(("/", "/.")) or not fdtree.components(path)
+    try:
+        parent, name = fdtree.resolve(root_fd, path, follow_last=follow)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    try:
+        st = os.lstat(name, dir_fd=parent)
+        link = os.readlink(name, dir_fd=parent) if stat.S_ISLNK(st.st_mode) else ""
+    except OSError:
+        return None
+    finally:
+        os.close(parent)
+    return {"mode": st.st_mode, "size": st.st_size, "mtime": st.st_mtime, "link": link}
+
+
+def stat_path(ctx: EngineContext, name: str, path: str) -> "dict[str, Any]":
+    """A path in a container, as docker's archive endpoints describe it: name, size,
+    mode (Go's os.FileMode bits), mtime, linkTarget. NotFoundError when absent."""
+    import datetime as dt
+    import stat
+
+    from pdman.errors import NotFoundError
+
+    rec = records.find(ctx.catalog, name)
+    found = _with_rootfs(ctx, rec, _stat_in, path)
+    if found is None:
+        raise NotFoundError(f"Could not find the file {path} in container {rec.name}",
+                            hint="check the path inside the container")
+    mode = found["mode"]
+    go_mode = stat.S_IMODE(mode)
+    if stat.S_ISDIR(mode):
+        go_mode |= 1 << 31
+    elif stat.S_ISLNK(mode):
+        go_mode |= 1 << 27
+    mtime = dt.datetime.fromtimestamp(found["mtime"], dt.timezone.utc)
+    return {"name": os.path.basename(path.rstrip("/")) or "/", "size": found["size"],
+            "mode": go_mode, "mtime": mtime.isoformat().replace("+00:00", "Z"),
+            "linkTarget": found["link"]}

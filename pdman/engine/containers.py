@@ -520,6 +520,7 @@ def remove(ctx: EngineContext, options: RemoveOptions) -> str:
                 pass
             _wait_gone(rec.pid)
             teardown_once(ctx, rec)                 # its foreground pdman may be gone too
+    _keep_exit_code(ctx, rec)
     records.delete(ctx.catalog, rec.id)
     try:
         container_fs.remove(ctx.paths, rec.id)
@@ -535,6 +536,48 @@ def remove(ctx: EngineContext, options: RemoveOptions) -> str:
                 except Exception:
                     pass
     return rec.id
+
+
+#: how long the exit code of a removed container is kept (podman keeps them 5 minutes)
+EXIT_CODE_KEEP = 300.0
+
+
+def _exits_dir(ctx: EngineContext) -> str:
+    return os.path.join(ctx.paths.runroot, "exits")
+
+
+def _keep_exit_code(ctx: EngineContext, rec: records.ContainerRecord) -> None:
+    """A `--rm` container is removed by its monitor's cleanup right after it exits: a
+    waiter that comes late (`docker run --rm` waits for `removed`) still learns its
+    exit code from this small file, kept for EXIT_CODE_KEEP seconds."""
+    if rec.exit_code is None:
+        return
+    base = _exits_dir(ctx)
+    try:
+        os.makedirs(base, mode=0o700, exist_ok=True)
+        now = time.time()
+        for old in os.listdir(base):
+            path = os.path.join(base, old)
+            try:
+                if now - os.stat(path).st_mtime > EXIT_CODE_KEEP:
+                    os.unlink(path)
+            except FileNotFoundError:
+                pass
+        tmp = os.path.join(base, f".{rec.id}.{os.getpid()}")
+        with open(tmp, "w") as f:
+            f.write(str(rec.exit_code))
+        os.replace(tmp, os.path.join(base, rec.id))
+    except OSError:
+        pass    # a best-effort record: the removal itself must go on
+
+
+def removed_exit_code(ctx: EngineContext, container_id: str) -> int | None:
+    """The exit code of a container removed in the last EXIT_CODE_KEEP seconds."""
+    try:
+        with open(os.path.join(_exits_dir(ctx), container_id)) as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return None
 
 
 def _wait_gone(pid: int, timeout: float = 10.0) -> None:
@@ -592,6 +635,38 @@ def wait(ctx: EngineContext, name: str, conditions: "tuple[str, ...]" = ("stoppe
         rec = reconcile(ctx, records.find(ctx.catalog, name))
         if rec.status in states:
             return rec.exit_code if rec.exit_code is not None else (0 if rec.status != "exited" else -1)
+        time.sleep(interval)
+
+
+def lookup(ctx: EngineContext, name: str) -> records.ContainerRecord:
+    """The container a name or ID prefix means, its state brought up to date."""
+    return reconcile(ctx, records.find(ctx.catalog, name))
+
+
+def wait_exit(ctx: EngineContext, name: str, condition: str = "not-running",
+              interval: float = 0.05) -> int:
+    """docker's `wait` conditions: `not-running` (now, if it is not running), `next-exit`
+    (the exit of its next run, even if not started yet), `removed` (its removal, e.g.
+    by a `--rm` cleanup). The exit code (-1 when unknown)."""
+    from pdman.errors import ContainerNotFound
+
+    if condition not in ("not-running", "next-exit", "removed"):
+        raise UsageError(f"invalid condition {condition!r}",
+                         hint="use not-running, next-exit or removed")
+    rec = lookup(ctx, name)
+    cid, since, last = rec.id, time.time(), rec.exit_code
+    while True:
+        try:
+            rec = lookup(ctx, cid)
+        except ContainerNotFound:
+            code = removed_exit_code(ctx, cid)
+            return code if code is not None else (last if last is not None else -1)
+        last = rec.exit_code if rec.exit_code is not None else last
+        stopped = rec.status not in ("running", "paused")
+        if condition == "not-running" and stopped:
+            return rec.exit_code if rec.exit_code is not None else 0
+        if condition == "next-exit" and stopped and rec.finished_at >= since:
+            return rec.exit_code if rec.exit_code is not None else -1
         time.sleep(interval)
 
 
@@ -656,7 +731,7 @@ def _matches(s: ContainerSummary, key: str, value: str) -> bool:
 
 
 def filter_containers(rows: list[ContainerSummary], filters: tuple[str, ...]) -> list[ContainerSummary]:
-    """docker semantics: the same key given twice is OR, different keys are AND."""
+    """docker semantics: the same key given twice is OR (label: AND), different keys AND."""
     from pdman.errors import UsageError
 
     by_key: dict[str, list[str]] = {}
@@ -665,8 +740,11 @@ def filter_containers(rows: list[ContainerSummary], filters: tuple[str, ...]) ->
         if not eq:
             raise UsageError(f"invalid filter {f!r}", hint="filters are KEY=VALUE, e.g. status=running")
         by_key.setdefault(key, []).append(value)
+    # labels: every one given must match (docker's and podman's rule; compose finds a
+    # service's containers by project AND service label)
     return [s for s in rows
-            if all(any(_matches(s, k, v) for v in vs) for k, vs in by_key.items())]
+            if all((all if k == "label" else any)(_matches(s, k, v) for v in vs)
+                   for k, vs in by_key.items())]
 
 
 def _resource_fields(limits: "dict[str, Any]") -> "dict[str, Any]":

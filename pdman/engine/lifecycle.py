@@ -43,6 +43,16 @@ MONITOR_GRACE = 10.0
 # start in the background
 # ---------------------------------------------------------------------------
 
+def start(ctx: EngineContext, name: str) -> bool:
+    """`start` of one container in the background: False when it runs already (podman
+    says nothing then; the API answers docker's 304)."""
+    rec = containers.reconcile(ctx, records.find(ctx.catalog, name))
+    if rec.status in ("running", "paused"):
+        return False
+    start_detached(ctx, rec)
+    return True
+
+
 def start_detached(ctx: EngineContext, rec: records.ContainerRecord) -> None:
     """Stages 4-6 for a detached container: namespaces and exec under a new monitor
     (which holds its stdio and writes its log), network and cgroup, record `running`.
@@ -348,16 +358,23 @@ def attach(ctx: EngineContext, options: AttachOptions) -> int:
 
 
 class LogsOptions:
-    __slots__ = ("names", "follow", "since", "until", "tail", "timestamps")
+    """`next_exit`: follow until the container's next exit after this call, even if it
+    has not started yet (the API's attach before start, as `docker run` does it)."""
+
+    __slots__ = ("names", "follow", "since", "until", "tail", "timestamps", "next_exit",
+                 "interval")
 
     def __init__(self, names: list[str], follow: bool = False, since: str | None = None,
-                 until: str | None = None, tail: int = -1, timestamps: bool = False) -> None:
+                 until: str | None = None, tail: int = -1, timestamps: bool = False,
+                 next_exit: bool = False, interval: float = 0.1) -> None:
         self.names = names
         self.follow = follow
         self.since = since
         self.until = until
         self.tail = tail
         self.timestamps = timestamps
+        self.next_exit = next_exit
+        self.interval = interval      # how often a follower looks for more output
 
 
 def logs(ctx: EngineContext, options: LogsOptions, out: "BinaryIO", err: "BinaryIO") -> None:
@@ -383,15 +400,19 @@ def logs(ctx: EngineContext, options: LogsOptions, out: "BinaryIO", err: "Binary
                 now_rec = containers.reconcile(ctx, records.find(ctx.catalog, rec.id))
             except ContainerNotFound:  # removed (`--rm`): its log went with it
                 return True
+            if options.next_exit:
+                return now_rec.finished_at >= now and now_rec.status not in ("running", "paused")
             return now_rec.status not in ("running", "paused")
 
-        follow = options.follow and rec.status in ("running", "paused", "created")
+        follow = options.follow and (options.next_exit or
+                                     rec.status in ("running", "paused", "created"))
         if rec.config.get("log_driver") == "journald":
             found = logmod.journal_entries(rec.id, follow=follow, done=done, since=since,
                                            until=until, tail=options.tail)
         else:
             found = logmod.entries(containers.log_path(ctx, rec), follow=follow, done=done,
-                                   since=since, until=until, tail=options.tail)
+                                   since=since, until=until, tail=options.tail,
+                                   interval=options.interval)
         sources.append((found, prefix))
     if not options.follow or len(sources) == 1:
         for found, prefix in sources:
@@ -452,6 +473,20 @@ class ExecOptions:
 
 def exec_in(ctx: EngineContext, options: ExecOptions) -> int:
     """`exec`: run a command in a running container; its exit status (0 with -d)."""
+    if options.detach:
+        exec_start(ctx, options, (-1, -1, -1))
+        return 0
+    from pdman.runtime.foreground import ForegroundSession
+
+    with ForegroundSession(tty=options.tty, interactive=options.interactive) as session:
+        pid = exec_start(ctx, options, session.stdio())
+        session.started(pid)
+        return session.wait()
+
+
+def exec_start(ctx: EngineContext, options: ExecOptions, stdio: "tuple[int, int, int]") -> int:
+    """Start an exec'd process with the given stdio fds (-1: none); its PID, a child of
+    the caller, to be reaped with `exec_wait` (unless detached)."""
     from pdman.engine import runopts
     from pdman.runtime import exec as execmod
     from pdman.runtime.spec import layer_paths
@@ -480,17 +515,100 @@ def exec_in(ctx: EngineContext, options: ExecOptions) -> int:
         # forks it joins the container's cgroup first, as runc's exec does
         _join_cgroup(ctx, rec, joiner, "the exec'd process")
 
-    if options.detach:
-        spec.stdio = (-1, -1, -1)
-        execmod.start(rec.pid, spec, before_fork=join_cgroup)
-        return 0
-    from pdman.runtime.foreground import ForegroundSession
+    spec.stdio = stdio
+    return execmod.start(rec.pid, spec, before_fork=join_cgroup)
 
-    with ForegroundSession(tty=options.tty, interactive=options.interactive) as session:
-        spec.stdio = session.stdio()
-        pid = execmod.start(rec.pid, spec, before_fork=join_cgroup)
-        session.started(pid)
-        return session.wait()
+
+def exec_wait(pid: int) -> int:
+    """The exit status of an exec'd process (128+N after signal N)."""
+    from pdman.runtime.spawn import exit_status
+
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:
+            return 125
+        if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+            return exit_status(status)
+
+
+class MonitorAttachment:
+    """A connection to a running container's monitor, for a caller that relays the
+    container's stdio elsewhere (the API's attach): the packets of runtime/attach.py,
+    behind plain methods."""
+
+    def __init__(self, sock: "Any") -> None:
+        self.sock = sock
+
+    def send_stdin(self, data: bytes) -> None:
+        from pdman.runtime import attach as attach_session, native
+
+        attach_session.send_packet(self.sock, native.ATTACH_STDIN, data)
+
+    def close_stdin(self) -> None:
+        from pdman.runtime import attach as attach_session, native
+
+        attach_session.send_packet(self.sock, native.ATTACH_STDIN_CLOSE)
+
+    def resize(self, rows: int, cols: int) -> None:
+        import struct
+
+        from pdman.runtime import attach as attach_session, native
+
+        attach_session.send_packet(self.sock, native.ATTACH_RESIZE, struct.pack("HH", rows, cols))
+
+    def read(self) -> "tuple[str, bytes]":
+        """The next output: ("stdout"|"stderr", bytes), ("exit", status), or ("eof", b"")."""
+        from pdman.runtime import native
+
+        while True:
+            try:
+                packet = self.sock.recv(native.ATTACH_PACKET_MAX)
+            except ConnectionResetError:
+                continue    # our unread input was dropped; the queued output follows
+            if not packet:
+                return "eof", b""
+            kind, data = packet[0], packet[1:]
+            if kind == native.ATTACH_EXIT:
+                return "exit", data[:4]
+            return ("stderr" if kind == native.ATTACH_STDERR else "stdout"), data
+
+    def close(self) -> None:
+        self.sock.close()
+
+    @staticmethod
+    def exit_status(data: bytes) -> int:
+        import sys
+
+        return int.from_bytes(data[:4], sys.byteorder, signed=True)
+
+
+def attach_socket(ctx: EngineContext, name: str) -> MonitorAttachment:
+    """Connect to a running container's monitor (see MonitorAttachment)."""
+    from pdman.runtime import monitor
+    from pdman.storage.container_fs import ContainerDirs
+
+    rec = containers.reconcile(ctx, records.find(ctx.catalog, name))
+    if rec.status != "running" or not rec.monitor_pid:
+        raise ConflictError(f"you can only attach to running containers: {rec.name} is {rec.status}",
+                            hint=f"start it with `pdman start {rec.name}`")
+    try:
+        return MonitorAttachment(monitor.connect(ContainerDirs(ctx.paths, rec.id).run))
+    except OSError as exc:
+        raise ConflictError(f"cannot attach: the container's monitor does not answer "
+                            f"({exc.strerror})", hint="see `pdman ps -a` for its state") from exc
+
+
+def resize(ctx: EngineContext, name: str, rows: int, cols: int) -> None:
+    """Set the terminal size of a running container that has a tty (through its
+    monitor, which holds the pty)."""
+    if rows <= 0 or cols <= 0:
+        raise UsageError(f"invalid terminal size {rows}x{cols}", hint="give h and w above 0")
+    attachment = attach_socket(ctx, name)
+    try:
+        attachment.resize(rows, cols)
+    finally:
+        attachment.close()
 
 
 #: `top` descriptors (podman's AIX-format names) -> column header

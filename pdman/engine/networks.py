@@ -185,8 +185,10 @@ def list_networks(ctx: EngineContext, filters: tuple[str, ...] = ()) -> list[Net
         if not eq:
             raise UsageError(f"invalid filter {f!r}", hint="filters are KEY=VALUE, e.g. name=web")
         by_key.setdefault(key, []).append(value)
+    # labels: every one given must match; other keys: any of their values
     return [r for r in network_records.list_all(ctx.catalog)
-            if all(any(_matches(r, k, v) for v in vs) for k, vs in by_key.items())]
+            if all((all if k == "label" else any)(_matches(r, k, v) for v in vs)
+                   for k, vs in by_key.items())]
 
 
 def inspect(ctx: EngineContext, name: str) -> dict[str, Any]:

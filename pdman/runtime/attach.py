@@ -82,6 +82,10 @@ def _send(sock: "object", kind: int, data: bytes = b"") -> None:
         pass    # the container exited meanwhile: what it wrote and its status are still to read
 
 
+#: for callers that relay a container's stdio elsewhere (the API service)
+send_packet = _send
+
+
 def _winsize() -> bytes | None:
     import fcntl
     import struct

@@ -67,3 +67,22 @@ def version(format: Annotated[Optional[str], typer.Option(
 
 groups.register(prune, (groups.system, "prune"))
 groups.register(version, (groups.top, "version"))
+
+
+@handled_by("system.service")
+def service(
+    uri: Annotated[str | None, typer.Argument(
+        help="Where to listen: unix:///PATH (default unix://$XDG_RUNTIME_DIR/pdman/pdman.sock) "
+             "or tcp://127.0.0.1:PORT (unauthenticated: on request only).")] = None,
+    time: Annotated[int, typer.Option(
+        "--time", "-t", help="Seconds without a connection before the service exits; "
+        "0: never.")] = 5,
+) -> None:
+    """Serve the Docker-compatible REST API (docker CLI, docker-py, compose) for this
+    user's containers, on a Unix socket only this user may connect to. No container
+    depends on the service: they outlive it, and the CLI sees what the API made.
+    Started by systemd socket activation (pdman.socket), it serves the socket passed in
+    LISTEN_FDS. Clients need `DOCKER_HOST=unix://$XDG_RUNTIME_DIR/pdman/pdman.sock`."""
+
+
+groups.register(service, (groups.system, "service"))

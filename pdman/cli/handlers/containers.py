@@ -218,9 +218,7 @@ def start(g: GlobalOptions, containers: list[str] | None, attach: bool, interact
     from pdman.engine import lifecycle
 
     def one(name: str) -> str:
-        rec = engine.reconcile(ctx, container_records.find(ctx.catalog, name))
-        if rec.status not in ("running", "paused"):  # podman: starting a running one is fine
-            lifecycle.start_detached(ctx, rec)
+        lifecycle.start(ctx, name)      # podman: starting a running one is fine
         return name
 
     return each(containers, one)

@@ -155,4 +155,12 @@ def version(g: GlobalOptions, format: str | None) -> int:
         print(f"Client:       pdman\nVersion:      {client['Version']}\n"
               f"API Version:  {client['APIVersion']}\nGo Version:   {client['GoVersion']}\n"
               f"OS/Arch:      {client['OsArch']}")
+
+def service(g: GlobalOptions, uri: str | None, time: int) -> int:
+    from pdman.api.server import ServiceOptions, serve
+    from pdman.errors import UsageError
+
+    if time < 0:
+        raise UsageError(f"invalid --time {time}", hint="seconds, or 0 for no timeout")
+    serve(g.context().paths, ServiceOptions(uri=uri or "", timeout=float(time)))
     return 0

@@ -1,0 +1,260 @@
+"""Exec endpoints: create (remember the request), start (hijacked: a pty or pipes
+between the client and the process that engine.lifecycle.exec_start starts),
+inspect, resize.
+
+Exec sessions live in this service's memory, as they do in dockerd's: they are
+handles for one client's `docker exec`, not state the CLI shares.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from pdman.api.http import frame
+from pdman.api.router import route
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from pdman.api.http import Connection, Request
+    from pdman.engine.context import EngineContext
+
+
+class ExecSession:
+    def __init__(self, container_id: str, body: "dict[str, Any]") -> None:
+        self.id = os.urandom(32).hex()
+        self.container_id = container_id
+        self.body = body
+        self.running = False
+        self.exit_code: int | None = None
+        self.pid = 0
+        self.master = -1              # the pty, while it runs with one
+
+
+_SESSIONS: "dict[str, ExecSession]" = {}
+_LOCK = threading.Lock()
+
+
+def _session(exec_id: str) -> ExecSession:
+    from pdman.errors import NotFoundError
+
+    with _LOCK:
+        found = _SESSIONS.get(exec_id)
+    if found is None:
+        raise NotFoundError(f"No such exec instance: {exec_id}")
+    return found
+
+
+@route("POST", "/containers/{name}/exec")
+def create(ctx: "EngineContext", req: "Request", conn: "Connection", name: str) -> None:
+    from pdman.engine import containers
+    from pdman.errors import ConflictError, UsageError
+
+    body = req.json()
+    if not body.get("Cmd"):
+        raise UsageError("exec needs a command (Cmd)")
+    rec = containers.lookup(ctx, name)
+    if rec.status != "running":
+        raise ConflictError(f"container {rec.id} is not running")
+    session = ExecSession(rec.id, body)
+    with _LOCK:
+        _SESSIONS[session.id] = session
+    conn.send_json(201, {"Id": session.id})
+
+
+def _options(session: ExecSession, detach: bool) -> "Any":
+    from pdman.engine.lifecycle import ExecOptions
+
+    b = session.body
+    return ExecOptions(session.container_id, list(b.get("Cmd") or []),
+                       interactive=bool(b.get("AttachStdin")), tty=bool(b.get("Tty")),
+                       env=list(b.get("Env") or []), user=b.get("User") or None,
+                       workdir=b.get("WorkingDir") or None, detach=detach,
+                       privileged=bool(b.get("Privileged")))
+
+
+@route("POST", "/exec/{exec_id}/start")
+def start(ctx: "EngineContext", req: "Request", conn: "Connection", exec_id: str) -> None:
+    from pdman.engine import lifecycle
+    from pdman.errors import ConflictError
+
+    session = _session(exec_id)
+    body = req.json()
+    with _LOCK:
+        if session.running or session.exit_code is not None:
+            raise ConflictError(f"exec {exec_id} has already run")
+        session.running = True
+    try:
+        if body.get("Detach"):
+            session.pid = lifecycle.exec_start(ctx, _options(session, True), (-1, -1, -1))
+            threading.Thread(target=_reap, args=(session,), daemon=True).start()
+            return None
+        tty = bool(session.body.get("Tty"))
+        if tty:
+            _run_tty(ctx, req, conn, session, body.get("ConsoleSize"))
+        else:
+            _run_pipes(ctx, req, conn, session)
+    finally:
+        session.running = False
+        if session.exit_code is None and session.pid == 0:
+            session.exit_code = 126   # not started, and no error said why
+
+
+def _reap(session: ExecSession) -> None:
+    from pdman.engine import lifecycle
+
+    session.exit_code = lifecycle.exec_wait(session.pid)
+    session.running = False
+
+
+def _set_size(fd: int, rows: int, cols: int) -> None:
+    import fcntl
+    import struct
+    import termios
+
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+def _pump_stdin(conn: "Connection", fd: int, close: bool) -> None:
+    """The client's input into `fd` (the pty, or the stdin pipe) until it ends."""
+    try:
+        while True:
+            data = conn.rfile.read1(1 << 16)
+            if not data:
+                break
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+    except (OSError, ValueError):
+        pass
+    finally:
+        if close:
+            os.close(fd)
+
+
+def _start_or_report(ctx: "EngineContext", session: ExecSession, stdio: "tuple[int, int, int]",
+                     sock: "Any", tty: bool) -> bool:
+    """Start the process once the connection is hijacked (clients that read the raw
+    socket after the 101 would miss output that came with it); an error to start it
+    goes to the stream and to the exit code (126, 127, ...), as dockerd does."""
+    from pdman.engine import lifecycle
+    from pdman.errors import PdmanError
+
+    try:
+        session.pid = lifecycle.exec_start(ctx, _options(session, False), stdio)
+        return True
+    except PdmanError as exc:
+        text = (exc.render() + "\n").encode()
+        try:
+            sock.sendall(text if tty else frame(2, text))
+        except OSError:
+            pass
+        session.exit_code = exc.exit_code
+        return False
+
+
+def _run_tty(ctx: "EngineContext", req: "Request", conn: "Connection", session: ExecSession,
+             size: "Any") -> None:
+    from pdman.engine import lifecycle
+
+    master, slave = os.openpty()
+    try:
+        if size and len(size) == 2 and size[0] and size[1]:
+            _set_size(master, int(size[0]), int(size[1]))
+        sock = conn.hijack(req, "application/vnd.docker.raw-stream")
+        started = _start_or_report(ctx, session, (slave, slave, slave), sock, True)
+    finally:
+        os.close(slave)
+    if not started:
+        os.close(master)
+        return
+    session.master = master
+    if session.body.get("AttachStdin"):
+        threading.Thread(target=_pump_stdin, args=(conn, master, False), daemon=True).start()
+    try:
+        while True:
+            try:
+                data = os.read(master, 1 << 16)
+            except OSError:       # EIO: every holder of the pty's other end is gone
+                break
+            if not data:
+                break
+            try:
+                sock.sendall(data)
+            except OSError:
+                break
+    finally:
+        session.exit_code = lifecycle.exec_wait(session.pid)
+        session.master = -1
+        os.close(master)
+
+
+def _run_pipes(ctx: "EngineContext", req: "Request", conn: "Connection",
+               session: ExecSession) -> None:
+    import select
+
+    from pdman.engine import lifecycle
+
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    attach_stdin = bool(session.body.get("AttachStdin"))
+    in_r, in_w = os.pipe() if attach_stdin else (os.open(os.devnull, os.O_RDONLY), -1)
+    try:
+        sock = conn.hijack(req, "application/vnd.docker.multiplexed-stream")
+        started = _start_or_report(ctx, session, (in_r, out_w, err_w), sock, False)
+    finally:
+        for fd in (in_r, out_w, err_w):
+            os.close(fd)
+    if not started:
+        for fd in (out_r, err_r, in_w):
+            if fd >= 0:
+                os.close(fd)
+        return
+    if attach_stdin:
+        threading.Thread(target=_pump_stdin, args=(conn, in_w, True), daemon=True).start()
+    open_fds = {out_r: 1, err_r: 2}
+    try:
+        while open_fds:
+            ready, _, _ = select.select(list(open_fds), [], [])
+            for fd in ready:
+                data = os.read(fd, 1 << 16)
+                if not data:
+                    del open_fds[fd]
+                    os.close(fd)
+                    continue
+                try:
+                    sock.sendall(frame(open_fds[fd], data))
+                except OSError:
+                    pass
+    finally:
+        for fd in open_fds:
+            os.close(fd)
+        session.exit_code = lifecycle.exec_wait(session.pid)
+
+
+@route("GET", "/exec/{exec_id}/json")
+def inspect(ctx: "EngineContext", req: "Request", conn: "Connection", exec_id: str) -> "dict[str, Any]":
+    s = _session(exec_id)
+    b = s.body
+    cmd = list(b.get("Cmd") or [])
+    return {
+        "ID": s.id, "Running": s.running, "ExitCode": s.exit_code, "ContainerID": s.container_id,
+        "Pid": s.pid, "OpenStdin": bool(b.get("AttachStdin")),
+        "OpenStdout": bool(b.get("AttachStdout")), "OpenStderr": bool(b.get("AttachStderr")),
+        "CanRemove": False, "DetachKeys": b.get("DetachKeys", ""),
+        "ProcessConfig": {"tty": bool(b.get("Tty")), "entrypoint": cmd[0] if cmd else "",
+                          "arguments": cmd[1:], "privileged": bool(b.get("Privileged")),
+                          "user": b.get("User", "")},
+    }
+
+
+@route("POST", "/exec/{exec_id}/resize")
+def resize(ctx: "EngineContext", req: "Request", conn: "Connection", exec_id: str) -> None:
+    from pdman.errors import ConflictError
+
+    s = _session(exec_id)
+    if s.master < 0:
+        raise ConflictError(f"exec {exec_id} has no terminal to resize")
+    _set_size(s.master, req.int_arg("h", 24), req.int_arg("w", 80))
