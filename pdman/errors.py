@@ -21,6 +21,8 @@ the API service, HTTP statuses) are mapped here and nowhere else.
     ├── StorageError                   catalog or store inconsistency, disk full
     ├── HostSupportError               the host lacks what is needed (userns, cgroup v2, ...)
     ├── RuntimeFailure                 the container could not be started (child error)
+    ├── BuildFileError                 a Containerfile that cannot be built (file:line)  125
+    ├── BuildStepFailed                a RUN step exited non-zero           1 (podman build's)
     ├── CommandNotExecutableError      exec: permission denied          126
     └── CommandNotFoundError           exec: no such file               127
 """
@@ -127,6 +129,20 @@ class HostSupportError(PdmanError):
 
 class RuntimeFailure(PdmanError):
     reference = "runtime-failure"
+
+
+class BuildFileError(UsageError):
+    """The Containerfile is wrong: the message names the file, the line and the
+    instruction."""
+
+    reference = "build-file"
+
+
+class BuildStepFailed(PdmanError):
+    """A RUN step's command failed: the build exits 1, as `podman build` does."""
+
+    reference = "build-step-failed"
+    exit_code = 1
 
 
 class CommandNotExecutableError(PdmanError):

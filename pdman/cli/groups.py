@@ -29,11 +29,15 @@ network = typer.Typer(help="Manage networks.", context_settings=_SETTINGS, no_ar
 system = typer.Typer(help="Manage pdman itself: info, disk use, checks.",
                      context_settings=_SETTINGS, no_args_is_help=True)
 
+buildx = typer.Typer(help="docker buildx compatibility: `buildx build` is `build`.",
+                     context_settings=_SETTINGS, no_args_is_help=True)
+
 top.add_typer(container, name="container")
 top.add_typer(image, name="image")
 top.add_typer(volume, name="volume")
 top.add_typer(network, name="network")
 top.add_typer(system, name="system")
+top.add_typer(buildx, name="buildx")
 
 #: (group app, name) pairs; `top` for top-level commands
 Place = tuple[typer.Typer, str]

@@ -93,6 +93,27 @@ def _call_on_overlay(linkdir: str, links: list[str], upper: str, work: str, merg
     return fn(root_fd, *args)
 
 
+def call_on_image(ctx: EngineContext, links: list[str], fn: Callable[..., T], *args: Any) -> T:
+    """Run fn(root_fd, *args) in the user namespace, root_fd an image's root filesystem
+    (its layers `links`, top-most first) mounted read-only: `build` reads COPY --from
+    sources and destinations through it."""
+    import shutil
+    import tempfile
+
+    from pdman.runtime.idmap import run_in_userns
+
+    os.makedirs(ctx.paths.tmp, mode=0o700, exist_ok=True)
+    area = tempfile.mkdtemp(prefix="imgfs-", dir=ctx.paths.tmp)
+    try:
+        upper, merged = os.path.join(area, "empty"), os.path.join(area, "merged")
+        os.mkdir(upper, 0o755)
+        os.mkdir(merged, 0o755)
+        return run_in_userns(_call_on_overlay, ctx.paths.links, list(links), upper, "",
+                             merged, READ_CAPS, fn, args)
+    finally:
+        shutil.rmtree(area, ignore_errors=True)
+
+
 # -- diff ------------------------------------------------------------------------------
 
 def _changes(upper: str, lowers: list[str]) -> list[tuple[str, str]]:

@@ -187,7 +187,7 @@ def apply_changes(config: dict[str, Any], changes: list[str]) -> None:
     check_run_config(c, "--change", UsageError)
 
 
-def _gzip_chunks(path: str) -> Iterator[bytes]:
+def gzip_chunks(path: str) -> Iterator[bytes]:
     """gzip of a file, header without name or mtime: the same tar gives the same blob."""
     z = zlib.compressobj(6, zlib.DEFLATED, 31)
     with open(path, "rb") as f:
@@ -198,7 +198,7 @@ def _gzip_chunks(path: str) -> Iterator[bytes]:
     yield z.flush()
 
 
-def _target_name(image: str) -> list[str]:
+def target_name(image: str) -> list[str]:
     if not image:
         return []
     from pdman.image import reference
@@ -235,7 +235,7 @@ def commit(ctx: EngineContext, options: CommitOptions) -> NewImageReport:
     from pdman.storage import container_records, image_records
 
     rec = container_records.find(ctx.catalog, options.container)
-    names = _target_name(options.image)
+    names = target_name(options.image)
     parent = image_records.get(ctx.catalog, rec.image_id)
     config = json.loads(json.dumps(parent.config))
     apply_changes(config, options.changes)
@@ -259,7 +259,7 @@ def commit(ctx: EngineContext, options: CommitOptions) -> NewImageReport:
                 raise StorageError(f"layer {diff_id[:19]} of image {parent.id[:12]} has no "
                                    "stored blob", hint="pull the image again")
             parent_layers.append(have)
-        layer = ingest.add(_gzip_chunks(tar_path), what=f"the writable layer of {rec.name}")
+        layer = ingest.add(gzip_chunks(tar_path), what=f"the writable layer of {rec.name}")
         os.unlink(tar_path)
     config["created"] = created
     if options.author:
@@ -281,7 +281,7 @@ def import_image(ctx: EngineContext, options: ImportOptions) -> NewImageReport:
     from pdman.image.ingest import LayerIngest, register_image
     from pdman.image.manifest import host_platform
 
-    names = _target_name(options.image)
+    names = target_name(options.image)
     config: dict[str, Any] = {"config": {}}
     apply_changes(config, options.changes)
     created = _now()
@@ -294,7 +294,7 @@ def import_image(ctx: EngineContext, options: ImportOptions) -> NewImageReport:
             with open(path, "rb") as f:
                 magic = f.read(4)
             compressed = magic[:2] == b"\x1f\x8b" or magic == b"\x28\xb5\x2f\xfd"
-            chunks = _file_chunks(path) if compressed else _gzip_chunks(path)
+            chunks = _file_chunks(path) if compressed else gzip_chunks(path)
             layer = ingest.add(chunks, what=f"the tarball {options.source}")
     finally:
         if spooled:
@@ -319,4 +319,5 @@ def _file_chunks(path: str) -> Iterator[bytes]:
             yield chunk
 
 
-__all__ = ["apply_changes", "commit", "import_image", "load", "push", "save"]
+__all__ = ["apply_changes", "commit", "gzip_chunks", "import_image", "load", "push", "save",
+           "target_name"]

@@ -116,9 +116,18 @@ def _m1_initial(db: "sqlite_utils.Database") -> None:
     db["network_leases"].create_index(["network_id", "address"], unique=True)
 
 
+def _m2_build_cache(db: "sqlite_utils.Database") -> None:
+    # `pdman build`'s layer cache: the hash of a step (parent, expanded instruction,
+    # sources' content) -> the image that step made. No foreign key: removing the
+    # image leaves a stale row, which a lookup ignores and the next build replaces.
+    db["build_cache"].create({"key": str, "image_id": str, "created": float}, pk="key")
+    db["build_cache"].create_index(["image_id"])
+
+
 #: index i holds migration number i+1; never reorder or edit a released one
 MIGRATIONS: "list[tuple[str, Callable[[sqlite_utils.Database], None]]]" = [
     ("initial schema", _m1_initial),
+    ("build cache", _m2_build_cache),
 ]
 LATEST = len(MIGRATIONS)
 

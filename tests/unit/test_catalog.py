@@ -20,10 +20,24 @@ def test_new_catalog_is_migrated_once_and_recorded(tmp_path: Path) -> None:
     Catalog(path).close()
     cat = Catalog(path)  # second open: nothing to do
     rows = cat.query("SELECT number, name FROM migrations")
-    assert [(r["number"], r["name"]) for r in rows] == [(1, "initial schema")]
+    assert [(r["number"], r["name"]) for r in rows] == [(1, "initial schema"), (2, "build cache")]
     assert cat.query("PRAGMA user_version")[0][0] == migrations.LATEST
     assert cat.query("PRAGMA journal_mode")[0][0] == "wal"
     assert cat.query("PRAGMA foreign_keys")[0][0] == 1
+
+
+def test_a_catalog_of_an_older_pdman_gets_the_later_migrations(tmp_path: Path) -> None:
+    path = str(tmp_path / "catalog.db")
+    Catalog(path).close()
+    conn = sqlite3.connect(path)           # as pdman before `build` left it: migration 1 only
+    conn.execute("DROP TABLE build_cache")
+    conn.execute("DELETE FROM migrations WHERE number > 1")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    cat = Catalog(path)
+    assert cat.query("PRAGMA user_version")[0][0] == migrations.LATEST
+    assert cat.query("SELECT count(*) FROM build_cache")[0][0] == 0
 
 
 def test_catalog_from_a_newer_pdman_is_refused(tmp_path: Path) -> None:

@@ -1,0 +1,1 @@
+"""The builder: Containerfile parsing, expansion, ignore rules, context reading (issue #15)."""

@@ -1,0 +1,245 @@
+"""`pdman build` as the unprivileged user: real RUN containers, real layers, the layer
+cache, and the context's confinement."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import tarfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+if os.geteuid() == 0:
+    pytest.skip("the suite is rootless: run it as an unprivileged user with a subordinate "
+                "ID range (bash tests/run does, via tests/bed/user.sh)",
+                allow_module_level=True)
+
+Run = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+@pytest.fixture
+def pd(registry_env: dict[str, str]) -> Run:
+    from tests.bed.runner import run_pdman
+
+    def run(*args: object, **kw: Any) -> "subprocess.CompletedProcess[str]":
+        kw.setdefault("env", registry_env)
+        kw.setdefault("timeout", 300)
+        return run_pdman(*args, **kw)
+    return run
+
+
+def context(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    return root
+
+
+def inspect(pd: Run, image: str) -> dict[str, Any]:
+    return json.loads(pd("image", "inspect", image).stdout)[0]  # type: ignore[no-any-return]
+
+
+def image_ids(pd: Run) -> set[str]:
+    return set(pd("images", "-q", "--no-trunc").stdout.split())
+
+
+def test_multistage_build_then_run(pd: Run, busybox: str, tmp_path: Path) -> None:
+    ctx = context(tmp_path / "ctx", {
+        "Containerfile": f"""# syntax=docker/dockerfile:1
+ARG BASE={busybox}
+FROM $BASE AS builder
+WORKDIR /src
+COPY greet.txt .
+RUN echo '#!/bin/sh' > prog && echo "echo built in stage 1: $(cat greet.txt)" >> prog \\
+    && chmod 755 prog
+FROM {busybox} AS unused
+RUN exit 3
+FROM {busybox}
+COPY --from=builder /src/prog /usr/local/bin/prog
+CMD ["prog"]
+""",
+        "greet.txt": "hello"})
+    done = pd("build", "-t", "multi:1", str(ctx))
+    assert "STEP 1/" in done.stdout and "COMMIT multi:1" in done.stdout
+    assert "RUN exit 3" not in done.stdout          # a stage the target does not need
+    assert "Successfully tagged localhost/multi:1" in done.stdout
+    out = pd("run", "--rm", "multi:1").stdout
+    assert out == "built in stage 1: hello\n"
+    # `image build` is the same verb; the cached rebuild gives the same image
+    again = pd("image", "build", "-q", "-t", "multi:2", str(ctx)).stdout.split()
+    assert again == [inspect(pd, "multi:1")["Id"].removeprefix("sha256:")]
+
+
+def test_instructions_and_history(pd: Run, busybox: str, tmp_path: Path) -> None:
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        data = b"from the archive\n"
+        info = tarfile.TarInfo("inner/file.txt")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    ctx = context(tmp_path / "ctx", {
+        "Dockerfile": f"""FROM {busybox}
+ARG WHO=nobody
+ENV GREETING="hi $WHO" EMPTY=
+LABEL org.example.who=$WHO
+WORKDIR /app
+COPY --chown=1000:1000 --chmod=750 script.sh ./
+COPY dir/ /copied/
+COPY *.cfg /cfgs/
+ADD bundle.tar.gz /unpacked/
+COPY <<EOF /etc/motd
+heredoc ${{WHO}}
+EOF
+SHELL ["/bin/sh", "-c"]
+RUN <<EOF
+echo "$GREETING" > /app/from-run
+echo "arg=$WHO" >> /app/from-run
+EOF
+USER 1000
+EXPOSE 8080 53/udp
+VOLUME /data
+STOPSIGNAL SIGINT
+HEALTHCHECK --interval=30s CMD true
+ONBUILD RUN echo child
+MAINTAINER tester
+ENTRYPOINT ["/bin/sh", "-c"]
+CMD ["cat /app/from-run"]
+""",
+        "script.sh": "#!/bin/sh\necho script\n",
+        "dir/a.txt": "a\n", "dir/sub/b.txt": "b\n", "dir/skip.log": "x\n",
+        "dir/keep.log": "kept\n",
+        "one.cfg": "1\n", "two.cfg": "2\n",
+        ".dockerignore": "**/*.log\n!dir/keep.log\n"})
+    (ctx / "bundle.tar.gz").write_bytes(archive.getvalue())
+    os.symlink("a.txt", ctx / "dir" / "link")
+    done = pd("build", "--build-arg", "WHO=builder", "--label", "extra=yes", "-t", "all",
+              str(ctx))
+    assert "STEP 21/21" in done.stdout, done.stdout
+    cfg = inspect(pd, "all")["Config"]
+    assert "GREETING=hi builder" in cfg["Env"] and "EMPTY=" in cfg["Env"]
+    assert cfg["Labels"]["org.example.who"] == "builder" and cfg["Labels"]["extra"] == "yes"
+    assert cfg["WorkingDir"] == "/app" and cfg["User"] == "1000"
+    assert set(cfg["ExposedPorts"]) == {"8080/tcp", "53/udp"}
+    assert set(cfg["Volumes"]) == {"/data"} and cfg["StopSignal"] == "SIGINT"
+    assert cfg["Entrypoint"] == ["/bin/sh", "-c"] and cfg["Cmd"] == ["cat /app/from-run"]
+    assert cfg["Healthcheck"]["Test"] == ["CMD-SHELL", "true"]
+    assert cfg["OnBuild"] == ["RUN echo child"]
+    assert pd("run", "--rm", "all").stdout == "hi builder\narg=builder\n"
+    script = "; ".join([
+        "stat -c '%u:%g %a' /app/script.sh", "cat /copied/a.txt /copied/sub/b.txt",
+        "ls /copied", "readlink /copied/link", "ls /cfgs", "cat /unpacked/inner/file.txt",
+        "cat /etc/motd"])
+    out = pd("run", "--rm", "--user", "0", "all", script).stdout.split("\n")
+    assert out[0] == "1000:1000 750"
+    assert out[1:3] == ["a", "b"]
+    listed = out[3:3 + 4]
+    assert listed == ["a.txt", "keep.log", "link", "sub"]     # skip.log ignored, keep.log kept
+    assert out[7] == "a.txt"                                   # a symlink stays a symlink
+    assert out[8:10] == ["one.cfg", "two.cfg"]
+    assert out[10] == "from the archive"
+    assert out[11] == "heredoc ${WHO}"                         # COPY heredoc: verbatim
+    hist = inspect_config_history(pd, "all")
+    base = len(inspect_config_history(pd, busybox))
+    mine = hist[base:]
+    assert len(mine) == 20                                     # one per instruction
+    by = [h["created_by"] for h in mine]
+    assert by[0] == "/bin/sh -c #(nop) ARG WHO=builder"
+    assert any(b.startswith("|1 WHO=builder /bin/sh -c echo") for b in by)
+    assert all(h.get("empty_layer") for h in mine if "#(nop) ENV" in h["created_by"])
+    assert not any(h.get("empty_layer") for h in mine if "COPY" in h["created_by"])
+
+
+def inspect_config_history(pd: Run, image: str) -> list[dict[str, Any]]:
+    done = pd("image", "inspect", "--format", "{{json .History}}", image)
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+def test_cache_hits_and_invalidation(pd: Run, busybox: str, tmp_path: Path) -> None:
+    ctx = context(tmp_path / "ctx", {
+        "Containerfile": f"""FROM {busybox}
+RUN date +%s%N > /first
+COPY data.txt /data.txt
+RUN date +%s%N > /second
+""",
+        "data.txt": "one\n"})
+    first = pd("build", "-t", "cached", str(ctx))
+    assert "Using cache" not in first.stdout
+    image1 = first.stdout.split()[-1]
+    second = pd("build", "-t", "cached", str(ctx))
+    assert second.stdout.count("--> Using cache") == 3
+    assert second.stdout.split()[-1] == image1                   # nothing ran again
+    stamps1 = pd("run", "--rm", "cached", "cat", "/first", "/second").stdout.split()
+    (ctx / "data.txt").write_text("two\n")
+    third = pd("build", "-t", "cached", str(ctx))
+    assert third.stdout.count("--> Using cache") == 1            # only the RUN before COPY
+    stamps2 = pd("run", "--rm", "cached", "cat", "/first", "/second").stdout.split()
+    assert stamps2[0] == stamps1[0] and stamps2[1] != stamps1[1]
+    assert pd("run", "--rm", "cached", "cat", "/data.txt").stdout == "two\n"
+    fresh = pd("build", "--no-cache", "-t", "cached", str(ctx))
+    assert "Using cache" not in fresh.stdout
+
+
+def test_timestamp_gives_identical_images(pd: Run, busybox: str, tmp_path: Path) -> None:
+    ctx = context(tmp_path / "ctx", {
+        "Containerfile": f"FROM {busybox}\nCOPY f /f\nRUN echo ran > /ran && mkdir /d\n"
+                         "ENV A=b\n",
+        "f": "content\n"})
+    ids = []
+    for tag in ("ts1", "ts2"):
+        done = pd("build", "--no-cache", "--timestamp", "1700000000", "-t", tag, str(ctx))
+        ids.append(done.stdout.split()[-1])
+        os.utime(ctx / "f", (1, 1))                  # a source mtime does not matter either
+    assert ids[0] == ids[1]
+    assert inspect(pd, "ts1")["Created"].startswith("2023-11-14T22:13:20")
+
+
+def test_failing_run_leaves_nothing(pd: Run, busybox: str, tmp_path: Path) -> None:
+    ctx = context(tmp_path / "ctx", {
+        "Containerfile": f"FROM {busybox}\nRUN echo before; exit 7\nCMD true\n"})
+    before = image_ids(pd)
+    done = pd("build", "-t", "broken", str(ctx), check=False)
+    assert done.returncode == 1, done.stderr
+    assert "status 7" in done.stderr and "Containerfile:2" in done.stderr
+    assert "before" in done.stdout
+    assert pd("ps", "-a", "-q").stdout.strip() == ""
+    assert image_ids(pd) == before
+    assert pd("image", "exists", "broken", check=False).returncode != 0
+
+
+def test_containerfile_errors_exit_125(pd: Run, busybox: str, tmp_path: Path) -> None:
+    ctx = context(tmp_path / "ctx", {"Containerfile": f"FROM {busybox}\nFROBNICATE x\n"})
+    done = pd("build", str(ctx), check=False)
+    assert done.returncode == 125
+    assert "Containerfile:2" in done.stderr and "FROBNICATE" in done.stderr
+    (ctx / "Containerfile").write_text(f"FROM {busybox}\nCOPY ../outside /x\n")
+    done = pd("build", str(ctx), check=False)
+    assert done.returncode == 125 and "outside the build context" in done.stderr
+
+
+def test_symlinks_never_reach_host_files(pd: Run, busybox: str, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("HOST SECRET\n")
+    ctx = context(tmp_path / "ctx", {"dir/plain": "ok\n"})
+    os.symlink(str(secret), ctx / "leak")                    # a top-level source
+    os.symlink(str(secret), ctx / "dir" / "leak")            # below a copied directory
+    os.symlink("../../secret.txt", ctx / "dir" / "rel")
+    (ctx / "Containerfile").write_text(f"FROM {busybox}\nCOPY dir /dir/\n")
+    pd("build", "-t", "links", str(ctx))
+    out = pd("run", "--rm", "links", "sh", "-c",
+             "readlink /dir/leak; readlink /dir/rel; cat /dir/leak /dir/rel 2>&1; true").stdout
+    assert "HOST SECRET" not in out
+    assert str(secret) in out and "../../secret.txt" in out
+    # the link itself as a source resolves inside the context: nothing there
+    (ctx / "Containerfile").write_text(f"FROM {busybox}\nCOPY leak /leak\n")
+    done = pd("build", "-t", "links2", str(ctx), check=False)
+    if done.returncode == 0:
+        assert "HOST SECRET" not in pd("run", "--rm", "links2", "cat", "/leak",
+                                       check=False).stdout
+    else:
+        assert done.returncode == 125 and "no such file" in done.stderr
