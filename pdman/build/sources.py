@@ -108,7 +108,13 @@ def collect(root_fd: int, sources: list[str], dest: str, dest_is_dir: bool,
     with tarfile.open(out_path, "w", format=tarfile.PAX_FORMAT) as tar:
         writer = fdtree.TreeTar(tar)
         for rel in found:
-            parent, name = fdtree.resolve(root_fd, rel)
+            try:
+                parent, name = fdtree.resolve(root_fd, rel)
+            except (FileNotFoundError, NotADirectoryError):
+                # a symlink (kept inside the root) that leads nowhere there
+                raise BuildFileError(f"{rel}: no such file or directory"
+                                     + (" in the build context" if from_context else ""),
+                                     hint="a source's symlinks resolve inside the context")
             try:
                 ent = fdtree.open_entry(parent, name) if name != "." else \
                     fdtree.Opened(os.fstat(parent), os.dup(parent))
