@@ -1,0 +1,273 @@
+"""The layer steps of `build`: RUN in an ordinary pdman container (create +
+start_attached, its writable layer read as `commit` reads it), COPY/ADD through
+build/sources.py. Each step is keyed for the cache before it does any work."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+from typing import Any
+
+from pdman.build import plan
+from pdman.build.parser import Instruction
+from pdman.build.plan import StageState
+from pdman.engine.build_session import (BuildSession, cached, history, image, links,
+                                        materialize, register, remember)
+from pdman.errors import BuildFileError, BuildStepFailed
+
+
+# -- RUN -------------------------------------------------------------------------------
+
+def _run_argv(state: StageState, ins: Instruction) -> list[str]:
+    form = ins.exec_form
+    if form is not None:
+        return form
+    script = ins.args
+    if ins.heredocs:
+        only = ins.args.strip()
+        doc = ins.heredocs[0]
+        if len(ins.heredocs) == 1 and only.lstrip("<-").strip("'\"") == doc.name:
+            return [*state.shell, doc.content]          # RUN <<EOF: the body is the script
+        # RUN cmd <<EOF ...: the shell reads the heredocs itself
+        script = ins.args + "\n" + "".join(d.content + d.name + "\n" for d in ins.heredocs)
+    return [*state.shell, script]
+
+
+def run_step(b: BuildSession, state: StageState, ins: Instruction) -> None:
+    argv = _run_argv(state, ins)
+    created_by = state.arg_prefix() + " ".join(argv)
+    key = plan.step_key(state.key, "RUN " + json.dumps(argv), state.arg_prefix())
+    if cached(b, state, key):
+        b.say(f"--> {state.image_id[:12]}")
+        return
+    base = materialize(b, state)
+    layer = _run_container(b, state, ins, base, argv)
+    b.runs += 1
+    history(state, b.now(), created_by, empty=False)
+    image_id = register(b, state, layer)
+    state.key = key
+    remember(b, key, image_id)
+    b.say(f"--> {image_id[:12]}")
+
+
+def _run_container(b: BuildSession, state: StageState, ins: Instruction, base: str,
+                   argv: list[str]) -> Any:
+    from pdman.engine import containers
+    from pdman.entities.create import CreateOptions, StartIO
+    from pdman.image.commit_layer import write_upper_tar
+
+    if not base:
+        raise BuildFileError(f"{b.where(ins)}: RUN needs a base image with a shell, and this "
+                             "stage starts FROM scratch with nothing in it",
+                             hint="COPY a program into the stage first, or start FROM an image")
+    c = state.c
+    opts = CreateOptions(image=base, command=argv, entrypoint="", env=state.run_env(),
+                         workdir=c.get("WorkingDir") or "/", user=c.get("User") or "0",
+                         pull="never", network=b.options.network, log_driver="passthrough",
+                         labels=["io.pdman.build=1"])
+    rec = containers.create(b.ctx, opts)
+    saved = _quiet_stdio() if b.options.quiet else None
+    try:
+        try:
+            code = containers.start_attached(b.ctx, rec, StartIO(attach=True))
+        finally:
+            if saved is not None:
+                _restore_stdio(saved)
+        if code != 0:
+            raise BuildStepFailed(
+                f"building at STEP \"{ins.original[:200]}\" ({b.cf.path}:{ins.line}): "
+                f"the command exited with status {code}",
+                hint="fix the command; the steps before it are cached")
+        tar_path = os.path.join(b.ingest.area, f"run-{rec.id[:12]}.tar")
+        write_upper_tar(b.ctx, rec, tar_path)
+        if b.options.timestamp is not None:
+            _clamp_mtimes(tar_path, b.options.timestamp)
+        from pdman.engine.image_transfer import gzip_chunks
+
+        try:
+            return b.ingest.add(gzip_chunks(tar_path), what=f"the layer of {ins.original[:60]}")
+        finally:
+            os.unlink(tar_path)
+    finally:
+        containers.remove(b.ctx, containers.RemoveOptions(name=rec.id, force=True, volumes=True))
+
+
+def _quiet_stdio() -> tuple[int, int]:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = (os.dup(1), os.dup(2))
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    os.dup2(null, 2)
+    os.close(null)
+    return saved
+
+
+def _restore_stdio(saved: tuple[int, int]) -> None:
+    os.dup2(saved[0], 1)
+    os.dup2(saved[1], 2)
+    os.close(saved[0])
+    os.close(saved[1])
+
+
+def _clamp_mtimes(path: str, mtime: int) -> None:
+    """--timestamp: every entry's mtime is the timestamp, so the layer is reproducible."""
+    out = path + ".ts"
+    with tarfile.open(path, "r") as src, \
+            tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as dst:
+        for m in src:
+            m.mtime = mtime
+            m.pax_headers = {k: v for k, v in m.pax_headers.items()
+                             if k not in ("mtime", "atime", "ctime")}
+            dst.addfile(m, src.extractfile(m) if m.isreg() else None)
+    os.replace(out, path)
+
+
+# -- COPY / ADD ------------------------------------------------------------------------
+
+def _owner(b: BuildSession, state: StageState, spec: str) -> tuple[int | None, int | None]:
+    if not spec:
+        return None, None
+    from pdman.build.expand import expand_word
+    from pdman.runtime import users
+    from pdman.runtime.spec import layer_paths
+
+    spec = expand_word(spec, state.env(), b.escape)
+    user, _, group = spec.partition(":")
+    if user.isdigit() and (not group or group.isdigit()):
+        return int(user), int(group or user)
+    who = users.resolve(layer_paths(b.ctx.paths, links(b, state.image_id)), user,
+                        group)
+    return who.uid, who.gid
+
+
+def _dest_is_dir(b: BuildSession, links: list[str], dest: str) -> bool:
+    if not links:
+        return False
+    from pdman.engine.container_files import call_on_image
+
+    return call_on_image(b.ctx, links, _is_dir_at, dest)
+
+
+def _is_dir_at(root_fd: int, path: str) -> bool:
+    import stat
+
+    from pdman.storage import fdtree
+
+    try:
+        parent, name = fdtree.resolve(root_fd, path)
+    except OSError:
+        return False
+    try:
+        return stat.S_ISDIR(os.stat(name, dir_fd=parent).st_mode) if name != "." else True
+    except OSError:
+        return False
+    finally:
+        os.close(parent)
+
+
+def copy_step(b: BuildSession, state: StageState, ins: Instruction) -> None:
+    import posixpath
+
+    from pdman.build import sources
+    from pdman.build.expand import expand_word, expand_words
+
+    env = state.env()
+    form = ins.exec_form
+    words = [expand_word(w, env, b.escape) for w in form] if form is not None \
+        else expand_words(ins.args, env, b.escape)
+    if len(words) < 2:
+        raise BuildFileError(f"{b.where(ins)}: {ins.keyword} needs a source and a destination",
+                             hint=f"write {ins.keyword} SRC... DEST")
+    srcs, dest = words[:-1], words[-1]
+    if not dest.startswith("/"):
+        workdir = state.c.get("WorkingDir") or "/"
+        dest = posixpath.join(workdir, dest) + ("/" if dest.endswith("/") or dest == "." else "")
+    from_ref = expand_word(ins.flag("from"), env, b.escape)
+    chmod = ins.flag("chmod")
+    try:
+        mode = int(chmod, 8) if chmod else None
+    except ValueError:
+        raise BuildFileError(f"{b.where(ins)}: --chmod={chmod} is not an octal mode",
+                             hint="write e.g. --chmod=755") from None
+    uid, gid = _owner(b, state, ins.flag("chown"))
+    area = tempfile.mkdtemp(prefix="copy-", dir=b.ingest.area)
+    try:
+        raw, final_tar = os.path.join(area, "raw.tar"), os.path.join(area, "layer.tar")
+        single = len(srcs) == 1 and not set("*?[") & set(srcs[0]) and not dest.endswith("/")
+        dest_is_dir = single and _dest_is_dir(b, links(b, state.image_id), dest)
+        if ins.heredocs:
+            docs = os.path.join(area, "heredocs")
+            os.mkdir(docs)
+            names = {f"<<{d.name}": d for d in ins.heredocs}
+            names.update({f"<<-{d.name}": d for d in ins.heredocs})
+            picked = []
+            for s in srcs:
+                doc = names.get(s.replace("'", "").replace('"', ""))
+                if doc is None:
+                    raise BuildFileError(f"{b.where(ins)}: heredocs cannot be mixed with "
+                                         "files", hint="copy files with another COPY")
+                with open(os.path.join(docs, doc.name), "w") as f:
+                    f.write(doc.content)
+                picked.append(doc.name)
+            root = os.open(docs, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                sources.collect(root, picked, dest, dest_is_dir, None, raw)
+            finally:
+                os.close(root)
+            if mode is None:
+                mode = 0o644
+        elif from_ref:
+            source_links = links(b, _source_image(b, ins, from_ref))
+            if not source_links:
+                raise BuildFileError(f"{b.where(ins)}: --from={from_ref} has no files",
+                                     hint="copy from a stage or image that has layers")
+            from pdman.engine.container_files import call_on_image
+
+            call_on_image(b.ctx, source_links, sources.collect, srcs, dest, dest_is_dir, None, raw,
+                          False, False)
+        else:
+            root = os.open(b.context_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                sources.collect(root, srcs, dest, dest_is_dir, b.rules, raw, True,
+                                ins.keyword == "ADD")
+            finally:
+                os.close(root)
+        content = sources.finalize(raw, final_tar, uid, gid, mode, b.options.timestamp)
+        kind = "dir" if len(srcs) > 1 or any(s.endswith("/") or s == "." for s in srcs) else "file"
+        created_by = f"/bin/sh -c #(nop) {ins.keyword} {kind}:{content[7:]} in {dest} "
+        flags = json.dumps(sorted((k, v) for k, v in ins.flags.items()))
+        key = plan.step_key(state.key, f"{ins.keyword} {flags} {json.dumps(words)}", content)
+        if cached(b, state, key):
+            b.say(f"--> {state.image_id[:12]}")
+            return
+        from pdman.engine.image_transfer import gzip_chunks
+
+        layer = b.ingest.add(gzip_chunks(final_tar), what=f"the layer of {ins.original[:60]}")
+    finally:
+        shutil.rmtree(area, ignore_errors=True)
+    history(state, b.now(), created_by, empty=False)
+    image_id = register(b, state, layer)
+    state.key = key
+    remember(b, key, image_id)
+    b.say(f"--> {image_id[:12]}")
+
+
+def _source_image(b: BuildSession, ins: Instruction, ref: str) -> str:
+    idx = plan.stage_index(b.cf, ref)
+    if idx is not None:
+        if idx not in b.results:
+            raise BuildFileError(f"{b.where(ins)}: stage {ref} is not built before this one",
+                                 hint="COPY --from names an earlier stage")
+        return materialize(b, b.results[idx])
+    return str(image(b, ref).id)
+
+
+__all__ = ["build"]
+
+
+__all__ = ["copy_step", "run_step"]

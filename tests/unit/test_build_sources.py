@@ -1,0 +1,102 @@
+"""COPY/ADD source collection (build/sources.py) on a real temporary context: docker's
+placement rules, ignore rules, and the context's confinement."""
+
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from pdman.build import sources
+from pdman.build.ignore import IgnoreRules
+from pdman.errors import BuildFileError
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> Path:
+    root = tmp_path / "ctx"
+    (root / "dir" / "sub").mkdir(parents=True)
+    (root / "dir" / "a.txt").write_text("a")
+    (root / "dir" / "sub" / "b.txt").write_text("b")
+    (root / "dir" / "x.log").write_text("log")
+    (root / "one.cfg").write_text("1")
+    (root / "two.cfg").write_text("2")
+    os.symlink("/etc/passwd", root / "dir" / "passwd")
+    return root
+
+
+def names(ctx: Path, srcs: list[str], dest: str, dest_is_dir: bool = False,
+          rules: IgnoreRules | None = None, extract: bool = False) -> list[str]:
+    out = ctx.parent / "raw.tar"
+    fd = os.open(ctx, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        sources.collect(fd, srcs, dest, dest_is_dir, rules, str(out), True, extract)
+    finally:
+        os.close(fd)
+    with tarfile.open(out) as tar:
+        return [m.name + ("/" if m.isdir() else "") + ("@" + m.linkname if m.issym() else "")
+                for m in tar]
+
+
+def test_placement_rules(ctx: Path) -> None:
+    assert names(ctx, ["one.cfg"], "/etc/app.cfg") == ["etc/app.cfg"]
+    assert names(ctx, ["one.cfg"], "/etc/") == ["etc/one.cfg"]
+    assert names(ctx, ["one.cfg"], "/etc", dest_is_dir=True) == ["etc/one.cfg"]
+    assert names(ctx, ["*.cfg"], "/c/") == ["c/one.cfg", "c/two.cfg"]
+    with pytest.raises(BuildFileError, match="must be a directory"):
+        names(ctx, ["one.cfg", "two.cfg"], "/c")
+    # a directory contributes its contents; a symlink stays a link, never followed
+    assert names(ctx, ["dir"], "/d") == ["d/", "d/a.txt", "d/passwd@/etc/passwd", "d/sub/",
+                                        "d/sub/b.txt", "d/x.log"]
+
+
+def test_ignore_rules_apply_to_the_context(ctx: Path) -> None:
+    rules = IgnoreRules.from_text("**/*.log\n*.cfg\n!two.cfg\n")
+    assert "d/x.log" not in names(ctx, ["dir"], "/d", rules=rules)
+    assert names(ctx, ["*.cfg"], "/c/", rules=rules) == ["c/two.cfg"]
+    with pytest.raises(BuildFileError, match="no such file"):
+        names(ctx, ["one.cfg"], "/c/", rules=rules)
+
+
+def test_nothing_outside_the_context(ctx: Path, tmp_path: Path) -> None:
+    (tmp_path / "secret").write_text("s")
+    with pytest.raises(BuildFileError, match="outside the build context"):
+        names(ctx, ["../secret"], "/x")
+    os.symlink(str(tmp_path / "secret"), ctx / "leak")
+    with pytest.raises(BuildFileError, match="no such file"):
+        names(ctx, ["leak"], "/x")       # resolved inside the context, where it leads nowhere
+    os.symlink("dir/a.txt", ctx / "inside")
+    out = names(ctx, ["inside"], "/x")   # a link within the context is followed as a source
+    assert out == ["x"]
+
+
+def test_add_extracts_local_archives(ctx: Path) -> None:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        info = tarfile.TarInfo("top/f")
+        info.size = 1
+        tar.addfile(info, io.BytesIO(b"x"))
+        evil = tarfile.TarInfo("../../escape")
+        evil.size = 1
+        tar.addfile(evil, io.BytesIO(b"e"))
+    (ctx / "a.tgz").write_bytes(buf.getvalue())
+    assert names(ctx, ["a.tgz"], "/opt/", extract=True) == ["opt/top/f"]
+    assert names(ctx, ["a.tgz"], "/opt/") == ["opt/a.tgz"]     # COPY never extracts
+
+
+def test_finalize_owner_mode_mtime_and_content_hash(ctx: Path, tmp_path: Path) -> None:
+    names(ctx, ["dir"], "/d")
+    raw, out = str(tmp_path / "raw.tar"), str(tmp_path / "layer.tar")
+    h1 = sources.finalize(raw, out, 5, 6, 0o700, 42)
+    with tarfile.open(out) as tar:
+        m = tar.getmember("d/a.txt")
+        assert (m.uid, m.gid, m.mode, m.mtime) == (5, 6, 0o700, 42)
+    os.utime(ctx / "dir" / "a.txt", (1, 1))                   # mtimes are not content
+    names(ctx, ["dir"], "/d")
+    assert sources.finalize(raw, out, 5, 6, 0o700, 42) == h1
+    (ctx / "dir" / "a.txt").write_text("changed")
+    names(ctx, ["dir"], "/d")
+    assert sources.finalize(raw, out, 5, 6, 0o700, 42) != h1
