@@ -29,11 +29,14 @@ def build(
                          "need are not built.")] = None,
     no_cache: Annotated[bool, typer.Option(
         "--no-cache", help="Do not reuse cached steps (the results are still cached).")] = False,
-    layers: Annotated[Optional[str], typer.Option(
-        "--layers", metavar="true|false",
-        help="Use and keep the layer cache (default true); --layers=false disables it.")] = None,
-    pull: Annotated[bool, typer.Option(
-        "--pull", "--pull-always", help="Always pull the base images, even when present.")] = False,
+    layers: Annotated[bool, typer.Option(
+        "--layers/--no-layers",
+        help="Use and keep the layer cache (default); --no-layers disables it.")] = True,
+    pull: Annotated[Optional[str], typer.Option(
+        "--pull", metavar="POLICY",
+        help="Pull the base images: missing (default), always, never, or newer.")] = None,
+    pull_always: Annotated[bool, typer.Option(
+        "--pull-always", help="Always pull the base images, even when present.")] = False,
     pull_never: Annotated[bool, typer.Option(
         "--pull-never", help="Never pull: base images must be present locally.")] = False,
     quiet: Annotated[bool, typer.Option(

@@ -23,22 +23,24 @@ def _pairs(items: list[str] | None, option: str, from_env: bool) -> dict[str, st
 
 
 def build(g: GlobalOptions, context: str | None, file: str | None, tag: list[str] | None,
-          build_arg: list[str] | None, target: str | None, no_cache: bool, layers: str | None,
-          pull: bool, pull_never: bool, quiet: bool, iidfile: str | None,
+          build_arg: list[str] | None, target: str | None, no_cache: bool, layers: bool,
+          pull: str | None, pull_always: bool, pull_never: bool, quiet: bool, iidfile: str | None,
           label: list[str] | None, timestamp: int | None, network: str | None,
           rm: bool) -> int:
     from pdman.engine.build import build as engine_build
     from pdman.entities.build import BuildOptions
 
-    if layers not in (None, "true", "false", "1", "0"):
-        raise UsageError(f"invalid --layers value {layers!r}", hint="use --layers=true or false")
-    if pull and pull_never:
-        raise UsageError("--pull and --pull-never contradict each other", hint="give one")
+    policy = pull or ("always" if pull_always else "never" if pull_never else "missing")
+    policy = {"true": "always", "false": "missing"}.get(policy.lower(), policy.lower())
+    if policy not in ("missing", "always", "never", "newer"):
+        raise UsageError(f"invalid --pull policy {pull!r}",
+                         hint="use one of: missing, always, never, newer")
+    if pull_always and pull_never:
+        raise UsageError("--pull-always and --pull-never contradict each other", hint="give one")
     engine_build(g.context(), BuildOptions(
         context=context or ".", containerfile=file or "", tags=list(tag or []),
         build_args=_pairs(build_arg, "--build-arg", True), target=target or "",
-        no_cache=no_cache, layers=layers not in ("false", "0"),
-        pull="always" if pull else "never" if pull_never else "missing", quiet=quiet,
+        no_cache=no_cache, layers=layers, pull=policy, quiet=quiet,
         iidfile=iidfile or "", labels=_pairs(label, "--label", False), timestamp=timestamp,
         network=network or "", rm=rm))
     return 0
