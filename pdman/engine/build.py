@@ -124,11 +124,10 @@ def build(ctx: EngineContext, options: BuildOptions) -> BuildReport:
     image_id = final.image_id
     from pdman.storage import image_records
 
-    if names:
-        b.say("COMMIT " + " ".join(options.tags))
+    b.say(" ".join(["COMMIT", *options.tags]))
     for name in names:
         image_records.add_name(ctx.catalog, image_id, name)
-    b.say(f"--> {image_id[:12]}")
+    b.say(f"--> {image_id[:11]}")
     for name in names:
         b.say(f"Successfully tagged {name}")
     print(image_id, file=b.out, flush=True)

@@ -42,7 +42,7 @@ def run_step(b: BuildSession, state: StageState, ins: Instruction) -> None:
     created_by = state.arg_prefix() + " ".join(argv)
     key = plan.step_key(state.key, "RUN " + json.dumps(argv), state.arg_prefix())
     if cached(b, state, key):
-        b.say(f"--> {state.image_id[:12]}")
+        b.say(f"--> {state.image_id[:11]}")
         return
     base = materialize(b, state)
     layer = _run_container(b, state, ins, base, argv)
@@ -51,7 +51,7 @@ def run_step(b: BuildSession, state: StageState, ins: Instruction) -> None:
     image_id = register(b, state, layer)
     state.key = key
     remember(b, key, image_id)
-    b.say(f"--> {image_id[:12]}")
+    b.say(f"--> {image_id[:11]}")
 
 
 def _run_container(b: BuildSession, state: StageState, ins: Instruction, base: str,
@@ -243,7 +243,7 @@ def copy_step(b: BuildSession, state: StageState, ins: Instruction) -> None:
         flags = json.dumps(sorted((k, v) for k, v in ins.flags.items()))
         key = plan.step_key(state.key, f"{ins.keyword} {flags} {json.dumps(words)}", content)
         if cached(b, state, key):
-            b.say(f"--> {state.image_id[:12]}")
+            b.say(f"--> {state.image_id[:11]}")
             return
         from pdman.engine.image_transfer import gzip_chunks
 
@@ -254,7 +254,7 @@ def copy_step(b: BuildSession, state: StageState, ins: Instruction) -> None:
     image_id = register(b, state, layer)
     state.key = key
     remember(b, key, image_id)
-    b.say(f"--> {image_id[:12]}")
+    b.say(f"--> {image_id[:11]}")
 
 
 def _source_image(b: BuildSession, ins: Instruction, ref: str) -> str:

@@ -44,8 +44,11 @@ def list_images(ctx: EngineContext, options: ListImagesOptions) -> list[ImageSum
     in_use: dict[str, int] = {}
     for r in cat.query("SELECT image_id, count(*) AS n FROM containers GROUP BY image_id"):
         in_use[r["image_id"]] = r["n"]
+    hidden = set() if options.all else _intermediate(cat, records)
     out: list[ImageSummary] = []
     for rec in records:
+        if rec.id in hidden:
+            continue
         shared = sum(sizes.get(d, 0) for d in set(rec.layers) if users.get(d, 0) > 1)
         labels = (rec.config.get("config") or {}).get("Labels") or {}
         digest = rec.digest
@@ -57,6 +60,24 @@ def list_images(ctx: EngineContext, options: ListImagesOptions) -> list[ImageSum
                 ID=rec.id, Repository=repo, Tag=tag, Digest=digest, Created=rec.created,
                 Size=rec.size, SharedSize=shared, Names=rec.names,
                 Containers=in_use.get(rec.id, 0), Labels=labels))
+    return out
+
+
+def _intermediate(cat: "Any", records: list[ImageRecord]) -> set[str]:
+    """Images `build` made for its steps (podman's intermediate images, shown by
+    `images -a`): unnamed, in the build cache, and the parent of another image."""
+    from pdman.storage import build_cache
+
+    out: set[str] = set()
+    for rec in records:
+        if rec.names or not build_cache.is_cached_image(cat, rec.id):
+            continue
+        depth = len(rec.config.get("history") or [])
+        for other in records:
+            if other.id != rec.id and other.layers[:len(rec.layers)] == rec.layers \
+                    and len(other.config.get("history") or []) > depth:
+                out.add(rec.id)
+                break
     return out
 
 

@@ -168,9 +168,14 @@ COPY data.txt /data.txt
 RUN date +%s%N > /second
 """,
         "data.txt": "one\n"})
-    first = pd("build", "-t", "cached", str(ctx))
+    first = pd("build", "-t", "cached", "--iidfile", tmp_path / "iid", str(ctx))
     assert "Using cache" not in first.stdout
     image1 = first.stdout.split()[-1]
+    assert (tmp_path / "iid").read_text() == "sha256:" + image1
+    # the steps' images are intermediate: shown by `images -a` only, as podman does
+    shown = pd("images", "-q", "--no-trunc").stdout.split()
+    assert len(shown) == 2 and any(image1 in i for i in shown)
+    assert len(pd("images", "-a", "-q").stdout.split()) > 2
     second = pd("build", "-t", "cached", str(ctx))
     assert second.stdout.count("--> Using cache") == 3
     assert second.stdout.split()[-1] == image1                   # nothing ran again
@@ -192,7 +197,10 @@ def test_timestamp_gives_identical_images(pd: Run, busybox: str, tmp_path: Path)
         "f": "content\n"})
     ids = []
     for tag in ("ts1", "ts2"):
-        done = pd("build", "--no-cache", "--timestamp", "1700000000", "-t", tag, str(ctx))
+        # the second time the Containerfile comes from stdin (-f -)
+        args = ["-f", "-"] if tag == "ts2" else []
+        done = pd("build", "--no-cache", "--timestamp", "1700000000", "-t", tag, *args,
+                  str(ctx), input=(ctx / "Containerfile").read_text() if args else None)
         ids.append(done.stdout.split()[-1])
         os.utime(ctx / "f", (1, 1))                  # a source mtime does not matter either
     assert ids[0] == ids[1]
