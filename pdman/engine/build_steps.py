@@ -84,8 +84,7 @@ def _run_container(b: BuildSession, state: StageState, ins: Instruction, base: s
                 hint="fix the command; the steps before it are cached")
         tar_path = os.path.join(b.ingest.area, f"run-{rec.id[:12]}.tar")
         write_upper_tar(b.ctx, rec, tar_path)
-        if b.options.timestamp is not None:
-            _clamp_mtimes(tar_path, b.options.timestamp)
+        _tidy_layer(tar_path, b.options.timestamp)
         from pdman.engine.image_transfer import gzip_chunks
 
         try:
@@ -114,16 +113,34 @@ def _restore_stdio(saved: tuple[int, int]) -> None:
     os.close(saved[1])
 
 
-def _clamp_mtimes(path: str, mtime: int) -> None:
-    """--timestamp: every entry's mtime is the timestamp, so the layer is reproducible."""
-    out = path + ".ts"
-    with tarfile.open(path, "r") as src, \
-            tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as dst:
-        for m in src:
-            m.mtime = mtime
-            m.pax_headers = {k: v for k, v in m.pax_headers.items()
-                             if k not in ("mtime", "atime", "ctime")}
-            dst.addfile(m, src.extractfile(m) if m.isreg() else None)
+#: files the runtime bind-mounts into every container (runtime/spec.py): where the image
+#: lacks them, the mount target is an empty file in the writable layer, which is the
+#: runtime's doing, not the RUN command's (the command's writes go to the mounted file)
+MOUNT_TARGETS = frozenset({"etc/hostname", "etc/hosts", "etc/resolv.conf", "run/.containerenv"})
+
+
+def _tidy_layer(path: str, mtime: int | None) -> None:
+    """Leave the runtime's mount targets (and directories made only to hold them) out of
+    a RUN's layer, as podman does; with --timestamp every mtime is the timestamp, so the
+    layer is reproducible."""
+    with tarfile.open(path, "r") as src:
+        members = src.getmembers()
+        kept = [m for m in members
+                if not (m.name in MOUNT_TARGETS and m.isreg() and m.size == 0)]
+        dropped = {m.name.rpartition("/")[0] for m in members if m not in kept}
+        holders = {d for d in dropped
+                   if not any(k.name.startswith(d + "/") for k in kept)}
+        kept = [m for m in kept if not (m.isdir() and m.name in holders)]
+        if len(kept) == len(members) and mtime is None:
+            return
+        out = path + ".tidy"
+        with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as dst:
+            for m in kept:
+                if mtime is not None:
+                    m.mtime = mtime
+                    m.pax_headers = {k: v for k, v in m.pax_headers.items()
+                                     if k not in ("mtime", "atime", "ctime")}
+                dst.addfile(m, src.extractfile(m) if m.isreg() else None)
     os.replace(out, path)
 
 

@@ -251,3 +251,18 @@ def test_symlinks_never_reach_host_files(pd: Run, busybox: str, tmp_path: Path) 
                                        check=False).stdout
     else:
         assert done.returncode == 125 and "no such file" in done.stderr
+
+
+def test_run_layer_holds_only_what_the_command_made(pd: Run, busybox: str,
+                                                    tmp_path: Path) -> None:
+    ctx = context(tmp_path / "ctx", {"Containerfile": f"FROM {busybox}\nRUN touch /made\n"})
+    pd("build", "-t", "probe", str(ctx))
+    saved = tmp_path / "img.tar"
+    pd("save", "-o", saved, "probe")
+    with tarfile.open(saved) as t:
+        manifest = json.load(t.extractfile("manifest.json"))  # type: ignore[arg-type]
+        data = t.extractfile(manifest[0]["Layers"][-1]).read()  # type: ignore[union-attr]
+    with tarfile.open(fileobj=io.BytesIO(data)) as layer:
+        # not the runtime's mount targets (/etc/hosts, /run/.containerenv, ...)
+        assert [m.name for m in layer] == ["made"]
+    assert "/bin/sh -c touch /made" in pd("history", "probe").stdout
