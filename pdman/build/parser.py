@@ -206,7 +206,11 @@ def parse(text: str, path: str = "Containerfile") -> Containerfile:
         heredocs, i = _read_heredocs(keyword, rest, lines, i, path, line, joined)
         ins = Instruction(keyword, rest, line, joined.strip(), flags, heredocs)
         if keyword == "FROM":
-            stages.append(_stage(ins, len(stages), path))
+            stage = _stage(ins, len(stages), path)
+            if stage.name and any(s.name == stage.name for s in stages):
+                raise _fail(path, line, joined, f"duplicate stage name {stage.name!r}",
+                            hint="give each stage its own name")
+            stages.append(stage)
         elif not stages:
             if keyword != "ARG":
                 raise _fail(path, line, joined, f"{keyword} before the first FROM",

@@ -267,6 +267,9 @@ def _healthcheck(state: StageState, ins: Instruction) -> None:
         if ins.flag(flag):
             hc[field] = _duration_ns(ins.flag(flag), flag)
     if ins.flag("retries"):
+        if not ins.flag("retries").isdigit():
+            raise BuildFileError(f"HEALTHCHECK --retries={ins.flag('retries')}: not a number",
+                                 hint="write e.g. --retries=3")
         hc["Retries"] = int(ins.flag("retries"))
     state.c["Healthcheck"] = hc
 

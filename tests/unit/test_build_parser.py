@@ -53,6 +53,7 @@ def test_flags_stages_and_meta_args():
     ("FROM a\nRUN <<EOF\nno end\n", "no terminator"),
     ("# just a comment\n", "no FROM"),
     ("FROM a b c d\n", "FROM takes"),
+    ("FROM a AS x\nFROM b AS X\n", "duplicate stage name"),
 ])
 def test_errors_name_file_and_line(text, why):
     with pytest.raises(BuildFileError) as info:

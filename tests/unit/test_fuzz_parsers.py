@@ -618,3 +618,41 @@ def test_registry_and_token_answers(challenge: str, token_status: int, token_bod
                             transport=httpx.MockTransport(answer), sleep=lambda s: None)
     with client:
         clean(client.get_manifest, "team/app", "latest", manifest.ACCEPT)
+
+
+# -- Containerfiles (pdman build) -----------------------------------------------------
+
+containerfile_text = st.one_of(
+    st.text(max_size=300),
+    st.lists(st.one_of(
+        st.sampled_from(["FROM busybox AS a", "FROM a", "FROM scratch", "ARG X=1", "# escape=`",
+                         "RUN <<EOF", "EOF", "COPY <<-'E' /x", "\tE", "ENV A=\"$X\" B=${X:-d}",
+                         "COPY --from=a /x /y", "LABEL a=\"b", "HEALTHCHECK --interval=x CMD t",
+                         "HEALTHCHECK --retries=x CMD t", "FROM a AS a",
+                         "ENTRYPOINT [\"a\"", "WORKDIR ${X:+", "VOLUME [\"/d\"]", "RUN a \\",
+                         "EXPOSE 80/tcp $X", "SHELL sh", "USER ${Y:?no}", "ONBUILD RUN x"]),
+        st.text(alphabet="FROMRUNCPYENVARG $={}[]\"'\\`<-:+?\n\t#", max_size=40)),
+        max_size=12).map("\n".join),
+)
+
+
+@fuzz(400)
+@given(containerfile_text, st.sampled_from(["", "a", "0", "nope"]))
+def test_containerfiles(text: str, target: str) -> None:
+    """Parsing, planning and every metadata instruction either work or raise a PdmanError
+    (shown as `Error:` with the file and line), never a traceback."""
+    from pdman.build import plan
+    from pdman.build.parser import parse
+
+    cf = clean(parse, text)
+    if cf is None:
+        return
+    gargs = clean(plan.global_args, cf, {"X": "v"})
+    if gargs is None:
+        return
+    clean(plan.needed_stages, cf, target, gargs)
+    for stage in cf.stages:
+        state = plan.StageState({"config": {}}, "k", "id", gargs, {}, cf.escape)
+        for ins in stage.instructions:
+            if ins.keyword not in plan.LAYER_STEPS:
+                clean(plan.apply_metadata, state, ins)
