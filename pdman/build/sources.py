@@ -196,4 +196,42 @@ class _Hashing:
         return data
 
 
-__all__ = ["collect", "finalize"]
+def extract_context(fileobj: object, dest: str) -> int:
+    """A build context sent as a tar stream (`build -`) into the empty directory `dest`:
+    regular files, directories and symlinks only, no absolute or `..` names, and nothing
+    written through a symlink of the archive (a member below one is refused). Owners are
+    the caller's; returns the entries written."""
+    links: set[str] = set()
+    count = 0
+    with tarfile.open(fileobj=fileobj, mode="r|*") as tar:  # type: ignore[call-overload]
+        for m in tar:
+            name = posixpath.normpath(m.name.lstrip("/"))
+            if name == ".":
+                continue
+            parts = name.split("/")
+            if ".." in parts or any("/".join(parts[:n]) in links for n in range(1, len(parts))):
+                raise BuildFileError(f"the context archive's entry {m.name!r} leads outside it",
+                                     hint="send a plain tar of the context directory")
+            path = os.path.join(dest, name)
+            os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+            if m.isdir():
+                os.makedirs(path, mode=0o755, exist_ok=True)
+                os.chmod(path, (m.mode & 0o777) | 0o700)
+            elif m.issym():
+                os.symlink(m.linkname, path)
+                links.add(name)
+            elif m.isreg():
+                data = tar.extractfile(m)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                             | os.O_CLOEXEC, (m.mode & 0o777) | 0o600)
+                with os.fdopen(fd, "wb") as out:
+                    while data is not None and (chunk := data.read(1 << 20)):
+                        out.write(chunk)
+                os.utime(path, (m.mtime, m.mtime), follow_symlinks=False)
+            else:
+                continue                    # devices, fifos, hard links: not context files
+            count += 1
+    return count
+
+
+__all__ = ["collect", "extract_context", "finalize"]

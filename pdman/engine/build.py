@@ -78,15 +78,17 @@ def _ignore_rules(context_dir: str) -> IgnoreRules:
     return IgnoreRules([])
 
 
-def _context_dir(ctx: EngineContext, options: BuildOptions) -> tuple[str, str]:
-    """(context directory, a temporary directory to remove afterwards or "")."""
+def _context_dir(options: BuildOptions, area: str) -> tuple[str, str]:
+    """(context directory, a temporary directory to remove afterwards or ""); a context
+    sent on stdin is unpacked into the build's private tmp area (pdman's tmp/ is swept
+    of anything outside such an area)."""
     if options.context == "-":
-        os.makedirs(ctx.paths.tmp, mode=0o700, exist_ok=True)
-        tmp = tempfile.mkdtemp(prefix="build-context-", dir=ctx.paths.tmp)
+        tmp = tempfile.mkdtemp(prefix="context-", dir=area)
+        from pdman.build.sources import extract_context
+
         try:
-            with tarfile.open(fileobj=sys.stdin.buffer, mode="r|*") as tar:
-                tar.extractall(tmp, filter="data")
-        except (tarfile.TarError, OSError) as exc:
+            extract_context(sys.stdin.buffer, tmp)
+        except (tarfile.TarError, OSError, BuildFileError) as exc:
             shutil.rmtree(tmp, ignore_errors=True)
             raise UsageError(f"the build context on stdin is not a usable tar archive: {exc}",
                              hint="pipe a tar archive of the context directory") from None
@@ -102,25 +104,27 @@ def _context_dir(ctx: EngineContext, options: BuildOptions) -> tuple[str, str]:
 def build(ctx: EngineContext, options: BuildOptions) -> BuildReport:
     from pdman.image.ingest import LayerIngest
 
-    context_dir, tmp_context = _context_dir(ctx, options)
-    try:
-        text, path = _read_containerfile(options, context_dir)
-        cf = parse(text, path if path == "<stdin>" else os.path.basename(path))
-        escape = cf.escape
-        rules = _ignore_rules(context_dir)
-        gargs = plan.global_args(cf, options.build_args)
-        needed = plan.needed_stages(cf, options.target, gargs)
-        total = sum(1 + len(cf.stages[i].instructions) for i in needed)
-        names = [_target_name(t) for t in options.tags]
-        with LayerIngest(ctx, "build") as ingest:
-            b = BuildSession(ctx, options, cf, context_dir, rules, gargs, ingest, escape, total)
+    if options.context == "-" and options.containerfile == "-":
+        raise UsageError("the context and the Containerfile cannot both come from stdin",
+                         hint="give -f FILE with a context on stdin, or put it in the archive")
+    names = [_target_name(t) for t in options.tags]
+    with LayerIngest(ctx, "build") as ingest:
+        context_dir, tmp_context = _context_dir(options, ingest.area)
+        try:
+            text, path = _read_containerfile(options, context_dir)
+            cf = parse(text, path if path == "<stdin>" else os.path.basename(path))
+            rules = _ignore_rules(context_dir)
+            gargs = plan.global_args(cf, options.build_args)
+            needed = plan.needed_stages(cf, options.target, gargs)
+            total = sum(1 + len(cf.stages[i].instructions) for i in needed)
+            b = BuildSession(ctx, options, cf, context_dir, rules, gargs, ingest, cf.escape,
+                             total)
             for i in needed:
-                last = i == needed[-1]
-                b.results[i] = _build_stage(b, cf.stages[i], final=last)
-        final = b.results[needed[-1]]
-    finally:
-        if tmp_context:
-            shutil.rmtree(tmp_context, ignore_errors=True)
+                b.results[i] = _build_stage(b, cf.stages[i], final=i == needed[-1])
+            final = b.results[needed[-1]]
+        finally:
+            if tmp_context:
+                shutil.rmtree(tmp_context, ignore_errors=True)
     image_id = final.image_id
     from pdman.storage import image_records
 
@@ -175,7 +179,7 @@ def _base_state(b: BuildSession, stage: Stage) -> StageState:
         p = host_platform()
         return StageState(plan.scratch_config(p.architecture, p.os), plan.step_key("", "scratch"),
                           "", b.gargs, b.options.build_args, b.escape)
-    rec = image(b, base)
+    rec = image(b, base, expand_word(stage.platform, b.gargs, b.escape))
     return StageState(rec.config, plan.step_key("", "image " + rec.id), rec.id,
                       b.gargs, b.options.build_args, b.escape)
 

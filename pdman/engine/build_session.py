@@ -51,12 +51,14 @@ class BuildSession:
         return f"{self.cf.path}:{ins.line}: {ins.keyword}"
 
 
-def image(b: BuildSession, name: str) -> Any:
+def image(b: BuildSession, name: str, platform: str = "") -> Any:
+    """A base or --from image, pulled per --pull (FROM --platform picks the platform)."""
     from pdman.engine import images
     from pdman.entities.images import PullOptions
 
     return images.ensure_image(b.ctx, name, b.options.pull,
-                               PullOptions(reference=name, quiet=b.options.quiet))
+                               PullOptions(reference=name, platform=platform,
+                                           quiet=b.options.quiet))
 
 
 def history(state: StageState, created: str, created_by: str, empty: bool) -> None:

@@ -37,15 +37,40 @@ def _run_argv(state: StageState, ins: Instruction) -> list[str]:
     return [*state.shell, script]
 
 
+#: the options each layer step understands so far; any other is refused, never ignored
+SUPPORTED_FLAGS = {"RUN": {"network"}, "COPY": {"from", "chown", "chmod", "link"},
+                   "ADD": {"chown", "chmod", "link"}}
+
+
+def check_flags(b: BuildSession, ins: Instruction) -> None:
+    unknown = sorted(set(ins.flags) - SUPPORTED_FLAGS[ins.keyword])
+    if unknown:
+        raise BuildFileError(f"{b.where(ins)}: --{unknown[0]} is not supported yet",
+                             hint=f"{ins.keyword} takes "
+                                  + ", ".join(f"--{f}" for f in sorted(SUPPORTED_FLAGS[ins.keyword])))
+
+
+def _run_network(b: BuildSession, ins: Instruction) -> str:
+    value = ins.flag("network")
+    if not value:
+        return b.options.network
+    if value not in ("default", "none", "host"):
+        raise BuildFileError(f"{b.where(ins)}: --network={value}: use default, none or host",
+                             hint="RUN --network=none runs the step without a network")
+    return "" if value == "default" else value
+
+
 def run_step(b: BuildSession, state: StageState, ins: Instruction) -> None:
+    check_flags(b, ins)
+    network = _run_network(b, ins)
     argv = _run_argv(state, ins)
     created_by = state.arg_prefix() + " ".join(argv)
-    key = plan.step_key(state.key, "RUN " + json.dumps(argv), state.arg_prefix())
+    key = plan.step_key(state.key, "RUN " + json.dumps(argv), state.arg_prefix() + network)
     if cached(b, state, key):
         b.say(f"--> {state.image_id[:11]}")
         return
     base = materialize(b, state)
-    layer = _run_container(b, state, ins, base, argv)
+    layer = _run_container(b, state, ins, base, argv, network)
     b.runs += 1
     history(state, b.now(), created_by, empty=False)
     image_id = register(b, state, layer)
@@ -55,7 +80,7 @@ def run_step(b: BuildSession, state: StageState, ins: Instruction) -> None:
 
 
 def _run_container(b: BuildSession, state: StageState, ins: Instruction, base: str,
-                   argv: list[str]) -> Any:
+                   argv: list[str], network: str) -> Any:
     from pdman.engine import containers
     from pdman.entities.create import CreateOptions, StartIO
     from pdman.image.commit_layer import write_upper_tar
@@ -67,7 +92,7 @@ def _run_container(b: BuildSession, state: StageState, ins: Instruction, base: s
     c = state.c
     opts = CreateOptions(image=base, command=argv, entrypoint="", env=state.run_env(),
                          workdir=c.get("WorkingDir") or "/", user=c.get("User") or "0",
-                         pull="never", network=b.options.network, log_driver="passthrough",
+                         pull="never", network=network, log_driver="passthrough",
                          labels=["io.pdman.build=1"])
     rec = containers.create(b.ctx, opts)
     saved = _quiet_stdio() if b.options.quiet else None
@@ -193,6 +218,7 @@ def copy_step(b: BuildSession, state: StageState, ins: Instruction) -> None:
     from pdman.build import sources
     from pdman.build.expand import expand_word, expand_words
 
+    check_flags(b, ins)
     env = state.env()
     form = ins.exec_form
     words = [expand_word(w, env, b.escape) for w in form] if form is not None \
@@ -201,6 +227,9 @@ def copy_step(b: BuildSession, state: StageState, ins: Instruction) -> None:
         raise BuildFileError(f"{b.where(ins)}: {ins.keyword} needs a source and a destination",
                              hint=f"write {ins.keyword} SRC... DEST")
     srcs, dest = words[:-1], words[-1]
+    if any(s.startswith(("http://", "https://")) for s in srcs):
+        raise BuildFileError(f"{b.where(ins)}: sources from URLs are not supported yet",
+                             hint="download the file into the context and COPY it")
     if not dest.startswith("/"):
         workdir = state.c.get("WorkingDir") or "/"
         dest = posixpath.join(workdir, dest) + ("/" if dest.endswith("/") or dest == "." else "")

@@ -163,9 +163,9 @@ def inspect_config_history(pd: Run, image: str) -> list[dict[str, Any]]:
 def test_cache_hits_and_invalidation(pd: Run, busybox: str, tmp_path: Path) -> None:
     ctx = context(tmp_path / "ctx", {
         "Containerfile": f"""FROM {busybox}
-RUN date +%s%N > /first
+RUN cat /proc/sys/kernel/random/uuid > /first
 COPY data.txt /data.txt
-RUN date +%s%N > /second
+RUN cat /proc/sys/kernel/random/uuid > /second
 """,
         "data.txt": "one\n"})
     first = pd("build", "-t", "cached", "--iidfile", tmp_path / "iid", str(ctx))
@@ -228,6 +228,34 @@ def test_containerfile_errors_exit_125(pd: Run, busybox: str, tmp_path: Path) ->
     (ctx / "Containerfile").write_text(f"FROM {busybox}\nCOPY ../outside /x\n")
     done = pd("build", str(ctx), check=False)
     assert done.returncode == 125 and "outside the build context" in done.stderr
+    # an option not built yet is refused, never silently ignored
+    (ctx / "Containerfile").write_text(f"FROM {busybox}\nRUN --mount=type=cache,target=/c true\n")
+    done = pd("build", str(ctx), check=False)
+    assert done.returncode == 125 and "--mount is not supported yet" in done.stderr
+    assert pd("ps", "-a", "-q").stdout.strip() == ""
+
+
+def test_context_tar_on_stdin_and_run_network_none(pd: Run, busybox: str, tmp_path: Path,
+                                                   registry_env: dict[str, str]) -> None:
+    import shutil
+
+    ctx = context(tmp_path / "ctx", {
+        "Containerfile": f"FROM {busybox}\nCOPY msg /msg\n"
+                         "RUN --network=none ls /sys/class/net > /nets\n",
+        "msg": "from a tar on stdin\n"})
+    archive = tmp_path / "ctx.tar"
+    with tarfile.open(archive, "w") as tar:
+        for name in ("Containerfile", "msg"):
+            tar.add(ctx / name, arcname=name)
+    exe = shutil.which("pdman", path=registry_env.get("PATH"))
+    assert exe is not None
+    with open(archive, "rb") as f:                           # binary stdin: not pd()'s text
+        done = subprocess.run([exe, "build", "-t", "fromtar", "-"], stdin=f,
+                              capture_output=True, env=registry_env, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    out = pd("run", "--rm", "fromtar", "cat", "/msg", "/nets").stdout
+    assert out.startswith("from a tar on stdin\n")
+    assert out.split("\n")[1:] == ["lo", ""]               # RUN --network=none: loopback only
 
 
 def test_symlinks_never_reach_host_files(pd: Run, busybox: str, tmp_path: Path) -> None:

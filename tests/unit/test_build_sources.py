@@ -100,3 +100,33 @@ def test_finalize_owner_mode_mtime_and_content_hash(ctx: Path, tmp_path: Path) -
     (ctx / "dir" / "a.txt").write_text("changed")
     names(ctx, ["dir"], "/d")
     assert sources.finalize(raw, out, 5, 6, 0o700, 42) != h1
+
+
+def test_context_archive_extraction_stays_inside(tmp_path: Path) -> None:
+    def archive(*members: tuple[str, str, str]) -> io.BytesIO:
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            for name, kind, data in members:
+                info = tarfile.TarInfo(name)
+                if kind == "link":
+                    info.type, info.linkname = tarfile.SYMTYPE, data
+                    tar.addfile(info)
+                else:
+                    info.size = len(data)
+                    tar.addfile(info, io.BytesIO(data.encode()))
+        buf.seek(0)
+        return buf
+
+    good = tmp_path / "good"
+    good.mkdir()
+    assert sources.extract_context(archive(("d/f", "file", "x"), ("l", "link", "d/f")),
+                                   str(good)) == 2
+    assert (good / "d" / "f").read_text() == "x" and os.readlink(good / "l") == "d/f"
+    for i, members in enumerate([
+            (("../escape", "file", "x"),),
+            (("out", "link", str(tmp_path)), ("out/escape", "file", "x"))]):
+        dest = tmp_path / f"bad{i}"
+        dest.mkdir()
+        with pytest.raises(BuildFileError):
+            sources.extract_context(archive(*members), str(dest))
+        assert not (tmp_path / "escape").exists()
