@@ -69,7 +69,9 @@ def run_step(b: BuildSession, state: StageState, ins: Instruction) -> None:
     if cached(b, state, key):
         b.say(f"--> {state.image_id[:11]}")
         return
-    base = materialize(b, state)
+    # the files are those of the last image made; the config so far (ENV, WORKDIR, USER)
+    # goes to the container as options, so a failing RUN leaves no image for it behind
+    base = state.image_id
     layer = _run_container(b, state, ins, base, argv, network)
     b.runs += 1
     history(state, b.now(), created_by, empty=False)

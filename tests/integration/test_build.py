@@ -46,7 +46,7 @@ def inspect(pd: Run, image: str) -> dict[str, Any]:
 
 
 def image_ids(pd: Run) -> set[str]:
-    return set(pd("images", "-q", "--no-trunc").stdout.split())
+    return set(pd("images", "-a", "-q", "--no-trunc").stdout.split())
 
 
 def test_multistage_build_then_run(pd: Run, busybox: str, tmp_path: Path) -> None:
@@ -209,12 +209,12 @@ def test_timestamp_gives_identical_images(pd: Run, busybox: str, tmp_path: Path)
 
 def test_failing_run_leaves_nothing(pd: Run, busybox: str, tmp_path: Path) -> None:
     ctx = context(tmp_path / "ctx", {
-        "Containerfile": f"FROM {busybox}\nRUN echo before; exit 7\nCMD true\n"})
+        "Containerfile": f"FROM {busybox}\nENV A=b\nRUN echo before $A; exit 7\nCMD true\n"})
     before = image_ids(pd)
     done = pd("build", "-t", "broken", str(ctx), check=False)
     assert done.returncode == 1, done.stderr
-    assert "status 7" in done.stderr and "Containerfile:2" in done.stderr
-    assert "before" in done.stdout
+    assert "status 7" in done.stderr and "Containerfile:3" in done.stderr
+    assert "before b" in done.stdout
     assert pd("ps", "-a", "-q").stdout.strip() == ""
     assert image_ids(pd) == before
     assert pd("image", "exists", "broken", check=False).returncode != 0
