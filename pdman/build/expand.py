@@ -14,11 +14,12 @@ from pdman.errors import BuildFileError
 
 
 class _Lexer:
-    def __init__(self, text: str, env: dict[str, str], escape: str) -> None:
+    def __init__(self, text: str, env: dict[str, str], escape: str, quotes: bool = True) -> None:
         self.s = text
         self.i = 0
         self.env = env
         self.escape = escape
+        self.quotes = quotes        # False: quotes are plain text (a heredoc's body)
 
     def peek(self) -> str:
         return self.s[self.i] if self.i < len(self.s) else ""
@@ -40,7 +41,12 @@ class _Lexer:
                     cur, started = [], False
                 continue
             started = True
-            if c == "'":
+            if not self.quotes and c in "'\"":
+                cur.append(c)
+            elif not self.quotes and c == self.escape:
+                # in a heredoc only `\$` is an escape: other text stays as written
+                cur.append(self.take() if self.peek() == "$" else c)
+            elif c == "'":
                 end = self.s.find("'", self.i)
                 if end < 0:
                     raise BuildFileError(f"unterminated single quote in {self.s!r}",
@@ -147,6 +153,12 @@ def expand_word(text: str, env: dict[str, str], escape: str = "\\") -> str:
     return _Lexer(text, env, escape).words(split=False)[0]
 
 
+def expand_heredoc(text: str, env: dict[str, str], escape: str = "\\") -> str:
+    """A heredoc body with an unquoted terminator: variables expanded, quotes and
+    everything else kept as written."""
+    return _Lexer(text, env, escape, quotes=False).words(split=False)[0]
+
+
 def expand_words(text: str, env: dict[str, str], escape: str = "\\") -> list[str]:
     """Whitespace-separated words, each expanded (quoted spaces stay in their word)."""
     return _Lexer(text, env, escape).words(split=True)
@@ -174,4 +186,4 @@ def key_values(text: str, env: dict[str, str], what: str,
     return pairs
 
 
-__all__ = ["expand_word", "expand_words", "key_values"]
+__all__ = ["expand_heredoc", "expand_word", "expand_words", "key_values"]

@@ -259,8 +259,11 @@ def copy_step(b: BuildSession, state: StageState, ins: Instruction) -> None:
                 if doc is None:
                     raise BuildFileError(f"{b.where(ins)}: heredocs cannot be mixed with "
                                          "files", hint="copy files with another COPY")
+                from pdman.build.expand import expand_heredoc
+
+                body = expand_heredoc(doc.content, env, b.escape) if doc.expand else doc.content
                 with open(os.path.join(docs, doc.name), "w") as f:
-                    f.write(doc.content)
+                    f.write(body)
                 picked.append(doc.name)
             root = os.open(docs, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
             try:

@@ -94,7 +94,10 @@ COPY dir/ /copied/
 COPY *.cfg /cfgs/
 ADD bundle.tar.gz /unpacked/
 COPY <<EOF /etc/motd
-heredoc ${{WHO}}
+heredoc ${{WHO}} '$WHO'
+EOF
+COPY <<'EOF' /etc/motd2
+verbatim $WHO
 EOF
 SHELL ["/bin/sh", "-c"]
 RUN <<EOF
@@ -120,7 +123,7 @@ CMD ["cat /app/from-run"]
     os.symlink("a.txt", ctx / "dir" / "link")
     done = pd("build", "--build-arg", "WHO=builder", "--label", "extra=yes", "-t", "all",
               str(ctx))
-    assert "STEP 21/21" in done.stdout, done.stdout
+    assert "STEP 22/22" in done.stdout, done.stdout
     cfg = inspect(pd, "all")["Config"]
     assert "GREETING=hi builder" in cfg["Env"] and "EMPTY=" in cfg["Env"]
     assert cfg["Labels"]["org.example.who"] == "builder" and cfg["Labels"]["extra"] == "yes"
@@ -134,7 +137,7 @@ CMD ["cat /app/from-run"]
     script = "; ".join([
         "stat -c '%u:%g %a' /app/script.sh", "cat /copied/a.txt /copied/sub/b.txt",
         "ls /copied", "readlink /copied/link", "ls /cfgs", "cat /unpacked/inner/file.txt",
-        "cat /etc/motd"])
+        "cat /etc/motd /etc/motd2"])
     out = pd("run", "--rm", "--user", "0", "all", script).stdout.split("\n")
     assert out[0] == "1000:1000 750"
     assert out[1:3] == ["a", "b"]
@@ -143,11 +146,12 @@ CMD ["cat /app/from-run"]
     assert out[7] == "a.txt"                                   # a symlink stays a symlink
     assert out[8:10] == ["one.cfg", "two.cfg"]
     assert out[10] == "from the archive"
-    assert out[11] == "heredoc ${WHO}"                         # COPY heredoc: verbatim
+    assert out[11] == "heredoc builder 'builder'"              # unquoted: variables expanded
+    assert out[12] == "verbatim $WHO"                          # quoted terminator: as written
     hist = inspect_config_history(pd, "all")
     base = len(inspect_config_history(pd, busybox))
     mine = hist[base:]
-    assert len(mine) == 20                                     # one per instruction
+    assert len(mine) == 21                                     # one per instruction
     by = [h["created_by"] for h in mine]
     assert by[0] == "/bin/sh -c #(nop) ARG WHO=builder"
     assert any(b.startswith("|1 WHO=builder /bin/sh -c echo") for b in by)

@@ -76,6 +76,13 @@ def test_expansion_forms():
         expand_word("${B:?must be set}", env)
 
 
+def test_heredoc_bodies_expand_variables_only():
+    from pdman.build.expand import expand_heredoc
+
+    assert expand_heredoc("a 'q' \"$A\" \\$A \\n ${B:-d}\n", {"A": "x"}) == \
+        "a 'q' \"x\" $A \\n d\n"
+
+
 def test_key_values():
     assert key_values('A=1 B="two words" C=$X', {"X": "y"}, "ENV") == \
         [("A", "1"), ("B", "two words"), ("C", "y")]
