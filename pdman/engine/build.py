@@ -35,7 +35,7 @@ import tempfile
 
 from pdman.build import plan
 from pdman.build.ignore import IgnoreRules
-from pdman.build.parser import Containerfile, Stage, parse
+from pdman.build.parser import Containerfile, Instruction, Stage, parse
 from pdman.build.plan import StageState
 from pdman.engine.build_session import BuildSession, history, image, materialize
 from pdman.engine.build_steps import copy_step, run_step
@@ -184,27 +184,53 @@ def _base_state(b: BuildSession, stage: Stage) -> StageState:
                       b.gargs, b.options.build_args, b.escape)
 
 
+def _execute(b: BuildSession, state: StageState, ins: Instruction) -> None:
+    try:
+        if ins.keyword in plan.LAYER_STEPS:
+            if ins.keyword == "RUN":
+                run_step(b, state, ins)
+            else:
+                copy_step(b, state, ins)
+        else:
+            created_by = plan.apply_metadata(state, ins)
+            history(state, b.now(), created_by, empty=True)
+            state.key = plan.step_key(state.key, created_by)
+    except BuildFileError as exc:
+        if exc.message.startswith(b.cf.path + ":"):
+            raise
+        raise BuildFileError(f"{b.where(ins)}: {exc.message}", hint=exc.hint) from None
+
+
+def _onbuild_triggers(b: BuildSession, state: StageState, stage: Stage) -> None:
+    """docker's ONBUILD: the base image's triggers run first, as if written right after
+    FROM; the new image does not inherit them."""
+    triggers = list(state.c.get("OnBuild") or [])
+    if not triggers:
+        return
+    state.c["OnBuild"] = None
+    state.dirty = True
+    state.key = plan.step_key(state.key, "onbuild " + json.dumps(triggers))
+    for text in triggers:
+        parsed = parse("FROM scratch\n" + text, f"{b.cf.path}:{stage.line}: ONBUILD")
+        for ins in parsed.stages[0].instructions:
+            if ins.keyword in ("FROM", "ONBUILD", "MAINTAINER"):
+                raise BuildFileError(f"{b.cf.path}:{stage.line}: the base image's ONBUILD "
+                                     f"{ins.keyword} is not allowed",
+                                     hint="rebuild the base image without it")
+            ins.line = stage.line
+            b.say(f"--> ONBUILD {ins.original}")
+            _execute(b, state, ins)
+
+
 def _build_stage(b: BuildSession, stage: Stage, final: bool) -> StageState:
     b.step += 1
     b.say(f"STEP {b.step}/{b.total}: {stage.original}")
     state = _base_state(b, stage)
+    _onbuild_triggers(b, state, stage)
     for ins in stage.instructions:
         b.step += 1
         b.say(f"STEP {b.step}/{b.total}: {ins.original}")
-        try:
-            if ins.keyword in plan.LAYER_STEPS:
-                if ins.keyword == "RUN":
-                    run_step(b, state, ins)
-                else:
-                    copy_step(b, state, ins)
-            else:
-                created_by = plan.apply_metadata(state, ins)
-                history(state, b.now(), created_by, empty=True)
-                state.key = plan.step_key(state.key, created_by)
-        except BuildFileError as exc:
-            if exc.message.startswith(b.cf.path + ":"):
-                raise
-            raise BuildFileError(f"{b.where(ins)}: {exc.message}", hint=exc.hint) from None
+        _execute(b, state, ins)
     if final and b.options.labels:
         labels = dict(state.c.get("Labels") or {})
         labels.update(b.options.labels)

@@ -298,3 +298,15 @@ def test_run_layer_holds_only_what_the_command_made(pd: Run, busybox: str,
         # not the runtime's mount targets (/etc/hosts, /run/.containerenv, ...)
         assert [m.name for m in layer] == ["made"]
     assert "/bin/sh -c touch /made" in pd("history", "probe").stdout
+
+
+def test_onbuild_triggers_run_in_the_child(pd: Run, busybox: str, tmp_path: Path) -> None:
+    parent = context(tmp_path / "parent", {
+        "Containerfile": f"FROM {busybox}\nONBUILD COPY note /note\n"
+                         "ONBUILD RUN echo triggered >> /note\n"})
+    pd("build", "-t", "parent", str(parent))
+    assert pd("run", "--rm", "parent", "ls", "/note", check=False).returncode != 0
+    child = context(tmp_path / "child", {"Containerfile": "FROM parent\n", "note": "child\n"})
+    pd("build", "-t", "child", str(child))
+    assert pd("run", "--rm", "child", "cat", "/note").stdout == "child\ntriggered\n"
+    assert inspect(pd, "child")["Config"].get("OnBuild") in (None, [])
