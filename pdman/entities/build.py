@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, TextIO
+from typing import TextIO
 
 
 @dataclass
@@ -24,8 +24,6 @@ class BuildOptions:
     rm: bool = True                       # remove RUN containers (always, even on failure)
     #: where STEP lines and results are printed (RUN output goes to the process's stdio)
     out: TextIO | None = None
-    #: called with the build's own stdout replaced while a RUN runs (for -q)
-    progress: Callable[[str], None] | None = None
 
 
 @dataclass
