@@ -10,6 +10,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def run_pdman(*args: object, env: dict[str, str] | None = None, check: bool = True,
@@ -33,3 +37,38 @@ def run_pdman(*args: object, env: dict[str, str] | None = None, check: bool = Tr
         pytest.fail(f"{' '.join(cmd)} exited {done.returncode}\n"
                     f"--- stdout\n{done.stdout}--- stderr\n{done.stderr}", pytrace=False)
     return done
+
+
+def wait_for(predicate: "Callable[[], T]", timeout: float = 20.0,
+             interval: float = 0.05) -> T:
+    """Poll `predicate` until it returns something true, and return that; the test
+    fails when `timeout` seconds pass first."""
+    import time
+
+    import pytest
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"timed out waiting for {predicate}")
+
+
+def http_get(url: str, timeout: float = 30.0) -> tuple[int, bytes]:
+    """Poll until the server at `url` answers (connection refused or reset until it
+    listens); its status and body."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                return r.status, r.read()
+        except Exception as exc:
+            last = exc
+            time.sleep(0.05)
+    raise AssertionError(f"{url} did not answer in {timeout} s: {last}")

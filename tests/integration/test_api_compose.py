@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.bed.apiservice import Service, service  # noqa: F401 - the fixture
-from tests.bed.runner import run_pdman
+from tests.bed.runner import http_get, run_pdman
 
 
 def compose_binary() -> str:
@@ -62,15 +60,8 @@ volumes:
         return done
 
     compose("up", "-d")
-    body = ""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not body:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
-                body = r.read().decode()
-        except OSError:
-            time.sleep(0.2)
-    assert body.strip() == "web-ok"
+    _, body = http_get(f"http://127.0.0.1:{port}/")
+    assert body.decode().strip() == "web-ok"
     ps = compose("ps").stdout
     assert "pdmanapp_db_1" in ps and "pdmanapp_web_1" in ps
     assert "db-ready" in compose("logs", "db").stdout

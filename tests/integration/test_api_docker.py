@@ -15,8 +15,6 @@ import shutil
 import socket
 import subprocess
 import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +22,7 @@ import pytest
 
 from tests.bed.apiservice import (Service, docker_binary, service, service_log,  # noqa: F401
                                   start_service, stop_service)
-from tests.bed.runner import run_pdman
+from tests.bed.runner import http_get, run_pdman, wait_for
 
 
 @pytest.fixture
@@ -36,16 +34,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def wait_for(predicate: Any, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {predicate}")
 
 
 # ---------------------------------------------------------------------------
@@ -131,14 +119,7 @@ def test_run_detached_with_port_answers_http(service: Service, image: str) -> No
     ).stdout.strip()
     assert len(cid) == 64
 
-    def answer() -> str:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
-                return r.read().decode()
-        except OSError:
-            return ""
-
-    assert wait_for(answer).strip() == "hello-from-api"
+    assert http_get(f"http://127.0.0.1:{port}/")[1].decode().strip() == "hello-from-api"
     ps = service.docker("ps", "--format", "{{.Names}} {{.Ports}} {{.State}}").stdout
     assert f"web 127.0.0.1:{port}->8080/tcp running" in ps
     # the CLI sees what the API made

@@ -4,13 +4,11 @@ scenario over the same ground as the docker CLI tests, as an SDK user writes it.
 from __future__ import annotations
 
 import socket
-import time
-import urllib.request
 from typing import Any
 
 import pytest
 
-from tests.bed.runner import run_pdman
+from tests.bed.runner import http_get, run_pdman
 from tests.bed.apiservice import Service, service  # noqa: F401 - the fixture
 
 
@@ -43,15 +41,8 @@ def test_dockerpy_scenario(service: Service, busybox: str, testbed: Any, tmp_pat
                       "echo started && httpd -f -p 8080 -h /www"],
             detach=True, name="sdk-web", ports={"8080/tcp": ("127.0.0.1", port)},
             environment={"GREETING": "hello-sdk"}, labels={"suite": "api"})
-        deadline = time.monotonic() + 30
-        body = ""
-        while time.monotonic() < deadline and not body:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
-                    body = r.read().decode()
-            except OSError:
-                time.sleep(0.1)
-        assert body.strip() == "hello-sdk"
+        _, body = http_get(f"http://127.0.0.1:{port}/")
+        assert body.decode().strip() == "hello-sdk"
         listed = client.containers.list(filters={"label": "suite=api"})
         assert [x.name for x in listed] == ["sdk-web"]
         c.reload()

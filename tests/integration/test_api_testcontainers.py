@@ -3,12 +3,11 @@ a CI test starts its dependencies, reached on its mapped (random) host port."""
 
 from __future__ import annotations
 
-import time
-import urllib.request
 
 import pytest
 
 from tests.bed.apiservice import Service, service  # noqa: F401 - the fixture
+from tests.bed.runner import http_get
 
 
 def test_testcontainers_reaches_the_mapped_port(service: Service, busybox: str,  # noqa: F811
@@ -27,14 +26,7 @@ def test_testcontainers_reaches_the_mapped_port(service: Service, busybox: str, 
         host = container.get_container_host_ip()
         port = int(container.get_exposed_port(8080))
         assert host in ("localhost", "127.0.0.1") and port > 0
-        body = ""
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not body:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
-                    body = r.read().decode()
-            except OSError:
-                time.sleep(0.2)
-        assert body.strip() == "tc-ok"
+        _, body = http_get(f"http://127.0.0.1:{port}/")
+        assert body.decode().strip() == "tc-ok"
     status, _, _ = service.request("GET", f"/containers/{container.get_wrapped_container().id}/json")
     assert status == 404        # stopped and removed when the block ends

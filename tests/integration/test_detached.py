@@ -18,9 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.bed.runner import run_pdman
+from tests.bed.runner import run_pdman, wait_for
 
 NONE = ("--network", "none")
 
@@ -33,16 +31,6 @@ def pd(env: dict[str, str], *args: object, check: bool = True,
 def state(env: dict[str, str], name: str) -> dict[str, Any]:
     out = pd(env, "container", "inspect", name).stdout
     return json.loads(out)[0]["State"]  # type: ignore[no-any-return]
-
-
-def wait_for(predicate: Any, timeout: float = 20.0, interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    pytest.fail(f"timed out waiting for {predicate}")
 
 
 def monitors_of(env: dict[str, str]) -> list[int]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.bed.runner import run_pdman
+from tests.bed.runner import run_pdman, wait_for
 
 NONE = ("--network", "none")
 
@@ -21,16 +21,6 @@ NONE = ("--network", "none")
 def pd(env: dict[str, str], *args: object, check: bool = True,
        input: str | None = None) -> subprocess.CompletedProcess[str]:
     return run_pdman(*args, env=env, check=check, input=input)
-
-
-def wait_for(predicate: Any, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {predicate}")
 
 
 @pytest.fixture

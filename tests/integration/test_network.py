@@ -20,14 +20,13 @@ import socket
 import subprocess
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
-from tests.bed.runner import run_pdman
+from tests.bed.runner import http_get, run_pdman
 
 
 def pd(env: dict[str, str], *args: object, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -100,20 +99,6 @@ def foreground(registry_env: dict[str, str], tmp_path: Any) -> Iterator[Any]:
     yield start
     for fg in started:
         fg.stop()
-
-
-def http_get(url: str, timeout: float = 30.0) -> tuple[int, bytes]:
-    """Poll until the server answers; the status and body."""
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                return r.status, r.read()
-        except Exception as exc:  # connection refused/reset until nginx listens
-            last = exc
-            time.sleep(0.05)
-    raise AssertionError(f"{url} did not answer in {timeout} s: {last}")
 
 
 def wait_running(env: dict[str, str], name: str, timeout: float = 30.0) -> None:
