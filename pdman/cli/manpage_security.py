@@ -154,7 +154,9 @@ def security_page(date: str, version: str) -> str:
         "One per container: the user is root inside, the user's subordinate IDs are the "
         "other IDs. Shown by \\fBpdman info\\fR (host.idMappings).",
         ".TP", "\\fBCapabilities\\fR",
-        _esc(d["caps"]) + " (podman's default set), held in the user namespace only.",
+        _esc(d["caps"]) + " (podman's default set), held in the user namespace only, "
+        "and by the container's root only: another \\-\\-user gets none (effective, "
+        "permitted, inheritable and ambient sets empty; the bounding set as above).",
         ".TP", "\\fBMasked and read\\-only paths\\fR",
         _esc(d["masked"]) + " are masked; " + _esc(d["readonly"]) + " are read\\-only.",
         ".TP", "\\fBSession keyring\\fR",

@@ -407,8 +407,13 @@ def _to_c(spec: SpawnSpec, b: _Builder | None = None) -> tuple[Any, list[Any]]:
     c.readonly_paths = b.strv(spec.readonly_paths)
     c.n_readonly_paths = len(spec.readonly_paths)
     caps = cap_mask(spec.caps)
-    c.cap_bounding = c.cap_effective = c.cap_permitted = caps
-    c.cap_inheritable = c.cap_ambient = caps
+    # podman's sets (OCI's defaults since CVE-2022-27651): root in the container gets the
+    # set as effective and permitted; another user gets none, and nothing is inheritable
+    # or ambient, so a non-root process cannot act as root inside the container (write
+    # root's files, chown ...). The bounding set caps what setuid programs can regain.
+    c.cap_bounding = caps
+    c.cap_effective = c.cap_permitted = caps if spec.uid == 0 else 0
+    c.cap_inheritable = c.cap_ambient = 0
     limits = b.new("struct pdman_rlimit[]", max(len(spec.rlimits), 1))
     for i, r in enumerate(spec.rlimits):
         limits[i].resource = _rlimit_resource(r.resource)
