@@ -18,11 +18,10 @@ import json
 import os
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
 
 from pdman.engine.context import EngineContext
 from pdman.errors import DigestMismatchError, LayerError
+from pdman.record import Record
 from pdman.storage import image_records
 from pdman.storage.blobs import BlobStore, fsync_dir
 from pdman.storage.image_records import ImageRecord
@@ -30,6 +29,7 @@ from pdman.storage.layers import LayerStore
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
     from pdman.storage.extractor import Extractor
 
 #: manifest.OCI_MANIFEST (image/manifest.py is imported only when a manifest is made)
@@ -40,12 +40,12 @@ _MEDIA = {"gzip": "application/vnd.oci.image.layer.v1.tar+gzip",
           "": "application/vnd.oci.image.layer.v1.tar"}
 
 
-@dataclass
-class IngestedLayer:
-    diff_id: str
-    digest: str          # the blob as stored (compressed or plain)
-    size: int            # blob bytes
-    media_type: str      # OCI media type of the blob
+class IngestedLayer(Record):
+    def __init__(self, diff_id: str, digest: str, size: int, media_type: str) -> None:
+        self.diff_id = diff_id
+        self.digest = digest            # the blob as stored (compressed or plain)
+        self.size = size                # blob bytes
+        self.media_type = media_type    # OCI media type of the blob
 
 
 class LayerIngest:
