@@ -15,6 +15,7 @@
 #   bench/network.sh   (when present) ports and throughput
 #   bench/seccomp.sh   run --rm busybox true: default seccomp profile, unconfined, podman
 #   bench/api.sh       the docker CLI against pdman's and podman's API services
+#   bench/build.sh     build: cold (--no-cache), fully cached, one COPY source changed
 #   and itself, as the test user: `images`, and the single file against the pip-installed
 #   command and podman (--version, ps, run --rm busybox true).
 # Each writes bench/results/NAME.md; all of them together make bench/results/summary.md,
@@ -23,7 +24,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 RUNS=${RUNS:-10}
-SCRIPTS=(startup pull run detached network seccomp api)
+SCRIPTS=(startup pull run detached network seccomp api build)
 
 if [ "${1:-}" != --user-stage ]; then
   [ "$(id -u)" = 0 ] || { echo "run-all.sh: run as root (it installs podman and prepares the test user)" >&2; exit 1; }

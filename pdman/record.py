@@ -29,6 +29,8 @@ class Record:
     _required: tuple[str, ...] = ()
     #: list fields: a new list per instance (from the given iterable, else empty)
     _lists: tuple[str, ...] = ()
+    #: dict fields: a new dict per instance (from the given mapping, else empty)
+    _dicts: tuple[str, ...] = ()
 
     def __init__(self, *args: "Any", **given: "Any") -> None:
         cls = type(self)
@@ -42,8 +44,11 @@ class Record:
             setattr(self, name, given.pop(name))
         for name in self._lists:
             setattr(self, name, list(given.pop(name, ())))
+        for name in self._dicts:
+            setattr(self, name, dict(given.pop(name, {})))
         for name in cls.__annotations__:   # every field is an instance attribute
-            if name not in self._required and name not in self._lists:
+            if name not in self._required and name not in self._lists \
+                    and name not in self._dicts:
                 setattr(self, name, given.pop(name, getattr(cls, name)))
         if given:
             raise TypeError(f"{cls.__name__} has no field {next(iter(given))!r}")

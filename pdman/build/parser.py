@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 
 from pdman.errors import BuildFileError
+from pdman.record import Record
 
 #: instructions docker knows; anything else is an error (naming file and line)
 KNOWN = frozenset("ADD ARG CMD COPY ENTRYPOINT ENV EXPOSE FROM HEALTHCHECK LABEL MAINTAINER "
@@ -29,21 +29,23 @@ _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
 _HEREDOC = re.compile(r"<<(-?)(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\2")
 
 
-@dataclass
-class Heredoc:
-    name: str
-    content: str
-    expand: bool          # an unquoted terminator: the builder expands variables in it
+class Heredoc(Record):
+    def __init__(self, name: str, content: str, expand: bool) -> None:
+        self.name = name
+        self.content = content
+        self.expand = expand          # an unquoted terminator: the builder expands variables in it
 
 
-@dataclass
-class Instruction:
-    keyword: str                  # upper case: RUN, COPY, ...
-    args: str                     # the text after the keyword and its flags
-    line: int                     # 1-based line where the instruction starts
-    original: str                 # the instruction as written (continuations joined)
-    flags: dict[str, list[str]] = field(default_factory=dict)
-    heredocs: list[Heredoc] = field(default_factory=list)
+class Instruction(Record):
+    def __init__(self, keyword: str, args: str, line: int, original: str,
+                 flags: dict[str, list[str]] | None = None,
+                 heredocs: list[Heredoc] | None = None) -> None:
+        self.keyword = keyword        # upper case: RUN, COPY, ...
+        self.args = args              # the text after the keyword and its flags
+        self.line = line              # 1-based line where the instruction starts
+        self.original = original      # the instruction as written (continuations joined)
+        self.flags: dict[str, list[str]] = {} if flags is None else flags
+        self.heredocs: list[Heredoc] = [] if heredocs is None else heredocs
 
     @property
     def exec_form(self) -> list[str] | None:
@@ -64,23 +66,25 @@ class Instruction:
         return values[-1] if values else default
 
 
-@dataclass
-class Stage:
-    index: int
-    base: str                     # FROM's image word, unexpanded
-    name: str                     # AS name, lower case ("" when none)
-    platform: str
-    line: int
-    instructions: list[Instruction] = field(default_factory=list)
-    original: str = ""
+class Stage(Record):
+    def __init__(self, index: int, base: str, name: str, platform: str, line: int,
+                 instructions: list[Instruction] | None = None, original: str = "") -> None:
+        self.index = index
+        self.base = base              # FROM's image word, unexpanded
+        self.name = name              # AS name, lower case ("" when none)
+        self.platform = platform
+        self.line = line
+        self.instructions: list[Instruction] = [] if instructions is None else instructions
+        self.original = original
 
 
-@dataclass
-class Containerfile:
-    path: str
-    meta_args: list[Instruction]  # ARGs before the first FROM
-    stages: list[Stage]
-    escape: str = "\\"              # the `# escape=` directive's character
+class Containerfile(Record):
+    def __init__(self, path: str, meta_args: list[Instruction], stages: list[Stage],
+                 escape: str = "\\") -> None:
+        self.path = path
+        self.meta_args = meta_args    # ARGs before the first FROM
+        self.stages = stages
+        self.escape = escape          # the `# escape=` directive's character
 
 
 def _fail(path: str, line: int, text: str, why: str, hint: str | None = None) -> BuildFileError:

@@ -13,11 +13,14 @@ import hashlib
 import json
 import posixpath
 import re
-from typing import Any
 
 from pdman.build.expand import expand_word, expand_words, key_values
 from pdman.build.parser import Containerfile, Instruction, Stage
 from pdman.errors import BuildFileError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 #: ARGs docker predefines: usable without an ARG line, left out of history
 PREDEFINED_ARGS = frozenset({"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy",

@@ -87,6 +87,26 @@ def collect(root_fd: int, sources: list[str], dest: str, dest_is_dir: bool,
             extract_archives: bool = False) -> int:
     """Write the sources' entries, named by where they land (relative to /), into a
     raw tar at `out_path`; returns how many entries were written."""
+    with tarfile.open(out_path, "w", format=tarfile.PAX_FORMAT) as tar:
+        return _collect(tar, root_fd, sources, dest, dest_is_dir, rules, from_context,
+                        extract_archives)
+
+
+def context_key(root_fd: int, sources: list[str], dest: str, dest_is_dir: bool,
+                rules: IgnoreRules | None, uid: int | None, gid: int | None,
+                mode: int | None) -> str:
+    """The hash finalize() returns for what collect() would write from the context
+    (no archive extraction), computed without writing either tar: the cache key of a
+    COPY, so that a cached step reads its sources once and writes nothing. The same
+    errors as collect()."""
+    sink = _KeySink(uid, gid, mode)
+    _collect(sink, root_fd, sources, dest, dest_is_dir, rules, True, False)
+    return "sha256:" + sink.h.hexdigest()
+
+
+def _collect(tar: "tarfile.TarFile | _KeySink", root_fd: int, sources: list[str], dest: str,
+             dest_is_dir: bool, rules: IgnoreRules | None, from_context: bool,
+             extract_archives: bool) -> int:
     dest = "/" + dest.lstrip("/")
     wants_dir = dest.endswith("/") or dest_is_dir
     found: list[str] = []
@@ -105,40 +125,39 @@ def collect(root_fd: int, sources: list[str], dest: str, dest_is_dir: bool,
         raise BuildFileError(f"when copying several sources the destination {dest} must be a "
                              "directory ending with /", hint=f"write {dest}/")
     count = 0
-    with tarfile.open(out_path, "w", format=tarfile.PAX_FORMAT) as tar:
-        writer = fdtree.TreeTar(tar)
-        for rel in found:
+    writer = fdtree.TreeTar(tar)  # type: ignore[arg-type]  # a _KeySink quacks alike
+    for rel in found:
+        try:
+            parent, name = fdtree.resolve(root_fd, rel)
+        except (FileNotFoundError, NotADirectoryError):
+            # a symlink (kept inside the root) that leads nowhere there
+            raise BuildFileError(f"{rel}: no such file or directory"
+                                 + (" in the build context" if from_context else ""),
+                                 hint="a source's symlinks resolve inside the context")
+        try:
+            ent = fdtree.open_entry(parent, name) if name != "." else \
+                fdtree.Opened(os.fstat(parent), os.dup(parent))
+            if ent is None or (rules and from_context and rules.excluded(rel)):
+                raise BuildFileError(f"{rel}: no such file or directory in the build "
+                                     "context", hint="check the path and the ignore file")
             try:
-                parent, name = fdtree.resolve(root_fd, rel)
-            except (FileNotFoundError, NotADirectoryError):
-                # a symlink (kept inside the root) that leads nowhere there
-                raise BuildFileError(f"{rel}: no such file or directory"
-                                     + (" in the build context" if from_context else ""),
-                                     hint="a source's symlinks resolve inside the context")
-            try:
-                ent = fdtree.open_entry(parent, name) if name != "." else \
-                    fdtree.Opened(os.fstat(parent), os.dup(parent))
-                if ent is None or (rules and from_context and rules.excluded(rel)):
-                    raise BuildFileError(f"{rel}: no such file or directory in the build "
-                                         "context", hint="check the path and the ignore file")
-                try:
-                    target = dest.rstrip("/") or "/"
-                    if ent.fd >= 0 and stat.S_ISDIR(ent.st.st_mode):
-                        prefix = "" if target == "/" else target.lstrip("/") + "/"
-                        count += _add_dir(writer, ent.fd, prefix, rel, rules if from_context else None)
-                    elif extract_archives and ent.fd >= 0 and _is_archive(ent.fd):
-                        _add_archive(tar, ent.fd, target.lstrip("/") or ".")
-                        count += 1
-                    else:
-                        base = posixpath.basename(rel)
-                        arc = posixpath.join(target, base) if wants_dir or len(found) > 1 \
-                            else target
-                        writer.add(ent, arc.lstrip("/"))
-                        count += 1
-                finally:
-                    ent.close()
+                target = dest.rstrip("/") or "/"
+                if ent.fd >= 0 and stat.S_ISDIR(ent.st.st_mode):
+                    prefix = "" if target == "/" else target.lstrip("/") + "/"
+                    count += _add_dir(writer, ent.fd, prefix, rel, rules if from_context else None)
+                elif extract_archives and ent.fd >= 0 and _is_archive(ent.fd):
+                    _add_archive(tar, ent.fd, target.lstrip("/") or ".")  # type: ignore[arg-type]
+                    count += 1
+                else:
+                    base = posixpath.basename(rel)
+                    arc = posixpath.join(target, base) if wants_dir or len(found) > 1 \
+                        else target
+                    writer.add(ent, arc.lstrip("/"))
+                    count += 1
             finally:
-                os.close(parent)
+                ent.close()
+        finally:
+            os.close(parent)
     return count
 
 
@@ -183,6 +202,32 @@ def finalize(raw_path: str, out_path: str, uid: int | None, gid: int | None,
             else:
                 dst.addfile(m)
     return "sha256:" + h.hexdigest()
+
+
+class _KeySink:
+    """Stands in for the raw tar in context_key(): each entry is hashed as finalize()
+    hashes it once it has been through the raw tar (a directory's name without its
+    `/`, the mode's permission bits, the step's owner and --chmod), nothing written."""
+
+    def __init__(self, uid: int | None, gid: int | None, mode: int | None) -> None:
+        self.h = hashlib.sha256()
+        self.uid = uid if uid is not None else 0
+        self.gid = gid if gid is not None else 0
+        self.mode = mode
+
+    def addfile(self, m: tarfile.TarInfo, fileobj: object = None) -> None:
+        name = m.name.rstrip("/") if m.isdir() else m.name
+        mode = self.mode if self.mode is not None and not m.issym() else m.mode & 0o7777
+        self.h.update(f"{name}\0{m.type!r}\0{mode}\0{self.uid}\0{self.gid}\0{m.linkname}\0"
+                      f"{m.size}\0".encode())
+        if m.isreg() and fileobj is not None:
+            left = m.size
+            while left > 0:
+                data: bytes = fileobj.read(min(left, 1 << 20))  # type: ignore[attr-defined]
+                if not data:
+                    break
+                self.h.update(data)
+                left -= len(data)
 
 
 class _Hashing:
@@ -234,4 +279,4 @@ def extract_context(fileobj: object, dest: str) -> int:
     return count
 
 
-__all__ = ["collect", "extract_context", "finalize"]
+__all__ = ["collect", "context_key", "extract_context", "finalize"]

@@ -108,7 +108,8 @@ def build(ctx: EngineContext, options: BuildOptions) -> BuildReport:
         raise UsageError("the context and the Containerfile cannot both come from stdin",
                          hint="give -f FILE with a context on stdin, or put it in the archive")
     names = [_target_name(t) for t in options.tags]
-    with LayerIngest(ctx, "build") as ingest:
+    # lazy: a build whose steps all come from the cache starts no extraction process
+    with LayerIngest(ctx, "build", lazy=True) as ingest:
         context_dir, tmp_context = _context_dir(options, ingest.area)
         try:
             text, path = _read_containerfile(options, context_dir)
@@ -156,7 +157,7 @@ def _declared_args(cf: Containerfile) -> set[str]:
 
 
 def _target_name(tag: str) -> str:
-    from pdman.engine.image_transfer import target_name
+    from pdman.image.reference import target_name
 
     return target_name(tag)[0]
 

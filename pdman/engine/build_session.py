@@ -6,13 +6,16 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import sys
-from typing import Any, TextIO
 
 from pdman.build.ignore import IgnoreRules
 from pdman.build.parser import Containerfile, Instruction
 from pdman.build.plan import StageState
 from pdman.engine.context import EngineContext
 from pdman.entities.build import BuildOptions
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 
 class BuildSession:

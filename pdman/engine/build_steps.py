@@ -10,7 +10,6 @@ import shutil
 import sys
 import tarfile
 import tempfile
-from typing import Any
 
 from pdman.build import plan
 from pdman.build.parser import Instruction
@@ -18,6 +17,10 @@ from pdman.build.plan import StageState
 from pdman.engine.build_session import (BuildSession, cached, history, image, links,
                                         materialize, register, remember)
 from pdman.errors import BuildFileError, BuildStepFailed
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 # -- RUN -------------------------------------------------------------------------------
@@ -243,11 +246,21 @@ def copy_step(b: BuildSession, state: StageState, ins: Instruction) -> None:
         raise BuildFileError(f"{b.where(ins)}: --chmod={chmod} is not an octal mode",
                              hint="write e.g. --chmod=755") from None
     uid, gid = _owner(b, state, ins.flag("chown"))
+    single = len(srcs) == 1 and not set("*?[") & set(srcs[0]) and not dest.endswith("/")
+    dest_is_dir = single and _dest_is_dir(b, links(b, state.image_id), dest)
+    if b.use_cache and ins.keyword == "COPY" and not ins.heredocs and not from_ref:
+        # the key first, without writing the layer: a cached COPY writes nothing
+        root = os.open(b.context_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            content = sources.context_key(root, srcs, dest, dest_is_dir, b.rules, uid, gid, mode)
+        finally:
+            os.close(root)
+        if cached(b, state, _copy_key(state, ins, words, content)):
+            b.say(f"--> {state.image_id[:11]}")
+            return
     area = tempfile.mkdtemp(prefix="copy-", dir=b.ingest.area)
     try:
         raw, final_tar = os.path.join(area, "raw.tar"), os.path.join(area, "layer.tar")
-        single = len(srcs) == 1 and not set("*?[") & set(srcs[0]) and not dest.endswith("/")
-        dest_is_dir = single and _dest_is_dir(b, links(b, state.image_id), dest)
         if ins.heredocs:
             docs = os.path.join(area, "heredocs")
             os.mkdir(docs)
@@ -291,8 +304,7 @@ def copy_step(b: BuildSession, state: StageState, ins: Instruction) -> None:
         content = sources.finalize(raw, final_tar, uid, gid, mode, b.options.timestamp)
         kind = "dir" if len(srcs) > 1 or any(s.endswith("/") or s == "." for s in srcs) else "file"
         created_by = f"/bin/sh -c #(nop) {ins.keyword} {kind}:{content[7:]} in {dest} "
-        flags = json.dumps(sorted((k, v) for k, v in ins.flags.items()))
-        key = plan.step_key(state.key, f"{ins.keyword} {flags} {json.dumps(words)}", content)
+        key = _copy_key(state, ins, words, content)
         if cached(b, state, key):
             b.say(f"--> {state.image_id[:11]}")
             return
@@ -306,6 +318,11 @@ def copy_step(b: BuildSession, state: StageState, ins: Instruction) -> None:
     state.key = key
     remember(b, key, image_id)
     b.say(f"--> {image_id[:11]}")
+
+
+def _copy_key(state: StageState, ins: Instruction, words: list[str], content: str) -> str:
+    flags = json.dumps(sorted((k, v) for k, v in ins.flags.items()))
+    return plan.step_key(state.key, f"{ins.keyword} {flags} {json.dumps(words)}", content)
 
 
 def _source_image(b: BuildSession, ins: Instruction, ref: str) -> str:

@@ -199,17 +199,9 @@ def gzip_chunks(path: str) -> Iterator[bytes]:
 
 
 def target_name(image: str) -> list[str]:
-    if not image:
-        return []
-    from pdman.image import reference
+    from pdman.image.reference import target_name as name
 
-    ref = reference.parse(image)
-    if ref.digest:
-        raise UsageError(f"{image!r}: an image name cannot contain a digest",
-                         hint="name it NAME[:TAG]")
-    if ref.is_short:
-        ref = reference.Reference("localhost", ref.path, ref.tag)
-    return [str(ref.tagged_or_latest())]
+    return name(image)
 
 
 def _freeze(ctx: EngineContext, container_id: str, status: str) -> bool:

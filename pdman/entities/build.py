@@ -1,24 +1,33 @@
-"""Options and report of `build` (shared by the CLI and, later, the API's POST /build)."""
+"""Options and report of `build` (shared by the CLI and, later, the API's POST /build).
+
+Plain `Record`s, not dataclasses: a cached rebuild is a short command (pdman/record.py).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TextIO
+from pdman.record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import TextIO
 
 
-@dataclass
-class BuildOptions:
+class BuildOptions(Record):
+    _required = ("context",)
+    _lists = ("tags",)
+    _dicts = ("build_args", "labels")
+
     context: str                          # a directory, or "-" (a tar archive on stdin)
     containerfile: str = ""               # -f: path, "-" (stdin), or "" (look in the context)
-    tags: list[str] = field(default_factory=list)
-    build_args: dict[str, str] = field(default_factory=dict)
+    tags: list[str]
+    build_args: dict[str, str]
     target: str = ""
     no_cache: bool = False
     layers: bool = True                   # --layers=false: no cache, no kept intermediates
     pull: str = "missing"                 # missing | always | never (--pull / --pull=never)
     quiet: bool = False
     iidfile: str = ""
-    labels: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str]
     timestamp: int | None = None          # --timestamp: created times and file mtimes
     network: str = ""                     # RUN's network: "" the default backend
     rm: bool = True                       # remove RUN containers (always, even on failure)
@@ -26,10 +35,11 @@ class BuildOptions:
     out: TextIO | None = None
 
 
-@dataclass
-class BuildReport:
-    image_id: str
-    names: list[str]
-    stages: list[int]                     # the stages built, by index
-    cached_steps: int = 0
-    run_steps: int = 0
+class BuildReport(Record):
+    def __init__(self, image_id: str, names: list[str], stages: list[int],
+                 cached_steps: int = 0, run_steps: int = 0) -> None:
+        self.image_id = image_id
+        self.names = names
+        self.stages = stages              # the stages built, by index
+        self.cached_steps = cached_steps
+        self.run_steps = run_steps

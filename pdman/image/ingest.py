@@ -18,51 +18,77 @@ import json
 import os
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
 
 from pdman.engine.context import EngineContext
 from pdman.errors import DigestMismatchError, LayerError
-from pdman.image import manifest
+from pdman.record import Record
 from pdman.storage import image_records
 from pdman.storage.blobs import BlobStore, fsync_dir
-from pdman.storage.extractor import Extractor, WorkerGone
 from pdman.storage.image_records import ImageRecord
 from pdman.storage.layers import LayerStore
-from pdman.storage.tarstream import Limits
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+    from pdman.storage.extractor import Extractor
+
+#: manifest.OCI_MANIFEST (image/manifest.py is imported only when a manifest is made)
+_OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
 _MEDIA = {"gzip": "application/vnd.oci.image.layer.v1.tar+gzip",
           "zstd": "application/vnd.oci.image.layer.v1.tar+zstd",
           "": "application/vnd.oci.image.layer.v1.tar"}
 
 
-@dataclass
-class IngestedLayer:
-    diff_id: str
-    digest: str          # the blob as stored (compressed or plain)
-    size: int            # blob bytes
-    media_type: str      # OCI media type of the blob
+class IngestedLayer(Record):
+    def __init__(self, diff_id: str, digest: str, size: int, media_type: str) -> None:
+        self.diff_id = diff_id
+        self.digest = digest            # the blob as stored (compressed or plain)
+        self.size = size                # blob bytes
+        self.media_type = media_type    # OCI media type of the blob
 
 
 class LayerIngest:
-    def __init__(self, ctx: EngineContext, prefix: str = "load") -> None:
+    """`lazy`: the extraction process starts when first needed, not on entering (a
+    build whose steps all come from the cache never needs it; it is started from a
+    thread of its own, forking while this process holds no locks, as on entering)."""
+
+    def __init__(self, ctx: EngineContext, prefix: str = "load", lazy: bool = False) -> None:
         self.ctx = ctx
         self.prefix = prefix
         self.blobs = BlobStore(ctx.paths.blobs, ctx.paths.tmp)
         self.layers = LayerStore(ctx.paths, ctx.catalog)
-        self.extractor = Extractor()
+        self.lazy = lazy
+        self._extractor: Extractor | None = None
         self.area = ""
         self._area_cm: Any = None
         self._n = 0
 
+    @property
+    def extractor(self) -> "Extractor":
+        if self._extractor is None:
+            from pdman.storage.extractor import Extractor
+
+            self._extractor = Extractor().start()
+        return self._extractor
+
+    def _rmtree(self, paths: list[str]) -> None:
+        if paths:
+            self.extractor.rmtree(paths)
+
+    def _close(self) -> None:
+        if self._extractor is not None:
+            self._extractor.close()
+
     def __enter__(self) -> "LayerIngest":
-        self.extractor.start()
         try:
+            if not self.lazy:
+                _ = self.extractor      # started before any thread of the caller's exists
             self._area_cm = self.layers.tmp_area(self.prefix)
             self.area, garbage = self._area_cm.__enter__()
-            self.extractor.rmtree(garbage)
+            self._rmtree(garbage)
         except BaseException:
-            self.extractor.close()
+            self._close()
             raise
         return self
 
@@ -70,14 +96,14 @@ class LayerIngest:
         try:
             leftovers = [os.path.join(self.area, n) for n in os.listdir(self.area)] \
                 if self.area and os.path.isdir(self.area) else []
-            self.extractor.rmtree(leftovers)
+            self._rmtree(leftovers)
             self._area_cm.__exit__(*exc)
         finally:
-            self.extractor.close()
+            self._close()
 
     @property
     def warning(self) -> str | None:
-        return self.extractor.warning
+        return self._extractor.warning if self._extractor is not None else None
 
     def present(self, diff_id: str) -> IngestedLayer | None:
         """A complete layer whose blob is kept: reused as it is."""
@@ -90,6 +116,9 @@ class LayerIngest:
     def add(self, chunks: Iterable[bytes], expected_diff_id: str = "",
             expected_digest: str = "", what: str = "layer") -> IngestedLayer:
         """Store the blob made of `chunks` and unpack it as a layer."""
+        from pdman.storage.extractor import WorkerGone
+        from pdman.storage.tarstream import Limits
+
         self._n += 1
         staged = os.path.join(self.area, f"layer-{self._n}")
         os.mkdir(staged, 0o700)
@@ -145,13 +174,15 @@ class LayerIngest:
 
 def register_image(ctx: EngineContext, config_raw: bytes, layers: list[IngestedLayer],
                    names: list[str], manifest_raw: bytes = b"",
-                   manifest_type: str = manifest.OCI_MANIFEST) -> ImageRecord:
+                   manifest_type: str = _OCI_MANIFEST) -> ImageRecord:
     """Record an image whose layers are published: config and manifest blobs first,
     then the image row with its names (the manifest is built when none is given)."""
     blobs = BlobStore(ctx.paths.blobs, ctx.paths.tmp)
     config_digest = "sha256:" + hashlib.sha256(config_raw).hexdigest()
     config = json.loads(config_raw)
     if not manifest_raw:
+        from pdman.image import manifest
+
         oci = manifest_type == manifest.OCI_MANIFEST
         from pdman.image.push import _convert
 

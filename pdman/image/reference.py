@@ -174,5 +174,21 @@ def looks_like_id(text: str) -> bool:
     return 3 <= len(hexpart) <= 64 and all(c in "0123456789abcdef" for c in hexpart)
 
 
-__all__ = ["DEFAULT_DOMAIN", "DEFAULT_TAG", "Reference", "check_digest", "looks_like_id",
+def target_name(image: str) -> list[str]:
+    """The name `commit`, `import` and `build -t` give an image: a short name is
+    localhost/NAME, as podman's; no digest. [] for no name."""
+    if not image:
+        return []
+    from pdman.errors import UsageError
+
+    ref = parse(image)
+    if ref.digest:
+        raise UsageError(f"{image!r}: an image name cannot contain a digest",
+                         hint="name it NAME[:TAG]")
+    if ref.is_short:
+        ref = Reference("localhost", ref.path, ref.tag)
+    return [str(ref.tagged_or_latest())]
+
+
+__all__ = ["DEFAULT_DOMAIN", "DEFAULT_TAG", "Reference", "check_digest", "looks_like_id", "target_name",
            "normalize", "parse"]

@@ -204,6 +204,10 @@ def add_image(catalog: Catalog, rec: ImageRecord, names: list[str]) -> None:
 
 
 def add_name(catalog: Catalog, image_id: str, name: str) -> None:
+    # a name already on the image (a rebuild, a repeated tag) costs no write transaction
+    if catalog.query("SELECT 1 FROM image_names WHERE name = ? AND image_id = ?",
+                     (name, image_id)):
+        return
     with catalog.write() as c:
         c.execute("INSERT INTO image_names (name, image_id) VALUES (?, ?)"
                   " ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id", (name, image_id))

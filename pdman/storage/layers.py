@@ -31,7 +31,10 @@ from pdman.storage import image_records
 from pdman.storage.blobs import fsync_dir
 from pdman.storage.catalog import Catalog
 from pdman.storage.image_records import LayerRecord
-from pdman.storage.unpack import UnpackResult
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pdman.storage.unpack import UnpackResult
 
 #: removes trees that may hold files of subordinate IDs (Extractor.rmtree or remove_trees)
 Remover = Callable[[list[str]], None]

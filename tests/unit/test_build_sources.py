@@ -130,3 +130,49 @@ def test_context_archive_extraction_stays_inside(tmp_path: Path) -> None:
         with pytest.raises(BuildFileError):
             sources.extract_context(archive(*members), str(dest))
         assert not (tmp_path / "escape").exists()
+
+
+@pytest.mark.parametrize("srcs,dest,dest_is_dir", [
+    (["dir"], "/d", False), (["dir/"], "/", False), (["*.cfg"], "/c/", False),
+    (["one.cfg"], "/etc/app.cfg", False), (["one.cfg"], "/etc", True), (["."], "/all/", False)])
+@pytest.mark.parametrize("uid,gid,mode", [(None, None, None), (7, 8, 0o750)])
+def test_context_key_is_the_hash_finalize_returns(
+        ctx: Path, tmp_path: Path, srcs: list[str], dest: str, dest_is_dir: bool,
+        uid: int | None, gid: int | None, mode: int | None) -> None:
+    """A cached COPY is keyed without writing its layer (context_key): the key must be
+    the one the step records after writing it, or a rebuild would never hit the cache."""
+    long = ctx / ("l" * 120)
+    long.mkdir()
+    (long / ("f" * 130)).write_bytes(os.urandom(70000))
+    os.link(ctx / "dir" / "sub" / "b.txt", ctx / "dir" / "hard.txt")
+    os.symlink("x" * 150, ctx / "dir" / "longlink")
+    os.chmod(ctx / "dir" / "a.txt", 0o4711)
+    (ctx / "empty").write_bytes(b"")
+    os.mkfifo(ctx / "dir" / "fifo")
+    rules = IgnoreRules.from_text("*.log\n")
+    fd = os.open(ctx, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        sources.collect(fd, srcs, dest, dest_is_dir, rules, str(tmp_path / "raw.tar"))
+        key = sources.context_key(fd, srcs, dest, dest_is_dir, rules, uid, gid, mode)
+    finally:
+        os.close(fd)
+    assert key == sources.finalize(str(tmp_path / "raw.tar"), str(tmp_path / "layer.tar"),
+                                   uid, gid, mode, None)
+    (ctx / "one.cfg").write_text("changed")
+    fd = os.open(ctx, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        changed = sources.context_key(fd, srcs, dest, dest_is_dir, rules, uid, gid, mode)
+    finally:
+        os.close(fd)
+    assert (changed != key) == any(s in ("*.cfg", "one.cfg", ".") for s in srcs)
+
+
+def test_context_key_fails_as_collect_does(ctx: Path) -> None:
+    fd = os.open(ctx, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        with pytest.raises(BuildFileError, match="outside the build context"):
+            sources.context_key(fd, ["../x"], "/x", False, None, None, None, None)
+        with pytest.raises(BuildFileError, match="no such file"):
+            sources.context_key(fd, ["nope"], "/x", False, None, None, None, None)
+    finally:
+        os.close(fd)
