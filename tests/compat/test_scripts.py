@@ -320,3 +320,29 @@ def test_cidfile_written_by_run_and_create_read_by_stop_kill_rm(
     out = pd("run", "--rm", "--cidfile", str(tmp_path / "fg"), "-v", f"{tmp_path}:/host:ro",
              busybox, "cat", "/host/fg").stdout
     assert len(out) == 64 and out != created
+
+
+def test_exit_codes_per_failure_class_as_podmans(registry_env: dict[str, str], busybox: str) -> None:
+    """podman 4.3, run on this host: 125 for the engine's own errors (a bad flag, an
+    image it cannot find), 126 for a command that cannot be invoked and for a published
+    port already in use, 127 for a command not found."""
+    import socket
+
+    pd = _pd(registry_env)
+    bad_flag = pd("run", "--bogus", busybox, "true", check=False)
+    assert bad_flag.returncode == 125 and "--bogus" in bad_flag.stderr
+    registry = busybox.split("/")[0]
+    no_image = pd("run", "--rm", f"{registry}/no-such-image:1", "true", check=False)
+    assert no_image.returncode == 125 and "Traceback" not in no_image.stderr
+    assert pd("run", "--rm", busybox, "no-such-command", check=False).returncode == 127
+    assert pd("run", "--rm", busybox, "/etc/passwd", check=False).returncode == 126
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        taken = pd("run", "--rm", "-p", f"127.0.0.1:{port}:80", busybox, "true", check=False)
+    # podman 4.3: `Error: cannot listen on the TCP port: listen tcp4 127.0.0.1:PORT:
+    # bind: address already in use`, exit 126
+    assert taken.returncode == 126, taken.stderr
+    assert (f"cannot listen on the TCP port: listen tcp4 127.0.0.1:{port}: "
+            "bind: address already in use") in taken.stderr
