@@ -346,3 +346,30 @@ def test_exit_codes_per_failure_class_as_podmans(registry_env: dict[str, str], b
     assert taken.returncode == 126, taken.stderr
     assert (f"cannot listen on the TCP port: listen tcp4 127.0.0.1:{port}: "
             "bind: address already in use") in taken.stderr
+
+
+def test_load_from_an_http_url(registry_env: dict[str, str], busybox: str, tmp_path: Any) -> None:
+    """`load -i http://...`: podman downloads the archive; served here from 127.0.0.1."""
+    import functools
+    import http.server
+    import threading
+
+    pd = _pd(registry_env)
+    pd("pull", "-q", busybox)
+    pd("tag", busybox, "localhost/fromweb:1")
+    pd("save", "-o", str(tmp_path / "bb.tar"), "localhost/fromweb:1")
+    pd("rmi", "localhost/fromweb:1")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        out = pd("load", "-i", f"{base}/bb.tar")
+        assert "localhost/fromweb:1" in out.stdout
+        assert pd("run", "--rm", "localhost/fromweb:1", "echo", "ok").stdout == "ok\n"
+        missing = pd("load", "-i", f"{base}/nothing.tar", check=False)
+        assert missing.returncode == 125 and "404" in missing.stderr
+        assert "Traceback" not in missing.stderr
+    finally:
+        server.shutdown()
+        server.server_close()
