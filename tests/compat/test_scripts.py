@@ -373,3 +373,23 @@ def test_load_from_an_http_url(registry_env: dict[str, str], busybox: str, tmp_p
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_logs_names_and_color_as_podmans(registry_env: dict[str, str], busybox: str) -> None:
+    """podman 4.3 on this host: with several containers each line starts with the short
+    ID, or the name with -n/--names; --color wraps each container's lines in its own
+    colour (white, red, ...), reset before the newline; one container: no mark."""
+    pd = _pd(registry_env)
+    a = pd("run", "--name", "lga", busybox, "echo", "fromA").stdout
+    assert a == "fromA\n"
+    b_id = pd("create", "--name", "lgb", busybox, "echo", "fromB").stdout.strip()
+    pd("start", "-a", "lgb")
+    a_id = pd("inspect", "--format", "{{.Id}}", "lga").stdout.strip()
+    assert pd("logs", "lga", "lgb").stdout == f"{a_id[:12]} fromA\n{b_id[:12]} fromB\n"
+    assert pd("logs", "-n", "lga", "lgb").stdout == "lga fromA\nlgb fromB\n"
+    assert pd("logs", "--names", "lga").stdout == "fromA\n"
+    colored = pd("logs", "--color", "--names", "lga", "lgb").stdout
+    assert colored == "\033[37mlga fromA\033[0m\n\033[31mlgb fromB\033[0m\n"
+    assert pd("logs", "--color", "lga").stdout == "\033[37mfromA\033[0m\n"
+    # --tail has no short form in podman (-n is --names)
+    assert pd("logs", "--tail", "1", "lga").stdout == "fromA\n"
