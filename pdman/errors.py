@@ -101,6 +101,14 @@ class ConflictError(PdmanError):
     http_status = 409
 
 
+class PortInUseError(ConflictError):
+    """A published host port something else holds: podman exits 126 for it (the
+    container cannot start), and scripts test that code."""
+
+    reference = "port-in-use"
+    exit_code = EXIT_NOT_EXECUTABLE
+
+
 class RegistryError(PdmanError):
     reference = "registry-error"
     http_status = 502

@@ -32,7 +32,7 @@ ReadOnly = Annotated[bool, typer.Option(
 Tmpfs = Annotated[Optional[list[str]], typer.Option(
     "--tmpfs", help="Mount a tmpfs: PATH[:OPTIONS], e.g. /run:size=64m.")]
 Volume = Annotated[Optional[list[str]], typer.Option(
-    "--volume", "-v", help="Bind mount or named volume: SOURCE:DEST[:ro|rw], or DEST for an anonymous volume.")]
+    "--volume", "-v", help="Bind mount or named volume: SOURCE:DEST[:ro|rw][,U] (U: the source chowned to the container user), or DEST for an anonymous volume.")]
 Mount = Annotated[Optional[list[str]], typer.Option(
     "--mount", help="Mount: type=bind|volume|tmpfs,source=...,target=...[,readonly].")]
 CapAdd = Annotated[Optional[list[str]], typer.Option("--cap-add", help="Add a capability (or ALL).")]

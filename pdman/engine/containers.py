@@ -338,26 +338,44 @@ def seccomp_profile_path(ctx: EngineContext, config: "dict[str, Any]") -> str:
 
 def _prepare_volumes(ctx: EngineContext, container_id: str, config: "dict[str, Any]") -> None:
     """Named volumes are created on first use (docker semantics); anonymous ones get a
-    generated name. The host path of each mount is fixed here."""
+    generated name. The host path of each mount is fixed here; `:U` chowns the source
+    to the container's user (its IDs mapped through the user namespace)."""
     for m in config["mounts"]:
-        if m["type"] == "bind":
-            m["host_path"] = m["source"]
-        elif m["type"] == "volume":
-            from pdman.engine import volumes    # not on the hot path of a run without one
-            from pdman.errors import VolumeNotFound
+        _prepare_volume(ctx, container_id, config, m)
+        if "U" in m.get("options", []) and "tmpfs" not in m:
+            from pdman.engine.volumes import chown_for_container
 
-            if not m["source"]:
-                m["source"] = os.urandom(32).hex()
-                m["anonymous"] = True
-            try:
-                vol = volumes.inspect(ctx, m["source"])
-            except VolumeNotFound:
-                vol = volumes.create(ctx, volumes.CreateVolumeOptions(name=m["source"], ignore=True))
-            m["host_path"] = vol.mountpoint
-            if "nocopy" not in m.get("options", []):
-                from pdman.engine.container_files import fill_volume
+            chown_for_container(m["host_path"], int(config["uid"]), int(config["gid"]))
 
-                fill_volume(ctx, container_id, config["layers"], m["destination"], vol.mountpoint)
+
+def _prepare_volume(ctx: EngineContext, container_id: str, config: "dict[str, Any]",
+                    m: "dict[str, Any]") -> None:
+    """The host path of one mount; a named volume created on first use."""
+    if m["type"] == "bind":
+        m["host_path"] = m["source"]
+    elif m["type"] == "volume":
+        from pdman.engine import volumes    # not on the hot path of a run without one
+        from pdman.errors import VolumeNotFound
+
+        if not m["source"]:
+            m["source"] = os.urandom(32).hex()
+            m["anonymous"] = True
+        try:
+            vol = volumes.inspect(ctx, m["source"])
+        except VolumeNotFound:
+            vol = volumes.create(ctx, volumes.CreateVolumeOptions(name=m["source"], ignore=True))
+        m["host_path"] = vol.mountpoint
+        kind = volumes.backing(vol)
+        if kind and kind[0] == "tmpfs":
+            # a fresh tmpfs for this container: nothing to copy into yet
+            m["tmpfs"] = list(kind[1])
+            return
+        if kind and kind[0] == "bind":
+            m["host_path"] = str(kind[1])
+        if "nocopy" not in m.get("options", []):
+            from pdman.engine.container_files import fill_volume
+
+            fill_volume(ctx, container_id, config["layers"], m["destination"], m["host_path"])
 
 
 def _free_name(ctx: EngineContext) -> str:

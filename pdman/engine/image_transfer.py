@@ -72,6 +72,39 @@ def _spool_stdin(ctx: EngineContext) -> str:
     return path
 
 
+def _download(ctx: EngineContext, url: str) -> str:
+    """`load -i http(s)://...`: the archive fetched whole first (as podman does), so a
+    broken transfer never leaves a half-loaded image."""
+    import tempfile
+    import urllib.parse
+
+    import httpx  # only here: load from a URL is rare, the CLI stays light
+
+    from pdman.errors import PdmanError
+    from pdman.image.registry import is_loopback
+
+    host = urllib.parse.urlsplit(url).netloc.rpartition("@")[2]
+    # beside the store, as stdin's spool: loading clears the tmp area
+    fd, path = tempfile.mkstemp(prefix="download-", dir=ctx.paths.root)
+    try:
+        with os.fdopen(fd, "wb") as out, httpx.stream(
+                "GET", url, follow_redirects=True, timeout=60,
+                trust_env=not is_loopback(host)) as resp:
+            if resp.status_code != 200:
+                raise PdmanError(f"downloading {url}: {resp.status_code} {resp.reason_phrase}",
+                                 hint="check the URL; load -i also takes a file or - (stdin)")
+            for chunk in resp.iter_bytes(CHUNK):
+                out.write(chunk)
+    except httpx.HTTPError as e:
+        os.unlink(path)
+        raise PdmanError(f"downloading {url}: {e}",
+                         hint="check the URL and that the server is reachable") from None
+    except BaseException:
+        os.unlink(path)
+        raise
+    return path
+
+
 def load(ctx: EngineContext, options: LoadOptions) -> LoadReport:
     from pdman.image import archive
 
@@ -79,6 +112,8 @@ def load(ctx: EngineContext, options: LoadOptions) -> LoadReport:
     spooled = ""
     if path == "-":
         path = spooled = _spool_stdin(ctx)
+    elif path.startswith(("http://", "https://")):
+        path = spooled = _download(ctx, path)
     elif not os.path.exists(path):
         raise UsageError(f"{path}: no such file", hint="pdman load -i ARCHIVE")
     try:

@@ -362,12 +362,15 @@ class LogsOptions:
     has not started yet (the API's attach before start, as `docker run` does it)."""
 
     __slots__ = ("names", "follow", "since", "until", "tail", "timestamps", "next_exit",
-                 "interval")
+                 "interval", "use_names", "color")
 
     def __init__(self, names: list[str], follow: bool = False, since: str | None = None,
                  until: str | None = None, tail: int = -1, timestamps: bool = False,
-                 next_exit: bool = False, interval: float = 0.1) -> None:
+                 next_exit: bool = False, interval: float = 0.1, use_names: bool = False,
+                 color: bool = False) -> None:
         self.names = names
+        self.use_names = use_names    # --names: several containers' lines by name, not ID
+        self.color = color            # --color: each container's lines in its own colour
         self.follow = follow
         self.since = since
         self.until = until
@@ -392,8 +395,11 @@ def logs(ctx: EngineContext, options: LogsOptions, out: "BinaryIO", err: "Binary
                              "driver: it has no logs",
                              hint="create it with --log-driver k8s-file to keep its output")
     sources = []
-    for rec in recs:
-        prefix = (rec.id[:12] + " ").encode() if len(recs) > 1 else b""
+    for i, rec in enumerate(recs):
+        prefix = b""
+        if len(recs) > 1:   # podman marks lines by container only when there are several
+            prefix = ((rec.name if options.use_names else rec.id[:12]) + " ").encode()
+        color = _LOG_COLORS[i % len(_LOG_COLORS)] if options.color else b""
 
         def done(rec: records.ContainerRecord = rec) -> bool:
             try:
@@ -413,11 +419,11 @@ def logs(ctx: EngineContext, options: LogsOptions, out: "BinaryIO", err: "Binary
             found = logmod.entries(containers.log_path(ctx, rec), follow=follow, done=done,
                                    since=since, until=until, tail=options.tail,
                                    interval=options.interval)
-        sources.append((found, prefix))
+        sources.append((found, prefix, color))
     if not options.follow or len(sources) == 1:
-        for found, prefix in sources:
+        for found, prefix, color in sources:
             for entry in found:
-                _write_entry(entry, out, err, prefix, options.timestamps)
+                _write_entry(entry, out, err, prefix, options.timestamps, color)
         return
     # `logs -f C1 C2`: follow all at once (one after the other would wait for C1 to exit
     # before showing anything of C2), each line whole under a lock
@@ -425,10 +431,10 @@ def logs(ctx: EngineContext, options: LogsOptions, out: "BinaryIO", err: "Binary
 
     lock = threading.Lock()
 
-    def pump(found: "Any", prefix: bytes) -> None:
+    def pump(found: "Any", prefix: bytes, color: bytes) -> None:
         for entry in found:
             with lock:
-                _write_entry(entry, out, err, prefix, options.timestamps)
+                _write_entry(entry, out, err, prefix, options.timestamps, color)
 
     threads = [threading.Thread(target=pump, args=src, daemon=True) for src in sources]
     for t in threads:
@@ -438,11 +444,21 @@ def logs(ctx: EngineContext, options: LogsOptions, out: "BinaryIO", err: "Binary
             t.join(0.5)  # a timed join: ^C still reaches the main thread
 
 
+#: `logs --color`: the colour of the Nth container's lines, in podman 4.3's order
+_LOG_COLORS = (b"\033[37m", b"\033[31m", b"\033[33m", b"\033[34m", b"\033[35m",
+               b"\033[36m", b"\033[32m")
+
+
 def _write_entry(entry: "LogEntry", out: "BinaryIO", err: "BinaryIO", prefix: bytes,
-                 timestamps: bool) -> None:
+                 timestamps: bool, color: bytes = b"") -> None:
     stream = out if entry.stream == "stdout" else err
     head = prefix + (entry.timestamp.encode() + b" " if timestamps else b"")
-    stream.write(head + entry.data)
+    data = entry.data
+    if color:   # the whole line coloured, the reset before its newline (as podman)
+        end = b"\n" if data.endswith(b"\n") else b""
+        data = color + head + data[:len(data) - len(end)] + b"\033[0m" + end
+        head = b""
+    stream.write(head + data)
     stream.flush()
 
 

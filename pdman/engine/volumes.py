@@ -39,7 +39,45 @@ def report(rec: VolumeRecord) -> dict[str, Any]:
     }
 
 
+def _mount_options(options: dict[str, str]) -> list[str]:
+    return [o for o in options.get("o", "").split(",") if o]
+
+
+def _check_options(options: dict[str, str]) -> None:
+    """The local driver's `-o type=... -o o=... -o device=...`: a bind volume's device
+    must exist (podman checks it at create with the same words)."""
+    kind = options.get("type", "")
+    if kind == "bind" or "bind" in _mount_options(options) or "rbind" in _mount_options(options):
+        device = options.get("device", "")
+        if not device:
+            raise UsageError("invalid volume option: a bind volume needs -o device=PATH",
+                             hint="e.g. volume create -o type=bind -o device=/srv/data NAME")
+        import os
+
+        try:
+            os.stat(device)
+        except OSError as e:
+            raise UsageError(
+                f"invalid volume option device for driver 'local': stat {device}: "
+                f"{(e.strerror or str(e)).lower()}",
+                hint="create the directory first; the device of a bind volume must exist") from None
+
+
+def backing(rec: VolumeRecord) -> tuple[str, str | list[str]] | None:
+    """What a container mounts for this volume when not its own directory:
+    ("tmpfs", mount options) for `-o type=tmpfs`, ("bind", host path) for
+    `-o type=bind` / `-o o=bind` with `-o device=PATH`; None for a plain volume."""
+    opts = rec.options or {}
+    if opts.get("type") == "tmpfs":
+        return ("tmpfs", _mount_options(opts))
+    if opts.get("device") and (opts.get("type") == "bind" or
+                               {"bind", "rbind"} & set(_mount_options(opts))):
+        return ("bind", opts["device"])
+    return None
+
+
 def create(ctx: EngineContext, options: CreateVolumeOptions) -> VolumeRecord:
+    _check_options(options.options)
     if options.driver != "local":
         raise UsageError(f"volume driver {options.driver!r} is not supported",
                          hint="use the default driver `local`")
@@ -110,3 +148,28 @@ def prune(ctx: EngineContext, filters: tuple[str, ...] = ()) -> list[str]:
     for rec in dangling:
         remove(ctx, rec.name)
     return [r.name for r in dangling]
+
+
+def _chown_tree(path: str, uid: int, gid: int) -> None:
+    """In the user namespace: PATH and everything below it to uid:gid, links not
+    followed below the top (a link inside a bind source may lead anywhere)."""
+    import os
+
+    os.chown(path, uid, gid)
+    for top, dirs, files in os.walk(path, followlinks=False):
+        for name in dirs + files:
+            os.lchown(os.path.join(top, name), uid, gid)
+
+
+def chown_for_container(path: str, uid: int, gid: int) -> None:
+    """`-v SRC:DST:U`: SRC recursively owned by the container's user, its IDs mapped
+    through the container's user namespace as podman does (container root = the user)."""
+    from pdman.errors import RuntimeFailure
+    from pdman.runtime.idmap import run_in_userns
+
+    try:
+        run_in_userns(_chown_tree, path, uid, gid)
+    except OSError as e:
+        raise RuntimeFailure(f"cannot chown {path} to {uid}:{gid} for the :U option: "
+                             f"{e.strerror or e}",
+                             hint="the files must belong to you or to your subordinate IDs") from None

@@ -13,7 +13,7 @@ before the config is stored. Stdlib only: `ps` formats the PORTS column from her
 
 from __future__ import annotations
 
-from pdman.errors import ConflictError, PdmanError, UsageError
+from pdman.errors import ConflictError, PdmanError, PortInUseError, UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -199,8 +199,14 @@ def bind_error(p: Port, exc: OSError) -> PdmanError:
     import errno
 
     if exc.errno == errno.EADDRINUSE:
-        return ConflictError(
-            f"cannot publish host port {_where(p)}: the port is already in use",
+        # podman's words (scripts grep "address already in use"), with its exit code 126
+        ip = p["host_ip"] or "0.0.0.0"
+        proto = p["protocol"]
+        fam = "6" if ":" in ip else "4"
+        ip = f"[{ip}]" if ":" in ip else ip
+        return PortInUseError(
+            f"cannot listen on the {proto.upper()} port: listen {proto}{fam} "
+            f"{ip}:{p['host_port']}: bind: address already in use",
             hint="stop whatever listens there, or publish on another host port "
             "(-p OTHERPORT:" f"{p['container_port']})")
     if exc.errno == errno.EACCES:

@@ -42,8 +42,9 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
     mounts: list[BindMount] = []
     tmpfs: list[TmpfsMount] = []
     for m in config.get("mounts", []):
-        if m["type"] == "tmpfs":
-            opts = m.get("options", [])
+        if m["type"] == "tmpfs" or "tmpfs" in m:
+            # --tmpfs/--mount type=tmpfs, or a volume made with `-o type=tmpfs`
+            opts = m["tmpfs"] if "tmpfs" in m else m.get("options", [])
             tmpfs.append(TmpfsMount(destination=m["destination"], options=_tmpfs_options(opts),
                                     readonly=bool(m.get("readonly")),
                                     noexec="noexec" in opts))

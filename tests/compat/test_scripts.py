@@ -320,3 +320,76 @@ def test_cidfile_written_by_run_and_create_read_by_stop_kill_rm(
     out = pd("run", "--rm", "--cidfile", str(tmp_path / "fg"), "-v", f"{tmp_path}:/host:ro",
              busybox, "cat", "/host/fg").stdout
     assert len(out) == 64 and out != created
+
+
+def test_exit_codes_per_failure_class_as_podmans(registry_env: dict[str, str], busybox: str) -> None:
+    """podman 4.3, run on this host: 125 for the engine's own errors (a bad flag, an
+    image it cannot find), 126 for a command that cannot be invoked and for a published
+    port already in use, 127 for a command not found."""
+    import socket
+
+    pd = _pd(registry_env)
+    bad_flag = pd("run", "--bogus", busybox, "true", check=False)
+    assert bad_flag.returncode == 125 and "--bogus" in bad_flag.stderr
+    registry = busybox.split("/")[0]
+    no_image = pd("run", "--rm", f"{registry}/no-such-image:1", "true", check=False)
+    assert no_image.returncode == 125 and "Traceback" not in no_image.stderr
+    assert pd("run", "--rm", busybox, "no-such-command", check=False).returncode == 127
+    assert pd("run", "--rm", busybox, "/etc/passwd", check=False).returncode == 126
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        taken = pd("run", "--rm", "-p", f"127.0.0.1:{port}:80", busybox, "true", check=False)
+    # podman 4.3: `Error: cannot listen on the TCP port: listen tcp4 127.0.0.1:PORT:
+    # bind: address already in use`, exit 126
+    assert taken.returncode == 126, taken.stderr
+    assert (f"cannot listen on the TCP port: listen tcp4 127.0.0.1:{port}: "
+            "bind: address already in use") in taken.stderr
+
+
+def test_load_from_an_http_url(registry_env: dict[str, str], busybox: str, tmp_path: Any) -> None:
+    """`load -i http://...`: podman downloads the archive; served here from 127.0.0.1."""
+    import functools
+    import http.server
+    import threading
+
+    pd = _pd(registry_env)
+    pd("pull", "-q", busybox)
+    pd("tag", busybox, "localhost/fromweb:1")
+    pd("save", "-o", str(tmp_path / "bb.tar"), "localhost/fromweb:1")
+    pd("rmi", "localhost/fromweb:1")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        out = pd("load", "-i", f"{base}/bb.tar")
+        assert "localhost/fromweb:1" in out.stdout
+        assert pd("run", "--rm", "localhost/fromweb:1", "echo", "ok").stdout == "ok\n"
+        missing = pd("load", "-i", f"{base}/nothing.tar", check=False)
+        assert missing.returncode == 125 and "404" in missing.stderr
+        assert "Traceback" not in missing.stderr
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_logs_names_and_color_as_podmans(registry_env: dict[str, str], busybox: str) -> None:
+    """podman 4.3 on this host: with several containers each line starts with the short
+    ID, or the name with -n/--names; --color wraps each container's lines in its own
+    colour (white, red, ...), reset before the newline; one container: no mark."""
+    pd = _pd(registry_env)
+    a = pd("run", "--name", "lga", busybox, "echo", "fromA").stdout
+    assert a == "fromA\n"
+    b_id = pd("create", "--name", "lgb", busybox, "echo", "fromB").stdout.strip()
+    pd("start", "-a", "lgb")
+    a_id = pd("inspect", "--format", "{{.Id}}", "lga").stdout.strip()
+    assert pd("logs", "lga", "lgb").stdout == f"{a_id[:12]} fromA\n{b_id[:12]} fromB\n"
+    assert pd("logs", "-n", "lga", "lgb").stdout == "lga fromA\nlgb fromB\n"
+    assert pd("logs", "--names", "lga").stdout == "fromA\n"
+    colored = pd("logs", "--color", "--names", "lga", "lgb").stdout
+    assert colored == "\033[37mlga fromA\033[0m\n\033[31mlgb fromB\033[0m\n"
+    assert pd("logs", "--color", "lga").stdout == "\033[37mfromA\033[0m\n"
+    # --tail has no short form in podman (-n is --names)
+    assert pd("logs", "--tail", "1", "lga").stdout == "fromA\n"

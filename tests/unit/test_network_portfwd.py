@@ -52,7 +52,8 @@ def test_listener_binds_or_names_the_port() -> None:
         with pytest.raises(ConflictError) as err:
             portfwd.listeners({"host_ip": "127.0.0.1", "host_port": port, "container_port": 80,
                                "protocol": "tcp"})
-    assert f"127.0.0.1:{port}/tcp" in err.value.message and "in use" in err.value.message
+    assert f"tcp4 127.0.0.1:{port}: bind: address already in use" in err.value.message
+    assert err.value.exit_code == 126
     assert "-p OTHERPORT:80" in (err.value.hint or "")
 
 

@@ -57,7 +57,9 @@ groups.register(save, (groups.top, "save"), (groups.image, "save"))
 @handled_by("image_transfer.load")
 def load(
     input: Annotated[Optional[str], typer.Option(
-        "--input", "-i", help="Read the archive from this file instead of stdin.")] = None,
+        "--input", "-i",
+        help="Read the archive from this file, or download it from an http(s):// URL, "
+             "instead of stdin.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no progress.")] = False,
 ) -> None:
     """Load images from a docker-archive or oci-archive tarball (pdman, podman, docker and

@@ -101,9 +101,14 @@ def logs(
     until: Annotated[Optional[str], typer.Option(
         "--until", help="Only output until such a time.")] = None,
     tail: Annotated[str, typer.Option(
-        "--tail", "-n", help="Only the last N lines (`all` or -1: every line).")] = "all",
+        "--tail", help="Only the last N lines (`all` or -1: every line).")] = "all",
     timestamps: Annotated[bool, typer.Option(
         "--timestamps", "-t", help="Prefix each line with its time.")] = False,
+    names: Annotated[bool, typer.Option(
+        "--names", "-n", help="With several containers, mark each line with the container's "
+                              "name instead of its short ID.")] = False,
+    color: Annotated[bool, typer.Option(
+        "--color", help="Print each container's lines in a colour of its own.")] = False,
 ) -> None:
     """Show a container's output (stdout to stdout, stderr to stderr) from its log."""
 

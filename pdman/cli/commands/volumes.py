@@ -16,7 +16,8 @@ def create(
     name: Annotated[Optional[str], typer.Argument(help="Volume name (generated when omitted).")] = None,
     driver: Annotated[str, typer.Option("--driver", "-d", help="Volume driver (only `local`).")] = "local",
     label: Annotated[Optional[list[str]], typer.Option("--label", "-l", help="Set a label KEY=VALUE.")] = None,
-    opt: Annotated[Optional[list[str]], typer.Option("--opt", "-o", help="Driver option KEY=VALUE.")] = None,
+    opt: Annotated[Optional[list[str]], typer.Option("--opt", "-o", help="Driver option KEY=VALUE: type=tmpfs (a fresh tmpfs in each container, "
+                     "o=size=64m,...), or type=bind / o=bind with device=PATH (PATH must exist).")] = None,
     ignore: Annotated[bool, typer.Option("--ignore", help="Do nothing if the volume exists.")] = False,
 ) -> None:
     """Create a named volume."""

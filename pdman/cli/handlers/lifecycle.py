@@ -95,7 +95,8 @@ def exec_(g: GlobalOptions, container: str, command: list[str], interactive: boo
 
 
 def logs(g: GlobalOptions, containers: list[str], follow: bool, since: str | None,
-         until: str | None, tail: str, timestamps: bool) -> int:
+         until: str | None, tail: str, timestamps: bool, names: bool = False,
+         color: bool = False) -> int:
     import sys
 
     from pdman.engine import lifecycle
@@ -111,7 +112,8 @@ def logs(g: GlobalOptions, containers: list[str], follow: bool, since: str | Non
     try:
         lifecycle.logs(g.context(), lifecycle.LogsOptions(
             list(containers), follow=follow, since=since, until=until,
-            tail=lines if lines >= 0 else -1, timestamps=timestamps),
+            tail=lines if lines >= 0 else -1, timestamps=timestamps, use_names=names,
+            color=color),
             sys.stdout.buffer, sys.stderr.buffer)
     except KeyboardInterrupt:  # ^C ends `logs -f`, as in podman
         return 0
