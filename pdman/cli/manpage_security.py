@@ -92,7 +92,7 @@ def security_page(date: str, version: str) -> str:
          "services that trust loopback (Redis protected mode, admin endpoints) stay "
          "protected, and a service bound to the container's 127.0.0.1 is not reachable "
          "through the port. With pasta, a remote client keeps its real address. With "
-         "slirp4netns, pdman\-portfwd connects to the container's own address "
+         "slirp4netns, pdman\\-portfwd connects to the container's own address "
          "(10.0.2.100 by default), which is what the container sees; ports published on "
          "a host loopback address go through the same forwarder with pasta too. One "
          "known exception, below."),
@@ -126,10 +126,10 @@ def security_page(date: str, version: str) -> str:
         "Images are not verified beyond their digests: pdman does not check signatures "
         "(policy.json) of what it pulls.",
         "No SELinux or AppArmor confinement.",
-        "With the pasta of Debian 12 (2023\-03), a client on the host's own loopback "
-        "that connects to a port published on every address (\-p 8080:80) reaches the "
+        "With the pasta of Debian 12 (2023\\-03), a client on the host's own loopback "
+        "that connects to a port published on every address (\\-p 8080:80) reaches the "
         "container's loopback: that pasta has no option to stop it. Publish on a "
-        "loopback address (\-p 127.0.0.1:8080:80) or use \-\-network slirp4netns "
+        "loopback address (\\-p 127.0.0.1:8080:80) or use \\-\\-network slirp4netns "
         "where that matters; a test pins the gap and fails once a pasta that closes it "
         "is installed.",
         "\\-\\-privileged, \\-\\-cap\\-add and seccomp=unconfined give up the "
