@@ -56,7 +56,9 @@ class UserManager:
         from jeepney.io.blocking import open_dbus_connection
 
         try:
-            conn = open_dbus_connection(bus=addr)
+            # jeepney's default of 1 s fails under load (seen in the VM tier, a busy
+            # dbus-daemon answers the auth handshake late); a stuck bus is still an error
+            conn = open_dbus_connection(bus=addr, auth_timeout=10.0)
         except (OSError, ValueError) as e:
             raise HostSupportError(f"cannot connect to the session bus at {addr}: {e}",
                                    hint="is the user's dbus running? (`systemctl --user "
