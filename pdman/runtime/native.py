@@ -162,6 +162,8 @@ class SpawnSpec(Record):
     #: session every container and exec'd process gets
     controlling_tty: bool = False
     share_net: bool = False
+    #: root mode: no user namespace of its own (the host's IDs; no maps to write)
+    share_user: bool = False
     #: join these namespaces (paths such as /proc/PID/ns/user) instead of
     #: creating new ones: `container:ID` and user-defined networks
     join_userns: str | None = None
@@ -429,6 +431,7 @@ def _to_c(spec: SpawnSpec, b: _Builder | None = None) -> tuple[Any, list[Any]]:
     c.preserve_fds = spec.preserve_fds
     c.controlling_tty = int(spec.controlling_tty)
     c.share = ((lib.PDMAN_SHARE_NET if spec.share_net else 0)
+               | (lib.PDMAN_SHARE_USER if spec.share_user else 0)
                | (lib.PDMAN_SHARE_IPC if spec.share_ipc else 0)
                | (lib.PDMAN_SHARE_UTS if spec.share_uts else 0)
                | (lib.PDMAN_SHARE_CGROUP if spec.share_cgroup else 0))
