@@ -226,6 +226,9 @@ int pdman_unshare(int flags, struct pdman_error *err);
 int pdman_mount(const char *source, const char *target, const char *fstype,
                 unsigned long flags, const char *data, struct pdman_error *err);
 
+/* umount2(2) with the error naming the target; flags are MNT_*. */
+int pdman_umount(const char *target, int flags, struct pdman_error *err);
+
 /* ---- exec (setns.c) ----
  *
  * Start spec->argv inside the namespaces of the running process target_pid

@@ -73,6 +73,7 @@ MS_REMOUNT = 32
 MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
+MNT_DETACH = 2
 
 RLIM_INFINITY = 2**64 - 1
 
@@ -548,4 +549,13 @@ def mount(source: str | None, target: str, fstype: str | None, flags: int,
     err = ffi.new("struct pdman_error *")
     if lib.pdman_mount(b.cstr(source), b.cstr(target), b.cstr(fstype), flags,
                        b.cstr(data), err) < 0:
+        _fail(ffi, err, namespaces=False)
+
+
+def umount(target: str, flags: int = 0) -> None:
+    """umount2(2), raising RuntimeFailure that names the target."""
+    ffi, lib = _native()
+    b = _Builder(ffi)
+    err = ffi.new("struct pdman_error *")
+    if lib.pdman_umount(b.cstr(target), flags, err) < 0:
         _fail(ffi, err, namespaces=False)
