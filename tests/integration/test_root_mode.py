@@ -1,0 +1,280 @@
+"""pdman as real root (issue 18): root's own store, no user namespace by default (the
+container's root is the host's root, as rootful podman's), the same capabilities,
+seccomp filter and masked paths as a user's container, `info` saying the mode, and
+runs from a bare environment (a system unit without `User=`: no HOME, USER, XDG_*).
+
+These run as root, in tests/run's root pass (PDMAN_TEST_PASS=root; tests/conftest.py
+skips them in the unprivileged pass). The host is shared, so they keep to its rules:
+- every store is a throw-away one under the test's tmp dir (PDMAN_ROOT/PDMAN_RUNROOT),
+  never /var/lib/pdman or /run/pdman;
+- nothing writes under /sys/fs/cgroup (no limits are asked for; on this cgroup v1 host
+  pdman refuses them, as rootless);
+- every container with a network runs inside a network namespace this module made
+  (`unshare --net=FILE`, with a dummy interface as pasta's template), so that what
+  pasta or slirp4netns set up, and every packet, stays there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.bed.runner import run_pdman
+
+pytestmark = pytest.mark.root_mode
+
+#: what `env -i PATH=/usr/bin:/bin` leaves: systemd's environment for a unit without User=
+BARE_PATH = "/usr/bin:/bin"
+
+
+def _pdman_exe() -> str:
+    exe = shutil.which("pdman")
+    assert exe, "no pdman on PATH"
+    return exe
+
+
+@pytest.fixture
+def root_env(testbed, tmp_path: Path) -> Iterator[dict[str, str]]:  # type: ignore[no-untyped-def]
+    """Root's environment with a throw-away store; what the test left is removed."""
+    assert os.geteuid() == 0, "root-mode tests run as root (tests/run's root pass)"
+    runroot = Path(tempfile.mkdtemp(prefix="pdrootrun-"))
+    env = dict(os.environ, PDMAN_ROOT=str(tmp_path / "store"), PDMAN_RUNROOT=str(runroot),
+               REGISTRY_AUTH_FILE=str(tmp_path / "auth.json"),
+               CONTAINERS_REGISTRIES_CONF=str(testbed.registries_conf))
+    try:
+        yield env
+    finally:
+        if (tmp_path / "store" / "catalog.db").exists():
+            run_pdman("rm", "-fa", env=env, check=False, timeout=60)
+        shutil.rmtree(runroot, ignore_errors=True)
+        shutil.rmtree(tmp_path / "store", ignore_errors=True)
+
+
+@pytest.fixture
+def netns(tmp_path: Path) -> Iterator[Path]:
+    """A network namespace of this test's, bound on a file: lo up, and a dummy interface
+    with an address and a default route (pasta copies the host's addresses and routes
+    from such a template interface). Removed afterwards."""
+    path = tmp_path / "netns"
+    path.touch()
+    subprocess.run(["unshare", f"--net={path}", "true"], check=True)
+    try:
+        for cmd in (["ip", "link", "set", "lo", "up"],
+                    ["ip", "link", "add", "pdt0", "type", "dummy"],
+                    ["ip", "addr", "add", "198.51.100.2/24", "dev", "pdt0"],
+                    ["ip", "link", "set", "pdt0", "up"],
+                    ["ip", "route", "add", "default", "via", "198.51.100.1"]):
+            subprocess.run(["nsenter", f"--net={path}", *cmd], check=True, capture_output=True)
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+        path.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def in_netns(root_env: dict[str, str], netns: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """`in_netns(*args)`: pdman ARGS as root, inside the test's network namespace."""
+    def run(*args: object, env: dict[str, str] | None = None, check: bool = True,
+            prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+        cmd = [*prefix, "nsenter", f"--net={netns}", "--", _pdman_exe(), *map(str, args)]
+        done = subprocess.run(cmd, env=env or root_env, text=True, capture_output=True,
+                              timeout=120, check=False)
+        if check and done.returncode != 0:
+            pytest.fail(f"{' '.join(cmd)} exited {done.returncode}\n"
+                        f"--- stdout\n{done.stdout}--- stderr\n{done.stderr}", pytrace=False)
+        return done
+    return run
+
+
+@pytest.fixture
+def busybox(testbed, root_env: dict[str, str]) -> str:  # type: ignore[no-untyped-def]
+    """Pulled as root (in the host's network namespace: the registry is on its loopback;
+    a pull starts no container and makes no interface)."""
+    ref = testbed.image("busybox")
+    run_pdman("pull", "-q", ref, env=root_env)
+    return ref
+
+
+def _status(text: str, field: str) -> str:
+    for line in text.splitlines():
+        if line.startswith(field + ":"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError(f"no {field} in {text!r}")
+
+
+# ---- the store and the mode ----
+
+
+def test_info_says_root_mode_and_store(root_env: dict[str, str]) -> None:
+    info = json.loads(run_pdman("info", "--format", "json", env=root_env).stdout)
+    assert info["host"]["mode"] == "root"
+    assert info["host"]["rootless"] is False
+    assert info["host"]["security"]["rootless"] is False
+    assert info["host"]["idMappings"]["uidmap"] == [
+        {"container_id": 0, "host_id": 0, "size": 4294967295}]
+    assert info["store"]["graphRoot"] == root_env["PDMAN_ROOT"]
+    assert info["store"]["runRoot"] == root_env["PDMAN_RUNROOT"]
+    st = os.stat(root_env["PDMAN_ROOT"])
+    assert st.st_uid == 0 and st.st_mode & 0o777 == 0o700
+
+
+def test_pull_as_root(testbed, root_env: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    ref = testbed.image("busybox")
+    pulled = run_pdman("pull", "-q", ref, env=root_env).stdout.strip()
+    assert len(pulled) == 64
+    assert ref.rsplit("/", 1)[1].split(":")[0] in run_pdman("images", env=root_env).stdout
+    assert (Path(root_env["PDMAN_ROOT"]) / "catalog.db").exists()
+
+
+# ---- containers: root is the host's root, confined as a user's container is ----
+
+
+@pytest.mark.parametrize("network", ["pasta", "slirp4netns"])
+def test_run_rm_container_root_is_host_root(busybox: str, in_netns, network: str) -> None:  # type: ignore[no-untyped-def]
+    host_userns = os.readlink("/proc/self/ns/user")
+    out = in_netns("run", "--rm", "--network", network, busybox, "sh", "-c",
+                   "cat /proc/self/uid_map; cat /proc/self/gid_map; readlink /proc/self/ns/user; "
+                   "id -u; ip -4 -o addr show scope global").stdout.splitlines()
+    assert out[0].split() == ["0", "0", "4294967295"], out
+    assert out[1].split() == ["0", "0", "4294967295"], out
+    assert out[2] == host_userns, "the container made a user namespace of its own"
+    assert out[3] == "0"
+    assert len(out) == 5 and "inet" in out[4], f"no address from {network}: {out}"
+
+
+def test_caps_seccomp_masks_as_for_users(busybox: str, in_netns) -> None:  # type: ignore[no-untyped-def]
+    from pdman.engine.runopts import DEFAULT_CAPS
+    from pdman.runtime.native import DEFAULT_MASKED_PATHS, cap_mask
+
+    status = in_netns("run", "--rm", "--network", "none", busybox,
+                      "cat", "/proc/self/status").stdout
+    want = f"{cap_mask(DEFAULT_CAPS):016x}"
+    assert _status(status, "CapEff") == want
+    assert _status(status, "CapBnd") == want
+    assert _status(status, "CapAmb") == "0" * 16
+    assert _status(status, "Seccomp") == "2"
+    # a user inside root's container holds no capability, as in a user's
+    status = in_netns("run", "--rm", "--network", "none", "--user", "1000", busybox,
+                      "cat", "/proc/self/status").stdout
+    assert _status(status, "CapEff") == "0" * 16
+    # masked paths are covered; /proc/sys is read-only
+    mounts = in_netns("run", "--rm", "--network", "none", busybox,
+                      "cat", "/proc/self/mountinfo").stdout
+    points = {line.split()[4]: line.split()[5] for line in mounts.splitlines()}
+    for path in DEFAULT_MASKED_PATHS:
+        if os.path.exists(path):
+            assert path in points, f"{path} is not masked"
+    assert "ro" in points["/proc/sys"].split(",")
+    # mounting needs CAP_SYS_ADMIN, which the container does not hold
+    done = in_netns("run", "--rm", "--network", "none", busybox, "sh", "-c",
+                    "mkdir -p /m && mount -t tmpfs none /m && echo mounted", check=False)
+    assert "mounted" not in done.stdout
+    assert done.returncode != 0
+
+
+def test_no_new_privileges_as_for_users(busybox: str, in_netns) -> None:  # type: ignore[no-untyped-def]
+    status = in_netns("run", "--rm", "--network", "none", "--security-opt", "no-new-privileges",
+                      busybox, "cat", "/proc/self/status").stdout
+    assert _status(status, "NoNewPrivs") == "1"
+
+
+def _mounts_under(path: str) -> list[str]:
+    with open("/proc/self/mountinfo") as f:
+        return [line.split()[4] for line in f if line.split()[4].startswith(path)]
+
+
+def _processes_with(text: str) -> list[str]:
+    found = []
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit():
+            continue
+        try:
+            cmdline = (p / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(f"{p.name}: {cmdline}")
+    return found
+
+
+def test_detached_exec_rm_leave_nothing(busybox: str, in_netns, root_env: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    cid = in_netns("run", "-d", "--name", "bg", busybox, "sleep", "1000").stdout.strip()
+    assert len(cid) == 64
+    pid = int(in_netns("inspect", "bg", "--format", "{{.State.Pid}}").stdout)
+    assert os.readlink(f"/proc/{pid}/ns/user") == os.readlink("/proc/self/ns/user")
+    out = in_netns("exec", "bg", "sh", "-c", "id -u; cat /proc/self/uid_map").stdout.split()
+    assert out == ["0", "0", "0", "4294967295"], out
+    store, runroot = root_env["PDMAN_ROOT"], root_env["PDMAN_RUNROOT"]
+    assert _processes_with(runroot), "no network helper runs for the container"
+    in_netns("rm", "-f", "bg")
+    assert not os.path.exists(f"/proc/{pid}"), "the container's process is still there"
+    assert _mounts_under(store) == [] and _mounts_under(runroot) == []
+    assert _processes_with(runroot) == [] and _processes_with(cid) == []
+    assert in_netns("ps", "-aq").stdout == ""
+
+
+def test_nofile_limit_is_the_callers(busybox: str, in_netns) -> None:  # type: ignore[no-untyped-def]
+    """The caller's hard RLIMIT_NOFILE (20000 on the CI machine, below what rootful
+    podman asks for) is the container's default, never raised above."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    lowered = min(hard, 4096)
+    out = in_netns("run", "--rm", "--network", "none", busybox, "sh", "-c",
+                   "ulimit -Hn; ulimit -Sn", prefix=("prlimit", f"--nofile={lowered}:{lowered}",
+                                                     "--")).stdout.split()
+    assert out == [str(lowered), str(lowered)], out
+
+
+# ---- anywhere a service starts it ----
+
+
+def test_bare_environment(busybox: str, root_env: dict[str, str], netns: Path) -> None:
+    """`env -i PATH=/usr/bin:/bin`: no HOME, USER, XDG_*; the store given by flags (the
+    default, /var/lib/pdman, is the host's and not for tests)."""
+    exe = _pdman_exe()
+    flags = ["--root", root_env["PDMAN_ROOT"], "--runroot", root_env["PDMAN_RUNROOT"]]
+
+    def bare(*args: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(["env", "-i", f"PATH={BARE_PATH}", "nsenter", f"--net={netns}",
+                               "--", exe, *args], text=True, capture_output=True, timeout=120,
+                              check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "Traceback" not in done.stderr
+        return done
+
+    assert bare("--version").stdout.startswith("pdman version ")
+    assert bare(*flags, "ps").stdout.startswith("CONTAINER ID")
+    assert bare(*flags, "run", "--rm", busybox, "sh", "-c", "echo hi; env").stdout.startswith("hi\n")
+    assert bare(*flags, "info", "--format", "{{.host.mode}}").stdout.strip() == "root"
+
+
+def test_single_file_bare_environment(busybox: str, root_env: dict[str, str],
+                                      netns: Path) -> None:
+    """The single file (PDMAN_BINARY, built by tests/run) from a bare environment as
+    root: it unpacks into root's home from the user database, and runs a container."""
+    binary = os.environ.get("PDMAN_BINARY", "")
+    if not os.access(binary, os.X_OK):
+        pytest.fail(f"PDMAN_BINARY={binary!r} is not an executable file (tests/run builds "
+                    "it unless PDMAN_BINARY_TIER=0)", pytrace=False)
+    flags = ["--root", root_env["PDMAN_ROOT"], "--runroot", root_env["PDMAN_RUNROOT"]]
+
+    def bare(*args: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(["env", "-i", f"PATH={BARE_PATH}", "nsenter", f"--net={netns}",
+                               "--", binary, *args], text=True, capture_output=True,
+                              timeout=120, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done
+
+    assert bare("--version").stdout.startswith("pdman version ")
+    assert bare(*flags, "ps").stdout.startswith("CONTAINER ID")
+    assert bare(*flags, "run", "--rm", busybox, "sh", "-c",
+                "echo hi; cat /proc/self/uid_map").stdout.split() == ["hi", "0", "0", "4294967295"]
+    assert bare(*flags, "info", "--format", "{{.host.mode}}").stdout.strip() == "root"
