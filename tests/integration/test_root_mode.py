@@ -10,7 +10,7 @@ skips them in the unprivileged pass). The host is shared, so they keep to its ru
 - nothing writes under /sys/fs/cgroup (no limits are asked for; on this cgroup v1 host
   pdman refuses them, as rootless);
 - every container with a network runs inside a network namespace this module made
-  (`unshare --net=FILE`, with a dummy interface as pasta's template), so that what
+  (`unshare --net=FILE`, with a veth pair as pasta's template), so that what
   pasta or slirp4netns set up, and every packet, stays there.
 """
 
@@ -59,7 +59,7 @@ def root_env(testbed, tmp_path: Path) -> Iterator[dict[str, str]]:  # type: igno
 
 @pytest.fixture
 def netns(tmp_path: Path) -> Iterator[Path]:
-    """A network namespace of this test's, bound on a file: lo up, and a dummy interface
+    """A network namespace of this test's, bound on a file: lo up, and an interface
     with an address and a default route (pasta copies the host's addresses and routes
     from such a template interface). Removed afterwards."""
     path = tmp_path / "netns"
@@ -67,8 +67,10 @@ def netns(tmp_path: Path) -> Iterator[Path]:
     subprocess.run(["unshare", f"--net={path}", "true"], check=True)
     try:
         for cmd in (["ip", "link", "set", "lo", "up"],
-                    ["ip", "link", "add", "pdt0", "type", "dummy"],
+                    # (no dummy driver on the CI machine: a veth pair, both ends here)
+                    ["ip", "link", "add", "pdt0", "type", "veth", "peer", "name", "pdt1"],
                     ["ip", "addr", "add", "198.51.100.2/24", "dev", "pdt0"],
+                    ["ip", "link", "set", "pdt1", "up"],
                     ["ip", "link", "set", "pdt0", "up"],
                     ["ip", "route", "add", "default", "via", "198.51.100.1"]):
             subprocess.run(["nsenter", f"--net={path}", *cmd], check=True, capture_output=True)
