@@ -280,3 +280,25 @@ def test_single_file_bare_environment(busybox: str, root_env: dict[str, str],
     assert bare(*flags, "run", "--rm", busybox, "sh", "-c",
                 "echo hi; cat /proc/self/uid_map").stdout.split() == ["hi", "0", "0", "4294967295"]
     assert bare(*flags, "info", "--format", "{{.host.mode}}").stdout.strip() == "root"
+
+
+# ---- what root mode does not do yet, or not on this host: refused, never half-done ----
+
+
+def test_limits_refused_on_cgroup_v1(busybox: str, in_netns) -> None:  # type: ignore[no-untyped-def]
+    """On a cgroup v1 host (the CI machine's cgroups are the machine's own) a limit is
+    refused before anything starts, as rootless: pdman never writes the v1 hierarchy."""
+    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+        pytest.skip("cgroup v2 host: limits as root are the VM tier's to test")
+    done = in_netns("run", "--rm", "--network", "none", "--memory", "10m", busybox, "true",
+                    check=False)
+    assert done.returncode == 125, done.stdout + done.stderr
+    assert "cannot enforce --memory" in done.stderr and "Traceback" not in done.stderr
+    assert in_netns("ps", "-aq").stdout == ""
+
+
+def test_user_defined_network_refused_clearly(busybox: str, in_netns) -> None:  # type: ignore[no-untyped-def]
+    in_netns("network", "create", "rootnet")
+    done = in_netns("run", "--rm", "--network", "rootnet", busybox, "true", check=False)
+    assert done.returncode == 125, done.stdout + done.stderr
+    assert "not built yet for root" in done.stderr and "Traceback" not in done.stderr
