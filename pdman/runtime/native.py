@@ -268,8 +268,9 @@ def _fail(ffi: Any, err: Any, *, namespaces: bool = True) -> NoReturn:
         raise CommandNotExecutableError(message, hint="create it in the image, or give "
                                         "an existing --workdir")
     if "setrlimit" in message and errnum == errno.EPERM:
-        raise RuntimeFailure(message, hint="a rootless container cannot go above your own hard "
-                             "limit (`ulimit -H -a`): lower the --ulimit")
+        raise RuntimeFailure(message, hint="a container cannot go above the hard limit of the "
+                             "process that starts it (`ulimit -H -a`; root too, without "
+                             "CAP_SYS_RESOURCE): lower the --ulimit")
     raise RuntimeFailure(message)
 
 

@@ -235,6 +235,27 @@ def test_nofile_limit_is_the_callers(busybox: str, in_netns) -> None:  # type: i
     assert out == [str(lowered), str(lowered)], out
 
 
+def _has_cap_sys_resource() -> bool:
+    eff = int(_status(Path("/proc/self/status").read_text(), "CapEff"), 16)
+    return bool(eff >> 24 & 1)
+
+
+def test_ulimit_above_the_hard_limit_is_refused_clearly(busybox: str, in_netns) -> None:  # type: ignore[no-untyped-def]
+    """Root without CAP_SYS_RESOURCE (the CI machine) cannot raise a hard limit: asking
+    is a clear error naming the limit, not a crash (rootful podman 4.3 cannot start any
+    container here: it always asks for more than the hard 20000)."""
+    import resource
+
+    if _has_cap_sys_resource():
+        pytest.skip("this root holds CAP_SYS_RESOURCE: it may raise its hard limits")
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    done = in_netns("run", "--rm", "--network", "none", "--ulimit",
+                    f"nofile={hard + 1}:{hard + 1}", busybox, "true", check=False)
+    assert done.returncode == 125, done.stdout + done.stderr
+    assert "RLIMIT_NOFILE" in done.stderr and "ulimit -H" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 # ---- anywhere a service starts it ----
 
 
