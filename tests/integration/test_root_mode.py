@@ -59,25 +59,41 @@ def root_env(testbed, tmp_path: Path) -> Iterator[dict[str, str]]:  # type: igno
 
 @pytest.fixture
 def netns(tmp_path: Path) -> Iterator[Path]:
-    """A network namespace of this test's, bound on a file: lo up, and an interface
-    with an address and a default route (pasta copies the host's addresses and routes
-    from such a template interface). Removed afterwards."""
-    path = tmp_path / "netns"
-    path.touch()
-    subprocess.run(["unshare", f"--net={path}", "true"], check=True)
+    """A network namespace of this test's, bound on a file: lo up, and the veth pdt0
+    (198.51.100.2/24, a default route: pasta copies the host's addresses and routes from
+    such a template interface) whose peer pdt1 (198.51.100.9) is in a second namespace
+    of the test's, `client_netns`: a client with an address of its own. (No dummy
+    driver on the CI machine.) Both are removed afterwards."""
+    path, client = tmp_path / "netns", tmp_path / "client-netns"
+    for p in (path, client):
+        p.touch()
+        subprocess.run(["unshare", f"--net={p}", "true"], check=True)
+    holder = subprocess.Popen(["nsenter", f"--net={client}", "sleep", "600"])
     try:
-        for cmd in (["ip", "link", "set", "lo", "up"],
-                    # (no dummy driver on the CI machine: a veth pair, both ends here)
-                    ["ip", "link", "add", "pdt0", "type", "veth", "peer", "name", "pdt1"],
-                    ["ip", "addr", "add", "198.51.100.2/24", "dev", "pdt0"],
-                    ["ip", "link", "set", "pdt1", "up"],
-                    ["ip", "link", "set", "pdt0", "up"],
-                    ["ip", "route", "add", "default", "via", "198.51.100.1"]):
-            subprocess.run(["nsenter", f"--net={path}", *cmd], check=True, capture_output=True)
+        def ns(where: Path, *cmd: str) -> None:
+            subprocess.run(["nsenter", f"--net={where}", *cmd], check=True, capture_output=True)
+
+        ns(path, "ip", "link", "set", "lo", "up")
+        ns(path, "ip", "link", "add", "pdt0", "type", "veth", "peer", "name", "pdt1")
+        ns(path, "ip", "link", "set", "pdt1", "netns", str(holder.pid))
+        ns(path, "ip", "addr", "add", "198.51.100.2/24", "dev", "pdt0")
+        ns(path, "ip", "link", "set", "pdt0", "up")
+        ns(path, "ip", "route", "add", "default", "via", "198.51.100.1")
+        ns(client, "ip", "link", "set", "lo", "up")
+        ns(client, "ip", "addr", "add", "198.51.100.9/24", "dev", "pdt1")
+        ns(client, "ip", "link", "set", "pdt1", "up")
         yield path
     finally:
-        subprocess.run(["umount", "-l", str(path)], check=False)
-        path.unlink(missing_ok=True)
+        holder.kill()
+        holder.wait()
+        for p in (path, client):
+            subprocess.run(["umount", "-l", str(p)], check=False)
+            p.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def client_netns(netns: Path) -> Path:
+    return netns.parent / "client-netns"
 
 
 @pytest.fixture
@@ -185,6 +201,54 @@ def test_no_new_privileges_as_for_users(busybox: str, in_netns) -> None:  # type
     status = in_netns("run", "--rm", "--network", "none", "--security-opt", "no-new-privileges",
                       busybox, "cat", "/proc/self/status").stdout
     assert _status(status, "NoNewPrivs") == "1"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _fetch_in(netns: Path, url: str) -> str:
+    """GET `url` from inside the test's network namespace (busybox-free: Python's)."""
+    import sys
+
+    script = ("import sys, time, urllib.request\n"
+              "o = urllib.request.build_opener(urllib.request.ProxyHandler({}))\n"
+              "for _ in range(100):\n"
+              "    try:\n"
+              "        print(o.open(sys.argv[1], timeout=2).read().decode()); break\n"
+              "    except OSError:\n"
+              "        time.sleep(0.2)\n")
+    done = subprocess.run(["nsenter", f"--net={netns}", sys.executable, "-c", script, url],
+                          text=True, capture_output=True, timeout=60, check=False)
+    return done.stdout
+
+
+@pytest.mark.parametrize("network,host_ip", [("pasta", "198.51.100.2"), ("pasta", "127.0.0.1"),
+                                             ("slirp4netns", "127.0.0.1")])
+def test_published_port_as_root(busybox: str, in_netns, netns: Path,  # type: ignore[no-untyped-def]
+                                client_netns: Path, root_env: dict[str, str], network: str,
+                                host_ip: str) -> None:
+    """`run -d -p` as root answers on the (test namespace's) host address; a client
+    from another machine (namespace) is seen with its own address, a local one never as
+    the forwarder's loopback."""
+    port = _free_port()
+    in_netns("run", "-d", "--name", "web", "--network", network, "-p", f"{host_ip}:{port}:80",
+             busybox, "sh", "-c", "echo hello > /index.html; exec httpd -f -v -p 80 -h /")
+    try:
+        client = netns if host_ip == "127.0.0.1" else client_netns
+        assert _fetch_in(client, f"http://{host_ip}:{port}/index.html").strip() == "hello"
+        log = in_netns("logs", "web").stderr + in_netns("logs", "web").stdout
+        assert "response:200" in log, log
+        if client == client_netns:
+            assert "198.51.100.9" in log, f"the client's address was lost: {log}"
+        assert "127.0.0.1" not in log, f"the container saw the forwarder as its client: {log}"
+    finally:
+        in_netns("rm", "-f", "web", check=False)
+    assert _processes_with(root_env["PDMAN_RUNROOT"]) == [], "a network helper outlived rm"
 
 
 def _mounts_under(path: str) -> list[str]:
