@@ -709,3 +709,10 @@ int pdman_mount(const char *source, const char *target, const char *fstype,
                            target);
   return 0;
 }
+
+int pdman_umount(const char *target, int flags, struct pdman_error *err) {
+  pdman_error_clear(err);
+  if (umount2(target, flags) < 0)
+    return pdman_error_set(err, errno, "umount `%s`", target);
+  return 0;
+}

@@ -86,12 +86,15 @@ struct pdman_error {
 };
 
 /* Namespaces the container shares with the caller instead of getting its
- * own.  User, mount and PID namespaces are always new. */
+ * own.  Mount and PID namespaces are always new; the user namespace too,
+ * except in root mode (SHARE_USER: the host's IDs, as rootful podman's
+ * default), where the caller writes no ID maps. */
 enum pdman_share {
   PDMAN_SHARE_NET = 1,
   PDMAN_SHARE_IPC = 2,
   PDMAN_SHARE_UTS = 4,
-  PDMAN_SHARE_CGROUP = 8
+  PDMAN_SHARE_CGROUP = 8,
+  PDMAN_SHARE_USER = 16
 };
 
 enum pdman_mount_flag {
@@ -222,6 +225,9 @@ int pdman_unshare(int flags, struct pdman_error *err);
 /* mount(2) with the error naming source and target; flags are MS_*. */
 int pdman_mount(const char *source, const char *target, const char *fstype,
                 unsigned long flags, const char *data, struct pdman_error *err);
+
+/* umount2(2) with the error naming the target; flags are MNT_*. */
+int pdman_umount(const char *target, int flags, struct pdman_error *err);
 
 /* ---- exec (setns.c) ----
  *

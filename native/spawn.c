@@ -220,7 +220,7 @@ static void reap(struct pdman_spawn_result *res, int kill_first) {
 static unsigned long clone_flags(const struct pdman_spawn_spec *spec) {
   unsigned long flags = CLONE_NEWNS | CLONE_NEWPID;
 
-  if (!(spec->join & PDMAN_JOIN_USER))
+  if (!(spec->join & PDMAN_JOIN_USER) && !(spec->share & PDMAN_SHARE_USER))
     flags |= CLONE_NEWUSER;
   if (!(spec->share & PDMAN_SHARE_NET) && !(spec->join & PDMAN_JOIN_NET))
     flags |= CLONE_NEWNET;

@@ -1,11 +1,17 @@
 """Where pdman keeps things, and the containers configuration files it reads.
 
-Paths follow podman's rootless defaults:
+Paths follow podman's defaults. A user (rootless mode):
   root (images, layers, catalog)   $XDG_DATA_HOME/pdman       (~/.local/share/pdman)
   runroot (sockets, exit files)    $XDG_RUNTIME_DIR/pdman     (/run/user/UID/pdman)
                                    else $TMPDIR/pdman-run-UID, checked (fallback_runroot)
-both overridable with `--root`/`--runroot` or PDMAN_ROOT/PDMAN_RUNROOT, so tests use
-throw-away stores. This module is on the hot path of every command: stdlib only.
+Real root (root mode, `is_root_mode`): a store of its own, apart from every user's,
+whatever HOME and XDG_* say (a system unit may set them or not):
+  root                             /var/lib/pdman
+  runroot                          /run/pdman
+Both overridable with `--root`/`--runroot` or PDMAN_ROOT/PDMAN_RUNROOT, so tests use
+throw-away stores. The home directory is $HOME, else the passwd entry's: a system unit
+without `User=` starts pdman with no HOME, USER or XDG_* at all. This module is on the
+hot path of every command: stdlib only.
 """
 
 from __future__ import annotations
@@ -17,8 +23,50 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
+#: root mode's store and runtime state (podman's are /var/lib/containers, /run/containers)
+ROOT_MODE_ROOT = "/var/lib/pdman"
+ROOT_MODE_RUNROOT = "/run/pdman"
+
+_root_mode: "bool | None" = None
+
+
+def is_root_mode() -> bool:
+    """Real root: UID 0 whose user namespace maps every ID (the host's own), not root of
+    some user namespace (`unshare -r`, a rootless container) that only looks like it."""
+    global _root_mode
+    if _root_mode is None:
+        _root_mode = os.geteuid() == 0 and _full_uid_map()
+    return _root_mode
+
+
+def _full_uid_map() -> bool:
+    try:
+        with open("/proc/self/uid_map", encoding="ascii") as f:
+            return f.read().split() == ["0", "0", "4294967295"]
+    except OSError:
+        return True  # no /proc to tell: believe the UID
+
+
 def _home() -> str:
-    return os.environ.get("HOME") or os.path.expanduser("~")
+    """$HOME, else the passwd entry's home: what a login shell would have set."""
+    home = os.environ.get("HOME")
+    if home and os.path.isabs(home):
+        return home
+    import pwd
+
+    uid = os.getuid()
+    try:
+        home = pwd.getpwuid(uid).pw_dir
+    except KeyError:
+        home = ""
+    if not home or not os.path.isabs(home):
+        from pdman.errors import StorageError
+
+        raise StorageError(f"no home directory for uid {uid}: HOME is not set and the user "
+                           "database has no home for it",
+                           hint="set HOME, or give the store with --root/--runroot "
+                                "(or PDMAN_ROOT/PDMAN_RUNROOT)")
+    return home
 
 
 def _xdg(var: str, fallback: str) -> str:
@@ -29,13 +77,20 @@ def _xdg(var: str, fallback: str) -> str:
 
 
 def default_root() -> str:
-    return os.environ.get("PDMAN_ROOT") or os.path.join(_xdg("XDG_DATA_HOME", ".local/share"), "pdman")
+    env = os.environ.get("PDMAN_ROOT")
+    if env:
+        return env
+    if is_root_mode():
+        return ROOT_MODE_ROOT
+    return os.path.join(_xdg("XDG_DATA_HOME", ".local/share"), "pdman")
 
 
 def default_runroot() -> str:
     env = os.environ.get("PDMAN_RUNROOT")
     if env:
         return env
+    if is_root_mode():
+        return ROOT_MODE_RUNROOT
     runtime = os.environ.get("XDG_RUNTIME_DIR")
     if runtime and os.path.isdir(runtime):
         return os.path.join(runtime, "pdman")
@@ -124,8 +179,15 @@ class Paths:
         return os.path.join(self.root, "tmp")
 
     def ensure(self) -> None:
-        for p in (self.root, self.runroot):
-            os.makedirs(p, mode=0o700, exist_ok=True)
+        for p, flag in ((self.root, "--root"), (self.runroot, "--runroot")):
+            try:
+                os.makedirs(p, mode=0o700, exist_ok=True)
+            except OSError as exc:
+                from pdman.errors import StorageError
+
+                raise StorageError(f"cannot create the {flag[2:]} {p}: {exc.strerror}",
+                                   hint=f"give a writable directory with {flag} (or "
+                                        f"PDMAN_{flag[2:].upper()})") from None
 
 
 def config_home() -> "Path":
@@ -145,7 +207,8 @@ def registries_conf_paths() -> "list[Path]":
 
 
 def auth_file_path() -> "Path":
-    """containers auth.json: REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json."""
+    """containers auth.json: REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json
+    (root without XDG_RUNTIME_DIR: /run/containers/0/auth.json, as rootful podman)."""
     from pathlib import Path
 
     env = os.environ.get("REGISTRY_AUTH_FILE")
@@ -154,6 +217,8 @@ def auth_file_path() -> "Path":
     runtime = os.environ.get("XDG_RUNTIME_DIR")
     if runtime and os.path.isdir(runtime):
         return Path(runtime) / "containers/auth.json"
+    if is_root_mode():
+        return Path("/run/containers/0/auth.json")  # rootful podman's
     return config_home() / "containers/auth.json"
 
 

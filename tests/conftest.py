@@ -49,16 +49,34 @@ HERE = Path(__file__).resolve().parent
 INTEGRATION_DIRS = tuple(HERE / d for d in ("integration", "security", "compat"))
 
 
+#: tests/run's second pass, as root: only the tests marked root_mode run in it
+ROOT_PASS = os.environ.get("PDMAN_TEST_PASS") == "root"
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "integration: runs the real binary against the real registry as an "
         "unprivileged user")
+    config.addinivalue_line(
+        "markers", "root_mode: runs pdman as real root (tests/run's root pass, "
+        "PDMAN_TEST_PASS=root); skipped in the unprivileged pass")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if any(d in Path(str(item.fspath)).resolve().parents for d in INTEGRATION_DIRS):
             item.add_marker(pytest.mark.integration)
+    if ROOT_PASS:
+        # the root pass runs the root-mode tests alone: the rest ran as the test user
+        keep = [i for i in items if i.get_closest_marker("root_mode")]
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
+        return
+    skip = pytest.mark.skip(reason="root-mode test: runs as root in tests/run's root pass "
+                                   "(PDMAN_TEST_PASS=root)")
+    for item in items:
+        if item.get_closest_marker("root_mode"):
+            item.add_marker(skip)
 
 
 @dataclass(frozen=True)

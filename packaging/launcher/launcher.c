@@ -15,7 +15,9 @@
  *               PID is pdman itself.
  *
  * <cache> is $PDMAN_BUNDLE_CACHE, else $XDG_CACHE_HOME/pdman, else
- * $HOME/.cache/pdman, and must belong to the user alone. Bundles of other
+ * $HOME/.cache/pdman, else (no HOME: a system unit) the user database's
+ * home's .cache/pdman, else /var/tmp/pdman-bundle-UID, and must belong to
+ * the user alone. Bundles of other
  * versions are left alone: a detached container's monitor may still run from
  * one (remove them by hand when no container of that version runs). A warm
  * run checks the marker and the directory's owner, not every file: a bundle
@@ -30,6 +32,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -90,6 +93,21 @@ static uint64_t le64(const unsigned char *p) { return (uint64_t)le32(p) | (uint6
 
 /* ---- where the bundle lives ---- */
 
+/* The home directory of the user database: a system unit (no User=) starts
+ * pdman with no HOME at all.  Only an existing directory of this user's
+ * counts (service accounts often have /nonexistent or a root-owned home). */
+static const char *passwd_home(void) {
+  struct passwd *pw = getpwuid(geteuid());
+  struct stat st;
+
+  if (pw == NULL || pw->pw_dir == NULL || pw->pw_dir[0] != '/')
+    return NULL;
+  if (stat(pw->pw_dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+      access(pw->pw_dir, W_OK) < 0)
+    return NULL;
+  return pw->pw_dir;
+}
+
 static int cache_root(char *out, size_t size) {
   const char *dir = getenv("PDMAN_BUNDLE_CACHE");
   int n;
@@ -100,8 +118,16 @@ static int cache_root(char *out, size_t size) {
     n = snprintf(out, size, "%s/pdman", dir);
   else if ((dir = getenv("HOME")) != NULL && dir[0] == '/')
     n = snprintf(out, size, "%s/.cache/pdman", dir);
+  else if ((dir = passwd_home()) != NULL)
+    n = snprintf(out, size, "%s/.cache/pdman", dir);
+  else if (access(dir = "/var/tmp", W_OK | X_OK) == 0)
+    /* no home of its own: a directory of this UID's (mkdir_private checks the
+     * owner and mode, and /var/tmp is sticky: nobody else can replace it) */
+    n = snprintf(out, size, "%s/pdman-bundle-%d", dir, (int)geteuid());
   else
-    return fail(0, "no cache directory for the bundle: set HOME, XDG_CACHE_HOME or PDMAN_BUNDLE_CACHE");
+    return fail(0, "no cache directory for the bundle: no HOME, no home directory of uid %d "
+                "and /var/tmp is not writable: set PDMAN_BUNDLE_CACHE, XDG_CACHE_HOME or HOME",
+                (int)geteuid());
   if (n < 0 || (size_t)n >= size)
     return fail(ENAMETOOLONG, "cache directory %s", dir);
   return 0;

@@ -31,10 +31,10 @@ def _version(value: bool) -> None:
 def main_callback(
     ctx: typer.Context,
     root: Annotated[Optional[Path], typer.Option(
-        "--root", help="Storage root (images, layers, catalog). Default: $XDG_DATA_HOME/pdman.",
+        "--root", help="Storage root (images, layers, catalog). Default: $XDG_DATA_HOME/pdman (HOME from the user database when unset); as root /var/lib/pdman.",
         envvar="PDMAN_ROOT", show_envvar=False)] = None,
     runroot: Annotated[Optional[Path], typer.Option(
-        "--runroot", help="Runtime state directory (sockets, exit files). Default: $XDG_RUNTIME_DIR/pdman (without it: $TMPDIR/pdman-run-UID, mode 0700).",
+        "--runroot", help="Runtime state directory (sockets, exit files). Default: $XDG_RUNTIME_DIR/pdman (without it: $TMPDIR/pdman-run-UID, mode 0700); as root /run/pdman.",
         envvar="PDMAN_RUNROOT", show_envvar=False)] = None,
     log_level: Annotated[str, typer.Option(
         "--log-level", help="Log messages at and above this level: debug, info, warn, error.")] = "warn",

@@ -29,7 +29,10 @@ def run_section() -> "list[str]":
         ("User namespace",
          "Every container gets one, mapping the user to root inside and the user's "
          "subordinate IDs (/etc/subuid, /etc/subgid) to the other IDs; nothing in the "
-         "container is more privileged than the user who runs pdman."),
+         "container is more privileged than the user who runs pdman. As root (root "
+         "mode) there is none, as rootful podman's default: the container's root is the "
+         "host's root, held in by the capabilities, seccomp filter and masked paths "
+         "below."),
         ("Capabilities",
          f"{d['caps']} (podman's default set), in the user namespace only. "
          "--cap-add and --cap-drop change it; --privileged gives all."),
@@ -152,7 +155,11 @@ def security_page(date: str, version: str) -> str:
         ".SH DEFAULTS",
         ".TP", "\\fBUser namespace\\fR",
         "One per container: the user is root inside, the user's subordinate IDs are the "
-        "other IDs. Shown by \\fBpdman info\\fR (host.idMappings).",
+        "other IDs. Shown by \\fBpdman info\\fR (host.idMappings). Run as root, pdman "
+        "makes none (root mode, host.mode in \\fBpdman info\\fR): the container's root "
+        "is the host's root, confined only by the capabilities, seccomp filter and "
+        "masked paths below, as a rootful podman container is; the promises above are "
+        "made for users, and root mode weakens them to what rootful engines offer.",
         ".TP", "\\fBCapabilities\\fR",
         _esc(d["caps"]) + " (podman's default set), held in the user namespace only, "
         "and by the container's root only: another \\-\\-user gets none (effective, "

@@ -181,6 +181,13 @@ The store: \\fBcatalog.db\\fR (SQLite, WAL: images, layers, containers, volumes,
 networks), \\fBblobs/sha256/\\fR (content\\-addressed blobs), \\fBlayers/\\fR (each layer
 unpacked once, by diff ID), \\fBl/\\fR (short links used in overlay mount options),
 \\fBcontainers/ID/\\fR (each container's writable layer), \\fBvolumes/NAME/_data\\fR.
+Without \\fBHOME\\fR (a system unit), the home directory is the user database's.
+.TP
+\\fB/var/lib/pdman/\\fR, \\fB/run/pdman/\\fR (root mode: \\fB\\-\\-root\\fR, \\fB\\-\\-runroot\\fR)
+Real root's store and runtime state, apart from every user's, whatever \\fBHOME\\fR and
+\\fBXDG_*\\fR say. As root a container gets no user namespace by default (its IDs are
+the host's, as rootful podman's), with the same capabilities, seccomp filter and masked
+paths as a user's container.
 .TP
 \\fB$XDG_RUNTIME_DIR/pdman/\\fR (\\fB\\-\\-runroot\\fR)
 Runtime state: probes, exit files and sockets of running containers. Lost at reboot,

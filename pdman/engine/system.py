@@ -1,4 +1,4 @@
-"""System verbs: `info` (what the rootless engine found on this host)."""
+"""System verbs: `info` (what the engine found on this host, in rootless or root mode)."""
 
 from __future__ import annotations
 
@@ -43,17 +43,21 @@ def security_defaults() -> dict[str, Any]:
     from pdman.runtime.native import DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS
     from pdman.runtime.seccomp import DEFAULT_PROFILE
 
+    from pdman.config import is_root_mode
+
+    root_mode = is_root_mode()
     return {
         "apparmorEnabled": False,
         "capabilities": ",".join(DEFAULT_CAPS),
-        "rootless": os.getuid() != 0,
+        "rootless": not root_mode,
         "seccompEnabled": _seccomp_enabled(),
         "seccompProfilePath": DEFAULT_PROFILE,
         "selinuxEnabled": False,
         # pdman's own fields
         "noNewPrivileges": False,
         "sessionKeyring": "new per container",
-        "userNamespace": "one per container, mapping the user's subordinate IDs",
+        "userNamespace": ("none (root mode: the container's IDs are the host's)" if root_mode
+                          else "one per container, mapping the user's subordinate IDs"),
         "maskedPaths": list(DEFAULT_MASKED_PATHS),
         "readonlyPaths": list(DEFAULT_READONLY_PATHS),
     }
@@ -63,7 +67,12 @@ def info(ctx: EngineContext, options: InfoOptions | None = None) -> dict[str, An
     """Report the host's rootless capabilities and the store; read-only."""
     from pdman.runtime import probe
 
-    user = pwd.getpwuid(os.getuid()).pw_name
+    from pdman.config import is_root_mode
+
+    try:
+        user = pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:                    # a UID the user database does not know
+        user = str(os.getuid())
     pasta = probe.find_tool("pasta")
     slirp = probe.find_tool("slirp4netns")
     fuse_overlayfs = probe.find_tool("fuse-overlayfs")
@@ -94,7 +103,10 @@ def info(ctx: EngineContext, options: InfoOptions | None = None) -> dict[str, An
             "hostname": os.uname().nodename,
             "user": user,
             "uid": os.getuid(),
-            "rootless": os.getuid() != 0,
+            "rootless": not is_root_mode(),
+            # pdman's own: "root" (its own store, no user namespace by default) or
+            # "rootless"; podman says the same through rootless true/false
+            "mode": "root" if is_root_mode() else "rootless",
             "userNamespaces": probe.userns_supported(),
             "idMappings": _id_mappings(),
             "overlay": {

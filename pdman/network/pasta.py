@@ -76,7 +76,7 @@ def _given(options: "Sequence[str]", *names: str) -> bool:
                for o in options)
 
 
-def argv(pasta: str, pid: int, ports: "Iterable[Port]", options: "Sequence[str]",
+def argv(pasta: str, pid: "int | str", ports: "Iterable[Port]", options: "Sequence[str]",
          pidfile: str, ifname: str | None = None) -> list[str]:
     """The command line: configure the tap like the host, forward exactly the
     published ports (pasta's default would be `auto`: every port the container
@@ -98,8 +98,30 @@ def argv(pasta: str, pid: int, ports: "Iterable[Port]", options: "Sequence[str]"
     if not _given(options, "--map-gw", "--no-map-gw"):
         args.append("--no-map-gw")
     args += [o for o in options if o != "--map-gw"]
-    args.append(str(pid))
+    if isinstance(pid, str):            # root mode: a network namespace file (netns_file)
+        args += ["--runas", "0", "--netns", pid]
+    else:
+        args.append(str(pid))
     return args
+
+
+def netns_file(pid: int, path: str) -> str:
+    """Root mode: the network namespace of `pid` bound on the file `path`, for pasta.
+    pasta given a PID drops every capability before it opens /proc/PID/ns/*, which the
+    kernel then refuses (the container process still holds capabilities pasta lacks);
+    run as root it would also switch to `nobody`. Given a namespace file (what rootful
+    podman does with /run/netns) and `--runas 0`, it opens and joins it. The file is
+    unmounted and removed with the container's network state (state.remove)."""
+    from pdman.runtime import native
+
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    os.close(fd)
+    try:
+        native.mount(f"/proc/{pid}/ns/net", path, None, native.MS_BIND, None)
+    except BaseException:
+        os.unlink(path)
+        raise
+    return path
 
 
 def _clean(stderr: str) -> str:
@@ -129,7 +151,12 @@ def begin(pid: int, ports: "Iterable[Port]", options: "Sequence[str]", pidfile: 
         os.unlink(pidfile)
     except FileNotFoundError:
         pass
-    return Starting(argv(pasta, pid, ports, options, pidfile, ifname), pidfile)
+    from pdman.config import is_root_mode
+
+    target: "int | str" = pid
+    if is_root_mode():
+        target = netns_file(pid, pidfile.removesuffix(".pasta.pid") + ".netns")
+    return Starting(argv(pasta, target, ports, options, pidfile, ifname), pidfile)
 
 
 class Starting:

@@ -105,6 +105,13 @@ def argv(slirp: str, pid: int, options: dict[str, str], api_socket: str, ready_f
             f"--api-socket={api_socket}", f"--ready-fd={ready_fd}"]
     if options.get("allow_host_loopback", "false") != "true":
         args.append("--disable-host-loopback")
+    from pdman.config import is_root_mode
+
+    if is_root_mode():
+        # run by root it parses the container's packets with every capability: a mount
+        # namespace of its own with all but CAP_NET_BIND_SERVICE dropped, and a syscall
+        # filter (what rootful podman asks for)
+        args += ["--enable-sandbox", "--enable-seccomp"]
     if options.get("enable_ipv6", "false") == "true":
         args.append("--enable-ipv6")
     if options.get("cidr"):

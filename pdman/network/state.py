@@ -99,6 +99,16 @@ def save(paths: Paths, st: NetState) -> None:
          "links": [ln._asdict() for ln in st.links]}))
 
 
+def _unmount(path: str) -> None:
+    from pdman.errors import PdmanError
+    from pdman.runtime import native
+
+    try:
+        native.umount(path, native.MNT_DETACH)
+    except PdmanError:
+        pass                                    # not mounted (any more)
+
+
 def remove(paths: Paths, container_id: str) -> None:
     for name in (path(paths, container_id),):
         try:
@@ -109,6 +119,8 @@ def remove(paths: Paths, container_id: str) -> None:
         prefix = container_id[:16] + "."
         for entry in os.listdir(_dir(paths)):
             if entry.startswith(prefix):
+                if entry.endswith(".netns"):     # root mode's namespace file for pasta
+                    _unmount(os.path.join(_dir(paths), entry))
                 try:
                     os.unlink(os.path.join(_dir(paths), entry))
                 except OSError:

@@ -52,6 +52,9 @@ class IdMapping(NamedTuple):
     single_id: bool = False
     #: why the single-ID fallback is in use; the caller prints it once
     warning: str | None = None
+    #: root mode's default (podman's rootful `--userns=host`): no user namespace at all,
+    #: container IDs are the host's; the maps shown are the host's identity map
+    host: bool = False
 
     @property
     def size(self) -> int:
@@ -108,6 +111,10 @@ def _full_map(own_id: int, subids: Sequence[SubIdRange]) -> tuple[IdRange, ...]:
         extents.append(IdRange(next_id, sub.start, sub.size))
         next_id += sub.size
     return tuple(extents)
+
+
+#: the identity map of the initial user namespace (uid_map "0 0 4294967295")
+HOST_MAPPING = IdMapping((IdRange(0, 0, 4294967295),), (IdRange(0, 0, 4294967295),), host=True)
 
 
 def single_id_mapping(uid: int, gid: int, warning: str | None = None) -> IdMapping:
@@ -179,6 +186,12 @@ def mapping_for_user(
 
 @functools.lru_cache(maxsize=1)
 def mapping_for_current_user() -> IdMapping:
+    """A user's subordinate-ID mapping; in root mode the host's own IDs (no user
+    namespace: the container's root is the host's root, as rootful podman's)."""
+    from pdman.config import is_root_mode
+
+    if is_root_mode():
+        return HOST_MAPPING
     uid, gid = os.getuid(), os.getgid()
     try:
         user = pwd.getpwuid(uid).pw_name
@@ -252,6 +265,8 @@ def _write_single(pid: int, mapping: IdMapping) -> None:
 
 def write_maps(pid: int, mapping: IdMapping) -> None:
     """Write uid_map and gid_map of `pid` (a child in a new user namespace)."""
+    if mapping.host:
+        return  # no user namespace was made: nothing to map
     if mapping.single_id:
         _write_single(pid, mapping)
         return
@@ -282,7 +297,7 @@ def write_maps(pid: int, mapping: IdMapping) -> None:
 
 
 def _userns_child(fn: Callable[..., Any], args: tuple[Any, ...], ready_w: int, go_r: int,
-                  result_w: int) -> None:
+                  result_w: int, host: bool = False) -> None:
     """In the forked child: unshare, let the parent map us, become root, run."""
     import pickle
 
@@ -291,7 +306,9 @@ def _userns_child(fn: Callable[..., Any], args: tuple[Any, ...], ready_w: int, g
     outcome: tuple[str, Any]
     try:
         try:
-            native.unshare(native.UNSHARE_USER | native.UNSHARE_MOUNT)
+            # root mode: the host's IDs already, a mount namespace of its own is enough
+            native.unshare(native.UNSHARE_MOUNT if host else
+                           native.UNSHARE_USER | native.UNSHARE_MOUNT)
         except BaseException:
             os.write(ready_w, b"0")  # nothing to map: the error follows
             raise
@@ -316,7 +333,8 @@ def _userns_child(fn: Callable[..., Any], args: tuple[Any, ...], ready_w: int, g
 
 def run_in_userns(fn: Callable[..., T], *args: Any, mapping: IdMapping | None = None) -> T:
     """Run fn(*args) in a forked child that is root of a new user (and mount)
-    namespace mapped with `mapping` (default: the current user's full range).
+    namespace mapped with `mapping` (default: the current user's full range; in root
+    mode the host's IDs, and only a mount namespace is new).
 
     Returns fn's (picklable) result; an exception raised by fn is raised here.
     The caller should be single-threaded or at least hold no locks the child
@@ -336,7 +354,7 @@ def run_in_userns(fn: Callable[..., T], *args: Any, mapping: IdMapping | None = 
             os.close(ready_r)
             os.close(go_w)
             os.close(result_r)
-            _userns_child(fn, args, ready_w, go_r, result_w)
+            _userns_child(fn, args, ready_w, go_r, result_w, mapping.host)
             code = 0
         finally:
             os._exit(code)
@@ -372,6 +390,7 @@ def run_in_userns(fn: Callable[..., T], *args: Any, mapping: IdMapping | None = 
 
 
 __all__ = [
+    "HOST_MAPPING",
     "IdMapping",
     "IdRange",
     "SubIdRange",

@@ -73,6 +73,7 @@ MS_REMOUNT = 32
 MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
+MNT_DETACH = 2
 
 RLIM_INFINITY = 2**64 - 1
 
@@ -162,6 +163,8 @@ class SpawnSpec(Record):
     #: session every container and exec'd process gets
     controlling_tty: bool = False
     share_net: bool = False
+    #: root mode: no user namespace of its own (the host's IDs; no maps to write)
+    share_user: bool = False
     #: join these namespaces (paths such as /proc/PID/ns/user) instead of
     #: creating new ones: `container:ID` and user-defined networks
     join_userns: str | None = None
@@ -265,8 +268,9 @@ def _fail(ffi: Any, err: Any, *, namespaces: bool = True) -> NoReturn:
         raise CommandNotExecutableError(message, hint="create it in the image, or give "
                                         "an existing --workdir")
     if "setrlimit" in message and errnum == errno.EPERM:
-        raise RuntimeFailure(message, hint="a rootless container cannot go above your own hard "
-                             "limit (`ulimit -H -a`): lower the --ulimit")
+        raise RuntimeFailure(message, hint="a container cannot go above the hard limit of the "
+                             "process that starts it (`ulimit -H -a`; root too, without "
+                             "CAP_SYS_RESOURCE): lower the --ulimit")
     raise RuntimeFailure(message)
 
 
@@ -429,6 +433,7 @@ def _to_c(spec: SpawnSpec, b: _Builder | None = None) -> tuple[Any, list[Any]]:
     c.preserve_fds = spec.preserve_fds
     c.controlling_tty = int(spec.controlling_tty)
     c.share = ((lib.PDMAN_SHARE_NET if spec.share_net else 0)
+               | (lib.PDMAN_SHARE_USER if spec.share_user else 0)
                | (lib.PDMAN_SHARE_IPC if spec.share_ipc else 0)
                | (lib.PDMAN_SHARE_UTS if spec.share_uts else 0)
                | (lib.PDMAN_SHARE_CGROUP if spec.share_cgroup else 0))
@@ -545,4 +550,13 @@ def mount(source: str | None, target: str, fstype: str | None, flags: int,
     err = ffi.new("struct pdman_error *")
     if lib.pdman_mount(b.cstr(source), b.cstr(target), b.cstr(fstype), flags,
                        b.cstr(data), err) < 0:
+        _fail(ffi, err, namespaces=False)
+
+
+def umount(target: str, flags: int = 0) -> None:
+    """umount2(2), raising RuntimeFailure that names the target."""
+    ffi, lib = _native()
+    b = _Builder(ffi)
+    err = ffi.new("struct pdman_error *")
+    if lib.pdman_umount(b.cstr(target), flags, err) < 0:
         _fail(ffi, err, namespaces=False)

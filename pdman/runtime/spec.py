@@ -91,6 +91,8 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
     from pdman.runtime import seccomp
 
     caps = [c.removeprefix("CAP_") for c in config.get("caps", [])]
+    from pdman.config import is_root_mode
+
     return SpawnSpec(
         argv=argv,
         rootfs=rootfs,
@@ -111,6 +113,7 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
         stdio=stdio,
         controlling_tty=bool(config.get("tty")),
         share_net=net["mode"] == "host",
+        share_user=join_userns is None and is_root_mode(),
         join_userns=join_userns,
         join_netns=join_netns,
     )

@@ -281,3 +281,31 @@ def test_completion_from_the_binary(env: dict[str, str]) -> None:
     assert "_PDMAN_COMPLETE=complete_bash" in script
     done = pd(dict(env, COMP_WORDS="pdman ps --no-t", COMP_CWORD="2", _PDMAN_COMPLETE="complete_bash"), "ps")
     assert done.stdout.split() == ["--no-trunc"]
+
+
+# ---- anywhere a service starts it (issue 18) ----
+
+
+def test_bare_environment_like_a_system_unit(busybox: str, single_file: Path,
+                                             env: dict[str, str]) -> None:
+    """`env -i PATH=/usr/bin:/bin /path/to/pdman`: no HOME, XDG_CACHE_HOME, USER,
+    XDG_RUNTIME_DIR. The launcher unpacks into the user database's home
+    (~/.cache/pdman) and pdman finds its store from flags."""
+    import pwd
+
+    flags = ["--root", env["PDMAN_ROOT"], "--runroot", env["PDMAN_RUNROOT"]]
+
+    def bare(*args: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(["env", "-i", "PATH=/usr/bin:/bin", str(single_file), *args],
+                              text=True, capture_output=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done
+
+    from pdman import __version__
+
+    assert bare("--version").stdout == f"pdman version {__version__}\n"
+    home = pwd.getpwuid(os.getuid()).pw_dir
+    assert list((Path(home) / ".cache" / "pdman").glob(f"{__version__}-*/pdman"))
+    assert bare(*flags, "ps").stdout.startswith("CONTAINER ID")
+    assert bare(*flags, "run", "--rm", "--network", "none", busybox,
+                "echo", "hi").stdout == "hi\n"

@@ -91,8 +91,12 @@ def _prepare(ctx, kw: dict[str, object]) -> None:  # type: ignore[no-untyped-def
                              f"using it or delete {cidfile}")
     userns = str(kw.pop("userns", None) or "")
     if userns not in ("", "host"):
+        from pdman.config import is_root_mode
+
         raise UsageError(f"--userns={userns}: not built yet",
-                         hint="pdman's user namespace is podman's rootless default "
+                         hint="as root a container gets no user namespace (--userns=host): "
+                              "its root is the host's root" if is_root_mode() else
+                              "pdman's user namespace is podman's rootless default "
                               "(--userns=host): container root is your user")
     if kw.pop("replace", False) and kw["name"]:
         from pdman.engine import containers as engine
