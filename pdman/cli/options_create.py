@@ -72,8 +72,9 @@ Replace = Annotated[bool, typer.Option(
     "--replace", help="If a container of the same --name exists, remove it (forcibly) first.")]
 Userns = Annotated[Optional[str], typer.Option(
     "--userns", help="User namespace: `host` (or empty; the default: container root is "
-                     "your user, other IDs your subordinate range). keep-id, nomap and auto "
-                     "are not built yet.")]
+                     "your user, other IDs your subordinate range); `keep-id[:uid=U,gid=G]` "
+                     "(your user is UID U inside, default your own UID, and the process runs "
+                     "as it). nomap is not built yet.")]
 Detach = Annotated[bool, typer.Option(
     "--detach", "-d", help="Run in the background and print the container ID.")]
 DetachKeys = Annotated[Optional[str], typer.Option(

@@ -88,6 +88,15 @@ def create(ctx: EngineContext, options: "CreateOptions") -> records.ContainerRec
         id=cid, name=name, image_id=image.id, image_name=config["image_name"],
         command=config["argv"], created=time.time(), config=config, status="created")
     try:
+        if config.get("userns"):                                # keep-id, nomap: owners moved
+            from pdman.engine import userns_rootfs
+
+            entry = None
+            if config["userns"]["mode"] == "keep-id":
+                passwd, group, _ = userns_rootfs.entry_lines(config["uid"], config["gid"])
+                entry = (passwd, group)
+            config["layers"] = userns_rootfs.prepare(ctx, cid, config["layers"],
+                                                     config["userns"], entry)
         _prepare_volumes(ctx, cid, config)
         records.insert(ctx.catalog, rec)
     except BaseException:
@@ -99,7 +108,6 @@ def create(ctx: EngineContext, options: "CreateOptions") -> records.ContainerRec
 def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartIO") -> int:
     """Stages 4-7 for a foreground container: namespaces + exec through the C helper,
     record `running`, forward signals while waiting, record the exit."""
-    from pdman.runtime import idmap
     from pdman.runtime import spec as specmod
     from pdman.runtime.foreground import ForegroundSession
     from pdman import cgroups, network
@@ -110,7 +118,7 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
         from pdman.engine.lifecycle import _wait_for_previous_monitor
 
         _wait_for_previous_monitor(rec)
-    mapping = idmap.mapping_for_current_user()
+    mapping = container_mapping(rec.config)
     _warn_single_id(ctx, mapping)
     log = _foreground_log(ctx, rec)       # None: pdman's own stdio goes to the container
     with ForegroundSession(tty=io.tty, interactive=io.interactive, log=log) as session:
@@ -139,6 +147,13 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
     records.update_state(ctx.catalog, rec.id, status="exited", pid=0, exit_code=code,
                          finished_at=time.time(), state={"last_pid": pid, "cleaned_pid": pid})
     return code
+
+
+def container_mapping(config: "dict[str, Any]") -> "Any":
+    """The container's ID mapping: the user's, permuted by --userns."""
+    from pdman.runtime import idmap, userns_mode
+
+    return userns_mode.mapping(idmap.mapping_for_current_user(), config.get("userns"))
 
 
 def _foreground_log(ctx: EngineContext,
@@ -215,6 +230,16 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
     user_spec = options.user if options.user is not None else (icfg.get("User") or "0")
     uname, gname = runopts.user_spec(user_spec)
     who = users.resolve(layer_paths(ctx.paths, links), uname, gname)
+    from pdman.runtime import userns_mode
+
+    userns = userns_mode.parse(options.userns)
+    if userns is not None and userns["mode"] == "keep-id" and options.user is None:
+        # podman: keep-id runs the process as the user (the image's User is not used)
+        from pdman.engine.userns_rootfs import entry_lines
+
+        uid, gid = userns_mode.container_ids(userns, os.getuid(), os.getgid())
+        who = users.ResolvedUser(uid, gid, [], entry_lines(uid, gid)[2], "")
+        user_spec = f"{uid}:{gid}"
     mounts = [runopts.volume(v) for v in options.volumes]
     mounts += [runopts.mount(m) for m in options.mounts]
     mounts += [runopts.tmpfs(t) for t in options.tmpfs]
@@ -232,6 +257,10 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
     security = _security_options(options.security_opt)
     hostname = options.hostname or ""
     net = network.resolve(options, icfg, ctx)
+    if userns is not None and net["mode"] in ("bridge", "container"):
+        raise UsageError(f"--userns={options.userns} with --network {net['mode']}: a "
+                         "container joining another user namespace keeps its mapping",
+                         hint="use the default network (pasta), slirp4netns, host or none")
     resources = cgroups.resolve(options)
     if options.log_driver not in ("k8s-file", "journald", "none", "passthrough"):
         raise UsageError(f"unknown --log-driver {options.log_driver!r}",
@@ -278,6 +307,7 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
         "layers": links,
         "exposed_ports": sorted((icfg.get("ExposedPorts") or {}).keys()),
         "remove": options.remove,
+        "userns": userns,
     }
 
 

@@ -75,7 +75,7 @@ def start_detached(ctx: EngineContext, rec: records.ContainerRecord) -> None:
 
 def _start_locked(ctx: EngineContext, rec: records.ContainerRecord) -> None:
     from pdman import cgroups, network
-    from pdman.runtime import idmap, monitor
+    from pdman.runtime import monitor
     from pdman.runtime import spec as specmod
     from pdman.storage.container_fs import ContainerDirs
 
@@ -86,7 +86,7 @@ def _start_locked(ctx: EngineContext, rec: records.ContainerRecord) -> None:
         raise UsageError("the passthrough log driver needs a terminal to pass through to: "
                          "it cannot be used with a detached container",
                          hint="use --log-driver k8s-file, or run it in the foreground")
-    mapping = idmap.mapping_for_current_user()
+    mapping = containers.container_mapping(config)
     containers._warn_single_id(ctx, mapping)
     dirs = ContainerDirs(ctx.paths, rec.id)
     spec = specmod.build(ctx.paths, rec.id, config)

@@ -53,6 +53,7 @@ class CreateOptions(Record):
     stop_timeout: int | None = None
     quiet_pull: bool = False
     remove: bool = False                                  # --rm
+    userns: str = ""                                      # "" / host, keep-id[:...], nomap
     # network (pdman/network)
     publish: list[str]      # -p, raw
     publish_all: bool = False

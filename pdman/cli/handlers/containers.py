@@ -89,11 +89,9 @@ def _prepare(ctx, kw: dict[str, object]) -> None:  # type: ignore[no-untyped-def
         if os.path.exists(str(cidfile)):
             raise UsageError(f"container id file exists. Ensure another container is not "
                              f"using it or delete {cidfile}")
-    userns = str(kw.pop("userns", None) or "")
-    if userns not in ("", "host"):
-        raise UsageError(f"--userns={userns}: not built yet",
-                         hint="pdman's user namespace is podman's rootless default "
-                              "(--userns=host): container root is your user")
+    from pdman.runtime import userns_mode
+
+    userns_mode.parse(str(kw.get("userns") or ""))  # a bad value fails before any pull
     if kw.pop("replace", False) and kw["name"]:
         from pdman.engine import containers as engine
 
@@ -131,7 +129,7 @@ def _create_options(image: str, command: list[str] | None, **kw: object):  # typ
         pull="missing" if kw["pull"] == "newer" else str(kw["pull"]), network=str(kw["network"]),
         platform=kw["platform"], tls_verify=_tls(kw["tls_verify"]),  # type: ignore[arg-type]
         stop_signal=kw["stop_signal"], stop_timeout=kw["stop_timeout"],
-        quiet_pull=bool(kw["quiet"]), remove=bool(kw["rm"]),
+        quiet_pull=bool(kw["quiet"]), remove=bool(kw["rm"]), userns=str(kw["userns"] or ""),
         publish=list(kw["publish"] or []), publish_all=bool(kw["publish_all"]),
         dns=list(kw["dns"] or []), add_hosts=list(kw["add_host"] or []),
         network_aliases=list(kw["network_alias"] or []),
