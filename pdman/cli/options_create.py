@@ -75,6 +75,10 @@ Userns = Annotated[Optional[str], typer.Option(
                      "your user, other IDs your subordinate range); `keep-id[:uid=U,gid=G]` "
                      "(your user is UID U inside, default your own UID, and the process runs "
                      "as it). nomap is not built yet.")]
+Secret = Annotated[Optional[list[str]], typer.Option(
+    "--secret", help="Give the container a secret (`pdman secret create`): "
+                     "NAME[,type=mount|env][,target=PATH|VAR][,uid=U,gid=G,mode=M]; mounted "
+                     "read-only at /run/secrets/NAME by default.")]
 Detach = Annotated[bool, typer.Option(
     "--detach", "-d", help="Run in the background and print the container ID.")]
 DetachKeys = Annotated[Optional[str], typer.Option(

@@ -97,6 +97,8 @@ def create(ctx: EngineContext, options: "CreateOptions") -> records.ContainerRec
                 entry = (passwd, group)
             config["layers"] = userns_rootfs.prepare(ctx, cid, config["layers"],
                                                      config["userns"], entry)
+        if config.get("secrets"):
+            _secrets().give_to_container(ctx, cid, config["secrets"], container_mapping(config))
         _prepare_volumes(ctx, cid, config)
         records.insert(ctx.catalog, rec)
     except BaseException:
@@ -308,7 +310,15 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
         "exposed_ports": sorted((icfg.get("ExposedPorts") or {}).keys()),
         "remove": options.remove,
         "userns": userns,
+        # names and targets only: the data is copied at create, read at start
+        "secrets": [_secrets().parse_secret_flag(ctx, item) for item in options.secrets],
     }
+
+
+def _secrets() -> "Any":
+    from pdman.engine import secrets
+
+    return secrets
 
 
 def _log_options(items: "list[str]") -> "dict[str, str]":

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 #: the list-valued options: each instance gets its own list
 _LIST_OPTIONS = ("command", "env", "env_files", "tmpfs", "volumes", "mounts", "cap_add",
                  "cap_drop", "security_opt", "labels", "publish", "dns", "add_hosts",
-                 "network_aliases", "log_opts", "ulimits")
+                 "network_aliases", "log_opts", "ulimits", "secrets")
 
 
 class CreateOptions(Record):
@@ -54,6 +54,7 @@ class CreateOptions(Record):
     quiet_pull: bool = False
     remove: bool = False                                  # --rm
     userns: str = ""                                      # "" / host, keep-id[:...], nomap
+    secrets: list[str]      # --secret NAME[,type=,target=,uid=,gid=,mode=]
     # network (pdman/network)
     publish: list[str]      # -p, raw
     publish_all: bool = False

@@ -69,6 +69,14 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
     for item in config["env"]:
         k, _, v = item.partition("=")
         env[k] = v
+    for secret in config.get("secrets") or []:
+        # --secret: a copy made at create (engine/secrets.py), never in the config
+        if secret["type"] == "mount":
+            mounts.append(BindMount(source=secret["file"], destination=secret["target"],
+                                    readonly=True))
+        else:
+            with open(secret["file"], "rb") as f:
+                env[secret["target"]] = f.read().decode(errors="replace")
     env.setdefault("HOSTNAME", config["hostname"])
     env.setdefault("HOME", config.get("home") or "/")
     env.setdefault("TERM", "xterm")  # podman's default environment has it, terminal or not

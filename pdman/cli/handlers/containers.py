@@ -130,6 +130,7 @@ def _create_options(image: str, command: list[str] | None, **kw: object):  # typ
         platform=kw["platform"], tls_verify=_tls(kw["tls_verify"]),  # type: ignore[arg-type]
         stop_signal=kw["stop_signal"], stop_timeout=kw["stop_timeout"],
         quiet_pull=bool(kw["quiet"]), remove=bool(kw["rm"]), userns=str(kw["userns"] or ""),
+        secrets=list(kw["secret"] or []),  # type: ignore[call-overload]
         publish=list(kw["publish"] or []), publish_all=bool(kw["publish_all"]),
         dns=list(kw["dns"] or []), add_hosts=list(kw["add_host"] or []),
         network_aliases=list(kw["network_alias"] or []),
