@@ -667,10 +667,17 @@ def rename(ctx: EngineContext, name: str, new_name: str) -> None:
         network.renamed(ctx, rec.id)
 
 
-def prune(ctx: EngineContext) -> list[str]:
+def prune(ctx: EngineContext, filters: "tuple[str, ...]" = ()) -> list[str]:
+    """Remove the stopped containers (those `ps -a --filter` lists, with `filters`)."""
+    chosen = None
+    if filters:
+        chosen = {s.ID for s in list_containers(ctx, ListContainersOptions(
+            all=True, filters=filters))}
     removed = []
     for rec in records.list_all(ctx.catalog):
         rec = reconcile(ctx, rec)
+        if chosen is not None and rec.id not in chosen:
+            continue
         if rec.status in ("exited", "created", "stopped"):
             removed.append(remove(ctx, RemoveOptions(name=rec.id)))
     return removed

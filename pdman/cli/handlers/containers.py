@@ -285,12 +285,12 @@ def wait(g: GlobalOptions, containers: list[str], condition: list[str] | None, i
     return each(containers, lambda n: engine.wait(ctx, n, conds, step))
 
 
-def prune(g: GlobalOptions, force: bool) -> int:
+def prune(g: GlobalOptions, force: bool, filter: list[str] | None = None) -> int:
     from pdman.engine import containers as engine
 
     if not confirmed(force, "This will remove all non running containers."):
         return 0
-    for cid in engine.prune(g.context()):
+    for cid in engine.prune(g.context(), tuple(filter or ())):
         print(cid)
     return 0
 
