@@ -82,6 +82,7 @@ def create(ctx: EngineContext, options: "CreateOptions") -> records.ContainerRec
     container_fs.prepare(ctx.paths, cid, config["hostname"],     # 3: writable layer, /etc files
                          hosts_extra=container_fs.add_host_lines(config["net"]["add_hosts"]),
                          dns=config["net"]["dns"],
+                         dns_search=options.dns_search, dns_options=options.dns_options,
                          container_env=container_fs.containerenv(
                              name, cid, config["image_name"], image.id))
     rec = records.ContainerRecord(
@@ -116,6 +117,10 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
     from pdman.runtime.spawn import spawn_container
 
     _check_startable(rec)
+    if rec.config.get("requires"):
+        from pdman.engine import runextra
+
+        runextra.start_requirements(ctx, rec.config)           # --requires: theirs first
     if rec.monitor_pid:                                         # its last run was detached
         from pdman.engine.lifecycle import _wait_for_previous_monitor
 
@@ -131,6 +136,10 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
 
         def before_release(pid: int) -> None:                   # 5: cgroup
             cgroups.attach(ctx, rec.id, rec.config["cgroup"], pid)
+            if "oom_score_adj" in rec.config:
+                from pdman.engine import runextra
+
+                runextra.before_release(rec.config, pid)
 
         try:
             pid = spawn_container(spec, mapping, start_early=start_network,  # 4: namespaces, exec
@@ -139,6 +148,10 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
             _teardown(ctx, rec)
             raise
         session.started(pid)
+        if "pidfile" in rec.config:
+            from pdman.engine import runextra
+
+            runextra.after_start(rec.config, pid)
         records.update_state(ctx.catalog, rec.id, status="running", pid=pid,  # 6: record
                              monitor_pid=0, started_at=time.time(), finished_at=0,
                              exit_code=None, oom_killed=0,
@@ -216,7 +229,9 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
     from pdman.runtime.spec import layer_paths
     from pdman.storage import image_records
 
-    icfg = image.config.get("config") or {}
+    from pdman.engine import runextra
+
+    icfg = runextra.with_exposed(image.config.get("config") or {}, options.expose)
     if options.entrypoint is not None:
         entrypoint = runopts.entrypoint_argv(options.entrypoint)
         cmd = list(options.command)
@@ -270,14 +285,14 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
     caps = runopts.capabilities(options.cap_add, options.cap_drop, options.privileged)
     from pdman.runtime import seccomp
 
-    return {
+    config = {
         "image_name": image.names[0] if image.names else image.id,
         "image_ref": options.image,
         "argv": argv,
         "entrypoint": entrypoint,
         "cmd": cmd,
-        "env": runopts.merge_env(icfg.get("Env") or [],
-                                 runopts.env_list(options.env, options.env_files)),
+        "env": runextra.environment(options, icfg.get("Env") or [],
+                                    runopts.env_list(options.env, options.env_files)),
         "workdir": options.workdir or icfg.get("WorkingDir") or "/",
         # podman creates the image's WorkingDir when missing, but a missing --workdir
         # is an error (126)
@@ -298,7 +313,7 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
         "init": options.init,
         "tty": options.tty,
         "interactive": options.interactive,
-        "labels": {**(icfg.get("Labels") or {}), **runopts.labels(options.labels)},
+        "labels": {**(icfg.get("Labels") or {}), **runopts.labels(runextra.labels(options))},
         "network": net["mode"],
         "net": net,
         "cgroup": resources,
@@ -313,6 +328,8 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
         # names and targets only: the data is copied at create, read at start
         "secrets": [_secrets().parse_secret_flag(ctx, item) for item in options.secrets],
     }
+    runextra.resolve(ctx, options, config, layer_paths(ctx.paths, links))
+    return config
 
 
 def _secrets() -> "Any":
@@ -381,6 +398,8 @@ def _prepare_volumes(ctx: EngineContext, container_id: str, config: "dict[str, A
     generated name. The host path of each mount is fixed here; `:U` chowns the source
     to the container's user (its IDs mapped through the user namespace)."""
     for m in config["mounts"]:
+        if m.get("from_container"):
+            continue  # --volumes-from: prepared by the container that has it
         _prepare_volume(ctx, container_id, config, m)
         if "U" in m.get("options", []) and "tmpfs" not in m:
             from pdman.engine.volumes import chown_for_container
@@ -907,6 +926,7 @@ def inspect(ctx: EngineContext, name: str) -> "dict[str, Any]":
             "Image": c.get("image_ref", ""),
             "WorkingDir": c.get("workdir", "/"),
             "Labels": c.get("labels", {}),
+            "Annotations": c.get("annotations", {}),
             "StopSignal": c.get("stop_signal", "SIGTERM"),
             "StopTimeout": c.get("stop_timeout", 10),
             "Tty": bool(c.get("tty")),

@@ -62,6 +62,15 @@ def run(
     cgroup_manager: o.CgroupManager = None, log_driver: o.LogDriver = "k8s-file",
     log_opt: o.LogOpt = None, replace: o.Replace = False, userns: o.Userns = None,
     cidfile: o.Cidfile = None, secret: o.Secret = None,
+    env_host: o.EnvHost = False, env_merge: o.EnvMerge = None, unsetenv: o.Unsetenv = None,
+    unsetenv_all: o.UnsetenvAll = False, label_file: o.LabelFile = None,
+    annotation: o.Annotation = None, expose: o.Expose = None, group_add: o.GroupAdd = None,
+    no_hosts: o.NoHosts = False, pidfile: o.Pidfile = None, shm_size: o.ShmSize = None,
+    tz: o.Tz = None, uts: o.Uts = None, ipc: o.Ipc = None, dns_option: o.DnsOption = None,
+    dns_search: o.DnsSearch = None, read_only_tmpfs: o.ReadOnlyTmpfs = True,
+    requires: o.Requires = None, init_path: o.InitPath = None,
+    oom_score_adj: o.OomScoreAdj = None, volumes_from: o.VolumesFrom = None,
+    rmi: o.Rmi = False,
     detach: o.Detach = False, detach_keys: o.DetachKeys = None, sig_proxy: o.SigProxy = True,
 ) -> None:
     """Run a command in a new container: pull the image if missing, create the
@@ -93,6 +102,14 @@ def create(
     cgroup_manager: o.CgroupManager = None, log_driver: o.LogDriver = "k8s-file",
     log_opt: o.LogOpt = None, replace: o.Replace = False, userns: o.Userns = None,
     cidfile: o.Cidfile = None, secret: o.Secret = None,
+    env_host: o.EnvHost = False, env_merge: o.EnvMerge = None, unsetenv: o.Unsetenv = None,
+    unsetenv_all: o.UnsetenvAll = False, label_file: o.LabelFile = None,
+    annotation: o.Annotation = None, expose: o.Expose = None, group_add: o.GroupAdd = None,
+    no_hosts: o.NoHosts = False, pidfile: o.Pidfile = None, shm_size: o.ShmSize = None,
+    tz: o.Tz = None, uts: o.Uts = None, ipc: o.Ipc = None, dns_option: o.DnsOption = None,
+    dns_search: o.DnsSearch = None, read_only_tmpfs: o.ReadOnlyTmpfs = True,
+    requires: o.Requires = None, init_path: o.InitPath = None,
+    oom_score_adj: o.OomScoreAdj = None, volumes_from: o.VolumesFrom = None,
 ) -> None:
     """Create a container without starting it; prints its ID."""
 
