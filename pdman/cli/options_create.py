@@ -174,6 +174,8 @@ OomScoreAdj = Annotated[Optional[int], typer.Option(
                             "privileges it can only be raised).")]
 VolumesFrom = Annotated[Optional[list[str]], typer.Option(
     "--volumes-from", help="Mount the volumes and binds of another container: CTR[:ro|rw].")]
+Umask = Annotated[Optional[str], typer.Option(
+    "--umask", help="The process's umask, in octal (default: pdman's own, usually 0022).")]
 Rmi = Annotated[bool, typer.Option(
     "--rmi", help="Remove the image once the container exits (implies --rm; an image "
                   "other containers use is kept).")]

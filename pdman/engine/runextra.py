@@ -3,7 +3,7 @@ configuration as podman 4.3 resolves them: environment (--env-host, --env-merge,
 --unsetenv[-all]), labels and annotations (--label-file, --annotation), --expose,
 --group-add, --volumes-from, and the settings the spawn reads (--no-hosts, --pidfile,
 --shm-size, --tz, --uts, --ipc, --read-only-tmpfs, --requires, --init-path,
---oom-score-adj, --dns-option, --dns-search).
+--oom-score-adj, --dns-option, --dns-search, --umask).
 """
 
 from __future__ import annotations
@@ -178,6 +178,14 @@ def resolve(ctx: EngineContext, options: "CreateOptions", config: "dict[str, Any
             raise UsageError(f"invalid --oom-score-adj {options.oom_score_adj}",
                              hint="use a number from -1000 to 1000")
         config["oom_score_adj"] = options.oom_score_adj
+    if options.umask is not None:
+        try:
+            config["umask"] = int(options.umask, 8)
+        except ValueError:
+            config["umask"] = -1
+        if not 0 <= config["umask"] <= 0o777:
+            raise UsageError(f"invalid umask string {options.umask}",
+                             hint="use an octal mode, e.g. 0027")
     if options.unsetenv_all or options.unsetenv:
         config["unsetenv"] = (list(DEFAULT_ENV) if options.unsetenv_all
                               else list(options.unsetenv))

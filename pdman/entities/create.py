@@ -79,6 +79,7 @@ class CreateOptions(Record):
     init_path: str | None = None
     oom_score_adj: int | None = None
     volumes_from: list[str]
+    umask: str | None = None
     # network (pdman/network)
     publish: list[str]      # -p, raw
     publish_all: bool = False

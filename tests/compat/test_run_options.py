@@ -78,7 +78,7 @@ def test_shm_tz_read_only_tmpfs_namespaces(registry_env: dict[str, str], busybox
              "touch /tmp/a /run/b /var/tmp/c && echo ok; touch /etc/x 2>/dev/null || echo ro"
              ).stdout.split()
     assert out == ["ok", "ro"]
-    out = pd("run", "--rm", "--read-only", "--no-read-only-tmpfs", busybox, "sh", "-c",
+    out = pd("run", "--rm", "--read-only", "--read-only-tmpfs=false", busybox, "sh", "-c",
              "touch /tmp/a 2>/dev/null || echo ro").stdout
     assert out == "ro\n"
     host = socket.gethostname()
@@ -137,3 +137,12 @@ def test_volumes_from(registry_env: dict[str, str], busybox: str, tmp_path: Path
     pd("rm", "-v", "user")
     assert pd("start", "-a", "src").returncode == 0
     assert pd("run", "--rm", "--volumes-from", "src", busybox, "cat", "/anon/f").stdout == "a\n"
+
+
+def test_umask(registry_env: dict[str, str], busybox: str) -> None:
+    pd = _pd(registry_env)
+    out = pd("run", "--rm", "--umask", "0027", busybox, "sh", "-c",
+             "umask; touch /tmp/f; stat -c %a /tmp/f").stdout.split()
+    assert out == ["0027", "640"]
+    bad = pd("run", "--rm", "--umask", "999", busybox, "true", check=False)
+    assert bad.returncode == 125 and "invalid umask" in bad.stderr

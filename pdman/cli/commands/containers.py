@@ -70,6 +70,7 @@ def run(
     dns_search: o.DnsSearch = None, read_only_tmpfs: o.ReadOnlyTmpfs = True,
     requires: o.Requires = None, init_path: o.InitPath = None,
     oom_score_adj: o.OomScoreAdj = None, volumes_from: o.VolumesFrom = None,
+    umask: o.Umask = None,
     rmi: o.Rmi = False,
     detach: o.Detach = False, detach_keys: o.DetachKeys = None, sig_proxy: o.SigProxy = True,
 ) -> None:
@@ -110,6 +111,7 @@ def create(
     dns_search: o.DnsSearch = None, read_only_tmpfs: o.ReadOnlyTmpfs = True,
     requires: o.Requires = None, init_path: o.InitPath = None,
     oom_score_adj: o.OomScoreAdj = None, volumes_from: o.VolumesFrom = None,
+    umask: o.Umask = None,
 ) -> None:
     """Create a container without starting it; prints its ID."""
 

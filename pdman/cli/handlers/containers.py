@@ -145,6 +145,7 @@ def _create_options(image: str, command: list[str] | None, **kw: object):  # typ
         requires=list(kw["requires"] or []), init_path=kw["init_path"],  # type: ignore[call-overload]
         oom_score_adj=kw["oom_score_adj"],  # type: ignore[arg-type]
         volumes_from=list(kw["volumes_from"] or []),  # type: ignore[call-overload]
+        umask=kw["umask"],  # type: ignore[arg-type]
         publish=list(kw["publish"] or []), publish_all=bool(kw["publish_all"]),
         dns=list(kw["dns"] or []), add_hosts=list(kw["add_host"] or []),
         network_aliases=list(kw["network_alias"] or []),
