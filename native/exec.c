@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <linux/capability.h>
 
@@ -130,6 +131,8 @@ static int set_identity(const struct pdman_spawn_spec *spec,
     return ret;
   if (spec->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return pdman_error_set(err, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
+  if (spec->set_umask)
+    umask(spec->umask & 0777);
   return 0;
 }
 

@@ -496,10 +496,16 @@ static int mount_dev(int rootfd, const struct pdman_spawn_spec *spec,
     return ret;
   ret = mount_at(rootfd, "/dev/mqueue", 1, "mqueue", "mqueue",
                  MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err);
-  if (ret < 0 && (spec->share & PDMAN_SHARE_IPC) && err->errnum == EPERM)
+  if (ret < 0 && (spec->share & PDMAN_SHARE_IPC) && err->errnum == EPERM) {
     /* the host's IPC namespace is not ours to mount: show the host's */
     ret = mount_at(rootfd, "/dev/mqueue", 1, "/dev/mqueue", NULL,
                    MS_BIND | MS_REC, NULL, err);
+    if (ret < 0 && err->errnum == ENOENT) {
+      /* the host has no /dev/mqueue mounted: it has nothing there to show */
+      pdman_error_clear(err);
+      ret = 0;
+    }
+  }
   return ret;
 }
 

@@ -200,6 +200,8 @@ struct pdman_spawn_spec {
   int join_netns_fd;        /* with PDMAN_JOIN_NET */
   int parent_death_signal;  /* for the container process; 0: none */
   int timeout_ms;           /* per sync point; 0: 30 s */
+  int set_umask;            /* --umask: set `umask` before execve; 0: inherited */
+  unsigned int umask;
 };
 
 struct pdman_spawn_result {

@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from pdman.cli import fast
 
+        args = fast.bool_values(args)
         code = fast.try_run(args)
         if code is None:
             from pdman.cli.app import run_typer

@@ -142,6 +142,59 @@ def _parse(params: "list[dict[str, Any]]", args: "list[str]", interspersed: bool
     return values, []
 
 
+def bool_values(argv: "list[str]") -> "list[str]":
+    """podman's `--flag=true|false` on a boolean flag (`--rm=false`,
+    `--read-only-tmpfs=false`), which click refuses: rewritten to the flag, its
+    `--no-` form, or nothing. Only the command's own options, before its arguments
+    when those end them (`run IMAGE CMD...`); anything unexpected leaves argv as is."""
+    if not any(a.startswith("--") and "=" in a for a in argv):
+        return argv
+    try:
+        spec = _spec()
+        _, rest = _parse(spec["global"], argv, True, stop_at_command=True)
+    except _Fallback:
+        return argv
+    if not rest:
+        return argv
+    words = rest[:2] if rest[0] in spec["groups"] else rest[:1]
+    command = spec["commands"].get(" ".join(words))
+    if command is None:
+        return argv
+    flags = {}
+    takes_value = set()
+    for p in command["params"]:
+        if p["kind"] == "option" and p["flag"]:
+            for o in p["opts"]:
+                flags[o] = (p, True)
+            for o in p.get("secondary", []):
+                flags[o] = (p, False)
+        elif p["kind"] == "option":
+            takes_value.update(p["opts"])
+    start = len(argv) - len(rest) + len(words)
+    out = argv[:start]
+    skip = False
+    for i, a in enumerate(argv[start:], start):
+        if skip:  # the value of the option before
+            out.append(a)
+            skip = False
+            continue
+        if a == "--" or (not a.startswith("-") and not command["interspersed"]):
+            return out + argv[i:]
+        if a in takes_value or (len(a) > 1 and a[1] != "-" and "-" + a[-1] in takes_value
+                                and "-" + a[-1] not in a[1:-1]):
+            skip = True
+        name, eq, value = a.partition("=")
+        if eq and name in flags and value.lower() in ("true", "false"):
+            p, positive = flags[name]
+            if (value.lower() == "true") == positive:
+                out.append(p["opts"][0])
+            elif p.get("secondary"):
+                out.append(p["secondary"][0])
+            continue
+        out.append(a)
+    return out
+
+
 def try_run(argv: "list[str]") -> "int | None":
     """Run `argv` through the fast path; None means: let Typer do it."""
     import os

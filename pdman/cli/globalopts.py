@@ -34,6 +34,11 @@ class GlobalOptions:
 def call_handler(target: str, g: GlobalOptions, options: "dict[str, Any]") -> int:
     """Run handler `target` ("module.func" under pdman.cli.handlers)."""
     module, _, func = target.rpartition(".")
+    if "latest" in options or "filter" in options:
+        from pdman.cli import targets
+
+        if not targets.apply(target, g, options):
+            return 0
     handler = getattr(importlib.import_module(f"pdman.cli.handlers.{module}"), func)
     result = handler(g, **options)
     return int(result or 0)

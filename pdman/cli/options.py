@@ -18,3 +18,8 @@ CidfileRead = Annotated[Optional[list[str]], typer.Option(
     "--cidfile", help="Read a container ID from this file (as `--cidfile` of run/create "
                       "wrote it; repeatable).")]
 NoHeading = Annotated[bool, typer.Option("--noheading", help="Print no header row.")]
+Latest = Annotated[bool, typer.Option(
+    "--latest", "-l", help="Act on the latest created container (in any state).")]
+ContainerFilter = Annotated[Optional[list[str]], typer.Option(
+    "--filter", "-f", help="Act on the containers that `ps -a --filter` lists for KEY=VALUE "
+                           "(repeatable).")]

@@ -72,8 +72,13 @@ Replace = Annotated[bool, typer.Option(
     "--replace", help="If a container of the same --name exists, remove it (forcibly) first.")]
 Userns = Annotated[Optional[str], typer.Option(
     "--userns", help="User namespace: `host` (or empty; the default: container root is "
-                     "your user, other IDs your subordinate range). keep-id, nomap and auto "
-                     "are not built yet.")]
+                     "your user, other IDs your subordinate range); `keep-id[:uid=U,gid=G]` "
+                     "(your user is UID U inside, default your own UID, and the process runs "
+                     "as it). nomap is not built yet.")]
+Secret = Annotated[Optional[list[str]], typer.Option(
+    "--secret", help="Give the container a secret (`pdman secret create`): "
+                     "NAME[,type=mount|env][,target=PATH|VAR][,uid=U,gid=G,mode=M]; mounted "
+                     "read-only at /run/secrets/NAME by default.")]
 Detach = Annotated[bool, typer.Option(
     "--detach", "-d", help="Run in the background and print the container ID.")]
 DetachKeys = Annotated[Optional[str], typer.Option(
@@ -119,3 +124,58 @@ LogDriver = Annotated[str, typer.Option(
                          "copying, no log).")]
 LogOpt = Annotated[Optional[list[str]], typer.Option(
     "--log-opt", help="Logging option, e.g. max-size=10m, path=FILE.")]
+
+# -- options of lower priority (engine/runextra.py) --
+EnvHost = Annotated[bool, typer.Option(
+    "--env-host", help="Start from your own environment (before the image's -e and --env-file).")]
+EnvMerge = Annotated[Optional[list[str]], typer.Option(
+    "--env-merge", help="Merge into the image's variable: NAME=VALUE, ${NAME} standing for "
+                        "the image's value (e.g. PATH=/opt/bin:${PATH}).")]
+Unsetenv = Annotated[Optional[list[str]], typer.Option(
+    "--unsetenv", help="Remove this variable of the image's or pdman's defaults (PATH, TERM, "
+                       "HOSTNAME...).")]
+UnsetenvAll = Annotated[bool, typer.Option(
+    "--unsetenv-all", help="Keep only the variables you give (-e, --env-file): none of the "
+                           "image's or pdman's defaults.")]
+LabelFile = Annotated[Optional[list[str]], typer.Option(
+    "--label-file", help="Read labels from a file of KEY=VALUE lines.")]
+Annotation = Annotated[Optional[list[str]], typer.Option(
+    "--annotation", help="Set an annotation KEY=VALUE (shown by inspect).")]
+Expose = Annotated[Optional[list[str]], typer.Option(
+    "--expose", help="Expose a port or range PORT[-PORT][/tcp|udp] (-P publishes it too).")]
+GroupAdd = Annotated[Optional[list[str]], typer.Option(
+    "--group-add", help="Add a supplementary group (name in the image's /etc/group, or GID).")]
+NoHosts = Annotated[bool, typer.Option(
+    "--no-hosts", help="Keep the image's /etc/hosts instead of generating one.")]
+Pidfile = Annotated[Optional[str], typer.Option(
+    "--pidfile", help="Write the container process's PID (as the host sees it) to this file.")]
+ShmSize = Annotated[Optional[str], typer.Option(
+    "--shm-size", help="Size of /dev/shm, e.g. 256m (default 64m).")]
+Tz = Annotated[Optional[str], typer.Option(
+    "--tz", help="Time zone of the container (Area/City, or `local`: the host's): "
+                 "its /etc/localtime.")]
+Uts = Annotated[Optional[str], typer.Option(
+    "--uts", help="UTS namespace: private (default) or host (the host's hostname).")]
+Ipc = Annotated[Optional[str], typer.Option(
+    "--ipc", help="IPC namespace: private (default, also shareable, none) or host.")]
+DnsOption = Annotated[Optional[list[str]], typer.Option(
+    "--dns-option", help="An `options` entry of the container's resolv.conf (e.g. ndots:2).")]
+DnsSearch = Annotated[Optional[list[str]], typer.Option(
+    "--dns-search", help="A search domain of the container's resolv.conf (`.`: none).")]
+ReadOnlyTmpfs = Annotated[bool, typer.Option(
+    "--read-only-tmpfs/--no-read-only-tmpfs",
+    help="With --read-only, mount tmpfs on /tmp, /var/tmp and /run (the default).")]
+Requires = Annotated[Optional[list[str]], typer.Option(
+    "--requires", help="Containers to start first whenever this one starts (comma-separated).")]
+InitPath = Annotated[Optional[str], typer.Option(
+    "--init-path", help="The init program --init runs (default: pdman's own).")]
+OomScoreAdj = Annotated[Optional[int], typer.Option(
+    "--oom-score-adj", help="The process's OOM score adjustment (-1000..1000; without "
+                            "privileges it can only be raised).")]
+VolumesFrom = Annotated[Optional[list[str]], typer.Option(
+    "--volumes-from", help="Mount the volumes and binds of another container: CTR[:ro|rw].")]
+Umask = Annotated[Optional[str], typer.Option(
+    "--umask", help="The process's umask, in octal (default: pdman's own, usually 0022).")]
+Rmi = Annotated[bool, typer.Option(
+    "--rmi", help="Remove the image once the container exits (implies --rm; an image "
+                  "other containers use is kept).")]

@@ -54,19 +54,23 @@ def _with_rootfs(ctx: EngineContext, rec: records.ContainerRecord,
                  fn: Callable[..., T], *args: Any, write: bool = False) -> T:
     """Run fn(root_fd, *args) in the user namespace, root_fd the container's root
     directory; `write`: what fn writes lands in the container's writable layer."""
+    from pdman.runtime import idmap, userns_mode
     from pdman.runtime.idmap import run_in_userns
 
     caps = WRITE_CAPS if write else READ_CAPS
+    # the container's own mapping: owners read and written as the container sees them
+    mapping = userns_mode.mapping(idmap.mapping_for_current_user(), rec.config.get("userns"))
     if rec.status in ("running", "paused") and rec.pid > 0:
         fd = os.open(f"/proc/{rec.pid}/root", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
-            result: T = run_in_userns(_call_at_fd, fd, caps, fn, args)
+            result: T = run_in_userns(_call_at_fd, fd, caps, fn, args, mapping=mapping)
         finally:
             os.close(fd)
         return result
     dirs = ContainerDirs(ctx.paths, rec.id)
     result = run_in_userns(_call_on_overlay, ctx.paths.links, list(rec.config["layers"]),
-                           dirs.upper, dirs.work if write else "", dirs.merged, caps, fn, args)
+                           dirs.upper, dirs.work if write else "", dirs.merged, caps, fn, args,
+                           mapping=mapping)
     return result
 
 
@@ -93,10 +97,11 @@ def _call_on_overlay(linkdir: str, links: list[str], upper: str, work: str, merg
     return fn(root_fd, *args)
 
 
-def call_on_image(ctx: EngineContext, links: list[str], fn: Callable[..., T], *args: Any) -> T:
+def call_on_image(ctx: EngineContext, links: list[str], fn: Callable[..., T], *args: Any,
+                  caps: tuple[str, ...] = READ_CAPS) -> T:
     """Run fn(root_fd, *args) in the user namespace, root_fd an image's root filesystem
     (its layers `links`, top-most first) mounted read-only: `build` reads COPY --from
-    sources and destinations through it."""
+    sources and destinations through it; `caps`: what fn keeps (to write elsewhere)."""
     import shutil
     import tempfile
 
@@ -109,7 +114,7 @@ def call_on_image(ctx: EngineContext, links: list[str], fn: Callable[..., T], *a
         os.mkdir(upper, 0o755)
         os.mkdir(merged, 0o755)
         return run_in_userns(_call_on_overlay, ctx.paths.links, list(links), upper, "",
-                             merged, READ_CAPS, fn, args)
+                             merged, caps, fn, args)
     finally:
         shutil.rmtree(area, ignore_errors=True)
 

@@ -82,12 +82,24 @@ def create(ctx: EngineContext, options: "CreateOptions") -> records.ContainerRec
     container_fs.prepare(ctx.paths, cid, config["hostname"],     # 3: writable layer, /etc files
                          hosts_extra=container_fs.add_host_lines(config["net"]["add_hosts"]),
                          dns=config["net"]["dns"],
+                         dns_search=options.dns_search, dns_options=options.dns_options,
                          container_env=container_fs.containerenv(
                              name, cid, config["image_name"], image.id))
     rec = records.ContainerRecord(
         id=cid, name=name, image_id=image.id, image_name=config["image_name"],
         command=config["argv"], created=time.time(), config=config, status="created")
     try:
+        if config.get("userns"):                                # keep-id, nomap: owners moved
+            from pdman.engine import userns_rootfs
+
+            entry = None
+            if config["userns"]["mode"] == "keep-id":
+                passwd, group, _ = userns_rootfs.entry_lines(config["uid"], config["gid"])
+                entry = (passwd, group)
+            config["layers"] = userns_rootfs.prepare(ctx, cid, config["layers"],
+                                                     config["userns"], entry)
+        if config.get("secrets"):
+            _secrets().give_to_container(ctx, cid, config["secrets"], container_mapping(config))
         _prepare_volumes(ctx, cid, config)
         records.insert(ctx.catalog, rec)
     except BaseException:
@@ -99,18 +111,21 @@ def create(ctx: EngineContext, options: "CreateOptions") -> records.ContainerRec
 def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartIO") -> int:
     """Stages 4-7 for a foreground container: namespaces + exec through the C helper,
     record `running`, forward signals while waiting, record the exit."""
-    from pdman.runtime import idmap
     from pdman.runtime import spec as specmod
     from pdman.runtime.foreground import ForegroundSession
     from pdman import cgroups, network
     from pdman.runtime.spawn import spawn_container
 
     _check_startable(rec)
+    if rec.config.get("requires"):
+        from pdman.engine import runextra
+
+        runextra.start_requirements(ctx, rec.config)           # --requires: theirs first
     if rec.monitor_pid:                                         # its last run was detached
         from pdman.engine.lifecycle import _wait_for_previous_monitor
 
         _wait_for_previous_monitor(rec)
-    mapping = idmap.mapping_for_current_user()
+    mapping = container_mapping(rec.config)
     _warn_single_id(ctx, mapping)
     log = _foreground_log(ctx, rec)       # None: pdman's own stdio goes to the container
     with ForegroundSession(tty=io.tty, interactive=io.interactive, log=log) as session:
@@ -121,6 +136,10 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
 
         def before_release(pid: int) -> None:                   # 5: cgroup
             cgroups.attach(ctx, rec.id, rec.config["cgroup"], pid)
+            if "oom_score_adj" in rec.config:
+                from pdman.engine import runextra
+
+                runextra.before_release(rec.config, pid)
 
         try:
             pid = spawn_container(spec, mapping, start_early=start_network,  # 4: namespaces, exec
@@ -129,6 +148,10 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
             _teardown(ctx, rec)
             raise
         session.started(pid)
+        if "pidfile" in rec.config:
+            from pdman.engine import runextra
+
+            runextra.after_start(rec.config, pid)
         records.update_state(ctx.catalog, rec.id, status="running", pid=pid,  # 6: record
                              monitor_pid=0, started_at=time.time(), finished_at=0,
                              exit_code=None, oom_killed=0,
@@ -139,6 +162,13 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
     records.update_state(ctx.catalog, rec.id, status="exited", pid=0, exit_code=code,
                          finished_at=time.time(), state={"last_pid": pid, "cleaned_pid": pid})
     return code
+
+
+def container_mapping(config: "dict[str, Any]") -> "Any":
+    """The container's ID mapping: the user's, permuted by --userns."""
+    from pdman.runtime import idmap, userns_mode
+
+    return userns_mode.mapping(idmap.mapping_for_current_user(), config.get("userns"))
 
 
 def _foreground_log(ctx: EngineContext,
@@ -199,7 +229,9 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
     from pdman.runtime.spec import layer_paths
     from pdman.storage import image_records
 
-    icfg = image.config.get("config") or {}
+    from pdman.engine import runextra
+
+    icfg = runextra.with_exposed(image.config.get("config") or {}, options.expose)
     if options.entrypoint is not None:
         entrypoint = runopts.entrypoint_argv(options.entrypoint)
         cmd = list(options.command)
@@ -215,6 +247,16 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
     user_spec = options.user if options.user is not None else (icfg.get("User") or "0")
     uname, gname = runopts.user_spec(user_spec)
     who = users.resolve(layer_paths(ctx.paths, links), uname, gname)
+    from pdman.runtime import userns_mode
+
+    userns = userns_mode.parse(options.userns)
+    if userns is not None and userns["mode"] == "keep-id" and options.user is None:
+        # podman: keep-id runs the process as the user (the image's User is not used)
+        from pdman.engine.userns_rootfs import entry_lines
+
+        uid, gid = userns_mode.container_ids(userns, os.getuid(), os.getgid())
+        who = users.ResolvedUser(uid, gid, [], entry_lines(uid, gid)[2], "")
+        user_spec = f"{uid}:{gid}"
     mounts = [runopts.volume(v) for v in options.volumes]
     mounts += [runopts.mount(m) for m in options.mounts]
     mounts += [runopts.tmpfs(t) for t in options.tmpfs]
@@ -232,6 +274,10 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
     security = _security_options(options.security_opt)
     hostname = options.hostname or ""
     net = network.resolve(options, icfg, ctx)
+    if userns is not None and net["mode"] in ("bridge", "container"):
+        raise UsageError(f"--userns={options.userns} with --network {net['mode']}: a "
+                         "container joining another user namespace keeps its mapping",
+                         hint="use the default network (pasta), slirp4netns, host or none")
     resources = cgroups.resolve(options)
     if options.log_driver not in ("k8s-file", "journald", "none", "passthrough"):
         raise UsageError(f"unknown --log-driver {options.log_driver!r}",
@@ -239,14 +285,14 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
     caps = runopts.capabilities(options.cap_add, options.cap_drop, options.privileged)
     from pdman.runtime import seccomp
 
-    return {
+    config = {
         "image_name": image.names[0] if image.names else image.id,
         "image_ref": options.image,
         "argv": argv,
         "entrypoint": entrypoint,
         "cmd": cmd,
-        "env": runopts.merge_env(icfg.get("Env") or [],
-                                 runopts.env_list(options.env, options.env_files)),
+        "env": runextra.environment(options, icfg.get("Env") or [],
+                                    runopts.env_list(options.env, options.env_files)),
         "workdir": options.workdir or icfg.get("WorkingDir") or "/",
         # podman creates the image's WorkingDir when missing, but a missing --workdir
         # is an error (126)
@@ -267,7 +313,7 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
         "init": options.init,
         "tty": options.tty,
         "interactive": options.interactive,
-        "labels": {**(icfg.get("Labels") or {}), **runopts.labels(options.labels)},
+        "labels": {**(icfg.get("Labels") or {}), **runopts.labels(runextra.labels(options))},
         "network": net["mode"],
         "net": net,
         "cgroup": resources,
@@ -278,7 +324,18 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
         "layers": links,
         "exposed_ports": sorted((icfg.get("ExposedPorts") or {}).keys()),
         "remove": options.remove,
+        "userns": userns,
+        # names and targets only: the data is copied at create, read at start
+        "secrets": [_secrets().parse_secret_flag(ctx, item) for item in options.secrets],
     }
+    runextra.resolve(ctx, options, config, layer_paths(ctx.paths, links))
+    return config
+
+
+def _secrets() -> "Any":
+    from pdman.engine import secrets
+
+    return secrets
 
 
 def _log_options(items: "list[str]") -> "dict[str, str]":
@@ -341,6 +398,8 @@ def _prepare_volumes(ctx: EngineContext, container_id: str, config: "dict[str, A
     generated name. The host path of each mount is fixed here; `:U` chowns the source
     to the container's user (its IDs mapped through the user namespace)."""
     for m in config["mounts"]:
+        if m.get("from_container"):
+            continue  # --volumes-from: prepared by the container that has it
         _prepare_volume(ctx, container_id, config, m)
         if "U" in m.get("options", []) and "tmpfs" not in m:
             from pdman.engine.volumes import chown_for_container
@@ -627,10 +686,17 @@ def rename(ctx: EngineContext, name: str, new_name: str) -> None:
         network.renamed(ctx, rec.id)
 
 
-def prune(ctx: EngineContext) -> list[str]:
+def prune(ctx: EngineContext, filters: "tuple[str, ...]" = ()) -> list[str]:
+    """Remove the stopped containers (those `ps -a --filter` lists, with `filters`)."""
+    chosen = None
+    if filters:
+        chosen = {s.ID for s in list_containers(ctx, ListContainersOptions(
+            all=True, filters=filters))}
     removed = []
     for rec in records.list_all(ctx.catalog):
         rec = reconcile(ctx, rec)
+        if chosen is not None and rec.id not in chosen:
+            continue
         if rec.status in ("exited", "created", "stopped"):
             removed.append(remove(ctx, RemoveOptions(name=rec.id)))
     return removed
@@ -860,6 +926,7 @@ def inspect(ctx: EngineContext, name: str) -> "dict[str, Any]":
             "Image": c.get("image_ref", ""),
             "WorkingDir": c.get("workdir", "/"),
             "Labels": c.get("labels", {}),
+            "Annotations": c.get("annotations", {}),
             "StopSignal": c.get("stop_signal", "SIGTERM"),
             "StopTimeout": c.get("stop_timeout", 10),
             "Tty": bool(c.get("tty")),

@@ -63,6 +63,10 @@ def start_detached(ctx: EngineContext, rec: records.ContainerRecord) -> None:
 
     from pdman.runtime import statefiles
 
+    if rec.config.get("requires"):
+        from pdman.engine import runextra
+
+        runextra.start_requirements(ctx, rec.config)   # --requires: theirs first
     run_dir = statefiles.private_dir(ContainerDirs(ctx.paths, rec.id).run)
     lock = statefiles.open_file(os.path.join(run_dir, "start.lock"))
     try:
@@ -75,7 +79,7 @@ def start_detached(ctx: EngineContext, rec: records.ContainerRecord) -> None:
 
 def _start_locked(ctx: EngineContext, rec: records.ContainerRecord) -> None:
     from pdman import cgroups, network
-    from pdman.runtime import idmap, monitor
+    from pdman.runtime import monitor
     from pdman.runtime import spec as specmod
     from pdman.storage.container_fs import ContainerDirs
 
@@ -86,7 +90,7 @@ def _start_locked(ctx: EngineContext, rec: records.ContainerRecord) -> None:
         raise UsageError("the passthrough log driver needs a terminal to pass through to: "
                          "it cannot be used with a detached container",
                          hint="use --log-driver k8s-file, or run it in the foreground")
-    mapping = idmap.mapping_for_current_user()
+    mapping = containers.container_mapping(config)
     containers._warn_single_id(ctx, mapping)
     dirs = ContainerDirs(ctx.paths, rec.id)
     spec = specmod.build(ctx.paths, rec.id, config)
@@ -101,9 +105,18 @@ def _start_locked(ctx: EngineContext, rec: records.ContainerRecord) -> None:
 
     def before_release(pid: int) -> None:                       # 5: cgroup
         cgroups.attach(child_ctx, rec.id, config["cgroup"], pid)
+        if "oom_score_adj" in config:
+            from pdman.engine import runextra
+
+            runextra.before_release(config, pid)
 
     def on_started(pid: int, monitor_pid: int) -> None:         # 6: record
         from pdman.runtime.procs import start_time
+
+        if "pidfile" in config:
+            from pdman.engine import runextra
+
+            runextra.after_start(config, pid)
 
         records.update_state(child_ctx.catalog, rec.id, status="running", pid=pid,
                              monitor_pid=monitor_pid, started_at=time.time(), finished_at=0,

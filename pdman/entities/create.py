@@ -15,7 +15,9 @@ if TYPE_CHECKING:
 #: the list-valued options: each instance gets its own list
 _LIST_OPTIONS = ("command", "env", "env_files", "tmpfs", "volumes", "mounts", "cap_add",
                  "cap_drop", "security_opt", "labels", "publish", "dns", "add_hosts",
-                 "network_aliases", "log_opts", "ulimits")
+                 "network_aliases", "log_opts", "ulimits", "secrets", "env_merge",
+                 "unsetenv", "label_files", "annotations", "expose", "group_add",
+                 "dns_options", "dns_search", "requires", "volumes_from")
 
 
 class CreateOptions(Record):
@@ -53,6 +55,31 @@ class CreateOptions(Record):
     stop_timeout: int | None = None
     quiet_pull: bool = False
     remove: bool = False                                  # --rm
+    userns: str = ""                                      # "" / host, keep-id[:...], nomap
+    secrets: list[str]      # --secret NAME[,type=,target=,uid=,gid=,mode=]
+    # options of lower priority (engine/runextra.py)
+    env_host: bool = False
+    env_merge: list[str]
+    unsetenv: list[str]
+    unsetenv_all: bool = False
+    label_files: list[str]
+    annotations: list[str]
+    expose: list[str]
+    group_add: list[str]
+    no_hosts: bool = False
+    pidfile: str | None = None
+    shm_size: str | None = None
+    tz: str | None = None
+    uts: str | None = None
+    ipc: str | None = None
+    dns_options: list[str]
+    dns_search: list[str]
+    read_only_tmpfs: bool = True
+    requires: list[str]
+    init_path: str | None = None
+    oom_score_adj: int | None = None
+    volumes_from: list[str]
+    umask: str | None = None
     # network (pdman/network)
     publish: list[str]      # -p, raw
     publish_all: bool = False

@@ -40,10 +40,12 @@ def _write(upper: str, out_path: str) -> int:
 
 def write_upper_tar(ctx: EngineContext, rec: "ContainerRecord", out_path: str) -> int:
     """Write the container's changes as a plain tar at `out_path`; returns the entries."""
-    from pdman.runtime.idmap import run_in_userns
+    from pdman.runtime import idmap, userns_mode
 
     upper = ContainerDirs(ctx.paths, rec.id).upper
-    return run_in_userns(_write, upper, out_path)
+    # seen through the container's own mapping (--userns=keep-id moves the owners)
+    mapping = userns_mode.mapping(idmap.mapping_for_current_user(), rec.config.get("userns"))
+    return idmap.run_in_userns(_write, upper, out_path, mapping=mapping)
 
 
 __all__ = ["write_upper_tar"]

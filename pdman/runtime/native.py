@@ -176,6 +176,8 @@ class SpawnSpec(Record):
     parent_death_signal: int = 0
     #: seconds the child may take to reach each sync point
     timeout: float = 30.0
+    #: --umask of the process (None: inherited)
+    umask: int | None = None
 
 
 class SpawnedChild:
@@ -424,6 +426,9 @@ def _to_c(spec: SpawnSpec, b: _Builder | None = None) -> tuple[Any, list[Any]]:
         limits[i].soft, limits[i].hard = _limit(r.soft), _limit(r.hard)
     c.rlimits, c.n_rlimits = limits, len(spec.rlimits)
     c.no_new_privs = int(spec.no_new_privs)
+    if spec.umask is not None:
+        c.set_umask = 1
+        c.umask = spec.umask
     if spec.seccomp_filter:
         buf = b.ffi.from_buffer("uint8_t[]", spec.seccomp_filter)
         b.keep += [spec.seccomp_filter, buf]

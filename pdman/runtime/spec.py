@@ -58,6 +58,8 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
     taken = {m.destination for m in mounts}
     for name in ("hostname", "hosts", "resolv.conf"):
         dest = f"/etc/{name}"
+        if name == "hosts" and config.get("no_hosts"):
+            continue  # --no-hosts: the image's own /etc/hosts
         if dest not in taken:
             source = (net_dirs if name != "hostname" else dirs).userfile(name)
             mounts.append(BindMount(source=source, destination=dest, readonly=False))
@@ -69,9 +71,29 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
     for item in config["env"]:
         k, _, v = item.partition("=")
         env[k] = v
+    for secret in config.get("secrets") or []:
+        # --secret: a copy made at create (engine/secrets.py), never in the config
+        if secret["type"] == "mount":
+            mounts.append(BindMount(source=secret["file"], destination=secret["target"],
+                                    readonly=True))
+        else:
+            with open(secret["file"], "rb") as f:
+                env[secret["target"]] = f.read().decode(errors="replace")
     env.setdefault("HOSTNAME", config["hostname"])
     env.setdefault("HOME", config.get("home") or "/")
     env.setdefault("TERM", "xterm")  # podman's default environment has it, terminal or not
+    for name in config.get("unsetenv") or ():
+        if not any(item.startswith(name + "=") for item in config["env"]):
+            env.pop(name, None)   # --unsetenv of a default (a user's -e still counts)
+    if config.get("shm_size"):
+        tmpfs.append(TmpfsMount(destination="/dev/shm", noexec=True,
+                                options=f"mode=1777,size={config['shm_size']}"))
+    for d in config.get("read_only_tmpfs") or ():
+        tmpfs.append(TmpfsMount(destination=d, options="mode=1777" if d != "/run" else
+                                "mode=755", noexec=False))
+    if config.get("tz") and "/etc/localtime" not in taken:
+        mounts.append(BindMount(source=config["tz"], destination="/etc/localtime",
+                                readonly=True))
     rlimits = [Rlimit(r["type"], r["soft"], r["hard"]) for r in config.get("rlimits", [])]
     join_userns = join_netns = None
     if net["mode"] in ("bridge", "container"):
@@ -85,8 +107,8 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
         # a reaper as PID 1 (podman mounts catatonit the same way)
         from pdman.runtime import libexec
 
-        mounts.append(BindMount(source=libexec.path("pdman-init"), destination=INIT_PATH,
-                                readonly=True))
+        mounts.append(BindMount(source=config.get("init_path") or libexec.path("pdman-init"),
+                                destination=INIT_PATH, readonly=True))
         argv = [INIT_PATH, "--", *argv]
     from pdman.runtime import seccomp
 
@@ -114,6 +136,9 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
         controlling_tty=bool(config.get("tty")),
         share_net=net["mode"] == "host",
         share_user=join_userns is None and is_root_mode(),
+        share_uts=config.get("uts") == "host",
+        umask=config.get("umask"),
+        share_ipc=config.get("ipc") == "host",
         join_userns=join_userns,
         join_netns=join_netns,
     )

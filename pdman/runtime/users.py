@@ -211,3 +211,23 @@ def resolve(layer_dirs: list[str], user: str, group: str = "") -> ResolvedUser:
             if g_id != gid and g_id not in extra:
                 extra.append(g_id)
     return ResolvedUser(uid, gid, extra, home, name)
+
+
+def group_ids(layer_dirs: list[str], names: list[str]) -> list[int]:
+    """`--group-add`: each a GID, or a group of the container's /etc/group."""
+    groups = None
+    out: list[int] = []
+    for name in names:
+        value = parse_id(name)
+        if value is None:
+            if groups is None:
+                groups = _read(layer_dirs, "etc/group")
+            g = next((e for e in groups if len(e) >= 3 and e[0] == name), None)
+            if g is None:
+                raise UsageError(
+                    f"unable to find group {name}: no matching entries in the container's "
+                    "/etc/group", hint="use a numeric GID, or a group that exists in the image")
+            value = _entry_id(g[2], "group", name, "/etc/group")
+        if value not in out:
+            out.append(value)
+    return out

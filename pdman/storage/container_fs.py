@@ -70,9 +70,20 @@ def hosts_file(hostname: str, extra: list[str] | None = None, address: str | Non
     return "\n".join(lines) + "\n"
 
 
-def resolv_conf(dns: list[str] | None = None) -> str:
+def resolv_conf(dns: list[str] | None = None, search: list[str] | None = None,
+                options: list[str] | None = None) -> str:
     """The host's resolv.conf (minus loopback resolvers, which the container cannot
-    reach), or the servers given with --dns."""
+    reach), or the servers given with --dns; --dns-search and --dns-option replace
+    the host's search and options lines."""
+    if search or options:
+        kept = [ln for ln in resolv_conf(dns).splitlines()
+                if not (search and ln.startswith(("search", "domain")))
+                and not (options and ln.startswith("options"))]
+        if search and search != ["."]:
+            kept.append("search " + " ".join(search))
+        if options:
+            kept.append("options " + " ".join(options))
+        return "\n".join(kept) + "\n"
     if dns:
         return "".join(f"nameserver {d}\n" for d in dns)
     try:
@@ -112,7 +123,8 @@ def containerenv(name: str, container_id: str, image_name: str, image_id: str) -
 
 def prepare(paths: Paths, container_id: str, hostname: str,
             hosts_extra: list[str] | None = None, dns: list[str] | None = None,
-            container_env: str | None = None) -> ContainerDirs:
+            container_env: str | None = None, dns_search: list[str] | None = None,
+            dns_options: list[str] | None = None) -> ContainerDirs:
     """Create the writable layer and the generated files (one stage of `create`)."""
     d = ContainerDirs(paths, container_id)
     for sub in (d.upper, d.work, d.merged, d.userdata):
@@ -121,7 +133,7 @@ def prepare(paths: Paths, container_id: str, hostname: str,
     os.chmod(d.upper, 0o755)
     _write(d.userfile("hostname"), hostname + "\n")
     _write(d.userfile("hosts"), hosts_file(hostname, hosts_extra))
-    _write(d.userfile("resolv.conf"), resolv_conf(dns))
+    _write(d.userfile("resolv.conf"), resolv_conf(dns, dns_search, dns_options))
     if container_env is not None:
         _write(d.userfile(".containerenv"), container_env)
     return d

@@ -182,8 +182,8 @@ def test_userns(registry_env: dict[str, str], busybox: str) -> None:
     pd = _pd(registry_env)
     assert pd("run", "--rm", "--userns=host", busybox, "id", "-u").stdout == "0\n"
     assert pd("run", "--rm", "--userns", "", busybox, "id", "-u").stdout == "0\n"
-    keep = pd("run", "--rm", "--userns=keep-id", busybox, "id", "-u", check=False)
-    assert keep.returncode == 125 and "keep-id" in keep.stderr and "Traceback" not in keep.stderr
+    # keep-id: tests/compat/test_userns_keepid.py
+    assert pd("run", "--rm", "--userns=keep-id", busybox, "id", "-u").stdout == f"{os.getuid()}\n"
 
 
 def test_entrypoint_json_term_containerenv(registry_env: dict[str, str], busybox: str) -> None:

@@ -8,13 +8,14 @@ import typer
 
 from pdman.cli import groups
 from pdman.cli.decl import handled_by
-from pdman.cli.options import Format
+from pdman.cli.options import Format, Latest
 
 
 @handled_by("container_files.diff")
 def diff(
-    container: Annotated[str, typer.Argument(help="Container name or ID.")],
+    container: Annotated[Optional[str], typer.Argument(help="Container name or ID.")] = None,
     format: Format = None,
+    latest: Latest = False,
 ) -> None:
     """Show what changed in a container's filesystem: A (added), C (changed), D (deleted)."""
 

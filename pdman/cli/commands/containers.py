@@ -8,7 +8,7 @@ import typer
 
 from pdman.cli import groups
 from pdman.cli.decl import handled_by
-from pdman.cli.options import CidfileRead, Filter, Format, NoHeading, NoTrunc, Quiet
+from pdman.cli.options import CidfileRead, ContainerFilter, Filter, Latest, Format, NoHeading, NoTrunc, Quiet
 
 
 @handled_by("containers.ps")
@@ -61,7 +61,17 @@ def run(
     cgroups: o.Cgroups = "enabled", cgroup_parent: o.CgroupParent = None,
     cgroup_manager: o.CgroupManager = None, log_driver: o.LogDriver = "k8s-file",
     log_opt: o.LogOpt = None, replace: o.Replace = False, userns: o.Userns = None,
-    cidfile: o.Cidfile = None,
+    cidfile: o.Cidfile = None, secret: o.Secret = None,
+    env_host: o.EnvHost = False, env_merge: o.EnvMerge = None, unsetenv: o.Unsetenv = None,
+    unsetenv_all: o.UnsetenvAll = False, label_file: o.LabelFile = None,
+    annotation: o.Annotation = None, expose: o.Expose = None, group_add: o.GroupAdd = None,
+    no_hosts: o.NoHosts = False, pidfile: o.Pidfile = None, shm_size: o.ShmSize = None,
+    tz: o.Tz = None, uts: o.Uts = None, ipc: o.Ipc = None, dns_option: o.DnsOption = None,
+    dns_search: o.DnsSearch = None, read_only_tmpfs: o.ReadOnlyTmpfs = True,
+    requires: o.Requires = None, init_path: o.InitPath = None,
+    oom_score_adj: o.OomScoreAdj = None, volumes_from: o.VolumesFrom = None,
+    umask: o.Umask = None,
+    rmi: o.Rmi = False,
     detach: o.Detach = False, detach_keys: o.DetachKeys = None, sig_proxy: o.SigProxy = True,
 ) -> None:
     """Run a command in a new container: pull the image if missing, create the
@@ -92,7 +102,16 @@ def create(
     cgroups: o.Cgroups = "enabled", cgroup_parent: o.CgroupParent = None,
     cgroup_manager: o.CgroupManager = None, log_driver: o.LogDriver = "k8s-file",
     log_opt: o.LogOpt = None, replace: o.Replace = False, userns: o.Userns = None,
-    cidfile: o.Cidfile = None,
+    cidfile: o.Cidfile = None, secret: o.Secret = None,
+    env_host: o.EnvHost = False, env_merge: o.EnvMerge = None, unsetenv: o.Unsetenv = None,
+    unsetenv_all: o.UnsetenvAll = False, label_file: o.LabelFile = None,
+    annotation: o.Annotation = None, expose: o.Expose = None, group_add: o.GroupAdd = None,
+    no_hosts: o.NoHosts = False, pidfile: o.Pidfile = None, shm_size: o.ShmSize = None,
+    tz: o.Tz = None, uts: o.Uts = None, ipc: o.Ipc = None, dns_option: o.DnsOption = None,
+    dns_search: o.DnsSearch = None, read_only_tmpfs: o.ReadOnlyTmpfs = True,
+    requires: o.Requires = None, init_path: o.InitPath = None,
+    oom_score_adj: o.OomScoreAdj = None, volumes_from: o.VolumesFrom = None,
+    umask: o.Umask = None,
 ) -> None:
     """Create a container without starting it; prints its ID."""
 
@@ -106,6 +125,7 @@ def start(
     filter: Annotated[Optional[list[str]], typer.Option(
         "--filter", "-f", help="Start the containers matching KEY=VALUE, as `ps --filter` "
                                "(repeatable; implies --all).")] = None,
+    latest: Latest = False,
 ) -> None:
     """Start created or exited containers in the background (with -a/-i: attached, in
     the foreground); prints each name as given."""
@@ -123,6 +143,10 @@ def rm(
     time: Annotated[Optional[int], typer.Option(
         "--time", "-t", help="With --force: seconds to wait for the stop signal to work "
                              "before SIGKILL (default: SIGKILL at once).")] = None,
+    latest: Latest = False,
+    filter: Annotated[Optional[list[str]], typer.Option(
+        "--filter", help="Remove the containers that `ps -a --filter` lists for KEY=VALUE "
+                         "(repeatable).")] = None,
 ) -> None:
     """Remove containers and their writable layers (`rm -t 0 --all --force --ignore`
     cleans up everything, as in podman)."""
@@ -138,10 +162,11 @@ def rename(
 
 @handled_by("containers.wait")
 def wait(
-    containers: Annotated[list[str], typer.Argument(help="Containers to wait for.")],
+    containers: Annotated[Optional[list[str]], typer.Argument(help="Containers to wait for.")] = None,
     condition: Annotated[Optional[list[str]], typer.Option(
         "--condition", help="State to wait for: stopped (default), exited, running, created, paused.")] = None,
     interval: Annotated[str, typer.Option("--interval", "-i", help="Polling interval, e.g. 250ms.")] = "250ms",
+    latest: Latest = False,
 ) -> None:
     """Wait for containers to reach a state; prints each one's exit code."""
 
@@ -149,14 +174,18 @@ def wait(
 @handled_by("containers.prune")
 def prune(
     force: Annotated[bool, typer.Option("--force", "-f", help="Do not ask for confirmation.")] = False,
+    filter: Annotated[Optional[list[str]], typer.Option(
+        "--filter", help="Only the stopped containers that `ps -a --filter` lists for "
+                         "KEY=VALUE (repeatable).")] = None,
 ) -> None:
     """Remove all stopped containers."""
 
 
 @handled_by("containers.inspect")
 def inspect(
-    containers: Annotated[list[str], typer.Argument(help="Containers to inspect.")],
+    containers: Annotated[Optional[list[str]], typer.Argument(help="Containers to inspect.")] = None,
     format: Format = None,
+    latest: Latest = False,
 ) -> None:
     """Show a container's configuration and state as JSON (docker's field names)."""
 
@@ -174,6 +203,7 @@ def exists(
 def init(
     containers: Annotated[Optional[list[str]], typer.Argument(help="Containers to initialize.")] = None,
     all: Annotated[bool, typer.Option("--all", "-a", help="Every created container.")] = False,
+    latest: Latest = False,
 ) -> None:
     """Initialize created containers without starting them. pdman prepares a container
     when it starts, so this checks that each one exists and is not running, and prints

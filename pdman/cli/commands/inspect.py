@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
 from pdman.cli import groups
 from pdman.cli.decl import handled_by
-from pdman.cli.options import Format
+from pdman.cli.options import Format, Latest
 
 
 @handled_by("inspect.inspect")
 def inspect(
-    names: Annotated[list[str], typer.Argument(help="Containers or images (name or ID).")],
+    names: Annotated[Optional[list[str]], typer.Argument(help="Containers or images (name or ID).")] = None,
     format: Format = None,
     type: Annotated[str, typer.Option(
         "--type", "-t", help="What to look for: all (containers first), container or image.")] = "all",
     size: Annotated[bool, typer.Option("--size", "-s", help="Accepted for podman compatibility.")] = False,
+    latest: Latest = False,
 ) -> None:
     """Show the configuration and state of containers or images as JSON."""
 

@@ -11,7 +11,7 @@ import typer
 from pdman.cli import groups
 from pdman.cli import options_create as o
 from pdman.cli.decl import handled_by
-from pdman.cli.options import CidfileRead
+from pdman.cli.options import CidfileRead, ContainerFilter, Latest
 
 Containers = Annotated[Optional[list[str]], typer.Argument(help="Containers (names or IDs).")]
 All = Annotated[bool, typer.Option("--all", "-a", help="All running containers.")]
@@ -28,6 +28,8 @@ def stop(
     ignore: Annotated[bool, typer.Option(
         "--ignore", "-i", help="Ignore containers that do not exist.")] = False,
     cidfile: CidfileRead = None,
+    latest: Latest = False,
+    filter: ContainerFilter = None,
 ) -> None:
     """Stop running containers: their stop signal (the image's StopSignal, else SIGTERM),
     then SIGKILL after the timeout. Prints each name as given."""
@@ -40,6 +42,7 @@ def kill(
         "--signal", "-s", help="Signal to send: a name (SIGTERM, HUP) or a number.")] = "KILL",
     all: All = False,
     cidfile: CidfileRead = None,
+    latest: Latest = False,
 ) -> None:
     """Send a signal (default SIGKILL) to the main process of running containers."""
 
@@ -52,17 +55,20 @@ def restart(
     running: Annotated[bool, typer.Option(
         "--running", help="With --all: only the running ones.")] = False,
     cidfile: CidfileRead = None,
+    latest: Latest = False,
+    filter: ContainerFilter = None,
 ) -> None:
     """Stop (if running) and start containers again, in the background."""
 
 
 @handled_by("lifecycle.attach")
 def attach(
-    container: Annotated[str, typer.Argument(help="Container to attach to.")],
+    container: Annotated[Optional[str], typer.Argument(help="Container to attach to.")] = None,
     detach_keys: o.DetachKeys = None,
     no_stdin: Annotated[bool, typer.Option(
         "--no-stdin", help="Do not attach stdin.")] = False,
     sig_proxy: o.SigProxy = True,
+    latest: Latest = False,
 ) -> None:
     """Attach the terminal to a running container's stdio (detach with ctrl-p,ctrl-q);
     exits with the container's status when it exits."""
@@ -70,8 +76,8 @@ def attach(
 
 @handled_by("lifecycle.exec_")
 def exec_(
-    container: Annotated[str, typer.Argument(help="Running container to exec in.")],
-    command: Annotated[list[str], typer.Argument(help="Command and its arguments.")],
+    container: Annotated[Optional[str], typer.Argument(help="Running container to exec in.")] = None,
+    command: Annotated[Optional[list[str]], typer.Argument(help="Command and its arguments.")] = None,
     interactive: o.Interactive = False,
     tty: o.Tty = False,
     env: o.Env = None,
@@ -85,6 +91,7 @@ def exec_(
     privileged: Annotated[bool, typer.Option(
         "--privileged", help="Give the process every capability.")] = False,
     detach_keys: o.DetachKeys = None,
+    latest: Latest = False,
 ) -> None:
     """Run a command in a running container, in its namespaces; exits with the
     command's status (126/127 when it cannot be run or is not found)."""
@@ -92,7 +99,7 @@ def exec_(
 
 @handled_by("lifecycle.logs")
 def logs(
-    containers: Annotated[list[str], typer.Argument(help="Containers whose logs to show.")],
+    containers: Annotated[Optional[list[str]], typer.Argument(help="Containers whose logs to show.")] = None,
     follow: Annotated[bool, typer.Option(
         "--follow", "-f", help="Keep printing new output until the container exits.")] = False,
     since: Annotated[Optional[str], typer.Option(
@@ -109,16 +116,18 @@ def logs(
                               "name instead of its short ID.")] = False,
     color: Annotated[bool, typer.Option(
         "--color", help="Print each container's lines in a colour of its own.")] = False,
+    latest: Latest = False,
 ) -> None:
     """Show a container's output (stdout to stdout, stderr to stderr) from its log."""
 
 
 @handled_by("lifecycle.top")
 def top(
-    container: Annotated[str, typer.Argument(help="Running container.")],
+    container: Annotated[Optional[str], typer.Argument(help="Running container.")] = None,
     descriptors: Annotated[Optional[list[str]], typer.Argument(
         help="Columns: user pid ppid pcpu etime tty time args comm uid gid group pgid "
              "hpid huser hgroup (default: user pid ppid pcpu etime tty time args).")] = None,
+    latest: Latest = False,
 ) -> None:
     """Show the processes running in a container."""
 

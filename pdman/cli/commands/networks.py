@@ -89,6 +89,8 @@ def port(
     private_port: Annotated[Optional[str], typer.Argument(
         help="Only this container port: PORT[/tcp|udp].")] = None,
     all: Annotated[bool, typer.Option("--all", "-a", help="Every running container's ports.")] = False,
+    latest: Annotated[bool, typer.Option(
+        "--latest", "-l", help="Act on the latest created container (in any state).")] = False,
 ) -> None:
     """List a container's published ports: `80/tcp -> 0.0.0.0:8080`."""
 

@@ -9,7 +9,7 @@ import typer
 
 from pdman.cli import groups
 from pdman.cli.decl import handled_by
-from pdman.cli.options import Format, NoTrunc
+from pdman.cli.options import CidfileRead, ContainerFilter, Format, Latest, NoTrunc
 
 
 @handled_by("resources.stats")
@@ -21,6 +21,7 @@ def stats(
     interval: Annotated[int, typer.Option("--interval", "-i", help="Seconds between samples when streaming.")] = 5,
     format: Format = None,
     no_trunc: NoTrunc = False,
+    latest: Latest = False,
 ) -> None:
     """Show containers' resource use from their cgroups. Columns: ID, NAME, CPU %,
     MEM USAGE / LIMIT, MEM %, NET IO, BLOCK IO, PIDS, CPU TIME, AVG CPU %."""
@@ -28,14 +29,22 @@ def stats(
 
 @handled_by("resources.pause")
 def pause(
-    containers: Annotated[list[str], typer.Argument(help="Containers to pause (name or ID).")],
+    containers: Annotated[Optional[list[str]], typer.Argument(help="Containers to pause (name or ID).")] = None,
+    all: Annotated[bool, typer.Option("--all", "-a", help="Pause every running container.")] = False,
+    cidfile: CidfileRead = None,
+    latest: Latest = False,
+    filter: ContainerFilter = None,
 ) -> None:
     """Pause all processes in containers (cgroup v2 freezer)."""
 
 
 @handled_by("resources.unpause")
 def unpause(
-    containers: Annotated[list[str], typer.Argument(help="Containers to unpause (name or ID).")],
+    containers: Annotated[Optional[list[str]], typer.Argument(help="Containers to unpause (name or ID).")] = None,
+    all: Annotated[bool, typer.Option("--all", "-a", help="Unpause every paused container.")] = False,
+    cidfile: CidfileRead = None,
+    latest: Latest = False,
+    filter: ContainerFilter = None,
 ) -> None:
     """Unpause all processes in paused containers."""
 

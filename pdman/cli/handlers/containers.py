@@ -89,15 +89,17 @@ def _prepare(ctx, kw: dict[str, object]) -> None:  # type: ignore[no-untyped-def
         if os.path.exists(str(cidfile)):
             raise UsageError(f"container id file exists. Ensure another container is not "
                              f"using it or delete {cidfile}")
-    userns = str(kw.pop("userns", None) or "")
+    userns = str(kw.get("userns") or "")
     if userns not in ("", "host"):
         from pdman.config import is_root_mode
 
-        raise UsageError(f"--userns={userns}: not built yet",
-                         hint="as root a container gets no user namespace (--userns=host): "
-                              "its root is the host's root" if is_root_mode() else
-                              "pdman's user namespace is podman's rootless default "
-                              "(--userns=host): container root is your user")
+        if is_root_mode():
+            raise UsageError(f"--userns={userns}: not built yet in root mode",
+                             hint="as root a container gets no user namespace (--userns=host): "
+                                  "its root is the host's root")
+    from pdman.runtime import userns_mode
+
+    userns_mode.parse(userns)  # a bad value fails before any pull
     if kw.pop("replace", False) and kw["name"]:
         from pdman.engine import containers as engine
 
@@ -135,7 +137,23 @@ def _create_options(image: str, command: list[str] | None, **kw: object):  # typ
         pull="missing" if kw["pull"] == "newer" else str(kw["pull"]), network=str(kw["network"]),
         platform=kw["platform"], tls_verify=_tls(kw["tls_verify"]),  # type: ignore[arg-type]
         stop_signal=kw["stop_signal"], stop_timeout=kw["stop_timeout"],
-        quiet_pull=bool(kw["quiet"]), remove=bool(kw["rm"]),
+        quiet_pull=bool(kw["quiet"]), remove=bool(kw["rm"]), userns=str(kw["userns"] or ""),
+        secrets=list(kw["secret"] or []),  # type: ignore[call-overload]
+        env_host=bool(kw["env_host"]), env_merge=list(kw["env_merge"] or []),  # type: ignore[call-overload]
+        unsetenv=list(kw["unsetenv"] or []),  # type: ignore[call-overload]
+        unsetenv_all=bool(kw["unsetenv_all"]),
+        label_files=list(kw["label_file"] or []),  # type: ignore[call-overload]
+        annotations=list(kw["annotation"] or []),  # type: ignore[call-overload]
+        expose=list(kw["expose"] or []), group_add=list(kw["group_add"] or []),  # type: ignore[call-overload]
+        no_hosts=bool(kw["no_hosts"]), pidfile=kw["pidfile"], shm_size=kw["shm_size"],  # type: ignore[arg-type]
+        tz=kw["tz"], uts=kw["uts"], ipc=kw["ipc"],  # type: ignore[arg-type]
+        dns_options=list(kw["dns_option"] or []),  # type: ignore[call-overload]
+        dns_search=list(kw["dns_search"] or []),  # type: ignore[call-overload]
+        read_only_tmpfs=bool(kw["read_only_tmpfs"]),
+        requires=list(kw["requires"] or []), init_path=kw["init_path"],  # type: ignore[call-overload]
+        oom_score_adj=kw["oom_score_adj"],  # type: ignore[arg-type]
+        volumes_from=list(kw["volumes_from"] or []),  # type: ignore[call-overload]
+        umask=kw["umask"],  # type: ignore[arg-type]
         publish=list(kw["publish"] or []), publish_all=bool(kw["publish_all"]),
         dns=list(kw["dns"] or []), add_hosts=list(kw["add_host"] or []),
         network_aliases=list(kw["network_alias"] or []),
@@ -168,6 +186,9 @@ def run(g: GlobalOptions, image: str, command: list[str] | None, **kw: object) -
     ctx = g.context()
     _prepare(ctx, kw)
     cidfile = kw.pop("cidfile", None)
+    rmi = bool(kw.pop("rmi", False))
+    if rmi:
+        kw["rm"] = True  # podman: --rmi implies --rm
     opts = _create_options(image, command, **kw)
     on_created = (lambda cid: _write_cidfile(str(cidfile), cid)) if cidfile else None
     report = _with_pull_progress(opts, lambda o: containers.run(
@@ -175,7 +196,22 @@ def run(g: GlobalOptions, image: str, command: list[str] | None, **kw: object) -
     if report.exit_code is None:  # -d: the ID, as podman prints it
         print(report.id)
         return 0
+    if rmi:
+        _remove_image_quietly(ctx, image)
     return int(report.exit_code)
+
+
+def _remove_image_quietly(ctx, image: str) -> None:  # type: ignore[no-untyped-def]
+    """--rmi: the image goes unless another container uses it (podman says nothing)."""
+    from pdman.errors import PdmanError
+
+    try:
+        from pdman.engine import image_removal
+        from pdman.entities.images import RemoveImagesOptions
+
+        image_removal.remove_images(ctx, RemoveImagesOptions(names=(image,)))
+    except PdmanError:
+        pass
 
 
 def create(g: GlobalOptions, image: str, command: list[str] | None, **kw: object) -> int:
@@ -290,12 +326,12 @@ def wait(g: GlobalOptions, containers: list[str], condition: list[str] | None, i
     return each(containers, lambda n: engine.wait(ctx, n, conds, step))
 
 
-def prune(g: GlobalOptions, force: bool) -> int:
+def prune(g: GlobalOptions, force: bool, filter: list[str] | None = None) -> int:
     from pdman.engine import containers as engine
 
     if not confirmed(force, "This will remove all non running containers."):
         return 0
-    for cid in engine.prune(g.context()):
+    for cid in engine.prune(g.context(), tuple(filter or ())):
         print(cid)
     return 0
 

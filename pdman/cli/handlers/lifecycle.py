@@ -88,6 +88,10 @@ def exec_(g: GlobalOptions, container: str, command: list[str], interactive: boo
           workdir: str | None, detach: bool, privileged: bool, detach_keys: str | None) -> int:
     from pdman.engine import lifecycle
 
+    if not command:
+        from pdman.errors import UsageError
+
+        raise UsageError("must provide a non-empty command to start an exec session")
     return lifecycle.exec_in(g.context(), lifecycle.ExecOptions(
         container, list(command), interactive=interactive, tty=tty, env=list(env or []),
         env_files=list(env_file or []), user=user, workdir=workdir, detach=detach,

@@ -120,9 +120,29 @@ def _each(g: GlobalOptions, containers: list[str], verb: str) -> int:
     return 0
 
 
-def pause(g: GlobalOptions, containers: list[str]) -> int:
-    return _each(g, containers, "pause")
+def _chosen(g: GlobalOptions, containers: list[str] | None, all: bool,
+            cidfile: list[str] | None, state: str) -> list[str]:
+    from pdman.cli.handlers.common import with_cidfiles
+    from pdman.engine import containers as engine
+    from pdman.errors import UsageError
+    from pdman.storage import container_records
+
+    names = with_cidfiles(containers, cidfile) or []
+    if all:
+        ctx = g.context()
+        recs = [engine.reconcile(ctx, r) for r in container_records.list_all(ctx.catalog)]
+        names += [r.id for r in recs if r.status == state]
+    elif not names:
+        raise UsageError("you must provide at least one container name or ID",
+                         hint="or pass --all, --latest or --filter")
+    return names
 
 
-def unpause(g: GlobalOptions, containers: list[str]) -> int:
-    return _each(g, containers, "unpause")
+def pause(g: GlobalOptions, containers: list[str] | None, all: bool = False,
+          cidfile: list[str] | None = None) -> int:
+    return _each(g, _chosen(g, containers, all, cidfile, "running"), "pause")
+
+
+def unpause(g: GlobalOptions, containers: list[str] | None, all: bool = False,
+            cidfile: list[str] | None = None) -> int:
+    return _each(g, _chosen(g, containers, all, cidfile, "paused"), "unpause")

@@ -1,0 +1,103 @@
+"""`--latest`/`-l` and `--filter` of the verbs that act on containers, as podman's:
+applied to the handler's options before the handler runs, so every verb reads them the
+same way (one place, reached by Typer and by the stdlib fast path alike).
+
+    --latest   the most recently created container (any state) takes the place of the
+               container argument; a command's first word after it is then what
+               follows the container (`exec -l ls`, `top -l pid`, `port -l 80`)
+    --filter   the containers that `ps -a --filter` would list (all filters ANDed)
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from pdman.cli.globalopts import GlobalOptions
+
+#: handler -> (its container argument, the argument a single container's extra words
+#: move to under --latest, or "" when there is none, and whether a container is needed)
+LATEST = {
+    "lifecycle.stop": ("containers", "", False),
+    "lifecycle.kill": ("containers", "", False),
+    "lifecycle.restart": ("containers", "", False),
+    "lifecycle.attach": ("container", "", True),
+    "lifecycle.exec_": ("container", "command", True),
+    "lifecycle.logs": ("containers", "", True),
+    "lifecycle.top": ("container", "descriptors", True),
+    "containers.start": ("containers", "", False),
+    "containers.rm": ("containers", "", False),
+    "containers.wait": ("containers", "", True),
+    "containers.inspect": ("containers", "", True),
+    "containers.init": ("containers", "", False),
+    "inspect.inspect": ("names", "", True),
+    "container_files.diff": ("container", "", True),
+    "networks.port": ("container", "private_port", False),
+    "resources.stats": ("containers", "", False),
+    "resources.pause": ("containers", "", False),
+    "resources.unpause": ("containers", "", False),
+}
+
+#: handlers whose --filter chooses the containers
+FILTER = ("containers.rm", "lifecycle.stop", "lifecycle.restart", "resources.pause",
+          "resources.unpause")
+
+
+def latest_id(g: "GlobalOptions") -> str:
+    """The ID of the most recently created container."""
+    from pdman.errors import ContainerNotFound
+    from pdman.storage import container_records
+
+    recs = container_records.list_all(g.context().catalog)
+    if not recs:
+        raise ContainerNotFound("no containers to act on: no such container",
+                                hint="--latest needs at least one container")
+    return max(recs, key=lambda r: r.created).id
+
+
+def apply(target: str, g: "GlobalOptions", options: "dict[str, Any]") -> bool:
+    """Rewrite `options` for --latest and --filter (a no-op for other commands); False
+    when a filter matched no container (podman then does nothing, successfully)."""
+    from pdman.errors import UsageError
+
+    if target in FILTER and options.get("filter"):
+        from pdman.engine import containers as engine
+        from pdman.entities.containers import ListContainersOptions
+
+        key = LATEST[target][0]
+        if options.get(key) or options.get("all"):
+            raise UsageError("--filter takes the place of container names and --all")
+        rows = engine.list_containers(g.context(), ListContainersOptions(
+            all=True, filters=tuple(options["filter"])))
+        options[key] = [r.ID for r in rows]
+        options.pop("filter")
+        if not rows:
+            return False
+    elif target in FILTER:
+        options.pop("filter", None)
+    if target not in LATEST:
+        return True
+    key, moves_to, needed = LATEST[target]
+    value = options.get(key)
+    if options.pop("latest", False):
+        cid = latest_id(g)
+        if isinstance(value, list) or key != "container":
+            if value:
+                raise UsageError("--latest and containers cannot be used together")
+            options[key] = [cid]
+        else:
+            if value is not None and not moves_to:
+                raise UsageError("--latest and containers cannot be used together")
+            if value is not None and moves_to == "private_port":
+                options[moves_to] = value
+            elif value is not None:
+                options[moves_to] = [value, *(options.get(moves_to) or [])]
+            options[key] = cid
+    elif needed and not value:
+        raise UsageError("you must provide at least one container name or ID",
+                         hint="or pass --latest (-l)")
+    return True
+
+
+__all__ = ["FILTER", "LATEST", "apply", "latest_id"]

@@ -1,0 +1,121 @@
+"""`--userns=keep-id[:uid=U,gid=G]`: a user namespace other than the rootless default,
+with podman 4.3's mapping (nomap's permutation is here too; the mode is refused at
+`parse`: its container root, unmapped from the user, cannot reach the user's store).
+
+The default mapping (runtime/idmap.py) maps container root to the user and container
+IDs 1..N-1 to the subordinate range: call its IDs the *intermediate* IDs (podman's
+rootless user namespace). The other modes are a permutation of those IDs, as podman's
+nested user namespace is:
+
+    keep-id:  container 0..U-1 -> intermediate 1..U, container U -> intermediate 0
+              (the user), container U+1..N-1 -> intermediate U+1..N-1
+    nomap:    container 0..N-2 -> intermediate 1..N-1 (the user is not mapped)
+
+pdman writes the composition (container -> host) in one user namespace. Image layers
+are stored with the default mapping, so such a container gets a copy of its image's
+root filesystem whose owners are moved the same way (engine/userns_rootfs.py).
+"""
+
+from __future__ import annotations
+
+from pdman.errors import UsageError
+from pdman.runtime.idmap import IdMapping, IdRange
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+
+def parse(value: str) -> "dict[str, Any] | None":
+    """The stored form of `--userns`: None for the default (`""`, `host`), else
+    {"mode": "keep-id", "uid": U | None, "gid": G | None} or {"mode": "nomap"}."""
+    if value in ("", "host"):
+        return None
+    mode, _, opts = value.partition(":")
+    if mode == "nomap":
+        # its root could not reach the user's store: pdman's container process sets up
+        # its own mounts, where podman mounts them before entering the nested namespace
+        raise UsageError("--userns=nomap: not built yet (the container's root, unmapped "
+                         "from your user, could not reach your store)",
+                         hint="use --userns=keep-id, or the default")
+    if mode == "keep-id":
+        out: "dict[str, Any]" = {"mode": "keep-id", "uid": None, "gid": None}
+        for item in filter(None, opts.split(",")):
+            key, sep, num = item.partition("=")
+            if key not in ("uid", "gid") or not sep or not num.isdigit():
+                raise UsageError(f"invalid --userns option {item!r}",
+                                 hint="use --userns=keep-id:uid=UID,gid=GID")
+            out[key] = int(num)
+        return out
+    if mode == "auto":
+        raise UsageError("--userns=auto: a rootless user cannot allocate other users' IDs",
+                         hint="use keep-id or nomap, or run as root")
+    raise UsageError(f"invalid --userns value {value!r}",
+                     hint="use host, keep-id[:uid=UID,gid=GID] or nomap")
+
+
+def _permutation(userns: "dict[str, Any]", own: int, size: int, what: str) -> list[IdRange]:
+    """container ID -> intermediate ID ranges (IdRange(container, intermediate, n))."""
+    if userns["mode"] == "nomap":
+        return [IdRange(0, 1, size - 1)]
+    inner = own if userns.get(what) is None else int(userns[what])
+    if inner >= size:
+        raise UsageError(f"--userns=keep-id: {what} {inner} is outside the {size} IDs of "
+                         f"your subordinate range",
+                         hint="choose a smaller ID, or widen /etc/subuid and /etc/subgid")
+    ranges = [IdRange(inner, 0, 1)]
+    if inner > 0:
+        ranges.insert(0, IdRange(0, 1, inner))
+    if size - 1 - inner > 0:
+        ranges.append(IdRange(inner + 1, inner + 1, size - 1 - inner))
+    return ranges
+
+
+def _compose(perm: list[IdRange], base: tuple[IdRange, ...]) -> tuple[IdRange, ...]:
+    """container -> host: each permutation range split where the base mapping's
+    ranges (intermediate -> host) break."""
+    out: list[IdRange] = []
+    for p in perm:
+        cont, inter, left = p
+        while left > 0:
+            for b in base:
+                if b.container_id <= inter < b.container_id + b.size:
+                    n = min(left, b.container_id + b.size - inter)
+                    out.append(IdRange(cont, b.host_id + inter - b.container_id, n))
+                    cont, inter, left = cont + n, inter + n, left - n
+                    break
+            else:
+                left = 0  # beyond the base mapping: not mapped
+    return tuple(out)
+
+
+def mapping(base: IdMapping, userns: "dict[str, Any] | None") -> IdMapping:
+    """The container's ID mapping for its stored `userns` setting."""
+    if not userns:
+        return base
+    if base.single_id:
+        raise UsageError(f"--userns={userns['mode']} needs a subordinate ID range",
+                         hint=base.warning or "add your user to /etc/subuid and /etc/subgid")
+    uid_perm = _permutation(userns, base.uid_map[0].host_id, base.size, "uid")
+    gsize = sum(r.size for r in base.gid_map)
+    gid_perm = _permutation(userns, base.gid_map[0].host_id, gsize, "gid")
+    return IdMapping(_compose(uid_perm, base.uid_map), _compose(gid_perm, base.gid_map))
+
+
+def owner_moves(userns: "dict[str, Any]", base: IdMapping) -> tuple[list[IdRange], list[IdRange]]:
+    """The permutations (uid, gid) that move a file of image owner I to container
+    owner I under the mode, seen from the default user namespace."""
+    gsize = sum(r.size for r in base.gid_map)
+    return (_permutation(userns, base.uid_map[0].host_id, base.size, "uid"),
+            _permutation(userns, base.gid_map[0].host_id, gsize, "gid"))
+
+
+def container_ids(userns: "dict[str, Any]", uid: int, gid: int) -> tuple[int, int]:
+    """Whom the process runs as by default: keep-id's user; root otherwise."""
+    if userns["mode"] != "keep-id":
+        return 0, 0
+    return (uid if userns.get("uid") is None else int(userns["uid"]),
+            gid if userns.get("gid") is None else int(userns["gid"]))
+
+
+__all__ = ["container_ids", "mapping", "owner_moves", "parse"]
