@@ -29,6 +29,8 @@ network = typer.Typer(help="Manage networks.", context_settings=_SETTINGS, no_ar
 system = typer.Typer(help="Manage pdman itself: info, disk use, checks.",
                      context_settings=_SETTINGS, no_args_is_help=True)
 
+healthcheck = typer.Typer(help="Manage healthchecks of containers.", context_settings=_SETTINGS,
+                          no_args_is_help=True)
 buildx = typer.Typer(help="docker buildx compatibility: `buildx build` is `build`.",
                      context_settings=_SETTINGS, no_args_is_help=True)
 
@@ -38,6 +40,7 @@ top.add_typer(volume, name="volume")
 top.add_typer(network, name="network")
 top.add_typer(system, name="system")
 top.add_typer(buildx, name="buildx")
+top.add_typer(healthcheck, name="healthcheck")
 
 #: (group app, name) pairs; `top` for top-level commands
 Place = tuple[typer.Typer, str]

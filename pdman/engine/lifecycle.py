@@ -53,10 +53,15 @@ def start(ctx: EngineContext, name: str) -> bool:
     return True
 
 
-def start_detached(ctx: EngineContext, rec: records.ContainerRecord) -> None:
+def start_detached(ctx: EngineContext, rec: records.ContainerRecord,
+                   by_policy: bool = False) -> bool:
     """Stages 4-6 for a detached container: namespaces and exec under a new monitor
     (which holds its stdio and writes its log), network and cgroup, record `running`.
-    Two `start`s of one container at once: the second finds it running."""
+    Two `start`s of one container at once: the second finds it running.
+
+    `by_policy`: a restart by the restart policy (engine/restart_policy.py), which
+    does nothing (False) when a user stopped the container meanwhile; a user's start
+    clears that mark and the restart count."""
     import fcntl
 
     from pdman.storage.container_fs import ContainerDirs
@@ -68,7 +73,18 @@ def start_detached(ctx: EngineContext, rec: records.ContainerRecord) -> None:
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
         rec = containers.reconcile(ctx, records.find(ctx.catalog, rec.id))
+        if by_policy:
+            if rec.state.get("stopped_by_user") or rec.status in ("running", "paused"):
+                return False
+            count = int(rec.state.get("restart_count", 0)) + 1
+            changes = {"restart_count": count, "restarting": False}
+        else:
+            changes = {"restart_count": 0, "restart_delay": 0, "restarting": False,
+                       "stopped_by_user": False}
+        records.update_state(ctx.catalog, rec.id, state=changes)
+        rec.state.update(changes)
         _start_locked(ctx, rec)
+        return True
     finally:
         os.close(lock)
 
@@ -105,11 +121,15 @@ def _start_locked(ctx: EngineContext, rec: records.ContainerRecord) -> None:
     def on_started(pid: int, monitor_pid: int) -> None:         # 6: record
         from pdman.runtime.procs import start_time
 
+        state = {"pid_start": start_time(pid), "monitor_start": start_time(monitor_pid),
+                 "error": ""}
+        if config.get("healthcheck"):
+            from pdman.engine import health
+
+            state["health"] = health.initial_state(rec)
         records.update_state(child_ctx.catalog, rec.id, status="running", pid=pid,
                              monitor_pid=monitor_pid, started_at=time.time(), finished_at=0,
-                             exit_code=None, oom_killed=0,
-                             state={"pid_start": start_time(pid),
-                                    "monitor_start": start_time(monitor_pid), "error": ""})
+                             exit_code=None, oom_killed=0, state=state)
         # the monitor joins the container's cgroup, as podman places conmon: it then
         # holds the scope until it has read the exit status and memory.events
         _join_cgroup(child_ctx, rec, monitor_pid, "its monitor")
@@ -118,13 +138,30 @@ def _start_locked(ctx: EngineContext, rec: records.ContainerRecord) -> None:
         container_id=rec.id, name=rec.name, run_dir=dirs.run, tty=bool(config.get("tty")),
         interactive=bool(config.get("interactive")), log_driver=config.get("log_driver", "k8s-file"),
         log_path=containers.log_path(ctx, rec), log_max_size=containers.log_max_size(config),
-        exit_command=monitor.exit_command(ctx.paths.root, ctx.paths.runroot, rec.id))
+        exit_command=monitor.exit_command(ctx.paths.root, ctx.paths.runroot, rec.id),
+        health=_health_schedule(ctx, rec))
     try:
         monitor.launch(spec, mapping, options, before_release, on_started,  # 4: namespaces, exec
                        start_early=start_network)
     except BaseException:
         containers._teardown(ctx, rec)
         raise
+
+
+def _health_schedule(ctx: EngineContext,
+                     rec: records.ContainerRecord) -> "tuple[int, int, int, list[str]] | None":
+    """The monitor schedules the healthcheck (engine/health.py): its timing and the
+    command it runs each time (`pdman healthcheck run ID`)."""
+    if not rec.config.get("healthcheck"):
+        return None
+    from pdman.engine import health
+    from pdman.runtime import monitor
+
+    timing = health.schedule(rec.config["healthcheck"])
+    if timing is None:
+        return None
+    return (*timing, monitor.pdman_command(ctx.paths.root, ctx.paths.runroot,
+                                           ["healthcheck", "run", rec.id]))
 
 
 def _join_cgroup(ctx: EngineContext, rec: records.ContainerRecord, pid: int, who: str) -> None:
@@ -144,6 +181,8 @@ def _join_cgroup(ctx: EngineContext, rec: records.ContainerRecord, pid: int, who
 def _wait_for_previous_monitor(rec: records.ContainerRecord) -> None:
     from pdman.runtime import procs
 
+    if rec.monitor_pid == os.getpid():
+        return  # the restart policy restarts from the previous monitor's own cleanup
     if rec.monitor_pid and not procs.wait_gone(rec.monitor_pid, rec.state.get("monitor_start", 0),
                                                MONITOR_GRACE):
         raise ConflictError(f"container {rec.name} is still being cleaned up after its last run",
@@ -201,7 +240,11 @@ def stop(ctx: EngineContext, options: StopOptions) -> records.ContainerRecord:
 
     from pdman.runtime import procs
 
+    from pdman.engine import restart_policy
+
     rec = containers.reconcile(ctx, records.find(ctx.catalog, options.name))
+    restart_policy.stopped_by_user(ctx, rec)    # before the signal: no restart after it
+    rec = containers.reconcile(ctx, records.find(ctx.catalog, rec.id))
     if rec.status not in ("running", "paused"):
         return rec
     timeout = rec.config.get("stop_timeout", 10) if options.timeout is None else options.timeout
@@ -254,12 +297,18 @@ def kill(ctx: EngineContext, options: KillOptions) -> records.ContainerRecord:
     """`kill`: send a signal to the container's PID 1; does not wait."""
     from pdman.runtime import procs
 
+    from pdman.engine import restart_policy
+
     sig = parse_signal(options.signal)
     rec = containers.reconcile(ctx, records.find(ctx.catalog, options.name))
     if rec.status not in ("running", "paused"):
+        if rec.state.get("restarting"):     # waiting out its back-off: no restart then
+            restart_policy.stopped_by_user(ctx, rec)
+            return rec
         raise ConflictError(f"can only kill running containers. {rec.id} is in state "
                             f"{rec.status}: container state improper",
                             hint=f"start it first (`pdman start {rec.name}`)")
+    restart_policy.stopped_by_user(ctx, rec)    # podman: a kill is the user's stop
     pidfd = procs.open_process(rec.pid, rec.state.get("pid_start", 0))
     if pidfd is not None:
         try:
@@ -282,8 +331,10 @@ def kill_for_removal(ctx: EngineContext, rec: records.ContainerRecord) -> None:
     finished the cleanup (which removes a `--rm` container itself)."""
     import signal
 
+    from pdman.engine import restart_policy
     from pdman.runtime import procs
 
+    restart_policy.stopped_by_user(ctx, rec)
     pidfd = procs.open_process(rec.pid, rec.state.get("pid_start", 0))
     if pidfd is not None:
         try:
@@ -316,6 +367,11 @@ def cleanup(ctx: EngineContext, name: str) -> None:
             containers.remove(ctx, containers.RemoveOptions(name=rec.id, force=True, volumes=True))
         except ContainerNotFound:
             pass
+        return
+    if (rec.config.get("restart_policy") or {}).get("name") not in (None, "", "no"):
+        from pdman.engine import restart_policy
+
+        restart_policy.restart_after_exit(ctx, rec)
 
 
 # ---------------------------------------------------------------------------

@@ -61,7 +61,12 @@ def run(
     cgroups: o.Cgroups = "enabled", cgroup_parent: o.CgroupParent = None,
     cgroup_manager: o.CgroupManager = None, log_driver: o.LogDriver = "k8s-file",
     log_opt: o.LogOpt = None, replace: o.Replace = False, userns: o.Userns = None,
-    cidfile: o.Cidfile = None,
+    cidfile: o.Cidfile = None, restart: o.Restart = None,
+    health_cmd: o.HealthCmd = None, health_interval: o.HealthInterval = None,
+    health_timeout: o.HealthTimeout = None, health_retries: o.HealthRetries = None,
+    health_start_period: o.HealthStartPeriod = None,
+    health_start_interval: o.HealthStartInterval = None,
+    health_on_failure: o.HealthOnFailure = None, no_healthcheck: o.NoHealthcheck = False,
     detach: o.Detach = False, detach_keys: o.DetachKeys = None, sig_proxy: o.SigProxy = True,
 ) -> None:
     """Run a command in a new container: pull the image if missing, create the
@@ -92,7 +97,12 @@ def create(
     cgroups: o.Cgroups = "enabled", cgroup_parent: o.CgroupParent = None,
     cgroup_manager: o.CgroupManager = None, log_driver: o.LogDriver = "k8s-file",
     log_opt: o.LogOpt = None, replace: o.Replace = False, userns: o.Userns = None,
-    cidfile: o.Cidfile = None,
+    cidfile: o.Cidfile = None, restart: o.Restart = None,
+    health_cmd: o.HealthCmd = None, health_interval: o.HealthInterval = None,
+    health_timeout: o.HealthTimeout = None, health_retries: o.HealthRetries = None,
+    health_start_period: o.HealthStartPeriod = None,
+    health_start_interval: o.HealthStartInterval = None,
+    health_on_failure: o.HealthOnFailure = None, no_healthcheck: o.NoHealthcheck = False,
 ) -> None:
     """Create a container without starting it; prints its ID."""
 
