@@ -136,16 +136,40 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
             _teardown(ctx, rec)
             raise
         session.started(pid)
+        state: "dict[str, Any]" = {"pid_start": _start_time(pid), "error": ""}
+        schedule = None
+        if rec.config.get("healthcheck"):
+            from pdman.engine import health
+
+            state["health"] = health.initial_state(rec)
+            schedule = _foreground_health(ctx, rec)
         records.update_state(ctx.catalog, rec.id, status="running", pid=pid,  # 6: record
                              monitor_pid=0, started_at=time.time(), finished_at=0,
-                             exit_code=None, oom_killed=0,
-                             state={"pid_start": _start_time(pid), "error": ""})
-        code = session.wait()                                   # 7: wait
+                             exit_code=None, oom_killed=0, state=state)
+        if schedule is not None:
+            schedule.start()
+        try:
+            code = session.wait()                               # 7: wait
+        finally:
+            if schedule is not None:
+                schedule.stop()
     if _teardown(ctx, rec) and code > 128:
         code = 137  # OOM-killed (seen in the cgroup): a racing SIGTERM may have said 143
     records.update_state(ctx.catalog, rec.id, status="exited", pid=0, exit_code=code,
                          finished_at=time.time(), state={"last_pid": pid, "cleaned_pid": pid})
     return code
+
+
+def _foreground_health(ctx: EngineContext, rec: records.ContainerRecord) -> "Any":
+    """The healthcheck schedule of a foreground container (None without one)."""
+    from pdman.engine import health
+    from pdman.runtime import monitor
+
+    timing = health.schedule(rec.config["healthcheck"])
+    if timing is None:
+        return None
+    return health.ForegroundSchedule(monitor.pdman_command(
+        ctx.paths.root, ctx.paths.runroot, ["healthcheck", "run", rec.id]), timing)
 
 
 def _foreground_log(ctx: EngineContext,

@@ -176,6 +176,43 @@ def initial_state(rec: "ContainerRecord") -> "dict[str, Any]":
     return {"Status": "starting", "FailingStreak": 0, "Log": old.get("Log") or []}
 
 
+class ForegroundSchedule:
+    """For a container that `pdman run` holds in the foreground (it has no monitor): a
+    thread of that pdman runs the same probe command a monitor would, at the same
+    times, each in a session of its own (a ^C at the terminal is the container's) with
+    its output dropped (the terminal is the container's too)."""
+
+    def __init__(self, command: "list[str]", timing: "tuple[int, int, int]") -> None:
+        import threading
+
+        self.command = command
+        self.interval, self.start_period, self.start_interval = (t / 1000 for t in timing)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="healthcheck", daemon=True)
+
+    def start(self) -> "ForegroundSchedule":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _gap(self, since_start: float) -> float:
+        return self.start_interval if since_start < self.start_period else self.interval
+
+    def _run(self) -> None:
+        import subprocess
+
+        started = time.monotonic()
+        while not self._stop.wait(self._gap(time.monotonic() - started)):
+            try:
+                subprocess.run(self.command, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True, check=False)
+            except OSError:
+                return
+
+
 # ---------------------------------------------------------------------------
 # one probe
 # ---------------------------------------------------------------------------
@@ -318,5 +355,5 @@ def _on_failure(ctx: "EngineContext", rec: "ContainerRecord") -> None:
               f"failed: {exc}", file=sys.stderr)
 
 
-__all__ = ["HealthReport", "config_report", "initial_state", "parse_command",
+__all__ = ["ForegroundSchedule", "HealthReport", "config_report", "initial_state", "parse_command",
            "parse_duration", "parse_on_failure", "resolve", "run_check", "schedule"]

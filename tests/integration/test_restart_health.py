@@ -291,3 +291,41 @@ def test_bad_values_are_refused(args: list[str], message: str, busybox: str,
     assert done.returncode == 125, done
     assert message in done.stderr
     assert pd(registry_env, "ps", "-aq").stdout.strip() == ""
+
+
+# ---------------------------------------------------------------------------
+# containers run in the foreground (no monitor)
+# ---------------------------------------------------------------------------
+
+def test_foreground_run_is_restarted_by_its_policy(busybox: str, registry_env: dict[str, str],
+                                                   data: Path) -> None:
+    env = registry_env
+    done = pd(env, "run", *NONE, "--name", "fgr", "--restart", "on-failure:2",
+              "-v", f"{data}:/data", busybox, "sh", "-c", "echo run >> /data/runs; exit 2",
+              check=False)
+    assert done.returncode == 2             # the first run's exit code, as podman's
+    wait_for(lambda: (i := settled(env, "fgr")) and i["RestartCount"] == 2, timeout=60)
+    time.sleep(1.5)
+    assert runs(data) == 3
+
+
+def test_foreground_container_gets_its_healthchecks(busybox: str,
+                                                    registry_env: dict[str, str]) -> None:
+    import shutil
+
+    env = registry_env
+    exe = shutil.which("pdman", path=env["PATH"])
+    assert exe is not None
+    holder = subprocess.Popen([exe, "run", *NONE, "--name", "fgh", "--health-cmd", "true",
+                               "--health-interval", "1s", busybox, "sleep", "1000"],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    try:
+        wait_for(lambda: ps_status(env, "fgh").endswith("(healthy)"), timeout=30)
+        pd(env, "stop", "-t", "1", "fgh")
+        out, _ = holder.communicate(timeout=30)
+        assert out == ""                    # the probes print nothing on its terminal
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
