@@ -243,8 +243,11 @@ def stop(ctx: EngineContext, options: StopOptions) -> records.ContainerRecord:
     from pdman.engine import restart_policy
 
     rec = containers.reconcile(ctx, records.find(ctx.catalog, options.name))
-    restart_policy.stopped_by_user(ctx, rec)    # before the signal: no restart after it
-    rec = containers.reconcile(ctx, records.find(ctx.catalog, rec.id))
+    # before the signal: no restart after it (also of an exited one whose cleanup is
+    # about to restart it)
+    restart_policy.stopped_by_user(ctx, rec)
+    if rec.state.get("restarting"):             # cancelled; its start may have begun
+        rec = containers.reconcile(ctx, records.find(ctx.catalog, rec.id))
     if rec.status not in ("running", "paused"):
         return rec
     timeout = rec.config.get("stop_timeout", 10) if options.timeout is None else options.timeout

@@ -157,6 +157,8 @@ def stopped_by_user(ctx: "EngineContext", rec: "ContainerRecord") -> None:
     has begun the start, the caller then finds the container running again)."""
     from pdman.storage import container_records as records
 
+    if (rec.config.get("restart_policy") or {}).get("name", "") in ("", "no"):
+        return      # nothing would restart it (and the policy never changes after create)
     records.update_state(ctx.catalog, rec.id, state={"stopped_by_user": True})
     rec.state["stopped_by_user"] = True
     if not rec.state.get("restarting") or rec.status in ("running", "paused") \
