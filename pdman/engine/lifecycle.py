@@ -238,9 +238,8 @@ def stop(ctx: EngineContext, options: StopOptions) -> records.ContainerRecord:
     recorded. A container that is not running is left as it is."""
     import signal
 
-    from pdman.runtime import procs
-
     from pdman.engine import restart_policy
+    from pdman.runtime import procs
 
     rec = containers.reconcile(ctx, records.find(ctx.catalog, options.name))
     # before the signal: no restart after it (also of an exited one whose cleanup is
@@ -298,9 +297,8 @@ class KillOptions:
 
 def kill(ctx: EngineContext, options: KillOptions) -> records.ContainerRecord:
     """`kill`: send a signal to the container's PID 1; does not wait."""
-    from pdman.runtime import procs
-
     from pdman.engine import restart_policy
+    from pdman.runtime import procs
 
     sig = parse_signal(options.signal)
     rec = containers.reconcile(ctx, records.find(ctx.catalog, options.name))
