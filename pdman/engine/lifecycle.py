@@ -47,6 +47,13 @@ def start(ctx: EngineContext, name: str) -> bool:
     """`start` of one container in the background: False when it runs already (podman
     says nothing then; the API answers docker's 304)."""
     rec = containers.reconcile(ctx, records.find(ctx.catalog, name))
+    if rec.state.get("restarting"):
+        # waiting out the restart policy's back-off: the user's start comes first (the
+        # waiting process would hold it up as the "previous monitor" otherwise)
+        from pdman.engine import restart_policy
+
+        restart_policy.stopped_by_user(ctx, rec)
+        rec = containers.reconcile(ctx, records.find(ctx.catalog, rec.id))
     if rec.status in ("running", "paused"):
         return False
     start_detached(ctx, rec)
