@@ -11,6 +11,11 @@
  *     --log-max-size;
  *   - attach clients connect to the SOCK_SEQPACKET socket `attach` in the run
  *     directory (packets of pdman.h's enum pdman_attach_packet);
+ *   - with a healthcheck, its probe command (`pdman healthcheck run ID`, which
+ *     does the exec, records the result and acts on it) is run as a child every
+ *     --health-interval ms after the previous one ended (--health-start-interval
+ *     during the first --health-start-period ms), never two at once: pdman needs
+ *     no daemon and no systemd timer for healthchecks;
  *   - SIGCHLD reaps the container; then the exit file `exit` is written
  *     atomically (format in pdman.h), the clients get the exit status, and the
  *     monitor execs the exit command (`pdman container cleanup ID`), which
@@ -26,7 +31,11 @@
  *   (with --tty 1, --stdout is the pty master, and --stdin the same fd when the
  *   container is interactive)
  *                 [--log-path FILE] [--log-max-size BYTES] [--ready-fd FD]
- *                 [--id ID] [--name NAME] -- EXIT-COMMAND...
+ *                 [--id ID] [--name NAME]
+ *                 [--health-interval MS --health-start-period MS
+ *                  --health-start-interval MS --health-arg ARG...]
+ *                 -- EXIT-COMMAND...
+ *   (--health-arg is repeated, once per word of the probe command)
  */
 #define _GNU_SOURCE
 #include <endian.h>
@@ -54,6 +63,7 @@
 /* how long output may still come after the container exited (its PID
  * namespace is gone then, but a leaked pipe end could keep it open) */
 #define DRAIN_MS 1000
+#define MAX_HEALTH_ARGS 64
 
 enum stream { STREAM_STDOUT = 0, STREAM_STDERR = 1 };
 
@@ -64,6 +74,9 @@ struct options {
   const char *log_driver, *log_path, *id, *name;
   long long log_max_size;
   char **exit_command;
+  long long health_interval, health_start_period, health_start_interval; /* ms */
+  char *health_argv[MAX_HEALTH_ARGS + 1];
+  int health_argc;
 };
 
 struct log {
@@ -88,6 +101,8 @@ struct monitor {
   int exited, status;
   long long oom_before;
   char memory_events[PATH_MAX];
+  long long started_ms, next_probe_ms; /* CLOCK_MONOTONIC */
+  pid_t probe_pid;                     /* 0: no probe running */
 };
 
 /* ---- small helpers ---- */
@@ -496,6 +511,65 @@ static void read_output(struct monitor *m, enum stream s) {
             (size_t)n);
 }
 
+/* ---- the healthcheck schedule ---- */
+
+static int health_enabled(const struct monitor *m) {
+  return m->opts.health_interval > 0 && m->opts.health_argc > 0;
+}
+
+/* the wait before the next probe: the start interval within the start period */
+static long long probe_gap(const struct monitor *m, long long now) {
+  if (m->opts.health_start_period > 0 && now < m->started_ms + m->opts.health_start_period)
+    return m->opts.health_start_interval > 0 ? m->opts.health_start_interval
+                                             : m->opts.health_interval;
+  return m->opts.health_interval;
+}
+
+static void start_probe(struct monitor *m) {
+  pid_t pid = fork();
+
+  if (pid < 0) {
+    warn("fork for the healthcheck: %s", strerror(errno));
+    m->next_probe_ms = now_ms() + probe_gap(m, now_ms());
+    return;
+  }
+  if (pid == 0) {
+    sigset_t none;
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+    /* its own session: a signal to the monitor's group is not the probe's */
+    setsid();
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    if (null >= 0)
+      dup2(null, 0); /* stdout and stderr stay: the monitor's own log */
+    syscall(SYS_close_range, 3, ~0U, 0);
+    execv(m->opts.health_argv[0], m->opts.health_argv);
+    warn("exec of the healthcheck `%s`: %s", m->opts.health_argv[0], strerror(errno));
+    _exit(127);
+  }
+  m->probe_pid = pid;
+}
+
+/* poll's timeout for the next probe (or starts it when due); `timeout` as given
+ * when there is none to wait for */
+static int health_timeout(struct monitor *m, int timeout) {
+  long long now, left;
+
+  if (!health_enabled(m) || m->exited || m->probe_pid > 0)
+    return timeout;
+  now = now_ms();
+  left = m->next_probe_ms - now;
+  if (left <= 0) {
+    start_probe(m);
+    return timeout;
+  }
+  if (left > INT_MAX)
+    left = INT_MAX;
+  return timeout < 0 || left < timeout ? (int)left : timeout;
+}
+
 /* ---- the container's exit ---- */
 
 static void reap(struct monitor *m) {
@@ -508,6 +582,11 @@ static void reap(struct monitor *m) {
     if (pid == m->opts.pid && (WIFEXITED(st) || WIFSIGNALED(st))) {
       m->exited = 1;
       m->status = st;
+    } else if (pid == m->probe_pid && m->probe_pid > 0) {
+      long long now = now_ms();
+
+      m->probe_pid = 0;
+      m->next_probe_ms = now + probe_gap(m, now);
     }
   }
 }
@@ -623,7 +702,17 @@ static int parse_options(int argc, char **argv, struct options *o,
       o->id = val;
     else if (strcmp(key, "--name") == 0)
       o->name = val;
-    else
+    else if (strcmp(key, "--health-interval") == 0)
+      o->health_interval = atoll(val);
+    else if (strcmp(key, "--health-start-period") == 0)
+      o->health_start_period = atoll(val);
+    else if (strcmp(key, "--health-start-interval") == 0)
+      o->health_start_interval = atoll(val);
+    else if (strcmp(key, "--health-arg") == 0) {
+      if (o->health_argc >= MAX_HEALTH_ARGS)
+        return pdman_error_set(err, E2BIG, "more than %d --health-arg", MAX_HEALTH_ARGS);
+      o->health_argv[o->health_argc++] = (char *)val;
+    } else
       return pdman_error_set(err, EINVAL, "unknown option %s", key);
   }
   if (o->pid <= 0 || o->run_dir == NULL || o->stdout_fd < 0)
@@ -698,6 +787,8 @@ static int setup(struct monitor *m, struct pdman_error *err) {
     return m->listen_fd;
   find_memory_events(m->opts.pid, m->memory_events, sizeof(m->memory_events));
   m->oom_before = read_oom_kills(m->memory_events);
+  m->started_ms = now_ms();
+  m->next_probe_ms = m->started_ms + probe_gap(m, m->started_ms);
   return 0;
 }
 
@@ -730,6 +821,7 @@ static void loop(struct monitor *m) {
       if ((m->out_fd[0] < 0 && m->out_fd[1] < 0) || timeout <= 0)
         return;
     }
+    timeout = health_timeout(m, timeout);
     fds[n] = (struct pollfd){m->sigfd, POLLIN, 0};
     who[n++] = -1;
     for (i = 0; i < 2; i++) {

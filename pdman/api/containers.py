@@ -65,9 +65,6 @@ def _unsupported(host: "dict[str, Any]") -> list[str]:
             normal = tuple(value) if isinstance(value, list) else value
             if normal not in allowed and not _empty(value):
                 bad.append(f"{key}={value}")
-    restart = (host.get("RestartPolicy") or {}).get("Name", "")
-    if restart not in ("", "no"):
-        bad.append(f"RestartPolicy={restart}")
     log_type = (host.get("LogConfig") or {}).get("Type", "")
     if log_type not in ("", "json-file", "k8s-file", "journald", "none", "local"):
         bad.append(f"LogConfig.Type={log_type}")
@@ -145,6 +142,10 @@ def create_options(body: "dict[str, Any]", name: str | None) -> "CreateOptions":
     pids = host.get("PidsLimit")
     log_type = (host.get("LogConfig") or {}).get("Type", "")
     ulimits = [f"{u['Name']}={u['Soft']}:{u['Hard']}" for u in host.get("Ulimits") or []]
+    restart = host.get("RestartPolicy") or {}
+    restart_name = restart.get("Name") or ""
+    if restart_name == "on-failure" and restart.get("MaximumRetryCount"):
+        restart_name += f":{restart['MaximumRetryCount']}"
     return CreateOptions(
         image=image, command=command, name=name or None,
         env=list(body.get("Env") or []), workdir=body.get("WorkingDir") or None,
@@ -177,7 +178,30 @@ def create_options(body: "dict[str, Any]", name: str | None) -> "CreateOptions":
         log_driver="k8s-file" if log_type in ("", "json-file", "local") else log_type,
         log_opts=[f"{k}={v}" for k, v in ((host.get("LogConfig") or {}).get("Config")
                                           or {}).items() if k in ("max-size", "path", "tag")],
+        restart=restart_name or None,
+        **_health_options(body.get("Healthcheck") or {}),
     )
+
+
+def _health_options(hc: "dict[str, Any]") -> "dict[str, Any]":
+    """docker's Config.Healthcheck (durations in ns; an empty Test: the image's) -> the
+    --health-* options."""
+    import json
+
+    test = list(hc.get("Test") or [])
+    out: dict[str, Any] = {}
+    if test[:1] == ["NONE"]:
+        return {"no_healthcheck": True}
+    if test:
+        out["health_cmd"] = json.dumps(test)
+    for field, key in (("Interval", "health_interval"), ("Timeout", "health_timeout"),
+                       ("StartPeriod", "health_start_period"),
+                       ("StartInterval", "health_start_interval")):
+        if hc.get(field):                   # 0: inherit (docker's rule)
+            out[key] = f"{int(hc[field])}ns"
+    if hc.get("Retries"):
+        out["health_retries"] = int(hc["Retries"])
+    return out
 
 
 @route("POST", "/containers/create")
@@ -251,8 +275,9 @@ def inspect_json(ctx: "EngineContext", name: str) -> "dict[str, Any]":
     cfg.update(AttachStdin=False, AttachStdout=False, AttachStderr=False,
                StdinOnce=False, Domainname="")
     cfg.setdefault("Image", doc.get("ImageName", ""))
-    host.update(RestartPolicy={"Name": "no", "MaximumRetryCount": 0},
-                Binds=[f"{m['Source']}:{m['Destination']}" + ("" if m["RW"] else ":ro")
+    if not host["RestartPolicy"]["Name"]:
+        host["RestartPolicy"] = {"Name": "no", "MaximumRetryCount": 0}   # docker's default
+    host.update(Binds=[f"{m['Source']}:{m['Destination']}" + ("" if m["RW"] else ":ro")
                        for m in doc.get("Mounts", []) if m["Type"] == "bind"])
     log = host.get("LogConfig") or {}
     if log.get("Type") == "k8s-file":

@@ -71,6 +71,13 @@ def attach(ctx: "EngineContext", container_id: str, config: "dict[str, Any]", pi
     unit = ""
     if plan.manager == "systemd":
         unit = scope_name(container_id)
+        if cgroupfs.cgroup_of().rsplit("/", 1)[-1] == unit:
+            # a restart by the restart policy starts from the previous run's monitor,
+            # still inside the previous scope (which ends when that process exits):
+            # this run gets a scope of its own name (recorded in its state)
+            import os
+
+            unit = f"pdman-{container_id}-{os.getpid()}.scope"
         _start_scope(unit, plan.slice, pid, limitsmod.systemd_properties(lim),
                      f"pdman container {container_id[:12]}")
         path = cgroupfs.cgroup_of(pid)

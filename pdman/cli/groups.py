@@ -30,6 +30,8 @@ secret = typer.Typer(help="Manage secrets.", context_settings=_SETTINGS, no_args
 system = typer.Typer(help="Manage pdman itself: info, disk use, checks.",
                      context_settings=_SETTINGS, no_args_is_help=True)
 
+healthcheck = typer.Typer(help="Manage healthchecks of containers.", context_settings=_SETTINGS,
+                          no_args_is_help=True)
 buildx = typer.Typer(help="docker buildx compatibility: `buildx build` is `build`.",
                      context_settings=_SETTINGS, no_args_is_help=True)
 
@@ -40,6 +42,7 @@ top.add_typer(network, name="network")
 top.add_typer(secret, name="secret")
 top.add_typer(system, name="system")
 top.add_typer(buildx, name="buildx")
+top.add_typer(healthcheck, name="healthcheck")
 
 #: (group app, name) pairs; `top` for top-level commands
 Place = tuple[typer.Typer, str]

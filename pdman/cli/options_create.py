@@ -179,3 +179,33 @@ Umask = Annotated[Optional[str], typer.Option(
 Rmi = Annotated[bool, typer.Option(
     "--rmi", help="Remove the image once the container exits (implies --rm; an image "
                   "other containers use is kept).")]
+Restart = Annotated[Optional[str], typer.Option(
+    "--restart", help="Restart policy when the container exits: no (default), "
+                      "on-failure[:MAX_RETRIES] (a non-zero exit), always, or unless-stopped; "
+                      "with docker's back-off (100 ms doubling, reset after 10 s of running). "
+                      "A stop, kill or rm by the user is respected. No daemon: the "
+                      "container's monitor restarts it.")]
+HealthCmd = Annotated[Optional[str], typer.Option(
+    "--health-cmd", help="Healthcheck command run in the container: a string run by /bin/sh "
+                         "-c, or a JSON array ([\"CMD\", \"curl\", \"-f\", \"URL\"], "
+                         "[\"CMD-SHELL\", \"...\"]); `none` disables the image's.")]
+HealthInterval = Annotated[Optional[str], typer.Option(
+    "--health-interval", help="Time between healthchecks, e.g. 30s (default), 1m; "
+                              "`disable`: only `pdman healthcheck run`.")]
+HealthTimeout = Annotated[Optional[str], typer.Option(
+    "--health-timeout", help="Time a healthcheck may take before it counts as failed and is "
+                             "killed (default 30s, at least 1s).")]
+HealthRetries = Annotated[Optional[int], typer.Option(
+    "--health-retries", help="Failures in a row that make the container unhealthy "
+                             "(default 3).")]
+HealthStartPeriod = Annotated[Optional[str], typer.Option(
+    "--health-start-period", help="Time the container gets to start up: failed "
+                                  "healthchecks within it do not count (default 0s).")]
+HealthStartInterval = Annotated[Optional[str], typer.Option(
+    "--health-start-interval", help="Time between healthchecks during the start period "
+                                    "(default: the interval).")]
+HealthOnFailure = Annotated[Optional[str], typer.Option(
+    "--health-on-failure", help="Action when the container becomes unhealthy: none "
+                                "(default), kill, restart or stop.")]
+NoHealthcheck = Annotated[bool, typer.Option(
+    "--no-healthcheck", help="Disable any healthcheck, the image's too.")]

@@ -63,10 +63,17 @@ def run(ctx: EngineContext, options: "CreateOptions", io: "StartIO",
             raise
         return RunReport(rec.id, None)
     try:
-        return RunReport(rec.id, start_attached(ctx, rec, io))  # stages 4-7
+        code = start_attached(ctx, rec, io)                     # stages 4-7
     finally:
         if options.remove:
             remove(ctx, RemoveOptions(name=rec.id, force=True, volumes=True))
+    if (rec.config.get("restart_policy") or {}).get("name") not in (None, "", "no"):
+        # as podman's `run --restart` in the foreground: this run ends with the
+        # container's exit code, and the policy brings it back in the background
+        from pdman.engine import restart_policy
+
+        restart_policy.restart_after_exit(ctx, records.find(ctx.catalog, rec.id))
+    return RunReport(rec.id, code)
 
 
 def create(ctx: EngineContext, options: "CreateOptions") -> records.ContainerRecord:
@@ -152,11 +159,23 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
             from pdman.engine import runextra
 
             runextra.after_start(rec.config, pid)
+        state: "dict[str, Any]" = {"pid_start": _start_time(pid), "error": ""}
+        schedule = None
+        if rec.config.get("healthcheck"):
+            from pdman.engine import health
+
+            state["health"] = health.initial_state(rec)
+            schedule = _foreground_health(ctx, rec)
         records.update_state(ctx.catalog, rec.id, status="running", pid=pid,  # 6: record
                              monitor_pid=0, started_at=time.time(), finished_at=0,
-                             exit_code=None, oom_killed=0,
-                             state={"pid_start": _start_time(pid), "error": ""})
-        code = session.wait()                                   # 7: wait
+                             exit_code=None, oom_killed=0, state=state)
+        if schedule is not None:
+            schedule.start()
+        try:
+            code = session.wait()                               # 7: wait
+        finally:
+            if schedule is not None:
+                schedule.stop()
     if _teardown(ctx, rec) and code > 128:
         code = 137  # OOM-killed (seen in the cgroup): a racing SIGTERM may have said 143
     records.update_state(ctx.catalog, rec.id, status="exited", pid=0, exit_code=code,
@@ -169,6 +188,18 @@ def container_mapping(config: "dict[str, Any]") -> "Any":
     from pdman.runtime import idmap, userns_mode
 
     return userns_mode.mapping(idmap.mapping_for_current_user(), config.get("userns"))
+
+
+def _foreground_health(ctx: EngineContext, rec: records.ContainerRecord) -> "Any":
+    """The healthcheck schedule of a foreground container (None without one)."""
+    from pdman.engine import health
+    from pdman.runtime import monitor
+
+    timing = health.schedule(rec.config["healthcheck"])
+    if timing is None:
+        return None
+    return health.ForegroundSchedule(monitor.pdman_command(
+        ctx.paths.root, ctx.paths.runroot, ["healthcheck", "run", rec.id]), timing)
 
 
 def _foreground_log(ctx: EngineContext,
@@ -283,7 +314,12 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
         raise UsageError(f"unknown --log-driver {options.log_driver!r}",
                          hint="use k8s-file, journald or none")
     caps = runopts.capabilities(options.cap_add, options.cap_drop, options.privileged)
+    from pdman.engine import restart_policy
     from pdman.runtime import seccomp
+
+    restart = restart_policy.parse(options.restart)
+    restart_policy.check_with_remove(restart, options.remove)
+    healthcheck, on_failure = _healthcheck(options, icfg)
 
     config = {
         "image_name": image.names[0] if image.names else image.id,
@@ -327,6 +363,9 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
         "userns": userns,
         # names and targets only: the data is copied at create, read at start
         "secrets": [_secrets().parse_secret_flag(ctx, item) for item in options.secrets],
+        "restart_policy": restart,
+        "healthcheck": healthcheck,              # None: none (health.py's form)
+        "health_on_failure": on_failure,
     }
     runextra.resolve(ctx, options, config, layer_paths(ctx.paths, links))
     return config
@@ -336,6 +375,18 @@ def _secrets() -> "Any":
     from pdman.engine import secrets
 
     return secrets
+
+
+def _healthcheck(options: "CreateOptions", icfg: "dict[str, Any]") -> "tuple[Any, str]":
+    """The healthcheck from the options over the image's HEALTHCHECK (only parsed when
+    either names one: `run` without them imports nothing)."""
+    if not (options.health_cmd is not None or options.no_healthcheck or icfg.get("Healthcheck")
+            or options.health_on_failure not in (None, "none")):
+        return None, "none"
+    from pdman.engine import health
+
+    return (health.resolve(options, icfg.get("Healthcheck")),
+            health.parse_on_failure(options.health_on_failure))
 
 
 def _log_options(items: "list[str]") -> "dict[str, str]":
@@ -574,6 +625,11 @@ def remove(ctx: EngineContext, options: RemoveOptions) -> str:
     from pdman.storage import container_fs
 
     rec = reconcile(ctx, records.find(ctx.catalog, options.name))
+    if rec.state.get("restarting"):     # waiting out the restart back-off: cancel that
+        from pdman.engine import restart_policy
+
+        restart_policy.stopped_by_user(ctx, rec)
+        rec = reconcile(ctx, records.find(ctx.catalog, rec.id))
     if rec.status in ("running", "paused"):
         if not options.force:
             raise ConflictError(
@@ -760,7 +816,8 @@ def status_text(rec: records.ContainerRecord, now: float | None = None) -> str:
 
     now = now or time.time()
     if rec.status == "running":
-        return "Up " + duration(now - rec.started_at)
+        health = health_status(rec)
+        return "Up " + duration(now - rec.started_at) + (f" ({health})" if health else "")
     if rec.status == "paused":
         return "Up " + duration(now - rec.started_at) + " (Paused)"
     if rec.status == "exited":
@@ -771,13 +828,21 @@ def status_text(rec: records.ContainerRecord, now: float | None = None) -> str:
     return rec.status.capitalize()
 
 
+def health_status(rec: records.ContainerRecord) -> str:
+    """starting, healthy or unhealthy; "" without a healthcheck (or not running)."""
+    if not rec.config.get("healthcheck") or rec.status not in ("running", "paused"):
+        return ""
+    return str((rec.state.get("health") or {}).get("Status") or "starting")
+
+
 def summarize(rec: records.ContainerRecord) -> ContainerSummary:
     return ContainerSummary(
         ID=rec.id, Names=[rec.name], Image=rec.image_name, ImageID=rec.image_id,
         Command=rec.command, Created=rec.created, State=rec.status, Status=status_text(rec),
         ExitCode=rec.exit_code, Pid=rec.pid, Ports=(rec.config.get("net") or {}).get("ports", []),
         Labels=rec.config.get("labels", {}), StartedAt=rec.started_at,
-        ExitedAt=rec.finished_at,
+        ExitedAt=rec.finished_at, Health=health_status(rec),
+        RestartPolicy=(rec.config.get("restart_policy") or {}).get("name", ""),
     )
 
 
@@ -808,10 +873,15 @@ def _matches(s: ContainerSummary, key: str, value: str) -> bool:
     if key == "label":
         k, eq, v = value.partition("=")
         return k in s.Labels and (not eq or s.Labels[k] == v)
+    if key == "health":
+        return (s.Health or "none") == value
+    if key == "restart-policy":
+        return (s.RestartPolicy or "no") == value
     from pdman.errors import UsageError
 
     raise UsageError(f"invalid filter {key!r}",
-                     hint="supported: id, name, status, exited, ancestor, label")
+                     hint="supported: id, name, status, exited, ancestor, label, health, "
+                          "restart-policy")
 
 
 def filter_containers(rows: list[ContainerSummary], filters: tuple[str, ...]) -> list[ContainerSummary]:
@@ -893,7 +963,7 @@ def inspect(ctx: EngineContext, name: str) -> "dict[str, Any]":
             "Status": rec.status,
             "Running": rec.status == "running",
             "Paused": rec.status == "paused",
-            "Restarting": False,
+            "Restarting": bool(rec.state.get("restarting")) and not running,
             "OOMKilled": rec.oom_killed,
             "Dead": False,
             "Pid": rec.pid if running else 0,
@@ -904,13 +974,14 @@ def inspect(ctx: EngineContext, name: str) -> "dict[str, Any]":
             "Error": rec.state.get("error", ""),
             "StartedAt": _rfc3339(rec.started_at),
             "FinishedAt": _rfc3339(rec.finished_at),
+            "Health": _health_report(rec),
         },
         "NetworkSettings": netreport.settings(ctx, rec, running),
         "Image": "sha256:" + rec.image_id,
         "ImageName": rec.image_name,
         "Name": rec.name,
         "LogPath": _log_path(ctx, rec),
-        "RestartCount": 0,
+        "RestartCount": int(rec.state.get("restart_count", 0)),
         "Driver": "overlay",
         "Mounts": [{
             "Type": m["type"], "Name": m["source"] if m["type"] == "volume" else "",
@@ -932,6 +1003,8 @@ def inspect(ctx: EngineContext, name: str) -> "dict[str, Any]":
             "Tty": bool(c.get("tty")),
             "OpenStdin": bool(c.get("interactive")),
             "ExposedPorts": {p: {} for p in c.get("exposed_ports", [])},
+            "Healthcheck": _healthcheck_config(c),
+            "HealthcheckOnFailureAction": c.get("health_on_failure", "none"),
         },
         "HostConfig": {
             "NetworkMode": c.get("network", "none"),
@@ -944,6 +1017,7 @@ def inspect(ctx: EngineContext, name: str) -> "dict[str, Any]":
             "Privileged": bool(c.get("privileged")),
             **_resource_fields((c.get("cgroup") or {}).get("limits") or {}),
             "LogConfig": {"Type": c.get("log_driver", "k8s-file"), "Config": c.get("log_opts", {})},
+            "RestartPolicy": _restart_report(c),
         },
         "EffectiveCaps": c.get("caps", []),
         "BoundingCaps": c.get("caps", []),
@@ -957,3 +1031,26 @@ def inspect(ctx: EngineContext, name: str) -> "dict[str, Any]":
             },
         },
     }
+
+
+def _health_report(rec: records.ContainerRecord) -> "dict[str, Any]":
+    """`State.Health` as podman 4.3 shows it (always there; Status "" without one)."""
+    health = rec.state.get("health") or {}
+    status = health_status(rec) or (str(health.get("Status", "")) if rec.config.get(
+        "healthcheck") and rec.status != "created" else "")
+    return {"Status": status, "FailingStreak": int(health.get("FailingStreak", 0)),
+            "Log": health.get("Log") or None}
+
+
+def _healthcheck_config(config: "dict[str, Any]") -> "dict[str, Any] | None":
+    if not config.get("healthcheck"):
+        return None
+    from pdman.engine import health
+
+    return health.config_report(config["healthcheck"])
+
+
+def _restart_report(config: "dict[str, Any]") -> "dict[str, Any]":
+    from pdman.engine import restart_policy
+
+    return restart_policy.report(config)

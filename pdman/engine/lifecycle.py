@@ -47,16 +47,28 @@ def start(ctx: EngineContext, name: str) -> bool:
     """`start` of one container in the background: False when it runs already (podman
     says nothing then; the API answers docker's 304)."""
     rec = containers.reconcile(ctx, records.find(ctx.catalog, name))
+    if rec.state.get("restarting"):
+        # waiting out the restart policy's back-off: the user's start comes first (the
+        # waiting process would hold it up as the "previous monitor" otherwise)
+        from pdman.engine import restart_policy
+
+        restart_policy.stopped_by_user(ctx, rec)
+        rec = containers.reconcile(ctx, records.find(ctx.catalog, rec.id))
     if rec.status in ("running", "paused"):
         return False
     start_detached(ctx, rec)
     return True
 
 
-def start_detached(ctx: EngineContext, rec: records.ContainerRecord) -> None:
+def start_detached(ctx: EngineContext, rec: records.ContainerRecord,
+                   by_policy: bool = False) -> bool:
     """Stages 4-6 for a detached container: namespaces and exec under a new monitor
     (which holds its stdio and writes its log), network and cgroup, record `running`.
-    Two `start`s of one container at once: the second finds it running."""
+    Two `start`s of one container at once: the second finds it running.
+
+    `by_policy`: a restart by the restart policy (engine/restart_policy.py), which
+    does nothing (False) when a user stopped the container meanwhile; a user's start
+    clears that mark and the restart count."""
     import fcntl
 
     from pdman.storage.container_fs import ContainerDirs
@@ -72,7 +84,18 @@ def start_detached(ctx: EngineContext, rec: records.ContainerRecord) -> None:
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
         rec = containers.reconcile(ctx, records.find(ctx.catalog, rec.id))
+        if by_policy:
+            if rec.state.get("stopped_by_user") or rec.status in ("running", "paused"):
+                return False
+            count = int(rec.state.get("restart_count", 0)) + 1
+            changes = {"restart_count": count, "restarting": False}
+        else:
+            changes = {"restart_count": 0, "restart_delay": 0, "restarting": False,
+                       "stopped_by_user": False}
+        records.update_state(ctx.catalog, rec.id, state=changes)
+        rec.state.update(changes)
         _start_locked(ctx, rec)
+        return True
     finally:
         os.close(lock)
 
@@ -118,11 +141,15 @@ def _start_locked(ctx: EngineContext, rec: records.ContainerRecord) -> None:
 
             runextra.after_start(config, pid)
 
+        state = {"pid_start": start_time(pid), "monitor_start": start_time(monitor_pid),
+                 "error": ""}
+        if config.get("healthcheck"):
+            from pdman.engine import health
+
+            state["health"] = health.initial_state(rec)
         records.update_state(child_ctx.catalog, rec.id, status="running", pid=pid,
                              monitor_pid=monitor_pid, started_at=time.time(), finished_at=0,
-                             exit_code=None, oom_killed=0,
-                             state={"pid_start": start_time(pid),
-                                    "monitor_start": start_time(monitor_pid), "error": ""})
+                             exit_code=None, oom_killed=0, state=state)
         # the monitor joins the container's cgroup, as podman places conmon: it then
         # holds the scope until it has read the exit status and memory.events
         _join_cgroup(child_ctx, rec, monitor_pid, "its monitor")
@@ -131,13 +158,30 @@ def _start_locked(ctx: EngineContext, rec: records.ContainerRecord) -> None:
         container_id=rec.id, name=rec.name, run_dir=dirs.run, tty=bool(config.get("tty")),
         interactive=bool(config.get("interactive")), log_driver=config.get("log_driver", "k8s-file"),
         log_path=containers.log_path(ctx, rec), log_max_size=containers.log_max_size(config),
-        exit_command=monitor.exit_command(ctx.paths.root, ctx.paths.runroot, rec.id))
+        exit_command=monitor.exit_command(ctx.paths.root, ctx.paths.runroot, rec.id),
+        health=_health_schedule(ctx, rec))
     try:
         monitor.launch(spec, mapping, options, before_release, on_started,  # 4: namespaces, exec
                        start_early=start_network)
     except BaseException:
         containers._teardown(ctx, rec)
         raise
+
+
+def _health_schedule(ctx: EngineContext,
+                     rec: records.ContainerRecord) -> "tuple[int, int, int, list[str]] | None":
+    """The monitor schedules the healthcheck (engine/health.py): its timing and the
+    command it runs each time (`pdman healthcheck run ID`)."""
+    if not rec.config.get("healthcheck"):
+        return None
+    from pdman.engine import health
+    from pdman.runtime import monitor
+
+    timing = health.schedule(rec.config["healthcheck"])
+    if timing is None:
+        return None
+    return (*timing, monitor.pdman_command(ctx.paths.root, ctx.paths.runroot,
+                                           ["healthcheck", "run", rec.id]))
 
 
 def _join_cgroup(ctx: EngineContext, rec: records.ContainerRecord, pid: int, who: str) -> None:
@@ -157,6 +201,8 @@ def _join_cgroup(ctx: EngineContext, rec: records.ContainerRecord, pid: int, who
 def _wait_for_previous_monitor(rec: records.ContainerRecord) -> None:
     from pdman.runtime import procs
 
+    if rec.monitor_pid == os.getpid():
+        return  # the restart policy restarts from the previous monitor's own cleanup
     if rec.monitor_pid and not procs.wait_gone(rec.monitor_pid, rec.state.get("monitor_start", 0),
                                                MONITOR_GRACE):
         raise ConflictError(f"container {rec.name} is still being cleaned up after its last run",
@@ -212,9 +258,15 @@ def stop(ctx: EngineContext, options: StopOptions) -> records.ContainerRecord:
     recorded. A container that is not running is left as it is."""
     import signal
 
+    from pdman.engine import restart_policy
     from pdman.runtime import procs
 
     rec = containers.reconcile(ctx, records.find(ctx.catalog, options.name))
+    # before the signal: no restart after it (also of an exited one whose cleanup is
+    # about to restart it)
+    restart_policy.stopped_by_user(ctx, rec)
+    if rec.state.get("restarting"):             # cancelled; its start may have begun
+        rec = containers.reconcile(ctx, records.find(ctx.catalog, rec.id))
     if rec.status not in ("running", "paused"):
         return rec
     timeout = rec.config.get("stop_timeout", 10) if options.timeout is None else options.timeout
@@ -265,14 +317,19 @@ class KillOptions:
 
 def kill(ctx: EngineContext, options: KillOptions) -> records.ContainerRecord:
     """`kill`: send a signal to the container's PID 1; does not wait."""
+    from pdman.engine import restart_policy
     from pdman.runtime import procs
 
     sig = parse_signal(options.signal)
     rec = containers.reconcile(ctx, records.find(ctx.catalog, options.name))
     if rec.status not in ("running", "paused"):
+        if rec.state.get("restarting"):     # waiting out its back-off: no restart then
+            restart_policy.stopped_by_user(ctx, rec)
+            return rec
         raise ConflictError(f"can only kill running containers. {rec.id} is in state "
                             f"{rec.status}: container state improper",
                             hint=f"start it first (`pdman start {rec.name}`)")
+    restart_policy.stopped_by_user(ctx, rec)    # podman: a kill is the user's stop
     pidfd = procs.open_process(rec.pid, rec.state.get("pid_start", 0))
     if pidfd is not None:
         try:
@@ -295,8 +352,10 @@ def kill_for_removal(ctx: EngineContext, rec: records.ContainerRecord) -> None:
     finished the cleanup (which removes a `--rm` container itself)."""
     import signal
 
+    from pdman.engine import restart_policy
     from pdman.runtime import procs
 
+    restart_policy.stopped_by_user(ctx, rec)
     pidfd = procs.open_process(rec.pid, rec.state.get("pid_start", 0))
     if pidfd is not None:
         try:
@@ -329,6 +388,11 @@ def cleanup(ctx: EngineContext, name: str) -> None:
             containers.remove(ctx, containers.RemoveOptions(name=rec.id, force=True, volumes=True))
         except ContainerNotFound:
             pass
+        return
+    if (rec.config.get("restart_policy") or {}).get("name") not in (None, "", "no"):
+        from pdman.engine import restart_policy
+
+        restart_policy.restart_after_exit(ctx, rec)
 
 
 # ---------------------------------------------------------------------------

@@ -19,13 +19,16 @@ class ListContainersOptions:
 class ContainerSummary:
     """One row of `ps`; attribute names are podman's template fields."""
 
-    __slots__ = ("ID", "Names", "Image", "ImageID", "Command", "Created", "State", "Status",
-                 "ExitCode", "Pid", "Ports", "Labels", "StartedAt", "ExitedAt")
+    _fields = ("ID", "Names", "Image", "ImageID", "Command", "Created", "State", "Status",
+               "ExitCode", "Pid", "Ports", "Labels", "StartedAt", "ExitedAt")
+    # for filters, not in the JSON of `ps` (podman has neither there)
+    __slots__ = (*_fields, "Health", "RestartPolicy")
 
     def __init__(self, ID: str, Names: list[str], Image: str, ImageID: str,  # noqa: N803
                  Command: list[str], Created: float, State: str, Status: str,  # noqa: N803
                  ExitCode: int | None, Pid: int, Ports: list[dict[str, Any]],  # noqa: N803
-                 Labels: dict[str, str], StartedAt: float, ExitedAt: float) -> None:  # noqa: N803
+                 Labels: dict[str, str], StartedAt: float, ExitedAt: float,  # noqa: N803
+                 Health: str = "", RestartPolicy: str = "") -> None:  # noqa: N803
         self.ID = ID
         self.Names = Names
         self.Image = Image
@@ -40,10 +43,12 @@ class ContainerSummary:
         self.Labels = Labels
         self.StartedAt = StartedAt
         self.ExitedAt = ExitedAt
+        self.Health = Health
+        self.RestartPolicy = RestartPolicy
 
     @property
     def Name(self) -> str:  # noqa: N802 - template field
         return self.Names[0] if self.Names else ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__slots__}
+        return {k: getattr(self, k) for k in self._fields}

@@ -102,6 +102,16 @@ class CreateOptions(Record):
     # logs
     log_driver: str = "k8s-file"
     log_opts: list[str]
+    # restart policy and healthcheck (engine/restart_policy.py, engine/health.py); raw
+    restart: str | None = None
+    health_cmd: str | None = None
+    health_interval: str | None = None
+    health_timeout: str | None = None
+    health_retries: int | None = None
+    health_start_period: str | None = None
+    health_start_interval: str | None = None
+    health_on_failure: str | None = None
+    no_healthcheck: bool = False
     # run only
     detach: bool = False
     detach_keys: str | None = None

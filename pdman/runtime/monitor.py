@@ -47,11 +47,12 @@ class MonitorOptions:
     """What the monitor needs besides the spawn spec."""
 
     __slots__ = ("container_id", "name", "run_dir", "tty", "interactive", "log_driver",
-                 "log_path", "log_max_size", "exit_command")
+                 "log_path", "log_max_size", "exit_command", "health")
 
     def __init__(self, container_id: str, name: str, run_dir: str, tty: bool, interactive: bool,
                  log_driver: str, log_path: str, log_max_size: int,
-                 exit_command: list[str]) -> None:
+                 exit_command: list[str],
+                 health: "tuple[int, int, int, list[str]] | None" = None) -> None:
         self.container_id = container_id
         self.name = name
         self.run_dir = run_dir
@@ -61,6 +62,9 @@ class MonitorOptions:
         self.log_path = log_path
         self.log_max_size = log_max_size
         self.exit_command = exit_command
+        # healthcheck schedule: interval, start period and the interval during it (ms),
+        # and the command the monitor runs for each probe
+        self.health = health
 
 
 class Launched:
@@ -76,11 +80,16 @@ class Launched:
 def exit_command(root: str, runroot: str, container_id: str) -> list[str]:
     """`pdman container cleanup ID` for this installation: the same interpreter and
     package (or the same PyInstaller binary), the same stores."""
+    return pdman_command(root, runroot, ["container", "cleanup", container_id])
+
+
+def pdman_command(root: str, runroot: str, args: list[str]) -> list[str]:
+    """A pdman command line for the monitor to run: this installation, these stores."""
     if getattr(sys, "frozen", False):
         base = [sys.executable]
     else:
         base = [sys.executable, "-m", "pdman"]
-    return [*base, "--root", root, "--runroot", runroot, "container", "cleanup", container_id]
+    return [*base, "--root", root, "--runroot", runroot, *args]
 
 
 # ---- starting ----
@@ -218,6 +227,12 @@ def _become_monitor(exe: str, spec: "SpawnSpec", id_mapping: "IdMapping",
             "--id", options.container_id, "--name", options.name]
     for key, fd in stdio.monitor.items():
         argv += [key, "1" if key == "--tty" else str(fd)]
+    if options.health is not None:
+        interval, start_period, start_interval, command = options.health
+        argv += ["--health-interval", str(interval), "--health-start-period",
+                 str(start_period), "--health-start-interval", str(start_interval)]
+        for arg in command:
+            argv += ["--health-arg", arg]
     for fd in (*stdio.monitor_fds(), report_w):
         os.set_inheritable(fd, True)
     os.execv(exe, [*argv, "--", *options.exit_command])

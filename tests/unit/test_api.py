@@ -158,11 +158,24 @@ def test_create_body_maps_to_the_cli_options() -> None:
 
 
 @pytest.mark.parametrize("host", [{"Devices": [{"PathOnHost": "/dev/sda"}]},
-                                  {"RestartPolicy": {"Name": "always"}},
                                   {"PidMode": "host"}, {"Sysctls": {"a": "b"}}])
 def test_unsupported_host_config_is_refused(host: dict[str, object]) -> None:
     with pytest.raises(UsageError, match="not supported"):
         capi.create_options({"Image": "busybox", "HostConfig": host}, None)
+
+
+def test_restart_policy_and_healthcheck_from_docker_json() -> None:
+    opts = capi.create_options({
+        "Image": "busybox",
+        "Healthcheck": {"Test": ["CMD-SHELL", "true"], "Interval": 2_000_000_000,
+                        "Timeout": 0, "Retries": 4},
+        "HostConfig": {"RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": 3}}}, None)
+    assert opts.restart == "on-failure:3"
+    assert (opts.health_cmd, opts.health_interval, opts.health_timeout, opts.health_retries) \
+        == ('["CMD-SHELL", "true"]', "2000000000ns", None, 4)
+    opts = capi.create_options({"Image": "busybox", "Healthcheck": {"Test": ["NONE"]},
+                                "HostConfig": {"RestartPolicy": {"Name": "always"}}}, None)
+    assert opts.restart == "always" and opts.no_healthcheck
 
 
 def test_filters_from_docker_json() -> None:

@@ -72,6 +72,12 @@ def run(
     oom_score_adj: o.OomScoreAdj = None, volumes_from: o.VolumesFrom = None,
     umask: o.Umask = None,
     rmi: o.Rmi = False,
+    restart: o.Restart = None,
+    health_cmd: o.HealthCmd = None, health_interval: o.HealthInterval = None,
+    health_timeout: o.HealthTimeout = None, health_retries: o.HealthRetries = None,
+    health_start_period: o.HealthStartPeriod = None,
+    health_start_interval: o.HealthStartInterval = None,
+    health_on_failure: o.HealthOnFailure = None, no_healthcheck: o.NoHealthcheck = False,
     detach: o.Detach = False, detach_keys: o.DetachKeys = None, sig_proxy: o.SigProxy = True,
 ) -> None:
     """Run a command in a new container: pull the image if missing, create the
@@ -112,6 +118,12 @@ def create(
     requires: o.Requires = None, init_path: o.InitPath = None,
     oom_score_adj: o.OomScoreAdj = None, volumes_from: o.VolumesFrom = None,
     umask: o.Umask = None,
+    restart: o.Restart = None,
+    health_cmd: o.HealthCmd = None, health_interval: o.HealthInterval = None,
+    health_timeout: o.HealthTimeout = None, health_retries: o.HealthRetries = None,
+    health_start_period: o.HealthStartPeriod = None,
+    health_start_interval: o.HealthStartInterval = None,
+    health_on_failure: o.HealthOnFailure = None, no_healthcheck: o.NoHealthcheck = False,
 ) -> None:
     """Create a container without starting it; prints its ID."""
 

@@ -139,6 +139,15 @@ def cleanup(
     """Record a container's exit and undo its network and cgroup (run by its monitor)."""
 
 
+@handled_by("lifecycle.healthcheck_run")
+def healthcheck_run(
+    container: Annotated[str, typer.Argument(help="Container (name or ID).")],
+) -> None:
+    """Run the healthcheck of a running container once: exit 0 when healthy; prints the
+    status and exits 1 when unhealthy (or still starting). A detached container's
+    monitor runs this every --health-interval."""
+
+
 groups.register(stop, (groups.top, "stop"), (groups.container, "stop"))
 groups.register(kill, (groups.top, "kill"), (groups.container, "kill"))
 groups.register(restart, (groups.top, "restart"), (groups.container, "restart"))
@@ -149,3 +158,4 @@ groups.register(top, (groups.top, "top"), (groups.container, "top"))
 # internal: not listed in the help
 groups.container.command("cleanup", hidden=True,
                          context_settings={"help_option_names": ["-h", "--help"]})(cleanup)
+groups.register(healthcheck_run, (groups.healthcheck, "run"))

@@ -165,6 +165,14 @@ def _create_options(image: str, command: list[str] | None, **kw: object):  # typ
         cgroups=str(kw["cgroups"]), cgroup_parent=kw["cgroup_parent"],  # type: ignore[arg-type]
         cgroup_manager=kw["cgroup_manager"], log_driver=str(kw["log_driver"]),  # type: ignore[arg-type]
         log_opts=list(kw["log_opt"] or []), detach=bool(kw.get("detach")),
+        restart=kw.get("restart"), health_cmd=kw.get("health_cmd"),  # type: ignore[arg-type]
+        health_interval=kw.get("health_interval"),  # type: ignore[arg-type]
+        health_timeout=kw.get("health_timeout"),  # type: ignore[arg-type]
+        health_retries=kw.get("health_retries"),  # type: ignore[arg-type]
+        health_start_period=kw.get("health_start_period"),  # type: ignore[arg-type]
+        health_start_interval=kw.get("health_start_interval"),  # type: ignore[arg-type]
+        health_on_failure=kw.get("health_on_failure"),  # type: ignore[arg-type]
+        no_healthcheck=bool(kw.get("no_healthcheck")),
         detach_keys=kw.get("detach_keys"), sig_proxy=bool(kw.get("sig_proxy", True)))  # type: ignore[arg-type]
 
 

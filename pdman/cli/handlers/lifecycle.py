@@ -140,3 +140,13 @@ def cleanup(g: GlobalOptions, containers: list[str]) -> int:
     for name in containers:
         lifecycle.cleanup(ctx, name)
     return 0
+
+
+def healthcheck_run(g: GlobalOptions, container: str) -> int:
+    from pdman.engine import health
+
+    report = health.run_check(g.context(), container)
+    if report.status == "healthy":
+        return 0
+    print(report.status)    # podman: "unhealthy" (or "starting"), exit 1
+    return 1
