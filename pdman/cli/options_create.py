@@ -74,6 +74,12 @@ Userns = Annotated[Optional[str], typer.Option(
     "--userns", help="User namespace: `host` (or empty; the default: container root is "
                      "your user, other IDs your subordinate range). keep-id, nomap and auto "
                      "are not built yet.")]
+Sdnotify = Annotated[str, typer.Option(
+    "--sdnotify", help="Under a systemd unit (NOTIFY_SOCKET set): conmon (default) tells "
+                       "systemd READY=1 and the monitor's PID once the container runs; "
+                       "container passes the socket in (/run/notify/notify.sock) so the "
+                       "container sends READY=1 itself; ignore sends nothing. healthy is "
+                       "not built yet.")]
 Detach = Annotated[bool, typer.Option(
     "--detach", "-d", help="Run in the background and print the container ID.")]
 DetachKeys = Annotated[Optional[str], typer.Option(

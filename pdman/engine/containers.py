@@ -238,6 +238,7 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
                          hint="use k8s-file, journald or none")
     caps = runopts.capabilities(options.cap_add, options.cap_drop, options.privileged)
     from pdman.runtime import seccomp
+    from pdman.systemd import notify
 
     return {
         "image_name": image.names[0] if image.names else image.id,
@@ -278,6 +279,8 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
         "layers": links,
         "exposed_ports": sorted((icfg.get("ExposedPorts") or {}).keys()),
         "remove": options.remove,
+        "sdnotify": notify.check_mode(options.sdnotify),
+        "create_command": list(options.create_command),
     }
 
 

@@ -71,6 +71,11 @@ def start_detached(ctx: EngineContext, rec: records.ContainerRecord) -> None:
         _start_locked(ctx, rec)
     finally:
         os.close(lock)
+    if os.environ.get("NOTIFY_SOCKET"):                         # run by a systemd unit
+        from pdman.systemd import notify
+
+        started = records.find(ctx.catalog, rec.id)
+        notify.after_start(rec.config.get("sdnotify") or "conmon", started.monitor_pid)
 
 
 def _start_locked(ctx: EngineContext, rec: records.ContainerRecord) -> None:

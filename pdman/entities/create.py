@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 #: the list-valued options: each instance gets its own list
 _LIST_OPTIONS = ("command", "env", "env_files", "tmpfs", "volumes", "mounts", "cap_add",
                  "cap_drop", "security_opt", "labels", "publish", "dns", "add_hosts",
-                 "network_aliases", "log_opts", "ulimits")
+                 "network_aliases", "log_opts", "ulimits", "create_command")
 
 
 class CreateOptions(Record):
@@ -71,6 +71,8 @@ class CreateOptions(Record):
     cgroups: str = "enabled"
     cgroup_parent: str | None = None
     cgroup_manager: str | None = None
+    sdnotify: str = "conmon"  # --sdnotify (pdman/systemd/notify.py)
+    create_command: list[str]  # the command line that made it (`generate systemd --new`)
     ulimits: list[str]      # --ulimit TYPE=SOFT[:HARD]; rlimits of the process
     # logs
     log_driver: str = "k8s-file"

@@ -70,6 +70,16 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
         k, _, v = item.partition("=")
         env[k] = v
     env.setdefault("HOSTNAME", config["hostname"])
+    if config.get("sdnotify") == "container":
+        from pdman.systemd import notify
+
+        # the unit's own socket, so the container's READY=1 reaches systemd from a
+        # process in the unit's cgroup (NotifyAccess=all)
+        host_socket = notify.container_socket()
+        if host_socket and notify.CONTAINER_SOCKET not in taken:
+            mounts.append(BindMount(source=host_socket, destination=notify.CONTAINER_SOCKET,
+                                    readonly=False))
+            env["NOTIFY_SOCKET"] = notify.CONTAINER_SOCKET
     env.setdefault("HOME", config.get("home") or "/")
     env.setdefault("TERM", "xterm")  # podman's default environment has it, terminal or not
     rlimits = [Rlimit(r["type"], r["soft"], r["hard"]) for r in config.get("rlimits", [])]

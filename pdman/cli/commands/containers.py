@@ -61,7 +61,7 @@ def run(
     cgroups: o.Cgroups = "enabled", cgroup_parent: o.CgroupParent = None,
     cgroup_manager: o.CgroupManager = None, log_driver: o.LogDriver = "k8s-file",
     log_opt: o.LogOpt = None, replace: o.Replace = False, userns: o.Userns = None,
-    cidfile: o.Cidfile = None,
+    cidfile: o.Cidfile = None, sdnotify: o.Sdnotify = "conmon",
     detach: o.Detach = False, detach_keys: o.DetachKeys = None, sig_proxy: o.SigProxy = True,
 ) -> None:
     """Run a command in a new container: pull the image if missing, create the
@@ -92,7 +92,7 @@ def create(
     cgroups: o.Cgroups = "enabled", cgroup_parent: o.CgroupParent = None,
     cgroup_manager: o.CgroupManager = None, log_driver: o.LogDriver = "k8s-file",
     log_opt: o.LogOpt = None, replace: o.Replace = False, userns: o.Userns = None,
-    cidfile: o.Cidfile = None,
+    cidfile: o.Cidfile = None, sdnotify: o.Sdnotify = "conmon",
 ) -> None:
     """Create a container without starting it; prints its ID."""
 
