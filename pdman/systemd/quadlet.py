@@ -323,6 +323,10 @@ def translate_container(source: Source, sources: Sources, pdman: str, user: bool
     cmd.add(cgroups, f"--cgroups={cgroups.value if cgroups else 'split'}")
     cmd.add(notify, f"--sdnotify={sdnotify}")
     cmd.add(None, "-d")
+    if unit.last(sec, "LogDriver") is None:
+        # podman's default log driver on a systemd host is journald, so Quadlet units
+        # log to the journal (`journalctl -u NAME`); pdman's default is k8s-file
+        cmd.add(None, "--log-driver", "journald")
 
     for key, (flag, kind) in CONTAINER_OPTIONS.items():
         if key == "CgroupsMode":

@@ -18,7 +18,9 @@ PDMAN = "/usr/bin/pdman"
 #: every generated container's ExecStart starts so (Quadlet's `podman run --name
 #: systemd-%N --cidfile=%t/%N.cid --replace --rm --cgroups=split --sdnotify=conmon -d`)
 PREAMBLE = [PDMAN, "run", "--name=systemd-%N", "--cidfile=%t/%N.cid", "--replace", "--rm",
-            "--cgroups=split", "--sdnotify=conmon", "-d"]
+            "--cgroups=split", "--sdnotify=conmon", "-d", "--log-driver", "journald"]
+#: (podman's default log driver on a systemd host is journald; pdman's is not, so the
+#: generator asks for it unless LogDriver= is given)
 
 
 def make(tmp_path: Path, files: dict[str, str], user: bool = True) -> generator.Result:
@@ -91,7 +93,8 @@ TABLE = [
 def test_container_key_becomes_the_documented_run_option(tmp_path: Path, line: str,
                                                           expected: list[str]) -> None:
     args = container(tmp_path, line)
-    assert args == PREAMBLE + expected + ["docker.io/library/busybox"]
+    preamble = PREAMBLE[:-2] if line.startswith("LogDriver=") else PREAMBLE
+    assert args == preamble + expected + ["docker.io/library/busybox"]
 
 
 def test_container_service_lines_are_quadlets(tmp_path: Path) -> None:
