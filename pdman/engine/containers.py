@@ -133,6 +133,11 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
                              monitor_pid=0, started_at=time.time(), finished_at=0,
                              exit_code=None, oom_killed=0,
                              state={"pid_start": _start_time(pid), "error": ""})
+        if os.environ.get("NOTIFY_SOCKET"):                     # run by a systemd unit:
+            from pdman.systemd import notify                    # pdman stays its main PID
+
+            notify.after_start(rec.config.get("sdnotify") or "conmon", os.getpid(),
+                               foreground=True)
         code = session.wait()                                   # 7: wait
     if _teardown(ctx, rec) and code > 128:
         code = 137  # OOM-killed (seen in the cgroup): a racing SIGTERM may have said 143

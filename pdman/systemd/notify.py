@@ -63,12 +63,13 @@ def container_socket() -> str:
     return path if path.startswith("/") else ""
 
 
-def after_start(mode: str, monitor_pid: int) -> None:
-    """Called once a detached container runs under its monitor."""
+def after_start(mode: str, main_pid: int, foreground: bool = False) -> None:
+    """Called once the container runs: detached, `main_pid` is its monitor; in the
+    foreground, pdman itself (which stays until the container exits)."""
     if mode == "conmon":
-        send(f"MAINPID={monitor_pid}\nREADY=1\n")
-    elif mode == "container":
-        send(f"MAINPID={monitor_pid}\n")
+        send(f"MAINPID={main_pid}\nREADY=1\n")
+    elif mode == "container" and not foreground:
+        send(f"MAINPID={main_pid}\n")
 
 
 __all__ = ["CONTAINER_SOCKET", "MODES", "after_start", "check_mode", "container_socket", "send"]

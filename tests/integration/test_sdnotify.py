@@ -119,3 +119,22 @@ def test_rm_cidfile_removes_the_file_and_replace_takes_over_a_stale_one(
     assert not cid.exists()
     assert run_pdman("ps", "-aq", env=env).stdout == ""
     run_pdman("rm", "-v", "-f", "-i", f"--cidfile={cid}", env=env)   # ExecStopPost: no-op
+
+
+def test_a_foreground_run_says_ready_with_its_own_pid(
+        registry_env: dict[str, str], busybox: str, notify_socket: socket.socket) -> None:
+    """`ExecStart=pdman run IMAGE` without -d: pdman stays the unit's main process."""
+    import shutil
+    import subprocess
+
+    env = _env(registry_env, notify_socket)
+    cmd = [str(shutil.which("pdman", path=env.get("PATH"))), "run", "--rm", *NONE, busybox,
+           "sleep", "3"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        message = notify_socket.recv(4096).decode()
+    finally:
+        out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert message == f"MAINPID={proc.pid}\nREADY=1\n"
