@@ -109,7 +109,7 @@ def pdman_executable() -> str:
     if override:
         return override
     if getattr(sys, "frozen", False):
-        return os.path.realpath(sys.executable)
+        return invoked_path()
     here = os.path.dirname(os.path.realpath(sys.argv[0] or ""))
     beside = os.path.join(here, "pdman")
     if here and os.access(beside, os.X_OK) and not os.path.isdir(beside):
@@ -117,6 +117,17 @@ def pdman_executable() -> str:
     import shutil
 
     return shutil.which("pdman") or "/usr/bin/pdman"
+
+
+def invoked_path() -> str:
+    """The file this process was started as, links resolved: for the single-file
+    binary, the installed launcher (sys.executable is the bundle unpacked in a cache,
+    which may be cleaned), reached through the generator link or PATH."""
+    import shutil
+
+    arg0 = sys.argv[0] if sys.argv else ""
+    path = arg0 if "/" in arg0 else (shutil.which(arg0) or arg0)
+    return os.path.realpath(path)
 
 
 class Result:

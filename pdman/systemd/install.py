@@ -18,7 +18,9 @@ def generator_executable() -> str:
     called by a generator's name), else the `pdman-systemd-generator` script installed
     beside `pdman`."""
     if getattr(sys, "frozen", False):
-        return os.path.realpath(sys.executable)
+        from pdman.systemd.generator import invoked_path
+
+        return invoked_path()
     here = os.path.dirname(os.path.realpath(sys.argv[0] or ""))
     script = os.path.join(here, "pdman-systemd-generator")
     if os.access(script, os.X_OK):
