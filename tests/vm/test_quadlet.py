@@ -12,6 +12,7 @@ generator). Start-to-READY times are printed (pytest -rP shows them), not assert
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -188,10 +189,9 @@ def test_generate_systemd_new_unit_runs_the_container(
     systemctl("daemon-reload")
     took = timed_start("container-gen.service")
     print(f"generate systemd --new container-gen.service start-to-READY: {took:.2f} s")
-    doc = pd("inspect", "--format", "{{.State.Running}} {{.State.Pid}} {{.Config.Labels}}",
-             "gen").stdout
-    assert doc.startswith("true ") and "made:create" in doc
-    pid = int(doc.split()[1])
+    doc = json.loads(pd("inspect", "gen").stdout)[0]
+    assert doc["State"]["Running"] and doc["Config"]["Labels"].get("made") == "create"
+    pid = int(doc["State"]["Pid"])
     cgroup = Path(f"/proc/{pid}/cgroup").read_text()
     assert "/container-gen.service" in cgroup, cgroup
     systemctl("stop", "container-gen.service")
