@@ -136,8 +136,7 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
         if os.environ.get("NOTIFY_SOCKET"):                     # run by a systemd unit:
             from pdman.systemd import notify                    # pdman stays its main PID
 
-            notify.after_start(rec.config.get("sdnotify") or "conmon", os.getpid(),
-                               foreground=True)
+            notify.after_start(rec.config.get("sdnotify") or "conmon", os.getpid())
         code = session.wait()                                   # 7: wait
     if _teardown(ctx, rec) and code > 128:
         code = 137  # OOM-killed (seen in the cgroup): a racing SIGTERM may have said 143

@@ -64,18 +64,28 @@ def start_detached(ctx: EngineContext, rec: records.ContainerRecord) -> None:
     from pdman.runtime import statefiles
 
     run_dir = statefiles.private_dir(ContainerDirs(ctx.paths, rec.id).run)
+    mode = rec.config.get("sdnotify") or "conmon"
+    relay = None
+    if os.environ.get("NOTIFY_SOCKET") and mode == "container":  # before the spec is built
+        from pdman.systemd import notify
+
+        relay = notify.Relay(notify.proxy_path(run_dir))
     lock = statefiles.open_file(os.path.join(run_dir, "start.lock"))
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
         rec = containers.reconcile(ctx, records.find(ctx.catalog, rec.id))
         _start_locked(ctx, rec)
+    except BaseException:
+        if relay is not None:
+            relay.close()
+        raise
     finally:
         os.close(lock)
     if os.environ.get("NOTIFY_SOCKET"):                         # run by a systemd unit
         from pdman.systemd import notify
 
         started = records.find(ctx.catalog, rec.id)
-        notify.after_start(rec.config.get("sdnotify") or "conmon", started.monitor_pid)
+        notify.after_start(mode, started.monitor_pid, relay)
 
 
 def _start_locked(ctx: EngineContext, rec: records.ContainerRecord) -> None:

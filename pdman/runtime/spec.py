@@ -73,9 +73,10 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
     if config.get("sdnotify") == "container":
         from pdman.systemd import notify
 
-        # the unit's own socket, so the container's READY=1 reaches systemd from a
-        # process in the unit's cgroup (NotifyAccess=all)
-        host_socket = notify.container_socket()
+        # detached: the relay socket `pdman run -d` made (systemd/notify.py); in the
+        # foreground, pdman stays the unit's main process: the unit's own socket
+        relay = notify.proxy_path(dirs.run)
+        host_socket = relay if os.path.exists(relay) else notify.container_socket()
         if host_socket and notify.CONTAINER_SOCKET not in taken:
             mounts.append(BindMount(source=host_socket, destination=notify.CONTAINER_SOCKET,
                                     readonly=False))

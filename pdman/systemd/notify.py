@@ -4,10 +4,15 @@ container is up, and who its main process is.
   conmon (default)  pdman sends `MAINPID=<monitor>` and `READY=1` once the container
                     runs: the unit's main process is the container's monitor (conmon's
                     role), which outlives the `pdman run -d` that started it
-  container         pdman sends only `MAINPID=<monitor>`; the container gets the unit's
-                    socket bind-mounted at /run/notify/notify.sock with NOTIFY_SOCKET
-                    set, and its own `READY=1` reaches systemd (NotifyAccess=all: the
-                    container runs in the unit's cgroup, so systemd takes it)
+  container         the container gets a socket of pdman's bind-mounted at
+                    /run/notify/notify.sock, with NOTIFY_SOCKET set; `pdman run -d`
+                    (still the unit's main process) relays what the container sends to
+                    the unit's socket until its `READY=1`, which it forwards with
+                    `MAINPID=<monitor>`, then exits. Relayed from pdman's own PID, not the
+                    container's: systemd drops a notification whose sender has already
+                    exited ("Cannot find unit for notify message"), which a one-shot
+                    sender such as `systemd-notify --ready` is. Later messages (STATUS=,
+                    WATCHDOG=) are not relayed.
   ignore            nothing is sent and the container gets no socket
   healthy           (READY after the first passing healthcheck) not built yet
 
@@ -56,6 +61,65 @@ def send(message: str) -> bool:
     return True
 
 
+def proxy_path(run_dir: str) -> str:
+    """Where the relay socket of a detached `--sdnotify=container` container is."""
+    return os.path.join(run_dir, "notify", "notify.sock")
+
+
+class Relay:
+    """The socket a `--sdnotify=container` container sends to, and the relay of what
+    it says to the unit's socket."""
+
+    def __init__(self, path: str) -> None:
+        directory, name = os.path.split(path)
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+        # bound through a directory fd: the runroot path may pass sun_path's 108 bytes
+        dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            self.sock.bind(f"/proc/self/fd/{dfd}/{name}")
+        finally:
+            os.close(dfd)
+        os.chmod(path, 0o666)   # the container's user may be any of its IDs
+        os.chmod(directory, 0o711)
+
+    def relay_until_ready(self, main_pid: int) -> bool:
+        """Forward datagrams until one says READY=1 (True), or the monitor is gone
+        (False: the container exited first; systemd sees the unit fail)."""
+        import select
+
+        try:
+            while True:
+                readable, _, _ = select.select([self.sock], [], [], 0.5)
+                if not readable:
+                    try:
+                        os.kill(main_pid, 0)
+                    except ProcessLookupError:
+                        return False
+                    continue
+                data = self.sock.recv(4096).decode(errors="replace")
+                ready = "READY=1" in data.splitlines()
+                if ready:
+                    data = data.rstrip("\n") + f"\nMAINPID={main_pid}\n"
+                send(data)
+                if ready:
+                    return True
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self.sock.close()
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+
+
 def container_socket() -> str:
     """The host socket to bind into a `--sdnotify=container` container ("" when not
     under a unit, or the socket is abstract and so cannot be bind-mounted)."""
@@ -63,13 +127,15 @@ def container_socket() -> str:
     return path if path.startswith("/") else ""
 
 
-def after_start(mode: str, main_pid: int, foreground: bool = False) -> None:
+def after_start(mode: str, main_pid: int, relay: "Relay | None" = None) -> None:
     """Called once the container runs: detached, `main_pid` is its monitor; in the
-    foreground, pdman itself (which stays until the container exits)."""
+    foreground, pdman itself (which stays until the container exits, so a container
+    there sends to the unit's socket directly)."""
     if mode == "conmon":
         send(f"MAINPID={main_pid}\nREADY=1\n")
-    elif mode == "container" and not foreground:
-        send(f"MAINPID={main_pid}\n")
+    elif mode == "container" and relay is not None:
+        relay.relay_until_ready(main_pid)
 
 
-__all__ = ["CONTAINER_SOCKET", "MODES", "after_start", "check_mode", "container_socket", "send"]
+__all__ = ["CONTAINER_SOCKET", "MODES", "Relay", "after_start", "check_mode", "container_socket",
+           "proxy_path", "send"]
