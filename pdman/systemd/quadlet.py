@@ -203,9 +203,11 @@ CONTAINER_SPECIAL = {"Image", "Exec", "ContainerName", "Environment", "Environme
 
 def translate(source: Source, sources: Sources, pdman: str, user: bool) -> Generated:
     """Translate one Quadlet file; raises UnitFileError naming the file and line."""
+    from pdman.systemd import resources
+
     translators: dict[str, Callable[[Source, Sources, str, bool], Generated]] = {
-        "container": translate_container, "volume": translate_volume,
-        "network": translate_network, "image": translate_image}
+        "container": translate_container, "volume": resources.translate_volume,
+        "network": resources.translate_network, "image": resources.translate_image}
     if source.kind not in translators:
         raise UnitFileError(f"{source.path}: unsupported file type .{source.kind}",
                             hint="pdman translates .container, .volume, .network and .image")
@@ -215,7 +217,7 @@ def translate(source: Source, sources: Sources, pdman: str, user: bool) -> Gener
     return translators[source.kind](source, sources, pdman, user)
 
 
-def _service_base(source: Source, sources: Sources) -> UnitFile:
+def service_base(source: Source, sources: Sources) -> UnitFile:
     """The passed-through sections, with Quadlet file names in [Unit] dependencies
     turned into their services, and the file's own section kept as `[X-Kind]` (as
     Quadlet does: systemd ignores X- sections, a reader sees where the unit came from)."""
@@ -249,7 +251,7 @@ def _require(unit: UnitFile, service: str) -> None:
     unit.add("Unit", "After", service)
 
 
-def _check_keys(source: Source, allowed: "set[str]") -> None:
+def check_keys(source: Source, allowed: "set[str]") -> None:
     section = SECTION[source.kind]
     for e in source.unit.entries(section):
         if e.key not in allowed:
@@ -259,16 +261,16 @@ def _check_keys(source: Source, allowed: "set[str]") -> None:
                                      "README lists the ones it translates")
 
 
-def _words(source: Source, entry: Entry) -> list[str]:
+def words_of(source: Source, entry: Entry) -> list[str]:
     return split_words(entry.value, source.where(entry))
 
 
-def _keyvals(source: Source, key: str, section: str) -> dict[str, str]:
+def keyvals(source: Source, key: str, section: str) -> dict[str, str]:
     """`Environment=`-style lists: KEY=VALUE words; later keys win; a word without
     `=` is an error."""
     out: dict[str, str] = {}
     for e in source.unit.all(section, key):
-        for word in _words(source, e):
+        for word in words_of(source, e):
             k, sep, v = word.partition("=")
             if not sep or not k:
                 raise UnitFileError(f"{source.where(e)}: {key}={e.value}: {word!r} is not "
@@ -293,9 +295,9 @@ def _stop_lines(unit: UnitFile, pdman: str, stop_timeout: str) -> None:
 
 def translate_container(source: Source, sources: Sources, pdman: str, user: bool) -> Generated:
     sec = "Container"
-    _check_keys(source, set(CONTAINER_OPTIONS) | set(SECURITY_OPTIONS) | CONTAINER_SPECIAL)
+    check_keys(source, set(CONTAINER_OPTIONS) | set(SECURITY_OPTIONS) | CONTAINER_SPECIAL)
     unit = source.unit
-    out = _service_base(source, sources)
+    out = service_base(source, sources)
     for key in ("ContainersConfModule", "ReloadCmd", "ReloadSignal", "StartWithPod", "Pod"):
         e = unit.last(sec, key)
         if e is not None:
@@ -308,7 +310,7 @@ def translate_container(source: Source, sources: Sources, pdman: str, user: bool
 
     cmd = Command(pdman)
     for e in unit.all(sec, "GlobalArgs"):
-        cmd.words.extend(_words(source, e))
+        cmd.words.extend(words_of(source, e))
     name_entry = unit.last(sec, "ContainerName")
     name = name_entry.value if name_entry else "systemd-%N"
     notify = unit.last(sec, "Notify")
@@ -360,10 +362,10 @@ def translate_container(source: Source, sources: Sources, pdman: str, user: bool
 
     for e in unit.all(sec, "EnvironmentFile"):
         cmd.add(e, "--env-file", _path(source, e.value))
-    env = _keyvals(source, "Environment", sec)
+    env = keyvals(source, "Environment", sec)
     for k in sorted(env):
         cmd.add(unit.last(sec, "Environment"), "--env", f"{k}={env[k]}")
-    labels = _keyvals(source, "Label", sec)
+    labels = keyvals(source, "Label", sec)
     auto = unit.last(sec, "AutoUpdate")
     if auto is not None:
         if auto.value not in ("registry", "local"):
@@ -372,12 +374,12 @@ def translate_container(source: Source, sources: Sources, pdman: str, user: bool
         labels["io.containers.autoupdate"] = auto.value
     for k in sorted(labels):
         cmd.add(unit.last(sec, "Label") or auto, "--label", f"{k}={labels[k]}")
-    annotations = _keyvals(source, "Annotation", sec)
+    annotations = keyvals(source, "Annotation", sec)
     for k in sorted(annotations):
         cmd.add(unit.last(sec, "Annotation"), "--annotation", f"{k}={annotations[k]}")
 
     for e in unit.all(sec, "PodmanArgs"):
-        for word in _words(source, e):
+        for word in words_of(source, e):
             cmd.add(e, word)
 
     image_ref = image.value
@@ -386,7 +388,7 @@ def translate_container(source: Source, sources: Sources, pdman: str, user: bool
         _require(out, Source(image.value, UnitFile()).service_name)
     cmd.words.append(image_ref)
     for e in unit.all(sec, "Exec"):
-        cmd.words.extend(_words(source, e))
+        cmd.words.extend(words_of(source, e))
 
     validate(cmd, "run", source)
     stop_timeout = unit.last(sec, "StopTimeout")
@@ -417,7 +419,7 @@ def _emit(cmd: Command, source: Source, sec: str, key: str, flag: str, kind: str
             cmd.add(e, flag, e.value)
     elif kind == "words":
         for e in unit.all(sec, key):
-            for word in _words(source, e):
+            for word in words_of(source, e):
                 cmd.add(e, flag, word.lower() if flag.startswith("--cap-") else word)
 
 
@@ -464,152 +466,6 @@ def _mount(source: Source, sources: Sources, e: Entry, out: UnitFile) -> str:
     return ",".join(fields)
 
 
-def _oneshot(out: UnitFile) -> None:
-    out.setdefault("Service", "Type", "oneshot")
-    out.setdefault("Service", "RemainAfterExit", "yes")
-    out.setdefault("Service", "SyslogIdentifier", "%N")
-
-
-VOLUME_KEYS = {"VolumeName", "Driver", "Device", "Type", "Options", "Copy", "User", "Group",
-               "Label", "Image", "PodmanArgs", "GlobalArgs", "ContainersConfModule"}
-
-
-def translate_volume(source: Source, sources: Sources, pdman: str, user: bool) -> Generated:
-    sec = "Volume"
-    _check_keys(source, VOLUME_KEYS)
-    unit = source.unit
-    out = _service_base(source, sources)
-    cmd = Command(pdman)
-    for e in unit.all(sec, "GlobalArgs"):
-        cmd.words.extend(_words(source, e))
-    cmd.add(None, "volume", "create", "--ignore")
-    for key in ("ContainersConfModule", "Image", "Copy"):
-        e = unit.last(sec, key)
-        if e is not None:
-            raise UnitFileError(f"{source.where(e)}: {key}= is not supported by pdman yet")
-    driver = unit.last(sec, "Driver")
-    if driver is not None:
-        cmd.add(driver, "--driver", driver.value)
-    for key, opt in (("Type", "type"), ("Device", "device"), ("Options", "o")):
-        e = unit.last(sec, key)
-        if e is not None:
-            cmd.add(e, "--opt", f"{opt}={e.value}")
-    for key, opt in (("User", "uid"), ("Group", "gid")):
-        e = unit.last(sec, key)
-        if e is not None:
-            cmd.add(e, "--opt", f"{opt}={e.value}")
-    labels = _keyvals(source, "Label", sec)
-    for k in sorted(labels):
-        cmd.add(unit.last(sec, "Label"), "--label", f"{k}={labels[k]}")
-    for e in unit.all(sec, "PodmanArgs"):
-        for word in _words(source, e):
-            cmd.add(e, word)
-    cmd.words.append(sources.volume_name(source.name))
-    validate(cmd, "volume create", source)
-    _oneshot(out)
-    out.add("Service", "ExecStart", join_words(cmd.words))
-    return Generated(source, out)
-
-
-NETWORK_KEYS = {"NetworkName", "Driver", "Subnet", "Gateway", "IPRange", "Internal", "IPv6",
-                "DNS", "DisableDNS", "Label", "Options", "PodmanArgs", "GlobalArgs",
-                "IPAMDriver", "ContainersConfModule", "NetworkDeleteOnStop", "InterfaceName"}
-
-
-def translate_network(source: Source, sources: Sources, pdman: str, user: bool) -> Generated:
-    sec = "Network"
-    _check_keys(source, NETWORK_KEYS)
-    unit = source.unit
-    out = _service_base(source, sources)
-    cmd = Command(pdman)
-    for e in unit.all(sec, "GlobalArgs"):
-        cmd.words.extend(_words(source, e))
-    cmd.add(None, "network", "create", "--ignore")
-    for key in ("ContainersConfModule", "NetworkDeleteOnStop"):
-        e = unit.last(sec, key)
-        if e is not None:
-            raise UnitFileError(f"{source.where(e)}: {key}= is not supported by pdman yet")
-    for key, flag in (("Driver", "--driver"), ("IPAMDriver", "--ipam-driver"),
-                      ("InterfaceName", "--interface-name")):
-        e = unit.last(sec, key)
-        if e is not None:
-            cmd.add(e, flag, e.value)
-    subnets, gateways = unit.all(sec, "Subnet"), unit.all(sec, "Gateway")
-    if len(gateways) > len(subnets):
-        raise UnitFileError(f"{source.where(gateways[-1])}: more Gateway= than Subnet= keys",
-                            hint="each Gateway= belongs to the Subnet= before it")
-    for e in subnets:
-        cmd.add(e, "--subnet", e.value)
-    for e in gateways:
-        cmd.add(e, "--gateway", e.value)
-    for e in unit.all(sec, "IPRange"):
-        cmd.add(e, "--ip-range", e.value)
-    for e in unit.all(sec, "DNS"):
-        cmd.add(e, "--dns", e.value)
-    for key, flag in (("Internal", "--internal"), ("IPv6", "--ipv6"),
-                      ("DisableDNS", "--disable-dns")):
-        e = unit.last(sec, key)
-        if e is not None and parse_bool(e, source.path):
-            cmd.add(e, flag)
-    for e in unit.all(sec, "Options"):
-        cmd.add(e, "--opt", e.value)
-    labels = _keyvals(source, "Label", sec)
-    for k in sorted(labels):
-        cmd.add(unit.last(sec, "Label"), "--label", f"{k}={labels[k]}")
-    for e in unit.all(sec, "PodmanArgs"):
-        for word in _words(source, e):
-            cmd.add(e, word)
-    cmd.words.append(sources.network_name(source.name))
-    validate(cmd, "network create", source)
-    _oneshot(out)
-    out.add("Service", "ExecStart", join_words(cmd.words))
-    return Generated(source, out)
-
-
-IMAGE_KEYS = {"Image", "ImageTag", "AllTags", "Arch", "AuthFile", "CertDir", "Creds",
-              "DecryptionKey", "OS", "TLSVerify", "Variant", "PodmanArgs", "GlobalArgs",
-              "ContainersConfModule", "Retry", "RetryDelay", "Policy"}
-
-
-def translate_image(source: Source, sources: Sources, pdman: str, user: bool) -> Generated:
-    sec = "Image"
-    _check_keys(source, IMAGE_KEYS)
-    unit = source.unit
-    out = _service_base(source, sources)
-    image = unit.last(sec, "Image")
-    if image is None:
-        raise UnitFileError(f"{source.path}: no Image key specified",
-                            hint="add Image=REFERENCE to [Image]")
-    cmd = Command(pdman)
-    for e in unit.all(sec, "GlobalArgs"):
-        cmd.words.extend(_words(source, e))
-    cmd.add(None, "image", "pull")
-    for key in ("ContainersConfModule", "DecryptionKey", "CertDir", "Retry", "RetryDelay",
-                "Policy"):
-        e = unit.last(sec, key)
-        if e is not None:
-            raise UnitFileError(f"{source.where(e)}: {key}= is not supported by pdman yet")
-    all_tags = unit.last(sec, "AllTags")
-    if all_tags is not None and parse_bool(all_tags, source.path):
-        cmd.add(all_tags, "--all-tags")
-    for key, flag in (("Arch", "--arch"), ("AuthFile", "--authfile"), ("Creds", "--creds"),
-                      ("OS", "--os"), ("Variant", "--variant")):
-        e = unit.last(sec, key)
-        if e is not None:
-            cmd.add(e, flag, e.value)
-    tls = unit.last(sec, "TLSVerify")
-    if tls is not None:
-        cmd.add(tls, f"--tls-verify={'true' if parse_bool(tls, source.path) else 'false'}")
-    for e in unit.all(sec, "PodmanArgs"):
-        for word in _words(source, e):
-            cmd.add(e, word)
-    cmd.words.append(image.value)
-    validate(cmd, "image pull", source)
-    _oneshot(out)
-    out.add("Service", "ExecStart", join_words(cmd.words))
-    return Generated(source, out)
-
-
 # -- the flag check -----------------------------------------------------------------
 
 def known_options(command: str) -> "set[str] | None":
@@ -647,4 +503,5 @@ def validate(cmd: Command, command: str, source: Source) -> None:
                 hint="remove the key (or the option from PodmanArgs=)")
 
 
-__all__ = ["CIDFILE", "Generated", "KINDS", "Source", "Sources", "translate"]
+__all__ = ["CIDFILE", "Command", "Generated", "KINDS", "Source", "Sources", "check_keys",
+           "keyvals", "service_base", "translate", "validate", "words_of"]
