@@ -28,9 +28,12 @@ args=(-n "pdman" "$PDMAN run --rm $BB true"
       -n "pdman unconfined nonet" "$PDMAN run --rm --network none --security-opt seccomp=unconfined $BB true"
       -n "podman nonet" "$PODMAN run --rm --network none $BB true")
 if [ -n "${PDMAN_BEFORE:-}" ]; then
-  # the same store: the catalog did not change, and the old pdman ignores seccomp/
-  args+=(-n "before" "$PDMAN_BEFORE run --rm $BB true"
-         -n "before nonet" "$PDMAN_BEFORE run --rm --network none $BB true")
+  # a store of its own: the catalog's schema moved on since (an old pdman refuses a newer one)
+  BEFORE="$PDMAN_BEFORE --root $tmp/before/root --runroot $tmp/before/run"
+  $BEFORE pull -q "$BB" >/dev/null
+  $BEFORE run --rm "$BB" true
+  args+=(-n "before" "$BEFORE run --rm $BB true"
+         -n "before nonet" "$BEFORE run --rm --network none $BB true")
 fi
 for round in $(seq "$ROUNDS"); do
   hyperfine -N -w 1 -r 3 --export-json "$tmp/round$round.json" "${args[@]}" >/dev/null

@@ -4,7 +4,8 @@
 # unprivileged user.
 #
 #   1. system packages (packaging/install-deps.sh)
-#   2. pdman into /opt/pdman (a venv of Debian's Python), `pdman` on PATH
+#   2. pdman into /opt/pdman (a venv of Debian's Python), `pdman` on PATH, and on a
+#      host booted with systemd its Quadlet generators (system and user managers)
 #   3. an unprivileged user with a subordinate ID range (default: pdmantest)
 #   4. real images built offline from Debian packages, served by Debian's
 #      docker-registry on 127.0.0.1 (there is no Docker Hub here)
@@ -28,6 +29,11 @@ step "pdman into $PREFIX"
 "$PREFIX/bin/pip" install -q --disable-pip-version-check "$REPO" 2>&1 \
   | { grep -v '^WARNING: Location' || true; }
 ln -sf "$PREFIX/bin/pdman" /usr/local/bin/pdman
+if [ -d /run/systemd/system ]; then   # booted with systemd: Quadlet files become units
+  step "Quadlet generators (systemd)"
+  "$PREFIX/bin/pdman" systemd install-generator
+  "$PREFIX/bin/pdman" systemd install-generator --user
+fi
 chmod -R a+rX "$PREFIX"
 pdman --version
 

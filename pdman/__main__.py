@@ -47,8 +47,17 @@ def report_unexpected(exc: BaseException, args: list[str]) -> int:
     return EXIT_ENGINE
 
 
+#: names the single-file binary answers to as the Quadlet generator (linked so by
+#: `pdman systemd install-generator`)
+_GENERATOR_NAMES = ("pdman-systemd-generator", "pdman-system-generator", "pdman-user-generator")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if argv is None and sys.argv and sys.argv[0].rpartition("/")[2] in _GENERATOR_NAMES:
+        from pdman.systemd.generator import main as generator_main
+
+        return generator_main(args)
     from pdman.errors import PdmanError
 
     try:

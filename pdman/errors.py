@@ -23,6 +23,7 @@ the API service, HTTP statuses) are mapped here and nowhere else.
     ├── HostSupportError               the host lacks what is needed (userns, cgroup v2, ...)
     ├── RuntimeFailure                 the container could not be started (child error)
     ├── BuildFileError                 a Containerfile that cannot be built (file:line)  125
+    ├── UnitFileError                  a Quadlet unit file that cannot be translated (file:line)  125
     ├── BuildStepFailed                a RUN step exited non-zero           1 (podman build's)
     ├── CommandNotExecutableError      exec: permission denied          126
     └── CommandNotFoundError           exec: no such file               127
@@ -149,6 +150,13 @@ class BuildFileError(UsageError):
     instruction."""
 
     reference = "build-file"
+
+
+class UnitFileError(UsageError):
+    """A Quadlet unit file (`.container`, `.volume`, ...) is wrong: the message names
+    the file and the line; the generator then writes no unit for it."""
+
+    reference = "unit-file"
 
 
 class BuildStepFailed(PdmanError):

@@ -250,6 +250,9 @@ def serve(paths: "Paths", options: ServiceOptions) -> None:
     from pdman.api import router
 
     router.load()                     # before the first connection: routes and imports
+    # a service unit's notify socket is the service's: containers it starts must not
+    # tell systemd that their monitor is the service's main process (`run --sdnotify`)
+    os.environ.pop("NOTIFY_SOCKET", None)
     listener = activation_socket()
     path_to_remove = ""
     if listener is None:

@@ -93,6 +93,12 @@ def enable_controllers(parent: str, wanted: list[str]) -> list[str]:
     missing = [c for c in want if c not in have]
     if not missing:
         return want
+    if parent.strip("/") and read_or(parent, "cgroup.procs").strip():
+        # evacuate first, not only on EBUSY: the kernel lets THREADED controllers (cpu,
+        # pids) be enabled in a cgroup that holds processes -- which makes it a thread
+        # root, its new children invalid domains, and moving a container into one fails
+        # with EOPNOTSUPP (seen in a Quadlet unit's cgroup with --cgroups=split)
+        _evacuate(parent)
     line = " ".join("+" + c for c in missing)
     path = os.path.join(fs_path(parent), "cgroup.subtree_control")
     for attempt in range(2):

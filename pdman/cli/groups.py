@@ -32,6 +32,11 @@ system = typer.Typer(help="Manage pdman itself: info, disk use, checks.",
 
 healthcheck = typer.Typer(help="Manage healthchecks of containers.", context_settings=_SETTINGS,
                           no_args_is_help=True)
+systemd = typer.Typer(help="systemd units from Quadlet files: the generator and its install.",
+                      context_settings=_SETTINGS, no_args_is_help=True)
+generate = typer.Typer(help="Generate structured data for containers (systemd units).",
+                       context_settings=_SETTINGS, no_args_is_help=True)
+
 buildx = typer.Typer(help="docker buildx compatibility: `buildx build` is `build`.",
                      context_settings=_SETTINGS, no_args_is_help=True)
 
@@ -43,6 +48,8 @@ top.add_typer(secret, name="secret")
 top.add_typer(system, name="system")
 top.add_typer(buildx, name="buildx")
 top.add_typer(healthcheck, name="healthcheck")
+top.add_typer(systemd, name="systemd")
+top.add_typer(generate, name="generate")
 
 #: (group app, name) pairs; `top` for top-level commands
 Place = tuple[typer.Typer, str]

@@ -195,6 +195,13 @@ by design. Without \\fBXDG_RUNTIME_DIR\\fR: \\fB$TMPDIR/pdman\\-run\\-UID\\fR (\
 by default), made mode 0700 and refused unless it is a directory of the user's with
 mode 0700, as podman does. pdman never creates a file there through a symlink.
 .TP
+\\fB~/.config/containers/systemd/\\fR, \\fB~/.config/pdman/systemd/\\fR, \\fB/etc/containers/systemd/\\fR, ...
+Quadlet files (\\fB.container\\fR, \\fB.volume\\fR, \\fB.network\\fR, \\fB.image\\fR, with
+\\fBNAME.container.d/*.conf\\fR drop\\-ins), read by \\fBpdman\\-systemd\\-generator\\fR at
+\\fBsystemctl daemon\\-reload\\fR and turned into services that run pdman, with
+podman\\-systemd.unit(5)'s keys; see \\fBpdman\\-systemd\\-generator\\fR(1) for the
+search paths (\\fBQUADLET_UNIT_DIRS\\fR replaces them).
+.TP
 \\fB~/.config/containers/registries.conf\\fR, \\fB/etc/containers/registries.conf\\fR
 Short\\-name resolution (\\fBunqualified\\-search\\-registries\\fR, \\fB[aliases]\\fR,
 \\fBshort\\-name\\-mode\\fR: \\fBenforcing\\fR by default) and per\\-registry settings

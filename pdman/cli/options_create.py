@@ -79,6 +79,12 @@ Secret = Annotated[Optional[list[str]], typer.Option(
     "--secret", help="Give the container a secret (`pdman secret create`): "
                      "NAME[,type=mount|env][,target=PATH|VAR][,uid=U,gid=G,mode=M]; mounted "
                      "read-only at /run/secrets/NAME by default.")]
+Sdnotify = Annotated[str, typer.Option(
+    "--sdnotify", help="Under a systemd unit (NOTIFY_SOCKET set): conmon (default) tells "
+                       "systemd READY=1 and the monitor's PID once the container runs; "
+                       "container passes the socket in (/run/notify/notify.sock) so the "
+                       "container sends READY=1 itself; ignore sends nothing. healthy is "
+                       "not built yet.")]
 Detach = Annotated[bool, typer.Option(
     "--detach", "-d", help="Run in the background and print the container ID.")]
 DetachKeys = Annotated[Optional[str], typer.Option(

@@ -169,6 +169,10 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
         records.update_state(ctx.catalog, rec.id, status="running", pid=pid,  # 6: record
                              monitor_pid=0, started_at=time.time(), finished_at=0,
                              exit_code=None, oom_killed=0, state=state)
+        if os.environ.get("NOTIFY_SOCKET"):                     # run by a systemd unit:
+            from pdman.systemd import notify                    # pdman stays its main PID
+
+            notify.after_start(rec.config.get("sdnotify") or "conmon", os.getpid())
         if schedule is not None:
             schedule.start()
         try:
@@ -316,6 +320,7 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
     caps = runopts.capabilities(options.cap_add, options.cap_drop, options.privileged)
     from pdman.engine import restart_policy
     from pdman.runtime import seccomp
+    from pdman.systemd import notify
 
     restart = restart_policy.parse(options.restart)
     restart_policy.check_with_remove(restart, options.remove)
@@ -366,6 +371,8 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
         "restart_policy": restart,
         "healthcheck": healthcheck,              # None: none (health.py's form)
         "health_on_failure": on_failure,
+        "sdnotify": notify.check_mode(options.sdnotify),
+        "create_command": list(options.create_command),
     }
     runextra.resolve(ctx, options, config, layer_paths(ctx.paths, links))
     return config

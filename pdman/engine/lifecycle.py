@@ -80,12 +80,20 @@ def start_detached(ctx: EngineContext, rec: records.ContainerRecord,
 
         runextra.start_requirements(ctx, rec.config)   # --requires: theirs first
     run_dir = statefiles.private_dir(ContainerDirs(ctx.paths, rec.id).run)
+    mode = rec.config.get("sdnotify") or "conmon"
+    relay = None
+    if os.environ.get("NOTIFY_SOCKET") and mode == "container":  # before the spec is built
+        from pdman.systemd import notify
+
+        relay = notify.Relay(notify.proxy_path(run_dir))
     lock = statefiles.open_file(os.path.join(run_dir, "start.lock"))
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
         rec = containers.reconcile(ctx, records.find(ctx.catalog, rec.id))
         if by_policy:
             if rec.state.get("stopped_by_user") or rec.status in ("running", "paused"):
+                if relay is not None:
+                    relay.close()
                 return False
             count = int(rec.state.get("restart_count", 0)) + 1
             changes = {"restart_count": count, "restarting": False}
@@ -95,9 +103,18 @@ def start_detached(ctx: EngineContext, rec: records.ContainerRecord,
         records.update_state(ctx.catalog, rec.id, state=changes)
         rec.state.update(changes)
         _start_locked(ctx, rec)
-        return True
+    except BaseException:
+        if relay is not None:
+            relay.close()
+        raise
     finally:
         os.close(lock)
+    if os.environ.get("NOTIFY_SOCKET"):                         # run by a systemd unit
+        from pdman.systemd import notify
+
+        started = records.find(ctx.catalog, rec.id)
+        notify.after_start(mode, started.monitor_pid, relay)
+    return True
 
 
 def _start_locked(ctx: EngineContext, rec: records.ContainerRecord) -> None:

@@ -17,7 +17,7 @@ _LIST_OPTIONS = ("command", "env", "env_files", "tmpfs", "volumes", "mounts", "c
                  "cap_drop", "security_opt", "labels", "publish", "dns", "add_hosts",
                  "network_aliases", "log_opts", "ulimits", "secrets", "env_merge",
                  "unsetenv", "label_files", "annotations", "expose", "group_add",
-                 "dns_options", "dns_search", "requires", "volumes_from")
+                 "dns_options", "dns_search", "requires", "volumes_from", "create_command")
 
 
 class CreateOptions(Record):
@@ -98,6 +98,8 @@ class CreateOptions(Record):
     cgroups: str = "enabled"
     cgroup_parent: str | None = None
     cgroup_manager: str | None = None
+    sdnotify: str = "conmon"  # --sdnotify (pdman/systemd/notify.py)
+    create_command: list[str]  # the command line that made it (`generate systemd --new`)
     ulimits: list[str]      # --ulimit TYPE=SOFT[:HARD]; rlimits of the process
     # logs
     log_driver: str = "k8s-file"

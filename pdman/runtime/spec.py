@@ -80,6 +80,17 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
             with open(secret["file"], "rb") as f:
                 env[secret["target"]] = f.read().decode(errors="replace")
     env.setdefault("HOSTNAME", config["hostname"])
+    if config.get("sdnotify") == "container":
+        from pdman.systemd import notify
+
+        # detached: the relay socket `pdman run -d` made (systemd/notify.py); in the
+        # foreground, pdman stays the unit's main process: the unit's own socket
+        relay = notify.proxy_path(dirs.run)
+        host_socket = relay if os.path.exists(relay) else notify.container_socket()
+        if host_socket and notify.CONTAINER_SOCKET not in taken:
+            mounts.append(BindMount(source=host_socket, destination=notify.CONTAINER_SOCKET,
+                                    readonly=False))
+            env["NOTIFY_SOCKET"] = notify.CONTAINER_SOCKET
     env.setdefault("HOME", config.get("home") or "/")
     env.setdefault("TERM", "xterm")  # podman's default environment has it, terminal or not
     for name in config.get("unsetenv") or ():

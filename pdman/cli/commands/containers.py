@@ -78,6 +78,7 @@ def run(
     health_start_period: o.HealthStartPeriod = None,
     health_start_interval: o.HealthStartInterval = None,
     health_on_failure: o.HealthOnFailure = None, no_healthcheck: o.NoHealthcheck = False,
+    sdnotify: o.Sdnotify = "conmon",
     detach: o.Detach = False, detach_keys: o.DetachKeys = None, sig_proxy: o.SigProxy = True,
 ) -> None:
     """Run a command in a new container: pull the image if missing, create the
@@ -124,6 +125,7 @@ def create(
     health_start_period: o.HealthStartPeriod = None,
     health_start_interval: o.HealthStartInterval = None,
     health_on_failure: o.HealthOnFailure = None, no_healthcheck: o.NoHealthcheck = False,
+    sdnotify: o.Sdnotify = "conmon",
 ) -> None:
     """Create a container without starting it; prints its ID."""
 

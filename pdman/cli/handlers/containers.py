@@ -86,6 +86,10 @@ def _prepare(ctx, kw: dict[str, object]) -> None:  # type: ignore[no-untyped-def
     if cidfile:
         import os
 
+        if kw.get("replace") and os.path.exists(str(cidfile)):
+            # --replace: the file of the container being replaced (a unit whose
+            # ExecStopPost did not run) is replaced with it
+            _replace_cidfile(ctx, str(cidfile))
         if os.path.exists(str(cidfile)):
             raise UsageError(f"container id file exists. Ensure another container is not "
                              f"using it or delete {cidfile}")
@@ -107,6 +111,25 @@ def _prepare(ctx, kw: dict[str, object]) -> None:  # type: ignore[no-untyped-def
             engine.remove(ctx, engine.RemoveOptions(name=str(kw["name"]), force=True))
         except ContainerNotFound:
             pass
+
+
+def _replace_cidfile(ctx, path: str) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from pdman.engine import containers as engine
+    from pdman.errors import ContainerNotFound
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            cid = f.read().strip()
+    except OSError:
+        return
+    if cid:
+        try:
+            engine.remove(ctx, engine.RemoveOptions(name=cid, force=True))
+        except ContainerNotFound:
+            pass
+    os.unlink(path)
 
 
 def _write_cidfile(path: str, cid: str) -> None:
@@ -173,7 +196,14 @@ def _create_options(image: str, command: list[str] | None, **kw: object):  # typ
         health_start_interval=kw.get("health_start_interval"),  # type: ignore[arg-type]
         health_on_failure=kw.get("health_on_failure"),  # type: ignore[arg-type]
         no_healthcheck=bool(kw.get("no_healthcheck")),
-        detach_keys=kw.get("detach_keys"), sig_proxy=bool(kw.get("sig_proxy", True)))  # type: ignore[arg-type]
+        detach_keys=kw.get("detach_keys"), sig_proxy=bool(kw.get("sig_proxy", True)),  # type: ignore[arg-type]
+        sdnotify=str(kw.get("sdnotify") or "conmon"), create_command=_command_line())
+
+
+def _command_line() -> list[str]:
+    import sys
+
+    return list(sys.argv)  # type: ignore[arg-type]
 
 
 def _with_pull_progress(opts, action):  # type: ignore[no-untyped-def]
@@ -300,7 +330,26 @@ def rm(g: GlobalOptions, containers: list[str] | None, force: bool, volumes: boo
             exc.exit_code = 1  # podman's `rm`: 1 when a container did not exist
             raise
 
-    return each(containers, one)
+    code = each(containers, one)
+    if code == 0:
+        _remove_cidfiles(cidfile)
+    return code
+
+
+def _remove_cidfiles(cidfiles: list[str] | None) -> None:
+    """`rm --cidfile F` removes F once its container is gone, as podman does: the
+    next `run --cidfile F` of a systemd unit's ExecStart must find it absent."""
+    import os
+
+    for path in cidfiles or []:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            from pdman.errors import UsageError
+
+            raise UsageError(f"removing CIDFile {path}: {exc.strerror}") from None
 
 
 def rename(g: GlobalOptions, container: str, new_name: str) -> int:

@@ -21,6 +21,10 @@ if ! "$VENV/bin/pip" install -q --no-index --no-deps --disable-pip-version-check
   exit 1
 fi
 
+# the Quadlet generator for user managers, as an administrator installs it (systemd runs
+# generators only from system directories); the tests' daemon-reload runs it
+"$VENV/bin/pdman" systemd install-generator --user || stamp "install-generator failed"
+
 stamp "waiting for user@1000.service"
 i=0
 until systemctl is-active --quiet user@1000.service; do

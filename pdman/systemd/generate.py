@@ -1,0 +1,156 @@
+"""`generate systemd`: a service unit for an existing container, in the shape of
+`podman generate systemd` (which many servers still use).
+
+  without --new  the unit starts and stops the existing container
+                 (ExecStart=pdman start NAME; the start sends READY=1 and the monitor's
+                 PID, so Type=notify replaces podman's Type=forking + conmon PIDFile)
+  --new          the unit creates the container afresh from the command line that
+                 created it (stored at create), with podman's added options:
+                 --cidfile=%t/%n.ctr-id --cgroups=no-conmon --rm --sdnotify=conmon
+                 --replace -d, and removes it on stop
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pdman.errors import UsageError
+from pdman.systemd.unitfile import join_words
+
+#: options of run/create that `--new` replaces with its own (value-taking ones)
+_DROP_WITH_VALUE = {"--cidfile", "--sdnotify", "--cgroups"}
+#: flags that `--new` replaces with its own
+_DROP_FLAGS = {"-d", "--detach", "--rm", "--replace"}
+_VERBS = ("run", "create")
+
+
+def _run_options() -> "tuple[set[str], set[str]]":
+    """(options that take a value, boolean flags) of `pdman run`."""
+    from pdman.cli.spec_data import SPEC
+
+    valued: set[str] = set()
+    flags: set[str] = set()
+    for p in SPEC["commands"]["run"]["params"]:
+        if p.get("kind") != "option":
+            continue
+        (flags if p.get("flag") else valued).update(p.get("opts", []))
+        flags.update(p.get("secondary", []))
+    return valued, flags
+
+
+def new_command(create_command: "list[str]", pdman: str, name: str) -> "list[str]":
+    """The `pdman run` line a `--new` unit runs, from the container's create command."""
+    if not create_command:
+        raise UsageError(f"container {name} has no recorded create command (it was made by "
+                         "an older pdman or through the API)",
+                         hint="use generate systemd without --new, or create it again")
+    args = list(create_command[1:])
+    verb_at = next((i for i, a in enumerate(args) if a in _VERBS), -1)
+    if verb_at < 0:
+        raise UsageError(f"container {name}: cannot find run/create in its create command "
+                         f"{' '.join(create_command)!r}")
+    global_opts, rest = args[:verb_at], args[verb_at + 1:]
+    if global_opts[-1:] == ["container"]:
+        global_opts = global_opts[:-1]
+    valued, flags = _run_options()
+    kept: list[str] = []
+    i = 0
+    while i < len(rest):
+        a = rest[i]
+        if a == "--" or not a.startswith("-") or a == "-":
+            kept.extend(rest[i:])       # the image and the container's command
+            break
+        opt, eq, _ = a.partition("=")
+        if opt in _DROP_WITH_VALUE:
+            i += 1 if eq else 2
+            continue
+        if opt in _DROP_FLAGS:
+            i += 1
+            continue
+        if not opt.startswith("--") and len(opt) > 2 and not eq:
+            # -dit: bundled short flags; drop the d, keep the rest
+            letters = [c for c in opt[1:] if c != "d"]
+            takes_value = f"-{opt[-1]}" in valued
+            if letters:
+                kept.append("-" + "".join(letters))
+            i += 1
+            if takes_value and i < len(rest):
+                kept.append(rest[i])
+                i += 1
+            continue
+        kept.append(a)
+        i += 1
+        if opt in valued and not eq and i < len(rest):
+            kept.append(rest[i])
+            i += 1
+    return [pdman, *global_opts, "run", "--cidfile=%t/%n.ctr-id", "--cgroups=no-conmon",
+            "--rm", "--sdnotify=conmon", "--replace", "-d", *kept]
+
+
+class Extra:
+    """The unit-level additions of `generate systemd`'s options."""
+
+    def __init__(self, after: "list[str] | None" = None, requires: "list[str] | None" = None,
+                 wants: "list[str] | None" = None, env: "list[str] | None" = None,
+                 restart_sec: int | None = None, start_timeout: int | None = None,
+                 unit_stop_timeout: int | None = None) -> None:
+        self.after = after or []
+        self.requires = requires or []
+        self.wants = wants or []
+        self.env = env or []
+        self.restart_sec = restart_sec
+        self.start_timeout = start_timeout
+        self.unit_stop_timeout = unit_stop_timeout
+
+
+def unit_text(rec_name: str, rec_id: str, config: "dict[str, Any]", pdman: str, *,
+              new: bool, unit_name: str, restart_policy: str, stop_timeout: int | None,
+              header: bool, version: str, extra: Extra | None = None) -> str:
+    """The unit for one container."""
+    extra = extra or Extra()
+    policies = ("no", "on-success", "on-failure", "on-abnormal", "on-watchdog", "on-abort",
+                "always")
+    if restart_policy not in policies:
+        raise UsageError(f"invalid --restart-policy {restart_policy!r}",
+                         hint="use one of " + ", ".join(policies))
+    timeout = int(config.get("stop_timeout", 10) if stop_timeout is None else stop_timeout)
+    lines: list[str] = []
+    if header:
+        lines += [f"# {unit_name}.service", f"# autogenerated by pdman {version}",
+                  f"# {time.strftime('%a %b %d %H:%M:%S %Z %Y')}", ""]
+    lines += ["[Unit]", f"Description=pdman {unit_name}.service",
+              "Documentation=man:pdman-generate-systemd(1)",
+              "Wants=network-online.target", "After=network-online.target",
+              "RequiresMountsFor=%t/containers"]
+    lines += [f"After={a}" for a in extra.after] + [f"Requires={r}" for r in extra.requires]
+    lines += [f"Wants={w}" for w in extra.wants]
+    lines += ["", "[Service]", "Environment=PODMAN_SYSTEMD_UNIT=%n"]
+    for item in extra.env:
+        if "=" not in item:
+            raise UsageError(f"--env {item!r}: expected KEY=VALUE")
+        lines.append(f"Environment={join_words([item])}")
+    lines.append(f"Restart={restart_policy}")
+    if extra.restart_sec is not None:
+        lines.append(f"RestartSec={extra.restart_sec}")
+    if extra.start_timeout is not None:
+        lines.append(f"TimeoutStartSec={extra.start_timeout}")
+    unit_stop = extra.unit_stop_timeout
+    lines.append(f"TimeoutStopSec={60 + timeout if unit_stop is None else unit_stop}")
+    if new:
+        run = new_command(list(config.get("create_command") or []), pdman, rec_name)
+        lines += [f"ExecStart={join_words(run)}",
+                  f"ExecStop={join_words([pdman, 'stop', '--ignore', '-t', str(timeout), '--cidfile=%t/%n.ctr-id'])}",
+                  f"ExecStopPost={join_words([pdman, 'rm', '-f', '--ignore', '-t', str(timeout), '--cidfile=%t/%n.ctr-id'])}",
+                  "Type=notify", "NotifyAccess=all"]
+    else:
+        target = rec_name or rec_id
+        lines += [f"ExecStart={join_words([pdman, 'start', target])}",
+                  f"ExecStop={join_words([pdman, 'stop', '-t', str(timeout), target])}",
+                  f"ExecStopPost={join_words([pdman, 'stop', '-t', str(timeout), target])}",
+                  "Type=notify", "NotifyAccess=all"]
+    lines += ["", "[Install]", "WantedBy=default.target"]
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["Extra", "new_command", "unit_text"]
