@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 
+from pdman.engine import events
 from pdman.engine.context import EngineContext
 from pdman.entities.containers import ContainerSummary, ListContainersOptions
 from pdman.errors import ConflictError, UsageError
@@ -93,6 +94,7 @@ def create(ctx: EngineContext, options: "CreateOptions") -> records.ContainerRec
     except BaseException:
         container_fs.remove(ctx.paths, cid)
         raise
+    events.container_event(ctx.paths, "create", rec)
     return rec
 
 
@@ -122,6 +124,7 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
         def before_release(pid: int) -> None:                   # 5: cgroup
             cgroups.attach(ctx, rec.id, rec.config["cgroup"], pid)
 
+        events.container_event(ctx.paths, "init", rec)
         try:
             pid = spawn_container(spec, mapping, start_early=start_network,  # 4: namespaces, exec
                                   before_release=before_release)
@@ -133,11 +136,16 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
                              monitor_pid=0, started_at=time.time(), finished_at=0,
                              exit_code=None, oom_killed=0,
                              state={"pid_start": _start_time(pid), "error": ""})
+        events.container_event(ctx.paths, "start", rec)
+        events.container_event(ctx.paths, "attach", rec)
         code = session.wait()                                   # 7: wait
-    if _teardown(ctx, rec) and code > 128:
+    oom = _teardown(ctx, rec)
+    if oom and code > 128:
         code = 137  # OOM-killed (seen in the cgroup): a racing SIGTERM may have said 143
     records.update_state(ctx.catalog, rec.id, status="exited", pid=0, exit_code=code,
                          finished_at=time.time(), state={"last_pid": pid, "cleaned_pid": pid})
+    events.container_event(ctx.paths, "died", rec, exit_code=code)
+    events.container_event(ctx.paths, "cleanup", rec)
     return code
 
 
@@ -462,6 +470,7 @@ def reconcile(ctx: EngineContext, rec: records.ContainerRecord,
     records.update_state(ctx.catalog, rec.id, status="exited", pid=0, exit_code=code,
                          finished_at=finished, oom_killed=int(oom),
                          state={"last_pid": rec.pid, "error": error})
+    events.container_event(ctx.paths, "died", rec, exit_code=code)
     rec.state.update(last_pid=rec.pid, error=error)
     rec.status, rec.pid, rec.exit_code, rec.finished_at, rec.oom_killed = (
         "exited", 0, code, finished, oom)
@@ -493,6 +502,7 @@ def teardown_once(ctx: EngineContext, rec: records.ContainerRecord) -> None:
         rec.oom_killed = True
     records.update_state(ctx.catalog, rec.id, **changes)
     rec.state["cleaned_pid"] = last
+    events.container_event(ctx.paths, "cleanup", rec)
 
 
 # ---------------------------------------------------------------------------
@@ -540,6 +550,7 @@ def remove(ctx: EngineContext, options: RemoveOptions) -> str:
             teardown_once(ctx, rec)                 # its foreground pdman may be gone too
     _keep_exit_code(ctx, rec)
     records.delete(ctx.catalog, rec.id)
+    events.container_event(ctx.paths, "remove", rec)
     try:
         container_fs.remove(ctx.paths, rec.id)
     except FileNotFoundError:
@@ -621,6 +632,8 @@ def rename(ctx: EngineContext, name: str, new_name: str) -> None:
                          hint="names start with a letter or digit and use [a-zA-Z0-9_.-]")
     rec = records.find(ctx.catalog, name)
     records.rename(ctx.catalog, rec.id, new_name)
+    rec.name = new_name
+    events.container_event(ctx.paths, "rename", rec)
     if rec.config.get("net", {}).get("mode") == "bridge":
         from pdman import network
 
