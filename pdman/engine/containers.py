@@ -275,7 +275,8 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
         "init": options.init,
         "tty": options.tty,
         "interactive": options.interactive,
-        "labels": {**(icfg.get("Labels") or {}), **runopts.labels(options.labels)},
+        "labels": {**(icfg.get("Labels") or {}), **_unit_label(),
+                   **runopts.labels(options.labels)},
         "network": net["mode"],
         "net": net,
         "cgroup": resources,
@@ -287,6 +288,13 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
         "exposed_ports": sorted((icfg.get("ExposedPorts") or {}).keys()),
         "remove": options.remove,
     }
+
+
+def _unit_label() -> "dict[str, str]":
+    """podman keeps the systemd unit that creates a container (PODMAN_SYSTEMD_UNIT,
+    set to %n in generated units) as a label: `auto-update` restarts that unit."""
+    unit = os.environ.get("PODMAN_SYSTEMD_UNIT")
+    return {"PODMAN_SYSTEMD_UNIT": unit} if unit else {}
 
 
 def _log_options(items: "list[str]") -> "dict[str, str]":
