@@ -92,6 +92,22 @@ def scan_engine_keys(text: str, keys: "tuple[str, ...]") -> dict[str, str]:
     return found
 
 
+def _set_somewhere(text: bytes, word: bytes) -> bool:
+    """Whether `word` occurs on a line that is not a comment: the vendor's
+    containers.conf (24 KB) names every key in comments only, and is skipped at the cost
+    of a few `find`s instead of a parse on every command."""
+    at = text.find(word)
+    while at >= 0:
+        start = text.rfind(b"\n", 0, at) + 1
+        if not text[start:at].lstrip().startswith(b"#"):
+            return True
+        end = text.find(b"\n", at)
+        if end < 0:
+            return False
+        at = text.find(word, end)
+    return False
+
+
 def settings() -> dict[str, str]:
     """events_logger, events_logfile_path and events_logfile_max_size as configured
     (absent keys absent); read once per process."""
@@ -100,11 +116,12 @@ def settings() -> dict[str, str]:
         merged: dict[str, str] = {}
         for path in conf_files():
             try:
-                with open(path, encoding="utf-8", errors="replace") as f:
-                    text = f.read()
+                with open(path, "rb") as f:
+                    data = f.read()
             except OSError:
                 continue
-            if "events_" in text:
+            if _set_somewhere(data, b"events_"):
+                text = data.decode("utf-8", "replace")
                 merged.update(scan_engine_keys(text, (
                     "events_logger", "events_logfile_path", "events_logfile_max_size")))
         _conf_cache = merged

@@ -33,7 +33,7 @@ def running_image(pd: Pd, name: str, timeout: float = 180) -> str:
     """The image ID of the container `name` once it runs."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        done = pd("inspect", name, check=False)
+        done = pd("container", "inspect", name, check=False)
         if done.returncode == 0:
             doc = json.loads(done.stdout)[0]
             if doc["State"]["Running"]:
@@ -87,7 +87,7 @@ def test_auto_update_moves_to_a_new_image_and_rolls_back(pd: Pd, pd_env: dict[st
             [(UNIT, image, "registry", "true")]
         second = running_image(pd, "autoup")
         assert second != first and second == image_id(pd, image)
-        labels = json.loads(pd("inspect", "autoup").stdout)[0]["Config"]["Labels"]
+        labels = json.loads(pd("container", "inspect", "autoup").stdout)[0]["Config"]["Labels"]
         assert labels.get("version") == "2" and labels["PODMAN_SYSTEMD_UNIT"] == UNIT
         assert systemctl("is-active", UNIT, check=False).stdout.strip() == "active"
 
