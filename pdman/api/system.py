@@ -138,16 +138,10 @@ def events(ctx: "EngineContext", req: "Request", conn: "Connection") -> None:
     out.end()
 
 
-#: podman's statuses that docker names differently, by event type
-_DOCKER_ACTION = {("container", "died"): "die", ("container", "remove"): "destroy",
-                  ("image", "remove"): "delete", ("container", "exec"): "exec_start",
-                  ("container", "exec_died"): "exec_die"}
-
-
 def docker_event(ev: "Any") -> "dict[str, Any]":
     """One event in docker's JSON: Type, Action, Actor{ID, Attributes}, scope, time,
     timeNano, and for containers the old status, id and from fields."""
-    action = _DOCKER_ACTION.get((ev.Type, ev.Status), ev.Status)
+    action = ev.docker_action
     attrs = dict(ev.Attributes)
     actor_id = ev.ID
     if ev.Type == "container":

@@ -51,6 +51,11 @@ class Event:
         return self.Status
 
     @property
+    def docker_action(self) -> str:
+        """docker's name for this event's status (`die` for `died`, ...)."""
+        return _DOCKER_ACTIONS.get((self.Type, self.Status), self.Status)
+
+    @property
     def PodID(self) -> str:
         return self.Attributes.get("pod_id", "")
 
@@ -231,15 +236,18 @@ def _id_or_name(ev: Event, value: str) -> bool:
     return bool(value) and (ev.Name == value or ev.ID.startswith(value))
 
 
-_DOCKER_ACTIONS = {"died": "die", "remove": "destroy"}
+#: docker's names for podman's statuses, which docker's clients filter by
+_DOCKER_ACTIONS = {("container", "died"): "die", ("container", "remove"): "destroy",
+                   ("image", "remove"): "delete", ("volume", "remove"): "destroy",
+                   ("network", "remove"): "destroy", ("container", "exec"): "exec_start",
+                   ("container", "exec_died"): "exec_die"}
 
 
 def _match(ev: Event, key: str, value: str) -> bool:
     if key == "type":
         return ev.Type == value
     if key == "event":
-        return ev.Status == value or _DOCKER_ACTIONS.get(ev.Status) == value or (
-            value == "died" and ev.Status == "die")
+        return ev.Status == value or _DOCKER_ACTIONS.get((ev.Type, ev.Status)) == value
     if key == "container":
         return ev.Type == "container" and _id_or_name(ev, value)
     if key == "image":
