@@ -475,9 +475,17 @@ def reconcile(ctx: EngineContext, rec: records.ContainerRecord,
         error = ("exit code unknown: the container's monitor ended without recording it"
                  if rec.monitor_pid else
                  "exit code unknown: the pdman process that ran it ended first")
-    records.update_state(ctx.catalog, rec.id, status="exited", pid=0, exit_code=code,
-                         finished_at=finished, oom_killed=int(oom),
-                         state={"last_pid": rec.pid, "error": error})
+    if not records.record_exit(ctx.catalog, rec.id, rec.pid, status="exited", pid=0,
+                               exit_code=code, finished_at=finished, oom_killed=int(oom),
+                               state={"last_pid": rec.pid, "error": error}):
+        # another process recorded this exit first (and reported it): its record stands
+        from pdman.errors import ContainerNotFound
+
+        try:
+            return records.find(ctx.catalog, rec.id)
+        except ContainerNotFound:
+            rec.status, rec.pid = "exited", 0
+            return rec
     events.container_event(ctx.paths, "died", rec, exit_code=code)
     rec.state.update(last_pid=rec.pid, error=error)
     rec.status, rec.pid, rec.exit_code, rec.finished_at, rec.oom_killed = (

@@ -37,14 +37,14 @@ def running_image(pd: Pd, name: str, timeout: float = 180) -> str:
         if done.returncode == 0:
             doc = json.loads(done.stdout)[0]
             if doc["State"]["Running"]:
-                return str(doc["Image"])
+                return str(doc["Image"]).removeprefix("sha256:")
         time.sleep(1)
     status = systemctl("status", "--no-pager", UNIT, check=False).stdout
     pytest.fail(f"container {name} does not run:\n{status}", pytrace=False)
 
 
 def image_id(pd: Pd, name: str) -> str:
-    return pd("image", "inspect", "--format", "{{.Id}}", name).stdout.strip()
+    return pd("image", "inspect", "--format", "{{.Id}}", name).stdout.strip().removeprefix("sha256:")
 
 
 def test_auto_update_moves_to_a_new_image_and_rolls_back(pd: Pd, pd_env: dict[str, str],
