@@ -375,11 +375,12 @@ class Follower:
 
 def stream(paths: Paths, flt: EventFilter, follow: bool = True,
            stop: "Callable[[], bool] | None" = None) -> Iterator[Event]:
-    """The events `flt` selects: from the log's history when it has a `since` (or when
-    not following, like `podman events --stream=false`), then, when following, new ones
-    as they come until `until` passes or `stop()` says so. The current log file is read
-    once, by one reader, so that no event is seen twice or missed in between."""
-    replay = flt.since is not None or not follow
+    """The events `flt` selects: from the log's history when it has a `since` or an
+    `until` (or when not following, like `podman events --stream=false`), then, when
+    following, new ones as they come until `until` passes or `stop()` says so. The
+    current log file is read once, by one reader, so that no event is seen twice or
+    missed in between."""
+    replay = flt.since is not None or flt.until is not None or not follow
     if replay:
         for ev in _parsed(events.log_path(paths) + ".1"):
             if flt(ev):

@@ -225,3 +225,16 @@ def test_an_unwritable_log_never_fails_the_verb(tmp_path: Path) -> None:
     run.mkdir()
     (run / "events").write_text("a file where the directory should be")
     events.emit(Paths(tmp_path / "root", run), "volume", "create", name="v")   # no raise
+
+
+def test_stream_replays_with_since_or_until(tmp_path: Path) -> None:
+    paths = Paths(tmp_path / "root", tmp_path / "run")
+    for i in range(3):
+        events.emit(paths, "volume", "create", name=f"v{i}")
+    past = str(1)                                   # 1970: before every event
+    future_until = event_log.EventFilter([], until="1s")
+    names = [e.Name for e in event_log.stream(paths, future_until)]
+    assert names == ["v0", "v1", "v2"]             # until only: from the log's start
+    assert [e.Name for e in event_log.stream(paths, event_log.EventFilter([], until=past))] == []
+    only_new = event_log.stream(paths, event_log.EventFilter([]), stop=lambda: True)
+    assert list(only_new) == []                     # neither: only what comes after
