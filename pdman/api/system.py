@@ -124,69 +124,47 @@ def _tree_size(path: str) -> int:
 
 @route("GET", "/events")
 def events(ctx: "EngineContext", req: "Request", conn: "Connection") -> None:
-    """Container events, seen by polling the catalog (pdman has no daemon to hear them
-    from): create, start, die, pause, destroy. Until `until` or the client leaves;
-    filters: type, event, container (name or ID), label."""
+    """docker's event stream, read from pdman's event log (engine/event_log.py): the
+    logged events since `since`, then new ones as they are written, until `until` or
+    until the client leaves. Filters: container, event, image, label, type, volume,
+    network."""
     from pdman.api.containers import filters_of
-    from pdman.engine.containers import list_containers
-    from pdman.entities.containers import ListContainersOptions
-    from pdman.errors import UsageError
+    from pdman.engine import event_log
 
-    wanted: "dict[str, list[str]]" = {}
-    for f in filters_of(req):
-        key, _, value = f.partition("=")
-        if key not in ("type", "event", "container", "label"):
-            raise UsageError(f"unsupported events filter {key!r}",
-                             hint="supported: type, event, container, label")
-        wanted.setdefault(key, []).append(value)
-    until = req.arg("until")
-    try:
-        deadline = float(until) if until else None
-    except ValueError:
-        raise UsageError(f"invalid until {until!r}", hint="a Unix timestamp") from None
-
-    def keep(action: str, s: "Any") -> bool:
-        if "type" in wanted and "container" not in wanted["type"]:
-            return False
-        if "event" in wanted and action not in wanted["event"]:
-            return False
-        if "container" in wanted and not any(
-                s.ID.startswith(c) or c in s.Names for c in wanted["container"]):
-            return False
-        return all(k in s.Labels and (not eq or s.Labels[k] == v)
-                   for k, eq, v in (lab.partition("=") for lab in wanted.get("label", [])))
-
-    def snapshot() -> "dict[str, Any]":
-        return {s.ID: s for s in list_containers(ctx, ListContainersOptions(all=True))}
-
-    actions = {"running": "start", "exited": "die", "paused": "pause", "created": "create"}
-    seen = snapshot()
+    flt = event_log.EventFilter(filters_of(req), since=req.arg("since") or None,
+                                until=req.arg("until") or None)
     out = conn.stream()
-    while deadline is None or time.time() < deadline:
-        time.sleep(0.2)
-        if conn.client_gone():
-            return
-        now = snapshot()
-        for cid, s in now.items():
-            before = seen.get(cid)
-            if before is None and s.State != "created":
-                changes = ["create", actions.get(s.State, s.State)]
-            elif before is None or before.State != s.State:
-                changes = [actions.get(s.State, s.State)]
-            else:
-                continue
-            for action in changes:
-                if keep(action, s):
-                    out.write_json(_event(action, cid, s.Image, s.Name))
-        for cid in set(seen) - set(now):
-            if keep("destroy", seen[cid]):
-                out.write_json(_event("destroy", cid, seen[cid].Image, seen[cid].Name))
-        seen = now
+    for ev in event_log.stream(ctx.paths, flt, follow=True, stop=conn.client_gone):
+        out.write_json(docker_event(ev))
     out.end()
 
 
-def _event(action: str, cid: str, image: str, name: str) -> "dict[str, Any]":
-    now = time.time()
-    return {"Type": "container", "Action": action, "status": action, "id": cid, "from": image,
-            "Actor": {"ID": cid, "Attributes": {"image": image, "name": name}},
-            "scope": "local", "time": int(now), "timeNano": int(now * 1e9)}
+def docker_event(ev: "Any") -> "dict[str, Any]":
+    """One event in docker's JSON: Type, Action, Actor{ID, Attributes}, scope, time,
+    timeNano, and for containers the old status, id and from fields."""
+    action = ev.docker_action
+    attrs = dict(ev.Attributes)
+    actor_id = ev.ID
+    if ev.Type == "container":
+        attrs.update(image=ev.Image, name=ev.Name)
+        if ev.ContainerExitCode is not None:
+            attrs["exitCode"] = str(ev.ContainerExitCode)
+    elif ev.Type == "image":
+        attrs["name"] = ev.Name
+        actor_id = ev.Name if ev.Status in ("pull", "push") and ev.Name else ev.ID
+    elif ev.Type == "volume":
+        attrs.setdefault("driver", "local")
+        actor_id = ev.Name
+    elif ev.Type == "network":
+        if ev.Status in ("connect", "disconnect"):
+            attrs = {"container": ev.ID, "name": ev.Network, "type": "bridge"}
+            actor_id = attrs.pop("network_id", "") or ev.Attributes.get("network_id", "")
+        else:
+            attrs = {"name": ev.Name, "type": ev.Attributes.get("driver", "bridge")}
+    out: "dict[str, Any]" = {"Type": ev.Type, "Action": action,
+                             "Actor": {"ID": actor_id, "Attributes": attrs},
+                             "scope": "local", "time": ev.TimeNano // 1_000_000_000,
+                             "timeNano": ev.TimeNano}
+    if ev.Type == "container":
+        out.update(status=action, id=ev.ID, **{"from": ev.Image})
+    return out

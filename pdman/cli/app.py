@@ -16,7 +16,7 @@ from pdman.cli.groups import top
 from pdman.errors import EXIT_ENGINE
 
 # declaration modules register their commands on import
-from pdman.cli.commands import build, completion, container_files, containers, image_transfer, images, inspect, lifecycle, networks, resources, secrets, system, systemd, volumes  # noqa: F401,E402
+from pdman.cli.commands import build, completion, container_files, containers, events, image_transfer, images, inspect, lifecycle, networks, resources, secrets, system, systemd, volumes  # noqa: F401,E402
 
 
 def _version(value: bool) -> None:
@@ -38,11 +38,16 @@ def main_callback(
         envvar="PDMAN_RUNROOT", show_envvar=False)] = None,
     log_level: Annotated[str, typer.Option(
         "--log-level", help="Log messages at and above this level: debug, info, warn, error.")] = "warn",
+    events_backend: Annotated[Optional[str], typer.Option(
+        "--events-backend", help="Where events go: file (the default), journald (logged to "
+        "the file too, so `pdman events` sees them) or none; as containers.conf "
+        "events_logger.")] = None,
     version: Annotated[bool, typer.Option(
         "--version", "-v", help="Print the version and exit.", callback=_version, is_eager=True)] = False,
 ) -> None:
     """Rootless, daemonless container engine (podman-style)."""
-    ctx.obj = GlobalOptions(root=root, runroot=runroot, log_level=log_level)
+    ctx.obj = GlobalOptions(root=root, runroot=runroot, log_level=log_level,
+                            events_backend=events_backend)
 
 
 def run_typer(args: list[str]) -> int:

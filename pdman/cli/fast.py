@@ -223,5 +223,6 @@ def try_run(argv: "list[str]") -> "int | None":
     from pdman.cli.globalopts import GlobalOptions, call_handler
 
     g = GlobalOptions(root=gvals.get("root"), runroot=gvals.get("runroot"),
-                      log_level=gvals.get("log_level") or "warn")
+                      log_level=gvals.get("log_level") or "warn",
+                      events_backend=gvals.get("events_backend"))
     return call_handler(command["handler"], g, options)

@@ -16,13 +16,18 @@ if TYPE_CHECKING:
 class GlobalOptions:
     """Options of `pdman` itself, before the command name."""
 
-    __slots__ = ("root", "runroot", "log_level")
+    __slots__ = ("root", "runroot", "log_level", "events_backend")
 
     def __init__(self, root: "str | Path | None" = None, runroot: "str | Path | None" = None,
-                 log_level: str = "warn") -> None:
+                 log_level: str = "warn", events_backend: "str | None" = None) -> None:
         self.root = root
         self.runroot = runroot
         self.log_level = log_level
+        self.events_backend = events_backend
+        if events_backend:
+            from pdman.engine import events
+
+            events.choose_logger(events_backend)
 
     def context(self) -> "EngineContext":
         """The engine context these options name (store and runtime directories)."""

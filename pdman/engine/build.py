@@ -133,6 +133,9 @@ def build(ctx: EngineContext, options: BuildOptions) -> BuildReport:
     for name in names:
         image_records.add_name(ctx.catalog, image_id, name)
     b.say(f"--> {image_id[:11]}")
+    from pdman.engine import events
+
+    events.emit(ctx.paths, "image", "build", id=image_id, name=names[0] if names else "")
     for name in names:
         b.say(f"Successfully tagged {name}")
     print(image_id, file=b.out, flush=True)

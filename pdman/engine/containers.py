@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 
+from pdman.engine import events
 from pdman.engine.context import EngineContext
 from pdman.entities.containers import ContainerSummary, ListContainersOptions
 from pdman.errors import ConflictError, UsageError
@@ -112,6 +113,7 @@ def create(ctx: EngineContext, options: "CreateOptions") -> records.ContainerRec
     except BaseException:
         container_fs.remove(ctx.paths, cid)
         raise
+    events.container_event(ctx.paths, "create", rec)
     return rec
 
 
@@ -148,6 +150,7 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
 
                 runextra.before_release(rec.config, pid)
 
+        events.container_event(ctx.paths, "init", rec)
         try:
             pid = spawn_container(spec, mapping, start_early=start_network,  # 4: namespaces, exec
                                   before_release=before_release)
@@ -173,6 +176,8 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
             from pdman.systemd import notify                    # pdman stays its main PID
 
             notify.after_start(rec.config.get("sdnotify") or "conmon", os.getpid())
+        events.container_event(ctx.paths, "start", rec)
+        events.container_event(ctx.paths, "attach", rec)
         if schedule is not None:
             schedule.start()
         try:
@@ -180,10 +185,13 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
         finally:
             if schedule is not None:
                 schedule.stop()
-    if _teardown(ctx, rec) and code > 128:
+    oom = _teardown(ctx, rec)
+    if oom and code > 128:
         code = 137  # OOM-killed (seen in the cgroup): a racing SIGTERM may have said 143
     records.update_state(ctx.catalog, rec.id, status="exited", pid=0, exit_code=code,
                          finished_at=time.time(), state={"last_pid": pid, "cleaned_pid": pid})
+    events.container_event(ctx.paths, "died", rec, exit_code=code)
+    events.container_event(ctx.paths, "cleanup", rec)
     return code
 
 
@@ -354,7 +362,8 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
         "init": options.init,
         "tty": options.tty,
         "interactive": options.interactive,
-        "labels": {**(icfg.get("Labels") or {}), **runopts.labels(runextra.labels(options))},
+        "labels": {**(icfg.get("Labels") or {}), **_unit_label(),
+                   **runopts.labels(runextra.labels(options))},
         "network": net["mode"],
         "net": net,
         "cgroup": resources,
@@ -394,6 +403,13 @@ def _healthcheck(options: "CreateOptions", icfg: "dict[str, Any]") -> "tuple[Any
 
     return (health.resolve(options, icfg.get("Healthcheck")),
             health.parse_on_failure(options.health_on_failure))
+
+
+def _unit_label() -> "dict[str, str]":
+    """podman keeps the systemd unit that creates a container (PODMAN_SYSTEMD_UNIT,
+    set to %n in generated units) as a label: `auto-update` restarts that unit."""
+    unit = os.environ.get("PODMAN_SYSTEMD_UNIT")
+    return {"PODMAN_SYSTEMD_UNIT": unit} if unit else {}
 
 
 def _log_options(items: "list[str]") -> "dict[str, str]":
@@ -576,9 +592,18 @@ def reconcile(ctx: EngineContext, rec: records.ContainerRecord,
         error = ("exit code unknown: the container's monitor ended without recording it"
                  if rec.monitor_pid else
                  "exit code unknown: the pdman process that ran it ended first")
-    records.update_state(ctx.catalog, rec.id, status="exited", pid=0, exit_code=code,
-                         finished_at=finished, oom_killed=int(oom),
-                         state={"last_pid": rec.pid, "error": error})
+    if not records.record_exit(ctx.catalog, rec.id, rec.pid, status="exited", pid=0,
+                               exit_code=code, finished_at=finished, oom_killed=int(oom),
+                               state={"last_pid": rec.pid, "error": error}):
+        # another process recorded this exit first (and reported it): its record stands
+        from pdman.errors import ContainerNotFound
+
+        try:
+            return records.find(ctx.catalog, rec.id)
+        except ContainerNotFound:
+            rec.status, rec.pid = "exited", 0
+            return rec
+    events.container_event(ctx.paths, "died", rec, exit_code=code)
     rec.state.update(last_pid=rec.pid, error=error)
     rec.status, rec.pid, rec.exit_code, rec.finished_at, rec.oom_killed = (
         "exited", 0, code, finished, oom)
@@ -610,6 +635,7 @@ def teardown_once(ctx: EngineContext, rec: records.ContainerRecord) -> None:
         rec.oom_killed = True
     records.update_state(ctx.catalog, rec.id, **changes)
     rec.state["cleaned_pid"] = last
+    events.container_event(ctx.paths, "cleanup", rec)
 
 
 # ---------------------------------------------------------------------------
@@ -662,6 +688,7 @@ def remove(ctx: EngineContext, options: RemoveOptions) -> str:
             teardown_once(ctx, rec)                 # its foreground pdman may be gone too
     _keep_exit_code(ctx, rec)
     records.delete(ctx.catalog, rec.id)
+    events.container_event(ctx.paths, "remove", rec)
     try:
         container_fs.remove(ctx.paths, rec.id)
     except FileNotFoundError:
@@ -743,6 +770,8 @@ def rename(ctx: EngineContext, name: str, new_name: str) -> None:
                          hint="names start with a letter or digit and use [a-zA-Z0-9_.-]")
     rec = records.find(ctx.catalog, name)
     records.rename(ctx.catalog, rec.id, new_name)
+    rec.name = new_name
+    events.container_event(ctx.paths, "rename", rec)
     if rec.config.get("net", {}).get("mode") == "bridge":
         from pdman import network
 

@@ -273,6 +273,10 @@ def run_check(ctx: "EngineContext", name: str) -> HealthReport:
              "Output": output}
     health["Log"] = [*(health.get("Log") or []), entry][-LOG_ENTRIES:]
     records.update_state(ctx.catalog, rec.id, state={"health": health})
+    from pdman.engine import events
+
+    # podman logs every probe's outcome (`events --filter event=health_status`)
+    events.container_event(ctx.paths, "health_status", now, health_status=str(health["Status"]))
     if code != 0 and health["Status"] == "unhealthy":
         _on_failure(ctx, now)
     return HealthReport(str(health["Status"]), code)

@@ -90,6 +90,13 @@ def _delete(ctx: EngineContext, rec: ImageRecord, force: bool,
     if report is not None:
         report.untagged.extend(rec.names)
         report.deleted.append(rec.id)
+    from pdman.engine import events
+
+    for name in rec.names:
+        if "@" not in name:
+            events.emit(ctx.paths, "image", "untag", id=rec.id, name=name)
+    events.emit(ctx.paths, "image", "remove", id=rec.id,
+                name=next((n for n in rec.names if "@" not in n), rec.id))
     store = LayerStore(ctx.paths, cat)
     gone = set(store.retire(orphans, remove_trees))
     blobs = BlobStore(ctx.paths.blobs, ctx.paths.tmp)

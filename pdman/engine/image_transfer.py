@@ -27,9 +27,12 @@ CHUNK = 1 << 20
 
 
 def push(ctx: EngineContext, options: PushOptions, transport: Any = None) -> PushReport:
+    from pdman.engine import events
     from pdman.image.push import push_image
 
-    return push_image(ctx, options, transport)
+    report = push_image(ctx, options, transport)
+    events.emit(ctx.paths, "image", "push", id=report.digest, name=report.destination)
+    return report
 
 
 def save(ctx: EngineContext, options: SaveOptions) -> None:
@@ -44,6 +47,14 @@ def save(ctx: EngineContext, options: SaveOptions) -> None:
     images = archive.resolve_for_save(ctx, options.images)
     write = archive.write_docker_archive if options.format == "docker-archive" \
         else archive.write_oci_archive
+    _save_to(ctx, options, images, write)
+    from pdman.engine import events
+
+    for rec, tags in images:
+        events.emit(ctx.paths, "image", "save", id=rec.id, name=tags[0] if tags else rec.id)
+
+
+def _save_to(ctx: EngineContext, options: SaveOptions, images: Any, write: Any) -> None:
     if options.output == "-":
         with os.fdopen(os.dup(sys.stdout.fileno()), "wb") as out:
             write(ctx, images, out)
@@ -121,9 +132,13 @@ def load(ctx: EngineContext, options: LoadOptions) -> LoadReport:
     finally:
         if spooled:
             os.unlink(spooled)
+    from pdman.engine import events
+
     names: list[str] = []
     for rec in images:
-        names += [n for n in rec.names if "@" not in n] or ["sha256:" + rec.id]
+        mine = [n for n in rec.names if "@" not in n] or ["sha256:" + rec.id]
+        names += mine
+        events.emit(ctx.paths, "image", "load", id=rec.id, name=mine[0])
     return LoadReport(list(dict.fromkeys(names)), [r.id for r in images])
 
 
@@ -301,6 +316,9 @@ def commit(ctx: EngineContext, options: CommitOptions) -> NewImageReport:
         entry["author"] = options.author
     config["history"] = [*(config.get("history") or []), entry]
     image = register_image(ctx, json.dumps(config).encode(), [*parent_layers, layer], names)
+    from pdman.engine import events
+
+    events.container_event(ctx.paths, "commit", rec)
     return NewImageReport(image.id, image.names)
 
 
@@ -337,6 +355,10 @@ def import_image(ctx: EngineContext, options: ImportOptions) -> NewImageReport:
     if plat.variant:
         config["variant"] = plat.variant
     image = register_image(ctx, json.dumps(config).encode(), [layer], names)
+    from pdman.engine import events
+
+    events.emit(ctx.paths, "image", "import", id=image.id,
+                name=image.names[0] if image.names else options.source)
     return NewImageReport(image.id, image.names)
 
 

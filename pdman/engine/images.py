@@ -229,9 +229,12 @@ def ensure_image(ctx: EngineContext, name: str, policy: str = "missing",
 
 def pull(ctx: EngineContext, options: "PullOptions", transport: "Any" = None) -> "PullReport":
     """Pull an image (see pdman/image/pull.py for the stages)."""
+    from pdman.engine import events
     from pdman.image.pull import pull_image
 
-    return pull_image(ctx, options, transport)
+    report = pull_image(ctx, options, transport)
+    events.emit(ctx.paths, "image", "pull", id=report.image_id, name=report.reference)
+    return report
 
 
 # -- inspect, tag, history, tree ---------------------------------------------------------
@@ -300,8 +303,11 @@ def tag_image(ctx: EngineContext, source: str, targets: list[str]) -> list[str]:
         if ref.is_short:
             ref = reference.Reference("localhost", ref.path, ref.tag)
         names.append(str(ref.tagged_or_latest()))
+    from pdman.engine import events
+
     for full in names:
         image_records.add_name(ctx.catalog, rec.id, full)
+        events.emit(ctx.paths, "image", "tag", id=rec.id, name=full)
     return names
 
 
@@ -323,8 +329,11 @@ def untag_image(ctx: EngineContext, name: str, targets: list[str]) -> list[str]:
                 raise ImageNotFound(f"{target}: tag not known for image {rec.id[:12]}",
                                     hint="see the image's names in `pdman images`")
             gone.append(match)
+    from pdman.engine import events
+
     for n in gone:
         image_records.remove_name(ctx.catalog, n)
+        events.emit(ctx.paths, "image", "untag", id=rec.id, name=n)
     return gone
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import time
 
-from pdman.engine import containers
+from pdman.engine import containers, events
 from pdman.engine.context import EngineContext
 from pdman.errors import ConflictError, ContainerNotFound, PdmanError, UsageError
 from pdman.storage import container_records as records
@@ -170,6 +170,7 @@ def _start_locked(ctx: EngineContext, rec: records.ContainerRecord) -> None:
         # the monitor joins the container's cgroup, as podman places conmon: it then
         # holds the scope until it has read the exit status and memory.events
         _join_cgroup(child_ctx, rec, monitor_pid, "its monitor")
+        events.container_event(paths, "start", rec)
 
     options = monitor.MonitorOptions(
         container_id=rec.id, name=rec.name, run_dir=dirs.run, tty=bool(config.get("tty")),
@@ -177,6 +178,7 @@ def _start_locked(ctx: EngineContext, rec: records.ContainerRecord) -> None:
         log_path=containers.log_path(ctx, rec), log_max_size=containers.log_max_size(config),
         exit_command=monitor.exit_command(ctx.paths.root, ctx.paths.runroot, rec.id),
         health=_health_schedule(ctx, rec))
+    events.container_event(ctx.paths, "init", rec)
     try:
         monitor.launch(spec, mapping, options, before_release, on_started,  # 4: namespaces, exec
                        start_early=start_network)
@@ -296,7 +298,9 @@ def stop(ctx: EngineContext, options: StopOptions) -> records.ContainerRecord:
                 procs.wait_exit(pidfd, MONITOR_GRACE)
         finally:
             os.close(pidfd)
-    return _await_exit_record(ctx, rec)
+    rec = _await_exit_record(ctx, rec)
+    events.container_event(ctx.paths, "stop", rec)
+    return rec
 
 
 def _await_exit_record(ctx: EngineContext, rec: records.ContainerRecord) -> records.ContainerRecord:
@@ -353,6 +357,7 @@ def kill(ctx: EngineContext, options: KillOptions) -> records.ContainerRecord:
             procs.signal_process(pidfd, sig)
         finally:
             os.close(pidfd)
+    events.container_event(ctx.paths, "kill", rec, signal=str(sig))
     return rec
 
 
@@ -361,6 +366,7 @@ def restart(ctx: EngineContext, options: StopOptions) -> records.ContainerRecord
     rec = stop(ctx, options)
     rec = records.find(ctx.catalog, rec.id)   # `--rm` containers are gone after a stop
     start_detached(ctx, rec)
+    events.container_event(ctx.paths, "restart", rec)
     return rec
 
 
@@ -442,6 +448,7 @@ def attach(ctx: EngineContext, options: AttachOptions) -> int:
                             "process: it has no monitor to attach to",
                             hint="attach works with containers started with -d or `pdman start`")
     keys = attach_session.parse_detach_keys(options.detach_keys or "ctrl-p,ctrl-q")
+    events.container_event(ctx.paths, "attach", rec)
     code = attach_session.run(ContainerDirs(ctx.paths, rec.id).run, tty=bool(rec.config.get("tty")),
                               stdin=bool(rec.config.get("interactive")) and not options.no_stdin,
                               detach_keys=keys, pid=rec.pid if options.sig_proxy else 0)
@@ -591,7 +598,13 @@ def exec_in(ctx: EngineContext, options: ExecOptions) -> int:
     with ForegroundSession(tty=options.tty, interactive=options.interactive) as session:
         pid = exec_start(ctx, options, session.stdio())
         session.started(pid)
-        return session.wait()
+        code = session.wait()
+    try:
+        rec = records.find(ctx.catalog, options.name)
+    except ContainerNotFound:
+        return code
+    events.container_event(ctx.paths, "exec_died", rec, exit_code=code)
+    return code
 
 
 def exec_start(ctx: EngineContext, options: ExecOptions, stdio: "tuple[int, int, int]") -> int:
@@ -626,7 +639,9 @@ def exec_start(ctx: EngineContext, options: ExecOptions, stdio: "tuple[int, int,
         _join_cgroup(ctx, rec, joiner, "the exec'd process")
 
     spec.stdio = stdio
-    return execmod.start(rec.pid, spec, before_fork=join_cgroup)
+    pid = execmod.start(rec.pid, spec, before_fork=join_cgroup)
+    events.container_event(ctx.paths, "exec", rec)
+    return pid
 
 
 def exec_wait(pid: int) -> int:

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from pdman.engine import events
 from pdman.engine.context import EngineContext
 from pdman.errors import ConflictError, UsageError
 from pdman.storage import container_records, network_records
@@ -101,6 +102,8 @@ def create(ctx: EngineContext, options: CreateNetworkOptions) -> NetworkRecord:
         rec.config["interface"] = "podman0" if default else _interface(existing)
 
     network_records.insert(ctx.catalog, rec, check=choose)
+    events.emit(ctx.paths, "network", "create", id=rec.id, name=rec.name, network=rec.name,
+                attributes={"driver": rec.driver})
     return rec
 
 
@@ -246,6 +249,8 @@ def remove(ctx: EngineContext, name: str, force: bool = False) -> str:
         network.sweep(ctx)      # their teardown may still be running in another process
     _remove_bridge(ctx, rec)
     network_records.delete(ctx.catalog, rec.id)
+    events.emit(ctx.paths, "network", "remove", id=rec.id, name=rec.name, network=rec.name,
+                attributes={"driver": rec.driver})
     return rec.name
 
 
@@ -294,6 +299,8 @@ def connect(ctx: EngineContext, options: ConnectOptions) -> None:
             container_records.update_state(ctx.catalog, rec.id,
                                            state={"networks": members[:-1]})
             raise
+    events.emit(ctx.paths, "network", "connect", id=rec.id, name=rec.name, network=net.name,
+                attributes={"network_id": net.id})
 
 
 def disconnect(ctx: EngineContext, network: str, container: str, force: bool = False) -> None:
@@ -308,6 +315,8 @@ def disconnect(ctx: EngineContext, network: str, container: str, force: bool = F
     container_records.update_state(ctx.catalog, rec.id, state={"networks": rest})
     if _running(ctx, rec):
         usernet.disconnect_running(ctx, rec.id, net.id)
+    events.emit(ctx.paths, "network", "disconnect", id=rec.id, name=rec.name, network=net.name,
+                attributes={"network_id": net.id})
 
 
 # ---------------------------------------------------------------------------

@@ -35,6 +35,9 @@ def _set(ctx: EngineContext, name: str, frozen: bool) -> str:
                  "session, or a delegated cgroup)")
     cgroupfs.freeze(path, frozen)
     records.update_state(ctx.catalog, rec.id, status="paused" if frozen else "running")
+    from pdman.engine import events
+
+    events.container_event(ctx.paths, verb, rec)
     return rec.id
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pdman.engine import events
 from pdman.engine.context import EngineContext
 from pdman.errors import ConflictError, UsageError
 from pdman.storage import volume_records
@@ -98,6 +99,7 @@ def create(ctx: EngineContext, options: CreateVolumeOptions) -> VolumeRecord:
     # second create reuses, never a row without its directory
     (base / "_data").mkdir(parents=True, exist_ok=True)
     volume_records.insert(cat, rec, ignore_existing=options.ignore)
+    events.emit(ctx.paths, "volume", "create", name=name)
     return volume_records.get(cat, name)
 
 
@@ -141,12 +143,14 @@ def remove(ctx: EngineContext, name: str, force: bool = False) -> None:
             containers.remove(ctx, containers.RemoveOptions(name=cid, force=True))
     volume_records.delete(cat, name)
     shutil.rmtree(Path(rec.mountpoint).parent, ignore_errors=True)
+    events.emit(ctx.paths, "volume", "remove", name=name)
 
 
 def prune(ctx: EngineContext, filters: tuple[str, ...] = ()) -> list[str]:
     dangling = list_volumes(ctx, filters + ("dangling=true",))
     for rec in dangling:
         remove(ctx, rec.name)
+        events.emit(ctx.paths, "volume", "prune", name=rec.name)
     return [r.name for r in dangling]
 
 

@@ -330,6 +330,24 @@ class _Pull:
                           list(self.warnings))
 
 
+def remote_digest(ctx: EngineContext, options: PullOptions, transport: Any = None) -> str:
+    """The digest of the manifest (or index) a fully qualified reference names in its
+    registry now, read without pulling anything else (`auto-update`'s check)."""
+    p = _Pull(ctx, options, transport)
+    ref = reference.parse(options.reference)
+    errors: list[PdmanError] = []
+    for endpoint in p.conf.endpoints(ref):
+        client = p.client(endpoint, ref)
+        try:
+            return client.get_manifest(endpoint.repository, ref.digest or ref.tag,
+                                       manifest.ACCEPT)[2]
+        except RegistryError as exc:
+            errors.append(exc)
+        finally:
+            client.close()
+    raise errors[-1] if errors else ImageNotFound(f"{ref}: no registry to ask")
+
+
 def _name_of(ref: reference.Reference) -> str:
     """The name a pull records: `repo:tag`, or `repo@digest` when pulled by digest (so
     the image is not dangling, and `repo@digest` finds it), as podman does."""

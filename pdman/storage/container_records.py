@@ -114,6 +114,18 @@ _STATE_COLUMNS = {"status", "pid", "monitor_pid", "exit_code", "oom_killed", "st
 
 def update_state(catalog: Catalog, container_id: str, **changes: Any) -> None:
     """Change mutable state columns (and merge `state=` JSON) in one transaction."""
+    _update(catalog, container_id, None, changes)
+
+
+def record_exit(catalog: Catalog, container_id: str, running_pid: int, **changes: Any) -> bool:
+    """`update_state` for the exit of the run with process `running_pid`, only while it
+    is still recorded as running or paused with that process: False when another
+    process recorded it first (so that one exit is reported once)."""
+    return _update(catalog, container_id, running_pid, changes)
+
+
+def _update(catalog: Catalog, container_id: str, running_pid: "int | None",
+            changes: "dict[str, Any]") -> bool:
     import json
 
     extra = changes.pop("state", None)
@@ -121,6 +133,12 @@ def update_state(catalog: Catalog, container_id: str, **changes: Any) -> None:
     if unknown:
         raise ValueError(f"unknown state columns {unknown}")
     with catalog.write() as c:
+        if running_pid is not None:
+            row = c.execute("SELECT status, pid FROM container_state WHERE id = ?",
+                            (container_id,)).fetchone()
+            if row is None or row["status"] not in ("running", "paused") or \
+                    row["pid"] != running_pid:
+                return False
         if changes:
             cols = ", ".join(f"{k} = ?" for k in changes)
             c.execute(f"UPDATE container_state SET {cols} WHERE id = ?",
@@ -132,6 +150,7 @@ def update_state(catalog: Catalog, container_id: str, **changes: Any) -> None:
             merged.update(extra)
             c.execute("UPDATE container_state SET state = ? WHERE id = ?",
                       (json.dumps(merged), container_id))
+    return True
 
 
 def rename(catalog: Catalog, container_id: str, new_name: str) -> None:

@@ -292,3 +292,27 @@ def test_events_stream_container_changes(service: Service, image: str) -> None:
     lines = out.splitlines()
     assert "create evented" in lines and "start evented" in lines and "die evented" in lines, err
     service.docker("rm", "evented")
+
+
+def test_events_since_until_replay_the_log(service: Service, image: str) -> None:
+    since = time.time() - 1
+    service.docker("run", "--rm", "--name", "replayed", image, "true")
+    service.docker("volume", "create", "replayvol")
+    service.docker("volume", "rm", "replayvol")
+    until = time.time() + 1
+    out = service.docker("events", "--since", f"{since:.3f}", "--until", f"{until:.3f}",
+                         "--filter", "container=replayed",
+                         "--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}").stdout
+    actions = [line.split()[1] for line in out.splitlines()]
+    assert actions[:3] == ["create", "init", "start"], out
+    assert {"die", "destroy"} <= set(actions) and actions[-1] == "destroy", out
+    out = service.docker("events", "--since", f"{since:.3f}", "--until", f"{until:.3f}",
+                         "--filter", "type=volume", "--format", "{{json .}}").stdout
+    docs = [json.loads(line) for line in out.splitlines()]
+    assert [(d["Action"], d["Actor"]["ID"]) for d in docs] == [("create", "replayvol"),
+                                                             ("destroy", "replayvol")]
+    assert all(d["scope"] == "local" and d["timeNano"] // 10 ** 9 == d["time"] for d in docs)
+    # the same log as `pdman events`
+    pd_out = run_pdman("events", "--no-stream", "--filter", "volume=replayvol", "--format",
+                       "{{.Status}}", env=service.env).stdout
+    assert pd_out.splitlines() == ["create", "remove"]

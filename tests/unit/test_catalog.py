@@ -122,3 +122,26 @@ def test_process_killed_in_the_middle_of_a_write_leaves_a_consistent_catalog(tmp
         c.execute("INSERT INTO volumes (name, driver, mountpoint, created, labels, options)"
                   " VALUES ('after', 'local', '/x', 0, '{}', '{}')")
     assert time.monotonic() - t0 < 5
+
+
+def test_an_exit_is_recorded_once_and_never_over_a_newer_run(tmp_path: Path) -> None:
+    from pdman.storage import container_records as records
+    from pdman.storage import image_records
+
+    cat = Catalog(tmp_path / "catalog.db")
+    image_records.add_image(cat, image_records.ImageRecord(
+        "i" * 64, "", "", {}, "amd64", "linux", 0, "", 1.0), ["img"])
+    rec = records.ContainerRecord(id="c" * 64, name="c", image_id="i" * 64, image_name="img",
+                                  command=["true"], created=1.0, config={})
+    records.insert(cat, rec)
+    records.update_state(cat, rec.id, status="running", pid=100)
+    assert records.record_exit(cat, rec.id, 100, status="exited", pid=0, exit_code=3)
+    # a second recorder of the same exit (a racing ps, or the monitor's cleanup) is told
+    assert not records.record_exit(cat, rec.id, 100, status="exited", pid=0, exit_code=None)
+    assert records.find(cat, rec.id).exit_code == 3
+    # a newer run is not overwritten by a late recorder of the old one
+    records.update_state(cat, rec.id, status="running", pid=200)
+    assert not records.record_exit(cat, rec.id, 100, status="exited", pid=0, exit_code=9)
+    now = records.find(cat, rec.id)
+    assert (now.status, now.pid) == ("running", 200)
+    cat.close()
