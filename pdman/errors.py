@@ -12,7 +12,8 @@ the API service, HTTP statuses) are mapped here and nowhere else.
     │   ├── ImageNotFound
     │   ├── ContainerNotFound
     │   ├── VolumeNotFound
-    │   └── NetworkNotFound
+    │   ├── NetworkNotFound
+    │   └── PodNotFound
     ├── ConflictError                  name in use, image in use, wrong state  125 (HTTP 409)
     ├── RegistryError                  HTTP/auth/protocol failure of a registry
     │   ├── AuthenticationError        (HTTP 401)
@@ -94,6 +95,10 @@ class VolumeNotFound(NotFoundError):
 
 class NetworkNotFound(NotFoundError):
     reference = "network-not-found"
+
+
+class PodNotFound(NotFoundError):
+    reference = "pod-not-found"
 
 
 class ConflictError(PdmanError):

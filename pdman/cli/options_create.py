@@ -74,6 +74,11 @@ Userns = Annotated[Optional[str], typer.Option(
     "--userns", help="User namespace: `host` (or empty; the default: container root is "
                      "your user, other IDs your subordinate range). keep-id, nomap and auto "
                      "are not built yet.")]
+Pod = Annotated[Optional[str], typer.Option(
+    "--pod", help="Run in this pod (name or ID), sharing its namespaces; `new:NAME` creates "
+                  "the pod first (with this container's -p, --network, --dns, --add-host).")]
+PodIdFile = Annotated[Optional[str], typer.Option(
+    "--pod-id-file", help="Run in the pod whose ID is in this file (`pod create --pod-id-file`).")]
 Detach = Annotated[bool, typer.Option(
     "--detach", "-d", help="Run in the background and print the container ID.")]
 DetachKeys = Annotated[Optional[str], typer.Option(

@@ -13,7 +13,7 @@ import time
 
 from pdman.engine.context import EngineContext
 from pdman.entities.containers import ContainerSummary, ListContainersOptions
-from pdman.errors import ConflictError, UsageError
+from pdman.errors import ConflictError, PdmanError, UsageError
 from pdman.storage import container_records as records
 
 TYPE_CHECKING = False
@@ -74,8 +74,15 @@ def create(ctx: EngineContext, options: "CreateOptions") -> records.ContainerRec
     allocate the container's writable layer, and record it as `created`."""
     from pdman.storage import container_fs
 
+    pod_fields = None
+    if options.pod:                     # joins a pod: its network, hostname, namespaces
+        from pdman.engine import pods
+
+        pod_fields = pods.member_fields(ctx, options)
     image = image_for(ctx, options)                             # 1-2: image, pulled if missing
     config = resolve_config(ctx, options, image)
+    if pod_fields:
+        config.update(pod_fields)
     name = options.name or _free_name(ctx)
     cid = _new_id()
     config["hostname"] = config["hostname"] or cid[:12]       # podman: the short ID
@@ -106,6 +113,10 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
     from pdman.runtime.spawn import spawn_container
 
     _check_startable(rec)
+    if rec.config.get("pod_infra"):                             # a pod's: its infra first
+        from pdman.engine import pods
+
+        pods.ensure_infra(ctx, rec)
     if rec.monitor_pid:                                         # its last run was detached
         from pdman.engine.lifecycle import _wait_for_previous_monitor
 
@@ -138,6 +149,10 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
         code = 137  # OOM-killed (seen in the cgroup): a racing SIGTERM may have said 143
     records.update_state(ctx.catalog, rec.id, status="exited", pid=0, exit_code=code,
                          finished_at=time.time(), state={"last_pid": pid, "cleaned_pid": pid})
+    if rec.config.get("pod_infra"):             # --exit-policy stop: the last one out
+        from pdman.engine import pods
+
+        pods.member_exited(ctx, rec)
     return code
 
 
@@ -500,12 +515,14 @@ def teardown_once(ctx: EngineContext, rec: records.ContainerRecord) -> None:
 # ---------------------------------------------------------------------------
 
 class RemoveOptions:
-    __slots__ = ("name", "force", "volumes")
+    __slots__ = ("name", "force", "volumes", "pod_removal")
 
-    def __init__(self, name: str, force: bool = False, volumes: bool = False) -> None:
+    def __init__(self, name: str, force: bool = False, volumes: bool = False,
+                 pod_removal: bool = False) -> None:
         self.name = name
         self.force = force
         self.volumes = volumes
+        self.pod_removal = pod_removal    # `pod rm`: its infra container may go too
 
 
 def remove(ctx: EngineContext, options: RemoveOptions) -> str:
@@ -515,6 +532,18 @@ def remove(ctx: EngineContext, options: RemoveOptions) -> str:
     from pdman.storage import container_fs
 
     rec = reconcile(ctx, records.find(ctx.catalog, options.name))
+    if rec.config.get("infra") and not options.pod_removal:
+        from pdman.storage import pod_records
+
+        try:
+            pod_name = pod_records.find(ctx.catalog, rec.config["pod"]).name
+        except PdmanError:
+            pod_name = ""
+        if pod_name:
+            # podman's words
+            raise ConflictError(f"container {rec.id} is the infra container of pod "
+                                f"{rec.config['pod']} and cannot be removed without removing "
+                                "the pod", hint=f"remove the pod (`pdman pod rm -f {pod_name}`)")
     if rec.status in ("running", "paused"):
         if not options.force:
             raise ConflictError(
@@ -711,7 +740,7 @@ def summarize(rec: records.ContainerRecord) -> ContainerSummary:
         Command=rec.command, Created=rec.created, State=rec.status, Status=status_text(rec),
         ExitCode=rec.exit_code, Pid=rec.pid, Ports=(rec.config.get("net") or {}).get("ports", []),
         Labels=rec.config.get("labels", {}), StartedAt=rec.started_at,
-        ExitedAt=rec.finished_at,
+        ExitedAt=rec.finished_at, Pod=rec.config.get("pod") or "",
     )
 
 
@@ -719,7 +748,12 @@ def list_containers(ctx: EngineContext, options: ListContainersOptions) -> list[
     rows = [reconcile(ctx, r) for r in records.list_all(ctx.catalog, include_stopped=True)]
     if not (options.all or options.last >= 0):
         rows = [r for r in rows if r.status in ("running", "paused")]
-    summaries = filter_containers([summarize(r) for r in rows], options.filters)
+    summaries = [summarize(r) for r in rows]
+    if any(s.Pod for s in summaries):
+        pod_names = {r["id"]: r["name"] for r in ctx.catalog.query("SELECT id, name FROM pods")}
+        for s in summaries:
+            s.PodName = pod_names.get(s.Pod, "")
+    summaries = filter_containers(summaries, options.filters)
     if options.last >= 0:
         summaries = summaries[: options.last]
     return summaries
@@ -742,10 +776,12 @@ def _matches(s: ContainerSummary, key: str, value: str) -> bool:
     if key == "label":
         k, eq, v = value.partition("=")
         return k in s.Labels and (not eq or s.Labels[k] == v)
+    if key == "pod":
+        return bool(s.Pod) and (s.PodName == value or s.Pod.startswith(value))
     from pdman.errors import UsageError
 
     raise UsageError(f"invalid filter {key!r}",
-                     hint="supported: id, name, status, exited, ancestor, label")
+                     hint="supported: id, name, status, exited, ancestor, label, pod")
 
 
 def filter_containers(rows: list[ContainerSummary], filters: tuple[str, ...]) -> list[ContainerSummary]:

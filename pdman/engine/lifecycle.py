@@ -80,6 +80,10 @@ def _start_locked(ctx: EngineContext, rec: records.ContainerRecord) -> None:
     from pdman.storage.container_fs import ContainerDirs
 
     containers._check_startable(rec)
+    if rec.config.get("pod_infra"):                 # a pod's member: its infra first
+        from pdman.engine import pods
+
+        pods.ensure_infra(ctx, rec)
     _wait_for_previous_monitor(rec)
     config = rec.config
     if config.get("log_driver") == "passthrough":
@@ -316,6 +320,10 @@ def cleanup(ctx: EngineContext, name: str) -> None:
             containers.remove(ctx, containers.RemoveOptions(name=rec.id, force=True, volumes=True))
         except ContainerNotFound:
             pass
+    if rec.config.get("pod_infra"):
+        from pdman.engine import pods
+
+        pods.member_exited(ctx, rec)
 
 
 # ---------------------------------------------------------------------------

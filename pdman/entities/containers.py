@@ -20,12 +20,13 @@ class ContainerSummary:
     """One row of `ps`; attribute names are podman's template fields."""
 
     __slots__ = ("ID", "Names", "Image", "ImageID", "Command", "Created", "State", "Status",
-                 "ExitCode", "Pid", "Ports", "Labels", "StartedAt", "ExitedAt")
+                 "ExitCode", "Pid", "Ports", "Labels", "StartedAt", "ExitedAt", "Pod", "PodName")
 
     def __init__(self, ID: str, Names: list[str], Image: str, ImageID: str,  # noqa: N803
                  Command: list[str], Created: float, State: str, Status: str,  # noqa: N803
                  ExitCode: int | None, Pid: int, Ports: list[dict[str, Any]],  # noqa: N803
-                 Labels: dict[str, str], StartedAt: float, ExitedAt: float) -> None:  # noqa: N803
+                 Labels: dict[str, str], StartedAt: float, ExitedAt: float,  # noqa: N803
+                 Pod: str = "", PodName: str = "") -> None:  # noqa: N803
         self.ID = ID
         self.Names = Names
         self.Image = Image
@@ -40,6 +41,8 @@ class ContainerSummary:
         self.Labels = Labels
         self.StartedAt = StartedAt
         self.ExitedAt = ExitedAt
+        self.Pod = Pod
+        self.PodName = PodName
 
     @property
     def Name(self) -> str:  # noqa: N802 - template field

@@ -53,6 +53,8 @@ class CreateOptions(Record):
     stop_timeout: int | None = None
     quiet_pull: bool = False
     remove: bool = False                                  # --rm
+    pod: str | None = None                                # --pod NAME|ID|new:NAME
+    pod_infra: bool = False                               # the pod's infra container
     # network (pdman/network)
     publish: list[str]      # -p, raw
     publish_all: bool = False
