@@ -660,6 +660,8 @@ def prune(ctx: EngineContext) -> list[str]:
     removed = []
     for rec in records.list_all(ctx.catalog):
         rec = reconcile(ctx, rec)
+        if rec.config.get("infra"):             # goes with its pod (`pod rm`, `pod prune`)
+            continue
         if rec.status in ("exited", "created", "stopped"):
             removed.append(remove(ctx, RemoveOptions(name=rec.id)))
     return removed

@@ -112,7 +112,6 @@ def create(ctx: EngineContext, options: PodCreateOptions) -> PodRecord:
         raise UsageError("you must have an infra container to publish port bindings to "
                          "the host, set the network, DNS, hosts entries or the hostname",
                          hint="drop --infra=false")
-    _check_userns_options(options)
     name = options.name
     if name:
         import re
@@ -143,11 +142,6 @@ def create(ctx: EngineContext, options: PodCreateOptions) -> PodRecord:
     pod_records.update_config(ctx.catalog, pod.id, infra_id=infra.id)
     pod.config["infra_id"] = infra.id
     return pod
-
-
-def _check_userns_options(options: PodCreateOptions) -> None:
-    """Nothing to check yet: pdman's only user namespace mode is podman's rootless
-    default, which a pod gets (the CLI refuses other --userns values)."""
 
 
 def _create_infra(ctx: EngineContext, pod: PodRecord,

@@ -252,3 +252,57 @@ def test_exists_and_errors(env: dict[str, str], busybox: str) -> None:
     pd(env, "pod", "kill", "here")
     pd(env, "pod", "rm", "-f", "here")
     assert pd(env, "pod", "prune", "-f").returncode == 0
+
+
+def test_pod_logs_top_stats_exit_policy_and_prune(env: dict[str, str], busybox: str) -> None:
+    pd(env, "pod", "create", "--name", "lg")
+    a = pd(env, "run", "-d", "--pod", "lg", "--name", "a", busybox, "sh", "-c",
+           "echo from-a; exec sleep 1000").stdout.strip()
+    b = pd(env, "run", "-d", "--pod", "lg", "--name", "b", busybox, "sh", "-c",
+           "echo from-b; exec sleep 1000").stdout.strip()
+    deadline = time.monotonic() + 10
+    out = ""
+    while time.monotonic() < deadline:
+        out = pd(env, "pod", "logs", "lg").stdout
+        if "from-a" in out and "from-b" in out:
+            break
+        time.sleep(0.1)
+    lines = set(out.splitlines())
+    assert {f"{a[:12]} from-a", f"{b[:12]} from-b"} <= lines
+    assert set(pd(env, "pod", "logs", "--names", "lg").stdout.splitlines()) >= {"a from-a", "b from-b"}
+    assert pd(env, "pod", "logs", "-c", "b", "lg").stdout.strip() == "from-b"
+    top = pd(env, "pod", "top", "lg").stdout.splitlines()
+    assert top[0].split()[:2] == ["USER", "PID"]
+    body = "\n".join(top[1:])
+    assert body.count("sleep 1000") == 2 and "pdman-init -P" in body
+    # pod stats reads each container's cgroup as `stats` does: where `stats` cannot
+    # (no delegated cgroup v2 on this host), pod stats fails the same way
+    st = pd(env, "pod", "stats", "--no-stream", "--format", "{{.Name}}", "lg", check=False)
+    ref = pd(env, "stats", "--no-stream", "a", check=False)
+    if ref.returncode == 0:
+        assert {"a", "b"} <= set(st.stdout.split())
+    else:
+        print("stats needs a delegated cgroup v2 here:", ref.stderr.strip())
+        assert st.returncode == ref.returncode and "has no cgroup of its own" in st.stderr
+    # `rm -a` leaves the infra container to its pod; `container prune` too
+    pd(env, "rm", "-fa")
+    assert pd(env, "ps", "-a", "--filter", "pod=lg", "--format", "{{.Names}}").stdout.split() \
+        == [pd(env, "pod", "inspect", "lg", "--format", "{{.Id}}").stdout.strip()[:12] + "-infra"]
+    pd(env, "pod", "stop", "lg")
+    pd(env, "container", "prune", "-f")
+    assert pd(env, "pod", "inspect", "lg", "--format", "{{.NumContainers}}").stdout.strip() == "1"
+    # --exit-policy stop: the pod stops when its last container exits
+    pd(env, "pod", "create", "--name", "once", "--exit-policy", "stop")
+    pd(env, "run", "--rm", "--pod", "once", busybox, "true")
+    assert pd(env, "pod", "ps", "--filter", "name=once", "--format", "{{.Status}}").stdout.strip() == "Exited"
+    pd(env, "run", "-d", "--pod", "once", busybox, "sleep", "0.2")
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and pd(
+            env, "pod", "ps", "--filter", "name=once", "--format", "{{.Status}}").stdout.strip() != "Exited":
+        time.sleep(0.1)
+    assert pd(env, "pod", "ps", "--filter", "name=once", "--format", "{{.Status}}").stdout.strip() == "Exited"
+    # pod prune: stopped pods and their containers go
+    pruned = set(pd(env, "pod", "prune", "-f").stdout.split())
+    assert len(pruned) == 2
+    assert pd(env, "pod", "ps", "-q").stdout == "" and pd(env, "ps", "-aq").stdout == ""
+    assert wait_gone(lambda: store_processes(env)) == []

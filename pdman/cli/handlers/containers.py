@@ -274,7 +274,9 @@ def rm(g: GlobalOptions, containers: list[str] | None, force: bool, volumes: boo
     ctx = g.context()
     containers = with_cidfiles(containers, cidfile, ignore)
     if all:
-        containers = [r.id for r in container_records.list_all(ctx.catalog)]
+        # a pod's infra container goes with its pod (`pod rm`), not with `rm -a`
+        containers = [r.id for r in container_records.list_all(ctx.catalog)
+                      if not r.config.get("infra")]
     elif cidfile and not containers:
         return 0  # `rm --ignore --cidfile F` with F gone: nothing to do (systemd units)
     elif not containers:
