@@ -30,7 +30,7 @@ import time
 
 from pdman.engine.context import EngineContext
 from pdman.errors import ConflictError, PdmanError, PodNotFound, UsageError
-from pdman.record import Record
+from pdman.entities.pods import PodCreateOptions, PodSummary
 from pdman.storage import container_records as records
 from pdman.storage import pod_records
 from pdman.storage.pod_records import PodRecord
@@ -47,26 +47,6 @@ DEFAULT_SHARE = ("ipc", "net", "uts")
 SHAREABLE = ("ipc", "net", "uts")
 PAUSE_IMAGE = "localhost/pdman-pause"
 PAUSE_ENTRYPOINT = ["/pdman-init", "-P"]
-
-
-class PodCreateOptions(Record):
-    _lists = ("publish", "labels", "add_hosts", "dns", "create_command")
-
-    name: str | None = None
-    publish: list[str]
-    network: str = ""
-    share: str | None = None          # None: DEFAULT_SHARE
-    infra: bool = True
-    infra_image: str | None = None
-    infra_command: str | None = None
-    infra_name: str | None = None
-    labels: list[str]
-    hostname: str | None = None
-    add_hosts: list[str]
-    dns: list[str]
-    exit_policy: str = "continue"
-    replace: bool = False
-    create_command: list[str]
 
 
 # ---------------------------------------------------------------------------
@@ -119,7 +99,7 @@ def create(ctx: EngineContext, options: PodCreateOptions) -> PodRecord:
         if not re.match(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$", name):
             raise UsageError(f"invalid pod name {name!r}",
                              hint="names start with a letter or digit and use [a-zA-Z0-9_.-]")
-        if options.replace:
+        if options.replace_existing:
             try:
                 remove(ctx, name, force=True)
             except PodNotFound:
@@ -437,20 +417,6 @@ def prune(ctx: EngineContext) -> list[str]:
 # ---------------------------------------------------------------------------
 # reports
 # ---------------------------------------------------------------------------
-
-class PodSummary:
-    """One row of `pod ps`; attribute names are podman's template fields."""
-
-    __slots__ = ("Id", "Name", "Status", "Created", "InfraId", "Labels", "Containers",
-                 "Networks", "Cgroup", "Namespace", "Shared")
-
-    def __init__(self, **kw: "Any") -> None:
-        for k in self.__slots__:
-            setattr(self, k, kw.get(k))
-
-    def as_dict(self) -> "dict[str, Any]":
-        return {k: getattr(self, k) for k in self.__slots__}
-
 
 def summarize(ctx: EngineContext, pod: PodRecord) -> PodSummary:
     recs = _containers(ctx, pod)

@@ -171,7 +171,7 @@ def _create_options(image: str, command: list[str] | None, **kw: object):  # typ
         cgroup_manager=kw["cgroup_manager"], log_driver=str(kw["log_driver"]),  # type: ignore[arg-type]
         log_opts=list(kw["log_opt"] or []), detach=bool(kw.get("detach")),
         detach_keys=kw.get("detach_keys"), sig_proxy=bool(kw.get("sig_proxy", True)),  # type: ignore[arg-type]
-        pod=_pod_of(kw.get("pod"), kw.get("pod_id_file")))  # type: ignore[arg-type]
+        pod=_pod_of(kw.get("pod"), kw.get("pod_id_file")))
 
 
 def _pod_of(pod: object, pod_id_file: object) -> str | None:

@@ -38,7 +38,8 @@ def create(g: GlobalOptions, name_arg: str | None, name: str | None,
         name=name or name_arg, publish=publish or [], network=network or "", share=share,
         infra=infra, infra_image=infra_image, infra_command=infra_command,
         infra_name=infra_name, labels=label or [], hostname=hostname,
-        add_hosts=add_host or [], dns=dns or [], exit_policy=exit_policy, replace=replace,
+        add_hosts=add_host or [], dns=dns or [], exit_policy=exit_policy,
+        replace_existing=replace,
         create_command=["pdman", *sys.argv[1:]]))
     if pod_id_file:
         try:
