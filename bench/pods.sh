@@ -23,7 +23,7 @@ cycle() {   # ENGINE: one pod create + two run -d --pod + pod rm -f
   echo "$1 pod create --name bp -p $port:80 >/dev/null && $1 run -d --pod bp $BB sleep 1000 >/dev/null && $1 run -d --pod bp $BB sleep 1000 >/dev/null && $1 pod rm -f -t 0 bp >/dev/null"
 }
 
-hyperfine -w 2 -r "$RUNS" --export-json "$tmp/out.json" \
+hyperfine ${BENCH_DEBUG:+--show-output} -w 2 -r "$RUNS" --export-json "$tmp/out.json" \
   -n "pdman pod cycle" "$(cycle "$PDMAN")" \
   -n "podman pod cycle" "$(cycle "$PODMAN")" >/dev/null
 

@@ -332,13 +332,29 @@ def start(ctx: EngineContext, name: str) -> str:
 def stop(ctx: EngineContext, name: str, timeout: int | None = None) -> str:
     """`pod stop`: every member (its stop signal, SIGKILL after the timeout), then the
     infra container."""
-    from pdman.engine import lifecycle
-
     pod = find(ctx, name)
     for rec in _members_first(_containers(ctx, pod)):
         if rec.status in ("running", "paused"):
-            lifecycle.stop(ctx, lifecycle.StopOptions(rec.id, timeout))
+            _stop_and_settle(ctx, rec, timeout)
     return pod.id
+
+
+def _stop_and_settle(ctx: EngineContext, rec: records.ContainerRecord,
+                     timeout: int | None) -> None:
+    """Stop a container and return once its teardown is done: the monitor's cleanup
+    (which stops pasta and frees the published ports) runs after the exit is
+    recorded, and a `pod rm` or the next `pod create -p` must not race it."""
+    from pdman.engine import containers, lifecycle
+    from pdman.runtime import procs
+
+    lifecycle.stop(ctx, lifecycle.StopOptions(rec.id, timeout))
+    if rec.monitor_pid:
+        procs.wait_gone(rec.monitor_pid, rec.state.get("monitor_start", 0),
+                        lifecycle.MONITOR_GRACE)
+    try:
+        containers.teardown_once(ctx, containers.reconcile(ctx, records.find(ctx.catalog, rec.id)))
+    except PdmanError:
+        pass        # removed meanwhile (a --rm member's cleanup)
 
 
 def restart(ctx: EngineContext, name: str) -> str:
@@ -377,7 +393,7 @@ def remove(ctx: EngineContext, name: str, force: bool = False,
            timeout: int | None = None) -> str:
     """`pod rm`: its containers (running ones only with `force`, stopped first), then
     the pod. Every process, mount and port forwarder goes with its container."""
-    from pdman.engine import containers, lifecycle
+    from pdman.engine import containers
 
     pod = find(ctx, name)
     recs = _containers(ctx, pod)
@@ -391,7 +407,7 @@ def remove(ctx: EngineContext, name: str, force: bool = False,
             hint=f"stop it first (`pdman pod stop {pod.name}`) or give -f")
     if running and timeout is not None:
         for rec in _members_first(running):
-            lifecycle.stop(ctx, lifecycle.StopOptions(rec.id, timeout))
+            _stop_and_settle(ctx, rec, timeout)
     for rec in _members_first(recs):
         try:
             containers.remove(ctx, containers.RemoveOptions(name=rec.id, force=True,
