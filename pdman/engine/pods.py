@@ -212,12 +212,12 @@ def member_fields(ctx: EngineContext, options: "CreateOptions") -> "dict[str, An
         if options.network:
             raise UsageError("invalid config provided: networks must be defined when the pod "
                              "is created: network cannot be configured when it is shared "
-                             "with a pod", hint=f"give --network to `pdman pod create`")
+                             "with a pod", hint="give --network to `pdman pod create`")
         if options.publish or options.publish_all:
             raise UsageError("invalid config provided: published or exposed ports must be "
                              "defined when the pod is created: network cannot be configured "
                              "when it is shared with a pod",
-                             hint=f"give -p to `pdman pod create`")
+                             hint="give -p to `pdman pod create`")
         options.network = f"container:{infra_id}"
     if "uts" in share:
         if options.hostname:
