@@ -330,31 +330,57 @@ def start(ctx: EngineContext, name: str) -> str:
 
 
 def stop(ctx: EngineContext, name: str, timeout: int | None = None) -> str:
-    """`pod stop`: every member (its stop signal, SIGKILL after the timeout), then the
-    infra container."""
+    """`pod stop`: every member at once (its stop signal, SIGKILL after the timeout),
+    then the infra container."""
     pod = find(ctx, name)
-    for rec in _members_first(_containers(ctx, pod)):
-        if rec.status in ("running", "paused"):
-            _stop_and_settle(ctx, rec, timeout)
+    recs = [r for r in _containers(ctx, pod) if r.status in ("running", "paused")]
+    _stop_all(ctx, [r for r in recs if not r.config.get("infra")], timeout)
+    _stop_all(ctx, [r for r in recs if r.config.get("infra")], timeout)
     return pod.id
 
 
-def _stop_and_settle(ctx: EngineContext, rec: records.ContainerRecord,
-                     timeout: int | None) -> None:
-    """Stop a container and return once its teardown is done: the monitor's cleanup
-    (which stops pasta and frees the published ports) runs after the exit is
-    recorded, and a `pod rm` or the next `pod create -p` must not race it."""
+def _stop_all(ctx: EngineContext, recs: "list[records.ContainerRecord]",
+              timeout: int | None, kill: bool = False) -> None:
+    """Stop containers together (podman stops a pod's containers in parallel): the
+    stop signal (SIGKILL with `kill`) to all, SIGKILL to those still running after the
+    timeout, and return once each one's teardown is done -- the monitor's cleanup frees
+    the published ports after the exit is recorded, and a `pod rm` or the next
+    `pod create -p` must not race it."""
+    import signal
+
     from pdman.engine import containers, lifecycle
     from pdman.runtime import procs
 
-    lifecycle.stop(ctx, lifecycle.StopOptions(rec.id, timeout))
-    if rec.monitor_pid:
-        procs.wait_gone(rec.monitor_pid, rec.state.get("monitor_start", 0),
-                        lifecycle.MONITOR_GRACE)
+    started = []
+    for rec in recs:
+        fd = procs.open_process(rec.pid, rec.state.get("pid_start", 0))
+        if fd is None:
+            continue
+        sig = signal.SIGKILL if kill else lifecycle.parse_signal(
+            rec.config.get("stop_signal") or "SIGTERM")
+        procs.signal_process(fd, sig)
+        started.append((rec, fd))
     try:
-        containers.teardown_once(ctx, containers.reconcile(ctx, records.find(ctx.catalog, rec.id)))
-    except PdmanError:
-        pass        # removed meanwhile (a --rm member's cleanup)
+        signalled = time.monotonic()
+        for rec, fd in started:
+            t = timeout if timeout is not None else rec.config.get("stop_timeout", 10)
+            left = max(0.0, signalled + float(t) - time.monotonic())
+            if not procs.wait_exit(fd, left):
+                procs.signal_process(fd, signal.SIGKILL)
+        for rec, fd in started:
+            procs.wait_exit(fd, lifecycle.MONITOR_GRACE)
+    finally:
+        for _, fd in started:
+            os.close(fd)
+    for rec in recs:
+        if rec.monitor_pid:
+            procs.wait_gone(rec.monitor_pid, rec.state.get("monitor_start", 0),
+                            lifecycle.MONITOR_GRACE)
+        try:
+            now = containers.reconcile(ctx, records.find(ctx.catalog, rec.id))
+        except PdmanError:
+            continue        # removed meanwhile (a --rm member's cleanup)
+        containers.teardown_once(ctx, now)
 
 
 def restart(ctx: EngineContext, name: str) -> str:
@@ -405,9 +431,11 @@ def remove(ctx: EngineContext, name: str, force: bool = False,
             f"container {r.id} as it is {r.status} - running or paused containers cannot be "
             "removed without force: container state improper",
             hint=f"stop it first (`pdman pod stop {pod.name}`) or give -f")
-    if running and timeout is not None:
-        for rec in _members_first(running):
-            _stop_and_settle(ctx, rec, timeout)
+    # all at once, members first: SIGKILL, or with --time their stop signal first
+    _stop_all(ctx, [r for r in running if not r.config.get("infra")], timeout,
+              kill=timeout is None)
+    _stop_all(ctx, [r for r in running if r.config.get("infra")], timeout,
+              kill=timeout is None)
     for rec in _members_first(recs):
         try:
             containers.remove(ctx, containers.RemoveOptions(name=rec.id, force=True,
