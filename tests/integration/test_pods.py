@@ -213,10 +213,15 @@ def test_pod_ps_and_inspect(env: dict[str, str], busybox: str, tmp_path: Any) ->
              "hostname; grep gw /etc/hosts; cat /etc/resolv.conf").stdout
     assert out.splitlines()[0] == "dbhost"
     assert "10.0.0.1" in out and "10.0.0.53" in out
-    # a pod with no infra container shares nothing
-    pd(env, "pod", "create", "--infra=false", "--name", "bare")
+    # a pod with no infra container shares nothing (podman-compose's default pod:
+    # `pod create --name=NAME --infra=false --share=`); its containers only group
+    pd(env, "pod", "create", "--name=bare", "--infra=false", "--share=")
     bare = json.loads(pd(env, "pod", "inspect", "bare").stdout)
     assert bare["CreateInfra"] is False and bare["NumContainers"] == 0
+    assert "SharedNamespaces" not in bare and "InfraContainerID" not in bare
+    pd(env, "run", "-d", "--pod=bare", "--name", "grouped", busybox, "sleep", "1000")
+    assert pd(env, "pod", "ps", "--filter", "name=bare", "--format", "{{.Status}}").stdout.strip() == "Running"
+    assert pd(env, "run", "--rm", "--pod", "bare", busybox, "hostname").stdout.strip() != "bare"
     # new:NAME makes the pod
     pd(env, "run", "--rm", "--pod", "new:fresh", busybox, "true")
     assert pd(env, "pod", "exists", "fresh").returncode == 0
