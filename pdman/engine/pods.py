@@ -135,11 +135,16 @@ def _create_infra(ctx: EngineContext, pod: PodRecord,
         import json
 
         entrypoint = json.dumps(PAUSE_ENTRYPOINT)
+    from pdman.network import modes
+
+    # on user-defined networks the pod answers to its name (podman: an alias of its
+    # infra container), since its containers all live in the infra's namespace
+    aliases = [pod.name] if modes.parse(options.network).kind == "bridge" else []
     return containers.create(ctx, CreateOptions(
         image=image, name=options.infra_name or f"{pod.id[:12]}-infra",
         entrypoint=entrypoint, pull="missing",
         network=options.network, publish=options.publish, dns=options.dns,
-        add_hosts=options.add_hosts,
+        add_hosts=options.add_hosts, network_aliases=aliases,
         # podman: the pod's hostname is the pod's name unless --hostname
         hostname=options.hostname or pod.name,
         pod=pod.id, pod_infra=True))

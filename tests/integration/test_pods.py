@@ -311,3 +311,25 @@ def test_pod_logs_top_stats_exit_policy_and_prune(env: dict[str, str], busybox: 
     assert len(pruned) == 2
     assert pd(env, "pod", "ps", "-q").stdout == "" and pd(env, "ps", "-aq").stdout == ""
     assert wait_gone(lambda: store_processes(env)) == []
+
+
+def test_pod_on_a_user_defined_network_answers_to_its_name(env: dict[str, str],
+                                                          busybox: str) -> None:
+    pd(env, "network", "create", "podnet")
+    pd(env, "pod", "create", "--name", "svc", "--network", "podnet")
+    pd(env, "run", "-d", "--pod", "svc", busybox, "sh", "-c",
+       "mkdir -p /w && echo on-podnet > /w/index.html && exec httpd -f -p 8080 -h /w")
+    out = ""
+    for _ in range(100):
+        r = pd(env, "run", "--rm", "--network", "podnet", busybox, "wget", "-q", "-O", "-",
+               "http://svc:8080/", check=False)
+        out = r.stdout
+        if r.returncode == 0:
+            break
+        time.sleep(0.1)
+    assert out.strip() == "on-podnet"
+    info = json.loads(pd(env, "pod", "inspect", "svc").stdout)
+    assert info["InfraConfig"]["Networks"] == ["podnet"]
+    assert json.loads(pd(env, "pod", "ps", "--format", "json").stdout)[0]["Networks"] == ["podnet"]
+    pd(env, "pod", "rm", "-f", "svc")
+    pd(env, "network", "rm", "podnet")
