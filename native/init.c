@@ -8,6 +8,10 @@
  *
  * Built static (the image may have no libc) and bind-mounted read-only into the
  * container at /run/pdman-init:   pdman-init -- CMD [ARG...]
+ *
+ * `pdman-init -P` is a pod's infra process (catatonit -P's role): it runs nothing,
+ * only holds the pod's namespaces, reaps, and leaves with 0 on SIGTERM, SIGINT or
+ * SIGHUP (`pod stop`).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,11 +29,37 @@ static void die(const char *what, const char *arg) {
   exit(errno == ENOENT ? 127 : errno == EACCES ? 126 : 125);
 }
 
+static int pause_forever(void) {
+  sigset_t all;
+
+  sigfillset(&all);
+  if (sigprocmask(SIG_SETMASK, &all, NULL) < 0)
+    die("sigprocmask", NULL);
+  prctl(PR_SET_NAME, "pdman-pause", 0, 0, 0);
+  for (;;) {
+    siginfo_t info;
+    int sig = sigwaitinfo(&all, &info);
+
+    if (sig < 0) {
+      if (errno == EINTR)
+        continue;
+      die("sigwaitinfo", NULL);
+    }
+    if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP)
+      return 0;
+    if (sig == SIGCHLD)
+      while (waitpid(-1, NULL, WNOHANG) > 0)
+        ;
+  }
+}
+
 int main(int argc, char **argv) {
   sigset_t all, old;
   int first = 1, status = 0;
   pid_t child;
 
+  if (argc == 2 && strcmp(argv[1], "-P") == 0)
+    return pause_forever();
   if (argc > 1 && strcmp(argv[1], "--") == 0)
     first = 2;
   if (first >= argc) {

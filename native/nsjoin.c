@@ -1,5 +1,5 @@
 /* nsjoin.c - containers that join namespaces instead of creating them
- * (network modes `container:ID` and user-defined networks), and the small
+ * (network modes `container:ID`, user-defined networks, pods), and the small
  * namespace chores of the network code.
  *
  * Joining is runc's nsexec dance: a user namespace can only be joined by a
@@ -8,7 +8,8 @@
  *   caller ──clone──▶ intermediate   setns(2) into the user namespace to
  *                                    join (which gives it the capabilities
  *                                    over what that namespace owns), then
- *                                    into the network namespace, if asked
+ *                                    into the network (IPC, UTS) namespace,
+ *                                    if asked
  *                  └─clone(CLONE_PARENT | CLONE_NEW{NS,PID,IPC,UTS})─▶ container
  *                                    a child of the caller, from here on
  *                                    exactly as spawn.c's child (sync 1 ...)
@@ -54,6 +55,16 @@ void pdman_join_main(const struct pdman_spawn_spec *spec,
   if ((spec->join & PDMAN_JOIN_NET) &&
       setns(spec->join_netns_fd, CLONE_NEWNET) < 0) {
     pdman_error_set(&err, errno, "setns into the network namespace to join");
+    goto fail;
+  }
+  if ((spec->join & PDMAN_JOIN_IPC) &&
+      setns(spec->join_ipcns_fd, CLONE_NEWIPC) < 0) {
+    pdman_error_set(&err, errno, "setns into the IPC namespace to join");
+    goto fail;
+  }
+  if ((spec->join & PDMAN_JOIN_UTS) &&
+      setns(spec->join_utsns_fd, CLONE_NEWUTS) < 0) {
+    pdman_error_set(&err, errno, "setns into the UTS namespace to join");
     goto fail;
   }
   pid = (pid_t)syscall(SYS_clone, flags | CLONE_PARENT | SIGCHLD, NULL, NULL,

@@ -121,14 +121,16 @@ struct pdman_rlimit {
 };
 
 /* Namespaces the container joins instead of creating (network modes
- * `container:ID` and user-defined networks; see nsjoin.c).  The fds are
- * open /proc/PID/ns/{user,net} files of the caller.  Joining a network
- * namespace needs CAP_SYS_ADMIN over its owner, so JOIN_NET goes with
- * JOIN_USER of the user namespace that owns it. */
+ * `container:ID`, user-defined networks, and pods' shared namespaces; see
+ * nsjoin.c).  The fds are open /proc/PID/ns/{user,net,ipc,uts} files of the
+ * caller.  Joining a namespace needs CAP_SYS_ADMIN over its owner, so every
+ * JOIN_* goes with JOIN_USER of the user namespace that owns them. */
 enum pdman_join {
   PDMAN_JOIN_USER = 1, /* no CLONE_NEWUSER: setns(join_userns_fd); its ID
                           maps are written already */
-  PDMAN_JOIN_NET = 2   /* no CLONE_NEWNET: setns(join_netns_fd) */
+  PDMAN_JOIN_NET = 2,  /* no CLONE_NEWNET: setns(join_netns_fd) */
+  PDMAN_JOIN_IPC = 4,  /* no CLONE_NEWIPC: setns(join_ipcns_fd) (pods) */
+  PDMAN_JOIN_UTS = 8   /* no CLONE_NEWUTS: setns(join_utsns_fd) (pods) */
 };
 
 /* the kernel's CLONE_NEW* values (spawn.c checks them at compile time) */
@@ -198,6 +200,8 @@ struct pdman_spawn_spec {
   unsigned int join;        /* enum pdman_join; 0: create every namespace */
   int join_userns_fd;       /* with PDMAN_JOIN_USER */
   int join_netns_fd;        /* with PDMAN_JOIN_NET */
+  int join_ipcns_fd;        /* with PDMAN_JOIN_IPC */
+  int join_utsns_fd;        /* with PDMAN_JOIN_UTS */
   int parent_death_signal;  /* for the container process; 0: none */
   int timeout_ms;           /* per sync point; 0: 30 s */
   int set_umask;            /* --umask: set `umask` before execve; 0: inherited */

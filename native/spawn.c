@@ -179,7 +179,9 @@ static int child_run(const struct pdman_spawn_spec *spec,
   if (ret < 0)
     return ret;
 
+  /* a joined UTS namespace (a pod's) keeps the hostname its owner set */
   if (spec->hostname != NULL && !(spec->share & PDMAN_SHARE_UTS) &&
+      !(spec->join & PDMAN_JOIN_UTS) &&
       sethostname(spec->hostname, strlen(spec->hostname)) < 0)
     return pdman_error_set(err, errno, "sethostname `%s`", spec->hostname);
 
@@ -224,9 +226,9 @@ static unsigned long clone_flags(const struct pdman_spawn_spec *spec) {
     flags |= CLONE_NEWUSER;
   if (!(spec->share & PDMAN_SHARE_NET) && !(spec->join & PDMAN_JOIN_NET))
     flags |= CLONE_NEWNET;
-  if (!(spec->share & PDMAN_SHARE_IPC))
+  if (!(spec->share & PDMAN_SHARE_IPC) && !(spec->join & PDMAN_JOIN_IPC))
     flags |= CLONE_NEWIPC;
-  if (!(spec->share & PDMAN_SHARE_UTS))
+  if (!(spec->share & PDMAN_SHARE_UTS) && !(spec->join & PDMAN_JOIN_UTS))
     flags |= CLONE_NEWUTS;
   return flags;
 }

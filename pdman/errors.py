@@ -13,7 +13,8 @@ the API service, HTTP statuses) are mapped here and nowhere else.
     │   ├── ContainerNotFound
     │   ├── VolumeNotFound
     │   ├── NetworkNotFound
-    │   └── SecretNotFound
+    │   ├── SecretNotFound
+    │   └── PodNotFound
     ├── ConflictError                  name in use, image in use, wrong state  125 (HTTP 409)
     ├── RegistryError                  HTTP/auth/protocol failure of a registry
     │   ├── AuthenticationError        (HTTP 401)
@@ -100,6 +101,10 @@ class NetworkNotFound(NotFoundError):
 
 class SecretNotFound(NotFoundError):
     reference = "secret-not-found"
+
+
+class PodNotFound(NotFoundError):
+    reference = "pod-not-found"
 
 
 class ConflictError(PdmanError):

@@ -144,6 +144,7 @@ def _remove_store(env: dict[str, str], root: Path) -> None:
     if not root.exists():
         return
     if (root / "catalog.db").exists():
+        run_pdman("pod", "rm", "-fa", env=env, check=False, timeout=60)
         run_pdman("rm", "-fa", env=env, check=False, timeout=60)
     try:
         from pdman.runtime.idmap import run_in_userns

@@ -16,7 +16,7 @@ from pdman.cli.groups import top
 from pdman.errors import EXIT_ENGINE
 
 # declaration modules register their commands on import
-from pdman.cli.commands import build, completion, container_files, containers, events, image_transfer, images, inspect, lifecycle, networks, resources, secrets, system, systemd, volumes  # noqa: F401,E402
+from pdman.cli.commands import build, completion, container_files, containers, events, image_transfer, images, inspect, lifecycle, networks, pods, resources, secrets, system, systemd, volumes  # noqa: F401,E402
 
 
 def _version(value: bool) -> None:
@@ -50,7 +50,12 @@ def main_callback(
                             events_backend=events_backend)
 
 
+#: podman's boolean flags that scripts give a value (`pod create --infra=false`)
+_VALUED_FLAGS = {"--infra=false": "--no-infra", "--infra=true": "--infra"}
+
+
 def run_typer(args: list[str]) -> int:
+    args = [_VALUED_FLAGS.get(a.lower(), a) if a.startswith("--infra=") else a for a in args]
     try:
         result = top(args=args, prog_name="pdman", standalone_mode=False)
     except Exit as exc:

@@ -85,6 +85,11 @@ Sdnotify = Annotated[str, typer.Option(
                        "container passes the socket in (/run/notify/notify.sock) so the "
                        "container sends READY=1 itself; ignore sends nothing. healthy is "
                        "not built yet.")]
+Pod = Annotated[Optional[str], typer.Option(
+    "--pod", help="Run in this pod (name or ID), sharing its namespaces; `new:NAME` creates "
+                  "the pod first (with this container's -p, --network, --dns, --add-host).")]
+PodIdFile = Annotated[Optional[str], typer.Option(
+    "--pod-id-file", help="Run in the pod whose ID is in this file (`pod create --pod-id-file`).")]
 Detach = Annotated[bool, typer.Option(
     "--detach", "-d", help="Run in the background and print the container ID.")]
 DetachKeys = Annotated[Optional[str], typer.Option(

@@ -14,7 +14,7 @@ import time
 from pdman.engine import events
 from pdman.engine.context import EngineContext
 from pdman.entities.containers import ContainerSummary, ListContainersOptions
-from pdman.errors import ConflictError, UsageError
+from pdman.errors import ConflictError, PdmanError, UsageError
 from pdman.storage import container_records as records
 
 TYPE_CHECKING = False
@@ -82,8 +82,15 @@ def create(ctx: EngineContext, options: "CreateOptions") -> records.ContainerRec
     allocate the container's writable layer, and record it as `created`."""
     from pdman.storage import container_fs
 
+    pod_fields = None
+    if options.pod:                     # joins a pod: its network, hostname, namespaces
+        from pdman.engine import pods
+
+        pod_fields = pods.member_fields(ctx, options)
     image = image_for(ctx, options)                             # 1-2: image, pulled if missing
     config = resolve_config(ctx, options, image)
+    if pod_fields:
+        config.update(pod_fields)
     name = options.name or _free_name(ctx)
     cid = _new_id()
     config["hostname"] = config["hostname"] or cid[:12]       # podman: the short ID
@@ -126,6 +133,10 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
     from pdman.runtime.spawn import spawn_container
 
     _check_startable(rec)
+    if rec.config.get("pod_infra"):                             # a pod's: its infra first
+        from pdman.engine import pods
+
+        pods.ensure_infra(ctx, rec)
     if rec.config.get("requires"):
         from pdman.engine import runextra
 
@@ -192,6 +203,10 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
                          finished_at=time.time(), state={"last_pid": pid, "cleaned_pid": pid})
     events.container_event(ctx.paths, "died", rec, exit_code=code)
     events.container_event(ctx.paths, "cleanup", rec)
+    if rec.config.get("pod_infra"):             # --exit-policy stop: the last one out
+        from pdman.engine import pods
+
+        pods.member_exited(ctx, rec)
     return code
 
 
@@ -643,12 +658,14 @@ def teardown_once(ctx: EngineContext, rec: records.ContainerRecord) -> None:
 # ---------------------------------------------------------------------------
 
 class RemoveOptions:
-    __slots__ = ("name", "force", "volumes")
+    __slots__ = ("name", "force", "volumes", "pod_removal")
 
-    def __init__(self, name: str, force: bool = False, volumes: bool = False) -> None:
+    def __init__(self, name: str, force: bool = False, volumes: bool = False,
+                 pod_removal: bool = False) -> None:
         self.name = name
         self.force = force
         self.volumes = volumes
+        self.pod_removal = pod_removal    # `pod rm`: its infra container may go too
 
 
 def remove(ctx: EngineContext, options: RemoveOptions) -> str:
@@ -658,6 +675,18 @@ def remove(ctx: EngineContext, options: RemoveOptions) -> str:
     from pdman.storage import container_fs
 
     rec = reconcile(ctx, records.find(ctx.catalog, options.name))
+    if rec.config.get("infra") and not options.pod_removal:
+        from pdman.storage import pod_records
+
+        try:
+            pod_name = pod_records.find(ctx.catalog, rec.config["pod"]).name
+        except PdmanError:
+            pod_name = ""
+        if pod_name:
+            # podman's words
+            raise ConflictError(f"container {rec.id} is the infra container of pod "
+                                f"{rec.config['pod']} and cannot be removed without removing "
+                                "the pod", hint=f"remove the pod (`pdman pod rm -f {pod_name}`)")
     if rec.state.get("restarting"):     # waiting out the restart back-off: cancel that
         from pdman.engine import restart_policy
 
@@ -789,6 +818,8 @@ def prune(ctx: EngineContext, filters: "tuple[str, ...]" = ()) -> list[str]:
         rec = reconcile(ctx, rec)
         if chosen is not None and rec.id not in chosen:
             continue
+        if rec.config.get("infra"):             # goes with its pod (`pod rm`, `pod prune`)
+            continue
         if rec.status in ("exited", "created", "stopped"):
             removed.append(remove(ctx, RemoveOptions(name=rec.id)))
     return removed
@@ -879,6 +910,7 @@ def summarize(rec: records.ContainerRecord) -> ContainerSummary:
         Labels=rec.config.get("labels", {}), StartedAt=rec.started_at,
         ExitedAt=rec.finished_at, Health=health_status(rec),
         RestartPolicy=(rec.config.get("restart_policy") or {}).get("name", ""),
+        Pod=rec.config.get("pod") or "",
     )
 
 
@@ -886,7 +918,12 @@ def list_containers(ctx: EngineContext, options: ListContainersOptions) -> list[
     rows = [reconcile(ctx, r) for r in records.list_all(ctx.catalog, include_stopped=True)]
     if not (options.all or options.last >= 0):
         rows = [r for r in rows if r.status in ("running", "paused")]
-    summaries = filter_containers([summarize(r) for r in rows], options.filters)
+    summaries = [summarize(r) for r in rows]
+    if any(s.Pod for s in summaries):
+        pod_names = {r["id"]: r["name"] for r in ctx.catalog.query("SELECT id, name FROM pods")}
+        for s in summaries:
+            s.PodName = pod_names.get(s.Pod, "")
+    summaries = filter_containers(summaries, options.filters)
     if options.last >= 0:
         summaries = summaries[: options.last]
     return summaries
@@ -913,11 +950,13 @@ def _matches(s: ContainerSummary, key: str, value: str) -> bool:
         return (s.Health or "none") == value
     if key == "restart-policy":
         return (s.RestartPolicy or "no") == value
+    if key == "pod":
+        return bool(s.Pod) and (s.PodName == value or s.Pod.startswith(value))
     from pdman.errors import UsageError
 
     raise UsageError(f"invalid filter {key!r}",
                      hint="supported: id, name, status, exited, ancestor, label, health, "
-                          "restart-policy")
+                          "restart-policy, pod")
 
 
 def filter_containers(rows: list[ContainerSummary], filters: tuple[str, ...]) -> list[ContainerSummary]:

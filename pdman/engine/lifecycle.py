@@ -124,6 +124,10 @@ def _start_locked(ctx: EngineContext, rec: records.ContainerRecord) -> None:
     from pdman.storage.container_fs import ContainerDirs
 
     containers._check_startable(rec)
+    if rec.config.get("pod_infra"):                 # a pod's member: its infra first
+        from pdman.engine import pods
+
+        pods.ensure_infra(ctx, rec)
     _wait_for_previous_monitor(rec)
     config = rec.config
     if config.get("log_driver") == "passthrough":
@@ -411,11 +415,15 @@ def cleanup(ctx: EngineContext, name: str) -> None:
             containers.remove(ctx, containers.RemoveOptions(name=rec.id, force=True, volumes=True))
         except ContainerNotFound:
             pass
-        return
-    if (rec.config.get("restart_policy") or {}).get("name") not in (None, "", "no"):
+    elif (rec.config.get("restart_policy") or {}).get("name") not in (None, "", "no"):
         from pdman.engine import restart_policy
 
         restart_policy.restart_after_exit(ctx, rec)
+        return
+    if rec.config.get("pod_infra"):
+        from pdman.engine import pods
+
+        pods.member_exited(ctx, rec)
 
 
 # ---------------------------------------------------------------------------

@@ -20,7 +20,7 @@ class ContainerSummary:
     """One row of `ps`; attribute names are podman's template fields."""
 
     _fields = ("ID", "Names", "Image", "ImageID", "Command", "Created", "State", "Status",
-               "ExitCode", "Pid", "Ports", "Labels", "StartedAt", "ExitedAt")
+               "ExitCode", "Pid", "Ports", "Labels", "StartedAt", "ExitedAt", "Pod", "PodName")
     # for filters, not in the JSON of `ps` (podman has neither there)
     __slots__ = (*_fields, "Health", "RestartPolicy")
 
@@ -28,7 +28,8 @@ class ContainerSummary:
                  Command: list[str], Created: float, State: str, Status: str,  # noqa: N803
                  ExitCode: int | None, Pid: int, Ports: list[dict[str, Any]],  # noqa: N803
                  Labels: dict[str, str], StartedAt: float, ExitedAt: float,  # noqa: N803
-                 Health: str = "", RestartPolicy: str = "") -> None:  # noqa: N803
+                 Health: str = "", RestartPolicy: str = "", Pod: str = "",  # noqa: N803
+                 PodName: str = "") -> None:  # noqa: N803
         self.ID = ID
         self.Names = Names
         self.Image = Image
@@ -45,6 +46,8 @@ class ContainerSummary:
         self.ExitedAt = ExitedAt
         self.Health = Health
         self.RestartPolicy = RestartPolicy
+        self.Pod = Pod
+        self.PodName = PodName
 
     @property
     def Name(self) -> str:  # noqa: N802 - template field

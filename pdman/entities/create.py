@@ -80,6 +80,8 @@ class CreateOptions(Record):
     oom_score_adj: int | None = None
     volumes_from: list[str]
     umask: str | None = None
+    pod: str | None = None                                # --pod NAME|ID|new:NAME
+    pod_infra: bool = False                               # the pod's infra container
     # network (pdman/network)
     publish: list[str]      # -p, raw
     publish_all: bool = False

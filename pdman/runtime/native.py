@@ -169,6 +169,9 @@ class SpawnSpec(Record):
     #: creating new ones: `container:ID` and user-defined networks
     join_userns: str | None = None
     join_netns: str | None = None
+    #: a pod's shared IPC and UTS namespaces (with join_userns: their owner)
+    join_ipcns: str | None = None
+    join_utsns: str | None = None
     share_ipc: bool = False
     share_uts: bool = False
     share_cgroup: bool = False
@@ -460,14 +463,20 @@ def _open_namespace(b: _Builder, path: str) -> int:
 def _fill_join(b: _Builder, c: Any, spec: SpawnSpec) -> None:
     _, lib = _native()
     c.join = 0
-    if spec.join_netns and not spec.join_userns:
-        raise RuntimeFailure("joining a network namespace needs the user namespace that owns it")
+    if (spec.join_netns or spec.join_ipcns or spec.join_utsns) and not spec.join_userns:
+        raise RuntimeFailure("joining a namespace needs the user namespace that owns it")
     if spec.join_userns:
         c.join |= lib.PDMAN_JOIN_USER
         c.join_userns_fd = _open_namespace(b, spec.join_userns)
     if spec.join_netns:
         c.join |= lib.PDMAN_JOIN_NET
         c.join_netns_fd = _open_namespace(b, spec.join_netns)
+    if spec.join_ipcns:
+        c.join |= lib.PDMAN_JOIN_IPC
+        c.join_ipcns_fd = _open_namespace(b, spec.join_ipcns)
+    if spec.join_utsns:
+        c.join |= lib.PDMAN_JOIN_UTS
+        c.join_utsns_fd = _open_namespace(b, spec.join_utsns)
 
 
 # ---- the calls ----

@@ -113,6 +113,16 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
         from pdman.network import namespaces_to_join
 
         join_userns, join_netns = namespaces_to_join(paths, container_id, net)
+    join_ipcns = join_utsns = None
+    if config.get("pod_share"):
+        # a pod's member: the infra's user namespace (one ID map for the whole pod, which
+        # joining its other namespaces needs) and the IPC/UTS namespaces the pod shares
+        ns = _infra_namespaces(paths, config["pod_infra"])
+        join_userns = ns + "user"
+        if "ipc" in config["pod_share"]:
+            join_ipcns = ns + "ipc"
+        if "uts" in config["pod_share"]:
+            join_utsns = ns + "uts"
     argv = list(config["argv"])
     if config.get("init"):
         # a reaper as PID 1 (podman mounts catatonit the same way)
@@ -152,7 +162,28 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
         share_ipc=config.get("ipc") == "host",
         join_userns=join_userns,
         join_netns=join_netns,
+        join_ipcns=join_ipcns,
+        join_utsns=join_utsns,
     )
+
+
+def _infra_namespaces(paths: Paths, infra_id: str) -> str:
+    """`/proc/PID/ns/` of a pod's running infra container."""
+    from pdman.errors import ConflictError
+    from pdman.runtime import procs
+    from pdman.storage import container_records
+    from pdman.storage.catalog import Catalog
+
+    catalog = Catalog(paths.catalog)
+    try:
+        rec = container_records.find(catalog, infra_id)
+    finally:
+        catalog.close()
+    if rec.status not in ("running", "paused") or not procs.is_running(
+            rec.pid, rec.state.get("pid_start", 0)):
+        raise ConflictError(f"the infra container {rec.name} of this container's pod is not "
+                            "running", hint="start the pod (`pdman pod start POD`)")
+    return f"/proc/{rec.pid}/ns/"
 
 
 def layer_paths(paths: Paths, links: list[str]) -> list[str]:

@@ -63,6 +63,12 @@ def _record(row: Any) -> ContainerRecord:
     )
 
 
+def in_pod(catalog: Catalog, pod_id: str) -> list[ContainerRecord]:
+    """The containers of a pod (its infra container too), oldest first."""
+    return [_record(r) for r in catalog.query(_SELECT + " WHERE c.pod_id = ? ORDER BY c.created",
+                                              (pod_id,))]
+
+
 def list_all(catalog: Catalog, include_stopped: bool = True) -> list[ContainerRecord]:
     sql = _SELECT + ("" if include_stopped else " WHERE s.status IN ('running', 'paused')")
     return [_record(r) for r in catalog.query(sql + " ORDER BY c.created DESC")]
@@ -98,10 +104,10 @@ def insert(catalog: Catalog, rec: ContainerRecord) -> None:
                 "already in use",
                 hint=f"remove that container (`pdman rm {rec.name}`) or choose another --name")
         c.execute(
-            "INSERT INTO containers (id, name, image_id, image_name, command, created, config)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO containers (id, name, image_id, image_name, command, created, config,"
+            " pod_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (rec.id, rec.name, rec.image_id, rec.image_name, json.dumps(rec.command),
-             rec.created, json.dumps(rec.config)))
+             rec.created, json.dumps(rec.config), rec.config.get("pod") or ""))
         c.execute(
             "INSERT INTO container_state (id, status, pid, monitor_pid, exit_code, oom_killed,"
             " started_at, finished_at, state) VALUES (?, ?, 0, 0, NULL, 0, 0, 0, ?)",

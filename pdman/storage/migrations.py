@@ -124,10 +124,22 @@ def _m2_build_cache(db: "sqlite_utils.Database") -> None:
     db["build_cache"].create_index(["image_id"])
 
 
+def _m3_pods(db: "sqlite_utils.Database") -> None:
+    # pods: the immutable create options as JSON (labels, shared namespaces, the
+    # infra container's ID); a pod's state is its containers' (engine/pods.py)
+    db["pods"].create({"id": str, "name": str, "created": float, "config": str}, pk="id")
+    db["pods"].create_index(["name"], unique=True)
+    # the pod a container belongs to ('' for none); no foreign key: sqlite cannot add
+    # one to an existing table, and only pod_records/container_records write either
+    db["containers"].add_column("pod_id", str, not_null_default="")
+    db["containers"].create_index(["pod_id"])
+
+
 #: index i holds migration number i+1; never reorder or edit a released one
 MIGRATIONS: "list[tuple[str, Callable[[sqlite_utils.Database], None]]]" = [
     ("initial schema", _m1_initial),
     ("build cache", _m2_build_cache),
+    ("pods", _m3_pods),
 ]
 LATEST = len(MIGRATIONS)
 

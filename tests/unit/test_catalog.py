@@ -20,7 +20,8 @@ def test_new_catalog_is_migrated_once_and_recorded(tmp_path: Path) -> None:
     Catalog(path).close()
     cat = Catalog(path)  # second open: nothing to do
     rows = cat.query("SELECT number, name FROM migrations")
-    assert [(r["number"], r["name"]) for r in rows] == [(1, "initial schema"), (2, "build cache")]
+    assert [(r["number"], r["name"]) for r in rows] == [(1, "initial schema"), (2, "build cache"),
+                                                          (3, "pods")]
     assert cat.query("PRAGMA user_version")[0][0] == migrations.LATEST
     assert cat.query("PRAGMA journal_mode")[0][0] == "wal"
     assert cat.query("PRAGMA foreign_keys")[0][0] == 1
@@ -31,6 +32,9 @@ def test_a_catalog_of_an_older_pdman_gets_the_later_migrations(tmp_path: Path) -
     Catalog(path).close()
     conn = sqlite3.connect(path)           # as pdman before `build` left it: migration 1 only
     conn.execute("DROP TABLE build_cache")
+    conn.execute("DROP TABLE pods")
+    conn.execute("DROP INDEX idx_containers_pod_id")
+    conn.execute("ALTER TABLE containers DROP COLUMN pod_id")
     conn.execute("DELETE FROM migrations WHERE number > 1")
     conn.execute("PRAGMA user_version = 1")
     conn.commit()
@@ -38,6 +42,25 @@ def test_a_catalog_of_an_older_pdman_gets_the_later_migrations(tmp_path: Path) -
     cat = Catalog(path)
     assert cat.query("PRAGMA user_version")[0][0] == migrations.LATEST
     assert cat.query("SELECT count(*) FROM build_cache")[0][0] == 0
+
+
+def test_the_pods_migration_keeps_existing_containers_out_of_any_pod(tmp_path: Path) -> None:
+    path = str(tmp_path / "catalog.db")
+    Catalog(path).close()
+    conn = sqlite3.connect(path)           # as pdman before pods left it, with a container
+    conn.execute("DROP TABLE pods")
+    conn.execute("DROP INDEX idx_containers_pod_id")
+    conn.execute("ALTER TABLE containers DROP COLUMN pod_id")
+    conn.execute("DELETE FROM migrations WHERE number > 2")
+    conn.execute("PRAGMA user_version = 2")
+    conn.execute("INSERT INTO images (id) VALUES ('img')")
+    conn.execute("INSERT INTO containers (id, name, image_id, config) VALUES ('c1', 'web', 'img', '{}')")
+    conn.commit()
+    conn.close()
+    cat = Catalog(path)
+    assert cat.query("PRAGMA user_version")[0][0] == migrations.LATEST
+    assert [tuple(r) for r in cat.query("SELECT id, pod_id FROM containers")] == [("c1", "")]
+    assert cat.query("SELECT count(*) FROM pods")[0][0] == 0
 
 
 def test_catalog_from_a_newer_pdman_is_refused(tmp_path: Path) -> None:

@@ -27,6 +27,12 @@ def ps(
         "--sort", help="Sort by: command, created (default), id, image, names, runningfor, "
                        "size, status.")] = "created",
     noheading: NoHeading = False,
+    pod: Annotated[bool, typer.Option(
+        "--pod", "-p", help="Add the POD ID and PODNAME columns: the pod of each container.")] = False,
+    ns: Annotated[bool, typer.Option(
+        "--ns", help="Show the namespaces of each container instead: CONTAINER ID, NAMES, PID, "
+                     "CGROUPNS, IPC, MNT, NET, PIDNS, USERNS, UTS (inode numbers; containers "
+                     "of a pod share some).")] = False,
 ) -> None:
     """List containers. Columns: CONTAINER ID, IMAGE, COMMAND, CREATED, STATUS, PORTS, NAMES."""
 
@@ -79,6 +85,7 @@ def run(
     health_start_interval: o.HealthStartInterval = None,
     health_on_failure: o.HealthOnFailure = None, no_healthcheck: o.NoHealthcheck = False,
     sdnotify: o.Sdnotify = "conmon",
+    pod: o.Pod = None, pod_id_file: o.PodIdFile = None,
     detach: o.Detach = False, detach_keys: o.DetachKeys = None, sig_proxy: o.SigProxy = True,
 ) -> None:
     """Run a command in a new container: pull the image if missing, create the
@@ -126,6 +133,7 @@ def create(
     health_start_interval: o.HealthStartInterval = None,
     health_on_failure: o.HealthOnFailure = None, no_healthcheck: o.NoHealthcheck = False,
     sdnotify: o.Sdnotify = "conmon",
+    pod: o.Pod = None, pod_id_file: o.PodIdFile = None,
 ) -> None:
     """Create a container without starting it; prints its ID."""
 

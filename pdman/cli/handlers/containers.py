@@ -26,7 +26,8 @@ _PS_SORT = {
 
 def ps(g: GlobalOptions, all: bool, quiet: bool, no_trunc: bool, filter: list[str] | None,
        format: str | None, last: int, latest: bool, external: bool = False,
-       sort: str = "created", noheading: bool = False) -> int:
+       sort: str = "created", noheading: bool = False, pod: bool = False,
+       ns: bool = False) -> int:
     from pdman.cli import output
     from pdman.cli.humanize import ago
     from pdman.engine.containers import list_containers
@@ -57,12 +58,38 @@ def ps(g: GlobalOptions, all: bool, quiet: bool, no_trunc: bool, filter: list[st
                               headers={"ID": "CONTAINER ID", "CreatedHuman": "CREATED",
                                        "RunningFor": "CREATED"})
         return 0
+    if ns:
+        output.print_table(["CONTAINER ID", "NAMES", "PID", *_NS_COLUMNS],
+                           [[r.ID if no_trunc else r.ID[:12], r.Name, str(r.Pid or 0),
+                             *_namespaces(r.Pid)] for r in rows], header=not noheading)
+        return 0
+    head = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
     output.print_table(
-        ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"],
+        head + (["POD ID", "PODNAME"] if pod else []),
         [[r.ID if no_trunc else r.ID[:12], r.Image, _command_text(r.Command, no_trunc),
-          ago(r.Created), r.Status, _ports_text(r.Ports), r.Name] for r in rows],
+          ago(r.Created), r.Status, _ports_text(r.Ports), r.Name]
+         + ([r.Pod if no_trunc else r.Pod[:12], r.PodName] if pod else []) for r in rows],
         header=not noheading)
     return 0
+
+
+#: `ps --ns`: podman's columns and the /proc/PID/ns entries behind them
+_NS_COLUMNS = ("CGROUPNS", "IPC", "MNT", "NET", "PIDNS", "USERNS", "UTS")
+_NS_FILES = ("cgroup", "ipc", "mnt", "net", "pid", "user", "uts")
+
+
+def _namespaces(pid: int) -> list[str]:
+    """The inode numbers of a running process' namespaces ('' when not running)."""
+    import os
+
+    out = []
+    for name in _NS_FILES:
+        try:
+            link = os.readlink(f"/proc/{pid}/ns/{name}") if pid else ""
+        except OSError:
+            link = ""
+        out.append(link.partition("[")[2].rstrip("]"))
+    return out
 
 
 def _tls(value: str | None) -> bool | None:
@@ -197,13 +224,27 @@ def _create_options(image: str, command: list[str] | None, **kw: object):  # typ
         health_on_failure=kw.get("health_on_failure"),  # type: ignore[arg-type]
         no_healthcheck=bool(kw.get("no_healthcheck")),
         detach_keys=kw.get("detach_keys"), sig_proxy=bool(kw.get("sig_proxy", True)),  # type: ignore[arg-type]
-        sdnotify=str(kw.get("sdnotify") or "conmon"), create_command=_command_line())
+        sdnotify=str(kw.get("sdnotify") or "conmon"), create_command=_command_line(),
+        pod=_pod_of(kw.get("pod"), kw.get("pod_id_file")))
 
 
 def _command_line() -> list[str]:
     import sys
 
     return list(sys.argv)  # type: ignore[arg-type]
+
+
+def _pod_of(pod: object, pod_id_file: object) -> str | None:
+    """--pod, or the ID in --pod-id-file."""
+    if pod or not pod_id_file:
+        return str(pod) if pod else None
+    from pdman.errors import UsageError
+
+    try:
+        with open(str(pod_id_file), encoding="utf-8") as f:
+            return f.read().strip()
+    except OSError as exc:
+        raise UsageError(f"reading the pod ID from {pod_id_file}: {exc.strerror}") from None
 
 
 def _with_pull_progress(opts, action):  # type: ignore[no-untyped-def]
@@ -311,7 +352,9 @@ def rm(g: GlobalOptions, containers: list[str] | None, force: bool, volumes: boo
     ctx = g.context()
     containers = with_cidfiles(containers, cidfile, ignore)
     if all:
-        containers = [r.id for r in container_records.list_all(ctx.catalog)]
+        # a pod's infra container goes with its pod (`pod rm`), not with `rm -a`
+        containers = [r.id for r in container_records.list_all(ctx.catalog)
+                      if not r.config.get("infra")]
     elif cidfile and not containers:
         return 0  # `rm --ignore --cidfile F` with F gone: nothing to do (systemd units)
     elif not containers:

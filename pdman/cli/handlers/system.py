@@ -102,7 +102,8 @@ def prune(g: GlobalOptions, all: bool, filter: list[str] | None, force: bool, vo
     filters = tuple(filter or ())
     if any(f.partition("=")[0] not in ("label", "label!", "until") for f in filters):
         raise UsageError(f"invalid --filter {', '.join(filters)}", hint="use label=... or until=...")
-    what = ["all stopped containers", "all networks not used by at least one container"]
+    what = ["all stopped pods", "all stopped containers",
+            "all networks not used by at least one container"]
     if volumes:
         what.append("all volumes not used by at least one container")
     what.append("all images without at least one container associated with them" if all
@@ -116,11 +117,20 @@ def prune(g: GlobalOptions, all: bool, filter: list[str] | None, force: bool, vo
         from pdman.entities.containers import ListContainersOptions
 
         rows = list_containers(ctx, ListContainersOptions(all=True, filters=filters))
-        removed_containers = [containers.remove(ctx, containers.RemoveOptions(name=r.ID))
-                              for r in rows if r.State in ("exited", "created", "stopped")]
+        from pdman.storage import container_records
+
+        # a pod's infra container goes with its pod, never on its own
+        removed_containers = [
+            containers.remove(ctx, containers.RemoveOptions(name=r.ID)) for r in rows
+            if r.State in ("exited", "created", "stopped")
+            and not container_records.find(ctx.catalog, r.ID).config.get("infra")]
+        removed_pods: list[str] = []
     else:
+        from pdman.engine import pods
+
+        removed_pods = pods.prune(ctx)          # with their containers
         removed_containers = containers.prune(ctx)
-    sections = [("Deleted Containers", removed_containers),
+    sections = [("Deleted Pods", removed_pods), ("Deleted Containers", removed_containers),
                 ("Deleted Networks", networks.prune(ctx, filters))]
     if volumes:
         sections.append(("Deleted Volumes", engine_volumes.prune(ctx, filters)))

@@ -1,0 +1,204 @@
+"""Declarations: `pod create/start/stop/restart/kill/pause/unpause/rm/prune/ps/inspect/
+top/logs/exists/stats` (podman 4.3's flags)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from pdman.cli import groups
+from pdman.cli.decl import handled_by
+from pdman.cli.options import NoHeading, NoTrunc
+
+Pods = Annotated[Optional[list[str]], typer.Argument(help="Pods (name or ID).")]
+PodArg = Annotated[str, typer.Argument(help="The pod (name or ID).")]
+All = Annotated[bool, typer.Option("--all", "-a", help="Every pod.")]
+Ignore = Annotated[bool, typer.Option("--ignore", "-i", help="Ignore pods that do not exist.")]
+PodIdFileRead = Annotated[Optional[list[str]], typer.Option(
+    "--pod-id-file", help="Read a pod ID from this file (as `pod create --pod-id-file` wrote "
+                          "it; repeatable).")]
+Time = Annotated[Optional[int], typer.Option(
+    "--time", "-t", help="Seconds to wait for each container's stop signal before SIGKILL "
+                         "(default: each container's --stop-timeout, 10).")]
+
+
+@handled_by("pods.create")
+def create(
+    name_arg: Annotated[Optional[str], typer.Argument(
+        metavar="[NAME]", help="Name of the pod (as --name).")] = None,
+    name: Annotated[Optional[str], typer.Option("--name", "-n", help="Name of the pod.")] = None,
+    publish: Annotated[Optional[list[str]], typer.Option(
+        "--publish", "-p", help="Publish a port of the pod's network on the host, "
+                                "[[IP:]HOST:]CONTAINER[/PROTO] (repeatable); every container "
+                                "of the pod answers on it.")] = None,
+    network: Annotated[Optional[str], typer.Option(
+        "--network", help="The pod's network (as run --network: pasta, slirp4netns, none, "
+                          "host, or user-defined networks).")] = None,
+    share: Annotated[Optional[str], typer.Option(
+        "--share", help="Namespaces the pod's containers share, comma-separated: ipc, net, "
+                        "uts, or none; `+NS` adds to the default (default ipc,net,uts).")] = None,
+    infra: Annotated[bool, typer.Option(
+        "--infra/--no-infra", help="Create the infra container that holds the shared "
+                                   "namespaces (default true; --infra=false works too).")] = True,
+    infra_image: Annotated[Optional[str], typer.Option(
+        "--infra-image", help="Image of the infra container (default: localhost/pdman-pause, "
+                              "made locally from pdman's own init: no pull).")] = None,
+    infra_command: Annotated[Optional[str], typer.Option(
+        "--infra-command", help="The infra container's ENTRYPOINT instead of the image's.")] = None,
+    infra_name: Annotated[Optional[str], typer.Option(
+        "--infra-name", help="Name of the infra container (default: POD-ID-infra).")] = None,
+    label: Annotated[Optional[list[str]], typer.Option(
+        "--label", "-l", help="Set a label KEY=VALUE on the pod (repeatable).")] = None,
+    hostname: Annotated[Optional[str], typer.Option(
+        "--hostname", "-h", help="Hostname of the pod's containers (default: the pod's name).")] = None,
+    add_host: Annotated[Optional[list[str]], typer.Option(
+        "--add-host", help="Add HOST:IP to the pod's /etc/hosts (repeatable).")] = None,
+    dns: Annotated[Optional[list[str]], typer.Option(
+        "--dns", help="Nameserver of the pod's containers (repeatable).")] = None,
+    userns: Annotated[Optional[str], typer.Option(
+        "--userns", help="User namespace of the pod: `host` (or empty; the default: root in "
+                         "the pod is your user). Every container of a pod shares it.")] = None,
+    pod_id_file: Annotated[Optional[str], typer.Option(
+        "--pod-id-file", help="Write the pod's ID to this file.")] = None,
+    replace: Annotated[bool, typer.Option(
+        "--replace", help="If a pod of the same name exists, remove it (forcibly) first.")] = False,
+    exit_policy: Annotated[str, typer.Option(
+        "--exit-policy", help="What the pod does when its last container exits: continue "
+                              "(the infra keeps running; default) or stop.")] = "continue",
+) -> None:
+    """Create a pod: containers that share namespaces (network, IPC, hostname) and the
+    ports published on its network. Prints its ID; the pod stays Created until
+    `pod start` or its first container starts."""
+
+
+@handled_by("pods.start")
+def start(pods: Pods = None, all: All = False, pod_id_file: PodIdFileRead = None) -> None:
+    """Start pods: the infra container, then every container of the pod."""
+
+
+@handled_by("pods.stop")
+def stop(pods: Pods = None, all: All = False, ignore: Ignore = False,
+         pod_id_file: PodIdFileRead = None, time: Time = None) -> None:
+    """Stop pods: every container (its stop signal, SIGKILL after --time), then the
+    infra container."""
+
+
+@handled_by("pods.restart")
+def restart(pods: Pods = None, all: All = False) -> None:
+    """Stop, then start pods."""
+
+
+@handled_by("pods.kill")
+def kill(pods: Pods = None, all: All = False,
+         signal: Annotated[str, typer.Option(
+             "--signal", "-s", help="Signal to send to the pod's containers.")] = "KILL") -> None:
+    """Send a signal (default SIGKILL) to every running container of pods."""
+
+
+@handled_by("pods.pause")
+def pause(pods: Pods = None, all: All = False) -> None:
+    """Pause (freeze) every running container of pods."""
+
+
+@handled_by("pods.unpause")
+def unpause(pods: Pods = None, all: All = False) -> None:
+    """Unpause every paused container of pods."""
+
+
+@handled_by("pods.rm")
+def rm(pods: Pods = None, all: All = False,
+       force: Annotated[bool, typer.Option(
+           "--force", "-f", help="Stop (kill) running containers of the pod first.")] = False,
+       ignore: Ignore = False, pod_id_file: PodIdFileRead = None, time: Time = None) -> None:
+    """Remove pods and their containers. A pod with running containers only with -f."""
+
+
+@handled_by("pods.prune")
+def prune(force: Annotated[bool, typer.Option(
+        "--force", "-f", help="Do not ask for confirmation.")] = False) -> None:
+    """Remove every pod none of whose containers runs, and their containers."""
+
+
+@handled_by("pods.ps")
+def ps(
+    ctr_ids: Annotated[bool, typer.Option("--ctr-ids", help="Show the IDs of the pod's containers.")] = False,
+    ctr_names: Annotated[bool, typer.Option("--ctr-names", help="Show the names of the pod's containers.")] = False,
+    ctr_status: Annotated[bool, typer.Option("--ctr-status", help="Show the states of the pod's containers.")] = False,
+    filter: Annotated[Optional[list[str]], typer.Option(
+        "--filter", "-f", help="Filter by KEY=VALUE: id, name, status, label, network, "
+                               "ctr-names, ctr-ids, ctr-status, ctr-number (repeatable).")] = None,
+    format: Annotated[Optional[str], typer.Option(
+        "--format", help="Output format: `json` or a Go template such as '{{.Name}}'.")] = None,
+    no_trunc: NoTrunc = False,
+    noheading: NoHeading = False,
+    ns: Annotated[bool, typer.Option("--ns", help="Show the pod's cgroup and namespaces.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the pod IDs.")] = False,
+    sort: Annotated[str, typer.Option(
+        "--sort", help="Sort by created (default), id, name, number or status.")] = "created",
+) -> None:
+    """List pods. Columns: POD ID, NAME, STATUS, CREATED, INFRA ID, # OF CONTAINERS."""
+
+
+@handled_by("pods.inspect")
+def inspect(
+    pods: Annotated[list[str], typer.Argument(help="Pods to inspect.")],
+    format: Annotated[Optional[str], typer.Option(
+        "--format", "-f", help="Output format: json (default) or a Go template.")] = None,
+) -> None:
+    """Show a pod's configuration and containers as JSON."""
+
+
+@handled_by("pods.top")
+def top(
+    pod: PodArg,
+    descriptors: Annotated[Optional[list[str]], typer.Argument(
+        help="ps descriptors (as `top`).")] = None,
+) -> None:
+    """Show the processes of every running container of a pod."""
+
+
+@handled_by("pods.logs")
+def logs(
+    pod: PodArg,
+    container: Annotated[Optional[str], typer.Option(
+        "--container", "-c", help="Only this container of the pod.")] = None,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Follow the output.")] = False,
+    names: Annotated[bool, typer.Option(
+        "--names", "-n", help="Mark lines with container names, not IDs.")] = False,
+    since: Annotated[Optional[str], typer.Option("--since", help="Show logs since TIMESTAMP.")] = None,
+    until: Annotated[Optional[str], typer.Option("--until", help="Show logs until TIMESTAMP.")] = None,
+    tail: Annotated[int, typer.Option(
+        "--tail", help="Only the last N lines of each container (-1: all).")] = -1,
+    timestamps: Annotated[bool, typer.Option("--timestamps", "-t", help="Show timestamps.")] = False,
+    color: Annotated[bool, typer.Option(
+        "--color", help="Each container's lines in their own colour.")] = False,
+) -> None:
+    """Show the logs of the containers of a pod (each line marked with its container)."""
+
+
+@handled_by("pods.exists")
+def exists(pod: PodArg) -> None:
+    """Exit 0 if the pod exists, 1 if not."""
+
+
+@handled_by("pods.stats")
+def stats(
+    pods: Pods = None, all: All = False,
+    format: Annotated[Optional[str], typer.Option(
+        "--format", help="Output format: json or a Go template.")] = None,
+    no_stream: Annotated[bool, typer.Option(
+        "--no-stream", help="Print one sample and exit.")] = False,
+    no_reset: Annotated[bool, typer.Option(
+        "--no-reset", help="Do not clear the screen between samples.")] = False,
+) -> None:
+    """Resource use of the containers of pods: POD, CID, NAME, CPU %, MEM USAGE / LIMIT,
+    MEM %, NET IO, BLOCK IO, PIDS."""
+
+
+for _decl, _name in ((create, "create"), (start, "start"), (stop, "stop"), (restart, "restart"),
+                     (kill, "kill"), (pause, "pause"), (unpause, "unpause"), (rm, "rm"),
+                     (prune, "prune"), (inspect, "inspect"), (top, "top"),
+                     (logs, "logs"), (exists, "exists"), (stats, "stats")):
+    groups.register(_decl, (groups.pod, _name), h_is_option=_decl is create)
+groups.register(ps, (groups.pod, "ps"), (groups.pod, "ls"), (groups.pod, "list"))

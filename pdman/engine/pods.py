@@ -1,0 +1,568 @@
+"""Pods: containers that share namespaces, as Kubernetes groups them.
+
+A pod is a catalog row (storage/pod_records.py) and, unless `--infra=false`, an infra
+container: an ordinary pdman container whose process, `pdman-init -P`, runs nothing
+and only holds the pod's namespaces (podman's catatonit -P). Its image,
+`localhost/pdman-pause:VERSION`, is made locally from pdman's own static init the
+first time a pod needs it (no pull), as rootless podman builds localhost/podman-pause.
+
+The infra container owns the pod's network: it is created with the pod's `--network`,
+`-p`, `--dns`, `--add-host`, and gets pasta (or slirp4netns) and the published ports
+exactly as any container does. A member (`run|create --pod NAME`) joins the infra's
+user namespace (all of a pod's containers share one user namespace and ID map, which
+joining the others needs) and the namespaces the pod shares (`--share`, podman's
+default ipc,net,uts): the network one as `--network container:INFRA` does, IPC and
+UTS through the same nsjoin.c path. Starting a member starts the infra first.
+
+    create(ctx, PodCreateOptions(...)) -> PodRecord
+    member_fields(ctx, options)        # run/create --pod: the pod's part of the config
+    ensure_infra(ctx, rec)             # before a member starts
+    start/stop/restart/kill/pause/unpause/remove/prune(ctx, ...)
+    list_pods / inspect / top / status
+
+One engine for the CLI and (later) the API service.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from pdman.engine.context import EngineContext
+from pdman.errors import ConflictError, PdmanError, PodNotFound, UsageError
+from pdman.entities.pods import PodCreateOptions, PodSummary
+from pdman.storage import container_records as records
+from pdman.storage import pod_records
+from pdman.storage.pod_records import PodRecord
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from pdman.entities.create import CreateOptions
+
+#: the namespaces a pod shares unless told (podman's default)
+DEFAULT_SHARE = ("ipc", "net", "uts")
+#: what pdman can share: the rest of podman's (pid, cgroup) is not built yet
+SHAREABLE = ("ipc", "net", "uts")
+PAUSE_IMAGE = "localhost/pdman-pause"
+PAUSE_ENTRYPOINT = ["/pdman-init", "-P"]
+
+
+# ---------------------------------------------------------------------------
+# create
+# ---------------------------------------------------------------------------
+
+def parse_share(value: str | None, infra: bool) -> list[str]:
+    """`--share ipc,net,uts`, `+pid` adds to the default, `none` or "" shares nothing."""
+    if value is None:
+        return list(DEFAULT_SHARE) if infra else []
+    text = value.strip()
+    base: list[str] = []
+    if text.startswith("+"):
+        base, text = list(DEFAULT_SHARE), text[1:]
+    kinds = [k.strip() for k in text.split(",") if k.strip() and k.strip() != "none"]
+    for k in kinds:
+        if k in ("pid", "cgroup", "user"):
+            raise UsageError(f"--share {k}: sharing the {k} namespace is not built yet",
+                             hint="pdman pods share ipc, net and uts")
+        if k not in SHAREABLE:
+            raise UsageError(f"invalid kernel namespace to share: {k}. Options are: cgroup, "
+                             "ipc, net, pid, uts or none",
+                             hint="e.g. --share ipc,net,uts")
+    share = base + [k for k in kinds if k not in base]
+    if share and not infra:
+        raise UsageError("You cannot share kernel namespaces on the pod level without an "
+                         "infra container", hint="drop --share, or keep the infra container")
+    return share
+
+
+def create(ctx: EngineContext, options: PodCreateOptions) -> PodRecord:
+    """`pod create`: the pod row, then its infra container (created, not started: the
+    pod is `Created` until `pod start` or its first member starts it)."""
+    from pdman.engine import runopts
+    from pdman.engine.names import new_id, random_name
+
+    if options.exit_policy not in ("continue", "stop"):
+        raise UsageError(f'invalid pod exit policy: "{options.exit_policy}"',
+                         hint="use continue or stop")
+    share = parse_share(options.share, options.infra)
+    if not options.infra and (options.publish or options.network or options.dns
+                              or options.add_hosts or options.hostname):
+        raise UsageError("you must have an infra container to publish port bindings to "
+                         "the host, set the network, DNS, hosts entries or the hostname",
+                         hint="drop --infra=false")
+    name = options.name
+    if name:
+        import re
+
+        if not re.match(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$", name):
+            raise UsageError(f"invalid pod name {name!r}",
+                             hint="names start with a letter or digit and use [a-zA-Z0-9_.-]")
+        if options.replace_existing:
+            try:
+                remove(ctx, name, force=True)
+            except PodNotFound:
+                pass
+    else:
+        name = random_name({p.name for p in pod_records.list_all(ctx.catalog)})
+    pod = PodRecord(id=new_id(), name=name, created=time.time(), config={
+        "labels": runopts.labels(options.labels), "share": share, "infra": options.infra,
+        "infra_id": "", "hostname": options.hostname or "", "exit_policy": options.exit_policy,
+        "create_command": list(options.create_command), "dns": list(options.dns),
+        "add_hosts": list(options.add_hosts)})
+    pod_records.insert(ctx.catalog, pod)
+    if not options.infra:
+        return pod
+    try:
+        infra = _create_infra(ctx, pod, options)
+    except BaseException:
+        pod_records.delete(ctx.catalog, pod.id)
+        raise
+    pod_records.update_config(ctx.catalog, pod.id, infra_id=infra.id)
+    pod.config["infra_id"] = infra.id
+    return pod
+
+
+def _create_infra(ctx: EngineContext, pod: PodRecord,
+                  options: PodCreateOptions) -> records.ContainerRecord:
+    from pdman.engine import containers
+    from pdman.entities.create import CreateOptions
+
+    image = options.infra_image or ensure_pause_image(ctx)
+    entrypoint = options.infra_command
+    if entrypoint is None and not options.infra_image:
+        import json
+
+        entrypoint = json.dumps(PAUSE_ENTRYPOINT)
+    from pdman.network import modes
+
+    # on user-defined networks the pod answers to its name (podman: an alias of its
+    # infra container), since its containers all live in the infra's namespace
+    aliases = [pod.name] if modes.parse(options.network).kind == "bridge" else []
+    return containers.create(ctx, CreateOptions(
+        image=image, name=options.infra_name or f"{pod.id[:12]}-infra",
+        entrypoint=entrypoint, pull="missing",
+        network=options.network, publish=options.publish, dns=options.dns,
+        add_hosts=options.add_hosts, network_aliases=aliases,
+        # podman: the pod's hostname is the pod's name unless --hostname
+        hostname=options.hostname or pod.name,
+        pod=pod.id, pod_infra=True))
+
+
+def ensure_pause_image(ctx: EngineContext) -> str:
+    """`localhost/pdman-pause:VERSION`: one layer holding pdman's static init, made
+    here the first time (an import of a tarball built in memory: no registry)."""
+    from pdman import __version__
+    from pdman.storage import image_records
+
+    name = f"{PAUSE_IMAGE}:{__version__}"
+    if image_records.find_by_name(ctx.catalog, name) is not None:
+        return name
+    import io
+    import tarfile
+    import tempfile
+
+    from pdman.engine.image_transfer import import_image
+    from pdman.entities.image_transfer import ImportOptions
+    from pdman.runtime import libexec
+
+    init = libexec.path("pdman-init")
+    # beside the store, not in its tmp/: the import clears that of what it left
+    os.makedirs(ctx.paths.root, exist_ok=True)
+    fd, tar_path = tempfile.mkstemp(prefix=".pause-", suffix=".tar", dir=ctx.paths.root)
+    try:
+        with os.fdopen(fd, "wb") as f, tarfile.open(fileobj=f, mode="w",
+                                                    format=tarfile.PAX_FORMAT) as tar:
+            for d in ("dev", "etc", "proc", "run", "sys", "tmp"):
+                info = tarfile.TarInfo(d)
+                info.type, info.mode = tarfile.DIRTYPE, 0o1777 if d == "tmp" else 0o755
+                tar.addfile(info)
+            with open(init, "rb") as src:
+                data = src.read()
+            info = tarfile.TarInfo("pdman-init")
+            info.size, info.mode = len(data), 0o755
+            tar.addfile(info, io.BytesIO(data))
+        import json
+
+        import_image(ctx, ImportOptions(source=tar_path, image=name, message="pdman pod infra",
+                                        changes=[f"ENTRYPOINT {json.dumps(PAUSE_ENTRYPOINT)}"]))
+    finally:
+        os.unlink(tar_path)
+    return name
+
+
+# ---------------------------------------------------------------------------
+# members
+# ---------------------------------------------------------------------------
+
+def member_fields(ctx: EngineContext, options: "CreateOptions") -> "dict[str, Any]":
+    """`run|create --pod NAME|new:NAME`: find (or make) the pod, point the options at
+    its infra's network and hostname, and return the config fields that record the
+    pod (`pod`, `pod_infra`, `pod_share`)."""
+    assert options.pod
+    if options.pod_infra:
+        return {"pod": options.pod, "infra": True}
+    if options.pod.startswith("new:"):
+        # podman moves the container's network options to the new pod's infra
+        pod = create(ctx, PodCreateOptions(
+            name=options.pod[4:], publish=options.publish, network=options.network,
+            dns=options.dns, add_hosts=options.add_hosts))
+        options.publish, options.network, options.dns, options.add_hosts = [], "", [], []
+    else:
+        pod = pod_records.find(ctx.catalog, options.pod)
+    share = list(pod.config.get("share") or [])
+    infra_id = pod.config.get("infra_id") or ""
+    if "net" in share:
+        if options.network:
+            raise UsageError("invalid config provided: networks must be defined when the pod "
+                             "is created: network cannot be configured when it is shared "
+                             "with a pod", hint="give --network to `pdman pod create`")
+        if options.publish or options.publish_all:
+            raise UsageError("invalid config provided: published or exposed ports must be "
+                             "defined when the pod is created: network cannot be configured "
+                             "when it is shared with a pod",
+                             hint="give -p to `pdman pod create`")
+        options.network = f"container:{infra_id}"
+    if "uts" in share:
+        if options.hostname:
+            raise UsageError("invalid config provided: cannot set hostname when joining the "
+                             "pod UTS namespace",
+                             hint="give --hostname to `pdman pod create`")
+        infra = records.find(ctx.catalog, infra_id)
+        options.hostname = infra.config.get("hostname") or pod.name
+    return {"pod": pod.id, "pod_infra": infra_id, "pod_share": share}
+
+
+def ensure_infra(ctx: EngineContext, rec: records.ContainerRecord) -> None:
+    """Before a member starts: its pod's infra container runs (started now if not)."""
+    infra_id = rec.config.get("pod_infra")
+    if not infra_id or rec.config.get("infra"):
+        return
+    from pdman.engine import containers, lifecycle
+
+    infra = containers.reconcile(ctx, records.find(ctx.catalog, infra_id))
+    if infra.status not in ("running", "paused"):
+        lifecycle.start_detached(ctx, infra)
+
+
+def member_exited(ctx: EngineContext, rec: records.ContainerRecord) -> None:
+    """A member's exit (its monitor's cleanup): with `--exit-policy stop`, the last
+    member to exit stops the infra container, and so the pod."""
+    try:
+        pod = pod_records.find(ctx.catalog, rec.config["pod"])
+    except PodNotFound:
+        return
+    if pod.config.get("exit_policy") != "stop":
+        return
+    recs = _containers(ctx, pod)
+    if any(r.status in ("running", "paused") for r in recs if not r.config.get("infra")):
+        return
+    from pdman.engine import lifecycle
+
+    for r in recs:
+        if r.config.get("infra") and r.status in ("running", "paused"):
+            lifecycle.stop(ctx, lifecycle.StopOptions(r.id))
+
+
+# ---------------------------------------------------------------------------
+# state
+# ---------------------------------------------------------------------------
+
+def _containers(ctx: EngineContext, pod: PodRecord) -> list[records.ContainerRecord]:
+    from pdman.engine.containers import reconcile
+
+    return [reconcile(ctx, r) for r in records.in_pod(ctx.catalog, pod.id)]
+
+
+def status(recs: "list[records.ContainerRecord]") -> str:
+    """podman's pod states, from its containers': Created, Running, Paused, Exited,
+    Degraded (some running, some not)."""
+    if not recs:
+        return "Created"
+    states = [r.status for r in recs]
+    total = len(states)
+    if states.count("created") == total:
+        return "Created"
+    if states.count("running") == total:
+        return "Running"
+    if states.count("paused") == total:
+        return "Paused"
+    if all(s in ("exited", "stopped", "created", "unknown") for s in states):
+        return "Exited"
+    return "Degraded"
+
+
+def find(ctx: EngineContext, name: str) -> PodRecord:
+    return pod_records.find(ctx.catalog, name)
+
+
+def exists(ctx: EngineContext, name: str) -> bool:
+    try:
+        pod_records.find(ctx.catalog, name)
+    except PodNotFound:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------
+# verbs on the whole pod
+# ---------------------------------------------------------------------------
+
+def _members_first(recs: "list[records.ContainerRecord]") -> "list[records.ContainerRecord]":
+    """The pod's containers, the infra container last (stop order)."""
+    return sorted(recs, key=lambda r: bool(r.config.get("infra")))
+
+
+def start(ctx: EngineContext, name: str) -> str:
+    """`pod start`: the infra container, then every member that is not running."""
+    from pdman.engine import lifecycle
+
+    pod = find(ctx, name)
+    recs = _containers(ctx, pod)
+    if not recs:
+        raise ConflictError(f"no containers in pod {pod.id} have no dependencies, cannot "
+                            "start pod: no such container",
+                            hint=f"add one (`pdman create --pod {pod.name} IMAGE`)")
+    for rec in reversed(_members_first(recs)):
+        if rec.status not in ("running", "paused"):
+            try:
+                lifecycle.start_detached(ctx, records.find(ctx.catalog, rec.id))
+            except PdmanError as exc:
+                exc.message = f"starting container {rec.id}: {exc.message}"
+                raise
+    return pod.id
+
+
+def stop(ctx: EngineContext, name: str, timeout: int | None = None) -> str:
+    """`pod stop`: every member at once (its stop signal, SIGKILL after the timeout),
+    then the infra container."""
+    pod = find(ctx, name)
+    recs = [r for r in _containers(ctx, pod) if r.status in ("running", "paused")]
+    _stop_all(ctx, [r for r in recs if not r.config.get("infra")], timeout)
+    _stop_all(ctx, [r for r in recs if r.config.get("infra")], timeout)
+    return pod.id
+
+
+def _stop_all(ctx: EngineContext, recs: "list[records.ContainerRecord]",
+              timeout: int | None, kill: bool = False) -> None:
+    """Stop containers together (podman stops a pod's containers in parallel): the
+    stop signal (SIGKILL with `kill`) to all, SIGKILL to those still running after the
+    timeout, and return once each one's teardown is done -- the monitor's cleanup frees
+    the published ports after the exit is recorded, and a `pod rm` or the next
+    `pod create -p` must not race it."""
+    import signal
+
+    from pdman.engine import containers, lifecycle
+    from pdman.runtime import procs
+
+    started = []
+    for rec in recs:
+        fd = procs.open_process(rec.pid, rec.state.get("pid_start", 0))
+        if fd is None:
+            continue
+        sig = signal.SIGKILL if kill else lifecycle.parse_signal(
+            rec.config.get("stop_signal") or "SIGTERM")
+        procs.signal_process(fd, sig)
+        started.append((rec, fd))
+    try:
+        signalled = time.monotonic()
+        for rec, fd in started:
+            t = timeout if timeout is not None else rec.config.get("stop_timeout", 10)
+            left = max(0.0, signalled + float(t) - time.monotonic())
+            if not procs.wait_exit(fd, left):
+                procs.signal_process(fd, signal.SIGKILL)
+        for rec, fd in started:
+            procs.wait_exit(fd, lifecycle.MONITOR_GRACE)
+    finally:
+        for _, fd in started:
+            os.close(fd)
+    for rec in recs:
+        if rec.monitor_pid:
+            procs.wait_gone(rec.monitor_pid, rec.state.get("monitor_start", 0),
+                            lifecycle.MONITOR_GRACE)
+        try:
+            now = containers.reconcile(ctx, records.find(ctx.catalog, rec.id))
+        except PdmanError:
+            continue        # removed meanwhile (a --rm member's cleanup)
+        containers.teardown_once(ctx, now)
+
+
+def restart(ctx: EngineContext, name: str) -> str:
+    stop(ctx, name)
+    return start(ctx, name)
+
+
+def kill(ctx: EngineContext, name: str, signal: str = "KILL") -> str:
+    """`pod kill`: the signal to every running container of the pod."""
+    from pdman.engine import lifecycle
+
+    pod = find(ctx, name)
+    sig = lifecycle.parse_signal(signal)    # checked even when nothing runs
+    running = [r for r in _members_first(_containers(ctx, pod))
+               if r.status in ("running", "paused")]
+    if not running:
+        raise ConflictError(f"no containers in pod {pod.id} are running: container state improper",
+                            hint=f"start it first (`pdman pod start {pod.name}`)")
+    for rec in running:
+        lifecycle.kill(ctx, lifecycle.KillOptions(rec.id, str(sig)))
+    return pod.id
+
+
+def pause(ctx: EngineContext, name: str, frozen: bool = True) -> str:
+    from pdman.engine import pause as pausemod
+
+    pod = find(ctx, name)
+    want = "running" if frozen else "paused"
+    for rec in _containers(ctx, pod):
+        if rec.status == want:
+            (pausemod.pause if frozen else pausemod.unpause)(ctx, rec.id)
+    return pod.id
+
+
+def remove(ctx: EngineContext, name: str, force: bool = False,
+           timeout: int | None = None) -> str:
+    """`pod rm`: its containers (running ones only with `force`, stopped first), then
+    the pod. Every process, mount and port forwarder goes with its container."""
+    from pdman.engine import containers
+
+    pod = find(ctx, name)
+    recs = _containers(ctx, pod)
+    running = [r for r in recs if r.status in ("running", "paused")]
+    if running and not force:
+        r = running[0]
+        raise ConflictError(
+            f"pod {pod.id} has containers that are not ready to be removed: cannot remove "
+            f"container {r.id} as it is {r.status} - running or paused containers cannot be "
+            "removed without force: container state improper",
+            hint=f"stop it first (`pdman pod stop {pod.name}`) or give -f")
+    # all at once, members first: SIGKILL, or with --time their stop signal first
+    _stop_all(ctx, [r for r in running if not r.config.get("infra")], timeout,
+              kill=timeout is None)
+    _stop_all(ctx, [r for r in running if r.config.get("infra")], timeout,
+              kill=timeout is None)
+    for rec in _members_first(recs):
+        try:
+            containers.remove(ctx, containers.RemoveOptions(name=rec.id, force=True,
+                                                            volumes=True, pod_removal=True))
+        except PdmanError as exc:
+            from pdman.errors import ContainerNotFound
+
+            if not isinstance(exc, ContainerNotFound):
+                raise
+    pod_records.delete(ctx.catalog, pod.id)
+    return pod.id
+
+
+def prune(ctx: EngineContext) -> list[str]:
+    """`pod prune`: every pod none of whose containers runs."""
+    removed = []
+    for pod in pod_records.list_all(ctx.catalog):
+        if status(_containers(ctx, pod)) in ("Created", "Exited"):
+            removed.append(remove(ctx, pod.id, force=True))
+    return removed
+
+
+# ---------------------------------------------------------------------------
+# reports
+# ---------------------------------------------------------------------------
+
+def summarize(ctx: EngineContext, pod: PodRecord) -> PodSummary:
+    recs = _containers(ctx, pod)
+    infra_id = pod.config.get("infra_id") or ""
+    networks: list[str] = []
+    for r in recs:
+        if r.id == infra_id and (r.config.get("net") or {}).get("mode") == "bridge":
+            networks = [n["name"] for n in r.config["net"].get("networks", [])]
+    return PodSummary(
+        Id=pod.id, Name=pod.name, Status=status(recs), Created=pod.created, InfraId=infra_id,
+        Labels=pod.config.get("labels") or {}, Networks=networks, Cgroup="", Namespace="",
+        Shared=list(pod.config.get("share") or []),
+        Containers=[{"Id": r.id, "Names": r.name, "Status": r.status} for r in recs])
+
+
+def list_pods(ctx: EngineContext, filters: "tuple[str, ...]" = ()) -> list[PodSummary]:
+    rows = [summarize(ctx, p) for p in pod_records.list_all(ctx.catalog)]
+    by_key: dict[str, list[str]] = {}
+    for f in filters:
+        key, eq, value = f.partition("=")
+        if not eq:
+            raise UsageError(f"invalid filter {f!r}", hint="filters are KEY=VALUE, e.g. name=web")
+        by_key.setdefault(key, []).append(value)
+    return [s for s in rows if all((all if k == "label" else any)(_matches(s, k, v) for v in vs)
+                                   for k, vs in by_key.items())]
+
+
+def _matches(s: PodSummary, key: str, value: str) -> bool:
+    import re
+
+    if key == "id":
+        return bool(s.Id.startswith(value))
+    if key == "name":
+        return re.search(value, s.Name) is not None
+    if key == "status":
+        return str(s.Status).lower() == value.lower()
+    if key == "label":
+        k, eq, v = value.partition("=")
+        return k in s.Labels and (not eq or s.Labels[k] == v)
+    if key == "ctr-names":
+        return any(re.search(value, c["Names"]) for c in s.Containers)
+    if key == "ctr-ids":
+        return any(c["Id"].startswith(value) for c in s.Containers)
+    if key == "ctr-number":
+        return str(len(s.Containers)) == value
+    if key == "ctr-status":
+        return any(c["Status"] == value for c in s.Containers)
+    if key == "network":
+        return value in s.Networks
+    raise UsageError(f"invalid filter {key!r}",
+                     hint="supported: id, name, status, label, network, ctr-names, ctr-ids, "
+                     "ctr-number, ctr-status")
+
+
+def inspect(ctx: EngineContext, name: str) -> "dict[str, Any]":
+    """`pod inspect`: podman 4.3's fields."""
+    from pdman.engine.containers import _rfc3339
+    from pdman.network import report as netreport
+
+    pod = find(ctx, name)
+    recs = _containers(ctx, pod)
+    c = pod.config
+    out: dict[str, Any] = {
+        "Id": pod.id, "Name": pod.name, "Created": _rfc3339(pod.created),
+        "CreateCommand": c.get("create_command") or [], "ExitPolicy": c.get("exit_policy"),
+        "State": status(recs), "Hostname": c.get("hostname", ""),
+        "Labels": c.get("labels") or {}, "CreateCgroup": False, "CgroupParent": "",
+        "CreateInfra": bool(c.get("infra")),
+    }
+    infra = next((r for r in recs if r.id == c.get("infra_id")), None)
+    if infra is not None:
+        net = infra.config.get("net") or {}
+        out["InfraContainerID"] = infra.id
+        out["InfraConfig"] = {
+            "PortBindings": netreport.port_bindings(infra.config),
+            "HostNetwork": net.get("mode") == "host",
+            "StaticIP": "", "StaticMAC": "", "NoManageResolvConf": False,
+            "DNSServer": list(c.get("dns") or []) or None,
+            "DNSSearch": None, "DNSOption": None, "NoManageHosts": False,
+            "HostAdd": list(c.get("add_hosts") or []) or None,
+            "Networks": [n["name"] for n in net.get("networks", [])] or None,
+            "NetworkOptions": None, "pid_ns": "private", "userns": "host",
+            "uts_ns": "private",
+        }
+        out["SharedNamespaces"] = list(c.get("share") or [])
+    out["NumContainers"] = len(recs)
+    if recs:
+        out["Containers"] = [{"Id": r.id, "Name": r.name, "State": r.status} for r in recs]
+    return out
+
+
+def containers_of(ctx: EngineContext, name: str) -> list[records.ContainerRecord]:
+    """The pod's containers (infra included), their state brought up to date."""
+    return _containers(ctx, find(ctx, name))
+
+
+__all__ = ["DEFAULT_SHARE", "PodCreateOptions", "PodSummary", "containers_of", "create",
+           "ensure_infra", "ensure_pause_image", "exists", "find", "inspect", "kill",
+           "list_pods", "member_fields", "parse_share", "pause", "prune", "remove",
+           "restart", "start", "status", "stop", "summarize"]

@@ -1,0 +1,60 @@
+"""Options and reports of the pod verbs (engine/pods.py), shared by the CLI and the API."""
+
+from __future__ import annotations
+
+from pdman.record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+
+class PodCreateOptions(Record):
+    """`pod create`: what a user asks for (the infra container gets the network part)."""
+
+    _lists = ("publish", "labels", "add_hosts", "dns", "create_command")
+
+    name: str | None = None
+    publish: list[str]
+    network: str = ""
+    share: str | None = None          # None: the default (ipc,net,uts)
+    infra: bool = True
+    infra_image: str | None = None
+    infra_command: str | None = None
+    infra_name: str | None = None
+    labels: list[str]
+    hostname: str | None = None
+    add_hosts: list[str]
+    dns: list[str]
+    exit_policy: str = "continue"
+    replace_existing: bool = False     # --replace
+    create_command: list[str]
+
+
+class PodSummary:
+    """One row of `pod ps`; attribute names are podman's template fields."""
+
+    __slots__ = ("Id", "Name", "Status", "Created", "InfraId", "Labels", "Containers",
+                 "Networks", "Cgroup", "Namespace", "Shared")
+
+    def __init__(self, Id: str, Name: str, Status: str, Created: float,  # noqa: N803
+                 InfraId: str, Labels: "dict[str, str]",  # noqa: N803
+                 Containers: "list[dict[str, str]]", Networks: list[str],  # noqa: N803
+                 Shared: list[str], Cgroup: str = "", Namespace: str = "") -> None:  # noqa: N803
+        self.Id = Id
+        self.Name = Name
+        self.Status = Status
+        self.Created = Created
+        self.InfraId = InfraId
+        self.Labels = Labels
+        self.Containers = Containers      # [{"Id", "Names", "Status"}], as podman's JSON
+        self.Networks = Networks
+        self.Shared = Shared              # the namespaces its containers share
+        self.Cgroup = Cgroup
+        self.Namespace = Namespace
+
+    def as_dict(self) -> "dict[str, Any]":
+        return {k: getattr(self, k) for k in self.__slots__}
+
+
+__all__ = ["PodCreateOptions", "PodSummary"]
