@@ -170,5 +170,7 @@ def try_run(argv: "list[str]") -> "int | None":
     from pdman.cli.globalopts import GlobalOptions, call_handler
 
     g = GlobalOptions(root=gvals.get("root"), runroot=gvals.get("runroot"),
-                      log_level=gvals.get("log_level") or "warn")
+                      log_level=gvals.get("log_level") or "warn", url=gvals.get("url"),
+                      connection=gvals.get("connection"), identity=gvals.get("identity"),
+                      remote=bool(gvals.get("remote")))
     return call_handler(command["handler"], g, options)
