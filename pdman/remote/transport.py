@@ -5,12 +5,13 @@ $CONTAINER_CONNECTION; the default connection (`pdman system connection default`
 local service's socket, unix://$XDG_RUNTIME_DIR/pdman/pdman.sock.
 
 ssh:// goes through the system `ssh` client (the user's keys, agent, known_hosts and
-ssh_config; no crypto of ours). It forwards a Unix socket in a private temporary
-directory to the remote socket (`ssh -N -L LOCAL:REMOTE`, OpenSSH's streamlocal
-forwarding) rather than bridging stdio through a remote command (docker's `dial-stdio`):
-the far side needs nothing but sshd and the service's socket, so the same URL drives a
-host running podman's or dockerd's service, and every HTTP connection the client opens
-(a `logs -f` stream beside a `wait`) is one more forwarded channel of one ssh session.
+ssh_config; no crypto of ours), as docker's CLI does: each HTTP connection is the stdio
+of a remote command that joins it to the service's socket (`pdman system dial-stdio`,
+docker's `dial-stdio` idea), multiplexed over one master connection (ControlMaster), so
+one login serves a `logs -f` stream beside a `wait`. Not `ssh -L` socket forwarding:
+sshd grants streamlocal forwarding only when it runs as root with privilege separation,
+so a user-run sshd (and some hardened hosts, `AllowStreamLocalForwarding no`) refuse it,
+while a session command is what every sshd allows.
 """
 
 from __future__ import annotations
@@ -107,13 +108,17 @@ def normalize(dest: str, port: int | None = None, socket_path: str | None = None
 
 
 class Tunnel:
-    """An `ssh -N -L` forward from a socket in a private directory to the remote one."""
+    """One ssh master connection (`ssh -M -S CTL -N`: authenticated once, in a private
+    temporary directory), and per HTTP connection one multiplexed `ssh -S CTL HOST CMD`
+    whose stdin/stdout are one end of a socketpair; CMD bridges its stdio to the remote
+    socket (`remote_command`)."""
 
     def __init__(self, uri: str, identity: str) -> None:
         self.uri = uri
         self.identity = identity
         self.dir = ""
-        self.proc: "subprocess.Popen[bytes] | None" = None
+        self.master: "subprocess.Popen[bytes] | None" = None
+        self.bridges: "list[subprocess.Popen[bytes]]" = []
 
     def _base(self) -> list[str]:
         parts = urlsplit(self.uri)
@@ -128,64 +133,82 @@ class Tunnel:
             cmd += ["-F", os.environ["PDMAN_SSH_CONFIG"]]
         if self.identity:
             cmd += ["-i", os.path.expanduser(self.identity), "-o", "IdentitiesOnly=yes"]
-        target = (f"{parts.username}@" if parts.username else "") + str(parts.hostname)
-        return [*cmd, target]
+        return cmd
 
-    def _remote_path(self) -> str:
-        path = urlsplit(self.uri).path
-        if path:
-            return path
-        # no path in the URL: the remote user's pdman socket, as `pdman system service`
-        # places it by default
-        cmd = self._base() + ['echo "${XDG_RUNTIME_DIR:-/run/user/$(id -u)}"']
-        res = subprocess.run(cmd, capture_output=True, text=True, timeout=SSH_SETUP_SECONDS,
-                             stdin=subprocess.DEVNULL)
-        if res.returncode != 0:
-            raise RemoteError(f"ssh to {self.uri}: {_last_line(res.stderr) or 'failed'}",
-                              hint="check that `ssh` logs in without a password (keys, "
-                                   "known_hosts)")
-        return res.stdout.strip() + "/pdman/pdman.sock"
+    def _target(self) -> str:
+        parts = urlsplit(self.uri)
+        return (f"{parts.username}@" if parts.username else "") + str(parts.hostname)
 
-    def open(self) -> str:
-        """Start ssh; the local socket path once the forward is up."""
-        remote = self._remote_path()
-        self.dir = tempfile.mkdtemp(prefix="pdman-ssh-")  # mode 0700: only we can connect
-        local = os.path.join(self.dir, "api.sock")
-        cmd = self._base()
-        target = cmd.pop()
-        cmd += ["-N", "-o", "ExitOnForwardFailure=yes", "-o", "StreamLocalBindUnlink=yes",
-                "-o", "ServerAliveInterval=30", "-L", f"{local}:{remote}", target]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
+    def open(self) -> None:
+        """Start the master connection; returns once ssh has logged in."""
+        self.dir = tempfile.mkdtemp(prefix="pdman-ssh-")  # mode 0700: only we can use it
+        ctl = os.path.join(self.dir, "ctl")
+        cmd = [*self._base(), "-M", "-S", ctl, "-o", "ControlPersist=no",
+               "-o", "ServerAliveInterval=30", "-N", self._target()]
+        self.master = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + SSH_SETUP_SECONDS
-        while not os.path.exists(local):
-            if self.proc.poll() is not None:
-                err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
+        while not os.path.exists(ctl):
+            if self.master.poll() is not None:
+                err = self.master.stderr.read().decode(errors="replace") \
+                    if self.master.stderr else ""
                 self.close()
                 raise RemoteError(f"ssh to {self.uri}: {_last_line(err) or 'ssh exited'}",
                                   hint="check that `ssh` logs in without a password (keys, "
-                                       "known_hosts) and that the remote socket exists")
+                                       "known_hosts)")
             if time.monotonic() > deadline:
                 self.close()
                 raise RemoteError(f"ssh to {self.uri}: no connection after "
                                   f"{SSH_SETUP_SECONDS:.0f}s")
             time.sleep(0.01)
-        return local
+
+    def dial(self) -> "socket.socket":
+        """A new byte stream to the remote socket (one HTTP connection)."""
+        import socket
+
+        ours, theirs = socket.socketpair()
+        cmd = [*self._base(), "-S", os.path.join(self.dir, "ctl"), self._target(),
+               remote_command(urlsplit(self.uri).path)]
+        with theirs:
+            self.bridges.append(subprocess.Popen(cmd, stdin=theirs, stdout=theirs,
+                                                 stderr=subprocess.DEVNULL))
+        return ours
 
     def close(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc is not None and self.proc.stderr:
-            self.proc.stderr.close()
-        self.proc = None
+        for proc in [*self.bridges, *([self.master] if self.master else [])]:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            if proc.stderr:
+                proc.stderr.close()
+        self.bridges = []
+        self.master = None
         if self.dir:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = ""
+
+
+def remote_command(path: str) -> str:
+    """The remote shell command that joins ssh's stdio to the service's socket: pdman's
+    own `system dial-stdio` where pdman is installed (without a path: the remote user's
+    default socket), else socat, else the remote python3 (hosts running podman's or
+    dockerd's service)."""
+    import shlex
+
+    if not path:
+        return "exec pdman system dial-stdio"
+    q = shlex.quote(path)
+    py = ("import socket,sys,os,threading;s=socket.socket(socket.AF_UNIX);s.connect(sys.argv[1]);"
+          "t=threading.Thread(target=lambda:([s.sendall(b) for b in iter(lambda:os.read(0,65536),b'')],"
+          "s.shutdown(1)),daemon=True);t.start();"
+          "[os.write(1,b) for b in iter(lambda:s.recv(65536),b'')]")
+    return (f"if command -v pdman >/dev/null 2>&1; then exec pdman system dial-stdio unix://{q}; "
+            f"elif command -v socat >/dev/null 2>&1; then exec socat - UNIX-CONNECT:{q}; "
+            f"else exec python3 -c {shlex.quote(py)} {q}; fi")
 
 
 def _last_line(text: str) -> str:
@@ -205,5 +228,40 @@ def connect(dest: Destination) -> "tuple[Any, Tunnel | None]":
         return httpx.HTTPTransport(), None
     if scheme == "ssh":
         tunnel = Tunnel(uri, dest.identity)
-        return httpx.HTTPTransport(uds=tunnel.open()), tunnel
+        tunnel.open()
+        return _bridged_transport(tunnel), tunnel
     raise UsageError(f"{uri!r}: unsupported scheme {scheme!r}")
+
+
+def _bridged_transport(tunnel: Tunnel) -> "Any":
+    """An httpx transport whose connections are the tunnel's ssh bridges: httpcore's
+    pool with a network backend that dials through ssh instead of a socket path."""
+    import httpcore
+    import httpx
+
+    class Stream(httpcore.NetworkStream):
+        def __init__(self, sock: "Any") -> None:
+            self.sock = sock
+
+        def read(self, max_bytes: int, timeout: "float | None" = None) -> bytes:
+            self.sock.settimeout(timeout)
+            return bytes(self.sock.recv(max_bytes))
+
+        def write(self, buffer: bytes, timeout: "float | None" = None) -> None:
+            self.sock.settimeout(timeout)
+            self.sock.sendall(buffer)
+
+        def close(self) -> None:
+            self.sock.close()
+
+        def get_extra_info(self, info: str) -> "Any":
+            return self.sock if info == "socket" else None
+
+    class Backend(httpcore.NetworkBackend):
+        def connect_unix_socket(self, path: str, timeout: "float | None" = None,
+                                socket_options: "Any" = None) -> httpcore.NetworkStream:
+            return Stream(tunnel.dial())
+
+    transport = httpx.HTTPTransport()
+    transport._pool = httpcore.ConnectionPool(uds="ssh", network_backend=Backend())
+    return transport

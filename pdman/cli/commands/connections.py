@@ -70,3 +70,15 @@ for _name in ("remove", "rm"):
     connection.command(_name, context_settings={"help_option_names": ["-h", "--help"]})(rm)
 for _name in ("rename", "mv"):
     connection.command(_name, context_settings={"help_option_names": ["-h", "--help"]})(rename)
+
+
+@handled_by("connections.dial_stdio")
+def dial_stdio(
+    uri: Annotated[Optional[str], typer.Argument(
+        help="The service's socket, unix:///PATH (default: unix://$XDG_RUNTIME_DIR/pdman/pdman.sock).")] = None,
+) -> None:
+    """Join standard input and output to the API service's socket: what the remote
+    client runs on an ssh:// host for each connection (docker's `system dial-stdio`)."""
+
+
+groups.register(dial_stdio, (groups.system, "dial-stdio"))

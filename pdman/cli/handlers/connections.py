@@ -98,3 +98,9 @@ def rename(g: GlobalOptions, old: str, new: str) -> int:
         data["default"] = new
     connections.save(data)
     return 0
+
+
+def dial_stdio(g: GlobalOptions, uri: str | None) -> int:
+    from pdman.remote.dialstdio import dial_stdio as run
+
+    return run(uri)
