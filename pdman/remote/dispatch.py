@@ -63,7 +63,8 @@ def call_remote(target: str, g: Any, options: "dict[str, Any]") -> int:
 
     module, _, func = where.rpartition(".")
     handler = getattr(importlib.import_module(f"pdman.remote.{module}"), func)
-    client = Client(resolve(g.url, g.connection, g.identity))
+    runroot = str(g.runroot) if g.runroot else None
+    client = Client(resolve(g.url, g.connection, g.identity, runroot))
     try:
         return int(handler(client, **options) or 0)
     finally:

@@ -42,13 +42,15 @@ class Destination:
         self.name = name
 
 
-def local_socket_uri() -> str:
+def local_socket_uri(runroot: "str | None" = None) -> str:
+    """Where `pdman system service` listens by default: <runroot>/pdman.sock."""
     from pdman.config import default_runroot
 
-    return f"unix://{default_runroot()}/pdman.sock"
+    return f"unix://{runroot or default_runroot()}/pdman.sock"
 
 
-def resolve(url: str | None, connection: str | None, identity: str | None) -> Destination:
+def resolve(url: str | None, connection: str | None, identity: str | None,
+            runroot: "str | None" = None) -> Destination:
     """The destination the global options and the environment name."""
     from pdman.remote import connections
 
@@ -66,7 +68,7 @@ def resolve(url: str | None, connection: str | None, identity: str | None) -> De
     if found:
         return Destination(found[1]["uri"], identity or found[1].get("identity", "") or env_key,
                            found[0])
-    return Destination(local_socket_uri(), identity or env_key)
+    return Destination(local_socket_uri(runroot), identity or env_key)
 
 
 def normalize(dest: str, port: int | None = None, socket_path: str | None = None) -> str:

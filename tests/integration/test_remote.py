@@ -185,6 +185,38 @@ def test_remote_verbs_against_pdman_service(service: Service, busybox: str,
                      env=env).stdout == "by-default\n"
 
 
+def test_remote_over_tcp_and_the_default_local_socket(registry_env: dict[str, str],
+                                                      busybox: str, tmp_path: Path) -> None:
+    port = free_port()
+    log = open(tmp_path / "tcp-service.log", "w")
+    proc = subprocess.Popen(["pdman", "system", "service", "--time", "0",
+                             f"tcp://127.0.0.1:{port}"], env=registry_env, stdout=log,
+                            stderr=log)
+    log.close()
+    try:
+        def listening() -> bool:
+            with socket.socket() as s:
+                return s.connect_ex(("127.0.0.1", port)) == 0
+
+        wait_for(listening, timeout=30)
+        env = dict(registry_env, PDMAN_ROOT=str(tmp_path / "client-root"))
+        url = f"tcp://127.0.0.1:{port}"
+        assert remote(url, "run", "--rm", busybox, "echo", "over-tcp", env=env).stdout == \
+            "over-tcp\n"
+        assert remote(url, "ps", "-aq", env=env).stdout == ""
+    finally:
+        stop_service(proc)  # type: ignore[arg-type]
+    # --remote with no URL and no connection: the local service's default socket
+    proc, sock = start_service(registry_env, "--time", "0",
+                               sock=os.path.join(registry_env["PDMAN_RUNROOT"], "pdman.sock"))
+    try:
+        env = dict(registry_env, XDG_CONFIG_HOME=str(tmp_path / "cfg"))
+        assert run_pdman("--remote", "run", "--rm", busybox, "echo", "default-socket",
+                         env=env).stdout == "default-socket\n"
+    finally:
+        stop_service(proc)  # type: ignore[arg-type]
+
+
 # --------------------------------------------------------------- podman's service
 
 @pytest.fixture
