@@ -164,7 +164,8 @@ def _create_body(image: str, command: "list[str] | None", kw: dict[str, Any],
     body: dict[str, Any] = {
         "Image": image, "Env": _env(kw.get("env"), kw.get("env_file")),
         "Labels": _kv(kw.get("label"), "label"), "Tty": bool(kw.get("tty")),
-        "OpenStdin": False, "AttachStdin": False,
+        "OpenStdin": bool(kw.get("interactive")), "StdinOnce": bool(kw.get("interactive")),
+        "AttachStdin": bool(kw.get("interactive")) and not kw.get("detach"),
         "AttachStdout": not kw.get("detach"), "AttachStderr": not kw.get("detach"),
         "ExposedPorts": exposed, "HostConfig": host,
     }
@@ -198,9 +199,6 @@ def _create(c: Client, image: str, command: "list[str] | None", kw: dict[str, An
     if kw.get("tls_verify") is not None:
         raise RemoteError(f"`{verb} --tls-verify` is not supported through a remote connection",
                           hint="the service's own registries.conf decides on TLS")
-    if kw.get("interactive"):
-        raise RemoteError(f"`{verb} -i` (standard input) is not supported through a remote "
-                          "connection yet", hint="run without -i, or on the service's host")
     refuse_unsupported(verb, {k: v for k, v in kw.items()
                               if k not in ("interactive", "tls_verify")}, _CREATE_SUPPORTED)
     policy = str(kw.get("pull") or "missing")
@@ -261,6 +259,8 @@ def run(c: Client, image: str, command: "list[str] | None", **kw: Any) -> int:
     _check_cidfile(kw)
     detach = bool(kw.get("detach"))
     cid = _create(c, image, command, kw, auto_remove=detach and bool(kw.get("rm")), verb="run")
+    if kw.get("interactive") and not detach:
+        return _run_attached(c, cid, kw)
     try:
         _start(c, cid)
     except PdmanError:
@@ -280,6 +280,23 @@ def run(c: Client, image: str, command: "list[str] | None", **kw: Any) -> int:
         if kw.get("rm"):
             _remove_quietly(c, cid)
     return code
+
+
+def _run_attached(c: Client, cid: str, kw: dict[str, Any]) -> int:
+    """`run -i[t]`: attach (hijacked) before the start, as docker's CLI does, so no
+    output is missed and stdin reaches the first read."""
+    from pdman.remote.attach import hijack, session
+
+    try:
+        sock, early = hijack(c, f"/containers/{cid}/attach",
+                             {"stream": "1", "stdin": "1", "stdout": "1", "stderr": "1"})
+        _start(c, cid)
+        session(c, sock, early, bool(kw.get("tty")), True, f"/containers/{cid}/resize")
+        res = c.json("POST", f"/containers/{cid}/wait", "container")
+        return int(res.get("StatusCode", 0))
+    finally:
+        if kw.get("rm"):
+            _remove_quietly(c, cid)
 
 
 def _remove_quietly(c: Client, cid: str) -> None:
@@ -490,10 +507,7 @@ def exec_(c: Client, container: str, command: "list[str]", interactive: bool, tt
           workdir: str | None, detach: bool, privileged: bool, detach_keys: str | None,
           **rest: Any) -> int:
     refuse_unsupported("exec", rest, set())
-    if interactive:
-        raise RemoteError("`exec -i` (standard input) is not supported through a remote "
-                          "connection yet", hint="run without -i, or on the service's host")
-    body: dict[str, Any] = {"Cmd": list(command), "AttachStdin": False,
+    body: dict[str, Any] = {"Cmd": list(command), "AttachStdin": interactive and not detach,
                             "AttachStdout": not detach, "AttachStderr": not detach,
                             "Tty": tty, "Env": _env(env, env_file), "Privileged": privileged}
     if user:
@@ -502,9 +516,15 @@ def exec_(c: Client, container: str, command: "list[str]", interactive: bool, tt
         body["WorkingDir"] = workdir
     exec_id = c.json("POST", f"/containers/{container}/exec", "container", body=body)["Id"]
     try:
-        stream = c.stream("POST", f"/exec/{exec_id}/start", "container",
-                          body={"Detach": detach, "Tty": tty})
-        demux(stream, sys.stdout.buffer, sys.stderr.buffer, tty)
+        if interactive and not detach:
+            from pdman.remote.attach import hijack, session
+
+            sock, early = hijack(c, f"/exec/{exec_id}/start", body={"Detach": False, "Tty": tty})
+            session(c, sock, early, tty, True, f"/exec/{exec_id}/resize")
+        else:
+            stream = c.stream("POST", f"/exec/{exec_id}/start", "container",
+                              body={"Detach": detach, "Tty": tty})
+            demux(stream, sys.stdout.buffer, sys.stderr.buffer, tty)
     except PdmanError as exc:
         text = exc.message.lower()
         if "permission denied" in text:

@@ -173,7 +173,9 @@ def test_remote_verbs_against_pdman_service(service: Service, busybox: str,
 
     # a verb the remote client does not carry is refused by name, not run locally
     for args, words in ((["cp", "x:/a", "/tmp/b"], "`cp`"), (["system", "df"], "`system df`"),
-                        (["run", "-i", busybox, "true"], "`run -i`")):
+                        (["start", "-a", "nosuch"], "`start -a/-i`"),
+                        (["run", "--cgroup-parent", "x", busybox, "true"],
+                         "`run --cgroup-parent`")):
         done = remote(url, *args, env=env, check=False)
         assert done.returncode == 125 and words in done.stderr and \
             "not supported through a remote connection" in done.stderr, done.stderr
@@ -215,6 +217,38 @@ def test_remote_over_tcp_and_the_default_local_socket(registry_env: dict[str, st
                          env=env).stdout == "default-socket\n"
     finally:
         stop_service(proc)  # type: ignore[arg-type]
+
+
+def test_remote_interactive_run_and_exec(service: Service, busybox: str,
+                                         tmp_path: Path) -> None:
+    import pexpect
+
+    url = f"unix://{service.sock}"
+    env = dict(service.env, PDMAN_ROOT=str(tmp_path / "client-root"))
+    # -i without a tty: stdin reaches the container, output and exit code come back
+    done = subprocess.run(["pdman", "--url", url, "run", "-i", "--rm", busybox, "sh", "-c",
+                           "read x; echo got $x; exit 4"], input="hello\n", env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout) == (4, "got hello\n"), done.stderr
+    remote(url, "run", "-d", "--name", "ish", busybox, "sleep", "60", env=env)
+    done = subprocess.run(["pdman", "--url", url, "exec", "-i", "ish", "sh", "-c",
+                           "tr a-z A-Z; exit 2"], input="shout\n", env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout) == (2, "SHOUT\n"), done.stderr
+    # -it on a real pty: a shell that answers, then its exit code
+    for args in (["run", "-it", "--rm", busybox, "sh"], ["exec", "-it", "ish", "sh"]):
+        child = pexpect.spawn("pdman", ["--url", url, *args], env=env, timeout=30,
+                              encoding="utf-8")
+        try:
+            child.sendline("echo $((6*7))")
+            child.expect("42")
+            child.sendline("exit 3")
+            child.expect(pexpect.EOF)
+        finally:
+            child.close()
+        assert child.exitstatus == 3, args
+    remote(url, "rm", "-f", "ish", env=env)
+    assert run_pdman("ps", "-aq", env=service.env).stdout == ""
 
 
 # --------------------------------------------------------------- podman's service
