@@ -299,6 +299,32 @@ def _run_attached(c: Client, cid: str, kw: dict[str, Any]) -> int:
             _remove_quietly(c, cid)
 
 
+def _attach_and(c: Client, name: str, stdin: bool, start: bool) -> int:
+    """`start -a[i]` and `attach`: the container's streams until it ends; its exit code."""
+    from pdman.remote.attach import hijack, session
+
+    doc = c.json("GET", f"/containers/{name}/json", "container")
+    cid, tty = doc["Id"], bool((doc.get("Config") or {}).get("Tty"))
+    stdin = stdin and bool((doc.get("Config") or {}).get("OpenStdin"))
+    sock, early = hijack(c, f"/containers/{cid}/attach",
+                         {"stream": "1", "stdin": "1" if stdin else "0", "stdout": "1",
+                          "stderr": "1"})
+    if start:
+        try:
+            _start(c, cid)
+        except PdmanError:
+            sock.close()
+            raise
+    session(c, sock, early, tty, stdin, f"/containers/{cid}/resize")
+    return int(c.json("POST", f"/containers/{cid}/wait", "container").get("StatusCode", 0))
+
+
+def attach(c: Client, container: str, detach_keys: str | None, no_stdin: bool,
+           sig_proxy: bool, **rest: Any) -> int:
+    refuse_unsupported("attach", rest, set())
+    return _attach_and(c, container, not no_stdin, start=False)
+
+
 def _remove_quietly(c: Client, cid: str) -> None:
     try:
         c.request("DELETE", f"/containers/{cid}", "container", params={"force": "1"})
@@ -320,9 +346,6 @@ def _all_ids(c: Client, running_only: bool) -> list[str]:
 def start(c: Client, containers: "list[str] | None", attach: bool, interactive: bool,
           all: bool = False, filter: "list[str] | None" = None, **rest: Any) -> int:
     refuse_unsupported("start", rest, set())
-    if attach or interactive:
-        raise RemoteError("`start -a/-i` is not supported through a remote connection yet",
-                          hint="start it, then `pdman logs -f`")
     if all or filter:
         if containers:
             raise UsageError("--all and --filter take no container names",
@@ -331,6 +354,11 @@ def start(c: Client, containers: "list[str] | None", attach: bool, interactive: 
         containers = [r["Id"] for r in rows if r.get("State") not in ("running", "paused")]
     elif not containers:
         raise UsageError("`start` needs at least one container name or ID", hint="or pass --all")
+    if attach or interactive:
+        if len(containers) != 1:
+            raise UsageError("you cannot start and attach multiple containers at once",
+                             hint="give one container with -a/-i")
+        return _attach_and(c, containers[0], interactive, start=True)
 
     def one(name: str) -> str:
         _start(c, name)

@@ -18,7 +18,7 @@ REMOTE = {
     "containers.wait": "containers.wait",
     "lifecycle.stop": "containers.stop", "lifecycle.kill": "containers.kill",
     "lifecycle.restart": "containers.restart", "lifecycle.logs": "containers.logs",
-    "lifecycle.exec_": "containers.exec_",
+    "lifecycle.exec_": "containers.exec_", "lifecycle.attach": "containers.attach",
     "resources.pause": "containers.pause", "resources.unpause": "containers.unpause",
     "images.images": "images.images", "images.pull": "images.pull",
     "images.inspect": "images.inspect", "images.exists": "images.exists",

@@ -173,7 +173,7 @@ def test_remote_verbs_against_pdman_service(service: Service, busybox: str,
 
     # a verb the remote client does not carry is refused by name, not run locally
     for args, words in ((["cp", "x:/a", "/tmp/b"], "`cp`"), (["system", "df"], "`system df`"),
-                        (["start", "-a", "nosuch"], "`start -a/-i`"),
+                        (["image", "history", busybox], "`history`"),
                         (["run", "--cgroup-parent", "x", busybox, "true"],
                          "`run --cgroup-parent`")):
         done = remote(url, *args, env=env, check=False)
@@ -248,6 +248,12 @@ def test_remote_interactive_run_and_exec(service: Service, busybox: str,
             child.close()
         assert child.exitstatus == 3, args
     remote(url, "rm", "-f", "ish", env=env)
+    # start -a: the output of a created container, and its exit code
+    remote(url, "create", "--name", "sa", busybox, "sh", "-c", "echo started-attached; exit 6",
+           env=env)
+    done = remote(url, "start", "-a", "sa", env=env, check=False)
+    assert (done.returncode, done.stdout) == (6, "started-attached\n"), done.stderr
+    remote(url, "rm", "sa", env=env)
     assert run_pdman("ps", "-aq", env=service.env).stdout == ""
 
 
