@@ -312,7 +312,25 @@ def test_remote_client_drives_podmans_service(podman_service: tuple[str, list[st
     listed = subprocess.run([*podman, "ps", "-q", "--no-trunc"], env=registry_env,
                             capture_output=True, text=True).stdout.split()
     assert listed == [cid]
+    # the other verbs against podman's service too
+    done = remote(url, "exec", "ptop", "sh", "-c", "echo in-podman; exit 4", env=env,
+                  check=False)
+    assert (done.returncode, done.stdout) == (4, "in-podman\n"), done.stderr
+    assert json.loads(remote(url, "inspect", "ptop", env=env).stdout)[0]["Id"] == cid
+    repo, _, tag = ref.rpartition(":")
+    assert any(ln.split()[:2] == [repo, tag]
+               for ln in remote(url, "images", env=env).stdout.splitlines()[1:])
+    assert "Server:" in remote(url, "version", env=env).stdout
+    remote(url, "volume", "create", "pvol", env=env)
+    assert remote(url, "volume", "ls", "-q", env=env).stdout == "pvol\n"
+    remote(url, "volume", "rm", "pvol", env=env)
+    assert remote(url, "stop", "-t", "1", "ptop", env=env).stdout == "ptop\n"
     assert remote(url, "rm", "-f", "ptop", env=env).stdout == "ptop\n"
+    cid = remote(url, "run", "-d", "--network", "none", ref, "sh", "-c", "echo logged",
+                 env=env).stdout.strip()
+    remote(url, "wait", cid, env=env)
+    assert remote(url, "logs", cid, env=env).stdout == "logged\n"
+    remote(url, "rm", cid, env=env)
     assert remote(url, "ps", "-aq", env=env).stdout == ""
 
 
