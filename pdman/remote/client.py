@@ -52,8 +52,12 @@ class Client:
 
     def _unreachable(self, exc: Exception) -> errors.RemoteError:
         where = self.dest.uri + (f" (connection {self.dest.name!r})" if self.dest.name else "")
+        why = str(exc) or type(exc).__name__
+        far = self.tunnel.last_error() if self.tunnel is not None else ""
+        if far:
+            why += f" (remote side: {far})"
         return errors.RemoteError(
-            f"cannot connect to the API service at {where}: {exc or type(exc).__name__}",
+            f"cannot connect to the API service at {where}: {why}",
             hint="start it there with `pdman system service` (or podman's/dockerd's), "
                  "or give another --url/--connection")
 

@@ -74,6 +74,8 @@ def resolve(url: str | None, connection: str | None, identity: str | None,
 def normalize(dest: str, port: int | None = None, socket_path: str | None = None) -> str:
     """A destination as a URI: `[user@]host` means ssh (podman's rule); unix:// wants
     an absolute path, tcp:// a port; ssh:// gets its port (22 unless given)."""
+    if dest.startswith("unix:") and not dest.startswith("unix://"):
+        dest = "unix://" + dest[len("unix:"):]  # podman's own spelling, unix:/run/...
     if "://" not in dest:
         if dest.startswith("/"):
             raise UsageError(f"{dest!r}: a socket path needs the unix:// scheme",
@@ -171,10 +173,28 @@ class Tunnel:
         ours, theirs = socket.socketpair()
         cmd = [*self._base(), "-S", os.path.join(self.dir, "ctl"), self._target(),
                remote_command(urlsplit(self.uri).path)]
-        with theirs:
-            self.bridges.append(subprocess.Popen(cmd, stdin=theirs, stdout=theirs,
-                                                 stderr=subprocess.DEVNULL))
+        # the far side's complaint (no socket there, no pdman/socat/python3) to a file,
+        # for the error message should the connection end without an answer
+        err = open(os.path.join(self.dir, f"bridge-{len(self.bridges)}.err"), "wb")
+        with theirs, err:
+            self.bridges.append(subprocess.Popen(cmd, stdin=theirs, stdout=theirs, stderr=err))
         return ours
+
+    def last_error(self) -> str:
+        """The last line a bridge's remote command wrote to stderr, if any."""
+        for i in reversed(range(len(self.bridges))):
+            try:
+                with open(os.path.join(self.dir, f"bridge-{i}.err"), encoding="utf-8",
+                          errors="replace") as f:
+                    text = f.read()
+            except OSError:
+                continue
+            # pdman's own error (not its hint line), else the last word of the far side
+            errs = [ln.strip() for ln in text.splitlines() if ln.startswith("Error:")]
+            line = errs[0] if errs else _last_line(text)
+            if line:
+                return line
+        return ""
 
     def close(self) -> None:
         for proc in [*self.bridges, *([self.master] if self.master else [])]:

@@ -406,6 +406,11 @@ def test_remote_over_ssh(service: Service, busybox: str, sshd: dict[str, str],
     # a recorded connection carries the identity
     run_pdman("system", "connection", "add", "--identity", sshd["key"], "viassh", url, env=env)
     assert run_pdman("-c", "viassh", "ps", "-aq", env=env).stdout == ""
+    # no service behind the remote path: the far side's words in the error
+    done = run_pdman("--url", url + ".gone", "--identity", sshd["key"], "ps", env=env,
+                     check=False)
+    assert done.returncode == 125 and "cannot connect to the API service" in done.stderr
+    assert "remote side:" in done.stderr and ".gone" in done.stderr, done.stderr
     # without the key: ssh's own refusal, as an error, no prompt, no traceback
     done = run_pdman("--url", url, "--identity", str(tmp_path / "nokey"), "ps", env=env,
                      check=False)

@@ -22,6 +22,7 @@ from pdman.remote.transport import normalize, remote_command, resolve
     ("host", 2222, "/run/user/1000/pdman/pdman.sock", "ssh://host:2222/run/user/1000/pdman/pdman.sock"),
     ("ssh://bob@10.0.0.1:2200/s.sock", 22, None, "ssh://bob@10.0.0.1:2200/s.sock"),
     ("unix:///tmp/x.sock", None, None, "unix:///tmp/x.sock"),
+    ("unix:/run/podman/podman.sock", None, None, "unix:///run/podman/podman.sock"),
     ("tcp://127.0.0.1:8080", None, None, "tcp://127.0.0.1:8080"),
 ])
 def test_normalize(dest: str, port: int | None, path: str | None, want: str) -> None:
