@@ -5,12 +5,15 @@ container's output (multiplexed without a tty) the other."""
 
 from __future__ import annotations
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 import json
 import os
 import socket
 import sys
 import threading
-from typing import Any
 from urllib.parse import urlencode
 
 from pdman.errors import RemoteError
@@ -19,19 +22,10 @@ from pdman.remote.client import API_PREFIX, Client, error_for
 
 def raw_socket(c: Client) -> socket.socket:
     """A new byte stream to the service, whatever the transport."""
-    uri = c.dest.uri
     try:
-        if uri.startswith("unix://"):
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.connect(uri[len("unix://"):])
-            return s
-        if uri.startswith("tcp://"):
-            host, _, port = uri[len("tcp://"):].rpartition(":")
-            return socket.create_connection((host.strip("[]"), int(port)))
+        return c.dial()
     except OSError as exc:
-        raise RemoteError(f"cannot connect to the API service at {uri}: {exc.strerror}") from None
-    assert c.tunnel is not None
-    return c.tunnel.dial()
+        raise c._unreachable(exc) from None
 
 
 def hijack(c: Client, path: str, params: "dict[str, str] | None" = None,

@@ -6,10 +6,13 @@ $XDG_CONFIG_HOME/pdman/connections.json (mode 0600: it names hosts and key paths
 
 from __future__ import annotations
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 import json
 import os
 from pathlib import Path
-from typing import Any
 
 from pdman.errors import PdmanError, UsageError
 

@@ -3,9 +3,12 @@ and the CLI's reports printed back (same columns and exit codes as a local run).
 
 from __future__ import annotations
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 import os
 import sys
-from typing import Any
 
 from pdman.errors import (CommandNotExecutableError, CommandNotFoundError, ContainerNotFound,
                           ImageNotFound, PdmanError, RemoteError, UsageError)

@@ -4,8 +4,11 @@ run locally by mistake."""
 
 from __future__ import annotations
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 import importlib
-from typing import Any
 
 from pdman.errors import RemoteError
 

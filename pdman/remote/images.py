@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 import sys
-from typing import Any
 
 from pdman.errors import ImageNotFound, PdmanError, RegistryError, RemoteError, UsageError
 from pdman.remote.client import Client

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 from pdman.errors import NetworkNotFound, UsageError, VolumeNotFound
 from pdman.remote.client import Client

@@ -16,12 +16,15 @@ while a session command is what every sshd allows.
 
 from __future__ import annotations
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 import os
 import shutil
 import subprocess
 import tempfile
 import time
-from typing import Any
 from urllib.parse import urlsplit
 
 from pdman.errors import RemoteError, UsageError
@@ -236,54 +239,3 @@ def remote_command(path: str) -> str:
 def _last_line(text: str) -> str:
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     return lines[-1] if lines else ""
-
-
-def connect(dest: Destination) -> "tuple[Any, Tunnel | None]":
-    """An httpx transport for the destination, and the ssh tunnel to close after."""
-    import httpx
-
-    uri = dest.uri
-    scheme = uri.split("://", 1)[0]
-    if scheme == "unix":
-        return httpx.HTTPTransport(uds=uri[len("unix://"):]), None
-    if scheme == "tcp":
-        return httpx.HTTPTransport(), None
-    if scheme == "ssh":
-        tunnel = Tunnel(uri, dest.identity)
-        tunnel.open()
-        return _bridged_transport(tunnel), tunnel
-    raise UsageError(f"{uri!r}: unsupported scheme {scheme!r}")
-
-
-def _bridged_transport(tunnel: Tunnel) -> "Any":
-    """An httpx transport whose connections are the tunnel's ssh bridges: httpcore's
-    pool with a network backend that dials through ssh instead of a socket path."""
-    import httpcore
-    import httpx
-
-    class Stream(httpcore.NetworkStream):
-        def __init__(self, sock: "Any") -> None:
-            self.sock = sock
-
-        def read(self, max_bytes: int, timeout: "float | None" = None) -> bytes:
-            self.sock.settimeout(timeout)
-            return bytes(self.sock.recv(max_bytes))
-
-        def write(self, buffer: bytes, timeout: "float | None" = None) -> None:
-            self.sock.settimeout(timeout)
-            self.sock.sendall(buffer)
-
-        def close(self) -> None:
-            self.sock.close()
-
-        def get_extra_info(self, info: str) -> "Any":
-            return self.sock if info == "socket" else None
-
-    class Backend(httpcore.NetworkBackend):
-        def connect_unix_socket(self, path: str, timeout: "float | None" = None,
-                                socket_options: "Any" = None) -> httpcore.NetworkStream:
-            return Stream(tunnel.dial())
-
-    transport = httpx.HTTPTransport()
-    transport._pool = httpcore.ConnectionPool(uds="ssh", network_backend=Backend())
-    return transport
