@@ -60,7 +60,11 @@ class Client:
         self.tunnel: Tunnel | None = None
         if dest.uri.startswith("ssh://"):
             self.tunnel = Tunnel(dest.uri, dest.identity)
-            self.tunnel.open()
+            try:
+                self.tunnel.open()
+            except BaseException:  # ^C while ssh logs in: no master left behind
+                self.tunnel.close()
+                raise
         elif not dest.uri.startswith(("unix://", "tcp://")):
             raise errors.UsageError(f"{dest.uri!r}: unsupported scheme")
 

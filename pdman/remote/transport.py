@@ -8,17 +8,12 @@ ssh:// goes through the system `ssh` client (the user's keys, agent, known_hosts
 ssh_config; no crypto of ours), as docker's CLI does: each HTTP connection is the stdio
 of a remote command that joins it to the service's socket (`pdman system dial-stdio`,
 docker's `dial-stdio` idea), multiplexed over one master connection (ControlMaster), so
-one login serves a `logs -f` stream beside a `wait`. Not `ssh -L` socket forwarding:
-sshd grants streamlocal forwarding only when it runs as root with privilege separation,
-so a user-run sshd (and some hardened hosts, `AllowStreamLocalForwarding no`) refuse it,
-while a session command is what every sshd allows.
+one login serves a `logs -f` stream beside a `wait`. Not `ssh -L` socket forwarding
+(streamlocal): a user-run sshd denied it in our tests, and hardened hosts set
+`AllowStreamLocalForwarding no`, while a session command is what every sshd allows.
 """
 
 from __future__ import annotations
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
 
 import os
 import shutil
@@ -30,7 +25,7 @@ from urllib.parse import urlsplit
 from pdman.errors import RemoteError, UsageError
 
 DEFAULT_SSH_PORT = 22
-#: how long ssh may take to log in and set the forward up
+#: how long ssh may take to log in (the master connection)
 SSH_SETUP_SECONDS = 30.0
 
 
@@ -86,6 +81,10 @@ def normalize(dest: str, port: int | None = None, socket_path: str | None = None
         dest = "ssh://" + dest
     parts = urlsplit(dest)
     scheme = parts.scheme
+    try:
+        parts.port
+    except ValueError:
+        raise UsageError(f"{dest!r}: the port is not a number") from None
     if scheme == "unix":
         path = parts.netloc + parts.path if parts.netloc else parts.path
         if not path.startswith("/"):
@@ -100,10 +99,7 @@ def normalize(dest: str, port: int | None = None, socket_path: str | None = None
     if scheme == "ssh":
         if not parts.hostname:
             raise UsageError(f"{dest!r}: ssh:// needs a host", hint="ssh://[USER@]HOST[:PORT][/PATH]")
-        try:
-            given_port = parts.port
-        except ValueError:
-            raise UsageError(f"{dest!r}: the port is not a number") from None
+        given_port = parts.port
         user = f"{parts.username}@" if parts.username else ""
         host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
         path = socket_path or parts.path

@@ -30,7 +30,8 @@ def test_normalize(dest: str, port: int | None, path: str | None, want: str) -> 
 
 
 @pytest.mark.parametrize("dest", ["unix://rel.sock", "tcp://127.0.0.1", "/tmp/x.sock",
-                                  "http://h:1", "ssh://h:notaport"])
+                                  "http://h:1", "ssh://h:notaport",
+                                  "tcp://h:port"])
 def test_normalize_refuses(dest: str) -> None:
     with pytest.raises(UsageError):
         normalize(dest)
