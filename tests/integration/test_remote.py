@@ -259,6 +259,28 @@ def test_remote_interactive_run_and_exec(service: Service, busybox: str,
 
 # --------------------------------------------------------------- podman's service
 
+def _end_processes_naming(path: str) -> None:
+    """podman's exec sessions leave a conmon behind for 5 minutes (--exit-delay 300):
+    end those of this test (their command line names its store), by PID."""
+    import signal
+
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read()
+            if os.stat(f"/proc/{entry}").st_uid != os.getuid():
+                continue
+        except OSError:
+            continue
+        if path.encode() in cmdline and int(entry) != os.getpid():
+            try:
+                os.kill(int(entry), signal.SIGTERM)
+            except OSError:
+                pass
+
+
 @pytest.fixture
 def podman_service(registry_env: dict[str, str], tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
     # podman insists that a REGISTRY_AUTH_FILE it is given exists
@@ -281,6 +303,7 @@ def podman_service(registry_env: dict[str, str], tmp_path: Path) -> Iterator[tup
     finally:
         stop_service(proc)  # type: ignore[arg-type]
         subprocess.run([*podman, "rm", "-fa"], env=registry_env, capture_output=True)
+        _end_processes_naming(str(tmp_path / "proot"))
         subprocess.run([*podman, "unshare", "rm", "-rf", str(tmp_path / "proot"), str(runroot)],
                        env=registry_env, capture_output=True)
         print((tmp_path / "podman-service.log").read_text())
