@@ -185,6 +185,10 @@ def test_remote_verbs_against_pdman_service(service: Service, busybox: str,
     assert run_pdman("-c", "svc", "ps", "-aq", env=env).stdout == ""
     assert run_pdman("--remote", "run", "--rm", busybox, "echo", "by-default",
                      env=env).stdout == "by-default\n"
+    # every container gone, and its network helper with it: `rm` right after the exit
+    # (the client's --rm) once raced the monitor's cleanup and left pasta running
+    assert run_pdman("ps", "-aq", env=service.env).stdout == ""
+    assert _processes_naming(os.path.join(service.env["PDMAN_RUNROOT"], "network")) == []
 
 
 def test_remote_over_tcp_and_the_default_local_socket(registry_env: dict[str, str],
@@ -259,13 +263,11 @@ def test_remote_interactive_run_and_exec(service: Service, busybox: str,
 
 # --------------------------------------------------------------- podman's service
 
-def _end_processes_naming(path: str) -> None:
-    """podman's exec sessions leave a conmon behind for 5 minutes (--exit-delay 300):
-    end those of this test (their command line names its store), by PID."""
-    import signal
-
+def _processes_naming(path: str) -> list[int]:
+    """This user's processes whose command line names `path`."""
+    found = []
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
+        if not entry.isdigit() or int(entry) == os.getpid():
             continue
         try:
             with open(f"/proc/{entry}/cmdline", "rb") as f:
@@ -274,11 +276,21 @@ def _end_processes_naming(path: str) -> None:
                 continue
         except OSError:
             continue
-        if path.encode() in cmdline and int(entry) != os.getpid():
-            try:
-                os.kill(int(entry), signal.SIGTERM)
-            except OSError:
-                pass
+        if path.encode() in cmdline:
+            found.append(int(entry))
+    return found
+
+
+def _end_processes_naming(path: str) -> None:
+    """podman's exec sessions leave a conmon behind for 5 minutes (--exit-delay 300):
+    end those of this test (their command line names its store), by PID."""
+    import signal
+
+    for pid in _processes_naming(path):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            pass
 
 
 @pytest.fixture
