@@ -23,6 +23,9 @@ PACKAGES=(
   # the docker CLI and docker-compose that drive `pdman system service` in the API tests
   # (Debian's docker.io, whose daemon is never started: see policy-rc.d below)
   docker.io docker-compose
+  # the remote client's ssh transport (the system ssh client) and its test, which starts
+  # its own unprivileged sshd on loopback (the package's sshd service is never started)
+  openssh-client openssh-server
 )
 
 missing=()

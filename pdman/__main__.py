@@ -27,7 +27,8 @@ def _debugging(args: list[str]) -> bool:
             return True
         if not a.startswith("-"):
             return False  # the command name: what follows are its own arguments
-        i += 2 if a in ("--root", "--runroot", "--log-level") else 1
+        i += 2 if a in ("--root", "--runroot", "--log-level", "--url", "--connection", "-c",
+                        "--identity") else 1
     return False
 
 

@@ -195,3 +195,10 @@ def http_status_for(exc: BaseException) -> int:
     if isinstance(exc, PdmanError):
         return exc.http_status
     return 500
+
+
+class RemoteError(PdmanError):
+    """The remote client could not reach its API service, or the service cannot do
+    what was asked (a verb pdman runs only locally)."""
+
+    reference = "remote-error"

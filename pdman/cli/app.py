@@ -16,7 +16,7 @@ from pdman.cli.groups import top
 from pdman.errors import EXIT_ENGINE
 
 # declaration modules register their commands on import
-from pdman.cli.commands import build, completion, container_files, containers, events, image_transfer, images, inspect, lifecycle, networks, pods, resources, secrets, system, systemd, volumes  # noqa: F401,E402
+from pdman.cli.commands import build, completion, connections, container_files, containers, events, image_transfer, images, inspect, lifecycle, networks, pods, resources, secrets, system, systemd, volumes  # noqa: F401,E402
 
 
 def _version(value: bool) -> None:
@@ -44,10 +44,25 @@ def main_callback(
         "events_logger.")] = None,
     version: Annotated[bool, typer.Option(
         "--version", "-v", help="Print the version and exit.", callback=_version, is_eager=True)] = False,
+    url: Annotated[Optional[str], typer.Option(
+        "--url", help="URL of an API service to run the command through (pdman's, podman's "
+        "or dockerd's): unix:///PATH, ssh://[USER@]HOST[:PORT][/PATH] or tcp://HOST:PORT. "
+        "Default: $CONTAINER_HOST.")] = None,
+    connection: Annotated[Optional[str], typer.Option(
+        "--connection", "-c", help="Run the command through this connection of `pdman system "
+        "connection` (default: $CONTAINER_CONNECTION).")] = None,
+    identity: Annotated[Optional[str], typer.Option(
+        "--identity", help="SSH private key for an ssh:// URL (default: the connection's, "
+        "or $CONTAINER_SSHKEY).")] = None,
+    remote: Annotated[bool, typer.Option(
+        "--remote", "-r", help="Run the command through an API service: the URL of "
+        "--url/$CONTAINER_HOST, else the default connection, else the local service's "
+        "socket.")] = False,
 ) -> None:
     """Rootless, daemonless container engine (podman-style)."""
     ctx.obj = GlobalOptions(root=root, runroot=runroot, log_level=log_level,
-                            events_backend=events_backend)
+                            events_backend=events_backend, url=url, connection=connection,
+                            identity=identity, remote=remote)
 
 
 #: podman's boolean flags that scripts give a value (`pod create --infra=false`)

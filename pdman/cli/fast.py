@@ -224,5 +224,7 @@ def try_run(argv: "list[str]") -> "int | None":
 
     g = GlobalOptions(root=gvals.get("root"), runroot=gvals.get("runroot"),
                       log_level=gvals.get("log_level") or "warn",
-                      events_backend=gvals.get("events_backend"))
+                      events_backend=gvals.get("events_backend"), url=gvals.get("url"),
+                      connection=gvals.get("connection"), identity=gvals.get("identity"),
+                      remote=bool(gvals.get("remote")))
     return call_handler(command["handler"], g, options)

@@ -16,10 +16,13 @@ if TYPE_CHECKING:
 class GlobalOptions:
     """Options of `pdman` itself, before the command name."""
 
-    __slots__ = ("root", "runroot", "log_level", "events_backend")
+    __slots__ = ("root", "runroot", "log_level", "events_backend", "url", "connection",
+                 "identity", "remote")
 
     def __init__(self, root: "str | Path | None" = None, runroot: "str | Path | None" = None,
-                 log_level: str = "warn", events_backend: "str | None" = None) -> None:
+                 log_level: str = "warn", events_backend: "str | None" = None,
+                 url: "str | None" = None, connection: "str | None" = None,
+                 identity: "str | None" = None, remote: bool = False) -> None:
         self.root = root
         self.runroot = runroot
         self.log_level = log_level
@@ -28,6 +31,20 @@ class GlobalOptions:
             from pdman.engine import events
 
             events.choose_logger(events_backend)
+        # the remote client (pdman/remote/): --url, --connection, --identity, --remote
+        self.url = url
+        self.connection = connection
+        self.identity = identity
+        self.remote = remote
+
+    def is_remote(self) -> bool:
+        """Whether verbs go to an API service: --url, --connection or --remote, or
+        CONTAINER_HOST / CONTAINER_CONNECTION in the environment (podman's rule).
+        `os` is loaded by the interpreter's start-up already: no import cost here."""
+        import os
+
+        return bool(self.url or self.connection or self.remote
+                    or os.environ.get("CONTAINER_HOST") or os.environ.get("CONTAINER_CONNECTION"))
 
     def context(self) -> "EngineContext":
         """The engine context these options name (store and runtime directories)."""
@@ -37,7 +54,12 @@ class GlobalOptions:
 
 
 def call_handler(target: str, g: GlobalOptions, options: "dict[str, Any]") -> int:
-    """Run handler `target` ("module.func" under pdman.cli.handlers)."""
+    """Run handler `target` ("module.func" under pdman.cli.handlers); in remote mode,
+    its counterpart that speaks the Docker API (pdman/remote/dispatch.py)."""
+    if g.is_remote():
+        from pdman.remote.dispatch import call_remote
+
+        return call_remote(target, g, options)
     module, _, func = target.rpartition(".")
     if "latest" in options or "filter" in options:
         from pdman.cli import targets

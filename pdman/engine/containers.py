@@ -715,6 +715,11 @@ def remove(ctx: EngineContext, options: RemoveOptions) -> str:
                 pass
             _wait_gone(rec.pid)
             teardown_once(ctx, rec)                 # its foreground pdman may be gone too
+    elif rec.state.get("last_pid"):
+        # exited, but its monitor's cleanup may not have run yet (`wait` answers at the
+        # exit): undo its network now, or the pasta outlives the record that names it
+        # (a no-op when the cleanup ran already)
+        teardown_once(ctx, rec)
     _keep_exit_code(ctx, rec)
     records.delete(ctx.catalog, rec.id)
     events.container_event(ctx.paths, "remove", rec)
