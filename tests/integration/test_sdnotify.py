@@ -1,7 +1,7 @@
 """`run --sdnotify` against a notify socket the test binds itself (systemd's side of
 sd_notify: a Unix datagram socket named by NOTIFY_SOCKET), as the unprivileged user:
 what pdman and the container send, and what neither may send. The same with a real
-systemd user manager is in tests/vm/test_quadlet.py.
+systemd user manager is in tests/vm/test_quadlet_vm.py.
 
 busybox has no systemd-notify: the container sends its datagram with `logger`, whose
 syslog() writes one datagram to /dev/log -- made a link to the notify socket. systemd
