@@ -1,5 +1,5 @@
 """Image endpoints: pull (docker's JSON progress stream), list, inspect, history, tag,
-push, remove, prune, get/load; build and search answer a clear 501."""
+push, remove, prune, get/load, build (the classic builder); search answers a clear 501."""
 
 from __future__ import annotations
 
@@ -283,5 +283,98 @@ def search(ctx: "EngineContext", req: "Request", conn: "Connection") -> None:
 
 @route("POST", "/build")
 def build(ctx: "EngineContext", req: "Request", conn: "Connection") -> None:
-    raise Unsupported("pdman cannot build images yet", hint="build with another tool, then "
-                      "`pdman load` or push it to a registry")
+    """docker's classic builder (DOCKER_BUILDKIT=0, docker-compose 1.29): the context a
+    tar body, the options query parameters, the answer docker's JSON stream --
+    {"stream"} lines, {"aux": {"ID"}}, `Successfully built ID` (what compose reads),
+    or {"error"}. The build is the engine's verb, in a child process (build_child.py)."""
+    from pdman.engine.build_child import build_in_child, received_context
+    from pdman.errors import PdmanError
+
+    options = _build_options(req)
+    body = _BodyReader(req)
+    with received_context(ctx, body, req.arg("dockerfile")) as (top, path):
+        body.drain()                    # the archive's padding after its end
+        options.context, options.containerfile = top, path
+        out = conn.stream()
+        quiet = options.quiet
+        try:
+            report = build_in_child(ctx, options, lambda line: None if quiet else
+                                    out.write_json({"stream": line + "\n"}))
+        except PdmanError as exc:
+            text = exc.message + (f" ({exc.hint})" if exc.hint else "")
+            # no code: docker's CLI then exits 1, as after dockerd's build errors
+            out.write_json({"errorDetail": {"message": text}, "error": text})
+            out.end()
+            return
+        out.write_json({"aux": {"ID": "sha256:" + report.image_id}})
+        if quiet:     # the CLI's -q prints the stream, which then holds only the ID
+            out.write_json({"stream": f"sha256:{report.image_id}\n"})
+        else:
+            out.write_json({"stream": f"Successfully built {report.image_id[:12]}\n"})
+        out.end()
+
+
+def _json_map(req: "Request", name: str) -> "dict[str, str]":
+    from pdman.errors import UsageError
+
+    text = req.arg(name)
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise UsageError(f"invalid {name}: a JSON object of strings is expected")
+    # docker: a null build arg means "take it from the daemon's environment": not ours
+    return {str(k): str(v) for k, v in value.items() if v is not None}
+
+
+def _build_options(req: "Request") -> "Any":
+    from pdman.entities.build import BuildOptions
+    from pdman.errors import UsageError
+
+    if req.arg("remote"):
+        raise Unsupported("a remote build context (remote=) is not supported",
+                          hint="send the context as the request body")
+    if req.flag("squash"):
+        raise Unsupported("squash is not supported through the API yet",
+                          hint="build without --squash")
+    if req.arg("outputs") or req.arg("version") == "2":
+        raise Unsupported("BuildKit builds are not supported",
+                          hint="use the classic builder: DOCKER_BUILDKIT=0")
+    network = req.arg("networkmode")
+    if network in ("default", "bridge"):
+        network = ""
+    elif network not in ("", "host", "none"):
+        raise UsageError(f"networkmode={network}: a build's RUN steps use default, host or none")
+    pull = req.arg("pull")
+    return BuildOptions(
+        context="-", tags=[t for t in req.query.get("t", []) if t],
+        build_args=_json_map(req, "buildargs"), labels=_json_map(req, "labels"),
+        target=req.arg("target"), no_cache=req.flag("nocache"), quiet=req.flag("q"),
+        network=network, pull="always" if pull and pull.lower() not in ("0", "false") else
+        "missing")
+
+
+class _BodyReader:
+    """The request body as a file for tarfile's stream mode."""
+
+    def __init__(self, req: "Request") -> None:
+        self._chunks = req.chunks()
+        self._buf = b""
+
+    def read(self, n: int = -1) -> bytes:
+        while n < 0 or len(self._buf) < n:
+            data = next(self._chunks, b"")
+            if not data:
+                break
+            self._buf += data
+        if n < 0:
+            n = len(self._buf)
+        out, self._buf = self._buf[:n], self._buf[n:]
+        return out
+
+    def drain(self) -> None:
+        for _ in self._chunks:
+            pass

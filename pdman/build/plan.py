@@ -68,6 +68,15 @@ def dependencies(cf: Containerfile, stage: Stage, gargs: dict[str, str]) -> set[
         deps.add(base)
     for ins in stage.instructions:
         src = ins.flag("from")
+        if ins.keyword == "RUN":
+            # RUN --mount=...,from=STAGE reads that stage's files
+            for spec in ins.flags.get("mount") or []:
+                for part in spec.split(","):
+                    key, _, value = part.partition("=")
+                    if key.strip().lower() == "from" and value:
+                        idx = stage_index(cf, expand_word(value, gargs))
+                        if idx is not None and idx < stage.index:
+                            deps.add(idx)
         if ins.keyword in ("COPY", "ADD") and src:
             idx = stage_index(cf, expand_word(src, gargs))
             if idx is not None:

@@ -140,6 +140,21 @@ def materialize(b: BuildSession, state: StageState) -> str:
     return image_id
 
 
+def source_image(b: BuildSession, ins: Instruction, ref: str) -> str:
+    """The image a COPY --from or a RUN --mount from= names: an earlier stage's
+    (materialized) or an image's, pulled per --pull."""
+    from pdman.build import plan
+    from pdman.errors import BuildFileError
+
+    idx = plan.stage_index(b.cf, ref)
+    if idx is not None:
+        if idx not in b.results:
+            raise BuildFileError(f"{b.where(ins)}: stage {ref} is not built before this one",
+                                 hint="COPY --from names an earlier stage")
+        return materialize(b, b.results[idx])
+    return str(image(b, ref).id)
+
+
 def links(b: BuildSession, image_id: str) -> list[str]:
     from pdman.storage import image_records
 
@@ -151,4 +166,4 @@ def links(b: BuildSession, image_id: str) -> list[str]:
 
 
 __all__ = ["BuildSession", "cached", "history", "image", "links", "materialize", "register",
-           "remember"]
+           "remember", "source_image"]

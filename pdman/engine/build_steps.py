@@ -15,7 +15,8 @@ from pdman.build import plan
 from pdman.build.parser import Instruction
 from pdman.build.plan import StageState
 from pdman.engine.build_session import (BuildSession, cached, history, image, links,
-                                        materialize, register, remember)
+                                        materialize, register, remember,
+                                        source_image)
 from pdman.errors import BuildFileError, BuildStepFailed
 
 TYPE_CHECKING = False
@@ -41,8 +42,8 @@ def _run_argv(state: StageState, ins: Instruction) -> list[str]:
 
 
 #: the options each layer step understands so far; any other is refused, never ignored
-SUPPORTED_FLAGS = {"RUN": {"network"}, "COPY": {"from", "chown", "chmod", "link"},
-                   "ADD": {"chown", "chmod", "link"}}
+SUPPORTED_FLAGS = {"RUN": {"network", "mount"}, "COPY": {"from", "chown", "chmod", "link"},
+                   "ADD": {"chown", "chmod", "link", "checksum"}}
 
 
 def check_flags(b: BuildSession, ins: Instruction) -> None:
@@ -63,19 +64,46 @@ def _run_network(b: BuildSession, ins: Instruction) -> str:
     return "" if value == "default" else value
 
 
+def _run_mounts(b: BuildSession, state: StageState, ins: Instruction) -> Any:
+    specs = ins.flags.get("mount") or []
+    if not specs:
+        return None
+    from pdman.build.expand import expand_word
+    from pdman.build.mounts import parse_mounts
+    from pdman.engine.build_mounts import PreparedMounts
+
+    env = state.env()
+    try:
+        mounts = parse_mounts([expand_word(s, env, b.escape) for s in specs],
+                              state.c.get("WorkingDir") or "/")
+    except BuildFileError as exc:
+        raise BuildFileError(f"{b.where(ins)}: {exc.message}", hint=exc.hint) from None
+    return PreparedMounts(b, ins, mounts)
+
+
 def run_step(b: BuildSession, state: StageState, ins: Instruction) -> None:
     check_flags(b, ins)
     network = _run_network(b, ins)
     argv = _run_argv(state, ins)
     created_by = state.arg_prefix() + " ".join(argv)
-    key = plan.step_key(state.key, "RUN " + json.dumps(argv), state.arg_prefix() + network)
-    if cached(b, state, key):
-        b.say(f"--> {state.image_id[:11]}")
-        return
-    # the files are those of the last image made; the config so far (ENV, WORKDIR, USER)
-    # goes to the container as options, so a failing RUN leaves no image for it behind
-    base = state.image_id
-    layer = _run_container(b, state, ins, base, argv, network)
+    mounts = _run_mounts(b, state, ins)
+    try:
+        extra = state.arg_prefix() + network
+        if mounts is not None:
+            extra += "\nmounts " + mounts.key_text
+        key = plan.step_key(state.key, "RUN " + json.dumps(argv), extra)
+        if cached(b, state, key):
+            b.say(f"--> {state.image_id[:11]}")
+            return
+        # the files are those of the last image made; the config so far (ENV, WORKDIR,
+        # USER) goes to the container as options, so a failing RUN leaves no image behind
+        base = state.image_id
+        if mounts is not None:
+            mounts.prepare()
+        layer = _run_container(b, state, ins, base, argv, network, mounts)
+    finally:
+        if mounts is not None:
+            mounts.close()
     b.runs += 1
     history(state, b.now(), created_by, empty=False)
     image_id = register(b, state, layer)
@@ -85,7 +113,7 @@ def run_step(b: BuildSession, state: StageState, ins: Instruction) -> None:
 
 
 def _run_container(b: BuildSession, state: StageState, ins: Instruction, base: str,
-                   argv: list[str], network: str) -> Any:
+                   argv: list[str], network: str, mounts: Any = None) -> Any:
     from pdman.engine import containers
     from pdman.entities.create import CreateOptions, StartIO
     from pdman.image.commit_layer import write_upper_tar
@@ -98,7 +126,8 @@ def _run_container(b: BuildSession, state: StageState, ins: Instruction, base: s
     opts = CreateOptions(image=base, command=argv, entrypoint="", env=state.run_env(),
                          workdir=c.get("WorkingDir") or "/", user=c.get("User") or "0",
                          pull="never", network=network, log_driver="passthrough",
-                         labels=["io.pdman.build=1"])
+                         labels=["io.pdman.build=1"],
+                         mounts=list(mounts.specs) if mounts is not None else [])
     rec = containers.create(b.ctx, opts)
     saved = _quiet_stdio() if b.options.quiet else None
     try:
@@ -114,7 +143,8 @@ def _run_container(b: BuildSession, state: StageState, ins: Instruction, base: s
                 hint="fix the command; the steps before it are cached")
         tar_path = os.path.join(b.ingest.area, f"run-{rec.id[:12]}.tar")
         write_upper_tar(b.ctx, rec, tar_path)
-        _tidy_layer(tar_path, b.options.timestamp)
+        _tidy_layer(tar_path, b.options.timestamp,
+                    mounts.targets if mounts is not None else frozenset())
         from pdman.engine.image_transfer import gzip_chunks
 
         try:
@@ -149,16 +179,22 @@ def _restore_stdio(saved: tuple[int, int]) -> None:
 MOUNT_TARGETS = frozenset({"etc/hostname", "etc/hosts", "etc/resolv.conf", "run/.containerenv"})
 
 
-def _tidy_layer(path: str, mtime: int | None) -> None:
-    """Leave the runtime's mount targets (and directories made only to hold them) out of
-    a RUN's layer, as podman does; with --timestamp every mtime is the timestamp, so the
-    layer is reproducible."""
+def _tidy_layer(path: str, mtime: int | None, mount_points: "set[str] | frozenset[str]") -> None:
+    """Leave the runtime's mount targets, the RUN's --mount points, and directories made
+    only to hold them out of a RUN's layer, as podman does; with --timestamp every mtime
+    is the timestamp, so the layer is reproducible."""
     with tarfile.open(path, "r") as src:
         members = src.getmembers()
         kept = [m for m in members
-                if not (m.name in MOUNT_TARGETS and m.isreg() and m.size == 0)]
-        dropped = {m.name.rpartition("/")[0] for m in members if m not in kept}
-        holders = {d for d in dropped
+                if not (m.name in MOUNT_TARGETS and m.isreg() and m.size == 0)
+                and not (m.name in mount_points and (m.isdir() or (m.isreg() and m.size == 0)))]
+        dropped = {m.name for m in members if m not in kept}
+        holders: set[str] = set()
+        for name in dropped:
+            while "/" in name:
+                name = name.rpartition("/")[0]
+                holders.add(name)
+        holders = {d for d in holders
                    if not any(k.name.startswith(d + "/") for k in kept)}
         kept = [m for m in kept if not (m.isdir() and m.name in holders)]
         if len(kept) == len(members) and mtime is None:
@@ -232,9 +268,17 @@ def copy_step(b: BuildSession, state: StageState, ins: Instruction) -> None:
         raise BuildFileError(f"{b.where(ins)}: {ins.keyword} needs a source and a destination",
                              hint=f"write {ins.keyword} SRC... DEST")
     srcs, dest = words[:-1], words[-1]
-    if any(s.startswith(("http://", "https://")) for s in srcs):
-        raise BuildFileError(f"{b.where(ins)}: sources from URLs are not supported yet",
-                             hint="download the file into the context and COPY it")
+    from pdman.engine.build_fetch import is_url
+
+    urls = [s for s in srcs if is_url(s)]
+    if urls and (ins.keyword == "COPY" or len(urls) != len(srcs)):
+        raise BuildFileError(f"{b.where(ins)}: " + (
+            "COPY does not take URLs" if ins.keyword == "COPY" else
+            "URL sources cannot be mixed with files in one ADD"),
+            hint="use ADD URL DEST, one ADD for the URLs and another for the files")
+    if ins.flag("checksum") and not urls:
+        raise BuildFileError(f"{b.where(ins)}: --checksum is only for URL sources",
+                             hint="ADD --checksum=sha256:HEX https://... DEST")
     if not dest.startswith("/"):
         workdir = state.c.get("WorkingDir") or "/"
         dest = posixpath.join(workdir, dest) + ("/" if dest.endswith("/") or dest == "." else "")
@@ -246,7 +290,8 @@ def copy_step(b: BuildSession, state: StageState, ins: Instruction) -> None:
         raise BuildFileError(f"{b.where(ins)}: --chmod={chmod} is not an octal mode",
                              hint="write e.g. --chmod=755") from None
     uid, gid = _owner(b, state, ins.flag("chown"))
-    single = len(srcs) == 1 and not set("*?[") & set(srcs[0]) and not dest.endswith("/")
+    single = len(srcs) == 1 and (bool(urls) or not set("*?[") & set(srcs[0])) \
+        and not dest.endswith("/")
     dest_is_dir = single and _dest_is_dir(b, links(b, state.image_id), dest)
     if b.use_cache and ins.keyword == "COPY" and not ins.heredocs and not from_ref:
         # the key first, without writing the layer: a cached COPY writes nothing
@@ -285,8 +330,19 @@ def copy_step(b: BuildSession, state: StageState, ins: Instruction) -> None:
                 os.close(root)
             if mode is None:
                 mode = 0o644
+        elif urls:
+            from pdman.engine.build_fetch import fetch
+
+            got = os.path.join(area, "urls")
+            os.mkdir(got, 0o700)
+            names = fetch(urls, got, expand_word(ins.flag("checksum"), env, b.escape))
+            root = os.open(got, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                sources.collect(root, names, dest, dest_is_dir, None, raw)
+            finally:
+                os.close(root)
         elif from_ref:
-            source_links = links(b, _source_image(b, ins, from_ref))
+            source_links = links(b, source_image(b, ins, from_ref))
             if not source_links:
                 raise BuildFileError(f"{b.where(ins)}: --from={from_ref} has no files",
                                      hint="copy from a stage or image that has layers")
@@ -323,19 +379,6 @@ def copy_step(b: BuildSession, state: StageState, ins: Instruction) -> None:
 def _copy_key(state: StageState, ins: Instruction, words: list[str], content: str) -> str:
     flags = json.dumps(sorted((k, v) for k, v in ins.flags.items()))
     return plan.step_key(state.key, f"{ins.keyword} {flags} {json.dumps(words)}", content)
-
-
-def _source_image(b: BuildSession, ins: Instruction, ref: str) -> str:
-    idx = plan.stage_index(b.cf, ref)
-    if idx is not None:
-        if idx not in b.results:
-            raise BuildFileError(f"{b.where(ins)}: stage {ref} is not built before this one",
-                                 hint="COPY --from names an earlier stage")
-        return materialize(b, b.results[idx])
-    return str(image(b, ref).id)
-
-
-__all__ = ["build"]
 
 
 __all__ = ["copy_step", "run_step"]

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 class BuildOptions(Record):
     _required = ("context",)
     _lists = ("tags",)
-    _dicts = ("build_args", "labels")
+    _dicts = ("build_args", "labels", "secrets")
 
     context: str                          # a directory, or "-" (a tar archive on stdin)
     containerfile: str = ""               # -f: path, "-" (stdin), or "" (look in the context)
@@ -30,6 +30,8 @@ class BuildOptions(Record):
     labels: dict[str, str]
     timestamp: int | None = None          # --timestamp: created times and file mtimes
     network: str = ""                     # RUN's network: "" the default backend
+    #: --secret: id -> "file:PATH" or "env:NAME", for RUN --mount=type=secret
+    secrets: dict[str, str]
     rm: bool = True                       # remove RUN containers (always, even on failure)
     #: where STEP lines and results are printed (RUN output goes to the process's stdio)
     out: TextIO | None = None

@@ -233,9 +233,9 @@ def test_containerfile_errors_exit_125(pd: Run, busybox: str, tmp_path: Path) ->
     done = pd("build", str(ctx), check=False)
     assert done.returncode == 125 and "outside the build context" in done.stderr
     # an option not built yet is refused, never silently ignored
-    (ctx / "Containerfile").write_text(f"FROM {busybox}\nRUN --mount=type=cache,target=/c true\n")
+    (ctx / "Containerfile").write_text(f"FROM {busybox}\nRUN --frobnicate=yes true\n")
     done = pd("build", str(ctx), check=False)
-    assert done.returncode == 125 and "--mount is not supported yet" in done.stderr
+    assert done.returncode == 125 and "--frobnicate is not supported" in done.stderr
     assert pd("ps", "-a", "-q").stdout.strip() == ""
 
 
@@ -310,3 +310,50 @@ def test_onbuild_triggers_run_in_the_child(pd: Run, busybox: str, tmp_path: Path
     pd("build", "-t", "child", str(child))
     assert pd("run", "--rm", "child", "cat", "/note").stdout == "child\ntriggered\n"
     assert inspect(pd, "child")["Config"].get("OnBuild") in (None, [])
+
+
+def test_add_url_with_checksum(pd: Run, busybox: str, tmp_path: Path) -> None:
+    """ADD of a URL (a server of the test's own, on 127.0.0.1): the file is not
+    extracted, gets mode 0600, and --checksum is checked before it is used."""
+    import functools
+    import gzip as gz
+    import hashlib
+    import http.server
+    import threading
+
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "data.txt").write_text("downloaded\n")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        info = tarfile.TarInfo("inside.txt")
+        info.size = 3
+        t.addfile(info, io.BytesIO(b"in\n"))
+    (served / "payload.tar.gz").write_bytes(gz.compress(buf.getvalue()))
+    digest = hashlib.sha256(b"downloaded\n").hexdigest()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        ctx = context(tmp_path / "ctx", {"Containerfile": f"""FROM {busybox}
+ADD {base}/payload.tar.gz /opt/
+ADD --checksum=sha256:{digest} {base}/data.txt /data.txt
+"""})
+        pd("build", "-t", "added", str(ctx))
+        out = pd("run", "--rm", "added", "sh", "-c",
+                 "stat -c '%a %s' /opt/payload.tar.gz; test -e /opt/inside.txt || echo "
+                 "not-extracted; cat /data.txt").stdout
+        size = (served / "payload.tar.gz").stat().st_size
+        assert out == f"600 {size}\nnot-extracted\ndownloaded\n"
+        for line, words in ((f"ADD --checksum=sha256:{'0' * 64} {base}/data.txt /d",
+                             "checksum mismatch"),
+                            (f"ADD {base}/nosuch.txt /d", "404"),
+                            ("ADD --checksum=sha256:00 local.txt /d", "only for URL"),
+                            (f"COPY {base}/data.txt /d", "COPY does not take URLs")):
+            (ctx / "Containerfile").write_text(f"FROM {busybox}\n{line}\n")
+            done = pd("build", str(ctx), check=False)
+            assert done.returncode == 125, done.stderr
+            assert words in done.stderr and "Containerfile:2" in done.stderr, done.stderr
+    finally:
+        server.shutdown()

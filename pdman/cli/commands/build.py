@@ -51,6 +51,11 @@ def build(
              "inputs give the same image ID.")] = None,
     network: Annotated[Optional[str], typer.Option(
         "--network", help="The network of RUN steps: the default backend, none or host.")] = None,
+    secret: Annotated[Optional[list[str]], typer.Option(
+        "--secret", metavar="id=ID,src=FILE",
+        help="Give RUN --mount=type=secret,id=ID this file (src=FILE) or environment "
+             "variable (env=NAME); it is mounted at /run/secrets/ID for that step only, "
+             "never stored in the image or its cache key.")] = None,
     rm: Annotated[bool, typer.Option(
         "--rm/--no-rm", help="Remove the containers of RUN steps (always done; accepted "
                              "for compatibility).")] = True,
