@@ -337,9 +337,6 @@ def _build_options(req: "Request") -> "Any":
     if req.arg("remote"):
         raise Unsupported("a remote build context (remote=) is not supported",
                           hint="send the context as the request body")
-    if req.flag("squash"):
-        raise Unsupported("squash is not supported through the API yet",
-                          hint="build without --squash")
     if req.arg("outputs") or req.arg("version") == "2":
         raise Unsupported("BuildKit builds are not supported",
                           hint="use the classic builder: DOCKER_BUILDKIT=0")
@@ -353,7 +350,7 @@ def _build_options(req: "Request") -> "Any":
         context="-", tags=[t for t in req.query.get("t", []) if t],
         build_args=_json_map(req, "buildargs"), labels=_json_map(req, "labels"),
         target=req.arg("target"), no_cache=req.flag("nocache"), quiet=req.flag("q"),
-        network=network, pull="always" if pull and pull.lower() not in ("0", "false") else
+        network=network, squash="new" if req.flag("squash") else "", pull="always" if pull and pull.lower() not in ("0", "false") else
         "missing")
 
 

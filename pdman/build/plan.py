@@ -119,6 +119,9 @@ class StageState:
                  gargs: dict[str, str], build_args: dict[str, str], escape: str) -> None:
         self.config = copy.deepcopy(config)
         self.config.setdefault("config", {})
+        # what the stage starts from: --squash merges only what comes after
+        self.base_layers = len((self.config.get("rootfs") or {}).get("diff_ids") or [])
+        self.base_history = len(self.config.get("history") or [])
         self.key = key
         self.image_id = image_id            # last registered image ("" for scratch)
         self.dirty = False                  # config changed since image_id was registered

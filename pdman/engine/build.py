@@ -123,6 +123,12 @@ def build(ctx: EngineContext, options: BuildOptions) -> BuildReport:
             for i in needed:
                 b.results[i] = _build_stage(b, cf.stages[i], final=i == needed[-1])
             final = b.results[needed[-1]]
+            if options.squash:
+                from pdman.engine.build_squash import squash
+
+                b.say("--> squashing" + (" every layer" if options.squash == "all" else
+                                         " the new layers"))
+                squash(b, final, final.base_layers, final.base_history, options.squash == "all")
         finally:
             if tmp_context:
                 shutil.rmtree(tmp_context, ignore_errors=True)

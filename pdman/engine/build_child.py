@@ -80,6 +80,8 @@ def _flags(options: BuildOptions) -> list[str]:
         argv += ["--network", options.network]
     if options.timestamp is not None:
         argv += ["--timestamp", str(options.timestamp)]
+    if options.squash:
+        argv.append("--squash-all" if options.squash == "all" else "--squash")
     argv += ["--pull", options.pull]
     if options.containerfile:
         argv += ["-f", options.containerfile]

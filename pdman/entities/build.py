@@ -29,6 +29,7 @@ class BuildOptions(Record):
     iidfile: str = ""
     labels: dict[str, str]
     timestamp: int | None = None          # --timestamp: created times and file mtimes
+    squash: str = ""                      # --squash: "new" layers, --squash-all: "all"
     network: str = ""                     # RUN's network: "" the default backend
     #: --secret: id -> "file:PATH" or "env:NAME", for RUN --mount=type=secret
     secrets: dict[str, str]

@@ -357,3 +357,33 @@ ADD --checksum=sha256:{digest} {base}/data.txt /data.txt
             assert words in done.stderr and "Containerfile:2" in done.stderr, done.stderr
     finally:
         server.shutdown()
+
+
+def test_squash_and_squash_all(pd: Run, busybox: str, tmp_path: Path) -> None:
+    ctx = context(tmp_path / "ctx", {
+        "Containerfile": f"""FROM {busybox}
+RUN mkdir /app && echo one > /app/one && echo gone > /app/gone
+COPY two /app/two
+RUN rm /app/gone /bin/vi && echo three > /app/three
+ENV SQUASHED=yes
+""",
+        "two": "two\n"})
+
+    def layers(image: str) -> int:
+        return len(inspect(pd, image)["RootFS"]["Layers"])
+
+    base = layers(busybox)
+    pd("build", "-t", "layered", str(ctx))
+    pd("build", "--squash", "-t", "squashed", str(ctx))
+    pd("build", "--squash-all", "-t", "flat", str(ctx))
+    assert layers("layered") == base + 3
+    assert layers("squashed") == base + 1
+    assert layers("flat") == 1
+    for image in ("layered", "squashed", "flat"):
+        out = pd("run", "--rm", image, "sh", "-c",
+                 "cat /app/one /app/two /app/three; echo $SQUASHED; "
+                 "test -e /app/gone || echo no-gone; test -e /bin/vi || echo no-vi").stdout
+        assert out == "one\ntwo\nthree\nyes\nno-gone\nno-vi\n", image
+        entries = inspect_config_history(pd, image)
+        # one history entry per layer that is not empty, as the image spec wants
+        assert sum(not e.get("empty_layer") for e in entries) == layers(image)

@@ -51,6 +51,11 @@ def build(
              "inputs give the same image ID.")] = None,
     network: Annotated[Optional[str], typer.Option(
         "--network", help="The network of RUN steps: the default backend, none or host.")] = None,
+    squash: Annotated[bool, typer.Option(
+        "--squash", help="Merge the layers the final stage adds into one (its base's "
+                         "layers are kept).")] = False,
+    squash_all: Annotated[bool, typer.Option(
+        "--squash-all", help="Merge every layer of the image, its base's too, into one.")] = False,
     secret: Annotated[Optional[list[str]], typer.Option(
         "--secret", metavar="id=ID,src=FILE",
         help="Give RUN --mount=type=secret,id=ID this file (src=FILE) or environment "

@@ -54,7 +54,7 @@ def build(g: GlobalOptions, context: str | None, file: str | None, tag: list[str
           build_arg: list[str] | None, target: str | None, no_cache: bool, layers: bool,
           pull: str | None, pull_always: bool, pull_never: bool, quiet: bool, iidfile: str | None,
           label: list[str] | None, timestamp: int | None, network: str | None,
-          secret: list[str] | None, rm: bool) -> int:
+          squash: bool, squash_all: bool, secret: list[str] | None, rm: bool) -> int:
     from pdman.engine.build import build as engine_build
     from pdman.entities.build import BuildOptions
 
@@ -70,5 +70,6 @@ def build(g: GlobalOptions, context: str | None, file: str | None, tag: list[str
         build_args=_pairs(build_arg, "--build-arg", True), target=target or "",
         no_cache=no_cache, layers=layers, pull=policy, quiet=quiet,
         iidfile=iidfile or "", labels=_pairs(label, "--label", False), timestamp=timestamp,
-        network=network or "", secrets=_secrets(secret), rm=rm))
+        network=network or "", secrets=_secrets(secret), rm=rm,
+        squash="all" if squash_all else "new" if squash else ""))
     return 0
