@@ -39,7 +39,7 @@ def merge(layer_paths: list[str], out_path: str, keep_whiteouts: bool) -> int:
                 if name in (".", "") or name.startswith("../"):
                     continue
                 m.name = name
-                m.pax_headers.pop("path", None)
+                m.pax_headers = {k: v for k, v in m.pax_headers.items() if k != "path"}
                 parent, base = posixpath.split(name)
                 if base == _OPAQUE:
                     _drop_below(entries, parent)

@@ -335,10 +335,10 @@ def copy_step(b: BuildSession, state: StageState, ins: Instruction) -> None:
 
             got = os.path.join(area, "urls")
             os.mkdir(got, 0o700)
-            names = fetch(urls, got, expand_word(ins.flag("checksum"), env, b.escape))
+            fetched = fetch(urls, got, expand_word(ins.flag("checksum"), env, b.escape))
             root = os.open(got, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
             try:
-                sources.collect(root, names, dest, dest_is_dir, None, raw)
+                sources.collect(root, fetched, dest, dest_is_dir, None, raw)
             finally:
                 os.close(root)
         elif from_ref:

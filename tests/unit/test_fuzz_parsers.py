@@ -656,3 +656,26 @@ def test_containerfiles(text: str, target: str) -> None:
         for ins in stage.instructions:
             if ins.keyword not in plan.LAYER_STEPS:
                 clean(plan.apply_metadata, state, ins)
+
+
+mount_specs = st.one_of(
+    st.text(max_size=80),
+    st.lists(st.one_of(
+        st.sampled_from(["type=cache", "type=bind", "type=tmpfs", "type=secret", "type=x",
+                         "target=/c", "dst=rel", "id=a", "from=a", "source=../x", "rw",
+                         "ro=false", "uid=", "gid=-1", "mode=0777", "mode=9", "size=1",
+                         "sharing=locked", "required", "required=maybe", "=", ",,"]),
+        st.text(alphabet="typecahdsrgio=,/.0123456789-", max_size=16)),
+        max_size=8).map(",".join),
+)
+
+
+@fuzz(400)
+@given(mount_specs, st.sampled_from(["/", "/w", ""]))
+def test_run_mount_options(spec: str, workdir: str) -> None:
+    """`RUN --mount=` values: a RunMount with an absolute target, or a PdmanError."""
+    from pdman.build.mounts import parse_mount
+
+    m = clean(parse_mount, spec, workdir)
+    if m is not None:
+        assert m.target.startswith("/") and m.kind in ("bind", "cache", "tmpfs", "secret")
