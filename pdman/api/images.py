@@ -330,6 +330,12 @@ def _json_map(req: "Request", name: str) -> "dict[str, str]":
     return {str(k): str(v) for k, v in value.items() if v is not None}
 
 
+#: build parameters of docker's API that pdman's build does not take
+_BUILD_UNSUPPORTED = ("extrahosts", "cpusetcpus", "cpusetmems", "cpushares", "cpuquota",
+                      "cpuperiod", "memory", "memswap", "cgroupparent", "shmsize", "ulimits",
+                      "cachefrom", "isolation")
+
+
 def _build_options(req: "Request") -> "Any":
     from pdman.entities.build import BuildOptions
     from pdman.errors import UsageError
@@ -340,6 +346,12 @@ def _build_options(req: "Request") -> "Any":
     if req.arg("outputs") or req.arg("version") == "2":
         raise Unsupported("BuildKit builds are not supported",
                           hint="use the classic builder: DOCKER_BUILDKIT=0")
+    # what docker's client sends on every build, at its default unless asked for: a value
+    # pdman's build cannot honour is refused (501) rather than ignored
+    for name in _BUILD_UNSUPPORTED:
+        if req.arg(name) not in ("", "0", "null", "[]", "{}"):
+            raise Unsupported(f"the build option {name}={req.arg(name)} is not supported",
+                              hint="build without it")
     network = req.arg("networkmode")
     if network in ("default", "bridge"):
         network = ""

@@ -94,6 +94,9 @@ def test_docker_build_errors(service: Service, busybox: str, tmp_path: Path) -> 
     done = classic(service, docker_clis()[0], "build", ctx, check=False)
     assert done.returncode == 1 and "FROBNICATE" in done.stderr, done.stderr
     assert run_pdman("ps", "-a", "-q", env=service.env).stdout == ""
+    # an option the build cannot honour is refused, never ignored; defaults pass
+    status, _, body = service.request("POST", "/build?memory=1048576&shmsize=0")
+    assert status == 501 and b"memory=1048576" in body
 
 
 def test_compose_build(service: Service, busybox: str, tmp_path: Path) -> None:  # noqa: F811
