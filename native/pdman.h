@@ -206,6 +206,13 @@ struct pdman_spawn_spec {
   int timeout_ms;           /* per sync point; 0: 30 s */
   int set_umask;            /* --umask: set `umask` before execve; 0: inherited */
   unsigned int umask;
+  /* --sysctl: written under /proc/sys after sync 2, in the container's own
+   * namespaces and before its rootfs ("net.ipv4.ip_forward" -> "1") */
+  const char *const *sysctl_keys;
+  const char *const *sysctl_values;
+  size_t n_sysctls;
+  int set_personality;      /* --personality: personality(2) before execve */
+  unsigned int personality;
 };
 
 struct pdman_spawn_result {

@@ -104,6 +104,10 @@ def create(ctx: EngineContext, options: "CreateOptions") -> records.ContainerRec
         id=cid, name=name, image_id=image.id, image_name=config["image_name"],
         command=config["argv"], created=time.time(), config=config, status="created")
     try:
+        if config.get("user_entries"):                          # --passwd, --hostuser
+            from pdman.engine import runcompat
+
+            runcompat.write_user_files(ctx.paths, cid, config)
         if config.get("userns"):                                # keep-id, nomap: owners moved
             from pdman.engine import userns_rootfs
 
@@ -191,11 +195,16 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
         events.container_event(ctx.paths, "attach", rec)
         if schedule is not None:
             schedule.start()
+        timer = _timeout_timer(rec.config, pid)
         try:
             code = session.wait()                               # 7: wait
         finally:
             if schedule is not None:
                 schedule.stop()
+            if timer is not None:
+                timer.cancel()
+        if timer is not None and timer.fired:
+            code = -1                         # --timeout killed it: conmon's code
     oom = _teardown(ctx, rec)
     if oom and code > 128:
         code = 137  # OOM-killed (seen in the cgroup): a racing SIGTERM may have said 143
@@ -208,6 +217,31 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
 
         pods.member_exited(ctx, rec)
     return code
+
+
+def _timeout_timer(config: "dict[str, Any]", pid: int) -> "Any":
+    """--timeout of a foreground container: a timer that SIGKILLs it (our child, not
+    reaped before the timer is cancelled: its PID cannot be another's meanwhile)."""
+    if not config.get("timeout"):
+        return None
+    import threading
+
+    class Timer(threading.Timer):
+        fired = False
+
+    def kill() -> None:
+        import signal
+
+        timer.fired = True
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    timer = Timer(float(config["timeout"]), kill)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 def container_mapping(config: "dict[str, Any]") -> "Any":
@@ -399,6 +433,11 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
         "create_command": list(options.create_command),
     }
     runextra.resolve(ctx, options, config, layer_paths(ctx.paths, links))
+    from pdman.engine import runcompat
+
+    runcompat.resolve(ctx, options, icfg, config, layer_paths(ctx.paths, links))
+    if options.preserve_fds:
+        config["preserve_fds"] = options.preserve_fds
     return config
 
 

@@ -181,6 +181,10 @@ class SpawnSpec(Record):
     timeout: float = 30.0
     #: --umask of the process (None: inherited)
     umask: int | None = None
+    #: --sysctl: (key, value) pairs written in the container's namespaces
+    sysctls: Sequence[tuple[str, str]] = ()
+    #: --personality: personality(2)'s domain (None: inherited)
+    personality: int | None = None
 
 
 class SpawnedChild:
@@ -432,6 +436,13 @@ def _to_c(spec: SpawnSpec, b: _Builder | None = None) -> tuple[Any, list[Any]]:
     if spec.umask is not None:
         c.set_umask = 1
         c.umask = spec.umask
+    if spec.sysctls:
+        c.sysctl_keys = b.strv([k for k, _ in spec.sysctls])
+        c.sysctl_values = b.strv([v for _, v in spec.sysctls])
+        c.n_sysctls = len(spec.sysctls)
+    if spec.personality is not None:
+        c.set_personality = 1
+        c.personality = spec.personality
     if spec.seccomp_filter:
         buf = b.ffi.from_buffer("uint8_t[]", spec.seccomp_filter)
         b.keep += [spec.seccomp_filter, buf]

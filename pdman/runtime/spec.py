@@ -17,6 +17,8 @@ from pdman.runtime.native import (
 from pdman.storage.container_fs import ContainerDirs
 
 
+#: --personality domains: personality(2)'s PER_LINUX, PER_LINUX32
+PERSONALITIES = {"LINUX": 0x0000, "LINUX32": 0x0008}
 #: where `--init` puts pdman-init inside the container
 INIT_PATH = "/run/pdman-init"
 
@@ -63,6 +65,22 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
         if dest not in taken:
             source = (net_dirs if name != "hostname" else dirs).userfile(name)
             mounts.append(BindMount(source=source, destination=dest, readonly=False))
+    if config.get("user_entries"):
+        # --passwd, --hostuser: the image's files with the lines added (engine/runcompat.py)
+        for name in ("passwd", "group"):
+            source = dirs.userfile(name)
+            if f"/etc/{name}" not in taken and os.path.exists(source):
+                mounts.append(BindMount(source=source, destination=f"/etc/{name}",
+                                        readonly=False))
+    for chroot in config.get("chrootdirs") or ():
+        # --chrootdirs: the generated files there too, as podman (not the hostname)
+        for name in ("hosts", "resolv.conf"):
+            if name == "hosts" and config.get("no_hosts"):
+                continue
+            dest = f"{chroot.rstrip('/')}/etc/{name}"
+            if dest not in taken:
+                mounts.append(BindMount(source=net_dirs.userfile(name), destination=dest,
+                                        readonly=False))
     containerenv = dirs.userfile(".containerenv")
     if "/run/.containerenv" not in taken and os.path.exists(containerenv):
         mounts.append(BindMount(source=containerenv, destination="/run/.containerenv",
@@ -160,11 +178,21 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
         share_uts=config.get("uts") == "host",
         umask=config.get("umask"),
         share_ipc=config.get("ipc") == "host",
+        share_cgroup=config.get("cgroupns") == "host",
+        preserve_fds=int(config.get("preserve_fds") or 0),
+        sysctls=[(k, v) for k, v in config.get("sysctls") or ()],
+        personality=_personality(config.get("personality")),
         join_userns=join_userns,
         join_netns=join_netns,
         join_ipcns=join_ipcns,
         join_utsns=join_utsns,
     )
+
+
+def _personality(domain: "str | None") -> "int | None":
+    if not domain:
+        return None
+    return PERSONALITIES[domain]
 
 
 def _infra_namespaces(paths: Paths, infra_id: str) -> str:

@@ -86,6 +86,12 @@ def run(
     health_on_failure: o.HealthOnFailure = None, no_healthcheck: o.NoHealthcheck = False,
     sdnotify: o.Sdnotify = "conmon",
     pod: o.Pod = None, pod_id_file: o.PodIdFile = None,
+    passwd: o.PasswdRun = True, passwd_entry: o.PasswdEntry = None, hostuser: o.Hostuser = None,
+    chrootdirs: o.Chrootdirs = None, cgroupns: o.Cgroupns = None,
+    seccomp_policy: o.SeccompPolicy = "default", http_proxy: o.HttpProxy = True,
+    image_volume: o.ImageVolume = "bind", timeout: o.Timeout = 0, sysctl: o.Sysctl = None,
+    personality: o.Personality = None, device: o.Device = None,
+    preserve_fds: o.PreserveFds = 0,
     detach: o.Detach = False, detach_keys: o.DetachKeys = None, sig_proxy: o.SigProxy = True,
 ) -> None:
     """Run a command in a new container: pull the image if missing, create the
@@ -134,6 +140,11 @@ def create(
     health_on_failure: o.HealthOnFailure = None, no_healthcheck: o.NoHealthcheck = False,
     sdnotify: o.Sdnotify = "conmon",
     pod: o.Pod = None, pod_id_file: o.PodIdFile = None,
+    passwd_entry: o.PasswdEntry = None, hostuser: o.Hostuser = None,
+    chrootdirs: o.Chrootdirs = None, cgroupns: o.Cgroupns = None,
+    seccomp_policy: o.SeccompPolicy = "default", http_proxy: o.HttpProxy = True,
+    image_volume: o.ImageVolume = "bind", timeout: o.Timeout = 0, sysctl: o.Sysctl = None,
+    personality: o.Personality = None, device: o.Device = None,
 ) -> None:
     """Create a container without starting it; prints its ID."""
 

@@ -225,7 +225,16 @@ def _create_options(image: str, command: list[str] | None, **kw: object):  # typ
         no_healthcheck=bool(kw.get("no_healthcheck")),
         detach_keys=kw.get("detach_keys"), sig_proxy=bool(kw.get("sig_proxy", True)),  # type: ignore[arg-type]
         sdnotify=str(kw.get("sdnotify") or "conmon"), create_command=_command_line(),
-        pod=_pod_of(kw.get("pod"), kw.get("pod_id_file")))
+        pod=_pod_of(kw.get("pod"), kw.get("pod_id_file")),
+        passwd=bool(kw.get("passwd", True)), passwd_entry=kw.get("passwd_entry"),  # type: ignore[arg-type]
+        hostuser=list(kw.get("hostuser") or []),  # type: ignore[call-overload]
+        chrootdirs=list(kw.get("chrootdirs") or []),  # type: ignore[call-overload]
+        cgroupns=kw.get("cgroupns"), seccomp_policy=str(kw.get("seccomp_policy") or "default"),  # type: ignore[arg-type]
+        http_proxy=bool(kw.get("http_proxy", True)),
+        image_volume=str(kw.get("image_volume") or "bind"), timeout=int(kw.get("timeout") or 0),  # type: ignore[call-overload]
+        sysctl=list(kw.get("sysctl") or []), personality=kw.get("personality"),  # type: ignore[call-overload]
+        devices=list(kw.get("device") or []),  # type: ignore[call-overload]
+        preserve_fds=int(kw.get("preserve_fds") or 0))  # type: ignore[call-overload]
 
 
 def _command_line() -> list[str]:
