@@ -105,7 +105,7 @@ def _image_volumes(mode: str, icfg: "dict[str, Any]", config: "dict[str, Any]") 
         return
     taken = {m["destination"] for m in config["mounts"]}
     for path in sorted(icfg.get("Volumes") or {}):
-        dest = os.path.normpath("/" + path)
+        dest = "/" + os.path.normpath(path).lstrip("/")
         if dest in taken or dest == "/":
             continue
         if mode == "tmpfs":

