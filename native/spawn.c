@@ -258,7 +258,10 @@ static void reap(struct pdman_spawn_result *res, int kill_first) {
 }
 
 static unsigned long clone_flags(const struct pdman_spawn_spec *spec) {
-  unsigned long flags = CLONE_NEWNS | CLONE_NEWPID;
+  unsigned long flags = CLONE_NEWNS;
+
+  if (!(spec->share & PDMAN_SHARE_PID) && !(spec->join & PDMAN_JOIN_PID))
+    flags |= CLONE_NEWPID;
 
   if (!(spec->join & PDMAN_JOIN_USER) && !(spec->share & PDMAN_SHARE_USER))
     flags |= CLONE_NEWUSER;

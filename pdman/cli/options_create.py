@@ -258,6 +258,9 @@ Personality = Annotated[Optional[str], typer.Option(
 Device = Annotated[Optional[list[str]], typer.Option(
     "--device", help="Bind a host device node: HOST[:CONTAINER][:rwm] (rootless: one your "
                      "user can open).")]
+Pid = Annotated[Optional[str], typer.Option(
+    "--pid", help="PID namespace: private (default), host (the host's processes, its "
+                  "/proc), or container:NAME (another running container's).")]
 PreserveFds = Annotated[int, typer.Option(
     "--preserve-fds", min=0, help="Pass fds 3 to 3+N-1 of pdman's caller into the "
                                   "container.")]

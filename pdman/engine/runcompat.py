@@ -39,6 +39,7 @@ def resolve(ctx: EngineContext, options: "CreateOptions", icfg: "dict[str, Any]"
                          if k in os.environ and k not in have] + config["env"]
     _seccomp_policy(options.seccomp_policy, icfg)
     config["cgroupns"] = _cgroupns(options.cgroupns or "")
+    config["pid"] = _pid(ctx, options.pid or "", config)
     if options.chrootdirs:
         for d in options.chrootdirs:
             if not d.startswith("/"):
@@ -95,6 +96,27 @@ def _cgroupns(value: str) -> str:
     raise UsageError(f"--cgroupns={value}: not supported",
                      hint="use private (the default: the container's cgroup is its root) "
                           "or host")
+
+
+def _pid(ctx: EngineContext, value: str, config: "dict[str, Any]") -> "dict[str, str]":
+    """--pid: private (default), host, or container:NAME (its PID namespace, and so its
+    user namespace: a process can only be born into a PID namespace of its own user
+    namespace's)."""
+    if value in ("", "private"):
+        return {"mode": "private"}
+    if value == "host":
+        return {"mode": "host"}
+    kind, _, name = value.partition(":")
+    if kind == "container" and name:
+        from pdman.storage import container_records
+
+        if config.get("userns"):
+            raise UsageError(f"--pid={value} with --userns: a container joining another's "
+                             "PID namespace joins its user namespace too",
+                             hint="drop --userns")
+        return {"mode": "container", "container": container_records.find(ctx.catalog, name).id}
+    raise UsageError(f"--pid={value}: not supported",
+                     hint="use private (the default), host, or container:NAME")
 
 
 def _image_volumes(mode: str, icfg: "dict[str, Any]", config: "dict[str, Any]") -> None:

@@ -124,6 +124,8 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
         mounts.append(BindMount(source=config["tz"], destination="/etc/localtime",
                                 readonly=True))
     rlimits = [Rlimit(r["type"], r["soft"], r["hard"]) for r in config.get("rlimits", [])]
+    from pdman.config import is_root_mode
+
     join_userns = join_netns = None
     if net["mode"] in ("bridge", "container"):
         # user-defined networks: into the rootless netns' user namespace (started
@@ -141,6 +143,14 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
             join_ipcns = ns + "ipc"
         if "uts" in config["pod_share"]:
             join_utsns = ns + "uts"
+    pid = config.get("pid") or {}
+    join_pidns = None
+    if pid.get("mode") == "container":
+        # --pid container:ID: its PID namespace, and the user namespace that owns it
+        ns = _running_namespaces(paths, pid["container"], "the --pid container")
+        join_pidns = ns + "pid"
+        if join_userns is None and not is_root_mode():
+            join_userns = ns + "user"
     argv = list(config["argv"])
     if config.get("init"):
         # a reaper as PID 1 (podman mounts catatonit the same way)
@@ -152,7 +162,6 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
     from pdman.runtime import seccomp
 
     caps = [c.removeprefix("CAP_") for c in config.get("caps", [])]
-    from pdman.config import is_root_mode
 
     return SpawnSpec(
         argv=argv,
@@ -179,6 +188,8 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
         umask=config.get("umask"),
         share_ipc=config.get("ipc") == "host",
         share_cgroup=config.get("cgroupns") == "host",
+        share_pid=pid.get("mode") == "host",
+        join_pidns=join_pidns,
         preserve_fds=int(config.get("preserve_fds") or 0),
         sysctls=[(k, v) for k, v in config.get("sysctls") or ()],
         personality=_personality(config.get("personality")),
@@ -197,6 +208,11 @@ def _personality(domain: "str | None") -> "int | None":
 
 def _infra_namespaces(paths: Paths, infra_id: str) -> str:
     """`/proc/PID/ns/` of a pod's running infra container."""
+    return _running_namespaces(paths, infra_id, "the infra container")
+
+
+def _running_namespaces(paths: Paths, container_id: str, what: str) -> str:
+    """`/proc/PID/ns/` of a running container whose namespaces this one joins."""
     from pdman.errors import ConflictError
     from pdman.runtime import procs
     from pdman.storage import container_records
@@ -204,13 +220,16 @@ def _infra_namespaces(paths: Paths, infra_id: str) -> str:
 
     catalog = Catalog(paths.catalog)
     try:
-        rec = container_records.find(catalog, infra_id)
+        rec = container_records.find(catalog, container_id)
     finally:
         catalog.close()
     if rec.status not in ("running", "paused") or not procs.is_running(
             rec.pid, rec.state.get("pid_start", 0)):
-        raise ConflictError(f"the infra container {rec.name} of this container's pod is not "
-                            "running", hint="start the pod (`pdman pod start POD`)")
+        if what == "the infra container":
+            raise ConflictError(f"the infra container {rec.name} of this container's pod is "
+                                "not running", hint="start the pod (`pdman pod start POD`)")
+        raise ConflictError(f"{what} {rec.name} is not running",
+                            hint=f"start it first (`pdman start {rec.name}`)")
     return f"/proc/{rec.pid}/ns/"
 
 

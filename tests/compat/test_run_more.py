@@ -164,3 +164,26 @@ def test_preserve_fds(registry_env: dict[str, str], busybox: str, tmp_path: Path
     done = sh(f"{exe} run --rm {busybox} sh -c 'test -e /proc/self/fd/3 && echo open || "
               "echo closed'")
     assert done.stdout == "closed\n", done.stderr
+
+
+def test_pid_namespace(registry_env: dict[str, str], busybox: str) -> None:
+    pd = _pd(registry_env)
+    mine = os.readlink("/proc/self/ns/pid")
+    out = pd("run", "--rm", busybox, "sh", "-c", "readlink /proc/self/ns/pid; echo $$").stdout
+    assert out.split()[0] != mine and out.split()[1] == "1"
+    # host: the host's PID namespace and processes (this test's own among them)
+    out = pd("run", "--rm", "--pid", "host", busybox, "sh", "-c",
+             f"readlink /proc/self/ns/pid; test -d /proc/{os.getpid()} && echo seen").stdout
+    assert out.split() == [mine, "seen"]
+    # container:NAME: born into another running container's PID namespace
+    pd("run", "-d", "--name", "first", busybox, "sleep", "600")
+    first = int(pd("inspect", "first", "--format", "{{.State.Pid}}").stdout)
+    out = pd("run", "--rm", "--pid", "container:first", busybox, "sh", "-c",
+             "readlink /proc/self/ns/pid; ps -o pid,args").stdout.splitlines()
+    assert out[0] == os.readlink(f"/proc/{first}/ns/pid")
+    assert any(ln.split()[:3] == ["1", "sleep", "600"] for ln in out[1:])
+    pd("create", "--name", "idle", busybox, "true")
+    bad = pd("run", "--rm", "--pid", "container:idle", busybox, "true", check=False)
+    assert bad.returncode != 0 and "is not running" in bad.stderr
+    bad = pd("run", "--rm", "--pid", "ns:/proc/1/ns/pid", busybox, "true", check=False)
+    assert bad.returncode == 125 and "--pid" in bad.stderr

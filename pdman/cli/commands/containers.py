@@ -90,7 +90,7 @@ def run(
     chrootdirs: o.Chrootdirs = None, cgroupns: o.Cgroupns = None,
     seccomp_policy: o.SeccompPolicy = "default", http_proxy: o.HttpProxy = True,
     image_volume: o.ImageVolume = "bind", timeout: o.Timeout = 0, sysctl: o.Sysctl = None,
-    personality: o.Personality = None, device: o.Device = None,
+    personality: o.Personality = None, device: o.Device = None, pid: o.Pid = None,
     preserve_fds: o.PreserveFds = 0,
     detach: o.Detach = False, detach_keys: o.DetachKeys = None, sig_proxy: o.SigProxy = True,
 ) -> None:
@@ -144,7 +144,7 @@ def create(
     chrootdirs: o.Chrootdirs = None, cgroupns: o.Cgroupns = None,
     seccomp_policy: o.SeccompPolicy = "default", http_proxy: o.HttpProxy = True,
     image_volume: o.ImageVolume = "bind", timeout: o.Timeout = 0, sysctl: o.Sysctl = None,
-    personality: o.Personality = None, device: o.Device = None,
+    personality: o.Personality = None, device: o.Device = None, pid: o.Pid = None,
 ) -> None:
     """Create a container without starting it; prints its ID."""
 
