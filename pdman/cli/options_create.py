@@ -248,7 +248,7 @@ ImageVolume = Annotated[str, typer.Option(
     "--image-volume", help="The image's VOLUMEs: bind (default: anonymous volumes), tmpfs, "
                            "or ignore.")]
 Timeout = Annotated[int, typer.Option(
-    "--timeout", min=0, help="Kill the container (SIGKILL) after this many seconds of "
+    "--timeout", help="Kill the container (SIGKILL) after this many seconds of "
                              "running (0: never).")]
 Sysctl = Annotated[Optional[list[str]], typer.Option(
     "--sysctl", help="Set a namespaced sysctl KEY=VALUE (net.*, fs.mqueue.*, kernel's IPC "
@@ -262,5 +262,5 @@ Pid = Annotated[Optional[str], typer.Option(
     "--pid", help="PID namespace: private (default), host (the host's processes, its "
                   "/proc), or container:NAME (another running container's).")]
 PreserveFds = Annotated[int, typer.Option(
-    "--preserve-fds", min=0, help="Pass fds 3 to 3+N-1 of pdman's caller into the "
+    "--preserve-fds", help="Pass fds 3 to 3+N-1 of pdman's caller into the "
                                   "container.")]

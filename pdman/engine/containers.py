@@ -437,6 +437,8 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
 
     runcompat.resolve(ctx, options, icfg, config, layer_paths(ctx.paths, links))
     if options.preserve_fds:
+        if options.preserve_fds < 0:
+            raise UsageError(f"invalid --preserve-fds {options.preserve_fds}")
         config["preserve_fds"] = options.preserve_fds
     return config
 
