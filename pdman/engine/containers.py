@@ -80,8 +80,6 @@ def run(ctx: EngineContext, options: "CreateOptions", io: "StartIO",
 def create(ctx: EngineContext, options: "CreateOptions") -> records.ContainerRecord:
     """Stages 1-3: resolve (and pull) the image, resolve the configuration against it,
     allocate the container's writable layer, and record it as `created`."""
-    from pdman.storage import container_fs
-
     pod_fields = None
     if options.pod:                     # joins a pod: its network, hostname, namespaces
         from pdman.engine import pods
@@ -91,17 +89,27 @@ def create(ctx: EngineContext, options: "CreateOptions") -> records.ContainerRec
     config = resolve_config(ctx, options, image)
     if pod_fields:
         config.update(pod_fields)
-    name = options.name or _free_name(ctx)
+    return create_from_config(ctx, config, image.id, options.name or _free_name(ctx),
+                              options.dns_search, options.dns_options)
+
+
+def create_from_config(ctx: EngineContext, config: "dict[str, Any]", image_id: str, name: str,
+                       dns_search: "list[str]", dns_options: "list[str]",
+                       ) -> records.ContainerRecord:
+    """Stage 3 of `create` (and of `container clone`): the writable layer, the generated
+    files, the rootfs copy of --userns, secrets and volumes; then the record."""
+    from pdman.storage import container_fs
+
     cid = _new_id()
     config["hostname"] = config["hostname"] or cid[:12]       # podman: the short ID
     container_fs.prepare(ctx.paths, cid, config["hostname"],     # 3: writable layer, /etc files
                          hosts_extra=container_fs.add_host_lines(config["net"]["add_hosts"]),
                          dns=config["net"]["dns"],
-                         dns_search=options.dns_search, dns_options=options.dns_options,
+                         dns_search=dns_search, dns_options=dns_options,
                          container_env=container_fs.containerenv(
-                             name, cid, config["image_name"], image.id))
+                             name, cid, config["image_name"], image_id))
     rec = records.ContainerRecord(
-        id=cid, name=name, image_id=image.id, image_name=config["image_name"],
+        id=cid, name=name, image_id=image_id, image_name=config["image_name"],
         command=config["argv"], created=time.time(), config=config, status="created")
     try:
         if config.get("user_entries"):                          # --passwd, --hostuser

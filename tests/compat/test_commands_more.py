@@ -137,3 +137,27 @@ def test_container_runlabel(registry_env: dict[str, str], busybox: str,
     missing = pd("container", "runlabel", "NOPE", "localhost/lbl", check=False)
     assert missing.returncode == 125
     assert "cannot find the value of label: NOPE in image: localhost/lbl" in missing.stderr
+
+
+def test_container_clone(registry_env: dict[str, str], busybox: str) -> None:
+    pd = _pd(registry_env)
+    pd("create", "--name", "orig", "-e", "KEPT=yes", "-v", "/anon", "-w", "/tmp",
+       "--label", "team=a", busybox, "sh", "-c", "echo $KEPT $(pwd) $(hostname); "
+       "ls /anon; touch /anon/mine")
+    pd("start", "-a", "orig")
+    cid = pd("container", "clone", "orig").stdout.strip()
+    info = json.loads(pd("inspect", "orig-clone").stdout)[0]
+    assert info["Id"] == cid and info["Config"]["Labels"]["team"] == "a"
+    # the same command, environment and working directory; its own hostname and an
+    # anonymous volume of its own (empty: the original's file is not in it)
+    out = pd("start", "-a", "orig-clone").stdout.split()
+    assert out == ["yes", "/tmp", cid[:12]]
+    orig_vol = [m["Name"] for m in json.loads(pd("inspect", "orig").stdout)[0]["Mounts"]]
+    clone_vol = [m["Name"] for m in info["Mounts"]]
+    assert orig_vol != clone_vol
+    # NAME argument, --run, --destroy
+    pd("container", "clone", "--run", "--destroy", "orig", "second")
+    assert pd("container", "exists", "orig", check=False).returncode == 1
+    assert pd("wait", "second").stdout.strip() == "0"
+    missing = pd("container", "clone", "nosuch", check=False)
+    assert missing.returncode == 125 and "no such container" in missing.stderr

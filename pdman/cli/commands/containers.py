@@ -254,3 +254,28 @@ groups.register(rename, (groups.top, "rename"), (groups.container, "rename"))
 groups.register(wait, (groups.top, "wait"), (groups.container, "wait"))
 groups.register(prune, (groups.container, "prune"))
 groups.register(inspect, (groups.container, "inspect"))
+
+
+@handled_by("containers.clone")
+def clone(
+    container: Annotated[str, typer.Argument(help="The container to copy.")],
+    name: Annotated[Optional[str], typer.Argument(
+        help="The clone's name (default: NAME-clone).")] = None,
+    image: Annotated[Optional[str], typer.Argument(
+        help="Create the clone from this image instead (pulled when missing).")] = None,
+    destroy: Annotated[bool, typer.Option("--destroy", help="Remove the original.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", "-f", help="With --destroy: remove the original even if it runs.")] = False,
+    run: Annotated[bool, typer.Option("--run", help="Start the clone.")] = False,
+    name_opt: Annotated[Optional[str], typer.Option(
+        "--name", help="The clone's name (as the NAME argument).")] = None,
+    memory: o.Memory = None, memory_swap: o.MemorySwap = None,
+    memory_reservation: o.MemoryReservation = None, cpus: o.Cpus = None,
+    cpu_shares: o.CpuShares = None, cpuset_cpus: o.CpusetCpus = None,
+) -> None:
+    """Create a container with another's configuration (a new ID, an empty writable
+    layer, new anonymous volumes); resource limits given here replace the original's.
+    Prints the clone's ID."""
+
+
+groups.register(clone, (groups.container, "clone"))

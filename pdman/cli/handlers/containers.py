@@ -494,3 +494,18 @@ def init(g: GlobalOptions, containers: list[str] | None, all: bool) -> int:
         return name
 
     return each(containers, one)
+
+
+def clone(g: GlobalOptions, container: str, name: str | None, image: str | None,
+          destroy: bool, force: bool, run: bool, name_opt: str | None,
+          memory: str | None, memory_swap: str | None, memory_reservation: str | None,
+          cpus: float | None, cpu_shares: int | None, cpuset_cpus: str | None) -> int:
+    from pdman.engine import clone as engine
+
+    rec = engine.clone(g.context(), engine.CloneOptions(
+        container=container, name=name_opt or name or "", image=image or "",
+        destroy=destroy, force=force, run=run, memory=memory, memory_swap=memory_swap,
+        memory_reservation=memory_reservation, cpus=cpus, cpu_shares=cpu_shares,
+        cpuset_cpus=cpuset_cpus))
+    print(rec.id)
+    return 0
