@@ -161,3 +161,19 @@ def test_container_clone(registry_env: dict[str, str], busybox: str) -> None:
     assert pd("wait", "second").stdout.strip() == "0"
     missing = pd("container", "clone", "nosuch", check=False)
     assert missing.returncode == 125 and "no such container" in missing.stderr
+
+
+def test_update_is_refused_where_limits_cannot_be_enforced(registry_env: dict[str, str],
+                                                            busybox: str) -> None:
+    pd = _pd(registry_env)
+    pd("create", "--name", "u", busybox, "true")
+    none = pd("update", "u", check=False)
+    assert none.returncode == 125 and "no resource limits" in none.stderr
+    if Path("/sys/fs/cgroup/cgroup.controllers").exists():
+        print("SKIP-REASON: cgroup v2 here: update's limits are tested in the VM tier "
+              "(tests/vm/test_update_vm.py)")
+        return
+    bad = pd("update", "--memory", "64m", "u", check=False)
+    assert bad.returncode == 125 and "Traceback" not in bad.stderr and "--memory" in bad.stderr
+    # nothing recorded
+    assert json.loads(pd("inspect", "u").stdout)[0]["HostConfig"]["Memory"] == 0
