@@ -261,6 +261,11 @@ Device = Annotated[Optional[list[str]], typer.Option(
 Pid = Annotated[Optional[str], typer.Option(
     "--pid", help="PID namespace: private (default), host (the host's processes, its "
                   "/proc), or container:NAME (another running container's).")]
+Ip = Annotated[Optional[str], typer.Option(
+    "--ip", help="The container's IPv4 address on its user-defined network (--network NAME).")]
+MacAddress = Annotated[Optional[str], typer.Option(
+    "--mac-address", help="The container's MAC address on its user-defined network, e.g. "
+                          "92:d0:c6:0a:29:33.")]
 PreserveFds = Annotated[int, typer.Option(
     "--preserve-fds", help="Pass fds 3 to 3+N-1 of pdman's caller into the "
                                   "container.")]

@@ -49,6 +49,8 @@ def resolve(ctx: EngineContext, options: "CreateOptions", icfg: "dict[str, Any]"
     if entries:
         config["user_entries"] = entries
     _image_volumes(options.image_volume, icfg, config)
+    if options.ip or options.mac_address:
+        _static_address(ctx, options, config["net"])
     if options.timeout:
         if options.timeout < 0:
             raise UsageError(f"invalid --timeout {options.timeout}")
@@ -117,6 +119,39 @@ def _pid(ctx: EngineContext, value: str, config: "dict[str, Any]") -> "dict[str,
         return {"mode": "container", "container": container_records.find(ctx.catalog, name).id}
     raise UsageError(f"--pid={value}: not supported",
                      hint="use private (the default), host, or container:NAME")
+
+
+def _static_address(ctx: EngineContext, options: "CreateOptions",
+                    net: "dict[str, Any]") -> None:
+    """--ip and --mac-address: the container's address on its user-defined network."""
+    import ipaddress
+    import re
+
+    nets = net.get("networks") or []
+    if net["mode"] != "bridge" or not nets:
+        raise UsageError("--ip and --mac-address need a user-defined network",
+                         hint="pdman network create NAME; pdman run --network NAME --ip ...")
+    if len(nets) > 1:
+        raise UsageError("--ip and --mac-address can only be set for a single network",
+                         hint="connect the other networks afterwards (`network connect`)")
+    if options.ip:
+        from pdman.storage import network_records
+
+        try:
+            addr = ipaddress.IPv4Address(options.ip)
+        except ValueError:
+            raise UsageError(f"{options.ip!r} is not an IPv4 address") from None
+        subnet = ipaddress.IPv4Network(network_records.find(ctx.catalog, nets[0]["id"]).subnet)
+        if addr not in subnet:
+            raise UsageError(f"requested ip address {addr} is not in the subnet {subnet} of "
+                             f"network {nets[0]['name']}")
+        nets[0]["ip"] = str(addr)
+    if options.mac_address:
+        mac = options.mac_address.lower()
+        if not re.fullmatch(r"([0-9a-f]{2}:){5}[0-9a-f]{2}", mac) or int(mac[:2], 16) & 1:
+            raise UsageError(f"invalid --mac-address {options.mac_address!r}",
+                             hint="a unicast address, e.g. 92:d0:c6:0a:29:33")
+        nets[0]["mac"] = mac
 
 
 def _image_volumes(mode: str, icfg: "dict[str, Any]", config: "dict[str, Any]") -> None:

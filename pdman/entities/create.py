@@ -95,6 +95,8 @@ class CreateOptions(Record):
     personality: str | None = None
     devices: list[str]
     pid: str | None = None                                # private | host | container:ID
+    ip: str | None = None                                 # on a user-defined network
+    mac_address: str | None = None
     preserve_fds: int = 0                                 # run only
     pod: str | None = None                                # --pod NAME|ID|new:NAME
     pod_infra: bool = False                               # the pod's infra container

@@ -187,3 +187,29 @@ def test_pid_namespace(registry_env: dict[str, str], busybox: str) -> None:
     assert bad.returncode != 0 and "is not running" in bad.stderr
     bad = pd("run", "--rm", "--pid", "ns:/proc/1/ns/pid", busybox, "true", check=False)
     assert bad.returncode == 125 and "--pid" in bad.stderr
+
+
+def test_ip_and_mac_address(registry_env: dict[str, str], busybox: str) -> None:
+    pd = _pd(registry_env)
+    pd("network", "create", "--subnet", "10.89.91.0/24", "fixed")
+    try:
+        pd("run", "-d", "--name", "one", "--network", "fixed", "--ip", "10.89.91.50",
+           "--mac-address", "92:d0:c6:0a:29:33", busybox, "sleep", "600")
+        out = pd("exec", "one", "ip", "addr", "show", "eth0").stdout
+        assert "inet 10.89.91.50/24" in out and "link/ether 92:d0:c6:0a:29:33" in out
+        # the address is taken while the first one holds it
+        bad = pd("run", "--rm", "--network", "fixed", "--ip", "10.89.91.50", busybox, "true",
+                 check=False)
+        assert bad.returncode != 0 and "already allocated" in bad.stderr
+        out = pd("run", "--rm", "--network", "fixed", busybox, "sh", "-c",
+                 "ping -c 1 -W 5 10.89.91.50 >/dev/null && echo reached").stdout
+        assert out == "reached\n"
+        for args, words in ((["--network", "fixed", "--ip", "10.1.1.1"], "not in the subnet"),
+                            (["--ip", "10.89.91.60"], "user-defined network"),
+                            (["--network", "fixed", "--mac-address", "93:00:00:00:00:01"],
+                             "invalid --mac-address")):
+            bad = pd("run", "--rm", *args, busybox, "true", check=False)
+            assert bad.returncode == 125 and words in bad.stderr, bad.stderr
+    finally:
+        pd("rm", "-f", "-t", "0", "one", check=False)
+        pd("network", "rm", "-f", "fixed", check=False)
