@@ -266,6 +266,9 @@ Ip = Annotated[Optional[str], typer.Option(
 MacAddress = Annotated[Optional[str], typer.Option(
     "--mac-address", help="The container's MAC address on its user-defined network, e.g. "
                           "92:d0:c6:0a:29:33.")]
+Attach = Annotated[Optional[list[str]], typer.Option(
+    "--attach", "-a", help="Attach only these streams: stdin, stdout, stderr (repeatable; "
+                           "the others go to the log only).")]
 PreserveFds = Annotated[int, typer.Option(
     "--preserve-fds", help="Pass fds 3 to 3+N-1 of pdman's caller into the "
                                   "container.")]

@@ -160,7 +160,9 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
     mapping = container_mapping(rec.config)
     _warn_single_id(ctx, mapping)
     log = _foreground_log(ctx, rec)       # None: pdman's own stdio goes to the container
-    with ForegroundSession(tty=io.tty, interactive=io.interactive, log=log) as session:
+    attach = rec.config.get("attach")                           # --attach: some streams
+    with ForegroundSession(tty=io.tty, interactive=io.interactive, log=log,
+                           attach=tuple(attach) if attach is not None else None) as session:
         spec = specmod.build(ctx.paths, rec.id, rec.config, stdio=session.stdio())
 
         def start_network(pid: int) -> "Callable[[], None]":     # 5: network, while the

@@ -49,6 +49,13 @@ def resolve(ctx: EngineContext, options: "CreateOptions", icfg: "dict[str, Any]"
     if entries:
         config["user_entries"] = entries
     _image_volumes(options.image_volume, icfg, config)
+    if options.attach:
+        streams = [s.lower() for item in options.attach for s in item.split(",") if s]
+        bad = [s for s in streams if s not in ("stdin", "stdout", "stderr")]
+        if bad:
+            raise UsageError(f"invalid stream {bad[0]!r} for --attach",
+                             hint="use stdin, stdout or stderr")
+        config["attach"] = [s for s in ("stdout", "stderr") if s in streams]
     if options.ip or options.mac_address:
         _static_address(ctx, options, config["net"])
     if options.timeout:

@@ -18,7 +18,7 @@ _LIST_OPTIONS = ("command", "env", "env_files", "tmpfs", "volumes", "mounts", "c
                  "network_aliases", "log_opts", "ulimits", "secrets", "env_merge",
                  "unsetenv", "label_files", "annotations", "expose", "group_add",
                  "dns_options", "dns_search", "requires", "volumes_from", "create_command",
-                 "hostuser", "chrootdirs", "sysctl", "devices")
+                 "hostuser", "chrootdirs", "sysctl", "devices", "attach")
 
 
 class CreateOptions(Record):
@@ -95,6 +95,7 @@ class CreateOptions(Record):
     personality: str | None = None
     devices: list[str]
     pid: str | None = None                                # private | host | container:ID
+    attach: list[str]                                     # --attach stdin|stdout|stderr
     ip: str | None = None                                 # on a user-defined network
     mac_address: str | None = None
     preserve_fds: int = 0                                 # run only

@@ -213,3 +213,17 @@ def test_ip_and_mac_address(registry_env: dict[str, str], busybox: str) -> None:
     finally:
         pd("rm", "-f", "-t", "0", "one", check=False)
         pd("network", "rm", "-f", "fixed", check=False)
+
+
+def test_attach_streams(registry_env: dict[str, str], busybox: str) -> None:
+    pd = _pd(registry_env)
+    script = "echo out; echo err >&2"
+    done = pd("run", "--name", "a1", "-a", "stdout", busybox, "sh", "-c", script)
+    assert (done.stdout, done.stderr) == ("out\n", "")
+    done = pd("run", "--rm", "--attach", "STDERR", busybox, "sh", "-c", script)
+    assert (done.stdout, done.stderr) == ("", "err\n")
+    # what is not attached is still logged
+    logs = pd("logs", "a1")
+    assert (logs.stdout, logs.stderr) == ("out\n", "err\n")
+    bad = pd("run", "--rm", "-a", "stdfoo", busybox, "true", check=False)
+    assert bad.returncode == 125 and "--attach" in bad.stderr

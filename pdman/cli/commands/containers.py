@@ -91,7 +91,7 @@ def run(
     seccomp_policy: o.SeccompPolicy = "default", http_proxy: o.HttpProxy = True,
     image_volume: o.ImageVolume = "bind", timeout: o.Timeout = 0, sysctl: o.Sysctl = None,
     personality: o.Personality = None, device: o.Device = None, pid: o.Pid = None,
-    ip: o.Ip = None, mac_address: o.MacAddress = None,
+    ip: o.Ip = None, mac_address: o.MacAddress = None, attach: o.Attach = None,
     preserve_fds: o.PreserveFds = 0,
     detach: o.Detach = False, detach_keys: o.DetachKeys = None, sig_proxy: o.SigProxy = True,
 ) -> None:
@@ -146,7 +146,7 @@ def create(
     seccomp_policy: o.SeccompPolicy = "default", http_proxy: o.HttpProxy = True,
     image_volume: o.ImageVolume = "bind", timeout: o.Timeout = 0, sysctl: o.Sysctl = None,
     personality: o.Personality = None, device: o.Device = None, pid: o.Pid = None,
-    ip: o.Ip = None, mac_address: o.MacAddress = None,
+    ip: o.Ip = None, mac_address: o.MacAddress = None, attach: o.Attach = None,
 ) -> None:
     """Create a container without starting it; prints its ID."""
 

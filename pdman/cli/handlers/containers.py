@@ -235,6 +235,7 @@ def _create_options(image: str, command: list[str] | None, **kw: object):  # typ
         sysctl=list(kw.get("sysctl") or []), personality=kw.get("personality"),  # type: ignore[call-overload]
         devices=list(kw.get("device") or []), pid=kw.get("pid"),  # type: ignore[call-overload]
         ip=kw.get("ip"), mac_address=kw.get("mac_address"),  # type: ignore[arg-type]
+        attach=list(kw.get("attach") or []),  # type: ignore[call-overload]
         preserve_fds=int(kw.get("preserve_fds") or 0))  # type: ignore[call-overload]
 
 
