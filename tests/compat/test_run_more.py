@@ -201,8 +201,8 @@ def test_ip_and_mac_address(registry_env: dict[str, str], busybox: str) -> None:
         bad = pd("run", "--rm", "--network", "fixed", "--ip", "10.89.91.50", busybox, "true",
                  check=False)
         assert bad.returncode != 0 and "already allocated" in bad.stderr
-        out = pd("run", "--rm", "--network", "fixed", busybox, "sh", "-c",
-                 "ping -c 1 -W 5 10.89.91.50 >/dev/null && echo reached").stdout
+        out = pd("run", "--rm", "--cap-add", "NET_RAW", "--network", "fixed", busybox, "sh",
+                 "-c", "ping -c 1 -W 5 10.89.91.50 >/dev/null && echo reached").stdout
         assert out == "reached\n"
         for args, words in ((["--network", "fixed", "--ip", "10.1.1.1"], "not in the subnet"),
                             (["--ip", "10.89.91.60"], "user-defined network"),
