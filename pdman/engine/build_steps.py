@@ -98,7 +98,10 @@ def _run_container(b: BuildSession, state: StageState, ins: Instruction, base: s
     opts = CreateOptions(image=base, command=argv, entrypoint="", env=state.run_env(),
                          workdir=c.get("WorkingDir") or "/", user=c.get("User") or "0",
                          pull="never", network=network, log_driver="passthrough",
-                         labels=["io.pdman.build=1"])
+                         labels=["io.pdman.build=1"],
+                         # the step's /etc/passwd is the image's: what RUN writes there
+                         # lands in the layer (no bound copy with a user added)
+                         passwd=False)
     rec = containers.create(b.ctx, opts)
     saved = _quiet_stdio() if b.options.quiet else None
     try:
