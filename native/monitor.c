@@ -32,6 +32,8 @@
  *   container is interactive)
  *                 [--log-path FILE] [--log-max-size BYTES] [--ready-fd FD]
  *                 [--id ID] [--name NAME]
+ *                 [--timeout MS]   (--timeout: SIGKILL the container after MS of
+ *                                   running; its exit code is then -1, as conmon's)
  *                 [--health-interval MS --health-start-period MS
  *                  --health-start-interval MS --health-arg ARG...]
  *                 -- EXIT-COMMAND...
@@ -75,6 +77,7 @@ struct options {
   long long log_max_size;
   char **exit_command;
   long long health_interval, health_start_period, health_start_interval; /* ms */
+  long long timeout; /* ms; 0: none */
   char *health_argv[MAX_HEALTH_ARGS + 1];
   int health_argc;
 };
@@ -99,6 +102,7 @@ struct monitor {
   char pending[PDMAN_ATTACH_PACKET_MAX]; /* stdin bytes the container did not take yet */
   size_t pending_len;
   int exited, status;
+  int timed_out; /* --timeout killed it */
   long long oom_before;
   char memory_events[PATH_MAX];
   long long started_ms, next_probe_ms; /* CLOCK_MONOTONIC */
@@ -591,8 +595,29 @@ static void reap(struct monitor *m) {
   }
 }
 
-static int exit_code_of(int st) {
+static int exit_code_of(const struct monitor *m) {
+  int st = m->status;
+
+  if (m->timed_out)
+    return -1; /* conmon's code for a container its --timeout killed */
   return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+}
+
+/* --timeout: poll's timeout until the deadline; the container killed once due */
+static int run_timeout(struct monitor *m, int timeout) {
+  long long left;
+
+  if (m->opts.timeout <= 0 || m->exited || m->timed_out)
+    return timeout;
+  left = m->started_ms + m->opts.timeout - now_ms();
+  if (left <= 0) {
+    m->timed_out = 1;
+    kill(m->opts.pid, SIGKILL);
+    return timeout;
+  }
+  if (left > INT_MAX)
+    left = INT_MAX;
+  return timeout < 0 || left < timeout ? (int)left : timeout;
 }
 
 /* The exit file, written to a temporary name and renamed into place, so a
@@ -608,7 +633,7 @@ static int write_exit_file(struct monitor *m, int oom_killed, struct pdman_error
   clock_gettime(CLOCK_REALTIME, &now);
   n = snprintf(text, sizeof(text),
                "pid=%d\nexit_code=%d\nsignal=%d\noom_killed=%d\nfinished_at=%lld.%09ld\n",
-               (int)m->opts.pid, exit_code_of(m->status),
+               (int)m->opts.pid, exit_code_of(m),
                WIFSIGNALED(m->status) ? WTERMSIG(m->status) : 0, oom_killed,
                (long long)now.tv_sec, now.tv_nsec);
   ret = mkdir_p(m->opts.run_dir, err);
@@ -636,7 +661,7 @@ static void finish(struct monitor *m) {
   long long oom_after = read_oom_kills(m->memory_events);
   int oom = WIFSIGNALED(m->status) && WTERMSIG(m->status) == SIGKILL &&
             oom_after > m->oom_before && m->oom_before >= 0;
-  int code = exit_code_of(m->status), i;
+  int code = exit_code_of(m), i;
   char sock[PATH_MAX];
 
   log_flush(&m->log);
@@ -702,6 +727,8 @@ static int parse_options(int argc, char **argv, struct options *o,
       o->id = val;
     else if (strcmp(key, "--name") == 0)
       o->name = val;
+    else if (strcmp(key, "--timeout") == 0)
+      o->timeout = atoll(val);
     else if (strcmp(key, "--health-interval") == 0)
       o->health_interval = atoll(val);
     else if (strcmp(key, "--health-start-period") == 0)
@@ -822,6 +849,7 @@ static void loop(struct monitor *m) {
         return;
     }
     timeout = health_timeout(m, timeout);
+    timeout = run_timeout(m, timeout);
     fds[n] = (struct pollfd){m->sigfd, POLLIN, 0};
     who[n++] = -1;
     for (i = 0; i < 2; i++) {

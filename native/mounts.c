@@ -665,8 +665,11 @@ int pdman_setup_rootfs(const struct pdman_spawn_spec *spec,
   if (rootfd < 0)
     return pdman_error_set(err, errno, "open rootfs `%s`", spec->rootfs);
 
-  ret = mount_at(rootfd, "/proc", 1, "proc", "proc",
-                 MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err);
+  if (spec->share & PDMAN_SHARE_PID) /* the host's PID namespace: its /proc */
+    ret = mount_at(rootfd, "/proc", 1, "/proc", NULL, MS_BIND | MS_REC, NULL, err);
+  else
+    ret = mount_at(rootfd, "/proc", 1, "proc", "proc",
+                   MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err);
   if (ret < 0)
     return pdman_error_wrap(err, "mounting /proc");
   ret = mount_dev(rootfd, spec, err);

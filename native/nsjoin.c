@@ -67,6 +67,12 @@ void pdman_join_main(const struct pdman_spawn_spec *spec,
     pdman_error_set(&err, errno, "setns into the UTS namespace to join");
     goto fail;
   }
+  /* for the children only: the container is cloned into it */
+  if ((spec->join & PDMAN_JOIN_PID) &&
+      setns(spec->join_pidns_fd, CLONE_NEWPID) < 0) {
+    pdman_error_set(&err, errno, "setns into the PID namespace to join");
+    goto fail;
+  }
   pid = (pid_t)syscall(SYS_clone, flags | CLONE_PARENT | SIGCHLD, NULL, NULL,
                        NULL, NULL);
   if (pid == 0)

@@ -94,7 +94,10 @@ enum pdman_share {
   PDMAN_SHARE_IPC = 2,
   PDMAN_SHARE_UTS = 4,
   PDMAN_SHARE_CGROUP = 8,
-  PDMAN_SHARE_USER = 16
+  PDMAN_SHARE_USER = 16,
+  PDMAN_SHARE_PID = 32   /* --pid=host: no PID namespace; /proc is the host's,
+                            bound (a user namespace may not mount a procfs of a
+                            PID namespace it does not own) */
 };
 
 enum pdman_mount_flag {
@@ -130,7 +133,9 @@ enum pdman_join {
                           maps are written already */
   PDMAN_JOIN_NET = 2,  /* no CLONE_NEWNET: setns(join_netns_fd) */
   PDMAN_JOIN_IPC = 4,  /* no CLONE_NEWIPC: setns(join_ipcns_fd) (pods) */
-  PDMAN_JOIN_UTS = 8   /* no CLONE_NEWUTS: setns(join_utsns_fd) (pods) */
+  PDMAN_JOIN_UTS = 8,  /* no CLONE_NEWUTS: setns(join_utsns_fd) (pods) */
+  PDMAN_JOIN_PID = 16  /* no CLONE_NEWPID: setns(join_pidns_fd) (--pid
+                          container:ID): the container is born in it */
 };
 
 /* the kernel's CLONE_NEW* values (spawn.c checks them at compile time) */
@@ -202,10 +207,18 @@ struct pdman_spawn_spec {
   int join_netns_fd;        /* with PDMAN_JOIN_NET */
   int join_ipcns_fd;        /* with PDMAN_JOIN_IPC */
   int join_utsns_fd;        /* with PDMAN_JOIN_UTS */
+  int join_pidns_fd;        /* with PDMAN_JOIN_PID */
   int parent_death_signal;  /* for the container process; 0: none */
   int timeout_ms;           /* per sync point; 0: 30 s */
   int set_umask;            /* --umask: set `umask` before execve; 0: inherited */
   unsigned int umask;
+  /* --sysctl: written under /proc/sys after sync 2, in the container's own
+   * namespaces and before its rootfs ("net.ipv4.ip_forward" -> "1") */
+  const char *const *sysctl_keys;
+  const char *const *sysctl_values;
+  size_t n_sysctls;
+  int set_personality;      /* --personality: personality(2) before execve */
+  unsigned int personality;
 };
 
 struct pdman_spawn_result {

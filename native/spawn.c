@@ -11,9 +11,12 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -97,6 +100,32 @@ out:
   return 0;
 }
 
+/* --sysctl KEY=VALUE: /proc/sys/KEY with dots as slashes (no allocation: this
+ * runs in the child of clone(2)) */
+static int write_sysctls(const struct pdman_spawn_spec *spec,
+                         struct pdman_error *err) {
+  size_t i, j, n;
+
+  for (i = 0; i < spec->n_sysctls; i++) {
+    char path[PATH_MAX];
+    const char *key = spec->sysctl_keys[i], *val = spec->sysctl_values[i];
+    cleanup_close int fd = -1;
+
+    n = (size_t)snprintf(path, sizeof(path), "/proc/sys/%s", key);
+    if (n >= sizeof(path))
+      return pdman_error_set(err, ENAMETOOLONG, "sysctl `%s`", key);
+    for (j = strlen("/proc/sys/"); j < n; j++)
+      if (path[j] == '.')
+        path[j] = '/';
+    fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+      return pdman_error_set(err, errno, "sysctl `%s`: open `%s`", key, path);
+    if (write(fd, val, strlen(val)) < 0)
+      return pdman_error_set(err, errno, "sysctl `%s`: writing `%s`", key, val);
+  }
+  return 0;
+}
+
 int pdman_new_session(const struct pdman_spawn_spec *spec,
                       struct pdman_error *err) {
   /* Always a session of its own: in the caller's session the caller's
@@ -175,9 +204,18 @@ static int child_run(const struct pdman_spawn_spec *spec,
   if (!(spec->share & PDMAN_SHARE_CGROUP) && unshare(CLONE_NEWCGROUP) < 0)
     return pdman_error_set(err, errno, "unshare cgroup namespace");
 
+  /* the host's /proc still: its /proc/sys shows the caller's namespaces,
+   * and these are the container's own now */
+  ret = write_sysctls(spec, err);
+  if (ret < 0)
+    return ret;
+
   ret = pdman_setup_rootfs(spec, prep, err);
   if (ret < 0)
     return ret;
+
+  if (spec->set_personality && personality(spec->personality) < 0)
+    return pdman_error_set(err, errno, "personality 0x%x", spec->personality);
 
   /* a joined UTS namespace (a pod's) keeps the hostname its owner set */
   if (spec->hostname != NULL && !(spec->share & PDMAN_SHARE_UTS) &&
@@ -220,7 +258,10 @@ static void reap(struct pdman_spawn_result *res, int kill_first) {
 }
 
 static unsigned long clone_flags(const struct pdman_spawn_spec *spec) {
-  unsigned long flags = CLONE_NEWNS | CLONE_NEWPID;
+  unsigned long flags = CLONE_NEWNS;
+
+  if (!(spec->share & PDMAN_SHARE_PID) && !(spec->join & PDMAN_JOIN_PID))
+    flags |= CLONE_NEWPID;
 
   if (!(spec->join & PDMAN_JOIN_USER) && !(spec->share & PDMAN_SHARE_USER))
     flags |= CLONE_NEWUSER;

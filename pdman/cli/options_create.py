@@ -220,3 +220,55 @@ HealthOnFailure = Annotated[Optional[str], typer.Option(
                                 "(default), kill, restart or stop.")]
 NoHealthcheck = Annotated[bool, typer.Option(
     "--no-healthcheck", help="Disable any healthcheck, the image's too.")]
+
+# -- more of them (engine/runcompat.py) --
+PasswdRun = Annotated[bool, typer.Option(
+    "--passwd/--no-passwd", help="Add the container's user to its /etc/passwd and /etc/group "
+                                 "when the image does not know its UID (the default; "
+                                 "--passwd=false: never).")]
+PasswdEntry = Annotated[Optional[str], typer.Option(
+    "--passwd-entry", help="The /etc/passwd line added for a user the image does not know: "
+                           "$USERNAME, $UID, $GID, $NAME and $HOME are replaced.")]
+Hostuser = Annotated[Optional[list[str]], typer.Option(
+    "--hostuser", help="Add this host account (name or UID) to the container's /etc/passwd.")]
+Chrootdirs = Annotated[Optional[list[str]], typer.Option(
+    "--chrootdirs", help="A chroot directory inside the container: /etc/hosts and "
+                         "/etc/resolv.conf are bound into its etc/ too.")]
+Cgroupns = Annotated[Optional[str], typer.Option(
+    "--cgroupns", help="cgroup namespace: private (default: the container's cgroup is its "
+                       "root) or host.")]
+SeccompPolicy = Annotated[str, typer.Option(
+    "--seccomp-policy", help="default (the --security-opt profile, else pdman's own); "
+                             "image (a profile named in the image's label) is refused.")]
+HttpProxy = Annotated[bool, typer.Option(
+    "--http-proxy/--no-http-proxy", help="Pass the host's proxy variables (http_proxy, "
+                                         "https_proxy, ftp_proxy, no_proxy and upper case) "
+                                         "in, unless set otherwise (default true).")]
+ImageVolume = Annotated[str, typer.Option(
+    "--image-volume", help="The image's VOLUMEs: bind (default: anonymous volumes), tmpfs, "
+                           "or ignore.")]
+Timeout = Annotated[int, typer.Option(
+    "--timeout", help="Kill the container (SIGKILL) after this many seconds of "
+                             "running (0: never).")]
+Sysctl = Annotated[Optional[list[str]], typer.Option(
+    "--sysctl", help="Set a namespaced sysctl KEY=VALUE (net.*, fs.mqueue.*, kernel's IPC "
+                     "ones); others are refused.")]
+Personality = Annotated[Optional[str], typer.Option(
+    "--personality", help="Execution domain (personality(2)): LINUX or LINUX32.")]
+Device = Annotated[Optional[list[str]], typer.Option(
+    "--device", help="Bind a host device node: HOST[:CONTAINER][:rwm] (rootless: one your "
+                     "user can open).")]
+Pid = Annotated[Optional[str], typer.Option(
+    "--pid", help="PID namespace: private (default), host (the host's processes, its "
+                  "/proc), or container:NAME (another running container's).")]
+Ip = Annotated[Optional[str], typer.Option(
+    "--ip", help="The container's IPv4 address on its user-defined network (--network NAME).")]
+MacAddress = Annotated[Optional[str], typer.Option(
+    "--mac-address", help="The container's MAC address on its user-defined network, e.g. "
+                          "92:d0:c6:0a:29:33.")]
+Attach = Annotated[Optional[list[str]], typer.Option(
+    "--attach", "-a", help="Attach only these streams: stdin, stdout, stderr (repeatable; "
+                           "the others go to the log only).")]
+PreserveFds = Annotated[int, typer.Option(
+    "--preserve-fds", help="Pass fds 3 to 3+N-1 of pdman's caller into the "
+                                  "container.")]

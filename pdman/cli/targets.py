@@ -37,6 +37,8 @@ LATEST = {
     "resources.stats": ("containers", "", False),
     "resources.pause": ("containers", "", False),
     "resources.unpause": ("containers", "", False),
+    "userns.mount": ("containers", "", False),
+    "userns.unmount": ("containers", "", False),
 }
 
 #: handlers whose --filter chooses the containers

@@ -127,7 +127,10 @@ def _run_container(b: BuildSession, state: StageState, ins: Instruction, base: s
                          workdir=c.get("WorkingDir") or "/", user=c.get("User") or "0",
                          pull="never", network=network, log_driver="passthrough",
                          labels=["io.pdman.build=1"],
-                         mounts=list(mounts.specs) if mounts is not None else [])
+                         mounts=list(mounts.specs) if mounts is not None else [],
+                         # the step's /etc/passwd is the image's: what RUN writes there
+                         # lands in the layer (no bound copy with a user added)
+                         passwd=False)
     rec = containers.create(b.ctx, opts)
     saved = _quiet_stdio() if b.options.quiet else None
     try:

@@ -80,8 +80,6 @@ def run(ctx: EngineContext, options: "CreateOptions", io: "StartIO",
 def create(ctx: EngineContext, options: "CreateOptions") -> records.ContainerRecord:
     """Stages 1-3: resolve (and pull) the image, resolve the configuration against it,
     allocate the container's writable layer, and record it as `created`."""
-    from pdman.storage import container_fs
-
     pod_fields = None
     if options.pod:                     # joins a pod: its network, hostname, namespaces
         from pdman.engine import pods
@@ -91,19 +89,33 @@ def create(ctx: EngineContext, options: "CreateOptions") -> records.ContainerRec
     config = resolve_config(ctx, options, image)
     if pod_fields:
         config.update(pod_fields)
-    name = options.name or _free_name(ctx)
+    return create_from_config(ctx, config, image.id, options.name or _free_name(ctx),
+                              options.dns_search, options.dns_options)
+
+
+def create_from_config(ctx: EngineContext, config: "dict[str, Any]", image_id: str, name: str,
+                       dns_search: "list[str]", dns_options: "list[str]",
+                       ) -> records.ContainerRecord:
+    """Stage 3 of `create` (and of `container clone`): the writable layer, the generated
+    files, the rootfs copy of --userns, secrets and volumes; then the record."""
+    from pdman.storage import container_fs
+
     cid = _new_id()
     config["hostname"] = config["hostname"] or cid[:12]       # podman: the short ID
     container_fs.prepare(ctx.paths, cid, config["hostname"],     # 3: writable layer, /etc files
                          hosts_extra=container_fs.add_host_lines(config["net"]["add_hosts"]),
                          dns=config["net"]["dns"],
-                         dns_search=options.dns_search, dns_options=options.dns_options,
+                         dns_search=dns_search, dns_options=dns_options,
                          container_env=container_fs.containerenv(
-                             name, cid, config["image_name"], image.id))
+                             name, cid, config["image_name"], image_id))
     rec = records.ContainerRecord(
-        id=cid, name=name, image_id=image.id, image_name=config["image_name"],
+        id=cid, name=name, image_id=image_id, image_name=config["image_name"],
         command=config["argv"], created=time.time(), config=config, status="created")
     try:
+        if config.get("user_entries"):                          # --passwd, --hostuser
+            from pdman.engine import runcompat
+
+            runcompat.write_user_files(ctx.paths, cid, config)
         if config.get("userns"):                                # keep-id, nomap: owners moved
             from pdman.engine import userns_rootfs
 
@@ -148,7 +160,9 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
     mapping = container_mapping(rec.config)
     _warn_single_id(ctx, mapping)
     log = _foreground_log(ctx, rec)       # None: pdman's own stdio goes to the container
-    with ForegroundSession(tty=io.tty, interactive=io.interactive, log=log) as session:
+    attach = rec.config.get("attach")                           # --attach: some streams
+    with ForegroundSession(tty=io.tty, interactive=io.interactive, log=log,
+                           attach=tuple(attach) if attach is not None else None) as session:
         spec = specmod.build(ctx.paths, rec.id, rec.config, stdio=session.stdio())
 
         def start_network(pid: int) -> "Callable[[], None]":     # 5: network, while the
@@ -191,11 +205,16 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
         events.container_event(ctx.paths, "attach", rec)
         if schedule is not None:
             schedule.start()
+        timer = _timeout_timer(rec.config, pid)
         try:
             code = session.wait()                               # 7: wait
         finally:
             if schedule is not None:
                 schedule.stop()
+            if timer is not None:
+                timer.cancel()
+        if timer is not None and timer.fired:
+            code = -1                         # --timeout killed it: conmon's code
     oom = _teardown(ctx, rec)
     if oom and code > 128:
         code = 137  # OOM-killed (seen in the cgroup): a racing SIGTERM may have said 143
@@ -208,6 +227,31 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
 
         pods.member_exited(ctx, rec)
     return code
+
+
+def _timeout_timer(config: "dict[str, Any]", pid: int) -> "Any":
+    """--timeout of a foreground container: a timer that SIGKILLs it (our child, not
+    reaped before the timer is cancelled: its PID cannot be another's meanwhile)."""
+    if not config.get("timeout"):
+        return None
+    import threading
+
+    class Timer(threading.Timer):
+        fired = False
+
+    def kill() -> None:
+        import signal
+
+        timer.fired = True
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    timer = Timer(float(config["timeout"]), kill)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 def container_mapping(config: "dict[str, Any]") -> "Any":
@@ -399,6 +443,13 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
         "create_command": list(options.create_command),
     }
     runextra.resolve(ctx, options, config, layer_paths(ctx.paths, links))
+    from pdman.engine import runcompat
+
+    runcompat.resolve(ctx, options, icfg, config, layer_paths(ctx.paths, links))
+    if options.preserve_fds:
+        if options.preserve_fds < 0:
+            raise UsageError(f"invalid --preserve-fds {options.preserve_fds}")
+        config["preserve_fds"] = options.preserve_fds
     return config
 
 

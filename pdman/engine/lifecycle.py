@@ -181,7 +181,7 @@ def _start_locked(ctx: EngineContext, rec: records.ContainerRecord) -> None:
         interactive=bool(config.get("interactive")), log_driver=config.get("log_driver", "k8s-file"),
         log_path=containers.log_path(ctx, rec), log_max_size=containers.log_max_size(config),
         exit_command=monitor.exit_command(ctx.paths.root, ctx.paths.runroot, rec.id),
-        health=_health_schedule(ctx, rec))
+        health=_health_schedule(ctx, rec), timeout_ms=int(config.get("timeout") or 0) * 1000)
     events.container_event(ctx.paths, "init", rec)
     try:
         monitor.launch(spec, mapping, options, before_release, on_started,  # 4: namespaces, exec

@@ -17,7 +17,8 @@ _LIST_OPTIONS = ("command", "env", "env_files", "tmpfs", "volumes", "mounts", "c
                  "cap_drop", "security_opt", "labels", "publish", "dns", "add_hosts",
                  "network_aliases", "log_opts", "ulimits", "secrets", "env_merge",
                  "unsetenv", "label_files", "annotations", "expose", "group_add",
-                 "dns_options", "dns_search", "requires", "volumes_from", "create_command")
+                 "dns_options", "dns_search", "requires", "volumes_from", "create_command",
+                 "hostuser", "chrootdirs", "sysctl", "devices", "attach")
 
 
 class CreateOptions(Record):
@@ -80,6 +81,24 @@ class CreateOptions(Record):
     oom_score_adj: int | None = None
     volumes_from: list[str]
     umask: str | None = None
+    # more of them (engine/runcompat.py)
+    passwd: bool = True                                   # add the user to /etc/passwd
+    passwd_entry: str | None = None
+    hostuser: list[str]
+    chrootdirs: list[str]
+    cgroupns: str | None = None                           # private | host
+    seccomp_policy: str = "default"
+    http_proxy: bool = True
+    image_volume: str = "bind"                            # bind | tmpfs | ignore
+    timeout: int = 0                                      # seconds; 0: none
+    sysctl: list[str]
+    personality: str | None = None
+    devices: list[str]
+    pid: str | None = None                                # private | host | container:ID
+    attach: list[str]                                     # --attach stdin|stdout|stderr
+    ip: str | None = None                                 # on a user-defined network
+    mac_address: str | None = None
+    preserve_fds: int = 0                                 # run only
     pod: str | None = None                                # --pod NAME|ID|new:NAME
     pod_infra: bool = False                               # the pod's infra container
     # network (pdman/network)

@@ -424,6 +424,31 @@ class RegistryClient:
                     f"{self.registry} requires authentication to read {repository}",
                     hint=f"log in with `pdman login {self.registry}` or pass --creds USER:PASS")
 
+    def catalog(self, limit: int = 1000) -> list[str]:
+        """The registry's repositories (/v2/_catalog, `search`); [] where the registry
+        does not list them (Docker Hub, most public ones)."""
+        self.ping()
+        scope = "registry:catalog:*"
+        url = f"{self.scheme}://{self.host}/v2/_catalog?n={max(1, limit)}"
+        resp = self._send("GET", url, self._auth_headers(scope))
+        if resp.status_code == 401 and self._challenge and self._challenge.scheme == "bearer":
+            resp = self._send("GET", url, {"Authorization": "Bearer " +
+                                           self._token(scope, refresh=True)})
+        if resp.status_code in (401, 403, 404):
+            return []
+        if resp.status_code != 200:
+            raise self._fail(resp, "listing the repositories", "")
+        repos = _json_object(resp.content[:CONFIG_MAX]).get("repositories") or []
+        return [str(r) for r in repos if isinstance(r, str)]
+
+    def tags(self, repository: str) -> list[str]:
+        """The repository's tags (/v2/<name>/tags/list)."""
+        resp = self.request("GET", repository, "tags/list")
+        if resp.status_code != 200:
+            raise self._fail(resp, "listing the tags", repository)
+        tags = _json_object(resp.content[:CONFIG_MAX]).get("tags") or []
+        return [str(t) for t in tags if isinstance(t, str)]
+
     def check_login(self) -> None:
         """Prove the credentials to the registry (`login`): AuthenticationError if refused."""
         self.ping()
@@ -617,3 +642,13 @@ class RegistryClient:
 
 __all__ = ["Body", "Cancelled", "Challenge", "RegistryClient", "is_loopback",
            "parse_challenge"]
+
+
+def _json_object(data: bytes) -> "dict[str, Any]":
+    import json
+
+    try:
+        value = json.loads(data)
+    except (ValueError, RecursionError):
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -80,6 +80,8 @@ def plug(plan: dict[str, Any]) -> dict[str, str]:
                     cipr.route("del", dst=plan["subnet"], type="unreachable")
                 except Exception:  # noqa: BLE001 - there was no such route
                     pass
+                if plan.get("mac"):         # --mac-address
+                    cipr.link("set", index=index, address=plan["mac"])
                 cipr.addr("add", index=index, address=plan["address"],
                           prefixlen=plan["prefixlen"])
                 cipr.link("set", index=index, state="up")

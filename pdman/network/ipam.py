@@ -74,6 +74,19 @@ def allocate(net: ipaddress.IPv4Network, gateway: ipaddress.IPv4Address,
                         hint="remove containers from the network, or use a larger subnet")
 
 
+def claim(net: ipaddress.IPv4Network, gateway: ipaddress.IPv4Address, used: Iterable[str],
+          wanted: str) -> str:
+    """`--ip`: the address asked for, if it is a free host address of `net`."""
+    addr = ipaddress.IPv4Address(wanted)
+    if addr not in net or addr in (net.network_address, net.broadcast_address):
+        raise ConflictError(f"requested ip address {wanted} is not in the network's subnet {net}",
+                            hint="give an address of that subnet")
+    if addr == gateway or wanted in set(used):
+        raise ConflictError(f"requested ip address {wanted} is already allocated",
+                            hint="give another address, or leave --ip out")
+    return str(addr)
+
+
 def host_networks() -> list[ipaddress.IPv4Network]:
     """The IPv4 networks of the host's interfaces (from /proc/net/route and
     /proc/net/fib_trie would be exact; the route table suffices here)."""

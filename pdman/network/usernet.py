@@ -49,18 +49,22 @@ def _unreachable(own: list[ipaddress.IPv4Network], catalog: Any) -> list[str]:
 
 
 def _plug(ctx: EngineContext, inf: infra.Infra, st: state.NetState, container_id: str,
-          rec: network_records.NetworkRecord, own: list[ipaddress.IPv4Network]) -> state.Link:
+          rec: network_records.NetworkRecord, own: list[ipaddress.IPv4Network],
+          want: "dict[str, Any] | None" = None) -> state.Link:
+    """`want`: the container's membership of the network (its --ip, --mac-address)."""
     subnet = ipaddress.IPv4Network(rec.subnet)
     gateway = ipaddress.IPv4Address(rec.gateway)
+    static = (want or {}).get("ip")
     address = network_records.lease(
         ctx.catalog, rec.id, container_id,
-        lambda used: str(ipam.allocate(subnet, gateway, used)))
+        lambda used: ipam.claim(subnet, gateway, used, static) if static
+        else str(ipam.allocate(subnet, gateway, used)))
     link = state.Link(rec.id, host_ifname(container_id, rec.id), "", address)
     st.links = [ln for ln in st.links if ln.network_id != rec.id] + [link]
     state.save(ctx.paths, st)              # before the veth exists: detach finds it
     plan = {"bridge": rec.interface, "gateway": rec.gateway, "prefixlen": subnet.prefixlen,
             "host_ifname": link.host_ifname, "netns": f"/proc/{st.pid}/ns/net",
-            "address": address, "subnet": str(subnet),
+            "address": address, "subnet": str(subnet), "mac": (want or {}).get("mac") or "",
             "unreachable": _unreachable(own, ctx.catalog)}
     result = nsexec.run_in(inf, bridge.plug, plan)
     link = link._replace(ifname=result["ifname"])
@@ -104,8 +108,9 @@ def attach(ctx: EngineContext, container_id: str, net: dict[str, Any], pid: int)
         _sweep_locked(ctx, skip=container_id)
         nets = _networks(ctx, container_id)
         own = [ipaddress.IPv4Network(n.subnet) for n in nets]
+        wanted = {m["id"]: m for m in net.get("networks") or []}
         for rec in nets:
-            _plug(ctx, inf, st, container_id, rec, own)
+            _plug(ctx, inf, st, container_id, rec, own, wanted.get(rec.id))
         dns.refresh(ctx, {n.id for n in nets})
     if nets and not all(n.internal for n in nets):
         backends.start(paths, container_id, net, pid, st, ifname=BACKEND_IFNAME)

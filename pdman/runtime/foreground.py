@@ -47,8 +47,12 @@ class ForegroundSession:
     """Context manager: set up stdio, then `wait(pid)` forwards signals until exit."""
 
     def __init__(self, tty: bool, interactive: bool,
-                 log: "LogWriter | JournalWriter | None" = None) -> None:
+                 log: "LogWriter | JournalWriter | None" = None,
+                 attach: "tuple[str, ...] | None" = None) -> None:
         self.tty = tty
+        #: --attach: the output streams copied to ours (None: both); the others are
+        #: only logged (or, without a log, dropped)
+        self.attach = attach
         self.interactive = interactive
         self.log = log
         self.master = -1
@@ -96,7 +100,13 @@ class ForegroundSession:
         if self.pipes:
             return (stdin, self.pipes[1], self.pipes[3])
         out = {fd: pipe[1] for fd, pipe in self.out_pipes.items()}
-        return (stdin, out.get(1, 1), out.get(2, 2))
+        stdout, stderr = out.get(1, 1), out.get(2, 2)
+        if self.attach is not None:
+            if self.devnull < 0 or not self.attach:
+                self.devnull = os.open(os.devnull, os.O_RDWR)
+            stdout = stdout if "stdout" in self.attach else self.devnull
+            stderr = stderr if "stderr" in self.attach else self.devnull
+        return (stdin, stdout, stderr)
 
     def __exit__(self, *exc: object) -> None:
         self._restore_terminal()
@@ -265,6 +275,8 @@ class ForegroundSession:
         assert self.log is not None
         stream = {self.pipes[0]: "stdout", self.pipes[2]: "stderr"}
         out = {self.pipes[0]: 1, self.pipes[2]: 2}        # -1: ours is closed
+        if self.attach is not None:                        # --attach: the others logged only
+            out = {fd: (o if stream[fd] in self.attach else -1) for fd, o in out.items()}
         open_fds = list(stream)
         while open_fds:
             try:

@@ -47,12 +47,13 @@ class MonitorOptions:
     """What the monitor needs besides the spawn spec."""
 
     __slots__ = ("container_id", "name", "run_dir", "tty", "interactive", "log_driver",
-                 "log_path", "log_max_size", "exit_command", "health")
+                 "log_path", "log_max_size", "exit_command", "health", "timeout_ms")
 
     def __init__(self, container_id: str, name: str, run_dir: str, tty: bool, interactive: bool,
                  log_driver: str, log_path: str, log_max_size: int,
                  exit_command: list[str],
-                 health: "tuple[int, int, int, list[str]] | None" = None) -> None:
+                 health: "tuple[int, int, int, list[str]] | None" = None,
+                 timeout_ms: int = 0) -> None:
         self.container_id = container_id
         self.name = name
         self.run_dir = run_dir
@@ -65,6 +66,8 @@ class MonitorOptions:
         # healthcheck schedule: interval, start period and the interval during it (ms),
         # and the command the monitor runs for each probe
         self.health = health
+        # --timeout: the monitor kills the container after this long (0: never)
+        self.timeout_ms = timeout_ms
 
 
 class Launched:
@@ -227,6 +230,8 @@ def _become_monitor(exe: str, spec: "SpawnSpec", id_mapping: "IdMapping",
             "--id", options.container_id, "--name", options.name]
     for key, fd in stdio.monitor.items():
         argv += [key, "1" if key == "--tty" else str(fd)]
+    if options.timeout_ms:
+        argv += ["--timeout", str(options.timeout_ms)]
     if options.health is not None:
         interval, start_period, start_interval, command = options.health
         argv += ["--health-interval", str(interval), "--health-start-period",

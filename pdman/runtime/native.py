@@ -175,12 +175,20 @@ class SpawnSpec(Record):
     share_ipc: bool = False
     share_uts: bool = False
     share_cgroup: bool = False
+    #: --pid=host: no PID namespace of its own (the host's /proc bound)
+    share_pid: bool = False
+    #: --pid=container:ID: that container's PID namespace (with join_userns: its owner)
+    join_pidns: str | None = None
     #: signal the container gets when the spawning thread dies (0: none)
     parent_death_signal: int = 0
     #: seconds the child may take to reach each sync point
     timeout: float = 30.0
     #: --umask of the process (None: inherited)
     umask: int | None = None
+    #: --sysctl: (key, value) pairs written in the container's namespaces
+    sysctls: Sequence[tuple[str, str]] = ()
+    #: --personality: personality(2)'s domain (None: inherited)
+    personality: int | None = None
 
 
 class SpawnedChild:
@@ -432,6 +440,13 @@ def _to_c(spec: SpawnSpec, b: _Builder | None = None) -> tuple[Any, list[Any]]:
     if spec.umask is not None:
         c.set_umask = 1
         c.umask = spec.umask
+    if spec.sysctls:
+        c.sysctl_keys = b.strv([k for k, _ in spec.sysctls])
+        c.sysctl_values = b.strv([v for _, v in spec.sysctls])
+        c.n_sysctls = len(spec.sysctls)
+    if spec.personality is not None:
+        c.set_personality = 1
+        c.personality = spec.personality
     if spec.seccomp_filter:
         buf = b.ffi.from_buffer("uint8_t[]", spec.seccomp_filter)
         b.keep += [spec.seccomp_filter, buf]
@@ -444,7 +459,8 @@ def _to_c(spec: SpawnSpec, b: _Builder | None = None) -> tuple[Any, list[Any]]:
                | (lib.PDMAN_SHARE_USER if spec.share_user else 0)
                | (lib.PDMAN_SHARE_IPC if spec.share_ipc else 0)
                | (lib.PDMAN_SHARE_UTS if spec.share_uts else 0)
-               | (lib.PDMAN_SHARE_CGROUP if spec.share_cgroup else 0))
+               | (lib.PDMAN_SHARE_CGROUP if spec.share_cgroup else 0)
+               | (lib.PDMAN_SHARE_PID if spec.share_pid else 0))
     _fill_join(b, c, spec)
     c.parent_death_signal = spec.parent_death_signal
     c.timeout_ms = max(1, int(spec.timeout * 1000))
@@ -463,7 +479,8 @@ def _open_namespace(b: _Builder, path: str) -> int:
 def _fill_join(b: _Builder, c: Any, spec: SpawnSpec) -> None:
     _, lib = _native()
     c.join = 0
-    if (spec.join_netns or spec.join_ipcns or spec.join_utsns) and not spec.join_userns:
+    if (spec.join_netns or spec.join_ipcns or spec.join_utsns or spec.join_pidns) \
+            and not spec.join_userns:
         raise RuntimeFailure("joining a namespace needs the user namespace that owns it")
     if spec.join_userns:
         c.join |= lib.PDMAN_JOIN_USER
@@ -477,6 +494,9 @@ def _fill_join(b: _Builder, c: Any, spec: SpawnSpec) -> None:
     if spec.join_utsns:
         c.join |= lib.PDMAN_JOIN_UTS
         c.join_utsns_fd = _open_namespace(b, spec.join_utsns)
+    if spec.join_pidns:
+        c.join |= lib.PDMAN_JOIN_PID
+        c.join_pidns_fd = _open_namespace(b, spec.join_pidns)
 
 
 # ---- the calls ----

@@ -17,6 +17,8 @@ from pdman.runtime.native import (
 from pdman.storage.container_fs import ContainerDirs
 
 
+#: --personality domains: personality(2)'s PER_LINUX, PER_LINUX32
+PERSONALITIES = {"LINUX": 0x0000, "LINUX32": 0x0008}
 #: where `--init` puts pdman-init inside the container
 INIT_PATH = "/run/pdman-init"
 
@@ -63,6 +65,22 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
         if dest not in taken:
             source = (net_dirs if name != "hostname" else dirs).userfile(name)
             mounts.append(BindMount(source=source, destination=dest, readonly=False))
+    if config.get("user_entries"):
+        # --passwd, --hostuser: the image's files with the lines added (engine/runcompat.py)
+        for name in ("passwd", "group"):
+            source = dirs.userfile(name)
+            if f"/etc/{name}" not in taken and os.path.exists(source):
+                mounts.append(BindMount(source=source, destination=f"/etc/{name}",
+                                        readonly=False))
+    for chroot in config.get("chrootdirs") or ():
+        # --chrootdirs: the generated files there too, as podman (not the hostname)
+        for name in ("hosts", "resolv.conf"):
+            if name == "hosts" and config.get("no_hosts"):
+                continue
+            dest = f"{chroot.rstrip('/')}/etc/{name}"
+            if dest not in taken:
+                mounts.append(BindMount(source=net_dirs.userfile(name), destination=dest,
+                                        readonly=False))
     containerenv = dirs.userfile(".containerenv")
     if "/run/.containerenv" not in taken and os.path.exists(containerenv):
         mounts.append(BindMount(source=containerenv, destination="/run/.containerenv",
@@ -106,6 +124,8 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
         mounts.append(BindMount(source=config["tz"], destination="/etc/localtime",
                                 readonly=True))
     rlimits = [Rlimit(r["type"], r["soft"], r["hard"]) for r in config.get("rlimits", [])]
+    from pdman.config import is_root_mode
+
     join_userns = join_netns = None
     if net["mode"] in ("bridge", "container"):
         # user-defined networks: into the rootless netns' user namespace (started
@@ -123,6 +143,14 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
             join_ipcns = ns + "ipc"
         if "uts" in config["pod_share"]:
             join_utsns = ns + "uts"
+    pid = config.get("pid") or {}
+    join_pidns = None
+    if pid.get("mode") == "container":
+        # --pid container:ID: its PID namespace, and the user namespace that owns it
+        ns = _running_namespaces(paths, pid["container"], "the --pid container")
+        join_pidns = ns + "pid"
+        if join_userns is None and not is_root_mode():
+            join_userns = ns + "user"
     argv = list(config["argv"])
     if config.get("init"):
         # a reaper as PID 1 (podman mounts catatonit the same way)
@@ -134,7 +162,6 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
     from pdman.runtime import seccomp
 
     caps = [c.removeprefix("CAP_") for c in config.get("caps", [])]
-    from pdman.config import is_root_mode
 
     return SpawnSpec(
         argv=argv,
@@ -160,6 +187,12 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
         share_uts=config.get("uts") == "host",
         umask=config.get("umask"),
         share_ipc=config.get("ipc") == "host",
+        share_cgroup=config.get("cgroupns") == "host",
+        share_pid=pid.get("mode") == "host",
+        join_pidns=join_pidns,
+        preserve_fds=int(config.get("preserve_fds") or 0),
+        sysctls=[(k, v) for k, v in config.get("sysctls") or ()],
+        personality=_personality(config.get("personality")),
         join_userns=join_userns,
         join_netns=join_netns,
         join_ipcns=join_ipcns,
@@ -167,8 +200,19 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
     )
 
 
+def _personality(domain: "str | None") -> "int | None":
+    if not domain:
+        return None
+    return PERSONALITIES[domain]
+
+
 def _infra_namespaces(paths: Paths, infra_id: str) -> str:
     """`/proc/PID/ns/` of a pod's running infra container."""
+    return _running_namespaces(paths, infra_id, "the infra container")
+
+
+def _running_namespaces(paths: Paths, container_id: str, what: str) -> str:
+    """`/proc/PID/ns/` of a running container whose namespaces this one joins."""
     from pdman.errors import ConflictError
     from pdman.runtime import procs
     from pdman.storage import container_records
@@ -176,13 +220,16 @@ def _infra_namespaces(paths: Paths, infra_id: str) -> str:
 
     catalog = Catalog(paths.catalog)
     try:
-        rec = container_records.find(catalog, infra_id)
+        rec = container_records.find(catalog, container_id)
     finally:
         catalog.close()
     if rec.status not in ("running", "paused") or not procs.is_running(
             rec.pid, rec.state.get("pid_start", 0)):
-        raise ConflictError(f"the infra container {rec.name} of this container's pod is not "
-                            "running", hint="start the pod (`pdman pod start POD`)")
+        if what == "the infra container":
+            raise ConflictError(f"the infra container {rec.name} of this container's pod is "
+                                "not running", hint="start the pod (`pdman pod start POD`)")
+        raise ConflictError(f"{what} {rec.name} is not running",
+                            hint=f"start it first (`pdman start {rec.name}`)")
     return f"/proc/{rec.pid}/ns/"
 
 

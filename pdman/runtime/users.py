@@ -137,6 +137,26 @@ def _read(layer_dirs: list[str], relpath: str) -> list[list[str]]:
             if line and not line.startswith("#") and "\0" not in line]
 
 
+def read_entries(layer_dirs: list[str], relpath: str) -> list[list[str]]:
+    """An image file's entries (colon-split), as the user lookup reads them."""
+    return _read(layer_dirs, relpath)
+
+
+def read_text(layer_dirs: list[str], relpath: str) -> str | None:
+    """An image file's text (None: absent), read as safely as the entries."""
+    try:
+        fd = _open_visible(layer_dirs, _normalize(relpath.split("/")))
+    except OSError:
+        return None
+    if fd is None:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        data = f.read(MAX_FILE + 1)
+    if len(data) > MAX_FILE:
+        raise UsageError(f"the container's /{relpath} is larger than {MAX_FILE >> 20} MiB")
+    return data.decode("utf-8", errors="replace")
+
+
 def parse_id(text: str) -> int | None:
     """A UID/GID written in decimal ASCII within the mappable range; None otherwise
     (str.isdigit alone accepts '²' and other Unicode digits, which int() refuses)."""

@@ -159,6 +159,16 @@ def _update(catalog: Catalog, container_id: str, running_pid: "int | None",
     return True
 
 
+def update_config(catalog: Catalog, container_id: str, config: "dict[str, Any]") -> None:
+    """Replace a container's configuration (`update`'s new resource limits: the one
+    change of a container's configuration after create)."""
+    import json
+
+    with catalog.write() as c:
+        c.execute("UPDATE containers SET config = ? WHERE id = ?",
+                  (json.dumps(config), container_id))
+
+
 def rename(catalog: Catalog, container_id: str, new_name: str) -> None:
     with catalog.write() as c:
         if c.execute("SELECT 1 FROM containers WHERE name = ?", (new_name,)).fetchone():

@@ -44,3 +44,30 @@ def cp(
 groups.register(diff, (groups.top, "diff"), (groups.container, "diff"))
 groups.register(export, (groups.top, "export"), (groups.container, "export"))
 groups.register(cp, (groups.top, "cp"), (groups.container, "cp"))
+
+
+@handled_by("container_files.runlabel")
+def runlabel(
+    label: Annotated[str, typer.Argument(help="The label holding the command (e.g. RUN, INSTALL).")],
+    image: Annotated[str, typer.Argument(help="The image (pulled when missing).")],
+    args: Annotated[Optional[list[str]], typer.Argument(help="Appended to the command.")] = None,
+    authfile: Annotated[Optional[str], typer.Option(
+        "--authfile", help="Credentials file for the pull.")] = None,
+    creds: Annotated[Optional[str], typer.Option(
+        "--creds", help="USER:PASSWORD for the pull.")] = None,
+    display: Annotated[bool, typer.Option(
+        "--display", help="Print the command the label would run; run nothing.")] = False,
+    name: Annotated[Optional[str], typer.Option(
+        "--name", "-n", help="The container name NAME stands for (default: the image's "
+                             "base name).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No pull progress.")] = False,
+    replace: Annotated[bool, typer.Option(
+        "--replace", help="Remove the container --name names first, if it exists.")] = False,
+    tls_verify: Annotated[Optional[str], typer.Option(
+        "--tls-verify", metavar="BOOL", help="Require HTTPS for the pull (true/false).")] = None,
+) -> None:
+    """Run the command line an image keeps in a label (podman's IMAGE and NAME words
+    replaced; a leading podman or docker is pdman)."""
+
+
+groups.register(runlabel, (groups.container, "runlabel"), stop_at_args=True)

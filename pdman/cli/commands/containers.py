@@ -86,6 +86,13 @@ def run(
     health_on_failure: o.HealthOnFailure = None, no_healthcheck: o.NoHealthcheck = False,
     sdnotify: o.Sdnotify = "conmon",
     pod: o.Pod = None, pod_id_file: o.PodIdFile = None,
+    passwd: o.PasswdRun = True, passwd_entry: o.PasswdEntry = None, hostuser: o.Hostuser = None,
+    chrootdirs: o.Chrootdirs = None, cgroupns: o.Cgroupns = None,
+    seccomp_policy: o.SeccompPolicy = "default", http_proxy: o.HttpProxy = True,
+    image_volume: o.ImageVolume = "bind", timeout: o.Timeout = 0, sysctl: o.Sysctl = None,
+    personality: o.Personality = None, device: o.Device = None, pid: o.Pid = None,
+    ip: o.Ip = None, mac_address: o.MacAddress = None, attach: o.Attach = None,
+    preserve_fds: o.PreserveFds = 0,
     detach: o.Detach = False, detach_keys: o.DetachKeys = None, sig_proxy: o.SigProxy = True,
 ) -> None:
     """Run a command in a new container: pull the image if missing, create the
@@ -134,6 +141,12 @@ def create(
     health_on_failure: o.HealthOnFailure = None, no_healthcheck: o.NoHealthcheck = False,
     sdnotify: o.Sdnotify = "conmon",
     pod: o.Pod = None, pod_id_file: o.PodIdFile = None,
+    passwd_entry: o.PasswdEntry = None, hostuser: o.Hostuser = None,
+    chrootdirs: o.Chrootdirs = None, cgroupns: o.Cgroupns = None,
+    seccomp_policy: o.SeccompPolicy = "default", http_proxy: o.HttpProxy = True,
+    image_volume: o.ImageVolume = "bind", timeout: o.Timeout = 0, sysctl: o.Sysctl = None,
+    personality: o.Personality = None, device: o.Device = None, pid: o.Pid = None,
+    ip: o.Ip = None, mac_address: o.MacAddress = None, attach: o.Attach = None,
 ) -> None:
     """Create a container without starting it; prints its ID."""
 
@@ -243,3 +256,28 @@ groups.register(rename, (groups.top, "rename"), (groups.container, "rename"))
 groups.register(wait, (groups.top, "wait"), (groups.container, "wait"))
 groups.register(prune, (groups.container, "prune"))
 groups.register(inspect, (groups.container, "inspect"))
+
+
+@handled_by("containers.clone")
+def clone(
+    container: Annotated[str, typer.Argument(help="The container to copy.")],
+    name: Annotated[Optional[str], typer.Argument(
+        help="The clone's name (default: NAME-clone).")] = None,
+    image: Annotated[Optional[str], typer.Argument(
+        help="Create the clone from this image instead (pulled when missing).")] = None,
+    destroy: Annotated[bool, typer.Option("--destroy", help="Remove the original.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", "-f", help="With --destroy: remove the original even if it runs.")] = False,
+    run: Annotated[bool, typer.Option("--run", help="Start the clone.")] = False,
+    name_opt: Annotated[Optional[str], typer.Option(
+        "--name", help="The clone's name (as the NAME argument).")] = None,
+    memory: o.Memory = None, memory_swap: o.MemorySwap = None,
+    memory_reservation: o.MemoryReservation = None, cpus: o.Cpus = None,
+    cpu_shares: o.CpuShares = None, cpuset_cpus: o.CpusetCpus = None,
+) -> None:
+    """Create a container with another's configuration (a new ID, an empty writable
+    layer, new anonymous volumes); resource limits given here replace the original's.
+    Prints the clone's ID."""
+
+
+groups.register(clone, (groups.container, "clone"))

@@ -205,3 +205,32 @@ def logout(
 
 
 groups.register(logout, (groups.top, "logout"))
+
+
+@handled_by("images.search")
+def search(
+    term: Annotated[str, typer.Argument(
+        help="REGISTRY/TERM (REGISTRY/: every repository it lists), or a bare TERM (the "
+             "unqualified-search registries of registries.conf).")],
+    limit: Annotated[int, typer.Option("--limit", help="At most this many results per "
+                                                       "registry (default 25).")] = 0,
+    filter: Annotated[Optional[list[str]], typer.Option(
+        "--filter", "-f", help="stars=N, is-official, is-automated (a v2 registry's "
+                               "repositories have no stars and are neither).")] = None,
+    format: Annotated[Optional[str], typer.Option(
+        "--format", help="json, or a Go template ({{.Index}}, {{.Name}}, {{.Description}}, "
+                         "{{.Stars}}, {{.Official}}, {{.Automated}}, {{.Tag}}).")] = None,
+    list_tags: Annotated[bool, typer.Option(
+        "--list-tags", help="List the tags of the image REGISTRY/NAME.")] = False,
+    no_trunc: Annotated[bool, typer.Option("--no-trunc", help="Do not truncate the "
+                                                              "description.")] = False,
+    compatible: Annotated[bool, typer.Option(
+        "--compatible", help="Add docker's STARS, OFFICIAL and AUTOMATED columns.")] = False,
+    tls_verify: TlsVerify = None,
+    authfile: Authfile = None,
+) -> None:
+    """Search a registry for images: the repositories its /v2/_catalog lists whose name
+    contains TERM. Columns: NAME, DESCRIPTION (--list-tags: NAME, TAG)."""
+
+
+groups.register(search, (groups.top, "search"), (groups.image, "search"))

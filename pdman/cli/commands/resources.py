@@ -52,3 +52,21 @@ def unpause(
 groups.register(stats, (groups.top, "stats"), (groups.container, "stats"))
 groups.register(pause, (groups.top, "pause"), (groups.container, "pause"))
 groups.register(unpause, (groups.top, "unpause"), (groups.container, "unpause"))
+
+
+from pdman.cli import options_create as o  # noqa: E402
+
+
+@handled_by("resources.update")
+def update(
+    container: Annotated[str, typer.Argument(help="The container (name or ID).")],
+    memory: o.Memory = None, memory_swap: o.MemorySwap = None,
+    memory_reservation: o.MemoryReservation = None, cpus: o.Cpus = None,
+    cpu_shares: o.CpuShares = None, cpuset_cpus: o.CpusetCpus = None,
+) -> None:
+    """Change a container's resource limits: kept for its next starts, and written into
+    its cgroup at once when it runs (needs cgroup v2 delegated, as the limits of `run`).
+    Prints its ID."""
+
+
+groups.register(update, (groups.top, "update"), (groups.container, "update"))

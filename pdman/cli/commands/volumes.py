@@ -59,7 +59,28 @@ def exists(name: Annotated[str, typer.Argument(help="The volume.")]) -> None:
     """Exit 0 if the volume exists, 1 if not."""
 
 
+@handled_by("volumes.export")
+def export(
+    name: Annotated[str, typer.Argument(help="The volume.")],
+    output: Annotated[Optional[str], typer.Option(
+        "--output", "-o", help="Write to this file (default: stdout, which must not be a "
+                               "terminal).")] = None,
+) -> None:
+    """Write a volume's files as a tar archive."""
+
+
+@handled_by("volumes.import_")
+def import_(
+    name: Annotated[str, typer.Argument(help="The volume (it must exist).")],
+    source: Annotated[str, typer.Argument(
+        help="A tar archive (plain, gzip, zstd ...); `-`: stdin.")] = "-",
+) -> None:
+    """Unpack a tar archive into a volume (files already there are replaced)."""
+
+
 groups.register(create, (groups.volume, "create"))
+groups.register(export, (groups.volume, "export"))
+groups.register(import_, (groups.volume, "import"))
 groups.register(exists, (groups.volume, "exists"))
 groups.register(ls, (groups.volume, "ls"), (groups.volume, "list"))
 groups.register(inspect, (groups.volume, "inspect"))

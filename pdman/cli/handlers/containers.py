@@ -225,7 +225,18 @@ def _create_options(image: str, command: list[str] | None, **kw: object):  # typ
         no_healthcheck=bool(kw.get("no_healthcheck")),
         detach_keys=kw.get("detach_keys"), sig_proxy=bool(kw.get("sig_proxy", True)),  # type: ignore[arg-type]
         sdnotify=str(kw.get("sdnotify") or "conmon"), create_command=_command_line(),
-        pod=_pod_of(kw.get("pod"), kw.get("pod_id_file")))
+        pod=_pod_of(kw.get("pod"), kw.get("pod_id_file")),
+        passwd=bool(kw.get("passwd", True)), passwd_entry=kw.get("passwd_entry"),  # type: ignore[arg-type]
+        hostuser=list(kw.get("hostuser") or []),  # type: ignore[call-overload]
+        chrootdirs=list(kw.get("chrootdirs") or []),  # type: ignore[call-overload]
+        cgroupns=kw.get("cgroupns"), seccomp_policy=str(kw.get("seccomp_policy") or "default"),  # type: ignore[arg-type]
+        http_proxy=bool(kw.get("http_proxy", True)),
+        image_volume=str(kw.get("image_volume") or "bind"), timeout=int(kw.get("timeout") or 0),  # type: ignore[call-overload]
+        sysctl=list(kw.get("sysctl") or []), personality=kw.get("personality"),  # type: ignore[call-overload]
+        devices=list(kw.get("device") or []), pid=kw.get("pid"),  # type: ignore[call-overload]
+        ip=kw.get("ip"), mac_address=kw.get("mac_address"),  # type: ignore[arg-type]
+        attach=list(kw.get("attach") or []),  # type: ignore[call-overload]
+        preserve_fds=int(kw.get("preserve_fds") or 0))  # type: ignore[call-overload]
 
 
 def _command_line() -> list[str]:
@@ -485,3 +496,18 @@ def init(g: GlobalOptions, containers: list[str] | None, all: bool) -> int:
         return name
 
     return each(containers, one)
+
+
+def clone(g: GlobalOptions, container: str, name: str | None, image: str | None,
+          destroy: bool, force: bool, run: bool, name_opt: str | None,
+          memory: str | None, memory_swap: str | None, memory_reservation: str | None,
+          cpus: float | None, cpu_shares: int | None, cpuset_cpus: str | None) -> int:
+    from pdman.engine import clone as engine
+
+    rec = engine.clone(g.context(), engine.CloneOptions(
+        container=container, name=name_opt or name or "", image=image or "",
+        destroy=destroy, force=force, run=run, memory=memory, memory_swap=memory_swap,
+        memory_reservation=memory_reservation, cpus=cpus, cpu_shares=cpu_shares,
+        cpuset_cpus=cpuset_cpus))
+    print(rec.id)
+    return 0

@@ -342,3 +342,33 @@ def exists(g: GlobalOptions, image: str) -> int:
     except ImageNotFound:
         return 1
     return 0
+
+
+def search(g: GlobalOptions, term: str, limit: int, filter: list[str] | None,
+           format: str | None, list_tags: bool, no_trunc: bool, compatible: bool,
+           tls_verify: str | None, authfile: str | None) -> int:
+    from pdman.cli import output
+    from pdman.cli.handlers.containers import _tls
+    from pdman.engine import search as engine
+
+    rows = engine.search(engine.SearchOptions(
+        term=term, limit=limit, filters=tuple(filter or ()), list_tags=list_tags,
+        tls_verify=_tls(tls_verify), authfile=authfile or ""))
+    if format == "json":
+        output.print_json([dict(vars(r)) for r in rows])
+        return 0
+    if format:
+        output.print_formatted(format, [dict(vars(r)) for r in rows])
+        return 0
+    if list_tags:
+        output.print_table(["NAME", "TAG"], [[r.Name, r.Tag] for r in rows])
+        return 0
+    desc = (lambda d: d) if no_trunc else (lambda d: d if len(d) <= 44 else d[:41] + "...")
+    if compatible:
+        output.print_table(["NAME", "DESCRIPTION", "STARS", "OFFICIAL", "AUTOMATED"],
+                           [[r.Name, desc(r.Description), str(r.Stars), r.Official,
+                             r.Automated] for r in rows])
+    else:
+        output.print_table(["NAME", "DESCRIPTION"], [[r.Name, desc(r.Description)]
+                                                     for r in rows])
+    return 0

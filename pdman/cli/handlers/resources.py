@@ -146,3 +146,17 @@ def pause(g: GlobalOptions, containers: list[str] | None, all: bool = False,
 def unpause(g: GlobalOptions, containers: list[str] | None, all: bool = False,
             cidfile: list[str] | None = None) -> int:
     return _each(g, _chosen(g, containers, all, cidfile, "paused"), "unpause")
+
+
+def update(g: GlobalOptions, container: str, memory: str | None, memory_swap: str | None,
+           memory_reservation: str | None, cpus: float | None, cpu_shares: int | None,
+           cpuset_cpus: str | None) -> int:
+    from pdman.engine import update as engine
+    from pdman.entities.create import CreateOptions
+
+    rec = engine.update(g.context(), container, CreateOptions(
+        image="", memory=memory, memory_swap=memory_swap,
+        memory_reservation=memory_reservation, cpus=cpus, cpu_shares=cpu_shares,
+        cpuset_cpus=cpuset_cpus))
+    print(rec.id)
+    return 0

@@ -87,3 +87,52 @@ def exists(g: GlobalOptions, name: str) -> int:
     except VolumeNotFound:
         return 1
     return 0
+
+
+def export(g: GlobalOptions, name: str, output: str | None) -> int:
+    import os
+    import sys
+
+    from pdman.engine import volume_transfer
+    from pdman.errors import UsageError
+
+    if output is None and sys.stdout.isatty():
+        raise UsageError("refusing to write a tar archive to a terminal",
+                         hint="redirect stdout or use --output FILE")
+    sys.stdout.flush()
+    if output is None:
+        volume_transfer.export_volume(g.context(), name, sys.stdout.fileno())
+        return 0
+    tmp = output + ".partial"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        volume_transfer.export_volume(g.context(), name, fd)
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        os.unlink(tmp)
+        raise
+    os.close(fd)
+    os.replace(tmp, output)  # a failed export leaves no half archive under the name
+    return 0
+
+
+def import_(g: GlobalOptions, name: str, source: str = "-") -> int:
+    import os
+    import sys
+
+    from pdman.engine import volume_transfer
+    from pdman.errors import UsageError
+
+    if source == "-":
+        volume_transfer.import_volume(g.context(), name, sys.stdin.fileno())
+        return 0
+    try:
+        fd = os.open(source, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise UsageError(f"opening {source}: {exc.strerror}") from None
+    try:
+        volume_transfer.import_volume(g.context(), name, fd)
+    finally:
+        os.close(fd)
+    return 0
