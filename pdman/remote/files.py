@@ -193,7 +193,9 @@ def commit(c: Client, container: str, image: "str | None", message: "str | None"
         params["author"] = author
     if change:
         params["changes"] = list(change)
-    doc = c.json("POST", "/commit", "container", params)
+    # the body is the new image's container config: none to change (podman's service
+    # insists on one)
+    doc = c.json("POST", "/commit", "container", params, body={})
     print(str(doc["Id"]).removeprefix("sha256:"))
     return 0
 
