@@ -193,6 +193,9 @@ def events(c: Client, filter: "list[str] | None", format: "str | None", since: "
     # times as Unix seconds, which every service reads (durations are the client's)
     if since:
         params["since"] = f"{parse_time(since, True) / 1e9:.9f}"
+    elif not stream:
+        # the logged events from the start ("1": podman's service reads 0 as unset)
+        params["since"] = "1"
     if until:
         params["until"] = f"{parse_time(until, False) / 1e9:.9f}"
     elif not stream:
