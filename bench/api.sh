@@ -31,16 +31,21 @@ for i in $(seq 20); do
   $Q run -d --network none "$BB" sleep 600 >/dev/null
 done
 
+cut -d' ' -f1-3 /proc/loadavg > "$tmp/load.before"
 hyperfine -N -w 3 -r "$RUNS" --export-json "$tmp/out.json" \
   -n "pdman docker run" "$P run --rm $BB true" \
-  -n "podman docker run" "$Q run --rm $BB true" \
+  -n "podman docker run" "$Q run --rm $BB true" >/dev/null
+# `docker ps` is short: more runs (PS_RUNS) for a median that the machine's other
+# work moves less
+hyperfine -N -w 5 -r "${PS_RUNS:-40}" --export-json "$tmp/ps.json" \
   -n "pdman docker ps" "$P ps" \
   -n "podman docker ps" "$Q ps" >/dev/null
 python3 "$HERE/first_answer.py" "pdman first answer" "$RUNS" "$tmp/sock" -- \
   "$PDMAN" system service --time 0 > "$tmp/first-pdman.json"
 python3 "$HERE/first_answer.py" "podman first answer" "$RUNS" "$tmp/sock" -- \
   $PODMAN system service --time 0 > "$tmp/first-podman.json"
-python3 - "$tmp/out.json" "$tmp/first-pdman.json" "$tmp/first-podman.json" <<'PY'
+cut -d' ' -f1-3 /proc/loadavg > "$tmp/load.after"
+python3 - "$tmp/out.json" "$tmp/ps.json" "$tmp/first-pdman.json" "$tmp/first-podman.json" <<'PY'
 import json, sys
 doc = json.load(open(sys.argv[1]))
 for extra in sys.argv[2:]:
@@ -51,3 +56,6 @@ bench_table "$tmp/out.json" "$HERE/results/api.md" \
   "docker run --rm busybox true|pdman docker run|podman docker run" \
   "docker ps (20 containers)|pdman docker ps|podman docker ps" \
   "socket-activated first answer (/_ping)|pdman first answer|podman first answer"
+{ echo
+  echo "Machine load (1, 5, 15-minute averages, $(nproc) CPUs) before: $(cat "$tmp/load.before"), after: $(cat "$tmp/load.after")."
+} >> "$HERE/results/api.md"

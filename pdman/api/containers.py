@@ -363,7 +363,9 @@ def wait(ctx: "EngineContext", req: "Request", conn: "Connection", name: str) ->
     containers.lookup(ctx, name)                 # a 404 comes before the stream
     out = conn.stream()
     try:
-        code = containers.wait_exit(ctx, name, condition, interval=0.02)
+        # a client that left (docker's `run -d` may) ends the wait, and its thread
+        code = containers.wait_exit(ctx, name, condition, interval=0.02,
+                                    stop=conn.client_gone)
         out.write_json({"StatusCode": code, "Error": None})
     except Exception as exc:  # noqa: BLE001 - the status line went out already
         out.write_json({"StatusCode": -1, "Error": {"Message": str(exc)}})
@@ -477,6 +479,15 @@ def _stats_json(row: "dict[str, Any]", previous: "dict[str, Any]", cid: str) -> 
     cpus = os.cpu_count() or 1
     pre = previous.get("cpu_stats") or {"cpu_usage": {"total_usage": 0}, "system_cpu_usage": 0,
                                          "online_cpus": cpus}
+    if not row.get("HasCgroup", True):
+        # nothing to read (no cgroup of its own, or not running): docker's empty
+        # sections, which its clients print as "--"
+        return {"read": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "preread": "0001-01-01T00:00:00Z", "id": cid,
+                "name": "/" + str(row.get("Name", "")), "pids_stats": {},
+                "cpu_stats": {"cpu_usage": {"total_usage": 0}, "throttling_data": {}},
+                "precpu_stats": {"cpu_usage": {"total_usage": 0}, "throttling_data": {}},
+                "memory_stats": {}, "blkio_stats": {}, "networks": {}}
     return {
         "read": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "preread": previous.get("read", "0001-01-01T00:00:00Z"),
@@ -540,7 +551,10 @@ def archive_put(ctx: "EngineContext", req: "Request", conn: "Connection", name: 
     path = req.arg("path")
     if not path:
         raise UsageError("archive needs ?path=DIRECTORY")
-    body_to_fd(req, lambda fd: copy_to(ctx, name, path, fd), ctx.paths.tmp)
+    # docker's clients send noOverwriteDirNonDir=true unless told to replace a
+    # directory by a file (or the other way round): `cp --overwrite`
+    overwrite = not req.flag("noOverwriteDirNonDir")
+    body_to_fd(req, lambda fd: copy_to(ctx, name, path, fd, overwrite), ctx.paths.tmp)
     conn.send(200, b"")
 
 

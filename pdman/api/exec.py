@@ -2,8 +2,11 @@
 between the client and the process that engine.lifecycle.exec_start starts),
 inspect, resize.
 
-Exec sessions live in this service's memory, as they do in dockerd's: they are
-handles for one client's `docker exec`, not state the CLI shares.
+Sessions are handles for one client's `docker exec`, kept as dockerd keeps them:
+until their container is removed, so that ExecInspect answers (the exit code) after
+the exec ended. Kept in memory and in the runroot (storage/exec_sessions.py): a
+socket-activated service that idled out and was started again, or a second service
+on the same store, still knows them.
 """
 
 from __future__ import annotations
@@ -19,32 +22,92 @@ if TYPE_CHECKING:
     from typing import Any
 
     from pdman.api.http import Connection, Request
+    from pdman.config import Paths
     from pdman.engine.context import EngineContext
 
 
 class ExecSession:
-    def __init__(self, container_id: str, body: "dict[str, Any]") -> None:
-        self.id = os.urandom(32).hex()
+    def __init__(self, container_id: str, body: "dict[str, Any]", exec_id: str = "") -> None:
+        self.id = exec_id or os.urandom(32).hex()
         self.container_id = container_id
         self.body = body
         self.running = False
         self.exit_code: int | None = None
         self.pid = 0
+        self.pid_start = 0            # tells the process from a reused PID
         self.master = -1              # the pty, while it runs with one
+        self.paths: "Paths | None" = None
+
+    def doc(self) -> "dict[str, Any]":
+        return {"id": self.id, "container_id": self.container_id, "body": self.body,
+                "running": self.running, "exit_code": self.exit_code, "pid": self.pid,
+                "pid_start": self.pid_start}
+
+    @classmethod
+    def from_doc(cls, doc: "dict[str, Any]") -> "ExecSession":
+        from pdman.runtime.procs import is_running
+
+        s = cls(str(doc["container_id"]), dict(doc.get("body") or {}), str(doc["id"]))
+        s.exit_code, s.pid = doc.get("exit_code"), int(doc.get("pid") or 0)
+        s.pid_start = int(doc.get("pid_start") or 0)
+        # recorded as running by a service that is gone: running only if it still is
+        s.running = bool(doc.get("running")) and is_running(s.pid, s.pid_start)
+        return s
+
+    def save(self) -> None:
+        """Written at each change (create, start, exit)."""
+        from pdman.storage import exec_sessions
+
+        if self.paths is not None:
+            with _LOCK:
+                exec_sessions.save(self.paths, self.doc())
+
+    def started(self, pid: int) -> None:
+        from pdman.runtime.procs import start_time
+
+        self.pid, self.pid_start, self.running = pid, start_time(pid), True
+        self.save()
+
+    def ended(self, code: "int | None") -> None:
+        self.exit_code, self.running = code, False
+        self.save()
 
 
 _SESSIONS: "dict[str, ExecSession]" = {}
 _LOCK = threading.Lock()
 
 
-def _session(exec_id: str) -> ExecSession:
+def _session(exec_id: str, paths: "Paths | None" = None) -> ExecSession:
     from pdman.errors import NotFoundError
 
     with _LOCK:
         found = _SESSIONS.get(exec_id)
+    if found is None and paths is not None:
+        from pdman.storage import exec_sessions
+
+        try:
+            doc = exec_sessions.load(paths, exec_id)
+        except ValueError:
+            doc = None
+        if doc is not None:
+            found = ExecSession.from_doc(doc)
+            found.paths = paths
+            with _LOCK:
+                found = _SESSIONS.setdefault(exec_id, found)
     if found is None:
         raise NotFoundError(f"No such exec instance: {exec_id}")
     return found
+
+
+def _prune(ctx: "EngineContext") -> None:
+    """Sessions of removed containers go (dockerd drops them with the container)."""
+    from pdman.storage import container_records, exec_sessions
+
+    live = {r.id for r in container_records.list_all_shared(ctx.catalog)}
+    exec_sessions.prune(ctx.paths, live)
+    with _LOCK:
+        for key in [k for k, s in _SESSIONS.items() if s.container_id not in live]:
+            del _SESSIONS[key]
 
 
 @route("POST", "/containers/{name}/exec")
@@ -58,9 +121,12 @@ def create(ctx: "EngineContext", req: "Request", conn: "Connection", name: str) 
     rec = containers.lookup(ctx, name)
     if rec.status != "running":
         raise ConflictError(f"container {rec.id} is not running")
+    _prune(ctx)
     session = ExecSession(rec.id, body)
+    session.paths = ctx.paths
     with _LOCK:
         _SESSIONS[session.id] = session
+    session.save()
     conn.send_json(201, {"Id": session.id})
 
 
@@ -80,16 +146,18 @@ def start(ctx: "EngineContext", req: "Request", conn: "Connection", exec_id: str
     from pdman.engine import lifecycle
     from pdman.errors import ConflictError
 
-    session = _session(exec_id)
+    session = _session(exec_id, ctx.paths)
     body = req.json()
     with _LOCK:
-        if session.running or session.exit_code is not None:
+        if session.running or session.exit_code is not None or session.pid:
             raise ConflictError(f"exec {exec_id} has already run")
         session.running = True
+    detached = False
     try:
         if body.get("Detach"):
-            session.pid = lifecycle.exec_start(ctx, _options(session, True), (-1, -1, -1))
+            session.started(lifecycle.exec_start(ctx, _options(session, True), (-1, -1, -1)))
             threading.Thread(target=_reap, args=(session,), daemon=True).start()
+            detached = True
             return None
         tty = bool(session.body.get("Tty"))
         if tty:
@@ -97,16 +165,17 @@ def start(ctx: "EngineContext", req: "Request", conn: "Connection", exec_id: str
         else:
             _run_pipes(ctx, req, conn, session)
     finally:
-        session.running = False
-        if session.exit_code is None and session.pid == 0:
-            session.exit_code = 126   # not started, and no error said why
+        if not detached:      # a detached one runs on: its reaper records the end
+            code = session.exit_code
+            if code is None and session.pid == 0:
+                code = 126    # not started, and no error said why
+            session.ended(code)
 
 
 def _reap(session: ExecSession) -> None:
     from pdman.engine import lifecycle
 
-    session.exit_code = lifecycle.exec_wait(session.pid)
-    session.running = False
+    session.ended(lifecycle.exec_wait(session.pid))
 
 
 def _set_size(fd: int, rows: int, cols: int) -> None:
@@ -143,7 +212,7 @@ def _start_or_report(ctx: "EngineContext", session: ExecSession, stdio: "tuple[i
     from pdman.errors import PdmanError
 
     try:
-        session.pid = lifecycle.exec_start(ctx, _options(session, False), stdio)
+        session.started(lifecycle.exec_start(ctx, _options(session, False), stdio))
         return True
     except PdmanError as exc:
         text = (exc.render() + "\n").encode()
@@ -236,7 +305,7 @@ def _run_pipes(ctx: "EngineContext", req: "Request", conn: "Connection",
 
 @route("GET", "/exec/{exec_id}/json")
 def inspect(ctx: "EngineContext", req: "Request", conn: "Connection", exec_id: str) -> "dict[str, Any]":
-    s = _session(exec_id)
+    s = _session(exec_id, ctx.paths)
     b = s.body
     cmd = list(b.get("Cmd") or [])
     return {

@@ -80,8 +80,7 @@ def create(ctx: "EngineContext", req: "Request", conn: "Connection") -> None:
     from pdman.errors import PdmanError, UsageError
 
     if req.arg("fromSrc"):
-        raise Unsupported("importing an image through the API is not supported yet",
-                          hint="use `pdman import`")
+        return _import(ctx, req, conn)
     ref = req.arg("fromImage")
     if not ref:
         raise UsageError("fromImage is required")
@@ -98,6 +97,26 @@ def create(ctx: "EngineContext", req: "Request", conn: "Connection") -> None:
     except PdmanError as exc:
         # the status line went out already: docker's clients read the error from the stream
         out.write_json({"errorDetail": {"message": exc.message}, "error": exc.message})
+    out.end()
+
+
+def _import(ctx: "EngineContext", req: "Request", conn: "Connection") -> None:
+    """`docker import` (fromSrc=-): the request body is the tarball; `repo`/`tag` name
+    the image, `message` and `changes` (Dockerfile instructions) as `pdman import`'s."""
+    from pdman.api.streams import body_to_path
+    from pdman.engine.image_transfer import import_image
+    from pdman.entities.image_transfer import ImportOptions
+
+    if req.arg("fromSrc") != "-":
+        raise Unsupported("importing from a URL through the API is not supported",
+                          hint="send the tarball as the request body (fromSrc=-)")
+    repo, tag = req.arg("repo"), req.arg("tag")
+    image = f"{repo}:{tag}" if repo and tag else repo
+    report = body_to_path(req, lambda path: import_image(ctx, ImportOptions(
+        source=path, image=image, message=req.arg("message"),
+        changes=req.query.get("changes") or [])), ctx.paths.tmp)
+    out = conn.stream()
+    out.write_json({"status": "sha256:" + report.image_id})
     out.end()
 
 
@@ -256,20 +275,12 @@ def _save(ctx: "EngineContext", conn: "Connection", names: list[str]) -> None:
 
 @route("POST", "/images/load")
 def load(ctx: "EngineContext", req: "Request", conn: "Connection") -> None:
-    import tempfile
-
+    from pdman.api.streams import body_to_path
     from pdman.engine.image_transfer import load as engine_load
     from pdman.entities.image_transfer import LoadOptions
 
-    os.makedirs(ctx.paths.tmp, mode=0o700, exist_ok=True)
-    fd, path = tempfile.mkstemp(dir=ctx.paths.tmp, prefix="api-load-", suffix=".tar")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            for data in req.chunks():
-                f.write(data)
-        report = engine_load(ctx, LoadOptions(input=path))
-    finally:
-        os.unlink(path)
+    report = body_to_path(req, lambda path: engine_load(ctx, LoadOptions(input=path)),
+                          ctx.paths.tmp)
     out = conn.stream()
     for n in report.names:
         out.write_json({"stream": f"Loaded image: {n}\n"})

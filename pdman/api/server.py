@@ -168,8 +168,13 @@ class Service:
     """The accept loop and the idle clock."""
 
     def __init__(self, listener: socket.socket, paths: "Paths", timeout: float) -> None:
+        from pdman.storage.catalog import CatalogPool
+
         self.listener = listener
         self.paths = paths
+        # catalog connections kept between requests: no open per request, and their
+        # parsed container list is reused until the catalog changes (docker ps)
+        self.catalogs = CatalogPool(paths.catalog)
         self.timeout = timeout
         self.lock = threading.Lock()
         self.active = 0
@@ -228,7 +233,7 @@ class Service:
                 if req is None:
                     break
                 self.last_activity = time.monotonic()
-                ctx = EngineContext(self.paths)
+                ctx = EngineContext(self.paths, self.catalogs)
                 try:
                     router.dispatch(ctx, req, conn)
                 finally:
@@ -250,6 +255,9 @@ def serve(paths: "Paths", options: ServiceOptions) -> None:
     from pdman.api import router
 
     router.load()                     # before the first connection: routes and imports
+    from pdman.storage.catalog import enable_fork_gate
+
+    enable_fork_gate()                # threads use SQLite while a start forks
     # a service unit's notify socket is the service's: containers it starts must not
     # tell systemd that their monitor is the service's main process (`run --sdnotify`)
     os.environ.pop("NOTIFY_SOCKET", None)
@@ -270,11 +278,13 @@ def serve(paths: "Paths", options: ServiceOptions) -> None:
     import signal
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))   # systemd's stop: clean up
+    service = Service(listener, paths, options.timeout)
     try:
-        Service(listener, paths, options.timeout).run()
+        service.run()
     except KeyboardInterrupt:
         pass
     finally:
+        service.catalogs.close()
         listener.close()
         if path_to_remove:
             try:

@@ -66,3 +66,10 @@ def body_to_fd(req: "Request", consume: "Callable[[int], Any]", spool_dir: str) 
         f.flush()
         f.seek(0)
         return consume(f.fileno())
+
+
+def body_to_path(req: "Request", consume: "Callable[[str], Any]", spool_dir: str) -> "Any":
+    """`body_to_fd` for the verbs that read a path (import, load): the unlinked
+    file's /proc/self/fd path. Unlinked, the file cannot be taken for garbage by the
+    sweep of the store's tmp/ (storage/layers.py) that an ingest starts."""
+    return body_to_fd(req, lambda fd: consume(f"/proc/self/fd/{fd}"), spool_dir)

@@ -126,16 +126,26 @@ def _tree_size(path: str) -> int:
 def events(ctx: "EngineContext", req: "Request", conn: "Connection") -> None:
     """docker's event stream, read from pdman's event log (engine/event_log.py): the
     logged events since `since`, then new ones as they are written, until `until` or
-    until the client leaves. Filters: container, event, image, label, type, volume,
-    network."""
+    until the client leaves. Filters with docker's rules (api/event_filter.py)."""
     from pdman.api.containers import filters_of
+    from pdman.api.event_filter import DockerEventFilter
     from pdman.engine import event_log
 
-    flt = event_log.EventFilter(filters_of(req), since=req.arg("since") or None,
-                                until=req.arg("until") or None)
+    filters = filters_of(req)
+    wanted = DockerEventFilter(filters)         # a bad filter: a 400 before the stream
+    since, until = req.arg("since") or None, req.arg("until") or None
+    for f in filters:                           # podman's clients send them as filters
+        key, _, value = f.partition("=")
+        if key == "since":
+            since = since or value
+        elif key == "until":
+            until = until or value
+    flt = event_log.EventFilter((), since=since, until=until)
     out = conn.stream()
     for ev in event_log.stream(ctx.paths, flt, follow=True, stop=conn.client_gone):
-        out.write_json(docker_event(ev))
+        msg = docker_event(ev)
+        if wanted(msg, ev.Status):
+            out.write_json(msg)
     out.end()
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from pdman.cli.globalopts import GlobalOptions
@@ -58,23 +59,33 @@ def latest_id(g: "GlobalOptions") -> str:
     return max(recs, key=lambda r: r.created).id
 
 
-def apply(target: str, g: "GlobalOptions", options: "dict[str, Any]") -> bool:
+def matching_ids(g: "GlobalOptions", filters: "list[str]") -> "list[str]":
+    """The IDs `ps -a --filter ...` would list."""
+    from pdman.engine import containers as engine
+    from pdman.entities.containers import ListContainersOptions
+
+    rows = engine.list_containers(g.context(), ListContainersOptions(
+        all=True, filters=tuple(filters)))
+    return [r.ID for r in rows]
+
+
+def apply(target: str, g: "GlobalOptions", options: "dict[str, Any]",
+          latest: "Callable[[], str] | None" = None,
+          matching: "Callable[[list[str]], list[str]] | None" = None) -> bool:
     """Rewrite `options` for --latest and --filter (a no-op for other commands); False
-    when a filter matched no container (podman then does nothing, successfully)."""
+    when a filter matched no container (podman then does nothing, successfully).
+    `latest`/`matching` answer from elsewhere than the local store (the remote
+    client asks the service)."""
     from pdman.errors import UsageError
 
     if target in FILTER and options.get("filter"):
-        from pdman.engine import containers as engine
-        from pdman.entities.containers import ListContainersOptions
-
         key = LATEST[target][0]
         if options.get(key) or options.get("all"):
             raise UsageError("--filter takes the place of container names and --all")
-        rows = engine.list_containers(g.context(), ListContainersOptions(
-            all=True, filters=tuple(options["filter"])))
-        options[key] = [r.ID for r in rows]
+        ids = (matching or (lambda f: matching_ids(g, f)))(list(options["filter"]))
+        options[key] = ids
         options.pop("filter")
-        if not rows:
+        if not ids:
             return False
     elif target in FILTER:
         options.pop("filter", None)
@@ -83,7 +94,7 @@ def apply(target: str, g: "GlobalOptions", options: "dict[str, Any]") -> bool:
     key, moves_to, needed = LATEST[target]
     value = options.get(key)
     if options.pop("latest", False):
-        cid = latest_id(g)
+        cid = latest() if latest else latest_id(g)
         if isinstance(value, list) or key != "container":
             if value:
                 raise UsageError("--latest and containers cannot be used together")

@@ -907,10 +907,11 @@ def lookup(ctx: EngineContext, name: str) -> records.ContainerRecord:
 
 
 def wait_exit(ctx: EngineContext, name: str, condition: str = "not-running",
-              interval: float = 0.05) -> int:
+              interval: float = 0.05, stop: "Callable[[], bool] | None" = None) -> int:
     """docker's `wait` conditions: `not-running` (now, if it is not running), `next-exit`
     (the exit of its next run, even if not started yet), `removed` (its removal, e.g.
-    by a `--rm` cleanup). The exit code (-1 when unknown)."""
+    by a `--rm` cleanup). The exit code (-1 when unknown, or when `stop()` said to give
+    up: the API's client went away)."""
     from pdman.errors import ContainerNotFound
 
     if condition not in ("not-running", "next-exit", "removed"):
@@ -930,6 +931,8 @@ def wait_exit(ctx: EngineContext, name: str, condition: str = "not-running",
             return rec.exit_code if rec.exit_code is not None else 0
         if condition == "next-exit" and stopped and rec.finished_at >= since:
             return rec.exit_code if rec.exit_code is not None else -1
+        if stop is not None and stop():
+            return -1
         time.sleep(interval)
 
 
@@ -971,7 +974,7 @@ def summarize(rec: records.ContainerRecord) -> ContainerSummary:
 
 
 def list_containers(ctx: EngineContext, options: ListContainersOptions) -> list[ContainerSummary]:
-    rows = [reconcile(ctx, r) for r in records.list_all(ctx.catalog, include_stopped=True)]
+    rows = [reconcile(ctx, r) for r in records.list_all_shared(ctx.catalog)]
     if not (options.all or options.last >= 0):
         rows = [r for r in rows if r.status in ("running", "paused")]
     summaries = [summarize(r) for r in rows]

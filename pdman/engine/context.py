@@ -12,15 +12,16 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from pdman.storage.catalog import Catalog
+    from pdman.storage.catalog import Catalog, CatalogPool
 
 
 class EngineContext:
-    __slots__ = ("paths", "_catalog")
+    __slots__ = ("paths", "_catalog", "_pool")
 
-    def __init__(self, paths: Paths) -> None:
+    def __init__(self, paths: Paths, pool: "CatalogPool | None" = None) -> None:
         self.paths = paths
         self._catalog: Catalog | None = None
+        self._pool = pool       # the API service's kept connections
 
     @classmethod
     def create(cls, root: "str | Path | None" = None,
@@ -33,10 +34,13 @@ class EngineContext:
             from pdman.storage.catalog import Catalog
 
             self.paths.ensure()
-            self._catalog = Catalog(self.paths.catalog)
+            self._catalog = self._pool.take() if self._pool else Catalog(self.paths.catalog)
         return self._catalog
 
     def close(self) -> None:
         if self._catalog is not None:
-            self._catalog.close()
+            if self._pool is not None:
+                self._pool.give(self._catalog)
+            else:
+                self._catalog.close()
             self._catalog = None

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
 
 import http.client
 import json
+import os
 import socket
+import stat
 from urllib.parse import urlencode
 
 from pdman import errors
@@ -101,15 +103,27 @@ class Client:
                  "or give another --url/--connection")
 
     def _open(self, method: str, path: str, params: Any, body: Any,
-              headers: "dict[str, str] | None") -> "tuple[_Connection, http.client.HTTPResponse]":
-        url = API_PREFIX + path + ("?" + urlencode(params) if params else "")
-        data = json.dumps(body).encode() if body is not None else None
+              headers: "dict[str, str] | None", upload: Any = None,
+              ) -> "tuple[_Connection, http.client.HTTPResponse]":
+        """`body`: a JSON document; `upload`: a file sent as it is (a tar archive),
+        with its length when it has one, else chunked."""
+        url = API_PREFIX + path + ("?" + urlencode(params, doseq=True) if params else "")
+        data = json.dumps(body).encode() if body is not None else upload
         h = {"User-Agent": "pdman", **(headers or {})}
-        if data is not None:
+        if upload is not None:
+            h.setdefault("Content-Type", "application/x-tar")
+            try:
+                size = os.fstat(upload.fileno()).st_size - upload.tell()
+                if stat.S_ISREG(os.fstat(upload.fileno()).st_mode):
+                    h["Content-Length"] = str(size)
+            except (OSError, AttributeError, ValueError):
+                pass
+        elif data is not None:
             h["Content-Type"] = "application/json"
         conn = _Connection(self.dial)
         try:
-            conn.request(method, url, body=data, headers=h)
+            conn.request(method, url, body=data, headers=h,
+                         encode_chunked=upload is not None and "Content-Length" not in h)
             return conn, conn.getresponse()
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
@@ -128,9 +142,10 @@ class Client:
         raise error_for(resp.status, message, kind)
 
     def request(self, method: str, path: str, kind: str = "", params: Any = None,
-                body: Any = None, headers: "dict[str, str] | None" = None) -> bytes:
+                body: Any = None, headers: "dict[str, str] | None" = None,
+                upload: Any = None) -> bytes:
         """The whole answer's body (an error status raises)."""
-        conn, resp = self._open(method, path, params, body, headers)
+        conn, resp = self._open(method, path, params, body, headers, upload)
         try:
             self._check(resp, kind)
             return resp.read()
@@ -145,9 +160,10 @@ class Client:
         return json.loads(data) if data.strip() else None
 
     def stream(self, method: str, path: str, kind: str = "", params: Any = None,
-               body: Any = None, headers: "dict[str, str] | None" = None) -> Iterator[bytes]:
+               body: Any = None, headers: "dict[str, str] | None" = None,
+               upload: Any = None) -> Iterator[bytes]:
         """The body as it arrives (logs -f, exec output, pull progress)."""
-        conn, resp = self._open(method, path, params, body, headers)
+        conn, resp = self._open(method, path, params, body, headers, upload)
         try:
             self._check(resp, kind)
             while True:
@@ -162,10 +178,11 @@ class Client:
             conn.close()
 
     def json_lines(self, method: str, path: str, kind: str = "", params: Any = None,
-                   body: Any = None, headers: "dict[str, str] | None" = None) -> Iterator[Any]:
+                   body: Any = None, headers: "dict[str, str] | None" = None,
+                   upload: Any = None) -> Iterator[Any]:
         """A stream of JSON documents, one a line (pull progress, events)."""
         buf = b""
-        for chunk in self.stream(method, path, kind, params, body, headers):
+        for chunk in self.stream(method, path, kind, params, body, headers, upload):
             buf += chunk
             while b"\n" in buf:
                 line, buf = buf.split(b"\n", 1)

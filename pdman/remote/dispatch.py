@@ -8,6 +8,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from pdman.remote.client import Client
+
 import importlib
 
 from pdman.errors import RemoteError
@@ -34,6 +36,12 @@ REMOTE = {
     "networks.inspect": "resources.network_inspect", "networks.rm": "resources.network_rm",
     "networks.exists": "resources.network_exists",
     "system.info": "system.info", "system.version": "system.version",
+    "container_files.cp": "files.cp", "container_files.export": "files.export",
+    "image_transfer.import_": "files.import_", "image_transfer.save": "files.save",
+    "image_transfer.load": "files.load", "image_transfer.commit": "files.commit",
+    "image_transfer.push": "files.push",
+    "resources.stats": "observe.stats", "lifecycle.top": "observe.top",
+    "networks.port": "observe.port", "events.events": "observe.events",
 }
 
 #: handlers that act on the client's side only: run locally in remote mode too
@@ -48,6 +56,24 @@ def _command_words(target: str) -> str:
     if not names:
         return target.rpartition(".")[2].rstrip("_")
     return min(names, key=lambda n: (n.startswith(("container ", "image ")), len(n)))
+
+
+def _latest_id(client: "Client") -> str:
+    from pdman.errors import ContainerNotFound
+
+    rows = client.json("GET", "/containers/json", "container", {"all": "1", "limit": "1"})
+    if not rows:
+        raise ContainerNotFound("no containers to act on: no such container",
+                                hint="--latest needs at least one container")
+    return str(rows[0]["Id"])
+
+
+def _matching_ids(client: "Client", filters: "list[str]") -> "list[str]":
+    from pdman.remote.common import filters_param
+
+    rows = client.json("GET", "/containers/json", "container",
+                       {"all": "1", **filters_param(filters)})
+    return [str(r["Id"]) for r in rows or []]
 
 
 def call_remote(target: str, g: Any, options: "dict[str, Any]") -> int:
@@ -69,6 +95,13 @@ def call_remote(target: str, g: Any, options: "dict[str, Any]") -> int:
     runroot = str(g.runroot) if g.runroot else None
     client = Client(resolve(g.url, g.connection, g.identity, runroot))
     try:
+        if "latest" in options or "filter" in options:
+            from pdman.cli import targets
+
+            # --latest and --filter as a local run reads them, answered by the service
+            if not targets.apply(target, g, options, latest=lambda: _latest_id(client),
+                                 matching=lambda f: _matching_ids(client, f)):
+                return 0
         return int(handler(client, **options) or 0)
     finally:
         client.close()

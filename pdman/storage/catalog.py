@@ -26,7 +26,7 @@ from pdman.errors import StorageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from typing import Any
 
 #: how long a writer waits for another writer before giving up (milliseconds)
@@ -37,6 +37,14 @@ class Catalog:
     """A connection to the catalog, with transaction helpers."""
 
     def __init__(self, path: str) -> None:
+        if _GATE is not None:
+            with _GATE:
+                self._open(path)
+            self.conn = _GatedConnection(self.conn, _GATE)  # type: ignore[assignment]
+        else:
+            self._open(path)
+
+    def _open(self, path: str) -> None:
         self.path = path
         try:
             os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
@@ -52,6 +60,9 @@ class Catalog:
                 hint="check that the store directory (--root) is writable by you",
             ) from exc
         self.conn.row_factory = sqlite3.Row
+        self.inode = os.stat(path).st_ino
+        #: results of `cached` loaders, with the catalog state they were read at
+        self._memo: "dict[str, tuple[tuple[int, int], Any]]" = {}
         self._configure()
         self._migrate_if_needed()
 
@@ -111,8 +122,195 @@ class Catalog:
     def query(self, sql: str, params: "tuple[Any, ...] | dict[str, Any]" = ()) -> "list[sqlite3.Row]":
         return self.conn.execute(sql, params).fetchall()
 
+    def version(self) -> "tuple[int, int]":
+        """Changes by other connections (`PRAGMA data_version`, any process) and by
+        this one (`total_changes`): equal values mean nothing was committed between."""
+        return self.conn.execute("PRAGMA data_version").fetchone()[0], self.conn.total_changes
+
+    def cached(self, key: str, loader: "Callable[[Catalog], Any]") -> "Any":
+        """`loader(self)`, or what it returned last time if the catalog has not changed
+        since. For a long-lived connection (the API service's): `docker ps` every few
+        seconds need not parse every container's JSON again. The value is shared:
+        callers must not change it."""
+        now = self.version()
+        hit = self._memo.get(key)
+        if hit is not None and hit[0] == now:
+            return hit[1]
+        value = loader(self)
+        # the version read before loading: a commit that raced the load makes the next
+        # call load again
+        self._memo[key] = (now, value)
+        return value
+
     def close(self) -> None:
+        self._memo.clear()
         self.conn.close()
+
+
+# ---------------------------------------------------------------------------
+# fork safety in a multi-threaded process (the API service)
+# ---------------------------------------------------------------------------
+#
+# A container's start forks a process that opens a catalog connection of its own
+# before it execs the monitor (engine/lifecycle.py). In the service, other threads use
+# SQLite at the same time (their own connections), and a fork taken while one of them
+# is inside SQLite, holding one of its process-wide mutexes (memory accounting, the
+# unix VFS's inode list), hands the child a mutex nobody will release: its `connect`
+# waits forever, and so does the request that started it. With the gate on, every
+# SQLite call is counted in and out, and a fork (os.register_at_fork) waits until no
+# call is in progress and keeps new ones out until it is done. Calls share the gate:
+# one waiting for another connection's write lock never holds up the others.
+
+
+class _ForkGate:
+    def __init__(self) -> None:
+        import threading
+
+        self._cond = threading.Condition(threading.Lock())
+        self._active = 0
+
+    def enter(self) -> None:
+        with self._cond:
+            self._active += 1
+
+    def leave(self) -> None:
+        with self._cond:
+            self._active -= 1
+            if not self._active:
+                self._cond.notify_all()
+
+    def before_fork(self) -> None:
+        self._cond.acquire()              # held through the fork: no call starts
+        while self._active:
+            self._cond.wait()
+
+    def after_fork(self) -> None:         # in the parent, and in the child (which is
+        self._cond.release()              # the forking thread alone, holding it)
+
+    def __enter__(self) -> None:
+        self.enter()
+
+    def __exit__(self, *exc: object) -> None:
+        self.leave()
+
+
+_GATE: "_ForkGate | None" = None
+
+
+def enable_fork_gate() -> None:
+    """For a process whose threads use catalogs while another may fork (the service)."""
+    global _GATE
+    if _GATE is not None:
+        return
+    gate = _GATE = _ForkGate()
+    os.register_at_fork(before=gate.before_fork, after_in_parent=gate.after_fork,
+                        after_in_child=gate.after_fork)
+
+
+class _GatedCursor:
+    __slots__ = ("_raw", "_gate")
+
+    def __init__(self, raw: "Any", gate: _ForkGate) -> None:
+        self._raw, self._gate = raw, gate
+
+    def fetchone(self) -> "Any":
+        with self._gate:
+            return self._raw.fetchone()
+
+    def fetchall(self) -> "list[Any]":
+        with self._gate:
+            return self._raw.fetchall()
+
+    def __iter__(self) -> "_GatedCursor":
+        return self
+
+    def __next__(self) -> "Any":
+        with self._gate:
+            return next(self._raw)
+
+    def __getattr__(self, name: str) -> "Any":
+        return getattr(self._raw, name)      # lastrowid, rowcount, description
+
+    def __del__(self) -> None:
+        # reset its statement now, inside the gate, not wherever the GC gets to it
+        try:
+            with self._gate:
+                self._raw.close()
+        except Exception:  # noqa: BLE001 - its connection is closed already
+            pass
+
+
+class _GatedConnection:
+    """The sqlite3 connection with each call inside the fork gate."""
+
+    __slots__ = ("_raw", "_gate")
+
+    def __init__(self, raw: "Any", gate: _ForkGate) -> None:
+        self._raw, self._gate = raw, gate
+
+    def execute(self, sql: str, params: "Any" = ()) -> _GatedCursor:
+        with self._gate:
+            return _GatedCursor(self._raw.execute(sql, params), self._gate)
+
+    def executemany(self, sql: str, seq: "Any") -> _GatedCursor:
+        with self._gate:
+            return _GatedCursor(self._raw.executemany(sql, seq), self._gate)
+
+    def close(self) -> None:
+        with self._gate:
+            self._raw.close()
+
+    @property
+    def in_transaction(self) -> bool:
+        return bool(self._raw.in_transaction)
+
+    @property
+    def total_changes(self) -> int:
+        return int(self._raw.total_changes)
+
+    def __getattr__(self, name: str) -> "Any":
+        return getattr(self._raw, name)
+
+
+class CatalogPool:
+    """Open catalog connections kept between requests (the API service): opening one
+    costs ~1 ms (connect, pragmas, schema check), and a kept one keeps its `cached`
+    results. A connection left inside a transaction is closed, never reused."""
+
+    def __init__(self, path: str, keep: int = 4) -> None:
+        import threading
+
+        self.path = path
+        self.keep = keep
+        self._idle: list[Catalog] = []
+        self._lock = threading.Lock()
+
+    def take(self) -> Catalog:
+        with self._lock:
+            catalog = self._idle.pop() if self._idle else None
+        if catalog is not None:
+            try:
+                same = os.stat(self.path).st_ino == catalog.inode
+            except OSError:
+                same = False
+            if same:
+                return catalog
+            catalog.close()         # the store was removed (`system reset`): open anew
+        return Catalog(self.path)
+
+    def give(self, catalog: Catalog) -> None:
+        if not catalog.conn.in_transaction:
+            with self._lock:
+                if len(self._idle) < self.keep:
+                    self._idle.append(catalog)
+                    return
+        catalog.close()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for catalog in idle:
+            catalog.close()
 
 
 def open_catalog(path: str) -> Catalog:

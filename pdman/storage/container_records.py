@@ -74,6 +74,13 @@ def list_all(catalog: Catalog, include_stopped: bool = True) -> list[ContainerRe
     return [_record(r) for r in catalog.query(sql + " ORDER BY c.created DESC")]
 
 
+def list_all_shared(catalog: Catalog) -> list[ContainerRecord]:
+    """Every container, newest first, parsed once per catalog change on a kept
+    connection (`Catalog.cached`). The records are shared with the next caller: read
+    them, or copy before changing one."""
+    return catalog.cached("containers", list_all)
+
+
 def find(catalog: Catalog, name_or_id: str) -> ContainerRecord:
     """By exact name, full ID, or unique ID prefix (docker's rules)."""
     rows = catalog.query(_SELECT + " WHERE c.name = ? OR c.id = ?", (name_or_id, name_or_id))

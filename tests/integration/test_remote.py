@@ -172,7 +172,7 @@ def test_remote_verbs_against_pdman_service(service: Service, busybox: str,
     assert done.stdout == "via-env\n"
 
     # a verb the remote client does not carry is refused by name, not run locally
-    for args, words in ((["cp", "x:/a", "/tmp/b"], "`cp`"), (["system", "df"], "`system df`"),
+    for args, words in ((["diff", "x"], "`diff`"), (["system", "df"], "`system df`"),
                         (["image", "history", busybox], "`history`"),
                         (["run", "--cgroup-parent", "x", busybox, "true"],
                          "`run --cgroup-parent`")):
@@ -189,6 +189,107 @@ def test_remote_verbs_against_pdman_service(service: Service, busybox: str,
     # (the client's --rm) once raced the monitor's cleanup and left pasta running
     assert run_pdman("ps", "-aq", env=service.env).stdout == ""
     assert _processes_naming(os.path.join(service.env["PDMAN_RUNROOT"], "network")) == []
+
+
+def test_remote_file_image_and_observing_verbs(service: Service, busybox: str, testbed,
+                                               tmp_path: Path) -> None:
+    """cp both ways, top, port, stats, commit, export/import, save/load, push and events
+    through pdman's service, each with the output of a local run."""
+    import io
+    import tarfile
+
+    url = f"unix://{service.sock}"
+    env = dict(service.env, PDMAN_ROOT=str(tmp_path / "client-root"),
+               XDG_CONFIG_HOME=str(tmp_path / "cfg"))
+    port = free_port()
+    remote(url, "run", "-d", "--name", "rf", "-p", f"127.0.0.1:{port}:8080", busybox,
+           "sleep", "600", env=env)
+
+    # cp: host -> container (a file, then a directory), container -> host, to stdout
+    (tmp_path / "host.txt").write_text("from-host\n")
+    (tmp_path / "tree" / "sub").mkdir(parents=True)
+    (tmp_path / "tree" / "sub" / "leaf").write_text("leaf\n")
+    remote(url, "cp", str(tmp_path / "host.txt"), "rf:/tmp/", env=env)
+    remote(url, "cp", str(tmp_path / "tree"), "rf:/tmp/", env=env)
+    assert remote(url, "exec", "rf", "cat", "/tmp/host.txt", "/tmp/tree/sub/leaf",
+                  env=env).stdout == "from-host\nleaf\n"
+    remote(url, "exec", "rf", "sh", "-c", "echo made-inside > /tmp/inside.txt", env=env)
+    remote(url, "cp", "rf:/tmp/inside.txt", str(tmp_path / "back.txt"), env=env)
+    assert (tmp_path / "back.txt").read_text() == "made-inside\n"
+    (tmp_path / "outdir").mkdir()
+    remote(url, "cp", "rf:/tmp/tree", str(tmp_path / "outdir"), env=env)
+    assert (tmp_path / "outdir" / "tree" / "sub" / "leaf").read_text() == "leaf\n"
+    raw = subprocess.run(["pdman", "--url", url, "cp", "rf:/tmp/inside.txt", "-"], env=env,
+                         capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
+        assert tar.extractfile("inside.txt").read() == b"made-inside\n"  # type: ignore[union-attr]
+    missing = remote(url, "cp", "rf:/no/such", str(tmp_path / "x"), env=env, check=False)
+    assert missing.returncode != 0 and "no/such" in missing.stderr
+
+    # top, port, stats: the local command's output
+    top = remote(url, "top", "rf", env=env).stdout.splitlines()
+    assert "PID" in top[0].split() and any("sleep 600" in ln for ln in top[1:]), top
+    assert remote(url, "top", "rf", "pid", "args", env=env).stdout.splitlines()[0].split() == \
+        ["PID", "COMMAND"]
+    for args in (["port", "rf"], ["port", "rf", "8080"], ["port", "--all"]):
+        local = run_pdman(*args, env=service.env).stdout
+        assert remote(url, *args, env=env).stdout == local, args
+    assert remote(url, "port", "rf", env=env).stdout == f"8080/tcp -> 127.0.0.1:{port}\n"
+    no_port = remote(url, "port", "rf", "9999", env=env, check=False)
+    assert no_port.returncode == 125 and "no public port 9999" in no_port.stderr
+    stats = remote(url, "stats", "--no-stream", env=env).stdout.splitlines()
+    assert stats[0].split()[:3] == ["ID", "NAME", "CPU"] and stats[1].split()[1] == "rf"
+    assert remote(url, "stats", "--no-stream", "--format", "{{.Name}}", "rf",
+                  env=env).stdout == "rf\n"
+
+    # commit: the container's changes in a new image, which runs
+    image_id = remote(url, "commit", "rf", "localhost/committed:1", env=env).stdout.strip()
+    assert len(image_id) == 64
+    assert remote(url, "run", "--rm", "localhost/committed:1", "cat", "/tmp/host.txt",
+                  env=env).stdout == "from-host\n"
+
+    # export -> import: the container's filesystem as a new image
+    remote(url, "export", "-o", str(tmp_path / "rf.tar"), "rf", env=env)
+    with tarfile.open(tmp_path / "rf.tar") as tar:
+        assert "tmp/inside.txt" in [m.name.lstrip("./") for m in tar.getmembers()]
+    imported = remote(url, "import", str(tmp_path / "rf.tar"), "localhost/imported:1",
+                      env=env).stdout.strip()
+    assert len(imported) == 64
+    assert remote(url, "run", "--rm", "localhost/imported:1", "cat", "/tmp/inside.txt",
+                  env=env).stdout == "made-inside\n"
+
+    # save -> rmi -> load
+    remote(url, "save", "-o", str(tmp_path / "img.tar"), "localhost/imported:1", env=env)
+    assert tarfile.is_tarfile(tmp_path / "img.tar")
+    remote(url, "rmi", "localhost/imported:1", env=env)
+    assert remote(url, "image", "exists", "localhost/imported:1", env=env,
+                  check=False).returncode == 1
+    out = remote(url, "load", "-i", str(tmp_path / "img.tar"), env=env).stdout
+    assert "Loaded image: localhost/imported:1" in out, out
+    assert json.loads(remote(url, "image", "inspect", "localhost/imported:1",
+                             env=env).stdout)[0]["Id"].removeprefix("sha256:") == imported
+    refused = remote(url, "save", "--format", "oci-archive", "-o", str(tmp_path / "o.tar"),
+                     "localhost/imported:1", env=env, check=False)
+    assert refused.returncode == 125 and "not supported through a remote" in refused.stderr
+
+    # push to the test registry under another name; the service pulls it back by digest
+    dest = f"{testbed.registry}/remote-pushed:1"
+    remote(url, "push", "localhost/committed:1", dest, env=env)
+    assert remote(url, "image", "exists", dest, env=env, check=False).returncode == 1
+    pulled = remote(url, "pull", "-q", dest, env=env).stdout.strip()
+    assert pulled == image_id
+
+    # events: what happened, filtered as a local run filters them, then the end
+    remote(url, "stop", "-t", "1", "rf", env=env)
+    args = ["events", "--no-stream", "--filter", "container=rf", "--format",
+            "{{.Status}} {{.Name}}"]
+    seen = remote(url, *args, env=env).stdout.splitlines()
+    assert seen == run_pdman(*args, env=service.env).stdout.splitlines()
+    assert "start rf" in seen and "died rf" in seen, seen
+    args = ["events", "--no-stream", "--filter", "event=commit", "--filter", "type=container",
+            "--format", "{{.Type}} {{.Status}} {{.Name}}"]
+    assert remote(url, *args, env=env).stdout == "container commit rf\n"
+    remote(url, "rm", "-f", "rf", env=env)
 
 
 def test_remote_over_tcp_and_the_default_local_socket(registry_env: dict[str, str],
@@ -352,6 +453,20 @@ def test_remote_client_drives_podmans_service(podman_service: tuple[str, list[st
                   check=False)
     assert (done.returncode, done.stdout) == (4, "in-podman\n"), done.stderr
     assert json.loads(remote(url, "inspect", "ptop", env=env).stdout)[0]["Id"] == cid
+    # files both ways through podman's archive endpoints, top, commit
+    (tmp_path / "to-podman.txt").write_text("via-podman\n")
+    remote(url, "cp", str(tmp_path / "to-podman.txt"), "ptop:/tmp/", env=env)
+    remote(url, "cp", "ptop:/tmp/to-podman.txt", str(tmp_path / "from-podman.txt"), env=env)
+    assert (tmp_path / "from-podman.txt").read_text() == "via-podman\n"
+    assert "sleep 60" in remote(url, "top", "ptop", env=env).stdout
+    image_id = remote(url, "commit", "ptop", "localhost/pcommit:1", env=env).stdout.strip()
+    done = subprocess.run([*podman, "run", "--rm", "--network", "none", "localhost/pcommit:1",
+                           "cat", "/tmp/to-podman.txt"], env=registry_env, capture_output=True,
+                          text=True)
+    assert done.stdout == "via-podman\n", done.stderr
+    assert len(image_id) == 64 and subprocess.run(
+        [*podman, "image", "inspect", "--format", "{{.Id}}", "localhost/pcommit:1"],
+        env=registry_env, capture_output=True, text=True).stdout.strip() == image_id
     repo, _, tag = ref.rpartition(":")
     assert any(ln.split()[:2] == [repo, tag]
                for ln in remote(url, "images", env=env).stdout.splitlines()[1:])

@@ -7,14 +7,28 @@ from typing import Any
 
 from pdman.cli.globalopts import GlobalOptions
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
 
 def events(g: GlobalOptions, filter: "list[str] | None", format: "str | None",
            since: "str | None", until: "str | None", stream: bool, no_trunc: bool) -> int:
-    import json
-
     from pdman.engine import event_log
 
     flt = event_log.EventFilter(filter or [], since=since, until=until)
+    try:
+        print_events(event_log.stream(g.context().paths, flt, follow=stream), format, no_trunc)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def print_events(events: "Iterable[Any]", format: "str | None", no_trunc: bool) -> None:
+    """Each event as it comes: podman's line, its JSON, or a Go template (the remote
+    client prints the service's events with this too)."""
+    import json
+
     template = None
     if format and format != "json":
         from pdman.cli.gotemplate import Template
@@ -22,18 +36,14 @@ def events(g: GlobalOptions, filter: "list[str] | None", format: "str | None",
         template = Template(format[5:].lstrip() if format.startswith("table") else format)
     newline = "" if format and format.endswith(("\n", "\\n")) else "\n"
     out = sys.stdout
-    try:
-        for ev in event_log.stream(g.context().paths, flt, follow=stream):
-            if format == "json":
-                out.write(json.dumps(ev.podman_json(), separators=(",", ":")) + "\n")
-            elif template is not None:
-                out.write(template.render(ev) + newline)
-            else:
-                out.write(ev.human(truncate=not no_trunc) + "\n")
-            out.flush()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    for ev in events:
+        if format == "json":
+            out.write(json.dumps(ev.podman_json(), separators=(",", ":")) + "\n")
+        elif template is not None:
+            out.write(template.render(ev) + newline)
+        else:
+            out.write(ev.human(truncate=not no_trunc) + "\n")
+        out.flush()
 
 
 def auto_update(g: GlobalOptions, dry_run: bool, rollback: bool, format: "str | None",
@@ -56,4 +66,4 @@ def auto_update(g: GlobalOptions, dry_run: bool, rollback: bool, format: "str | 
     return 125 if failed else 0
 
 
-__all__ = ["events", "auto_update"]
+__all__ = ["events", "auto_update", "print_events"]
