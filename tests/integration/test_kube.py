@@ -131,6 +131,12 @@ def test_play_a_deployment_with_a_configmap_and_a_claim_then_down(
     assert pd(env, "exec", "web-pod-0-httpd", "hostname").stdout.strip() == "web-pod-0"
     assert pd(env, "inspect", "web-pod-0-httpd", "--format",
               "{{.HostConfig.RestartPolicy.Name}}").stdout.strip() == "always"
+    # `pod stop` is the user's stop: the `always` policy does not bring the container back
+    pd(env, "pod", "stop", "-t", "1", "web-pod-0")
+    states = pd(env, "ps", "-a", "--filter", "pod=web-pod-0", "--format", "{{.State}}").stdout
+    assert states.split() == ["exited", "exited"]
+    pd(env, "pod", "start", "web-pod-0")
+    assert http_get(f"http://127.0.0.1:{port}/index.html")[0] == 200
     # a second play of the same file: the pod's name is taken
     again = pd(env, "kube", "play", yaml_file, check=False)
     assert again.returncode == 125 and '"web-pod-0" is in use' in again.stderr
@@ -148,7 +154,7 @@ def test_play_a_deployment_with_a_configmap_and_a_claim_then_down(
     pd(env, "play", "kube", yaml_file)
     assert http_get(f"http://127.0.0.1:{port}/index.html")[0] == 200
     assert wait_gone(lambda: volume_file(env, "webdata", "seen") !=
-                     "hello-from-configmap 3\n" * 2) is False
+                     "hello-from-configmap 3\n" * 3) is False
     # --replace makes it afresh; --down is kube down
     replaced = play_output(pd(env, "kube", "play", "--replace", yaml_file).stdout)
     new_pod = replaced[1][1][0]
