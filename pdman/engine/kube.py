@@ -48,7 +48,7 @@ def play(ctx: EngineContext, options: KubePlayOptions) -> KubePlayReport:
 
     for pod in plan.pods:                                           # 3: names free
         if pods.exists(ctx, pod.name):
-            if not options.replace:
+            if not options.replace_existing:
                 raise ConflictError(f'adding pod to state: name "{pod.name}" is in use: pod '
                                     "already exists",
                                     hint="give --replace, or `pdman kube down FILE` first")

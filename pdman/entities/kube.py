@@ -19,7 +19,7 @@ class KubePlayOptions(Record):
     log_opts: list[str]
     tls_verify: bool | None = None
     quiet: bool = False
-    replace: bool = False           # remove the file's pods first
+    replace_existing: bool = False  # --replace: remove the file's pods first
     start: bool = True
 
 

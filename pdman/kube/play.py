@@ -233,8 +233,8 @@ def _volumes(where: str, pod_name: str, spec: "dict[str, Any]",
              configmaps: "dict[str, dict[str, str]]", plan: Plan,
              pod: PodPlan) -> "dict[str, tuple[str, str, bool]]":
     """The pod's volumes: name -> (kind, source, read-only): kind `volume` (a named
-    volume), `bind` (a host path), `anonymous` (emptyDir) or `tmpfs` (emptyDir in
-    memory)."""
+    volume), `configmap` (a named volume of the ConfigMap's files), `bind` (a host
+    path), `anonymous` (emptyDir) or `tmpfs` (emptyDir in memory)."""
     out: dict[str, tuple[str, str, bool]] = {}
     for v in _list(spec.get("volumes"), where, "spec.volumes"):
         v = _mapping(v, where, "spec.volumes[]")
@@ -304,7 +304,7 @@ def _volumes(where: str, pod_name: str, spec: "dict[str, Any]",
                 plan.volumes.append(VolumePlan(cm_name, files=files))
             else:
                 existing.files.update(files)
-            out[vname] = ("volume", cm_name, True)
+            out[vname] = ("configmap", cm_name, True)
         elif "emptyDir" in v:
             ed = _mapping(v["emptyDir"], vwhere, "emptyDir")
             out[vname] = ("tmpfs" if ed.get("medium") == "Memory" else "anonymous", "", False)
@@ -370,6 +370,10 @@ def _container(where: str, pod_name: str, c: "dict[str, Any]",
             opts.tmpfs.append(dest)
         elif kind == "anonymous":
             opts.volumes.append(dest)
+        elif kind == "configmap":
+            # the ConfigMap's files only, as in Kubernetes: the image's files at that
+            # path are not copied up into the volume
+            opts.volumes.append(f"{src}:{dest}:ro,nocopy")
         else:
             opts.volumes.append(f"{src}:{dest}{':ro' if ro else ''}")
     _security(where, opts, pod_security,

@@ -101,7 +101,7 @@ def test_a_deployment_with_a_configmap_and_a_claim_plans_podmans_names_and_optio
     assert c.workdir == "/srv" and c.restart == "on-failure" and c.user == "1000"
     assert c.env == ["CFG_GREETING=hello", "CFG_LEVEL=3", "CFG_app.conf=x=1\n",
                      "GREETING=hello", "PLAIN=yes"]
-    assert c.volumes == ["store:/data", "cfg:/etc/app:ro", "/scratch"]
+    assert c.volumes == ["store:/data", "cfg:/etc/app:ro,nocopy", "/scratch"]
     assert c.tmpfs == ["/ram"]
     assert (c.cap_add, c.cap_drop, c.read_only) == (["NET_ADMIN"], ["CHOWN"], True)
     assert c.security_opt == ["no-new-privileges"]

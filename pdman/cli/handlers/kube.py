@@ -19,7 +19,7 @@ def play(g: GlobalOptions, file: str, configmap: list[str] | None, network: str 
     report = kube.play(g.context(), KubePlayOptions(
         file, configmaps=configmap or [], network=network or "", annotations=annotation or [],
         log_driver=log_driver, log_opts=log_opt or [], tls_verify=_tls(tls_verify),
-        quiet=quiet, replace=replace, start=start))
+        quiet=quiet, replace_existing=replace, start=start))
     lines: list[str] = []
     if report.volumes:
         lines += ["Volumes:", *report.volumes]
