@@ -69,19 +69,18 @@ hyperfine ${BENCH_DEBUG:+--show-output} -w 2 -r "$RUNS" --export-json "$tmp/out.
 bench_table "$tmp/out.json" "$tmp/cycle.md" \
   "kube play (ConfigMap + Deployment, hostPort) + kube down|pdman kube cycle|podman kube cycle"
 
-# the two halves alone: each run prepared by the other half
+# the two halves alone, each run prepared by the other half; both engines' pods are
+# taken down first (they would hold the same hostPort)
+clean="$PDMAN kube down $tmp/app.yaml >/dev/null 2>&1 || true; $PODMAN kube down $tmp/app.yaml >/dev/null 2>&1 || true"
 hyperfine ${BENCH_DEBUG:+--show-output} -w 1 -r "$RUNS" --export-json "$tmp/split.json" \
-  -n "pdman kube play" --prepare "$PDMAN kube down $tmp/app.yaml >/dev/null 2>&1 || true" \
-  "$PDMAN kube play $tmp/app.yaml >/dev/null" \
-  -n "podman kube play" --prepare "$PODMAN kube down $tmp/app.yaml >/dev/null 2>&1 || true" \
-  "$PODMAN kube play $tmp/app.yaml >/dev/null" >/dev/null
-"$PDMAN" kube down "$tmp/app.yaml" >/dev/null; $PODMAN kube down "$tmp/app.yaml" >/dev/null
+  -n "pdman kube play" --prepare "$clean" "$PDMAN kube play $tmp/app.yaml >/dev/null" \
+  -n "podman kube play" --prepare "$clean" "$PODMAN kube play $tmp/app.yaml >/dev/null" >/dev/null
 hyperfine ${BENCH_DEBUG:+--show-output} -w 1 -r "$RUNS" --export-json "$tmp/split2.json" \
-  -n "pdman kube down" --prepare "$PDMAN kube play $tmp/app.yaml >/dev/null" \
+  -n "pdman kube down" --prepare "$clean; $PDMAN kube play $tmp/app.yaml >/dev/null" \
   "$PDMAN kube down $tmp/app.yaml >/dev/null" \
-  -n "podman kube down" --prepare "$PODMAN kube play $tmp/app.yaml >/dev/null" \
+  -n "podman kube down" --prepare "$clean; $PODMAN kube play $tmp/app.yaml >/dev/null" \
   "$PODMAN kube down $tmp/app.yaml >/dev/null" >/dev/null
-"$PDMAN" kube down "$tmp/app.yaml" >/dev/null 2>&1 || true; $PODMAN kube down "$tmp/app.yaml" >/dev/null 2>&1 || true
+eval "$clean"
 bench_table "$tmp/split.json" "$tmp/play.md" "kube play alone|pdman kube play|podman kube play"
 bench_table "$tmp/split2.json" "$tmp/down.md" "kube down alone|pdman kube down|podman kube down"
 { cat "$tmp/cycle.md"; tail -n 1 "$tmp/play.md"; tail -n 1 "$tmp/down.md"; } > "$HERE/results/kube.md"
