@@ -25,6 +25,7 @@ the API service, HTTP statuses) are mapped here and nowhere else.
     ├── RuntimeFailure                 the container could not be started (child error)
     ├── BuildFileError                 a Containerfile that cannot be built (file:line)  125
     ├── UnitFileError                  a Quadlet unit file that cannot be translated (file:line)  125
+    ├── KubeFileError                  Kubernetes YAML that `kube play` cannot run (names the object)  125
     ├── BuildStepFailed                a RUN step exited non-zero           1 (podman build's)
     ├── CommandNotExecutableError      exec: permission denied          126
     └── CommandNotFoundError           exec: no such file               127
@@ -162,6 +163,14 @@ class UnitFileError(UsageError):
     the file and the line; the generator then writes no unit for it."""
 
     reference = "unit-file"
+
+
+class KubeFileError(UsageError):
+    """Kubernetes YAML that `kube play`/`kube down` cannot use: unparsable, an object
+    of an unsupported kind or field; the message names the document and object
+    (`Deployment/web`)."""
+
+    reference = "kube-yaml"
 
 
 class BuildStepFailed(PdmanError):

@@ -36,8 +36,13 @@ healthcheck = typer.Typer(help="Manage healthchecks of containers.", context_set
                           no_args_is_help=True)
 systemd = typer.Typer(help="systemd units from Quadlet files: the generator and its install.",
                       context_settings=_SETTINGS, no_args_is_help=True)
-generate = typer.Typer(help="Generate structured data for containers (systemd units).",
+generate = typer.Typer(help="Generate structured data for containers and pods (systemd units, "
+                            "Kubernetes YAML).",
                        context_settings=_SETTINGS, no_args_is_help=True)
+kube = typer.Typer(help="Play Kubernetes YAML as pods, and write pods and containers as "
+                        "Kubernetes YAML.", context_settings=_SETTINGS, no_args_is_help=True)
+play = typer.Typer(help="Play structured data (Kubernetes YAML): `play kube` is `kube play`.",
+                   context_settings=_SETTINGS, no_args_is_help=True)
 
 buildx = typer.Typer(help="docker buildx compatibility: `buildx build` is `build`.",
                      context_settings=_SETTINGS, no_args_is_help=True)
@@ -53,6 +58,8 @@ top.add_typer(buildx, name="buildx")
 top.add_typer(healthcheck, name="healthcheck")
 top.add_typer(systemd, name="systemd")
 top.add_typer(generate, name="generate")
+top.add_typer(kube, name="kube")
+top.add_typer(play, name="play")
 
 #: (group app, name) pairs; `top` for top-level commands
 Place = tuple[typer.Typer, str]

@@ -344,6 +344,17 @@ def stop(ctx: EngineContext, name: str, timeout: int | None = None) -> str:
     return pod.id
 
 
+def stop_many(ctx: EngineContext, names: "list[str]", timeout: int | None = None) -> list[str]:
+    """Stop pods on their way out (`kube down`): every container of all of them at
+    once, infra containers included -- a pod at a time, members before infra, would
+    wait out each group's exits in turn, and the order does not matter to pods that
+    are removed next (a namespace lives while any of its processes does)."""
+    found = [find(ctx, name) for name in names]
+    _stop_all(ctx, [r for p in found for r in _containers(ctx, p)
+                    if r.status in ("running", "paused")], timeout)
+    return [p.id for p in found]
+
+
 def _stop_all(ctx: EngineContext, recs: "list[records.ContainerRecord]",
               timeout: int | None, kill: bool = False) -> None:
     """Stop containers together (podman stops a pod's containers in parallel): the
@@ -353,11 +364,14 @@ def _stop_all(ctx: EngineContext, recs: "list[records.ContainerRecord]",
     `pod create -p` must not race it."""
     import signal
 
-    from pdman.engine import containers, lifecycle
+    from pdman.engine import containers, lifecycle, restart_policy
     from pdman.runtime import procs
 
     started = []
     for rec in recs:
+        # the user's stop: a restart policy (kube play's default `always`) must not
+        # bring the container back after this exit
+        restart_policy.stopped_by_user(ctx, rec)
         fd = procs.open_process(rec.pid, rec.state.get("pid_start", 0))
         if fd is None:
             continue
@@ -565,4 +579,4 @@ def containers_of(ctx: EngineContext, name: str) -> list[records.ContainerRecord
 __all__ = ["DEFAULT_SHARE", "PodCreateOptions", "PodSummary", "containers_of", "create",
            "ensure_infra", "ensure_pause_image", "exists", "find", "inspect", "kill",
            "list_pods", "member_fields", "parse_share", "pause", "prune", "remove",
-           "restart", "start", "status", "stop", "summarize"]
+           "restart", "start", "status", "stop", "stop_many", "summarize"]
