@@ -32,9 +32,9 @@ def create(
         "--publish", "-p", help="Publish a port of the pod's network on the host, "
                                 "[[IP:]HOST:]CONTAINER[/PROTO] (repeatable); every container "
                                 "of the pod answers on it.")] = None,
-    network: Annotated[Optional[str], typer.Option(
+    network: Annotated[Optional[list[str]], typer.Option(
         "--network", help="The pod's network (as run --network: pasta, slirp4netns, none, "
-                          "host, or user-defined networks).")] = None,
+                          "host, or user-defined networks NAME[:alias=A,...], repeatable).")] = None,
     share: Annotated[Optional[str], typer.Option(
         "--share", help="Namespaces the pod's containers share, comma-separated: ipc, net, "
                         "uts, or none; `+NS` adds to the default (default ipc,net,uts).")] = None,

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 
 def create(g: GlobalOptions, name_arg: str | None, name: str | None,
-           publish: list[str] | None, network: str | None, share: str | None, infra: bool,
+           publish: list[str] | None, network: list[str] | None, share: str | None, infra: bool,
            infra_image: str | None, infra_command: str | None, infra_name: str | None,
            label: list[str] | None, hostname: str | None, add_host: list[str] | None,
            dns: list[str] | None, userns: str | None, pod_id_file: str | None,
@@ -34,8 +34,10 @@ def create(g: GlobalOptions, name_arg: str | None, name: str | None,
     if pod_id_file and os.path.exists(pod_id_file):
         raise UsageError(f"pod id file exists. Ensure another pod is not using it or "
                          f"delete {pod_id_file}")
+    from pdman.network.modes import join
+
     pod = pods.create(g.context(), pods.PodCreateOptions(
-        name=name or name_arg, publish=publish or [], network=network or "", share=share,
+        name=name or name_arg, publish=publish or [], network=join(network), share=share,
         infra=infra, infra_image=infra_image, infra_command=infra_command,
         infra_name=infra_name, labels=label or [], hostname=hostname,
         add_hosts=add_host or [], dns=dns or [], exit_policy=exit_policy,
