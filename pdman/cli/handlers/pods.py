@@ -174,13 +174,15 @@ _PS_SORT: "dict[str, Callable[[Any], Any]]" = {
 
 def ps(g: GlobalOptions, ctr_ids: bool, ctr_names: bool, ctr_status: bool,
        filter: list[str] | None, format: str | None, no_trunc: bool, noheading: bool,
-       ns: bool, quiet: bool, sort: str) -> int:
+       ns: bool, quiet: bool, sort: str, latest: bool = False) -> int:
     from pdman.cli import output
     from pdman.cli.humanize import ago
     from pdman.engine import pods as engine
     from pdman.errors import UsageError
 
     rows = engine.list_pods(g.context(), tuple(filter or ()))
+    if latest:
+        rows = [max(rows, key=lambda p: p.Created)] if rows else []
     if sort in _PS_SORT:
         rows.sort(key=_PS_SORT[sort])
     elif sort != "created":
@@ -251,12 +253,12 @@ def _rfc3339(ts: float) -> str:
     return fmt(ts)
 
 
-def inspect(g: GlobalOptions, pods: list[str], format: str | None) -> int:
+def inspect(g: GlobalOptions, pods: list[str] | None, format: str | None) -> int:
     from pdman.cli import output
     from pdman.engine import pods as engine
 
     ctx = g.context()
-    reports = [engine.inspect(ctx, n) for n in pods]
+    reports = [engine.inspect(ctx, n) for n in pods or []]
     if format and format != "json":
         output.print_formatted(format, reports)
     elif len(reports) == 1:
@@ -266,12 +268,13 @@ def inspect(g: GlobalOptions, pods: list[str], format: str | None) -> int:
     return 0
 
 
-def top(g: GlobalOptions, pod: str, descriptors: list[str] | None) -> int:
+def top(g: GlobalOptions, pod: str | None, descriptors: list[str] | None) -> int:
     from pdman.cli import output
     from pdman.engine import lifecycle
     from pdman.engine import pods as engine
     from pdman.errors import ConflictError
 
+    assert pod is not None     # cli/targets.py: the pod, or --latest's
     ctx = g.context()
     running = [r for r in engine.containers_of(ctx, pod) if r.status == "running"]
     if not running:
@@ -286,13 +289,14 @@ def top(g: GlobalOptions, pod: str, descriptors: list[str] | None) -> int:
     return 0
 
 
-def logs(g: GlobalOptions, pod: str, container: str | None, follow: bool, names: bool,
+def logs(g: GlobalOptions, pod: str | None, container: str | None, follow: bool, names: bool,
          since: str | None, until: str | None, tail: int, timestamps: bool,
          color: bool) -> int:
     from pdman.engine import lifecycle
     from pdman.engine import pods as engine
     from pdman.errors import UsageError
 
+    assert pod is not None     # cli/targets.py: the pod, or --latest's
     ctx = g.context()
     recs = [r for r in engine.containers_of(ctx, pod) if not r.config.get("infra")]
     if container:
