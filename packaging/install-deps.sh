@@ -16,6 +16,8 @@ PACKAGES=(
   docker-registry busybox-static debootstrap skopeo apache2-utils rsync ca-certificates
   # the reference engine: archive interop tests and the side-by-side benchmarks
   podman runc
+  # podman-compose 1.0.3 (Debian 12), driven against pdman in tests/integration/test_compose.py
+  podman-compose
   # the VM tier (tests/vm): a systemd + cgroup v2 guest under software emulation
   qemu-system-x86
   # benchmarks

@@ -48,12 +48,13 @@ SecurityOpt = Annotated[Optional[list[str]], typer.Option(
 Label = Annotated[Optional[list[str]], typer.Option("--label", "-l", help="Set a label KEY=VALUE.")]
 Pull = Annotated[str, typer.Option(
     "--pull", help="Pull the image: missing (default), always, or never.")]
-Network = Annotated[str, typer.Option(
+Network = Annotated[Optional[list[str]], typer.Option(
     "--network", "--net",
     help="Network: pasta[:OPTS] (default; OPTS: pasta's own options, comma-separated, e.g. "
          "pasta:--mtu,1400), slirp4netns[:OPTS] (OPTS: mtu=N, cidr=NET, enable_ipv6=true, "
          "allow_host_loopback=true, outbound_addr=IP, port_handler=rootlesskit (default: "
-         "pdman-portfwd) or slirp4netns), none, host, container:ID, or a network name.")]
+         "pdman-portfwd) or slirp4netns), none, host, container:ID, or a network name "
+         "NAME[:alias=A,...] (repeatable for several networks, each with its aliases).")]
 Platform = Annotated[Optional[str], typer.Option(
     "--platform", help="Platform of the image to pull: OS/ARCH[/VARIANT].")]
 TlsVerify = Annotated[Optional[str], typer.Option(

@@ -4,7 +4,8 @@ same way (one place, reached by Typer and by the stdlib fast path alike).
 
     --latest   the most recently created container (any state) takes the place of the
                container argument; a command's first word after it is then what
-               follows the container (`exec -l ls`, `top -l pid`, `port -l 80`)
+               follows the container (`exec -l ls`, `top -l pid`, `port -l 80`);
+               on the `pod` verbs, the most recently created pod (`pod top -l pid`)
     --filter   the containers that `ps -a --filter` would list (all filters ANDed)
 """
 
@@ -42,6 +43,21 @@ LATEST = {
     "userns.unmount": ("containers", "", False),
 }
 
+#: the `pod` verbs' handlers, as LATEST (`pod ps --latest` is its handler's own: a filter)
+POD_LATEST = {
+    "pods.inspect": ("pods", "", True),
+    "pods.kill": ("pods", "", False),
+    "pods.logs": ("pod", "", True),
+    "pods.pause": ("pods", "", False),
+    "pods.restart": ("pods", "", False),
+    "pods.rm": ("pods", "", False),
+    "pods.start": ("pods", "", False),
+    "pods.stats": ("pods", "", False),
+    "pods.stop": ("pods", "", False),
+    "pods.top": ("pod", "descriptors", True),
+    "pods.unpause": ("pods", "", False),
+}
+
 #: handlers whose --filter chooses the containers
 FILTER = ("containers.rm", "lifecycle.stop", "lifecycle.restart", "resources.pause",
           "resources.unpause")
@@ -57,6 +73,18 @@ def latest_id(g: "GlobalOptions") -> str:
         raise ContainerNotFound("no containers to act on: no such container",
                                 hint="--latest needs at least one container")
     return max(recs, key=lambda r: r.created).id
+
+
+def latest_pod_id(g: "GlobalOptions") -> str:
+    """The ID of the most recently created pod."""
+    from pdman.errors import PodNotFound
+    from pdman.storage import pod_records
+
+    pods = pod_records.list_all(g.context().catalog)
+    if not pods:
+        raise PodNotFound("no pods to act on: no such pod",
+                          hint="--latest needs at least one pod (`pdman pod create`)")
+    return max(pods, key=lambda p: p.created).id
 
 
 def matching_ids(g: "GlobalOptions", filters: "list[str]") -> "list[str]":
@@ -89,28 +117,30 @@ def apply(target: str, g: "GlobalOptions", options: "dict[str, Any]",
             return False
     elif target in FILTER:
         options.pop("filter", None)
-    if target not in LATEST:
+    pod = target in POD_LATEST
+    if not pod and target not in LATEST:
         return True
-    key, moves_to, needed = LATEST[target]
+    key, moves_to, needed = POD_LATEST[target] if pod else LATEST[target]
+    what = "pod" if pod else "container"
     value = options.get(key)
     if options.pop("latest", False):
-        cid = latest() if latest else latest_id(g)
-        if isinstance(value, list) or key != "container":
+        cid = latest_pod_id(g) if pod else (latest() if latest else latest_id(g))
+        if isinstance(value, list) or key not in ("container", "pod"):
             if value:
-                raise UsageError("--latest and containers cannot be used together")
+                raise UsageError(f"--latest and {what}s cannot be used together")
             options[key] = [cid]
         else:
             if value is not None and not moves_to:
-                raise UsageError("--latest and containers cannot be used together")
+                raise UsageError(f"--latest and {what}s cannot be used together")
             if value is not None and moves_to == "private_port":
                 options[moves_to] = value
             elif value is not None:
                 options[moves_to] = [value, *(options.get(moves_to) or [])]
             options[key] = cid
     elif needed and not value:
-        raise UsageError("you must provide at least one container name or ID",
+        raise UsageError(f"you must provide at least one {what} name or ID",
                          hint="or pass --latest (-l)")
     return True
 
 
-__all__ = ["FILTER", "LATEST", "apply", "latest_id"]
+__all__ = ["FILTER", "LATEST", "POD_LATEST", "apply", "latest_id", "latest_pod_id"]

@@ -356,9 +356,9 @@ def stop_many(ctx: EngineContext, names: "list[str]", timeout: int | None = None
 
 
 def _stop_all(ctx: EngineContext, recs: "list[records.ContainerRecord]",
-              timeout: int | None, kill: bool = False) -> None:
+              timeout: int | None) -> None:
     """Stop containers together (podman stops a pod's containers in parallel): the
-    stop signal (SIGKILL with `kill`) to all, SIGKILL to those still running after the
+    stop signal to all, SIGKILL to those still running after the
     timeout, and return once each one's teardown is done -- the monitor's cleanup frees
     the published ports after the exit is recorded, and a `pod rm` or the next
     `pod create -p` must not race it."""
@@ -375,8 +375,7 @@ def _stop_all(ctx: EngineContext, recs: "list[records.ContainerRecord]",
         fd = procs.open_process(rec.pid, rec.state.get("pid_start", 0))
         if fd is None:
             continue
-        sig = signal.SIGKILL if kill else lifecycle.parse_signal(
-            rec.config.get("stop_signal") or "SIGTERM")
+        sig = lifecycle.parse_signal(rec.config.get("stop_signal") or "SIGTERM")
         procs.signal_process(fd, sig)
         started.append((rec, fd))
     try:
@@ -399,6 +398,44 @@ def _stop_all(ctx: EngineContext, recs: "list[records.ContainerRecord]",
             now = containers.reconcile(ctx, records.find(ctx.catalog, rec.id))
         except PdmanError:
             continue        # removed meanwhile (a --rm member's cleanup)
+        containers.teardown_once(ctx, now)
+
+
+def _kill_for_removal(ctx: EngineContext, recs: "list[records.ContainerRecord]") -> None:
+    """SIGKILL to containers about to be removed, their monitors first: a monitor
+    killed before its container exits never runs its exit command (`container
+    cleanup`, a Python process of ~0.4 s each, which `_stop_all` must wait out), and
+    never writes an exit file into a run directory this removal deletes. The
+    teardown its cleanup would have done (network, ports, cgroup) is done here, once
+    every process has exited; the removal that follows deletes the rest."""
+    import signal
+
+    from pdman.engine import containers, restart_policy
+    from pdman.engine.lifecycle import MONITOR_GRACE
+    from pdman.runtime import procs
+
+    fds: list[int] = []
+    try:
+        for rec in recs:
+            restart_policy.stopped_by_user(ctx, rec)
+            # both opened before either is signalled: the pidfds pin these processes
+            ctr = procs.open_process(rec.pid, rec.state.get("pid_start", 0))
+            mon = (procs.open_process(rec.monitor_pid, rec.state.get("monitor_start", 0))
+                   if rec.monitor_pid and rec.monitor_pid != os.getpid() else None)
+            for fd in (mon, ctr):      # the monitor first
+                if fd is not None:
+                    procs.signal_process(fd, signal.SIGKILL)
+                    fds.append(fd)
+        for fd in fds:
+            procs.wait_exit(fd, MONITOR_GRACE)
+    finally:
+        for fd in fds:
+            os.close(fd)
+    for rec in recs:
+        try:
+            now = containers.reconcile(ctx, records.find(ctx.catalog, rec.id))
+        except PdmanError:
+            continue
         containers.teardown_once(ctx, now)
 
 
@@ -450,11 +487,13 @@ def remove(ctx: EngineContext, name: str, force: bool = False,
             f"container {r.id} as it is {r.status} - running or paused containers cannot be "
             "removed without force: container state improper",
             hint=f"stop it first (`pdman pod stop {pod.name}`) or give -f")
-    # all at once, members first: SIGKILL, or with --time their stop signal first
-    _stop_all(ctx, [r for r in running if not r.config.get("infra")], timeout,
-              kill=timeout is None)
-    _stop_all(ctx, [r for r in running if r.config.get("infra")], timeout,
-              kill=timeout is None)
+    if not timeout:
+        # -f (or -t 0, podman's SIGKILL at once): every container at once
+        _kill_for_removal(ctx, running)
+    else:
+        # their stop signal first, members then the infra container (as `pod stop`)
+        _stop_all(ctx, [r for r in running if not r.config.get("infra")], timeout)
+        _stop_all(ctx, [r for r in running if r.config.get("infra")], timeout)
     for rec in _members_first(recs):
         try:
             containers.remove(ctx, containers.RemoveOptions(name=rec.id, force=True,

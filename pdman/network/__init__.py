@@ -89,8 +89,11 @@ def resolve(options: "CreateOptions", image_config: "dict[str, Any]",
                              hint="use --network pasta (the default), slirp4netns, host or "
                                   "none, or run as a user")
         nets = _user_networks(ctx, mode.networks)
-        net["networks"] = [{"id": n.id, "name": n.name, "aliases": list(options.network_aliases)}
-                           for n in nets]
+        own = dict(zip(mode.networks, mode.aliases))
+        net["networks"] = [{"id": n.id, "name": n.name,
+                            "aliases": list(dict.fromkeys([*options.network_aliases,
+                                                           *own.get(name, ())]))}
+                           for name, n in zip(mode.networks, nets)]
         net["backend"] = "none" if all(n.internal for n in nets) else default_backend()
     if options.publish or options.publish_all:
         if kind in _PASSIVE or net.get("backend") == "none":

@@ -8,6 +8,12 @@
     container:NAME|ID   the network namespace of another (running) container
     bridge              the default user-defined network `podman`
     NAME[,NAME...]      user-defined networks (`pdman network create`)
+    NAME:alias=A[,alias=B][,NAME2...]
+                        a user-defined network with aliases on it (podman 4's
+                        per-network options, which podman-compose writes)
+
+`--network` may be given more than once (`join`): several user-defined networks, each
+with its options; a mode (pasta, host, container:...) stands alone.
 
 Stdlib only, no I/O: `resolve` turns this into the stored config.
 """
@@ -30,6 +36,28 @@ class Mode(NamedTuple):
     options: tuple[str, ...] = ()  # backend options
     target: str = ""               # container mode: the other container
     networks: tuple[str, ...] = ()  # bridge mode: network names
+    aliases: tuple[tuple[str, ...], ...] = ()  # bridge mode: each network's own aliases
+
+#: what stands alone in `--network` (a value of its own, no user-defined network beside it)
+_MODES = BACKENDS + ("none", "host", "container", "ns", "slirp", "cni", "interface",
+                     "default", "private")
+#: podman's per-network options that pdman does not have yet (static addresses)
+_UNBUILT_OPTIONS = ("ip", "ip6", "mac", "interface_name")
+
+
+def join(values: "list[str] | tuple[str, ...] | None") -> str:
+    """Repeated `--network` values as one: user-defined networks only (podman: "can
+    only set extra network names, selected mode X conflicts with bridge")."""
+    vals = [v.strip() for v in values or () if v.strip()]
+    if len(vals) <= 1:
+        return vals[0] if vals else ""
+    for v in vals:
+        kind = v.partition(":")[0]
+        if kind in _MODES:
+            raise UsageError(f"can only set extra network names, selected mode {kind} "
+                             "conflicts with bridge",
+                             hint="give one --network for a mode, or only network names")
+    return ",".join(vals)
 
 
 def parse(value: str | None) -> Mode:
@@ -52,11 +80,41 @@ def parse(value: str | None) -> Mode:
     if kind in ("ns", "slirp", "cni", "interface"):
         raise UsageError(f"network mode {kind!r} is not supported",
                          hint="use pasta, slirp4netns, none, host, container:ID or a network name")
-    if colon:
-        raise UsageError(f"invalid --network value {text!r}",
-                         hint="options after `:` are for pasta and slirp4netns only")
-    names = tuple(n.strip() for n in text.split(",") if n.strip())
-    names = tuple(DEFAULT_NETWORK if n == "bridge" else n for n in names)
-    if len(set(names)) != len(names):
-        raise UsageError(f"a network is named twice in --network {text!r}")
-    return Mode("bridge", networks=names)
+    return _parse_networks(text)
+
+
+def _parse_networks(text: str) -> Mode:
+    """`NAME[:K=V,...][,NAME[:K=V,...]]...`: a network name never holds `=` (names
+    are [a-zA-Z0-9_.-]), so a comma-separated piece with `=` before any `:` is an
+    option of the network before it."""
+    names: list[str] = []
+    aliases: list[list[str]] = []
+    for piece in (p.strip() for p in text.split(",")):
+        if not piece:
+            continue
+        eq, colon = piece.find("="), piece.find(":")
+        if eq >= 0 and (colon < 0 or eq < colon):
+            if not names:
+                raise UsageError(f"invalid --network value {text!r}",
+                                 hint="options follow a network name: NAME:alias=A")
+            option = piece
+        else:
+            name, _, option = piece.partition(":")
+            name = DEFAULT_NETWORK if name == "bridge" else name
+            if name in names:
+                raise UsageError(f"a network is named twice in --network {text!r}")
+            names.append(name)
+            aliases.append([])
+        if option:
+            key, has_value, value = option.partition("=")
+            if key == "alias" and value:
+                aliases[-1].append(value)
+            elif key in _UNBUILT_OPTIONS and has_value:
+                raise UsageError(f"--network {names[-1]}:{option}: static addresses on a "
+                                 "network are not built yet",
+                                 hint="pdman's IPAM gives each container a free address; "
+                                      "reach it by its name or an alias")
+            else:
+                raise UsageError(f"unknown bridge network option: {key}",
+                                 hint="per-network options: alias=NAME")
+    return Mode("bridge", networks=tuple(names), aliases=tuple(tuple(a) for a in aliases))

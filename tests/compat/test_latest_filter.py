@@ -85,3 +85,40 @@ def test_pause_and_unpause_read_cidfiles(registry_env: dict[str, str], busybox: 
     none_given = pd("pause", check=False)
     assert none_given.returncode == 125
     assert "you must provide at least one container name or ID" in none_given.stderr
+
+
+def test_pod_latest_is_the_most_recently_created_pod(registry_env: dict[str, str],
+                                                     busybox: str) -> None:
+    """`pod VERB --latest` (podman 4.3: inspect, kill, logs, pause, ps, restart, rm,
+    start, stats, stop, top, unpause) acts on the newest pod, whatever its state."""
+    pd = _pd(registry_env)
+    none_yet = pd("pod", "inspect", "-l", check=False)
+    assert none_yet.returncode == 125 and "no such pod" in none_yet.stderr, none_yet
+    older = pd("pod", "create", "--name", "older").stdout.strip()
+    newer = pd("pod", "create", "--name", "newer").stdout.strip()
+    for pod in ("older", "newer"):
+        pd("run", "-d", "--pod", pod, "--name", f"{pod}-ctr", busybox, "sh", "-c",
+           f"echo hello-from-{pod}; exec sleep 600")
+    assert pd("pod", "inspect", "-l", "--format", "{{.Name}}").stdout.strip() == "newer"
+    assert pd("pod", "ps", "--latest", "--format", "{{.Name}}").stdout.split() == ["newer"]
+    assert pd("pod", "ps", "-l", "-q", "--no-trunc").stdout.split() == [newer]
+    assert "hello-from-newer" in pd("pod", "logs", "-l").stdout
+    assert "sleep" in pd("pod", "top", "-l", "args").stdout
+    both = pd("pod", "stop", "-l", "older", check=False)
+    assert both.returncode == 125 and "--latest and pods cannot be used together" in both.stderr
+
+    def state(pod: str) -> str:
+        return pd("pod", "inspect", pod, "--format", "{{.State}}").stdout.strip()
+
+    assert pd("pod", "stop", "-l", "-t", "0").stdout.strip() == newer
+    assert (state("newer"), state("older")) == ("Exited", "Running")
+    pd("pod", "start", "-l")
+    assert state("newer") == "Running"
+    pd("pod", "restart", "-l")
+    pd("pod", "kill", "-l")
+    assert state("newer") == "Exited" and state("older") == "Running"
+    pd("pod", "rm", "-l")
+    assert pd("pod", "ps", "--format", "{{.Name}}").stdout.split() == ["older"]
+    assert pd("pod", "inspect", "--latest", "--format", "{{.Id}}").stdout.strip() == older
+    missing = pd("pod", "top", check=False)
+    assert missing.returncode == 125 and "at least one pod name or ID" in missing.stderr

@@ -70,7 +70,7 @@ def test_fast_parser_agrees_with_typer(words: list[str], args: list[str]) -> Non
 
 @pytest.mark.parametrize("argv", [
     ["ps", "--bogus"], ["ps", "--help"], ["ps", "-n"], ["ps", "-n", "x"], ["nosuch"], [],
-    ["volume"], ["volume", "inspect"],
+    ["volume"], ["volume", "rm", "--bogus"],
 ])
 def test_fast_path_declines_what_typer_must_answer(argv: list[str]) -> None:
     assert fast.try_run(argv) is None

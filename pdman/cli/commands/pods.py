@@ -13,11 +13,14 @@ from pdman.cli.options import NoHeading, NoTrunc
 
 Pods = Annotated[Optional[list[str]], typer.Argument(help="Pods (name or ID).")]
 PodArg = Annotated[str, typer.Argument(help="The pod (name or ID).")]
+OptPodArg = Annotated[Optional[str], typer.Argument(help="The pod (name or ID), or --latest.")]
 All = Annotated[bool, typer.Option("--all", "-a", help="Every pod.")]
 Ignore = Annotated[bool, typer.Option("--ignore", "-i", help="Ignore pods that do not exist.")]
 PodIdFileRead = Annotated[Optional[list[str]], typer.Option(
     "--pod-id-file", help="Read a pod ID from this file (as `pod create --pod-id-file` wrote "
                           "it; repeatable).")]
+Latest = Annotated[bool, typer.Option(
+    "--latest", "-l", help="Act on the latest created pod (in any state).")]
 Time = Annotated[Optional[int], typer.Option(
     "--time", "-t", help="Seconds to wait for each container's stop signal before SIGKILL "
                          "(default: each container's --stop-timeout, 10).")]
@@ -32,9 +35,9 @@ def create(
         "--publish", "-p", help="Publish a port of the pod's network on the host, "
                                 "[[IP:]HOST:]CONTAINER[/PROTO] (repeatable); every container "
                                 "of the pod answers on it.")] = None,
-    network: Annotated[Optional[str], typer.Option(
+    network: Annotated[Optional[list[str]], typer.Option(
         "--network", help="The pod's network (as run --network: pasta, slirp4netns, none, "
-                          "host, or user-defined networks).")] = None,
+                          "host, or user-defined networks NAME[:alias=A,...], repeatable).")] = None,
     share: Annotated[Optional[str], typer.Option(
         "--share", help="Namespaces the pod's containers share, comma-separated: ipc, net, "
                         "uts, or none; `+NS` adds to the default (default ipc,net,uts).")] = None,
@@ -73,36 +76,38 @@ def create(
 
 
 @handled_by("pods.start")
-def start(pods: Pods = None, all: All = False, pod_id_file: PodIdFileRead = None) -> None:
+def start(pods: Pods = None, all: All = False, pod_id_file: PodIdFileRead = None,
+          latest: Latest = False) -> None:
     """Start pods: the infra container, then every container of the pod."""
 
 
 @handled_by("pods.stop")
 def stop(pods: Pods = None, all: All = False, ignore: Ignore = False,
-         pod_id_file: PodIdFileRead = None, time: Time = None) -> None:
+         pod_id_file: PodIdFileRead = None, time: Time = None, latest: Latest = False) -> None:
     """Stop pods: every container (its stop signal, SIGKILL after --time), then the
     infra container."""
 
 
 @handled_by("pods.restart")
-def restart(pods: Pods = None, all: All = False) -> None:
+def restart(pods: Pods = None, all: All = False, latest: Latest = False) -> None:
     """Stop, then start pods."""
 
 
 @handled_by("pods.kill")
 def kill(pods: Pods = None, all: All = False,
          signal: Annotated[str, typer.Option(
-             "--signal", "-s", help="Signal to send to the pod's containers.")] = "KILL") -> None:
+             "--signal", "-s", help="Signal to send to the pod's containers.")] = "KILL",
+         latest: Latest = False) -> None:
     """Send a signal (default SIGKILL) to every running container of pods."""
 
 
 @handled_by("pods.pause")
-def pause(pods: Pods = None, all: All = False) -> None:
+def pause(pods: Pods = None, all: All = False, latest: Latest = False) -> None:
     """Pause (freeze) every running container of pods."""
 
 
 @handled_by("pods.unpause")
-def unpause(pods: Pods = None, all: All = False) -> None:
+def unpause(pods: Pods = None, all: All = False, latest: Latest = False) -> None:
     """Unpause every paused container of pods."""
 
 
@@ -110,7 +115,8 @@ def unpause(pods: Pods = None, all: All = False) -> None:
 def rm(pods: Pods = None, all: All = False,
        force: Annotated[bool, typer.Option(
            "--force", "-f", help="Stop (kill) running containers of the pod first.")] = False,
-       ignore: Ignore = False, pod_id_file: PodIdFileRead = None, time: Time = None) -> None:
+       ignore: Ignore = False, pod_id_file: PodIdFileRead = None, time: Time = None,
+       latest: Latest = False) -> None:
     """Remove pods and their containers. A pod with running containers only with -f."""
 
 
@@ -136,31 +142,34 @@ def ps(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the pod IDs.")] = False,
     sort: Annotated[str, typer.Option(
         "--sort", help="Sort by created (default), id, name, number or status.")] = "created",
+    latest: Latest = False,
 ) -> None:
     """List pods. Columns: POD ID, NAME, STATUS, CREATED, INFRA ID, # OF CONTAINERS."""
 
 
 @handled_by("pods.inspect")
 def inspect(
-    pods: Annotated[list[str], typer.Argument(help="Pods to inspect.")],
+    pods: Annotated[Optional[list[str]], typer.Argument(help="Pods to inspect.")] = None,
     format: Annotated[Optional[str], typer.Option(
         "--format", "-f", help="Output format: json (default) or a Go template.")] = None,
+    latest: Latest = False,
 ) -> None:
     """Show a pod's configuration and containers as JSON."""
 
 
 @handled_by("pods.top")
 def top(
-    pod: PodArg,
+    pod: OptPodArg = None,
     descriptors: Annotated[Optional[list[str]], typer.Argument(
         help="ps descriptors (as `top`).")] = None,
+    latest: Latest = False,
 ) -> None:
     """Show the processes of every running container of a pod."""
 
 
 @handled_by("pods.logs")
 def logs(
-    pod: PodArg,
+    pod: OptPodArg = None,
     container: Annotated[Optional[str], typer.Option(
         "--container", "-c", help="Only this container of the pod.")] = None,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Follow the output.")] = False,
@@ -173,6 +182,7 @@ def logs(
     timestamps: Annotated[bool, typer.Option("--timestamps", "-t", help="Show timestamps.")] = False,
     color: Annotated[bool, typer.Option(
         "--color", help="Each container's lines in their own colour.")] = False,
+    latest: Latest = False,
 ) -> None:
     """Show the logs of the containers of a pod (each line marked with its container)."""
 
@@ -191,6 +201,7 @@ def stats(
         "--no-stream", help="Print one sample and exit.")] = False,
     no_reset: Annotated[bool, typer.Option(
         "--no-reset", help="Do not clear the screen between samples.")] = False,
+    latest: Latest = False,
 ) -> None:
     """Resource use of the containers of pods: POD, CID, NAME, CPU %, MEM USAGE / LIMIT,
     MEM %, NET IO, BLOCK IO, PIDS."""

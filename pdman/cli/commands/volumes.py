@@ -31,8 +31,9 @@ def ls(quiet: Quiet = False, filter: Filter = None, format: Format = None,
 
 @handled_by("volumes.inspect")
 def inspect(
-    names: Annotated[list[str], typer.Argument(help="Volumes to inspect.")],
+    names: Annotated[Optional[list[str]], typer.Argument(help="Volumes to inspect.")] = None,
     format: Format = None,
+    all: Annotated[bool, typer.Option("--all", "-a", help="Inspect every volume.")] = False,
 ) -> None:
     """Show a volume's details as JSON."""
 

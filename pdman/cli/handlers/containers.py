@@ -184,7 +184,7 @@ def _create_options(image: str, command: list[str] | None, **kw: object):  # typ
         mounts=list(kw["mount"] or []), cap_add=list(kw["cap_add"] or []),
         cap_drop=list(kw["cap_drop"] or []), privileged=bool(kw["privileged"]),
         security_opt=list(kw["security_opt"] or []), labels=list(kw["label"] or []),
-        pull="missing" if kw["pull"] == "newer" else str(kw["pull"]), network=str(kw["network"]),
+        pull="missing" if kw["pull"] == "newer" else str(kw["pull"]), network=_network(kw["network"]),
         platform=kw["platform"], tls_verify=_tls(kw["tls_verify"]),  # type: ignore[arg-type]
         stop_signal=kw["stop_signal"], stop_timeout=kw["stop_timeout"],
         quiet_pull=bool(kw["quiet"]), remove=bool(kw["rm"]), userns=str(kw["userns"] or ""),
@@ -237,6 +237,15 @@ def _create_options(image: str, command: list[str] | None, **kw: object):  # typ
         ip=kw.get("ip"), mac_address=kw.get("mac_address"),  # type: ignore[arg-type]
         attach=list(kw.get("attach") or []),  # type: ignore[call-overload]
         preserve_fds=int(kw.get("preserve_fds") or 0))  # type: ignore[call-overload]
+
+
+def _network(values: object) -> str:
+    """Repeated --network values as the one string the engine parses."""
+    if not values:
+        return ""
+    from pdman.network.modes import join
+
+    return join(list(values))  # type: ignore[call-overload]
 
 
 def _command_line() -> list[str]:

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 
 def create(g: GlobalOptions, name_arg: str | None, name: str | None,
-           publish: list[str] | None, network: str | None, share: str | None, infra: bool,
+           publish: list[str] | None, network: list[str] | None, share: str | None, infra: bool,
            infra_image: str | None, infra_command: str | None, infra_name: str | None,
            label: list[str] | None, hostname: str | None, add_host: list[str] | None,
            dns: list[str] | None, userns: str | None, pod_id_file: str | None,
@@ -34,8 +34,10 @@ def create(g: GlobalOptions, name_arg: str | None, name: str | None,
     if pod_id_file and os.path.exists(pod_id_file):
         raise UsageError(f"pod id file exists. Ensure another pod is not using it or "
                          f"delete {pod_id_file}")
+    from pdman.network.modes import join
+
     pod = pods.create(g.context(), pods.PodCreateOptions(
-        name=name or name_arg, publish=publish or [], network=network or "", share=share,
+        name=name or name_arg, publish=publish or [], network=join(network), share=share,
         infra=infra, infra_image=infra_image, infra_command=infra_command,
         infra_name=infra_name, labels=label or [], hostname=hostname,
         add_hosts=add_host or [], dns=dns or [], exit_policy=exit_policy,
@@ -172,13 +174,15 @@ _PS_SORT: "dict[str, Callable[[Any], Any]]" = {
 
 def ps(g: GlobalOptions, ctr_ids: bool, ctr_names: bool, ctr_status: bool,
        filter: list[str] | None, format: str | None, no_trunc: bool, noheading: bool,
-       ns: bool, quiet: bool, sort: str) -> int:
+       ns: bool, quiet: bool, sort: str, latest: bool = False) -> int:
     from pdman.cli import output
     from pdman.cli.humanize import ago
     from pdman.engine import pods as engine
     from pdman.errors import UsageError
 
     rows = engine.list_pods(g.context(), tuple(filter or ()))
+    if latest:
+        rows = [max(rows, key=lambda p: p.Created)] if rows else []
     if sort in _PS_SORT:
         rows.sort(key=_PS_SORT[sort])
     elif sort != "created":
@@ -249,12 +253,12 @@ def _rfc3339(ts: float) -> str:
     return fmt(ts)
 
 
-def inspect(g: GlobalOptions, pods: list[str], format: str | None) -> int:
+def inspect(g: GlobalOptions, pods: list[str] | None, format: str | None) -> int:
     from pdman.cli import output
     from pdman.engine import pods as engine
 
     ctx = g.context()
-    reports = [engine.inspect(ctx, n) for n in pods]
+    reports = [engine.inspect(ctx, n) for n in pods or []]
     if format and format != "json":
         output.print_formatted(format, reports)
     elif len(reports) == 1:
@@ -264,12 +268,13 @@ def inspect(g: GlobalOptions, pods: list[str], format: str | None) -> int:
     return 0
 
 
-def top(g: GlobalOptions, pod: str, descriptors: list[str] | None) -> int:
+def top(g: GlobalOptions, pod: str | None, descriptors: list[str] | None) -> int:
     from pdman.cli import output
     from pdman.engine import lifecycle
     from pdman.engine import pods as engine
     from pdman.errors import ConflictError
 
+    assert pod is not None     # cli/targets.py: the pod, or --latest's
     ctx = g.context()
     running = [r for r in engine.containers_of(ctx, pod) if r.status == "running"]
     if not running:
@@ -284,13 +289,14 @@ def top(g: GlobalOptions, pod: str, descriptors: list[str] | None) -> int:
     return 0
 
 
-def logs(g: GlobalOptions, pod: str, container: str | None, follow: bool, names: bool,
+def logs(g: GlobalOptions, pod: str | None, container: str | None, follow: bool, names: bool,
          since: str | None, until: str | None, tail: int, timestamps: bool,
          color: bool) -> int:
     from pdman.engine import lifecycle
     from pdman.engine import pods as engine
     from pdman.errors import UsageError
 
+    assert pod is not None     # cli/targets.py: the pod, or --latest's
     ctx = g.context()
     recs = [r for r in engine.containers_of(ctx, pod) if not r.config.get("infra")]
     if container:

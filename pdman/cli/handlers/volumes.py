@@ -39,12 +39,21 @@ def ls(g: GlobalOptions, quiet: bool, filter: list[str] | None, format: str | No
     return 0
 
 
-def inspect(g: GlobalOptions, names: list[str], format: str | None) -> int:
+def inspect(g: GlobalOptions, names: list[str] | None, format: str | None, all: bool) -> int:
     from pdman.cli import output
     from pdman.engine import volumes
+    from pdman.errors import UsageError
 
     ctx = g.context()
-    reports = [volumes.report(volumes.inspect(ctx, n)) for n in names]
+    if all and names:
+        raise UsageError("when using the --all switch, you may not pass any volume names "
+                         "or IDs", hint="give volumes, or --all")
+    if not all and not names:
+        raise UsageError("provide one or more volume names or use --all",
+                         hint="see `pdman volume ls`")
+    recs = (volumes.list_volumes(ctx) if all
+            else [volumes.inspect(ctx, n) for n in names or []])
+    reports = [volumes.report(r) for r in recs]
     if format and format != "json":
         output.print_formatted(format, reports)
     else:
