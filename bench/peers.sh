@@ -12,8 +12,8 @@
 #   podman 5.4          `p5enter` (set up by $PDMAN_PODMAN5_DIR/trixie-podman5-setup.sh:
 #                       a Debian 13 root under /var/tmp/trixie, user p5), which pivots
 #                       into that root and drops to p5 before exec'ing podman
-# CPU: mean user+system of the command and the children it waits for (podman's conmon
-# and its runtime escape that count, so no CPU ratio against podman).
+# CPU: mean user+system of the command and the children it waits for (for `run`, podman's
+# conmon and its OCI runtime escape that count: its CPU there is a floor).
 #   bash bench/peers.sh          (as root; ROUNDS=N, default 10)
 # Writes bench/results/peers.md. Without podman 5.4 its columns say "-".
 set -euo pipefail
@@ -120,8 +120,12 @@ tmp, out, v_pdman, v4, v5, rounds, per = sys.argv[1:]
 lines = [f"pdman {v_pdman}, podman {v4} (host: runc, slirp4netns), podman {v5} (Debian 13: crun, "
          f"pasta). Each row one interleaved measurement: {rounds} rounds of {per} runs of every "
          "command; milliseconds, median over all runs, minus the wrapper's own median (setpriv "
-         "for pdman and podman 4.3, p5enter for podman 5.4). CPU: pdman's mean user+system.",
-         "", "| command | pdman | CPU | podman 4.3 | podman 5.4 | pdman/4.3 | pdman/5.4 | target (#19) |",
+         "for pdman and podman 4.3, p5enter for podman 5.4). CPU: mean user+system of the "
+         "command and the children it waits for, wrapper's subtracted.",
+         "CPU time is less disturbed by other load than wall clock; for `run` rows podman's "
+         "conmon and OCI runtime escape it (they are not waited for), so its CPU there is a floor.",
+         "", "| command | pdman | podman 4.3 | podman 5.4 | pdman/4.3 | pdman/5.4 "
+         "| CPU pdman / 4.3 / 5.4 | target (#19, wall clock) |",
          "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
 for row in open(f"{tmp}/rows"):
     key, label, t4, t5 = row.rstrip("\n").split("|")
@@ -136,6 +140,8 @@ for row in open(f"{tmp}/rows"):
     q4 = med["podman4"] - med["base-user"]
     q5 = med["podman5"] - med["base-p5"] if "podman5" in med else None
     c = cpu_mean["pdman"] - cpu_mean["base-user"]
+    c4 = cpu_mean["podman4"] - cpu_mean["base-user"]
+    c5 = f"{cpu_mean['podman5'] - cpu_mean['base-p5']:.1f}" if "podman5" in cpu_mean else "-"
     r4, r5 = p / q4, (p / q5 if q5 else None)
     goals = []
     if t4:
@@ -144,9 +150,13 @@ for row in open(f"{tmp}/rows"):
         goals.append(f"≤ {t5}× 5.4: " + ("-" if r5 is None else 'met' if r5 <= float(t5) else 'not met'))
     f5 = "-" if q5 is None else f"{q5:.1f}"
     g5 = "-" if r5 is None else f"{r5:.2f}x"
-    lines.append(f"| {label} | {p:.1f} | {c:.1f} | {q4:.1f} | {f5} | {r4:.2f}x | {g5} | {'; '.join(goals)} |")
+    lines.append(f"| {label} | {p:.1f} | {q4:.1f} | {f5} | {r4:.2f}x | {g5} "
+                 f"| {c:.1f} / {c4:.1f} / {c5} | {'; '.join(goals)} |")
 base = {k: statistics.median(v) * 1000 for k, v in times.items() if k.startswith("base")}
-lines += ["", "Wrappers' own medians (subtracted above): "
+import os
+lines += ["", f"Load average when done: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (figures "
+          "from a loaded machine are indicative only: compare within a row).",
+          "", "Wrappers' own medians (subtracted above): "
           + ", ".join(f"{k} {v:.1f} ms" for k, v in sorted(base.items())) + "."]
 text = "\n".join(lines) + "\n"
 print(text)
