@@ -1,7 +1,8 @@
 # Shared set-up of the side-by-side benchmarks (source it; bash).
 #
 #   bench_as_user "$0" "$@"   as root: install podman/runc/hyperfine, the test user and
-#                             the test images, then re-run the script as that user
+#                             the test images (bench_prepare_host), then re-run the
+#                             script as that user
 #   bench_setup               a throw-away dir ($tmp), the test bed's registry ($REG),
 #                             pdman and podman on throw-away stores ($PDMAN, $PODMAN),
 #                             podman configured for this host; cleaned up on exit
@@ -15,18 +16,24 @@ RUNS=${RUNS:-10}
 bench_as_user() {
   [ "$(id -u)" = 0 ] || return 0
   local script=$1; shift
+  bench_prepare_host
+  local user=${PDMAN_TEST_USER:-pdmantest}
+  local uid; uid=$(id -u "$user")
+  exec runuser -u "$user" -- env HOME="$(getent passwd "$user" | cut -d: -f6)" \
+    XDG_RUNTIME_DIR="/run/user/$uid" PATH="$PATH" PDMAN="$PDMAN" RUNS="$RUNS" \
+    ${PDMAN_BEFORE:+PDMAN_BEFORE="$PDMAN_BEFORE"} \
+    ${PDMAN_TESTBED_CACHE:+PDMAN_TESTBED_CACHE="$PDMAN_TESTBED_CACHE"} bash "$script" "$@"
+}
+
+# as root: podman/runc/hyperfine installed, the test user and the test images made
+bench_prepare_host() {
   command -v podman >/dev/null && command -v runc >/dev/null || {
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc >/dev/null; }
   command -v hyperfine >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >/dev/null
   local user=${PDMAN_TEST_USER:-pdmantest}
   bash "$REPO/tests/bed/user.sh" "$user" >/dev/null
   (cd "$REPO" && python3 -m tests.bed.images build >/dev/null)
-  local uid; uid=$(id -u "$user")
   mkdir -p "$HERE/results" && chmod a+rwx "$HERE/results"
-  exec runuser -u "$user" -- env HOME="$(getent passwd "$user" | cut -d: -f6)" \
-    XDG_RUNTIME_DIR="/run/user/$uid" PATH="$PATH" PDMAN="$PDMAN" RUNS="$RUNS" \
-    ${PDMAN_BEFORE:+PDMAN_BEFORE="$PDMAN_BEFORE"} \
-    ${PDMAN_TESTBED_CACHE:+PDMAN_TESTBED_CACHE="$PDMAN_TESTBED_CACHE"} bash "$script" "$@"
 }
 
 bench_setup() {

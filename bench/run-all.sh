@@ -2,6 +2,7 @@
 # Every benchmark, pdman against podman on this machine, by one command (as root):
 #
 #   bash bench/run-all.sh            # RUNS=N for more runs per measurement (default 10)
+#   bash bench/run-all.sh --summary  # only rebuild results/summary.md from the results there
 #
 # As root it installs what is missing (podman and runc from Debian, hyperfine, the test
 # bed's packages), makes the test user and the test images, installs pdman with pip
@@ -18,6 +19,10 @@
 #   bench/build.sh     build: cold (--no-cache), fully cached, one COPY source changed
 #   bench/pods.sh      pod create -p + 2 × run -d --pod + pod rm -f
 #   bench/kube.sh      kube play (ConfigMap + Deployment, hostPort) + kube down
+#   bench/floors.sh    the floors (interpreter, clone+exec, overlay, pasta) and run's phases
+#   bench/peers.sh     (as root) every hot row against podman 4.3 AND podman 5.4 (Debian
+#                      13's, set up from $PDMAN_PODMAN5_DIR), interleaved, with #19's targets
+#   bench/scale.sh     (when present) costs against the store's size
 #   and itself, as the test user: `images`, and the single file against the pip-installed
 #   command and podman (--version, ps, run --rm busybox true).
 # Each writes bench/results/NAME.md; all of them together make bench/results/summary.md,
@@ -26,7 +31,56 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 RUNS=${RUNS:-10}
-SCRIPTS=(startup pull run detached network seccomp api build pods kube)
+SCRIPTS=(peers floors startup pull run detached network seccomp api build pods kube scale)
+
+# summary.md from the results of the scripts in `ran` (and `failed`), and the README's quote
+write_summary() {
+  {
+    echo "pdman $("$PDMAN" --version | awk '{print $3}') against $(podman --version) (runc) and, in the"
+    echo "peers table, podman 5.4 (Debian 13's: crun, pasta), on $(nproc) CPUs, Linux $(uname -r),"
+    echo "$(date -u +%Y-%m-%d), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end (figures from a loaded"
+    echo "machine are indicative only: read the ratios, measured side by side); medians of hyperfine"
+    echo "runs (warm-up first, ≥ $RUNS runs each), throw-away stores, images from the test bed's"
+    echo "registry on 127.0.0.1."
+    echo "pdman is the pip-installed command unless the row says \"single file\". Produced by"
+    echo "\`bash bench/run-all.sh\`${SUMMARY_NOTE:-.}"
+    for name in "${ran[@]}"; do
+      [ -f "$HERE/results/$name.md" ] || continue
+      printf '\n### %s\n\n' "$name"
+      # (a script's own top-level title would outrank the section's)
+      sed '1{/^# /d}' "$HERE/results/$name.md" | sed '1{/^$/d}'
+    done
+    if [ "${#failed[@]}" -gt 0 ]; then
+      printf '\nNot measured this time (the script failed; see its output): %s\n' "${failed[*]}"
+    fi
+  } > "$HERE/results/summary.md"
+  cat "$HERE/results/summary.md"
+  # the README quotes the latest summary, between its bench markers
+  python3 - "$REPO/README.md" "$HERE/results/summary.md" <<'PY'
+import re, sys
+readme, summary = sys.argv[1], open(sys.argv[2]).read()
+text = open(readme).read()
+begin, end = "<!-- bench/results/summary.md: begin -->", "<!-- bench/results/summary.md: end -->"
+if begin in text and end in text:
+    text = re.sub(re.escape(begin) + ".*?" + re.escape(end),
+                  lambda _: f"{begin}\n{summary.strip()}\n{end}", text, flags=re.DOTALL)
+    open(readme, "w").write(text)
+PY
+}
+
+if [ "${1:-}" = --summary ]; then
+  # only rebuild summary.md (and the README's quote) from the results already there,
+  # e.g. after running some scripts alone
+  PDMAN=${PDMAN:-$(command -v pdman || true)}
+  SUMMARY_NOTE=" --summary, from the scripts' latest results (not all of one run: the tables
+that name their load were measured at different times)."
+  ran=() failed=()
+  for name in "${SCRIPTS[@]}" images binary; do
+    [ -f "$HERE/results/$name.md" ] && ran+=("$name")
+  done
+  write_summary
+  exit 0
+fi
 
 if [ "${1:-}" != --user-stage ]; then
   [ "$(id -u)" = 0 ] || { echo "run-all.sh: run as root (it installs podman and prepares the test user)" >&2; exit 1; }
@@ -72,34 +126,7 @@ if [ "${1:-}" != --user-stage ]; then
   fi
 
   step "bench/results/summary.md"
-  {
-    echo "pdman $("$PDMAN" --version | awk '{print $3}') against $(podman --version) (runc), on"
-    echo "$(nproc) CPUs, Linux $(uname -r), $(date -u +%Y-%m-%d); medians of hyperfine runs (warm-up first,"
-    echo "≥ $RUNS runs each), throw-away stores, images from the test bed's registry on 127.0.0.1."
-    echo "pdman is the pip-installed command unless the row says \"single file\". Produced by"
-    echo "\`bash bench/run-all.sh\`."
-    for name in "${ran[@]}"; do
-      [ -f "$HERE/results/$name.md" ] || continue
-      printf '\n### %s\n\n' "$name"
-      # (a script's own top-level title would outrank the section's)
-      sed '1{/^# /d}' "$HERE/results/$name.md" | sed '1{/^$/d}'
-    done
-    if [ "${#failed[@]}" -gt 0 ]; then
-      printf '\nNot measured this time (the script failed; see its output): %s\n' "${failed[*]}"
-    fi
-  } > "$HERE/results/summary.md"
-  cat "$HERE/results/summary.md"
-  # the README quotes the latest summary, between its bench markers
-  python3 - "$REPO/README.md" "$HERE/results/summary.md" <<'PY'
-import re, sys
-readme, summary = sys.argv[1], open(sys.argv[2]).read()
-text = open(readme).read()
-begin, end = "<!-- bench/results/summary.md: begin -->", "<!-- bench/results/summary.md: end -->"
-if begin in text and end in text:
-    text = re.sub(re.escape(begin) + ".*?" + re.escape(end),
-                  lambda _: f"{begin}\n{summary.strip()}\n{end}", text, flags=re.DOTALL)
-    open(readme, "w").write(text)
-PY
+  write_summary
   exit 0
 fi
 

@@ -9,8 +9,8 @@ Also used by `run`/`create` when they pull a missing image.
 
 from __future__ import annotations
 
-import sys
-import threading
+import _thread  # threading.Lock's own type, without importing threading: `run` imports
+import sys      # this module on its hot path
 from contextlib import contextmanager
 
 TYPE_CHECKING = False
@@ -32,7 +32,7 @@ class PlainProgress:
 
     def __init__(self, out: TextIO | None = None) -> None:
         self.out = out or sys.stderr
-        self.lock = threading.Lock()
+        self.lock = _thread.allocate_lock()
         self.started = False
 
     def _line(self, text: str) -> None:
@@ -128,7 +128,7 @@ class _OnFirstEvent:
     terminal it is about to hand to the container) when it does not."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = _thread.allocate_lock()
         self.sink: PlainProgress | None = None
 
     def __call__(self, e: PullEvent) -> None:

@@ -578,8 +578,15 @@ def _prepare_volume(ctx: EngineContext, container_id: str, config: "dict[str, An
 
 
 def _free_name(ctx: EngineContext) -> str:
+    """A random name no container has: one indexed look-up per candidate, so that
+    `run` does not read every container's name (a store of hundreds). A race with
+    another `run` choosing the same name ends in the insert's name check."""
     from pdman.engine.names import random_name
 
+    for _ in range(20):
+        name = random_name()
+        if not ctx.catalog.query("SELECT 1 FROM containers WHERE name = ?", (name,)):
+            return name
     taken = {r["name"] for r in ctx.catalog.query("SELECT name FROM containers")}
     return random_name(taken)
 

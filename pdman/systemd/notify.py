@@ -22,7 +22,6 @@ Stdlib only; nothing happens when NOTIFY_SOCKET is unset (not run by a unit).
 from __future__ import annotations
 
 import os
-import socket
 
 from pdman.errors import UsageError
 
@@ -52,6 +51,8 @@ def send(message: str) -> bool:
     path = socket_path()
     if not path:
         return False
+    import socket   # here, not at the top: `run` checks --sdnotify on its hot path
+
     address = "\0" + path[1:] if path.startswith("@") else path
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as s:
@@ -78,6 +79,8 @@ class Relay:
         except FileNotFoundError:
             pass
         self.path = path
+        import socket
+
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
         # bound through a directory fd: the runroot path may pass sun_path's 108 bytes
         dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)

@@ -1,0 +1,135 @@
+"""Where `pdman run --rm IMAGE true` spends its time, phase by phase.
+
+    python3 bench/phases.py --runs N -- run --rm [--network none] IMAGE true
+
+Runs the command N times, each in a fresh interpreter (`--once`), with the engine's
+stage functions wrapped by timers (monotonic clock, in this process only: nothing is
+changed in pdman), and prints the median milliseconds per phase as JSON. Phases:
+
+  interpreter   the process start up to this script's first line (the caller measures
+                `python3 -I -S -c pass` for the bare floor)
+  imports       pdman's modules on run's path (imported up front here, so that the
+                lazy imports inside the stages do not count twice)
+  create        image lookup, configuration, the container's directories, the record
+  spawn         clone into the namespaces (the child then waits at sync 1)
+  helpers       network attach (pasta started and waited for) and the ID maps
+                (newuidmap/newgidmap), which overlap
+  release       cgroup, then the child's mounts, pivot_root and exec
+  container     the container's own run, until pdman sees its exit
+  teardown      network and cgroup teardown, the exit recorded
+  remove        `--rm`: record deleted, directories removed
+  other         the rest (argument parsing, logs, events)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+T0 = time.perf_counter()
+#: (phase, stage function) wrapped with a timer; a phase may collect several
+STAGES = (
+    ("create", "pdman.engine.containers", "create"),
+    ("spawn", "pdman.runtime.native", "spawn"),
+    ("helpers", "pdman.network", "begin_attach"),
+    ("helpers", "pdman.runtime.idmap", "write_maps"),
+    ("helpers", "pdman.network.pasta", "Starting.finish"),
+    ("release", "pdman.cgroups", "attach"),
+    ("release", "pdman.runtime.native", "release"),
+    ("container", "pdman.runtime.foreground", "ForegroundSession.wait"),
+    ("teardown", "pdman.engine.containers", "_teardown"),
+    ("teardown", "pdman.storage.container_records", "update_state"),
+    ("remove", "pdman.engine.containers", "remove"),
+)
+PHASES = ("interpreter", "imports", "create", "spawn", "helpers", "release", "container",
+          "teardown", "remove", "other")
+
+
+def once(argv: list[str]) -> int:
+    import importlib
+
+    spent = dict.fromkeys(PHASES, 0.0)
+    t = time.perf_counter()
+    from pdman.__main__ import main
+
+    for mod in ("pdman.engine.containers", "pdman.engine.images", "pdman.runtime.spawn",
+                "pdman.runtime.spec", "pdman.runtime.foreground", "pdman.network",
+                "pdman.network.backends", "pdman.cgroups", "pdman.storage.container_fs",
+                "pdman.runtime.idmap", "pdman.runtime.native"):
+        importlib.import_module(mod)
+    spent["imports"] = (time.perf_counter() - t) * 1000
+    depth = [0]
+
+    def wrap(phase: str, owner: object, attr: str) -> None:
+        fn = getattr(owner, attr)
+
+        def timed(*a: object, **k: object) -> object:
+            if depth[0]:                       # nested in a timed stage: counted there
+                return fn(*a, **k)
+            depth[0] += 1
+            start = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                spent[phase] += (time.perf_counter() - start) * 1000
+                depth[0] -= 1
+
+        setattr(owner, attr, timed)
+
+    for phase, modname, name in STAGES:
+        owner: object = importlib.import_module(modname)
+        *path, attr = name.split(".")
+        for part in path:
+            owner = getattr(owner, part)
+        wrap(phase, owner, attr)
+    sys.argv = ["pdman", *argv]
+    t = time.perf_counter()
+    try:
+        code = main()
+    finally:
+        total = (time.perf_counter() - t) * 1000
+        spent["other"] = total - sum(spent[p] for p in PHASES[2:-1])
+        with open(os.environ.get("PHASES_OUT", "/dev/stderr"), "a") as f:
+            f.write(json.dumps(spent) + "\n")
+    return int(code or 0)
+
+
+def main() -> int:
+    args = sys.argv[1:]
+    if args and args[0] == "--once":
+        return once(args[1:])
+    import statistics   # not in --once: only pdman's own imports count there
+    import subprocess
+    runs = 10
+    if args[:1] == ["--runs"]:
+        runs, args = int(args[1]), args[2:]
+    if args[:1] == ["--"]:
+        args = args[1:]
+    out = f"/tmp/pdman-phases.{os.getpid()}.jsonl"
+    rows = []
+    try:
+        for _ in range(runs + 1):             # the first is a warm-up
+            env = dict(os.environ, PHASES_OUT=out)
+            start = time.perf_counter()
+            # the interpreter's start and exit: what the phases inside do not cover
+            subprocess.run([sys.executable, __file__, "--once", *args], env=env,
+                           stdout=subprocess.DEVNULL, check=True)
+            wall = (time.perf_counter() - start) * 1000
+            with open(out) as f:
+                row = json.loads(f.readlines()[-1])
+            row["interpreter"] = wall - sum(row.values())    # start-up and exit
+            rows.append(row)
+    finally:
+        if os.path.exists(out):
+            os.unlink(out)
+    rows = rows[1:]
+    medians = {p: statistics.median(r[p] for r in rows) for p in PHASES}
+    medians["total"] = statistics.median(sum(r.values()) for r in rows)
+    print(json.dumps(medians))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
