@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="the pdman tree to test (shared read-only with the guest)")
     p.add_argument("--work", type=Path, default=Path(os.environ.get(
         "PDMAN_VM_WORK", "/var/tmp/pdman-vm")), help="this run's shares and logs")
-    p.add_argument("--timeout", type=float, default=1500.0,
+    p.add_argument("--timeout", type=float, default=3000.0,
                    help="seconds the guest may run before it is killed")
     p.add_argument("pytest_args", nargs="*")
     args = p.parse_args(argv)

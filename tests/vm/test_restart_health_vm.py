@@ -72,7 +72,9 @@ def wait_restarted_by_health(pd: Pd, name: str, env: "dict[str, str] | None" = N
         if doc["State"]["Running"] and doc["State"]["Pid"] not in (0, first):
             return doc  # type: ignore[no-any-return]
         time.sleep(0.3)
-    pytest.fail(f"the unhealthy container {name} was not restarted", pytrace=False)
+    pytest.fail(f"the unhealthy container {name} was not restarted: State "
+                f"{json.dumps(doc['State'])}\nlogs: {pd('logs', name, check=False).stderr}",
+                pytrace=False)
 
 
 def test_unhealthy_container_is_restarted_in_a_scope(pd: Pd, busybox: str) -> None:
