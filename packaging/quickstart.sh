@@ -5,7 +5,8 @@
 #
 #   1. system packages (packaging/install-deps.sh)
 #   2. pdman into /opt/pdman (a venv of Debian's Python), `pdman` on PATH, and on a
-#      host booted with systemd its Quadlet generators (system and user managers)
+#      host booted with systemd its Quadlet generators (system and user managers) and
+#      the pdman-restart.service user unit
 #   3. an unprivileged user with a subordinate ID range (default: pdmantest)
 #   4. real images built offline from Debian packages, served by Debian's
 #      docker-registry on 127.0.0.1 (there is no Docker Hub here)
@@ -33,6 +34,10 @@ if [ -d /run/systemd/system ]; then   # booted with systemd: Quadlet files becom
   step "Quadlet generators (systemd)"
   "$PREFIX/bin/pdman" systemd install-generator
   "$PREFIX/bin/pdman" systemd install-generator --user
+  # for every user, as podman ships podman-restart.service (each enables it:
+  # `systemctl --user enable pdman-restart.service`)
+  sed "s|@PDMAN@|/usr/local/bin/pdman|g" "$REPO/packaging/pdman-restart.service" \
+    > /etc/systemd/user/pdman-restart.service
 fi
 chmod -R a+rX "$PREFIX"
 pdman --version

@@ -84,8 +84,9 @@ Sdnotify = Annotated[str, typer.Option(
     "--sdnotify", help="Under a systemd unit (NOTIFY_SOCKET set): conmon (default) tells "
                        "systemd READY=1 and the monitor's PID once the container runs; "
                        "container passes the socket in (/run/notify/notify.sock) so the "
-                       "container sends READY=1 itself; ignore sends nothing. healthy is "
-                       "not built yet.")]
+                       "container sends READY=1 itself; healthy sends the monitor's PID "
+                       "at once and READY=1 after the first passing healthcheck (needs one); "
+                       "ignore sends nothing.")]
 Pod = Annotated[Optional[str], typer.Option(
     "--pod", help="Run in this pod (name or ID), sharing its namespaces; `new:NAME` creates "
                   "the pod first (with this container's -p, --network, --dns, --add-host).")]

@@ -269,8 +269,11 @@ def _foreground_health(ctx: EngineContext, rec: records.ContainerRecord) -> "Any
     timing = health.schedule(rec.config["healthcheck"])
     if timing is None:
         return None
+    # --sdnotify=healthy under a unit: the first passing probe says READY=1
+    ready = (rec.config.get("sdnotify") == "healthy" and bool(os.environ.get("NOTIFY_SOCKET")))
     return health.ForegroundSchedule(monitor.pdman_command(
-        ctx.paths.root, ctx.paths.runroot, ["healthcheck", "run", rec.id]), timing)
+        ctx.paths.root, ctx.paths.runroot, ["healthcheck", "run", rec.id]), timing,
+        notify_ready=ready)
 
 
 def _foreground_log(ctx: EngineContext,
@@ -442,6 +445,7 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
         "sdnotify": notify.check_mode(options.sdnotify),
         "create_command": list(options.create_command),
     }
+    notify.check_healthy(config["sdnotify"], healthcheck)
     runextra.resolve(ctx, options, config, layer_paths(ctx.paths, links))
     from pdman.engine import runcompat
 

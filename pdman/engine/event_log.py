@@ -306,6 +306,9 @@ def _parsed(path: str) -> Iterator[Event]:
 
 def history(paths: Paths) -> Iterator[Event]:
     """Every event in the log, oldest first (the rotated half, then the current one)."""
+    if from_journal():
+        yield from _journal_stream(EventFilter(), follow=False, replay=True)
+        return
     path = events.log_path(paths)
     yield from _parsed(path + ".1")
     yield from _parsed(path)
@@ -381,6 +384,9 @@ def stream(paths: Paths, flt: EventFilter, follow: bool = True,
     current log file is read once, by one reader, so that no event is seen twice or
     missed in between."""
     replay = flt.since is not None or flt.until is not None or not follow
+    if from_journal():
+        yield from _journal_stream(flt, follow, replay, stop)
+        return
     if replay:
         for ev in _parsed(events.log_path(paths) + ".1"):
             if flt(ev):
@@ -400,3 +406,68 @@ def stream(paths: Paths, flt: EventFilter, follow: bool = True,
             time.sleep(POLL_INTERVAL)
     finally:
         follower.close()
+
+
+# ---------------------------------------------------------------------------
+# events_logger = "journald"
+# ---------------------------------------------------------------------------
+
+def from_journal() -> bool:
+    """Whether events are read from the journal: where they are written to it (the
+    writer falls back to the file where journald does not run)."""
+    return events.logger() == "journald" and os.path.exists(events.JOURNAL_SOCKET)
+
+
+def _journal_event(raw: bytes) -> "Event | None":
+    try:
+        value = json.loads(raw).get("PDMAN_EVENT")
+    except (ValueError, AttributeError):
+        return None
+    if isinstance(value, list):          # journalctl's form of a value that is not UTF-8
+        value = bytes(value)
+    return parse_line(value) if isinstance(value, (str, bytes)) else None
+
+
+def _journal_stream(flt: EventFilter, follow: bool, replay: bool,
+                    stop: "Callable[[], bool] | None" = None) -> Iterator[Event]:
+    """This user's pdman events in the journal (journalctl matches the sender's
+    trusted _UID), oldest first when replaying, then new ones when following."""
+    import select
+    import shutil
+    import subprocess
+
+    from pdman.errors import HostSupportError
+
+    exe = shutil.which("journalctl") or shutil.which("journalctl", path="/usr/bin:/bin")
+    if exe is None:
+        raise HostSupportError("events_logger is journald, but journalctl is not installed",
+                               hint='install systemd, or set events_logger = "file" in '
+                                    "containers.conf")
+    argv = [exe, "--no-pager", "-o", "json", f"_UID={os.getuid()}",
+            f"SYSLOG_IDENTIFIER={events.JOURNAL_IDENTIFIER}"]
+    # (--follow alone would start from the last 10 entries)
+    argv.append("--lines=all" if replay else "--lines=0")
+    if follow:
+        argv.append("--follow")
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    try:
+        rest = b""
+        while True:
+            if not follow or select.select([fd], [], [], POLL_INTERVAL)[0]:
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    return
+                *lines, rest = (rest + chunk).split(b"\n")
+                for raw in lines:
+                    ev = _journal_event(raw)
+                    if ev is not None and flt(ev):
+                        yield ev
+            if follow and flt.until is not None and time.time_ns() > flt.until:
+                return
+            if follow and stop is not None and stop():
+                return
+    finally:
+        proc.kill()
+        proc.wait()

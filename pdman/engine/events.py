@@ -7,8 +7,10 @@ and the foreground `run` for its own container). Readers (`pdman events`, the AP
 service's `/events`) are in `event_log.py`.
 
 The log follows containers.conf's `[engine]` keys: `events_logger` (`file`, the
-default; `none` disables events; `journald` is not written by pdman, and falls back to
-the file so that `pdman events` still sees them), `events_logfile_path` (default
+default; `none` disables events; `journald`: each event is a journal entry, sent over
+journald's native protocol with SYSLOG_IDENTIFIER=pdman-events, the event's JSON line in
+PDMAN_EVENT and PDMAN_EVENT_TYPE/_STATUS/PDMAN_ID/PDMAN_NAME to match on; where journald
+does not run, the file), `events_logfile_path` (default
 RUNROOT/events/events.log, beside podman's own in the runtime dir) and
 `events_logfile_max_size` (default 1 MB). When the log passes half its cap it is renamed
 to `events.log.1` (replacing the older half) and a new one begins, so both together stay
@@ -230,9 +232,12 @@ def emit(paths: "Paths", type: str, status: str, id: str = "", name: str = "",
          exit_code: "int | None" = None, network: str = "") -> None:
     """Append one event. Never fails the verb that emits it: an event log that cannot be
     written (full disk, unwritable path) loses the event, not the container."""
-    if logger() == "none":
+    chosen = logger()
+    if chosen == "none":
         return
     data = line(type, status, id, name, image, attributes, exit_code, network)
+    if chosen == "journald" and journal_send(data, type, status, id, name):
+        return
     path = log_path(paths)
     try:
         try:
@@ -249,6 +254,39 @@ def emit(paths: "Paths", type: str, status: str, id: str = "", name: str = "",
             os.close(fd)
     except OSError:
         pass
+
+
+JOURNAL_SOCKET = "/run/systemd/journal/socket"
+JOURNAL_IDENTIFIER = "pdman-events"
+
+
+def _journal_field(key: str, value: str) -> bytes:
+    """One field of journald's native protocol, in the binary (length-prefixed) form
+    when the value has a newline."""
+    raw = value.encode("utf-8", "surrogateescape")
+    if b"\n" not in raw:
+        return key.encode() + b"=" + raw + b"\n"
+    return key.encode() + b"\n" + len(raw).to_bytes(8, "little") + raw + b"\n"
+
+
+def journal_send(data: bytes, type: str, status: str, id: str, name: str) -> bool:
+    """The event as one journal entry; False when journald is not there to take it."""
+    import socket
+
+    text = data.rstrip(b"\n").decode("utf-8", "surrogateescape")
+    message = f"{type} {status} {name or id}".rstrip()
+    entry = b"".join([
+        _journal_field("MESSAGE", message), _journal_field("PRIORITY", "6"),
+        _journal_field("SYSLOG_IDENTIFIER", JOURNAL_IDENTIFIER),
+        _journal_field("PDMAN_EVENT_TYPE", type), _journal_field("PDMAN_EVENT_STATUS", status),
+        _journal_field("PDMAN_ID", id), _journal_field("PDMAN_NAME", name),
+        _journal_field("PDMAN_EVENT", text)])
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as s:
+            s.sendto(entry, JOURNAL_SOCKET)
+    except OSError:
+        return False
+    return True
 
 
 def container_event(paths: "Paths", status: str, rec: "object",

@@ -182,10 +182,12 @@ class ForegroundSchedule:
     times, each in a session of its own (a ^C at the terminal is the container's) with
     its output dropped (the terminal is the container's too)."""
 
-    def __init__(self, command: "list[str]", timing: "tuple[int, int, int]") -> None:
+    def __init__(self, command: "list[str]", timing: "tuple[int, int, int]",
+                 notify_ready: bool = False) -> None:
         import threading
 
         self.command = command
+        self.notify_ready = notify_ready    # --sdnotify=healthy: READY=1 on the first pass
         self.interval, self.start_period, self.start_interval = (t / 1000 for t in timing)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="healthcheck", daemon=True)
@@ -206,11 +208,16 @@ class ForegroundSchedule:
         started = time.monotonic()
         while not self._stop.wait(self._gap(time.monotonic() - started)):
             try:
-                subprocess.run(self.command, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True, check=False)
+                done = subprocess.run(self.command, stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                      start_new_session=True, check=False)
             except OSError:
                 return
+            if self.notify_ready and done.returncode == 0:
+                from pdman.systemd import notify
+
+                notify.send("READY=1\n")
+                self.notify_ready = False
 
 
 # ---------------------------------------------------------------------------
@@ -280,6 +287,31 @@ def run_check(ctx: "EngineContext", name: str) -> HealthReport:
     if code != 0 and health["Status"] == "unhealthy":
         _on_failure(ctx, now)
     return HealthReport(str(health["Status"]), code)
+
+
+def wait_healthy(ctx: "EngineContext", container_id: str, poll: float = 0.2) -> None:
+    """For `--sdnotify=healthy`: return once the container's recorded health is
+    healthy (its monitor's probes record it); ConflictError if it stops running
+    first (a restart by its policy or by --health-on-failure is waited through)."""
+    from pdman.engine import containers
+    from pdman.errors import ContainerNotFound
+    from pdman.storage import container_records as records
+
+    while True:
+        try:
+            rec = containers.reconcile(ctx, records.find(ctx.catalog, container_id))
+        except ContainerNotFound:
+            raise ConflictError(f"container {container_id} was removed before its "
+                                "healthcheck passed") from None
+        if (rec.state.get("health") or {}).get("Status") == "healthy" \
+                and rec.status == "running":
+            return
+        if rec.status != "running" and not rec.state.get("restarting"):
+            raise ConflictError(f"container {rec.name} exited before its healthcheck passed "
+                                "(--sdnotify=healthy)",
+                                hint=f"see `pdman logs {rec.name}` and `pdman inspect "
+                                     f"--format '{{{{json .State.Health}}}}' {rec.name}`")
+        time.sleep(poll)
 
 
 def _timestamp(ts: float) -> str:
@@ -360,4 +392,4 @@ def _on_failure(ctx: "EngineContext", rec: "ContainerRecord") -> None:
 
 
 __all__ = ["ForegroundSchedule", "HealthReport", "config_report", "initial_state", "parse_command",
-           "parse_duration", "parse_on_failure", "resolve", "run_check", "schedule"]
+           "parse_duration", "parse_on_failure", "resolve", "run_check", "schedule", "wait_healthy"]

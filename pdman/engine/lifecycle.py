@@ -114,6 +114,11 @@ def start_detached(ctx: EngineContext, rec: records.ContainerRecord,
 
         started = records.find(ctx.catalog, rec.id)
         notify.after_start(mode, started.monitor_pid, relay)
+        if mode == "healthy" and not by_policy:
+            from pdman.engine import health
+
+            health.wait_healthy(ctx, rec.id)
+            notify.send("READY=1\n")
     return True
 
 

@@ -187,7 +187,7 @@ def _podman_host(cg: "Any", net_backend: str) -> dict[str, object]:
         "ociRuntime": {"name": "pdman", "package": "pdman " + __version__,
                        "path": sys.argv[0], "version": "pdman version " + __version__},
         "logDriver": "k8s-file",
-        "eventLogger": "none",
+        "eventLogger": _event_logger(),
         "cgroupManager": cg.manager,
         "cgroupVersion": cg.version,
         "cgroupControllers": list(cg.delegated_controllers),
@@ -197,3 +197,14 @@ def _podman_host(cg: "Any", net_backend: str) -> dict[str, object]:
         "networkBackend": net_backend,
         "uptime": f"{up // 3600}h {up % 3600 // 60}m {up % 60}s",
     }
+
+
+def _event_logger() -> str:
+    """Where events go: containers.conf's events_logger, `file` when it names journald
+    and journald does not run here (what events.emit does)."""
+    from pdman.engine import events
+
+    chosen = events.logger()
+    if chosen == "journald" and not os.path.exists(events.JOURNAL_SOCKET):
+        return "file"
+    return chosen

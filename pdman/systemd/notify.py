@@ -14,7 +14,12 @@ container is up, and who its main process is.
                     sender such as `systemd-notify --ready` is. Later messages (STATUS=,
                     WATCHDOG=) are not relayed.
   ignore            nothing is sent and the container gets no socket
-  healthy           (READY after the first passing healthcheck) not built yet
+  healthy           READY waits for the container's first passing healthcheck (the
+                    container must have one): `pdman run -d` (still the unit's main
+                    process) sends `MAINPID=<monitor>` once the container runs, then
+                    watches its recorded health and sends `READY=1` when it is healthy;
+                    it exits non-zero if the container ends first. In the foreground,
+                    pdman's own probe schedule sends READY=1 after a passing probe.
 
 Stdlib only; nothing happens when NOTIFY_SOCKET is unset (not run by a unit).
 """
@@ -33,11 +38,14 @@ def check_mode(mode: str) -> str:
     if mode not in MODES:
         raise UsageError(f"invalid --sdnotify {mode!r}",
                          hint="use conmon (the default), container, healthy or ignore")
-    if mode == "healthy":
-        raise UsageError("--sdnotify=healthy is not supported by pdman yet",
-                         hint="use --sdnotify=conmon (READY once the container runs) or "
-                              "container (the container sends READY=1 itself)")
     return mode
+
+
+def check_healthy(mode: str, healthcheck: object) -> None:
+    """--sdnotify=healthy waits for a healthcheck: refuse it without one."""
+    if mode == "healthy" and not healthcheck:
+        raise UsageError("--sdnotify=healthy needs a healthcheck, and the container has none",
+                         hint="add --health-cmd (Quadlet: HealthCmd=), or use --sdnotify=conmon")
 
 
 def socket_path() -> str:
@@ -136,9 +144,12 @@ def after_start(mode: str, main_pid: int, relay: "Relay | None" = None) -> None:
     there sends to the unit's socket directly)."""
     if mode == "conmon":
         send(f"MAINPID={main_pid}\nREADY=1\n")
+    elif mode == "healthy":
+        send(f"MAINPID={main_pid}\n")         # READY=1 follows the first passing probe
     elif mode == "container" and relay is not None:
         relay.relay_until_ready(main_pid)
 
 
-__all__ = ["CONTAINER_SOCKET", "MODES", "Relay", "after_start", "check_mode", "container_socket",
+__all__ = ["CONTAINER_SOCKET", "MODES", "Relay", "after_start", "check_healthy", "check_mode",
+           "container_socket",
            "proxy_path", "send"]

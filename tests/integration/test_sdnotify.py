@@ -95,13 +95,46 @@ def test_ignore_sends_nothing(registry_env: dict[str, str], busybox: str,
     assert _pending(notify_socket) == []
 
 
-def test_healthy_and_bad_modes_are_refused(registry_env: dict[str, str], busybox: str) -> None:
+def test_bad_modes_and_healthy_without_a_healthcheck_are_refused(
+        registry_env: dict[str, str], busybox: str) -> None:
     bad = run_pdman("run", "--rm", *NONE, "--sdnotify=sometimes", busybox, "true",
                     env=registry_env, check=False)
     assert bad.returncode == 125 and "invalid --sdnotify 'sometimes'" in bad.stderr
     healthy = run_pdman("run", "--rm", *NONE, "--sdnotify=healthy", busybox, "true",
                         env=registry_env, check=False)
-    assert healthy.returncode == 125 and "not supported by pdman yet" in healthy.stderr
+    assert healthy.returncode == 125 and "needs a healthcheck" in healthy.stderr
+    assert run_pdman("ps", "-aq", env=registry_env).stdout == ""
+
+
+def test_healthy_says_ready_after_the_first_passing_healthcheck(
+        registry_env: dict[str, str], busybox: str, notify_socket: socket.socket,
+        tmp_path: Path) -> None:
+    """MAINPID once the container runs; READY=1 only once a probe has passed, which
+    here cannot happen before the container has made /tmp/ready (2 s in)."""
+    env = _env(registry_env, notify_socket)
+    run_pdman("run", "-d", *NONE, "--name", "sdh", "--sdnotify=healthy",
+              "--health-cmd", "test -e /tmp/ready", "--health-interval", "1s",
+              busybox, "sh", "-c", "sleep 2; touch /tmp/ready; exec sleep 600", env=env)
+    notify_socket.settimeout(0)                 # both are there when `run -d` returned
+    first = notify_socket.recv(4096).decode()
+    second = notify_socket.recv(4096).decode()
+    assert first == f"MAINPID={_monitor_pid(env, 'sdh')}\n"
+    assert second == "READY=1\n"
+    health = run_pdman("inspect", "--format", "{{.State.Health.Status}}", "sdh", env=env)
+    assert health.stdout == "healthy\n"
+    run_pdman("rm", "-f", "sdh", env=env)
+    assert _pending(notify_socket) == []
+
+
+def test_healthy_fails_the_start_when_the_container_exits_unhealthy(
+        registry_env: dict[str, str], busybox: str, notify_socket: socket.socket) -> None:
+    env = _env(registry_env, notify_socket)
+    run = run_pdman("run", "-d", *NONE, "--name", "sdx", "--sdnotify=healthy",
+                    "--health-cmd", "false", "--health-interval", "1s", busybox, "sleep", "3",
+                    env=env, check=False)
+    assert run.returncode != 0 and "exited before its healthcheck passed" in run.stderr
+    assert "READY=1\n" not in _pending(notify_socket)
+    run_pdman("rm", "-f", "sdx", env=env)
 
 
 def test_rm_cidfile_removes_the_file_and_replace_takes_over_a_stale_one(

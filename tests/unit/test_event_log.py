@@ -238,3 +238,46 @@ def test_stream_replays_with_since_or_until(tmp_path: Path) -> None:
     assert [e.Name for e in event_log.stream(paths, event_log.EventFilter([], until=past))] == []
     only_new = event_log.stream(paths, event_log.EventFilter([]), stop=lambda: True)
     assert list(only_new) == []                     # neither: only what comes after
+
+
+def _journal_fields(datagram: bytes) -> dict[str, str]:
+    """journald's native protocol, decoded as journald does (KEY=VALUE lines, or KEY,
+    a newline, a 64-bit little-endian length and the value)."""
+    fields, at = {}, 0
+    while at < len(datagram):
+        nl = datagram.index(b"\n", at)
+        head = datagram[at:nl]
+        if b"=" in head:
+            key, value = head.split(b"=", 1)
+            at = nl + 1
+        else:
+            key, size = head, int.from_bytes(datagram[nl + 1:nl + 9], "little")
+            value = datagram[nl + 9:nl + 9 + size]
+            assert datagram[nl + 9 + size:nl + 10 + size] == b"\n"
+            at = nl + 10 + size
+        fields[key.decode()] = value.decode()
+    return fields
+
+
+def test_journald_logger_sends_one_entry_per_event_and_falls_back_to_the_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    paths = Paths(tmp_path / "root", tmp_path / "run")
+    events.choose_logger("journald")
+    sock_path = tmp_path / "journal.sock"
+    monkeypatch.setattr(events, "JOURNAL_SOCKET", str(sock_path))
+    events.emit(paths, "container", "start", id="c" * 64, name="no-journald-yet")
+    assert [e.Name for e in event_log.history(paths)] == ["no-journald-yet"]   # the file
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as journal:
+        journal.bind(str(sock_path))
+        journal.settimeout(5)
+        events.emit(paths, "container", "died", id="c" * 64, name="two\nlines", exit_code=3)
+        fields = _journal_fields(journal.recv(65536))
+    assert fields["SYSLOG_IDENTIFIER"] == "pdman-events"
+    assert (fields["PDMAN_EVENT_TYPE"], fields["PDMAN_EVENT_STATUS"]) == ("container", "died")
+    assert fields["PDMAN_NAME"] == "two\nlines" and fields["MESSAGE"] == "container died two\nlines"
+    ev = event_log._journal_event(json.dumps({"PDMAN_EVENT": fields["PDMAN_EVENT"]}).encode())
+    assert ev is not None and (ev.Name, ev.ContainerExitCode) == ("two\nlines", 3)
+    # not in the file: it went to the journal
+    assert len(list(event_log._parsed(events.log_path(paths)))) == 1

@@ -137,6 +137,15 @@ def test_container_name_notify_and_stop_timeout(tmp_path: Path) -> None:
     assert stop[stop.index("-t") + 1] == "30"
 
 
+def test_notify_healthy_waits_for_the_healthcheck(tmp_path: Path) -> None:
+    unit = one(tmp_path, "web.container",
+               "[Container]\nImage=busybox\nNotify=healthy\nHealthCmd=true\n")
+    args = exec_start(unit)
+    assert "--sdnotify=healthy" in args and "--sdnotify=conmon" not in args
+    assert args[args.index("--health-cmd") + 1] == "true"
+    assert unit.last("Service", "Type").value == "notify"  # type: ignore[union-attr]
+
+
 def test_environment_labels_are_sorted_and_quoted(tmp_path: Path) -> None:
     args = container(tmp_path, 'Environment=B=2 "A=hello world"\nLabel=z=1 a=2')
     assert args[len(PREAMBLE):-1] == ["--env", "A=hello world", "--env", "B=2",

@@ -10,6 +10,12 @@ as that unprivileged user. On any other machine they are skipped with the reason
   busybox       the image reference
   pd(*args)     run the real `pdman` binary
   background    start a `pdman run` that keeps running, and clean it up
+  request_reboot(why)  ask tier.sh to reboot the guest after this boot's tests
+
+Two boots: tier.sh runs the tests of a boot with PDMAN_VM_BOOT=1; if one of them called
+request_reboot, it reboots the guest and runs the tests marked `after_reboot` with
+PDMAN_VM_BOOT=2 (each boot runs only its own: the others are deselected). A test that
+must survive the reboot keeps its state outside pytest's temporary directories.
 """
 
 from __future__ import annotations
@@ -32,10 +38,24 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 SHARE = os.environ.get("PDMAN_VM_SHARE", "")
+BOOT = int(os.environ.get("PDMAN_VM_BOOT", "1") or 1)
+REBOOT_ASKED = Path.home() / ".pdman-vm-reboot"     # tier.sh reads it (as root)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "after_reboot: runs in the guest's second boot, "
+                                       "after a test of the first called request_reboot")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if SHARE and Path(SHARE, "registry").is_dir():
+        keep, drop = [], []
+        for item in items:
+            later = item.get_closest_marker("after_reboot") is not None
+            (keep if later == (BOOT == 2) else drop).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
         return
     skip = pytest.mark.skip(reason="the VM tier runs inside the guest that "
                                    "`python3 -m tests.vm.harness` boots (tests/run does)")
@@ -165,3 +185,10 @@ def background(pd_env: dict[str, str]) -> Iterator[Background]:
         yield bg
     finally:
         bg.close()
+
+
+def request_reboot(why: str) -> None:
+    """Ask tier.sh to reboot the guest once this boot's tests are done, and to run the
+    `after_reboot` tests then."""
+    with open(REBOOT_ASKED, "a") as f:
+        f.write(why + "\n")

@@ -14,7 +14,10 @@
    /dev/kvm is not one a stock Debian kernel boots under), no network device, the
    source shared read-only over 9p; the guest runs tests/vm/guest/tier.sh, which
    runs `pytest tests/vm` as an unprivileged user in a systemd login session,
-   writes the output and exit status to the results share, and powers off.
+   writes the output and exit status to the results share, and powers off. Tests
+   marked `after_reboot` run in a second boot of the same guest: a guest reboot
+   resets the machine inside the same QEMU process, so the snapshot disk (and what
+   the first boot left on it) carries over; only the power-off ends QEMU.
 5. Print the guest's pytest output, and exit with its status (125 when the guest
    never reported one: it crashed or timed out; the console log says why).
 """
@@ -98,7 +101,7 @@ def qemu_command(exe: str, img: Path, src: Path, share: Path, results: Path,
     append = ("root=/dev/vda rw console=ttyS0 quiet loglevel=4 systemd.show_status=0 "
               "systemd.unified_cgroup_hierarchy=1 panic=-1 mitigations=off")
     cmd = [exe, "-accel", "tcg,thread=multi", "-cpu", "max", "-smp", str(CPUS),
-           "-m", str(MEMORY_MB), "-display", "none", "-monitor", "none", "-no-reboot",
+           "-m", str(MEMORY_MB), "-display", "none", "-monitor", "none",
            "-serial", f"file:{console}", "-nic", "none",
            "-kernel", str(img / "vmlinuz"), "-initrd", str(img / "initrd.img"),
            "-append", append,
@@ -128,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="the pdman tree to test (shared read-only with the guest)")
     p.add_argument("--work", type=Path, default=Path(os.environ.get(
         "PDMAN_VM_WORK", "/var/tmp/pdman-vm")), help="this run's shares and logs")
-    p.add_argument("--timeout", type=float, default=720.0,
+    p.add_argument("--timeout", type=float, default=3000.0,
                    help="seconds the guest may run before it is killed")
     p.add_argument("pytest_args", nargs="*")
     args = p.parse_args(argv)

@@ -17,6 +17,8 @@ What the guest has (DESIGN §9, issue 7):
     libpam-systemd, uidmap; the user `tester` (uid 1000, subordinate IDs
     100000:65536), lingering, so user@1000.service runs from boot and delegates
     cpu, memory and pids to it;
+  - slirp4netns (pdman's fallback user-mode network: published ports with no network
+    device; the guest's passt would need a host interface to copy);
   - docker-registry, so a registry on the guest's 127.0.0.1 can serve the test images
     (the guest has no network device);
   - /opt/pdman-venv: Python with pdman's dependencies (wheels built on the host, no
@@ -54,7 +56,7 @@ DISK_SIZE = "4G"
 PACKAGES = [
     "systemd", "systemd-sysv", "dbus", "dbus-user-session", "libpam-systemd", "uidmap",
     "python3", "python3-venv", "docker-registry", "procps", "kmod", "util-linux",
-    "initramfs-tools", "zstd",
+    "initramfs-tools", "zstd", "slirp4netns",
 ]
 # Modules the initrd needs to mount the root disk and the 9p shares; nothing else, so
 # it unpacks fast under emulation.

@@ -6,7 +6,9 @@ get a scope that works (limits applied), and the counts must be those of the hos
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -60,17 +62,48 @@ def test_a_restarted_container_keeps_its_limits(pd: Pd, busybox: str) -> None:
     pd("rm", "ra")
 
 
+def wait_restarted_by_health(pd: Pd, name: str, env: "dict[str, str] | None" = None,
+                             ) -> dict[str, Any]:
+    """Until the container runs again under a new PID after going unhealthy."""
+    first = wait_running(pd, name)["State"]["Pid"]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        doc = json.loads(pd("inspect", name, env=env).stdout)[0]
+        if doc["State"]["Running"] and doc["State"]["Pid"] not in (0, first):
+            return doc  # type: ignore[no-any-return]
+        time.sleep(0.3)
+    pytest.fail(f"the unhealthy container {name} was not restarted: State "
+                f"{json.dumps(doc['State'])}\nlogs: {pd('logs', name, check=False).stderr}",
+                pytrace=False)
+
+
 def test_unhealthy_container_is_restarted_in_a_scope(pd: Pd, busybox: str) -> None:
+    """With the user manager: the container sits in a transient scope of its own."""
     pd(*RUN, "-d", "--name", "hr", "--memory", "64m", "--health-cmd", "false",
        "--health-interval", "1s", "--health-retries", "1", "--health-on-failure", "restart",
        busybox, "sleep", "1000")
-    first = wait_running(pd, "hr")["State"]["Pid"]
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        doc = inspect(pd, "hr")
-        if doc["State"]["Running"] and doc["State"]["Pid"] not in (0, first):
-            break
-        time.sleep(0.3)
-    else:
-        pytest.fail("the unhealthy container was not restarted", pytrace=False)
+    doc = wait_restarted_by_health(pd, "hr")
+    cg = cgroup_of(doc["State"]["Pid"])
+    assert any(p.endswith(".scope") and p.startswith("pdman-") for p in cg.parts), cg
+    assert "pdman.slice" in cg.parts and (cg / "memory.max").read_text().strip() == \
+        str(64 << 20)
+    assert any(e["ExitCode"] == 1 for e in doc["State"]["Health"]["Log"])   # kept across
     pd("rm", "-f", "hr")
+
+
+def test_unhealthy_container_is_restarted_without_a_user_manager(
+        pd: Pd, pd_env: dict[str, str], busybox: str, tmp_path: Path) -> None:
+    """No session bus, no runtime dir of the session: pdman cannot reach a user
+    manager (no scope, no systemd timer), and the container's monitor still runs the
+    probes and the restart."""
+    env = {k: v for k, v in pd_env.items() if k != "DBUS_SESSION_BUS_ADDRESS"}
+    env["XDG_RUNTIME_DIR"] = str(tmp_path)          # has no `bus` socket
+    pd(*RUN, "-d", "--name", "hn", "--health-cmd", "false", "--health-interval", "1s",
+       "--health-retries", "1", "--health-on-failure", "restart", busybox, "sleep", "1000",
+       env=env)
+    doc = wait_restarted_by_health(pd, "hn", env=env)
+    cg = cgroup_of(doc["State"]["Pid"])
+    assert not any(p.startswith("pdman-") and p.endswith(".scope") for p in cg.parts), cg
+    assert "pdman.slice" not in cg.parts, cg
+    assert any(e["ExitCode"] == 1 for e in doc["State"]["Health"]["Log"])
+    pd("rm", "-f", "hn", env=env)

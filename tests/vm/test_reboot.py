@@ -1,0 +1,199 @@
+"""Across a real reboot of the guest (issue 16): the first boot sets things up and asks
+for the reboot (conftest.request_reboot); tier.sh reboots the guest (the same disk) and
+the `after_reboot` tests check, in the second boot, what came back on its own (each
+first-boot test asks for the reboot before it starts, so that a half-done setup still
+gets its second-boot checks, which then fail).
+
+  - pdman-restart.service (installed and enabled by packaging/install-user-units.sh):
+    the container created with --restart=always is running again, one with the
+    default policy is not;
+  - a Quadlet `.container` web server with a published port (slirp4netns: the guest
+    has no network device), Notify=healthy and a healthcheck: `systemctl --user start`
+    returns once it answers, its output is in the journal, `stop` removes it, and
+    with `[Install] WantedBy=default.target` it answers again after the reboot.
+
+These use the user's default store and runroot (no PDMAN_ROOT/PDMAN_RUNROOT), as a real
+user's units do: pytest's temporary directories do not outlive the first boot's session,
+and the runroot is on the tmpfs a reboot empties. The user is lingering, so its manager
+(and these units) start at boot before any login. Start-to-READY times are printed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.vm.conftest import REPO, request_reboot
+
+QUADLET = Path.home() / ".config/containers/systemd/webpub.container"
+PORT = 18081
+
+
+def user_env() -> dict[str, str]:
+    env = dict(os.environ)
+    for k in ("PDMAN_ROOT", "PDMAN_RUNROOT", "INVOCATION_ID"):
+        env.pop(k, None)
+    return env
+
+
+def pdman(*args: str, check: bool = True, env: "dict[str, str] | None" = None,
+          ) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(["pdman", *args], env=env or user_env(), capture_output=True,
+                          text=True, timeout=300, check=False)
+    if check and done.returncode != 0:
+        pytest.fail(f"pdman {' '.join(args)} exited {done.returncode}\n{done.stdout}\n"
+                    f"{done.stderr}", pytrace=False)
+    return done
+
+
+def systemctl(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(["systemctl", "--user", *args], capture_output=True, text=True,
+                          timeout=400, check=False)
+    if check and done.returncode != 0:
+        journal = subprocess.run(["journalctl", "--user", "--no-pager", "-n", "80"],
+                                 capture_output=True, text=True, check=False).stdout
+        pytest.fail(f"systemctl --user {' '.join(args)} exited {done.returncode}\n"
+                    f"{done.stdout}{done.stderr}\n{journal}", pytrace=False)
+    return done
+
+
+def journal(unit: str) -> str:
+    return subprocess.run(["journalctl", "--user", "-u", unit, "--no-pager", "-b"],
+                          capture_output=True, text=True, check=False).stdout
+
+
+def state(name: str) -> dict[str, object]:
+    return json.loads(pdman("inspect", name).stdout)[0]["State"]  # type: ignore[no-any-return]
+
+
+def get(path: str = "/index.html") -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{PORT}{path}", timeout=10) as r:
+        return str(r.read().decode())
+
+
+def wait_active(unit: str, timeout: float = 300) -> str:
+    deadline = time.monotonic() + timeout
+    seen = ""
+    while time.monotonic() < deadline:
+        seen = systemctl("is-active", unit, check=False).stdout.strip()
+        if seen in ("active", "failed"):
+            break
+        time.sleep(1)
+    return seen
+
+
+# ---------------------------------------------------------------------------
+# boot 1
+# ---------------------------------------------------------------------------
+
+def test_restart_unit_installed_and_containers_set_up(pd_env: dict[str, str],
+                                                       busybox: str) -> None:
+    request_reboot("pdman-restart.service: --restart=always")
+    env = dict(user_env(), CONTAINERS_REGISTRIES_CONF=pd_env["CONTAINERS_REGISTRIES_CONF"])
+    pdman("pull", "-q", busybox, env=env)
+    done = subprocess.run(["bash", str(REPO / "packaging/install-user-units.sh")],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    unit = Path.home() / ".config/systemd/user/pdman-restart.service"
+    assert "start --all --filter restart-policy=always" in unit.read_text()
+    assert systemctl("is-enabled", "pdman-restart.service").stdout.strip() == "enabled"
+    pdman("run", "-d", "--network", "none", "--name", "always", "--restart", "always",
+          busybox, "sleep", "100000")
+    pdman("run", "-d", "--network", "none", "--name", "never", busybox, "sleep", "100000")
+    assert state("always")["Running"] and state("never")["Running"]
+
+
+def test_quadlet_web_server_with_published_port_and_notify_healthy(busybox: str) -> None:
+    request_reboot("webpub.service: enabled Quadlet unit")
+    QUADLET.parent.mkdir(parents=True, exist_ok=True)
+    # httpd starts 3 s late: a start that returned before the healthcheck passed
+    # would find nothing answering
+    QUADLET.write_text(f"""\
+[Unit]
+Description=busybox httpd, published on 127.0.0.1:{PORT}
+
+[Container]
+Image={busybox}
+ContainerName=webpub
+PublishPort=127.0.0.1:{PORT}:8080
+Notify=healthy
+HealthCmd=wget -q -O /dev/null http://127.0.0.1:8080/index.html
+HealthInterval=1s
+HealthRetries=1
+StopTimeout=20
+Exec=sh -c 'mkdir -p /www && echo hello-webpub > /www/index.html && echo webpub-starting \\
+  && sleep 3 && exec httpd -f -vv -p 8080 -h /www'
+
+[Service]
+TimeoutStartSec=400
+
+[Install]
+WantedBy=default.target
+""")
+    systemctl("daemon-reload")
+    generated = Path(os.environ["XDG_RUNTIME_DIR"], "systemd/generator/webpub.service")
+    text = generated.read_text()
+    assert "--sdnotify=healthy" in text and f"127.0.0.1:{PORT}:8080" in text, text
+    began = time.monotonic()
+    systemctl("start", "webpub")
+    took = time.monotonic() - began
+    print(f"Quadlet webpub.service (slirp4netns, Notify=healthy) start-to-READY: {took:.2f} s")
+    assert get() == "hello-webpub\n"              # at once: no retry
+    assert state("webpub")["Health"]["Status"] == "healthy"  # type: ignore[index]
+    main_pid = systemctl("show", "-p", "MainPID", "--value", "webpub").stdout.strip()
+    assert main_pid == str(state("webpub")["ConmonPid"])
+    deadline = time.monotonic() + 60
+    while "webpub-starting" not in (log := journal("webpub")) and time.monotonic() < deadline:
+        time.sleep(0.5)                           # journald writes asynchronously
+    assert "webpub-starting" in log, log
+    began = time.monotonic()
+    systemctl("stop", "webpub")
+    print(f"webpub.service stop: {time.monotonic() - began:.2f} s (StopTimeout=20)")
+    assert systemctl("is-active", "webpub", check=False).stdout.strip() == "inactive"
+    assert "webpub" not in pdman("ps", "-a", "--format", "{{.Names}}").stdout.split()
+    # enabled by its [Install] section: default.target wants it at the next boot
+    wants = Path(os.environ["XDG_RUNTIME_DIR"],
+                 "systemd/generator/default.target.wants/webpub.service")
+    assert wants.exists()
+
+
+# ---------------------------------------------------------------------------
+# boot 2
+# ---------------------------------------------------------------------------
+
+@pytest.mark.after_reboot
+def test_the_always_container_came_back_through_pdman_restart_service() -> None:
+    assert wait_active("pdman-restart.service") == "active", journal("pdman-restart.service")
+    try:
+        always, never = state("always"), state("never")
+        assert always["Running"], (always, journal("pdman-restart.service"))
+        assert not never["Running"], never
+        boot = time.time() - float(Path("/proc/uptime").read_text().split()[0])
+        started = dt.datetime.fromisoformat(str(always["StartedAt"]).replace("Z", "+00:00"))
+        assert started.timestamp() >= boot - 1, f"started {started}, before this boot"
+        cid = pdman("inspect", "--format", "{{.Id}}", "always").stdout.strip()
+        assert cid[:12] in journal("pdman-restart.service"), "not started by that unit"
+    finally:
+        pdman("rm", "-f", "always", "never", check=False)
+        systemctl("disable", "pdman-restart.service", check=False)
+
+
+@pytest.mark.after_reboot
+def test_the_enabled_web_unit_answers_after_the_reboot() -> None:
+    try:
+        assert wait_active("webpub.service") == "active", journal("webpub.service")
+        assert get() == "hello-webpub\n"
+        assert state("webpub")["Health"]["Status"] == "healthy"  # type: ignore[index]
+        systemctl("stop", "webpub")
+        assert "webpub" not in pdman("ps", "-a", "--format", "{{.Names}}").stdout.split()
+    finally:
+        systemctl("stop", "webpub", check=False)
+        QUADLET.unlink(missing_ok=True)
+        systemctl("daemon-reload", check=False)
