@@ -170,6 +170,8 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
 
     caps = [c.removeprefix("CAP_") for c in config.get("caps", [])]
 
+    if join_userns is not None and is_root_mode() and _same_userns(join_userns):
+        join_userns = None   # root's containers share the host's: nothing to join
     return SpawnSpec(
         argv=argv,
         rootfs=rootfs,
@@ -211,6 +213,13 @@ def _personality(domain: "str | None") -> "int | None":
     if not domain:
         return None
     return PERSONALITIES[domain]
+
+
+def _same_userns(path: str) -> bool:
+    try:
+        return os.stat(path).st_ino == os.stat("/proc/self/ns/user").st_ino
+    except OSError:
+        return False
 
 
 def _infra_namespaces(paths: Paths, infra_id: str) -> str:
