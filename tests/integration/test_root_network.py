@@ -94,3 +94,22 @@ def test_published_port_on_user_network_sees_client(  # type: ignore[no-untyped-
         in_netns("rm", "-f", "pub", check=False)
         in_netns("network", "rm", "pubnet", check=False)
     assert _processes_with(root_env["PDMAN_RUNROOT"]) == [], "a network helper outlived rm"
+
+
+def test_nginx_run_d_p_as_root_logs_the_clients_address(  # type: ignore[no-untyped-def]
+        testbed, in_netns, client_netns: Path, root_env: dict[str, str]) -> None:
+    """The issue's words: `run -d -p` as root answering on the host's address, with the
+    client's address in nginx's access log (the default network as root: pasta)."""
+    from tests.bed.runner import run_pdman
+
+    nginx = testbed.image("nginx")
+    run_pdman("pull", "-q", nginx, env=root_env)         # the registry: host loopback
+    port = _free_port()
+    in_netns("run", "-d", "--name", "web", "-p", f"{port}:80", nginx)
+    try:
+        assert "nginx" in _fetch_in(client_netns, f"http://198.51.100.2:{port}/")
+        log = in_netns("logs", "web").stdout
+        assert '198.51.100.9 - - [' in log and '"GET / HTTP/1.1" 200' in log, log
+    finally:
+        in_netns("rm", "-f", "web", check=False)
+    assert _processes_with(root_env["PDMAN_RUNROOT"]) == [], "a network helper outlived rm"
