@@ -155,3 +155,23 @@ def test_store_out_of_reach_refused(busybox: str, in_netns,  # type: ignore[no-u
     assert done.returncode == 125, done.stdout + done.stderr
     assert "not searchable by others" in done.stderr and "Traceback" not in done.stderr
     assert in_netns("ps", "-aq", env=root_env_unmoved).stdout == ""
+
+
+def test_cp_and_commit_of_a_stopped_auto_container(busybox: str, in_netns,  # type: ignore[no-untyped-def]
+                                                   tmp_path: Path) -> None:
+    """cp in and out, and commit, read the container's files as the container sees them
+    (its root, unmapped from the host's, cannot search root's store: pdman reaches them
+    for it); the committed layer holds container IDs, never the host's range."""
+    in_netns("run", "--name", "ac", "--network", "none", "--userns=auto", busybox, "sh", "-c",
+             "echo made > /made && chown 1234:1234 /made")
+    out = tmp_path / "out.txt"
+    in_netns("cp", "ac:/made", str(out))
+    assert out.read_text() == "made\n"
+    src = tmp_path / "in.txt"
+    src.write_text("given\n")
+    in_netns("cp", str(src), "ac:/given")
+    in_netns("commit", "-q", "ac", "localhost/autocommit:1")
+    lines = in_netns("run", "--rm", "--network", "none", "localhost/autocommit:1", "sh", "-c",
+                     "stat -c '%n %u %g' /made /given; cat /given").stdout.splitlines()
+    assert lines == ["/made 1234 1234", "/given 0 0", "given"], lines
+    in_netns("rm", "ac")
