@@ -17,6 +17,7 @@
 #   bench/api.sh       the docker CLI against pdman's and podman's API services
 #   bench/build.sh     build: cold (--no-cache), fully cached, one COPY source changed
 #   bench/pods.sh      pod create -p + 2 × run -d --pod + pod rm -f
+#   bench/root.sh      as root against rootful podman: run --rm busybox, first answer after run -d -p
 #   and itself, as the test user: `images`, and the single file against the pip-installed
 #   command and podman (--version, ps, run --rm busybox true).
 # Each writes bench/results/NAME.md; all of them together make bench/results/summary.md,
@@ -25,7 +26,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 RUNS=${RUNS:-10}
-SCRIPTS=(startup pull run detached network seccomp api build pods)
+SCRIPTS=(startup pull run detached network seccomp api build pods root)
 
 if [ "${1:-}" != --user-stage ]; then
   [ "$(id -u)" = 0 ] || { echo "run-all.sh: run as root (it installs podman and prepares the test user)" >&2; exit 1; }
