@@ -127,10 +127,11 @@ for i in $(seq 0 "$RUNS"); do
 done
 
 python3 - "$tmp/out.json" "$tmp/results.txt" "$HERE/results/root.md" "$RUNS" \
-  "$(podman --version)" "$(podman info --format '{{.Host.NetworkBackend}}' 2>/dev/null || echo '?')" <<'PY'
+  "$(podman --version)" "$(podman info --format '{{.Host.NetworkBackend}}' 2>/dev/null || echo '?')" \
+  "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
 import json, statistics, sys
 from collections import defaultdict
-hf, answers, out, runs, podman_v, backend = sys.argv[1:]
+hf, answers, out, runs, podman_v, backend, load = sys.argv[1:]
 res = {r["command"]: r["median"] for r in json.load(open(hf))["results"]}
 data = defaultdict(list)
 for line in open(answers):
@@ -156,7 +157,8 @@ text = "\n".join([
     f"pasta, podman's bridge ({backend}, with its firewall rules in that namespace). "
     f"{podman_v} with runc and cgroupfs, given the caller's nofile limit as its default "
     f"(without it, it starts no container here). hyperfine medians of {runs} runs after "
-    f"3 warm-ups; first answer: median of {runs} rounds after one warm-up.",
+    f"3 warm-ups; first answer: median of {runs} rounds after one warm-up. Load average "
+    f"at the end: {load} (a shared machine's medians move; read the ratios).",
     "",
     *rows, ""])
 print(text)

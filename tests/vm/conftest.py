@@ -34,8 +34,23 @@ if str(REPO) not in sys.path:
 SHARE = os.environ.get("PDMAN_VM_SHARE", "")
 
 
+#: tier.sh's second pass, as root (a system unit's world): only tests marked vm_root
+ROOT_PASS = os.environ.get("PDMAN_VM_PASS") == "root"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "vm_root: runs as root in the guest (tier.sh's root pass, "
+        "PDMAN_VM_PASS=root); deselected in the user's pass")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if SHARE and Path(SHARE, "registry").is_dir():
+        keep = [i for i in items if bool(i.get_closest_marker("vm_root")) == ROOT_PASS]
+        gone = [i for i in items if i not in keep]
+        if gone:
+            config.hook.pytest_deselected(items=gone)
+            items[:] = keep
         return
     skip = pytest.mark.skip(reason="the VM tier runs inside the guest that "
                                    "`python3 -m tests.vm.harness` boots (tests/run does)")
