@@ -12,10 +12,10 @@ the same IDs; it is stored in the container's config ({"mode": "auto", "size": N
 The image's layers hold the host's IDs (root's store): the container gets a copy of
 its image's root filesystem with every owner moved into its range (engine/
 userns_rootfs.py). Its root, unmapped from the host's root, mounts that copy itself
-from inside its user namespace: the store root and `containers/` are made searchable
-(0711: no listing, and nothing under them is readable that was not already), and the
-container's own directory belongs to its root. The directories above the store must
-be searchable by others (check_reachable), as /var/lib is.
+from inside its user namespace: the store root and `containers/` get a POSIX ACL entry
+letting the roots of the store's auto containers (and no one else) search them, and
+the container's own directory (0700) belongs to its root. The directories above the
+store must be searchable by others (check_reachable), as /var/lib is.
 """
 
 from __future__ import annotations
@@ -171,19 +171,62 @@ def settle(ctx: EngineContext, userns: "dict[str, Any]", layer_dirs: "list[str]"
     userns["uid"], userns["gid"] = allocate(ctx, int(userns["size"]))
 
 
+# POSIX ACL xattr (linux/posix_acl_xattr.h): a version, then (tag, perm, id) entries
+_ACL_XATTR = "system.posix_acl_access"
+_ACL_VERSION = 2
+_USER_OBJ, _USER, _GROUP_OBJ, _GROUP, _MASK, _OTHER = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
+_NO_ID = 0xFFFFFFFF
+
+
+def _grant_search(path: str, uids: "set[int]") -> None:
+    """The ACL of `path`: its mode's owner/group/other entries, search (x) for exactly
+    `uids` (the roots of the store's auto containers), and the mask they need. Only
+    they, not every user of the host, may then walk through it."""
+    import struct
+
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    try:
+        raw = os.getxattr(path, _ACL_XATTR)
+        entries = [struct.unpack_from("<HHI", raw, 4 + 8 * i) for i in range((len(raw) - 4) // 8)]
+        group_obj = next(p for t, p, _ in entries if t == _GROUP_OBJ)
+    except OSError:
+        group_obj = mode >> 3 & 7                          # no ACL yet: the mode says it
+    acl = [(_USER_OBJ, mode >> 6 & 7, _NO_ID)]
+    acl += [(_USER, 1, uid) for uid in sorted(uids)]
+    acl += [(_GROUP_OBJ, group_obj, _NO_ID)]
+    if uids:
+        acl.append((_MASK, group_obj | 1, _NO_ID))
+    acl.append((_OTHER, mode & 7, _NO_ID))
+    data = struct.pack("<I", _ACL_VERSION) + b"".join(struct.pack("<HHI", *e) for e in acl)
+    try:
+        os.setxattr(path, _ACL_XATTR, data)
+    except OSError as exc:
+        raise HostSupportError(
+            f"--userns=auto: cannot let the container's root search {path}: {exc.strerror}",
+            hint="keep the store (--root) on a filesystem with POSIX ACLs (ext4, xfs, "
+                 "btrfs, tmpfs)") from exc
+
+
 def give_dirs(ctx: EngineContext, container_id: str, userns: "dict[str, Any]") -> None:
     """The container's root must reach and own what it mounts from inside its user
-    namespace: search permission on the store root and `containers/`, and its own
-    directory (upper, work, merged, the generated /etc files) its root's."""
+    namespace: search permission on the store root and `containers/` for the roots of
+    the store's auto containers only (POSIX ACL entries, rebuilt from the catalog: a
+    removed container's goes with the next one's), and its own directory (upper, work,
+    merged, the generated /etc files) its root's, mode 0700."""
+    from pdman.storage import container_records
     from pdman.storage.container_fs import ContainerDirs
 
-    for path in (ctx.paths.root, ctx.paths.containers):
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-        if mode & 0o011 != 0o011:
-            os.chmod(path, mode | 0o011)
     uid, gid = int(userns["uid"]), int(userns["gid"])
+    roots = {uid}
+    for rec in container_records.list_all(ctx.catalog):
+        other = rec.config.get("userns") or {}
+        if other.get("mode") == "auto" and "uid" in other:
+            roots.add(int(other["uid"]))
+    for path in (ctx.paths.root, ctx.paths.containers):
+        _grant_search(path, roots)
     dirs = ContainerDirs(ctx.paths, container_id)
     os.chown(dirs.base, uid, gid)
+    os.chmod(dirs.base, 0o700)
     for top in (dirs.upper, dirs.work, dirs.merged, dirs.userdata):
         os.chown(top, uid, gid)
         for dirpath, dirnames, filenames in os.walk(top):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -107,6 +108,15 @@ def test_two_containers_get_disjoint_ranges(busybox: str, in_netns,  # type: ign
         pid = int(in_netns("inspect", "a", "--format", "{{.State.Pid}}").stdout)
         st = os.stat(f"/proc/{pid}/root/etc/passwd")
         assert (st.st_uid, st.st_gid) == (a0, gmaps["a"][1])
+        # only the containers' roots may search root's store, not every host user: the
+        # catalog (every container's configuration) stays out of their reach
+        store = root_env["PDMAN_ROOT"]
+        assert os.stat(store).st_mode & 0o007 == 0
+        for who in ("65534", str(a0 + 1)):
+            peek = subprocess.run(["setpriv", f"--reuid={who}", f"--regid={who}",
+                                   "--clear-groups", "cat", f"{store}/catalog.db"],
+                                  capture_output=True, text=True, check=False)
+            assert peek.returncode != 0 and "Permission denied" in peek.stderr, peek
     finally:
         in_netns("rm", "-f", "a", "b", check=False)
     assert in_netns("ps", "-aq").stdout == ""
