@@ -23,6 +23,7 @@
 #   bench/peers.sh     (as root) every hot row against podman 4.3 AND podman 5.4 (Debian
 #                      13's, set up from $PDMAN_PODMAN5_DIR), interleaved, with #19's targets
 #   bench/scale.sh     (when present) costs against the store's size
+#   bench/root.sh      as root against rootful podman: run --rm busybox, first answer after run -d -p
 #   and itself, as the test user: `images`, and the single file against the pip-installed
 #   command and podman (--version, ps, run --rm busybox true).
 # Each writes bench/results/NAME.md; all of them together make bench/results/summary.md,
@@ -31,7 +32,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 RUNS=${RUNS:-10}
-SCRIPTS=(peers floors startup pull run detached network seccomp api build pods kube scale)
+SCRIPTS=(peers floors startup pull run detached network seccomp api build pods kube root scale)
 
 # summary.md from the results of the scripts in `ran` (and `failed`), and the README's quote
 write_summary() {

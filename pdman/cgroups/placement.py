@@ -12,6 +12,10 @@ offers (`Host`), the same way at `create` (to refuse early) and at `start` (to a
     (or --cgroup-manager=cgroupfs)      (in --cgroup-parent PATH, else the caller's own)
   none of these                       the caller's cgroup; limits refused with the fix
 
+As root (root mode) the same rules, with the system manager (system bus) in place of
+the user manager, machine.slice as the default slice, and a unit's cgroup delegated
+only when the system manager says Delegate=yes (root could write any cgroup).
+
 Pure logic over `Host`, so every branch is unit-tested without a host that has it.
 """
 
@@ -24,6 +28,8 @@ from pdman.cgroups import limits as limitsmod
 from pdman.errors import HostSupportError, PdmanError, UsageError
 
 DEFAULT_SLICE = "pdman.slice"
+#: root mode's (rootful podman's)
+ROOT_SLICE = "machine.slice"
 V1_REASON = ("cgroup v2 is not mounted on /sys/fs/cgroup (v1 or hybrid): rootless limits "
              "need the unified hierarchy (systemd.unified_cgroup_hierarchy=1)")
 
@@ -46,6 +52,8 @@ class Host(NamedTuple):
     unit_delegated: bool = False
     writable_paths: dict[str, tuple[str, ...]] = {}   # read only: shared by default
     # ^ for --cgroup-parent PATH with cgroupfs: PATH -> its controllers, when writable
+    #: where scopes go by default: pdman.slice for a user, machine.slice for root
+    default_slice: str = "pdman.slice"
 
 
 class Plan(NamedTuple):
@@ -84,8 +92,9 @@ def decide(cfg: "dict[str, Any]", host: Host) -> Plan:
             raise HostSupportError(
                 f"cannot give the container its own cgroup inside the systemd unit "
                 f"{host.unit}: the unit's cgroup is not delegated",
-                hint=f"add Delegate=yes to {host.unit}, or pass --cgroup-parent=pdman.slice "
-                     "to run the container in a scope of its own, outside the unit")
+                hint=f"add Delegate=yes to {host.unit}, or pass --cgroup-parent="
+                     f"{host.default_slice} to run the container in a scope of its own, "
+                     "outside the unit")
         _check_controllers(limits, host.own_controllers, f"the unit {host.unit}")
         return Plan("cgroupfs", parent=host.own)
     if mode == "split":
@@ -101,7 +110,7 @@ def decide(cfg: "dict[str, Any]", host: Host) -> Plan:
                 "--cgroup-manager=systemd needs a systemd user manager on the session bus, "
                 "and none is reachable",
                 hint=_SESSION_HINT + "; or use --cgroup-manager=cgroupfs")
-        slice_name = parent or DEFAULT_SLICE
+        slice_name = parent or host.default_slice
         if not slice_name.endswith(".slice") or "/" in slice_name:
             raise UsageError(f"--cgroup-parent {parent!r} is not a systemd slice",
                              hint="with the systemd cgroup manager give a slice name such as "
@@ -155,11 +164,15 @@ def probe(parent: str = "", own_cgroup_wanted: bool = False) -> Host:
     asked over D-Bus: its units' cgroups are the user's whether delegated or not)."""
     from pdman.cgroups import cgroupfs
     from pdman.cgroups.systemd import bus_address
+    from pdman.config import is_root_mode
+
     if not cgroupfs.is_v2():
         return Host(v2=False, v1_reason=V1_REASON)
     own = cgroupfs.cgroup_of()
     leaf = own.rsplit("/", 1)[-1]
     unit = leaf if os.environ.get("INVOCATION_ID") and leaf.endswith(".service") else ""
+    if is_root_mode():
+        return _probe_root(parent, own_cgroup_wanted, own, unit)
     uid = os.getuid()
     manager_cg = f"/user.slice/user-{uid}.slice/user@{uid}.service"
     systemd = bus_address() is not None and (
@@ -175,6 +188,35 @@ def probe(parent: str = "", own_cgroup_wanted: bool = False) -> Host:
                 unit=unit, unit_delegated=bool(unit and own_cgroup_wanted and own_writable)
                 and _delegated(own, unit, manager_cg),
                 writable_paths=writable_paths)
+
+
+def _probe_root(parent: str, own_cgroup_wanted: bool, own: str, unit: str) -> Host:
+    """Root may write every cgroup, so writable says nothing: the system manager owns
+    them all, and root's own cgroup counts as delegated only inside a system unit with
+    Delegate=yes (asked over the system bus). Scopes go in machine.slice."""
+    from pdman.cgroups import cgroupfs
+    from pdman.cgroups.systemd import bus_address
+
+    systemd = bus_address() is not None
+    delegated = bool(unit and own_cgroup_wanted and systemd) and _unit_delegates(unit)
+    writable_paths: dict[str, tuple[str, ...]] = {}
+    if parent.startswith("/") and cgroupfs.exists(parent):
+        writable_paths[parent] = tuple(cgroupfs.controllers(parent))
+    return Host(v2=True, systemd=systemd, systemd_controllers=tuple(cgroupfs.controllers("/")),
+                own=own, own_writable=delegated, own_controllers=tuple(cgroupfs.controllers(own)),
+                unit=unit, unit_delegated=delegated, writable_paths=writable_paths,
+                default_slice=ROOT_SLICE)
+
+
+def _unit_delegates(unit: str) -> bool:
+    from pdman.cgroups.systemd import UserManager
+
+    try:
+        with UserManager.connect() as manager:
+            return bool(manager.unit_property(unit, "org.freedesktop.systemd1.Service",
+                                              "Delegate"))
+    except (PdmanError, OSError, ValueError):  # no answer: not proven delegated
+        return False
 
 
 def _delegated(rel: str, unit: str, manager_cg: str) -> bool:
@@ -193,4 +235,4 @@ def _delegated(rel: str, unit: str, manager_cg: str) -> bool:
     return bool(value)
 
 
-__all__ = ["DEFAULT_SLICE", "Host", "Plan", "decide", "probe"]
+__all__ = ["DEFAULT_SLICE", "ROOT_SLICE", "Host", "Plan", "decide", "probe"]

@@ -1,4 +1,5 @@
-"""The systemd user manager over D-Bus: one transient scope per container.
+"""The systemd user manager over D-Bus: one transient scope per container (as root,
+the system manager on the system bus, as rootful podman's in machine.slice).
 
     with UserManager.connect() as manager:
         manager.start_scope("pdman-<id>.scope", "pdman.slice", pid, properties)
@@ -28,8 +29,22 @@ MANAGER_IFACE = "org.freedesktop.systemd1.Manager"
 JOB_TIMEOUT = 30.0
 
 
+#: the system bus (root mode: the system manager makes scopes, as for rootful podman)
+SYSTEM_BUS = "/run/dbus/system_bus_socket"
+
+
 def bus_address() -> str | None:
-    """The user's session bus (dbus-user-session: $XDG_RUNTIME_DIR/bus), if any."""
+    """The user's session bus (dbus-user-session: $XDG_RUNTIME_DIR/bus), if any; in root
+    mode the system bus, when systemd is the init system."""
+    from pdman.config import is_root_mode
+
+    if is_root_mode():
+        if not os.path.isdir("/run/systemd/system"):
+            return None                      # not booted with systemd
+        addr = os.environ.get("DBUS_SYSTEM_BUS_ADDRESS")
+        if addr:
+            return addr
+        return f"unix:path={SYSTEM_BUS}" if os.path.exists(SYSTEM_BUS) else None
     addr = os.environ.get("DBUS_SESSION_BUS_ADDRESS")
     if addr:
         return addr
@@ -46,7 +61,14 @@ class UserManager:
 
     @classmethod
     def connect(cls) -> "UserManager":
+        from pdman.config import is_root_mode
+
         addr = bus_address()
+        if addr is None and is_root_mode():
+            raise HostSupportError(
+                f"no D-Bus system bus for the systemd system manager ({SYSTEM_BUS})",
+                hint="run pdman on a host booted with systemd (and dbus), or use "
+                     "--cgroup-manager=cgroupfs with --cgroup-parent")
         if addr is None:
             raise HostSupportError(
                 "no D-Bus session bus for the systemd user manager "
@@ -60,7 +82,7 @@ class UserManager:
             # dbus-daemon answers the auth handshake late); a stuck bus is still an error
             conn = open_dbus_connection(bus=addr, auth_timeout=10.0)
         except (OSError, ValueError) as e:
-            raise HostSupportError(f"cannot connect to the session bus at {addr}: {e}",
+            raise HostSupportError(f"cannot connect to the D-Bus bus at {addr}: {e}",
                                    hint="is the user's dbus running? (`systemctl --user "
                                         "status dbus.socket`)") from e
         return cls(conn)

@@ -159,7 +159,11 @@ def security_page(date: str, version: str) -> str:
         "makes none (root mode, host.mode in \\fBpdman info\\fR): the container's root "
         "is the host's root, confined only by the capabilities, seccomp filter and "
         "masked paths below, as a rootful podman container is; the promises above are "
-        "made for users, and root mode weakens them to what rootful engines offer.",
+        "made for users, and root mode weakens them to what rootful engines offer. "
+        "\\fB\\-\\-userns=auto\\fR gives a root-mode container a user namespace of its "
+        "own: a range of the \\fBcontainers\\fR entry of /etc/subuid and /etc/subgid, "
+        "never overlapping another container's, so that its root is none of the host's "
+        "users.",
         ".TP", "\\fBCapabilities\\fR",
         _esc(d["caps"]) + " (podman's default set), held in the user namespace only, "
         "and by the container's root only: another \\-\\-user gets none (effective, "

@@ -75,7 +75,9 @@ Userns = Annotated[Optional[str], typer.Option(
     "--userns", help="User namespace: `host` (or empty; the default: container root is "
                      "your user, other IDs your subordinate range); `keep-id[:uid=U,gid=G]` "
                      "(your user is UID U inside, default your own UID, and the process runs "
-                     "as it). nomap is not built yet.")]
+                     "as it); as root, `auto[:size=N]` (a range of its own from the "
+                     "`containers` entry of /etc/subuid and /etc/subgid, N IDs or the "
+                     "image's highest ID + 1, at least 1024). nomap is not built yet.")]
 Secret = Annotated[Optional[list[str]], typer.Option(
     "--secret", help="Give the container a secret (`pdman secret create`): "
                      "NAME[,type=mount|env][,target=PATH|VAR][,uid=U,gid=G,mode=M]; mounted "

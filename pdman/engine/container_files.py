@@ -68,7 +68,12 @@ def _with_rootfs(ctx: EngineContext, rec: records.ContainerRecord,
             os.close(fd)
         return result
     dirs = ContainerDirs(ctx.paths, rec.id)
-    result = run_in_userns(_call_on_overlay, ctx.paths.links, list(rec.config["layers"]),
+    linkdir, layers = ctx.paths.links, list(rec.config["layers"])
+    if (rec.config.get("userns") or {}).get("mode") == "auto":
+        # root's --userns=auto: its root cannot search the links dir; its one layer (the
+        # owner-moved copy) by full path, as at start (runtime/spec.py)
+        linkdir, layers = "/", [os.path.normpath(os.path.join(linkdir, p)) for p in layers]
+    result = run_in_userns(_call_on_overlay, linkdir, layers,
                            dirs.upper, dirs.work if write else "", dirs.merged, caps, fn, args,
                            mapping=mapping)
     return result

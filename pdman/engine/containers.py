@@ -111,11 +111,18 @@ def create_from_config(ctx: EngineContext, config: "dict[str, Any]", image_id: s
     rec = records.ContainerRecord(
         id=cid, name=name, image_id=image_id, image_name=config["image_name"],
         command=config["argv"], created=time.time(), config=config, status="created")
+    auto_lock = None
     try:
         if config.get("user_entries"):                          # --passwd, --hostuser
             from pdman.engine import runcompat
 
             runcompat.write_user_files(ctx.paths, cid, config)
+        if (config.get("userns") or {}).get("mode") == "auto":  # root's: a range of its own
+            from pdman.engine import userns_auto
+            from pdman.runtime.spec import layer_paths
+
+            auto_lock = userns_auto.locked(ctx).__enter__()     # held until the insert
+            userns_auto.settle(ctx, config["userns"], layer_paths(ctx.paths, config["layers"]))
         if config.get("userns"):                                # keep-id, nomap: owners moved
             from pdman.engine import userns_rootfs
 
@@ -125,6 +132,8 @@ def create_from_config(ctx: EngineContext, config: "dict[str, Any]", image_id: s
                 entry = (passwd, group)
             config["layers"] = userns_rootfs.prepare(ctx, cid, config["layers"],
                                                      config["userns"], entry)
+            if auto_lock is not None:
+                userns_auto.give_dirs(ctx, cid, config["userns"])
         if config.get("secrets"):
             _secrets().give_to_container(ctx, cid, config["secrets"], container_mapping(config))
         _prepare_volumes(ctx, cid, config)
@@ -132,6 +141,9 @@ def create_from_config(ctx: EngineContext, config: "dict[str, Any]", image_id: s
     except BaseException:
         container_fs.remove(ctx.paths, cid)
         raise
+    finally:
+        if auto_lock is not None:
+            auto_lock.__exit__()
     events.container_event(ctx.paths, "create", rec)
     return rec
 

@@ -1,4 +1,4 @@
-"""The root filesystem of a `--userns=keep-id` or `--userns=nomap` container.
+"""The root filesystem of a `--userns=keep-id`, `nomap` or (root's) `auto` container.
 
 Image layers are stored with the default mapping (image root is the user), which such
 a container's user namespace permutes (runtime/userns_mode.py): seen through it, the
@@ -11,6 +11,8 @@ filesystem with the owners moved, made once at `create`:
 
 It is named in the container's `layers` relative to the links directory (overlay
 resolves lowerdir names from there), and removed with the container's directories.
+As root (`auto`, engine/userns_auto.py) the layers hold the host's IDs, and the copy's
+owners are moved into the container's range.
 keep-id also adds the user to the copy's /etc/passwd and /etc/group when missing.
 """
 
@@ -29,12 +31,12 @@ if TYPE_CHECKING:
 DIRNAME = "idmapped-rootfs"
 
 
-def _move(ranges: "list[IdRange]", image_id: int) -> int:
-    """The intermediate ID that shows as container ID `image_id` (-1: unmapped)."""
+def _move(ranges: "list[IdRange]", image_id: int, unmapped: int = -1) -> int:
+    """The intermediate ID that shows as container ID `image_id` (`unmapped` if none)."""
     for r in ranges:
         if r.container_id <= image_id < r.container_id + r.size:
             return r.host_id + image_id - r.container_id
-    return -1
+    return unmapped
 
 
 def prepare(ctx: EngineContext, container_id: str, links: "list[str]",
@@ -48,19 +50,24 @@ def prepare(ctx: EngineContext, container_id: str, links: "list[str]",
     base = os.path.join(ctx.paths.containers, container_id)
     os.makedirs(base, mode=0o755, exist_ok=True)
     dest = os.path.join(base, DIRNAME)
-    call_on_image(ctx, links, _copy_tree, dest, uid_moves, gid_moves, entry, caps=WRITE_CAPS)
+    # auto (root's): an ID past `auto:size=N` must not keep its host owner (a file of
+    # the host's root, say): it goes to the host's nobody, unmapped inside (overflow)
+    unmapped = 65534 if userns["mode"] == "auto" else -1
+    call_on_image(ctx, links, _copy_tree, dest, uid_moves, gid_moves, entry, unmapped,
+                  caps=WRITE_CAPS)
     return [os.path.relpath(dest, ctx.paths.links)]
 
 
 def _copy_tree(root_fd: int, dest: str, uid_moves: "list[IdRange]",
-               gid_moves: "list[IdRange]", entry: "tuple[str, str] | None") -> None:
+               gid_moves: "list[IdRange]", entry: "tuple[str, str] | None",
+               unmapped: int = -1) -> None:
     """In the user namespace (default mapping): copy the image's tree at root_fd to
     `dest`, every owner moved. The image is read through pinned fds without following
     its symlinks (storage/fdtree.py); `dest` is ours alone."""
     from pdman.storage import fdtree
 
     def chown(path: str, st: os.stat_result) -> None:
-        uid, gid = _move(uid_moves, st.st_uid), _move(gid_moves, st.st_gid)
+        uid, gid = _move(uid_moves, st.st_uid, unmapped), _move(gid_moves, st.st_gid, unmapped)
         os.chown(path, uid, gid, follow_symlinks=False)
 
     top = os.fstat(root_fd)

@@ -26,13 +26,14 @@ if TYPE_CHECKING:
     from pdman.storage.container_records import ContainerRecord
 
 
-def _write(upper: str, out_path: str) -> int:
+def _write(upper: str, out_fd: int) -> int:
     from pdman.engine.container_files import READ_CAPS, confine
 
     top = os.open(upper, fdtree.DIR_FLAGS)
     try:
         confine(READ_CAPS)
-        with tarfile.open(out_path, "w", format=tarfile.PAX_FORMAT) as tar:
+        with os.fdopen(out_fd, "wb", closefd=False) as out, \
+                tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
             return fdtree.TreeTar(tar, layer=True).add_tree(top)
     finally:
         os.close(top)
@@ -45,7 +46,13 @@ def write_upper_tar(ctx: EngineContext, rec: "ContainerRecord", out_path: str) -
     upper = ContainerDirs(ctx.paths, rec.id).upper
     # seen through the container's own mapping (--userns=keep-id moves the owners)
     mapping = userns_mode.mapping(idmap.mapping_for_current_user(), rec.config.get("userns"))
-    return idmap.run_in_userns(_write, upper, out_path, mapping=mapping)
+    # opened here, written there (the fork inherits it): a --userns=auto container's
+    # root could not open a file in root's store
+    fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        return idmap.run_in_userns(_write, upper, fd, mapping=mapping)
+    finally:
+        os.close(fd)
 
 
 __all__ = ["write_upper_tar"]

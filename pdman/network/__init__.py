@@ -79,15 +79,6 @@ def resolve(options: "CreateOptions", image_config: "dict[str, Any]",
     if kind == "container":
         net["container"] = _target(ctx, mode.target).id
     elif kind == "bridge":
-        from pdman.config import is_root_mode
-
-        if is_root_mode():
-            # they live in a per-user user+network namespace (infra.py) that root mode,
-            # without user namespaces, does not make; a bridge with NAT is the plan
-            raise UsageError(f"--network {options.network}: user-defined networks are not "
-                             "built yet for root",
-                             hint="use --network pasta (the default), slirp4netns, host or "
-                                  "none, or run as a user")
         nets = _user_networks(ctx, mode.networks)
         own = dict(zip(mode.networks, mode.aliases))
         net["networks"] = [{"id": n.id, "name": n.name,

@@ -14,6 +14,10 @@ would have. Their network namespaces are new, owned by it.
     <runroot>/network/lock         flock: one pdman at a time starts, uses or
                                    stops it
 
+As root the holder makes only the network namespace: containers, holder and helpers
+all stay in the host's user namespace (root mode's default, no ID mapping), and the
+bridges still live apart from the host's network.
+
 It starts with the first container on a user network and is stopped when the last
 one is torn down (`stop_if_unused`), so nothing stays behind. IP forwarding stays
 off in it: the bridges are separate layer-2 segments, which is what isolates one
@@ -121,8 +125,13 @@ def _holder(ready_w: int, go_r: int, sleep: str, name: str, env: dict[str, str])
     exec `sleep infinity` under a name that says what it is."""
     from pdman.runtime import native
 
+    from pdman.config import is_root_mode
+
     try:
-        native.unshare(native.UNSHARE_USER | native.UNSHARE_NET)
+        # root mode: the host's IDs, so no user namespace (containers are spawned
+        # without one too); only the network namespace with the bridges is new
+        native.unshare(native.UNSHARE_NET if is_root_mode() else
+                       native.UNSHARE_USER | native.UNSHARE_NET)
     except BaseException as exc:  # noqa: BLE001 - reported to the parent
         os.write(ready_w, b"E" + str(exc).encode()[:4000])
         os._exit(1)

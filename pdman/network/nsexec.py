@@ -29,7 +29,10 @@ def _child(infra: Infra, fn: Callable[..., Any], args: tuple[Any, ...], out: int
 
     outcome: tuple[str, Any]
     try:
-        native.join_namespace(infra.userns, native.UNSHARE_USER)
+        from pdman.config import is_root_mode
+
+        if not is_root_mode():          # as root the holder made no user namespace
+            native.join_namespace(infra.userns, native.UNSHARE_USER)
         native.join_namespace(infra.netns, native.UNSHARE_NET)
         outcome = ("ok", fn(*args))
     except BaseException as exc:  # noqa: BLE001 - carried to the parent

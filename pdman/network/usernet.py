@@ -86,13 +86,15 @@ def _networks(ctx: EngineContext, container_id: str) -> list[network_records.Net
     return out
 
 
-def namespaces(paths: Any, container_id: str) -> tuple[str, None]:
+def namespaces(paths: Any, container_id: str) -> tuple[str | None, None]:
     """Before the spawn: the rootless namespace is running and claimed for this
-    container; the user namespace to spawn into."""
+    container; the user namespace to spawn into (as root: none, the host's)."""
+    from pdman.config import is_root_mode
+
     with infra.locked(paths):
         inf = infra.ensure(paths)
         state.claim(paths, container_id, uses_infra=True)
-    return inf.userns, None
+    return (None if is_root_mode() else inf.userns), None
 
 
 def attach(ctx: EngineContext, container_id: str, net: dict[str, Any], pid: int) -> None:

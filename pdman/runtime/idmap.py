@@ -263,12 +263,29 @@ def _write_single(pid: int, mapping: IdMapping) -> None:
         ) from exc
 
 
+def _write_direct(pid: int, mapping: IdMapping) -> None:
+    try:
+        for name, ranges in (("gid_map", mapping.gid_map), ("uid_map", mapping.uid_map)):
+            with open(f"/proc/{pid}/{name}", "w") as f:
+                f.write("".join(f"{r.container_id} {r.host_id} {r.size}\n" for r in ranges))
+    except OSError as exc:
+        raise HostSupportError(f"writing the ID maps of process {pid}: {exc.strerror}",
+                               hint="check that user namespaces are enabled") from exc
+
+
 def write_maps(pid: int, mapping: IdMapping) -> None:
     """Write uid_map and gid_map of `pid` (a child in a new user namespace)."""
     if mapping.host:
         return  # no user namespace was made: nothing to map
     if mapping.single_id:
         _write_single(pid, mapping)
+        return
+    from pdman.config import is_root_mode
+
+    if is_root_mode():
+        # root (--userns=auto's ranges are the `containers` entry's, not root's own:
+        # newuidmap would refuse them) writes any map itself, setgroups left allowed
+        _write_direct(pid, mapping)
         return
     env = _tool_env()
     started = []

@@ -34,6 +34,7 @@ def _tmpfs_options(options: list[str]) -> str:
 def build(paths: Paths, container_id: str, config: dict[str, Any],
           stdio: tuple[int, int, int] = (0, 1, 2)) -> SpawnSpec:
     dirs = ContainerDirs(paths, container_id)
+    auto = (config.get("userns") or {}).get("mode") == "auto"
     rootfs = OverlayRootfs(
         mountpoint=dirs.merged,
         lowerdirs=list(config["layers"]),     # short link names, top-most first
@@ -41,6 +42,12 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
         workdir=dirs.work,
         linkdir=paths.links,
     )
+    if auto:
+        # root's --userns=auto: its root (unmapped from the host's) mounts its one lower
+        # layer, the owner-moved copy, by its full path: the links dir is not searchable
+        rootfs = rootfs._replace(lowerdirs=[os.path.normpath(p) for p in
+                                            layer_paths(paths, list(config["layers"]))],
+                                 linkdir=None)
     mounts: list[BindMount] = []
     tmpfs: list[TmpfsMount] = []
     for m in config.get("mounts", []):
@@ -163,6 +170,8 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
 
     caps = [c.removeprefix("CAP_") for c in config.get("caps", [])]
 
+    if join_userns is not None and is_root_mode() and _same_userns(join_userns):
+        join_userns = None   # root's containers share the host's: nothing to join
     return SpawnSpec(
         argv=argv,
         rootfs=rootfs,
@@ -183,7 +192,7 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
         stdio=stdio,
         controlling_tty=bool(config.get("tty")),
         share_net=net["mode"] == "host",
-        share_user=join_userns is None and is_root_mode(),
+        share_user=join_userns is None and is_root_mode() and not auto,
         share_uts=config.get("uts") == "host",
         umask=config.get("umask"),
         share_ipc=config.get("ipc") == "host",
@@ -204,6 +213,13 @@ def _personality(domain: "str | None") -> "int | None":
     if not domain:
         return None
     return PERSONALITIES[domain]
+
+
+def _same_userns(path: str) -> bool:
+    try:
+        return os.stat(path).st_ino == os.stat("/proc/self/ns/user").st_ino
+    except OSError:
+        return False
 
 
 def _infra_namespaces(paths: Paths, infra_id: str) -> str:

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 def parse(value: str) -> "dict[str, Any] | None":
     """The stored form of `--userns`: None for the default (`""`, `host`), else
-    {"mode": "keep-id", "uid": U | None, "gid": G | None} or {"mode": "nomap"}."""
+    {"mode": "keep-id", "uid": U | None, "gid": G | None}, {"mode": "nomap"}, or as
+    root {"mode": "auto", "size": N | None} (its range added at create)."""
     if value in ("", "host"):
         return None
     mode, _, opts = value.partition(":")
@@ -48,10 +49,30 @@ def parse(value: str) -> "dict[str, Any] | None":
             out[key] = int(num)
         return out
     if mode == "auto":
-        raise UsageError("--userns=auto: a rootless user cannot allocate other users' IDs",
-                         hint="use keep-id or nomap, or run as root")
+        from pdman.config import is_root_mode
+
+        if not is_root_mode():
+            raise UsageError("--userns=auto: a rootless user cannot allocate other users' "
+                             "IDs", hint="use keep-id, or run as root")
+        return _parse_auto(opts)
     raise UsageError(f"invalid --userns value {value!r}",
                      hint="use host, keep-id[:uid=UID,gid=GID] or nomap")
+
+
+def _parse_auto(opts: str) -> "dict[str, Any]":
+    """`auto[:size=N]`'s options; podman's uidmapping=/gidmapping= are not built."""
+    out: "dict[str, Any]" = {"mode": "auto", "size": None}
+    for item in filter(None, opts.split(",")):
+        key, sep, num = item.partition("=")
+        if key == "size" and sep and num.isdigit() and 0 < int(num) <= 1 << 24:
+            out["size"] = int(num)
+        elif key in ("uidmapping", "gidmapping"):
+            raise UsageError(f"--userns=auto: {key}= is not built yet",
+                             hint="use --userns=auto or auto:size=N")
+        else:
+            raise UsageError(f"invalid --userns option {item!r}",
+                             hint="use --userns=auto or auto:size=N (N from 1 to 16777216)")
+    return out
 
 
 def _permutation(userns: "dict[str, Any]", own: int, size: int, what: str) -> list[IdRange]:
@@ -93,6 +114,9 @@ def mapping(base: IdMapping, userns: "dict[str, Any] | None") -> IdMapping:
     """The container's ID mapping for its stored `userns` setting."""
     if not userns:
         return base
+    if userns["mode"] == "auto":   # root's: the container's own range, from create
+        return IdMapping((IdRange(0, int(userns["uid"]), int(userns["size"])),),
+                         (IdRange(0, int(userns["gid"]), int(userns["size"])),))
     if base.single_id:
         raise UsageError(f"--userns={userns['mode']} needs a subordinate ID range",
                          hint=base.warning or "add your user to /etc/subuid and /etc/subgid")
@@ -104,7 +128,11 @@ def mapping(base: IdMapping, userns: "dict[str, Any] | None") -> IdMapping:
 
 def owner_moves(userns: "dict[str, Any]", base: IdMapping) -> tuple[list[IdRange], list[IdRange]]:
     """The permutations (uid, gid) that move a file of image owner I to container
-    owner I under the mode, seen from the default user namespace."""
+    owner I under the mode, seen from the default user namespace (auto: from the
+    host's IDs into the container's range)."""
+    if userns["mode"] == "auto":
+        size = int(userns["size"])
+        return ([IdRange(0, int(userns["uid"]), size)], [IdRange(0, int(userns["gid"]), size)])
     gsize = sum(r.size for r in base.gid_map)
     return (_permutation(userns, base.uid_map[0].host_id, base.size, "uid"),
             _permutation(userns, base.gid_map[0].host_id, gsize, "gid"))

@@ -5,7 +5,8 @@
 #   bash tests/bed/user.sh [USER]      -> prints the user's uid on stdout
 #
 # What a rootless engine needs from the host, and this machine kind lacks:
-#   - a subordinate uid/gid range of 65536 (newuidmap/newgidmap read /etc/sub[ug]id)
+#   - a subordinate uid/gid range of 65536 (newuidmap/newgidmap read /etc/sub[ug]id),
+#     and one for `containers` (root's --userns=auto)
 #   - /run/user/UID for XDG_RUNTIME_DIR: no logind here creates it at login
 #   - /dev/net/tun and /dev/fuse at 0666 (pasta, slirp4netns, fuse-overlayfs):
 #     no udev here, so they stay 0600 instead of Debian's usual 0666
@@ -40,6 +41,15 @@ for kind in uid gid; do
     if ! grep -q "^$user:" "$file"; then
         start=$(next_free "$file")
         echo "$user:$start:$range" >>"$file"
+    fi
+done
+
+# root's --userns=auto takes container ranges from the `containers` entry (podman's
+# rule): 2^20 IDs, enough for the root-mode tests' containers of >= 1024 IDs each
+for kind in uid gid; do
+    file=/etc/sub$kind
+    if ! grep -q "^containers:" "$file"; then
+        echo "containers:$(next_free "$file"):1048576" >>"$file"
     fi
 done
 

@@ -380,10 +380,3 @@ def test_limits_refused_on_cgroup_v1(busybox: str, in_netns) -> None:  # type: i
     assert done.returncode == 125, done.stdout + done.stderr
     assert "cannot enforce --memory" in done.stderr and "Traceback" not in done.stderr
     assert in_netns("ps", "-aq").stdout == ""
-
-
-def test_user_defined_network_refused_clearly(busybox: str, in_netns) -> None:  # type: ignore[no-untyped-def]
-    in_netns("network", "create", "rootnet")
-    done = in_netns("run", "--rm", "--network", "rootnet", busybox, "true", check=False)
-    assert done.returncode == 125, done.stdout + done.stderr
-    assert "not built yet for root" in done.stderr and "Traceback" not in done.stderr

@@ -165,3 +165,23 @@ def test_parsers() -> None:
            "    lo:     100       1    0    0    0     0          0         0      100 1 0 0 0 0 0 0\n"
            "  eth0:    2000       3    0    0    0     0          0         0     3000 4 0 0 0 0 0 0\n")
     assert net_bytes(dev) == (2000, 3000)
+
+
+ROOT_UNIT = Host(v2=True, systemd=True, systemd_controllers=("cpu", "memory", "pids"),
+                 own="/system.slice/web.service", own_controllers=("cpu", "memory", "pids"),
+                 unit="web.service", default_slice=placement.ROOT_SLICE)
+
+
+def test_root_scopes_go_in_machine_slice_and_units_need_delegate() -> None:
+    """Root mode: the system manager's scopes in machine.slice (rootful podman's); a
+    system unit's cgroup only when the manager says Delegate=yes (root could write any)."""
+    root_shell = ROOT_UNIT._replace(unit="", own="/user.slice/user-0.slice/session-1.scope")
+    assert decide(cfg({"memory": 1}), root_shell) == placement.Plan("systemd",
+                                                                   slice="machine.slice")
+    with pytest.raises(HostSupportError, match="not delegated") as e:
+        decide(cfg({"memory": 1}), ROOT_UNIT)
+    assert "--cgroup-parent=machine.slice" in (e.value.hint or "")
+    delegated = ROOT_UNIT._replace(unit_delegated=True, own_writable=True)
+    assert decide(cfg({"memory": 1}), delegated) == placement.Plan(
+        "cgroupfs", parent="/system.slice/web.service")
+    assert decide(cfg({"memory": 1}, parent="machine.slice"), ROOT_UNIT).manager == "systemd"

@@ -31,8 +31,37 @@ def test_keep_id_with_uid_and_gid_and_split_ranges() -> None:
 
 def test_bad_values() -> None:
     assert userns_mode.parse("") is None and userns_mode.parse("host") is None
-    for bad in ("keep-id:uid=x", "keep-id:size=1", "nomap", "auto", "other"):
+    for bad in ("keep-id:uid=x", "keep-id:size=1", "nomap", "other"):
         with pytest.raises(UsageError):
             userns_mode.parse(bad)
     with pytest.raises(UsageError):
         userns_mode.mapping(BASE, userns_mode.parse("keep-id:uid=70000"))
+
+
+def test_auto_is_roots_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pdman import config
+
+    monkeypatch.setattr(config, "is_root_mode", lambda: False)
+    with pytest.raises(UsageError, match="rootless"):
+        userns_mode.parse("auto")
+    monkeypatch.setattr(config, "is_root_mode", lambda: True)
+    assert userns_mode.parse("auto") == {"mode": "auto", "size": None}
+    assert userns_mode.parse("auto:size=2000") == {"mode": "auto", "size": 2000}
+    for bad in ("auto:size=0", "auto:size=x", "auto:other=1", "auto:uidmapping=0:1:1"):
+        with pytest.raises(UsageError):
+            userns_mode.parse(bad)
+    stored = {"mode": "auto", "size": 2000, "uid": 300000, "gid": 400000}
+    m = userns_mode.mapping(BASE, stored)
+    assert m.uid_map == (IdRange(0, 300000, 2000),) and m.gid_map == (IdRange(0, 400000, 2000),)
+    assert not m.host and not m.single_id
+
+
+def test_auto_first_fit() -> None:
+    from pdman.engine.userns_auto import _first_fit
+
+    free = [(100, 50), (1000, 5000)]
+    assert _first_fit(free, [], 40) == 100
+    assert _first_fit(free, [(100, 40)], 40) == 1000      # the rest of the first is short
+    assert _first_fit(free, [(1000, 10), (1070, 10)], 60) == 1010   # a gap that fits
+    assert _first_fit(free, [(1000, 10), (1065, 10)], 60) == 1075   # one that does not
+    assert _first_fit(free, [(1000, 5000)], 60) is None

@@ -42,9 +42,16 @@ BOOT = int(os.environ.get("PDMAN_VM_BOOT", "1") or 1)
 REBOOT_ASKED = Path.home() / ".pdman-vm-reboot"     # tier.sh reads it (as root)
 
 
+#: tier.sh's second pass, as root (a system unit's world): only tests marked vm_root
+ROOT_PASS = os.environ.get("PDMAN_VM_PASS") == "root"
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "after_reboot: runs in the guest's second boot, "
                                        "after a test of the first called request_reboot")
+    config.addinivalue_line(
+        "markers", "vm_root: runs as root in the guest (tier.sh's root pass, "
+        "PDMAN_VM_PASS=root); deselected in the user's pass")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -52,7 +59,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         keep, drop = [], []
         for item in items:
             later = item.get_closest_marker("after_reboot") is not None
-            (keep if later == (BOOT == 2) else drop).append(item)
+            as_root = item.get_closest_marker("vm_root") is not None
+            (keep if later == (BOOT == 2) and as_root == ROOT_PASS else drop).append(item)
         if drop:
             config.hook.pytest_deselected(items=drop)
             items[:] = keep

@@ -121,13 +121,13 @@ def _prepare(ctx, kw: dict[str, object]) -> None:  # type: ignore[no-untyped-def
             raise UsageError(f"container id file exists. Ensure another container is not "
                              f"using it or delete {cidfile}")
     userns = str(kw.get("userns") or "")
-    if userns not in ("", "host"):
+    if userns not in ("", "host") and userns.partition(":")[0] != "auto":
         from pdman.config import is_root_mode
 
-        if is_root_mode():
-            raise UsageError(f"--userns={userns}: not built yet in root mode",
-                             hint="as root a container gets no user namespace (--userns=host): "
-                                  "its root is the host's root")
+        if is_root_mode():   # podman's keep-id is rootless-only too
+            raise UsageError(f"--userns={userns}: not for root mode",
+                             hint="as root, use --userns=auto (a range of its own from "
+                                  "/etc/subuid's `containers` entry) or host (the default)")
     from pdman.runtime import userns_mode
 
     userns_mode.parse(userns)  # a bad value fails before any pull

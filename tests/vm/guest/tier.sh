@@ -5,7 +5,8 @@
 #   2. run the tests/vm pytest tier as the lingering user `tester` through a real login
 #      session (`su -l` -> pam_systemd: XDG_RUNTIME_DIR, DBUS_SESSION_BUS_ADDRESS, a
 #      session scope), with the source read-only;
-#   3. leave the output, junit XML and exit status in the results share.
+#   3. run the tests marked vm_root as root (system units without User=);
+#   4. leave the output, junit XML and exit status in the results share.
 # A test marked `after_reboot` runs in a second boot: when the first boot's tests ask
 # for one (conftest.request_reboot), this script reboots the guest (QEMU keeps its
 # snapshot disk across the reset), the same script runs again, counts boot 2, and runs
@@ -74,6 +75,20 @@ su -l tester -c "
 code=$?
 cp "/home/tester/$junit" "$R/$junit" 2>/dev/null || true
 stamp "pytest exited $code"
+
+# the root pass: tests marked vm_root (pdman as root, system units without User=), run
+# as root with the environment of a system service (no HOME, USER or XDG_*)
+stamp "pytest $where $args, the vm_root tests (boot $BOOT, as root)"
+(cd /mnt/src && env -i PATH=$VENV/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
+   PYTHONDONTWRITEBYTECODE=1 PDMAN_VM_SHARE=$S PDMAN_VM_PASS=root PDMAN_VM_BOOT=$BOOT \
+   LANG=C.UTF-8 python -m pytest -p no:cacheprovider -rsP --durations=5 \
+   --junitxml=/root/junit-root-$BOOT.xml $where $args)
+root_code=$?
+cp /root/junit-root-$BOOT.xml "$R/junit-root-$BOOT.xml" 2>/dev/null || true
+stamp "root pytest exited $root_code"
+# 5 ("no tests ran") in one pass is fine when the other ran tests; in both, a failure
+if [ "$code" = 5 ] && [ "$root_code" = 0 ]; then code=0; fi
+if [ "$root_code" != 5 ] && [ "$code" = 0 ]; then code=$root_code; fi
 if [ "$BOOT" -eq 1 ] && [ -e "$REBOOT_ASKED" ]; then
   echo "$code" > "$R/boot1-code"
   stamp "rebooting the guest for the after_reboot tests ($(cat "$REBOOT_ASKED" | tr '\n' ' '))"
