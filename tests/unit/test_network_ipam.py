@@ -66,9 +66,9 @@ def test_allocate_full_subnet() -> None:
     ("slirp4netns:mtu=1500,enable_ipv6=true",
      modes.Mode("slirp4netns", options=("mtu=1500", "enable_ipv6=true"))),
     ("container:web", modes.Mode("container", target="web")),
-    ("net1", modes.Mode("bridge", networks=("net1",))),
-    ("net1,net2", modes.Mode("bridge", networks=("net1", "net2"))),
-    ("bridge", modes.Mode("bridge", networks=("podman",))),
+    ("net1", modes.Mode("bridge", networks=("net1",), aliases=((),))),
+    ("net1,net2", modes.Mode("bridge", networks=("net1", "net2"), aliases=((), ()))),
+    ("bridge", modes.Mode("bridge", networks=("podman",), aliases=((),))),
 ])
 def test_network_modes(value: str, want: modes.Mode) -> None:
     assert modes.parse(value) == want
