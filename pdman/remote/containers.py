@@ -157,7 +157,12 @@ def _create_body(image: str, command: "list[str] | None", kw: dict[str, Any],
     if kw.get("tmpfs"):
         host["Tmpfs"] = {t.split(":", 1)[0]: t.partition(":")[2] for t in kw["tmpfs"]}
     if kw.get("network"):
-        host["NetworkMode"] = str(kw["network"])
+        nets = kw["network"] if isinstance(kw["network"], (list, tuple)) else [kw["network"]]
+        if len(nets) > 1:
+            raise UsageError("--network given more than once: the API's create takes one "
+                             "network mode", hint="create with one --network, then `pdman "
+                             "network connect` the others")
+        host["NetworkMode"] = str(nets[0])
     if kw.get("memory"):
         from pdman.engine.runopts import memory_bytes
 

@@ -119,8 +119,9 @@ def test_pid_namespace(busybox: str, registry_env: dict[str, str]) -> None:
 
 def test_users(busybox: str, registry_env: dict[str, str]) -> None:
     assert pd(registry_env, "run", "--rm", busybox, "id", "-u").stdout == "0\n"
+    # an ID the image's /etc/passwd lacks gets an entry named by its number, as podman adds
     assert pd(registry_env, "run", "--rm", "-u", "1000:1000", busybox, "id").stdout.startswith(
-        "uid=1000 gid=1000")
+        "uid=1000(1000) gid=1000(1000)")
     assert pd(registry_env, "run", "--rm", "-u", "nobody", busybox, "id", "-u").stdout == "65534\n"
     bad = pd(registry_env, "run", "--rm", "-u", "nosuchuser", busybox, "true", check=False)
     assert bad.returncode == 125 and "nosuchuser" in bad.stderr

@@ -44,6 +44,17 @@ def test_sizes(text: str, size: int) -> None:
     assert events.parse_size(text) == size
 
 
+
+@pytest.fixture(autouse=True)
+def _own_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    """choose_logger() sets PDMAN_EVENTS_BACKEND in os.environ, and settings() caches:
+    both are put back after each test (left set, every later test of the run handed
+    "none" to the pdman processes it started, which then logged no events)."""
+    monkeypatch.setenv(events.BACKEND_ENV, "file")  # recorded, so restored (unset) after
+    monkeypatch.delenv(events.BACKEND_ENV)
+    monkeypatch.setattr(events, "_conf_cache", None)
+
+
 def test_settings_come_from_containers_conf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     conf = tmp_path / "c.conf"
     conf.write_text(f'[engine]\nevents_logfile_path = "{tmp_path}/x.log"\n'
