@@ -187,9 +187,9 @@ Without \\fBHOME\\fR (a system unit), the home directory is the user database's.
 Real root's store and runtime state, apart from every user's, whatever \\fBHOME\\fR and
 \\fBXDG_*\\fR say. As root a container gets no user namespace by default (its IDs are
 the host's, as rootful podman's), with the same capabilities, seccomp filter and masked
-paths as a user's container. \\fBuserns\-auto.lock\\fR: held while a
-\\fB\-\-userns=auto\\fR container's range (of /etc/subuid's \\fBcontainers\\fR entry) is
-chosen; \\fBcontainers/ID/idmapped\-rootfs\\fR: its copy of the image, owners moved.
+paths as a user's container. \\fBuserns\\-auto.lock\\fR: held while a
+\\fB\\-\\-userns=auto\\fR container's range (of /etc/subuid's \\fBcontainers\\fR entry) is
+chosen; \\fBcontainers/ID/idmapped\\-rootfs\\fR: its copy of the image, owners moved.
 .TP
 \\fB$XDG_RUNTIME_DIR/pdman/\\fR (\\fB\\-\\-runroot\\fR)
 Runtime state: probes, exit files and sockets of running containers. Lost at reboot,
