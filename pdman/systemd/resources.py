@@ -44,14 +44,22 @@ def translate_volume(source: Source, sources: Sources, pdman: str, user: bool) -
         e = unit.last(sec, key)
         if e is not None:
             cmd.add(e, "--opt", f"{opt}={e.value}")
+    return _create_unit(source, sec, cmd, sources.volume_name(source.name), "volume create", out)
+
+
+def _create_unit(source: Source, sec: str, cmd: Command, name: str, verb: str,
+                 out: UnitFile) -> Generated:
+    """The common end of a .volume/.network unit: Label= and PodmanArgs= onto the
+    `pdman VERB` command, the resource's name last, checked, as a oneshot ExecStart."""
+    unit = source.unit
     labels = keyvals(source, "Label", sec)
     for k in sorted(labels):
         cmd.add(unit.last(sec, "Label"), "--label", f"{k}={labels[k]}")
     for e in unit.all(sec, "PodmanArgs"):
         for word in words_of(source, e):
             cmd.add(e, word)
-    cmd.words.append(sources.volume_name(source.name))
-    validate(cmd, "volume create", source)
+    cmd.words.append(name)
+    validate(cmd, verb, source)
     oneshot(out)
     out.add("Service", "ExecStart", join_words(cmd.words))
     return Generated(source, out)
@@ -99,17 +107,7 @@ def translate_network(source: Source, sources: Sources, pdman: str, user: bool) 
             cmd.add(e, flag)
     for e in unit.all(sec, "Options"):
         cmd.add(e, "--opt", e.value)
-    labels = keyvals(source, "Label", sec)
-    for k in sorted(labels):
-        cmd.add(unit.last(sec, "Label"), "--label", f"{k}={labels[k]}")
-    for e in unit.all(sec, "PodmanArgs"):
-        for word in words_of(source, e):
-            cmd.add(e, word)
-    cmd.words.append(sources.network_name(source.name))
-    validate(cmd, "network create", source)
-    oneshot(out)
-    out.add("Service", "ExecStart", join_words(cmd.words))
-    return Generated(source, out)
+    return _create_unit(source, sec, cmd, sources.network_name(source.name), "network create", out)
 
 
 IMAGE_KEYS = {"Image", "ImageTag", "AllTags", "Arch", "AuthFile", "CertDir", "Creds",
