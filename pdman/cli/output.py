@@ -8,7 +8,7 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
     from typing import Any
 
 
@@ -64,3 +64,31 @@ def print_table(columns: Sequence[str], rows: Sequence[Sequence[str]], header: b
         lines.append("  ".join(cells).rstrip())
     if lines:
         sys.stdout.write("\n".join(lines) + "\n")
+
+
+def write_tar(output: "str | None", write: "Callable[[int], None]") -> None:
+    """`export`'s output: `write(fd)` to stdout (never a terminal), or to FILE through
+    FILE.partial, renamed only once complete (a failed or killed export leaves no half
+    archive under the name)."""
+    import os
+
+    from pdman.errors import UsageError
+
+    if output is None and sys.stdout.isatty():
+        raise UsageError("refusing to write a tar archive to a terminal",
+                         hint="redirect stdout or use --output FILE")
+    sys.stdout.flush()
+    if output is None:
+        write(sys.stdout.fileno())
+        return
+    tmp = output + ".partial"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        write(fd)
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        os.unlink(tmp)
+        raise
+    os.close(fd)
+    os.replace(tmp, output)

@@ -32,26 +32,10 @@ def diff(g: GlobalOptions, container: str, format: str | None) -> int:
 
 
 def export(g: GlobalOptions, container: str, output: str | None) -> int:
+    from pdman.cli.output import write_tar
     from pdman.engine import container_files
 
-    if output is None and sys.stdout.isatty():
-        raise UsageError("refusing to write a tar archive to a terminal",
-                         hint="redirect stdout or use --output FILE")
-    sys.stdout.flush()
-    if output is None:
-        container_files.export(g.context(), container, sys.stdout.fileno())
-        return 0
-    tmp = output + ".partial"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        container_files.export(g.context(), container, fd)
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        os.unlink(tmp)
-        raise
-    os.close(fd)
-    os.replace(tmp, output)  # a killed export leaves no half archive under the name
+    write_tar(output, lambda fd: container_files.export(g.context(), container, fd))
     return 0
 
 

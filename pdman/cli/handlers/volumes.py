@@ -99,30 +99,10 @@ def exists(g: GlobalOptions, name: str) -> int:
 
 
 def export(g: GlobalOptions, name: str, output: str | None) -> int:
-    import os
-    import sys
-
+    from pdman.cli.output import write_tar
     from pdman.engine import volume_transfer
-    from pdman.errors import UsageError
 
-    if output is None and sys.stdout.isatty():
-        raise UsageError("refusing to write a tar archive to a terminal",
-                         hint="redirect stdout or use --output FILE")
-    sys.stdout.flush()
-    if output is None:
-        volume_transfer.export_volume(g.context(), name, sys.stdout.fileno())
-        return 0
-    tmp = output + ".partial"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        volume_transfer.export_volume(g.context(), name, fd)
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        os.unlink(tmp)
-        raise
-    os.close(fd)
-    os.replace(tmp, output)  # a failed export leaves no half archive under the name
+    write_tar(output, lambda fd: volume_transfer.export_volume(g.context(), name, fd))
     return 0
 
 
