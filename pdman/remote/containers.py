@@ -260,14 +260,16 @@ def _check_cidfile(kw: dict[str, Any]) -> None:
 
 
 def run(c: Client, image: str, command: "list[str] | None", **kw: Any) -> int:
-    """`run`: create, start, then (in the foreground) stream the logs until the
-    container ends, wait for its exit code, and remove it with --rm. The client removes
-    it rather than the service's AutoRemove, so no output and no exit code is lost to a
-    container gone before its logs were read."""
+    """`run`: create, then in the foreground attach before the start (as docker's CLI
+    does: the attach stream ends when the container does, where a followed logs stream
+    of a container that ended at once could stay open on podman's service), wait for
+    the exit code, and remove it with --rm. The client removes it rather than the
+    service's AutoRemove, so no output and no exit code is lost to a container gone
+    before it was read."""
     _check_cidfile(kw)
     detach = bool(kw.get("detach"))
     cid = _create(c, image, command, kw, auto_remove=detach and bool(kw.get("rm")), verb="run")
-    if kw.get("interactive") and not detach:
+    if not detach:
         return _run_attached(c, cid, kw)
     try:
         _start(c, cid)
@@ -275,31 +277,26 @@ def run(c: Client, image: str, command: "list[str] | None", **kw: Any) -> int:
         if kw.get("rm"):
             _remove_quietly(c, cid)
         raise
-    if detach:
-        print(cid)
-        return 0
-    try:
-        stream = c.stream("GET", f"/containers/{cid}/logs", "container",
-                          params={"follow": "1", "stdout": "1", "stderr": "1"})
-        demux(stream, sys.stdout.buffer, sys.stderr.buffer, bool(kw.get("tty")))
-        res = c.json("POST", f"/containers/{cid}/wait", "container")
-        code = int(res.get("StatusCode", 0))
-    finally:
-        if kw.get("rm"):
-            _remove_quietly(c, cid)
-    return code
+    print(cid)
+    return 0
 
 
 def _run_attached(c: Client, cid: str, kw: dict[str, Any]) -> int:
-    """`run -i[t]`: attach (hijacked) before the start, as docker's CLI does, so no
-    output is missed and stdin reaches the first read."""
+    """`run [-i[t]]`: attach (hijacked) before the start, as docker's CLI does, so no
+    output is missed and stdin (with -i) reaches the first read."""
     from pdman.remote.attach import hijack, session
 
+    stdin = bool(kw.get("interactive"))
     try:
         sock, early = hijack(c, f"/containers/{cid}/attach",
-                             {"stream": "1", "stdin": "1", "stdout": "1", "stderr": "1"})
-        _start(c, cid)
-        session(c, sock, early, bool(kw.get("tty")), True, f"/containers/{cid}/resize")
+                             {"stream": "1", "stdin": "1" if stdin else "0", "stdout": "1",
+                              "stderr": "1"})
+        try:
+            _start(c, cid)
+        except PdmanError:
+            sock.close()
+            raise
+        session(c, sock, early, bool(kw.get("tty")), stdin, f"/containers/{cid}/resize")
         res = c.json("POST", f"/containers/{cid}/wait", "container")
         return int(res.get("StatusCode", 0))
     finally:
