@@ -14,7 +14,6 @@ on that connection (`hijack`).
 
 from __future__ import annotations
 
-import json
 import socket
 
 TYPE_CHECKING = False
@@ -48,13 +47,21 @@ class Request:
 
     def __init__(self, conn: "Connection", method: str, target: str, version: str,
                  headers: "dict[str, str]") -> None:
-        from urllib.parse import parse_qs, unquote, urlsplit
-
-        parts = urlsplit(target)
         self.method = method
         self.target = target
-        self.path = unquote(parts.path)
-        self.query = parse_qs(parts.query, keep_blank_values=True)
+        path, _, query = target.partition("?")
+        path = path.partition("#")[0]
+        if path.startswith("http://") or path.startswith("https://") or "%" in path or query:
+            # the full parser only when needed: a socket-activated service's first
+            # `/_ping` does not import urllib.parse (and ipaddress)
+            from urllib.parse import parse_qs, unquote, urlsplit
+
+            parts = urlsplit(target)
+            path = unquote(parts.path)
+            self.query = parse_qs(parts.query, keep_blank_values=True)
+        else:
+            self.query = {}
+        self.path = path
         self.headers = headers
         self.version = version
         self.api_version = "1.44"
@@ -136,6 +143,8 @@ class Request:
         if not data.strip():
             return {}
         try:
+            import json
+
             return json.loads(data)
         except ValueError as exc:
             raise UsageError(f"invalid JSON in the request body: {exc}") from None
@@ -205,6 +214,8 @@ class Connection:
         self.sock.sendall(self._head(status, h) + (b"" if head_only or status in (204, 304) else body))
 
     def send_json(self, status: int, value: "Any", headers: "dict[str, str] | None" = None) -> None:
+        import json
+
         self.send(status, json.dumps(value).encode() + b"\n", headers=headers)
 
     def stream(self, status: int = 200, content_type: str = "application/json",
@@ -265,6 +276,8 @@ class ChunkedWriter:
             self.sock.sendall(b"%x\r\n%s\r\n" % (len(data), data))
 
     def write_json(self, value: "Any") -> None:
+        import json
+
         self.write(json.dumps(value).encode() + b"\n")
 
     def end(self) -> None:

@@ -3,7 +3,6 @@ push, remove, prune, get/load, build (the classic builder); search answers a cle
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import threading
@@ -20,6 +19,8 @@ if TYPE_CHECKING:
 
 def _epoch(created: str) -> int:
     try:
+        import datetime as dt
+
         return int(dt.datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp())
     except (ValueError, AttributeError):
         return 0

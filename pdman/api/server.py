@@ -32,6 +32,7 @@ import time
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pdman.config import Paths
+    from pdman.storage.catalog import Catalog, CatalogPool
 
 #: podman's default idle timeout
 DEFAULT_TIMEOUT = 5
@@ -164,17 +165,47 @@ def peer_allowed(conn: socket.socket, owner: int | None = None) -> bool:
     return uid is not None and uid == (os.getuid() if owner is None else owner)
 
 
+class _LazyPool:
+    """The service's CatalogPool, made on the first request that needs the catalog (with
+    the fork gate: threads use SQLite while a start forks). A socket-activated service
+    answers its first `/_ping` without SQLite's import."""
+
+    __slots__ = ("_path", "_pool", "_lock")
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._pool: "CatalogPool | None" = None
+        self._lock = threading.Lock()
+
+    def _get(self) -> "CatalogPool":
+        with self._lock:
+            if self._pool is None:
+                from pdman.storage.catalog import CatalogPool, enable_fork_gate
+
+                enable_fork_gate()
+                self._pool = CatalogPool(self._path)
+            return self._pool
+
+    def take(self) -> "Catalog":
+        return self._get().take()
+
+    def give(self, catalog: "Catalog") -> None:
+        self._get().give(catalog)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+
+
 class Service:
     """The accept loop and the idle clock."""
 
     def __init__(self, listener: socket.socket, paths: "Paths", timeout: float) -> None:
-        from pdman.storage.catalog import CatalogPool
-
         self.listener = listener
         self.paths = paths
         # catalog connections kept between requests: no open per request, and their
         # parsed container list is reused until the catalog changes (docker ps)
-        self.catalogs = CatalogPool(paths.catalog)
+        self.catalogs = _LazyPool(paths.catalog)
         self.timeout = timeout
         self.lock = threading.Lock()
         self.active = 0
@@ -254,10 +285,7 @@ def serve(paths: "Paths", options: ServiceOptions) -> None:
     """Run the service until idle (or forever with timeout 0)."""
     from pdman.api import router
 
-    router.load()                     # before the first connection: routes and imports
-    from pdman.storage.catalog import enable_fork_gate
-
-    enable_fork_gate()                # threads use SQLite while a start forks
+    router.load_first()               # before the first connection: _ping, version, info
     # a service unit's notify socket is the service's: containers it starts must not
     # tell systemd that their monitor is the service's main process (`run --sdnotify`)
     os.environ.pop("NOTIFY_SOCKET", None)

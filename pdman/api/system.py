@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import platform
 import time
 
 from pdman import __version__
@@ -27,13 +26,13 @@ def ping(ctx: "EngineContext", req: "Request", conn: "Connection") -> None:
 
 
 def _arch() -> str:
-    machine = platform.machine()
+    machine = os.uname().machine
     return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
 
 
 @route("GET", "/version")
 def version(ctx: "EngineContext", req: "Request", conn: "Connection") -> "dict[str, Any]":
-    kernel = platform.release()
+    kernel = os.uname().release
     return {
         "Platform": {"Name": f"pdman {__version__}"},
         "Components": [{"Name": "Engine", "Version": __version__,
@@ -63,10 +62,10 @@ def info(ctx: "EngineContext", req: "Request", conn: "Connection") -> "dict[str,
         "ID": "", "Containers": containers, "ContainersRunning": running,
         "ContainersPaused": 0, "ContainersStopped": max(containers - running, 0),
         "Images": int(store["images"]), "Driver": "overlay",
-        "DriverStatus": [], "DockerRootDir": ctx.paths.root, "Name": platform.node(),
+        "DriverStatus": [], "DockerRootDir": ctx.paths.root, "Name": os.uname().nodename,
         "ServerVersion": __version__, "OperatingSystem": "linux", "OSType": "linux",
-        "Architecture": platform.machine(), "NCPU": os.cpu_count() or 1, "MemTotal": mem,
-        "KernelVersion": platform.release(), "CgroupDriver": cgroups.get("manager") or "cgroupfs",
+        "Architecture": os.uname().machine, "NCPU": os.cpu_count() or 1, "MemTotal": mem,
+        "KernelVersion": os.uname().release, "CgroupDriver": cgroups.get("manager") or "cgroupfs",
         "CgroupVersion": "2" if cgroups.get("version") == "v2" else "1",
         "SecurityOptions": (["name=rootless"] if report["host"]["rootless"] else [])
         + ["name=seccomp,profile=default"],

@@ -133,6 +133,48 @@ def test_dispatch_routes_and_answers_json() -> None:
     assert second.startswith(b"404") and b"page not found" in second
 
 
+def test_routes_match_segment_by_segment() -> None:
+    def fit(pattern: str, path: str) -> "dict[str, str] | None":
+        found: list[dict[str, str]] = []
+
+        @router.route("GET", pattern)
+        def handler() -> None:
+            pass
+
+        _m, segments, rest, _h = router._ROUTES.pop()
+        params = router.match(segments, rest, path)
+        if params is not None:
+            found.append(params)
+        return found[0] if found else None
+
+    assert fit("/containers/{name}/json", "/containers/abc/json") == {"name": "abc"}
+    assert fit("/containers/{name}/json", "/containers//json") is None
+    assert fit("/containers/{name}/json", "/containers/a/b/json") is None
+    assert fit("/containers/json", "/containers/json/") is None
+    name = "127.0.0.1:5000/library/busybox:latest"
+    assert fit("/images/{name:path}/json", f"/images/{name}/json") == {"name": name}
+    assert fit("/images/{name:path}/json", "/images/json") is None
+    assert fit("/images/{name:path}", f"/images/{name}") == {"name": name}
+    assert fit("/images/{name:path}", "/images/") is None
+    assert fit("/images/{name:path}/json", "/images/a/json/json") == {"name": "a/json"}
+    assert router.split_version("/v1.43/containers/json") == ("1.43", "/containers/json")
+    assert router.split_version("/version") == (router.API_VERSION, "/version")
+    assert router.split_version("/vx.1/_ping") == (router.API_VERSION, "/vx.1/_ping")
+
+
+def test_a_request_target_without_query_or_escapes_needs_no_urllib() -> None:
+    a, b = socket.socketpair()
+    a.sendall(b"GET /_ping HTTP/1.1\r\nHost: d\r\n\r\n"
+              b"GET /images/a%2Fb/json?all=1&x= HTTP/1.1\r\nHost: d\r\n\r\n")
+    conn = http.Connection(b)
+    first, second = conn.next_request(), conn.next_request()
+    assert first is not None and (first.path, first.query) == ("/_ping", {})
+    assert second is not None and second.path == "/images/a/b/json"
+    assert second.query == {"all": ["1"], "x": [""]}
+    a.close()
+    b.close()
+
+
 def test_create_body_maps_to_the_cli_options() -> None:
     opts = capi.create_options({
         "Image": "busybox", "Cmd": ["httpd", "-f"], "Env": ["A=1"], "Tty": True,
