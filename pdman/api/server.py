@@ -227,6 +227,16 @@ class Service:
     def run(self) -> None:
         import select
 
+        # A signal (systemd's SIGTERM) may land on a connection's thread: the main
+        # thread's select() would then sleep on, and the Python handler that ends the
+        # service never run. The wakeup fd makes every signal end that select().
+        wake = -1
+        if threading.current_thread() is threading.main_thread():
+            import signal
+
+            wake, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+            signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+        watched = [self.listener] + ([wake] if wake >= 0 else [])
         while True:
             wait = None
             if self.timeout > 0:
@@ -234,8 +244,13 @@ class Service:
                 if idle >= self.timeout:
                     return
                 wait = self.timeout - idle if idle else self.timeout
-            ready, _, _ = select.select([self.listener], [], [], wait)
-            if not ready:
+            ready, _, _ = select.select(watched, [], [], wait)
+            if wake in ready:
+                try:
+                    os.read(wake, 512)    # the handlers ran on the way out of select()
+                except BlockingIOError:
+                    pass
+            if self.listener not in ready:
                 continue
             try:
                 conn, _ = self.listener.accept()

@@ -250,3 +250,36 @@ def test_label_filters_all_match_other_keys_any() -> None:
     assert [r.Names[0] for r in found] == ["web"]
     found = filter_containers(rows, ("status=running", "status=exited", "label=project=p"))
     assert [r.Names[0] for r in found] == ["web", "db"]
+
+
+def test_a_sigterm_that_lands_on_a_connection_thread_still_ends_the_service(tmp_path) -> None:
+    """systemd's SIGTERM may be delivered to any thread of the service: the accept loop
+    must wake up and end, not sleep on in select() (a bench run hung that way)."""
+    import subprocess
+    import sys
+
+    script = f"""
+import os, signal, socket, sys, threading, time
+from pdman.api import server
+from pdman.config import Paths
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+listener.bind({str(tmp_path / 's.sock')!r})
+listener.listen()
+def hit():
+    time.sleep(0.3)
+    signal.pthread_kill(threading.get_ident(), signal.SIGTERM)   # this thread, not main
+    time.sleep(30)
+threading.Thread(target=hit, daemon=True).start()
+server.Service(listener, Paths({str(tmp_path / 'root')!r}, {str(tmp_path / 'run')!r}), 0).run()
+"""
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            cwd=os.path.dirname(os.path.dirname(os.path.dirname(server.__file__))))
+    try:
+        _out, err = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _out, err = proc.communicate()
+        pytest.fail(f"the service did not end on SIGTERM: {err}")
+    assert proc.returncode == 0, err
