@@ -164,8 +164,10 @@ def down(ctx: EngineContext, file: str) -> KubeDownReport:
         except PodNotFound:
             continue
     report = KubeDownReport()
-    # podman 4.3 stops them with a zero timeout: the stop signal, then SIGKILL
-    report.stopped += pods.stop_many(ctx, found, timeout=0)
+    # podman 4.3 stops them with a zero timeout (SIGKILL) and removes them: the forced
+    # removal does both at once, monitors first, so that no monitor starts its exit
+    # command (a `container cleanup` process per container) for containers being removed
+    report.stopped += found
     for pod_id in found:
         report.removed.append(pods.remove(ctx, pod_id, force=True))
     return report
