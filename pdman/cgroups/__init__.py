@@ -81,6 +81,8 @@ def attach(ctx: "EngineContext", container_id: str, config: "dict[str, Any]", pi
         _start_scope(unit, plan.slice, pid, limitsmod.systemd_properties(lim),
                      f"pdman container {container_id[:12]}")
         path = cgroupfs.cgroup_of(pid)
+        for file, value in limitsmod.conf_files(lim):  # --cgroup-conf: no unit property
+            cgroupfs.write(path, file, value)
     else:
         from pdman.errors import RuntimeFailure
 

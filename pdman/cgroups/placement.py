@@ -147,15 +147,14 @@ def _refuse(limits: "dict[str, Any]", reason: str) -> None:
 
 
 def _check_controllers(limits: "dict[str, Any]", have: "tuple[str, ...]", where: str) -> None:
-    for key in limits:
-        ctl = limitsmod.CONTROLLER.get(key)
-        if ctl and ctl not in have:
+    for flag, ctl in limitsmod.needs(limits):
+        if ctl not in have:
             raise HostSupportError(
-                f"cannot enforce {limitsmod.flag(key)}: the {ctl} controller is not "
+                f"cannot enforce {flag}: the {ctl} controller is not "
                 f"delegated to {where} (delegated: {' '.join(have) or 'none'})",
                 hint=f"delegate it, e.g. a drop-in for user@.service with "
                      f"`Delegate={' '.join(sorted({*have, ctl}))}`, or drop "
-                     f"{limitsmod.flag(key)}")
+                     f"{flag}")
 
 
 def probe(parent: str = "", own_cgroup_wanted: bool = False) -> Host:

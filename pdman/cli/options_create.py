@@ -57,6 +57,16 @@ Network = Annotated[Optional[list[str]], typer.Option(
          "NAME[:alias=A,...] (repeatable for several networks, each with its aliases).")]
 Platform = Annotated[Optional[str], typer.Option(
     "--platform", help="Platform of the image to pull: OS/ARCH[/VARIANT].")]
+Arch = Annotated[Optional[str], typer.Option(
+    "--arch", help="Architecture of the image to pull from a multi-platform image, e.g. "
+                   "arm64 (default: the host's).")]
+Os = Annotated[Optional[str], typer.Option(
+    "--os", help="OS of the image to pull from a multi-platform image (default: linux).")]
+Variant = Annotated[Optional[str], typer.Option(
+    "--variant", help="Architecture variant of the image to pull, e.g. v8 for arm64.")]
+Authfile = Annotated[Optional[str], typer.Option(
+    "--authfile", help="Registry credentials file of the pull (default: "
+                       "$REGISTRY_AUTH_FILE, else ${XDG_RUNTIME_DIR}/containers/auth.json).")]
 TlsVerify = Annotated[Optional[str], typer.Option(
     "--tls-verify", help="Require HTTPS and verify certificates when pulling (true/false).")]
 StopSignal = Annotated[Optional[str], typer.Option(
@@ -122,6 +132,19 @@ CpuWeight = Annotated[Optional[int], typer.Option(
     "--cpu-weight", help="Relative CPU weight, 1-10000 (cpu.weight).")]
 CpusetCpus = Annotated[Optional[str], typer.Option(
     "--cpuset-cpus", help="CPUs the container may use, e.g. 0-1.")]
+CpusetMems = Annotated[Optional[str], typer.Option(
+    "--cpuset-mems", help="Memory nodes (NUMA) the container may use, e.g. 0 or 0-1 "
+                          "(cpuset.mems).")]
+CpuPeriod = Annotated[Optional[int], typer.Option(
+    "--cpu-period", help="CPU CFS period in microseconds, 1000-1000000 (the period of "
+                         "cpu.max; default 100000).")]
+CpuQuota = Annotated[Optional[int], typer.Option(
+    "--cpu-quota", help="CPU time in microseconds the container may use per --cpu-period "
+                        "(cpu.max; at least 1000).")]
+CgroupConf = Annotated[Optional[list[str]], typer.Option(
+    "--cgroup-conf", help="Write VALUE to the cgroup v2 interface file KEY of the "
+                          "container's cgroup, e.g. memory.high=1g (repeatable; needs a "
+                          "delegated cgroup).")]
 Ulimit = Annotated[Optional[list[str]], typer.Option(
     "--ulimit", help="Resource limit TYPE=SOFT[:HARD], e.g. nofile=1024:2048 (-1: unlimited); "
                      "by default nofile and nproc are the caller's hard limits (podman's).")]

@@ -34,6 +34,9 @@ class CloneOptions(Record):
     cpus: "float | None" = None
     cpu_shares: "int | None" = None
     cpuset_cpus: "str | None" = None
+    cpuset_mems: "str | None" = None
+    cpu_period: "int | None" = None
+    cpu_quota: "int | None" = None
 
 
 def _free_clone_name(ctx: EngineContext, base: str) -> str:
@@ -49,16 +52,18 @@ def _free_clone_name(ctx: EngineContext, base: str) -> str:
 def _limits(src: "dict[str, Any]", options: CloneOptions) -> "dict[str, Any]":
     """The original's cgroup settings with the limits given here over its own."""
     from pdman import cgroups
+    from pdman.cgroups import limits
     from pdman.entities.create import CreateOptions
 
     asked = CreateOptions(
         image="", memory=options.memory, memory_swap=options.memory_swap,
         memory_reservation=options.memory_reservation, cpus=options.cpus,
         cpu_shares=options.cpu_shares, cpuset_cpus=options.cpuset_cpus,
-        cgroups=src.get("mode") or "enabled", cgroup_parent=src.get("parent"),
-        cgroup_manager=src.get("manager"))
+        cpuset_mems=options.cpuset_mems, cpu_period=options.cpu_period,
+        cpu_quota=options.cpu_quota, cgroups=src.get("mode") or "enabled",
+        cgroup_parent=src.get("parent"), cgroup_manager=src.get("manager"))
     resolved = cgroups.resolve(asked)  # refuses limits this host cannot enforce
-    resolved["limits"] = {**(src.get("limits") or {}), **resolved["limits"]}
+    resolved["limits"] = limits.merge(src.get("limits") or {}, resolved["limits"])
     return resolved
 
 

@@ -334,6 +334,7 @@ def image_for(ctx: EngineContext, options: "CreateOptions") -> "ImageRecord":
 
     return images.ensure_image(ctx, options.image, options.pull, PullOptions(
         reference=options.image, platform=options.platform or "", tls_verify=options.tls_verify,
+        arch=options.arch, os=options.os, variant=options.variant, authfile=options.authfile,
         quiet=options.quiet_pull, progress=options.pull_progress,
         choose_registry=options.pull_choose))
 
@@ -1068,7 +1069,13 @@ def _resource_fields(limits: "dict[str, Any]") -> "dict[str, Any]":
         "CpuShares": limits.get("cpu_shares", 0),
         "CpuWeight": limits.get("cpu_weight", 0),
         "CpusetCpus": limits.get("cpuset_cpus", ""),
+        "CpusetMems": limits.get("cpuset_mems", ""),
+        # --cpus is a quota over the default period, as podman shows it
+        "CpuPeriod": limits.get("cpu_period") or (100_000 if "cpus" in limits else 0),
+        "CpuQuota": limits.get("cpu_quota")
+        or (max(1000, round(limits["cpus"] * 100_000)) if "cpus" in limits else 0),
         "PidsLimit": limits.get("pids_limit", 0),
+        **({"CgroupConf": dict(limits["cgroup_conf"])} if limits.get("cgroup_conf") else {}),
     }
 
 

@@ -349,11 +349,15 @@ def import_image(ctx: EngineContext, options: ImportOptions) -> NewImageReport:
                                "created_by": f"/bin/sh -c #(nop) ADD file:{layer.diff_id[7:]} in /"}
     if options.message:
         history["comment"] = options.message
-    config.update({"created": created, "architecture": plat.architecture, "os": plat.os,
+    # --arch/--os/--variant are written as given (podman's import); the host's variant
+    # only goes with the host's architecture
+    arch = options.arch or plat.architecture
+    variant = options.variant or (plat.variant if arch == plat.architecture else "")
+    config.update({"created": created, "architecture": arch, "os": options.os or plat.os,
                    "rootfs": {"type": "layers", "diff_ids": [layer.diff_id]},
                    "history": [history]})
-    if plat.variant:
-        config["variant"] = plat.variant
+    if variant:
+        config["variant"] = variant
     image = register_image(ctx, json.dumps(config).encode(), [layer], names)
     from pdman.engine import events
 

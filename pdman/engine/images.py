@@ -216,13 +216,38 @@ def ensure_image(ctx: EngineContext, name: str, policy: str = "missing",
                          hint="use one of: always, missing, never, newer")
     if policy != "always":
         try:
-            return resolve_image(ctx, name)
+            found = resolve_image(ctx, name)
         except ImageNotFound:
             if policy == "never":
                 raise
+        else:
+            if _platform_matches(found, pull_options):
+                return found
+            if policy == "never":
+                raise ImageNotFound(
+                    f"{name}: image not known for the platform asked for "
+                    f"(the local image is {found.os}/{found.architecture})",
+                    hint="pull it with that --platform/--arch, or drop --pull=never")
     options = pull_options or PullOptions(reference=name)
     report = pull(ctx, options)
     return image_records.get(ctx.catalog, report.image_id)
+
+
+def _platform_matches(image: ImageRecord, options: "PullOptions | None") -> bool:
+    """Whether a local image is of the platform that --platform/--arch/--os/--variant ask
+    for (any, when none is given): podman pulls the asked platform over a local image of
+    another one."""
+    if options is None or not (options.platform or options.os or options.arch
+                               or options.variant):
+        return True
+    from pdman.image import manifest
+
+    wanted = manifest.wanted_platform(options.platform, options.os, options.arch,
+                                      options.variant)
+    if (image.os or "linux", image.architecture) != (wanted.os, wanted.architecture):
+        return False
+    have = str((image.config or {}).get("variant") or "")
+    return not wanted.variant or not have or have == wanted.variant
 
 
 # -- pull ---------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ def update(ctx: EngineContext, name: str, asked: "CreateOptions") -> "ContainerR
     cgroups.resolve(asked.replace(cgroups=cgroup.get("mode") or "enabled",
                                   cgroup_parent=cgroup.get("parent"),
                                   cgroup_manager=cgroup.get("manager")))  # refuses early
-    merged = {**(cgroup.get("limits") or {}), **new}
+    merged = limitsmod.merge(cgroup.get("limits") or {}, new)
     if "memory" in new and "memory_swap" not in new:
         merged.pop("memory_swap", None)   # as at create: swap follows the new memory
     if rec.status in ("running", "paused"):

@@ -18,7 +18,7 @@ _LIST_OPTIONS = ("command", "env", "env_files", "tmpfs", "volumes", "mounts", "c
                  "network_aliases", "log_opts", "ulimits", "secrets", "env_merge",
                  "unsetenv", "label_files", "annotations", "expose", "group_add",
                  "dns_options", "dns_search", "requires", "volumes_from", "create_command",
-                 "hostuser", "chrootdirs", "sysctl", "devices", "attach")
+                 "hostuser", "chrootdirs", "sysctl", "devices", "attach", "cgroup_conf")
 
 
 class CreateOptions(Record):
@@ -51,6 +51,10 @@ class CreateOptions(Record):
     pull: str = "missing"                                 # missing | always | never
     network: str = ""                                     # "": the default backend
     platform: str | None = None
+    arch: str = ""                                        # --arch/--os/--variant of the pull
+    os: str = ""
+    variant: str = ""
+    authfile: str = ""                                    # credentials of the pull
     tls_verify: bool | None = None
     stop_signal: str | None = None
     stop_timeout: int | None = None
@@ -115,6 +119,10 @@ class CreateOptions(Record):
     cpu_shares: int | None = None
     cpu_weight: int | None = None
     cpuset_cpus: str | None = None
+    cpuset_mems: str | None = None
+    cpu_period: int | None = None
+    cpu_quota: int | None = None
+    cgroup_conf: list[str]  # --cgroup-conf KEY=VALUE (cgroup v2 interface files)
     pids_limit: int | None = None
     cgroups: str = "enabled"
     cgroup_parent: str | None = None

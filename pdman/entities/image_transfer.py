@@ -62,6 +62,9 @@ class ImportOptions:
     image: str = ""
     message: str = ""
     changes: list[str] = field(default_factory=list)
+    arch: str = ""                            # the config's fields; "": the host's
+    os: str = ""
+    variant: str = ""
 
 
 @dataclass

@@ -34,6 +34,9 @@ def busybox(testbed: Any, registry_env: dict[str, str]) -> str:
     (["--pids-limit", "10", "--cpus", "0.5"], "--cpus, --pids-limit"),
     (["--memory-reservation", "32m"], "--memory-reservation"),
     (["--cpu-shares", "512"], "--cpu-shares"),
+    (["--cpu-quota", "50000", "--cpu-period", "100000"], "--cpu-period, --cpu-quota"),
+    (["--cpuset-mems", "0"], "--cpuset-mems"),
+    (["--cgroup-conf", "memory.high=33554432"], "--cgroup-conf"),
 ])
 def test_a_limit_fails_before_anything_starts(busybox: str, registry_env: dict[str, str],
                                               flags: list[str], named: str) -> None:
@@ -66,6 +69,9 @@ def test_runs_normally_without_limits(busybox: str, registry_env: dict[str, str]
     (["--cgroups", "sometimes"], "invalid --cgroups"),
     (["--memory-swap", "1g"], "--memory-swap needs --memory"),
     (["--cpus", "0"], "invalid --cpus"),
+    (["--cpus", "1", "--cpu-quota", "50000"], "--cpu-quota and --cpus cannot be set together"),
+    (["--cpu-period", "10"], "invalid --cpu-period 10"),
+    (["--cgroup-conf", "nokey"], "invalid --cgroup-conf 'nokey'"),
     (["--cgroup-parent", "my.slice"], "cannot use --cgroup-parent my.slice on this host"),
 ])
 def test_bad_resource_options_are_usage_errors(busybox: str, registry_env: dict[str, str],
@@ -107,3 +113,19 @@ def test_stats_and_pause_say_why_without_a_cgroup(busybox: str,
     finally:
         run_pdman("rm", "-f", "sleeper", env=registry_env, check=False)
         proc.wait(30)
+
+
+def test_update_and_clone_refuse_cpu_quota_here(busybox: str,
+                                                registry_env: dict[str, str]) -> None:
+    """update and container clone take --cpu-period/--cpu-quota/--cpuset-mems as run
+    does: on this host they are refused, and the container keeps what it had."""
+    run_pdman("create", "--name", "c", busybox, "true", env=registry_env)
+    for flags in (["--cpu-quota", "50000"], ["--cpu-period", "50000"], ["--cpuset-mems", "0"]):
+        done = run_pdman("update", *flags, "c", env=registry_env, check=False)
+        assert done.returncode == 125, done
+        assert f"cannot enforce {flags[0]} on this host" in done.stderr
+        done = run_pdman("container", "clone", *flags, "c", env=registry_env, check=False)
+        assert done.returncode == 125 and f"cannot enforce {flags[0]}" in done.stderr
+    assert run_pdman("ps", "-a", "--format", "{{.Names}}", env=registry_env).stdout == "c\n"
+    host = json.loads(run_pdman("inspect", "c", env=registry_env).stdout)[0]["HostConfig"]
+    assert (host["CpuQuota"], host["CpuPeriod"], host["CpusetMems"]) == (0, 0, "")

@@ -185,3 +185,54 @@ def test_root_scopes_go_in_machine_slice_and_units_need_delegate() -> None:
     assert decide(cfg({"memory": 1}), delegated) == placement.Plan(
         "cgroupfs", parent="/system.slice/web.service")
     assert decide(cfg({"memory": 1}, parent="machine.slice"), ROOT_UNIT).manager == "systemd"
+
+
+def test_cpu_quota_period_and_cpuset_mems() -> None:
+    lim = limits.parse(opts(cpu_quota=25_000, cpu_period=50_000, cpuset_mems="0"))
+    files = dict(limits.cgroupfs_files(lim))
+    assert files == {"cpu.max": "25000 50000", "cpuset.mems": "0"}
+    props = {name: (sig, value) for name, sig, value in limits.systemd_properties(lim)}
+    assert props["CPUQuotaPerSecUSec"] == ("t", 500_000)  # 25 ms per 50 ms: half a second
+    assert props["CPUQuotaPeriodUSec"] == ("t", 50_000)
+    assert props["AllowedMemoryNodes"] == ("ay", bytes([1]))
+    assert limits.controllers_needed(lim) == ["cpu", "cpuset"]
+    # a period alone keeps no quota; a quota alone takes the default period; -1: none
+    assert dict(limits.cgroupfs_files(limits.parse(opts(cpu_period=20_000)))) == \
+        {"cpu.max": "max 20000"}
+    assert dict(limits.cgroupfs_files(limits.parse(opts(cpu_quota=150_000)))) == \
+        {"cpu.max": "150000 100000"}
+    assert dict(limits.cgroupfs_files(limits.parse(opts(cpu_quota=-1)))) == \
+        {"cpu.max": "max 100000"}
+    # update/clone: --cpus and --cpu-quota set the same file, the newer wins
+    assert limits.merge({"cpus": 1.0, "memory": 5}, {"cpu_quota": 5000}) == \
+        {"memory": 5, "cpu_quota": 5000}
+    assert limits.merge({"cpu_quota": 5000, "cpu_period": 9000}, {"cpus": 2.0}) == {"cpus": 2.0}
+
+
+@pytest.mark.parametrize(("kw", "message"), [
+    ({"cpus": 1.0, "cpu_quota": 50_000}, "--cpu-quota and --cpus cannot be set together"),
+    ({"cpus": 1.0, "cpu_period": 50_000}, "--cpu-period and --cpus cannot be set together"),
+    ({"cpu_period": 10}, "invalid --cpu-period 10"),
+    ({"cpu_quota": 10}, "invalid --cpu-quota 10"),
+    ({"cpuset_mems": "0-x"}, "invalid --cpuset-mems"),
+    ({"cgroup_conf": ["memory.high"]}, "invalid --cgroup-conf"),
+    ({"cgroup_conf": ["../memory.max=1"]}, "invalid --cgroup-conf"),
+    ({"cgroup_conf": ["cgroup.procs=1"]}, "cannot set cgroup.procs"),
+])
+def test_cpu_and_cgroup_conf_nonsense_is_refused(kw: dict[str, object], message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        limits.parse(opts(**kw))
+
+
+def test_cgroup_conf_files_and_their_controllers() -> None:
+    lim = limits.parse(opts(memory="64m", cgroup_conf=["memory.high=33554432",
+                                                       "cgroup.max.depth=2"]))
+    assert limits.cgroupfs_files(lim)[-2:] == [("memory.high", "33554432"),
+                                               ("cgroup.max.depth", "2")]
+    assert limits.needs(lim) == [("--memory", "memory"), ("--cgroup-conf memory.high", "memory")]
+    with pytest.raises(HostSupportError, match="cannot enforce --cgroup-conf memory.high"):
+        decide({"limits": {"cgroup_conf": {"memory.high": "1"}}},
+               Host(v2=True, systemd=True, systemd_controllers=("cpu", "pids")))
+    with pytest.raises(HostSupportError, match="cannot enforce --cgroup-conf on this host"):
+        decide({"limits": {"cgroup_conf": {"memory.high": "1"}}},
+               Host(v2=False, v1_reason="cgroup v1"))

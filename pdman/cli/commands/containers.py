@@ -56,6 +56,7 @@ def run(
     cap_drop: o.CapDrop = None, privileged: o.Privileged = False,
     security_opt: o.SecurityOpt = None, label: o.Label = None, pull: o.Pull = "missing",
     network: o.Network = None, platform: o.Platform = None, tls_verify: o.TlsVerify = None,
+    arch: o.Arch = None, os: o.Os = None, variant: o.Variant = None, authfile: o.Authfile = None,
     stop_signal: o.StopSignal = None, stop_timeout: o.StopTimeout = None,
     quiet: o.QuietPull = False, rm: o.Remove = False,
     publish: o.Publish = None, publish_all: o.PublishAll = False, dns: o.Dns = None,
@@ -64,6 +65,8 @@ def run(
     memory_reservation: o.MemoryReservation = None, cpus: o.Cpus = None,
     cpu_shares: o.CpuShares = None, cpu_weight: o.CpuWeight = None,
     cpuset_cpus: o.CpusetCpus = None, pids_limit: o.PidsLimit = None, ulimit: o.Ulimit = None,
+    cpuset_mems: o.CpusetMems = None, cpu_period: o.CpuPeriod = None,
+    cpu_quota: o.CpuQuota = None, cgroup_conf: o.CgroupConf = None,
     cgroups: o.Cgroups = "enabled", cgroup_parent: o.CgroupParent = None,
     cgroup_manager: o.CgroupManager = None, log_driver: o.LogDriver = "k8s-file",
     log_opt: o.LogOpt = None, replace: o.Replace = False, userns: o.Userns = None,
@@ -112,6 +115,7 @@ def create(
     cap_drop: o.CapDrop = None, privileged: o.Privileged = False,
     security_opt: o.SecurityOpt = None, label: o.Label = None, pull: o.Pull = "missing",
     network: o.Network = None, platform: o.Platform = None, tls_verify: o.TlsVerify = None,
+    arch: o.Arch = None, os: o.Os = None, variant: o.Variant = None, authfile: o.Authfile = None,
     stop_signal: o.StopSignal = None, stop_timeout: o.StopTimeout = None,
     quiet: o.QuietPull = False, rm: o.Remove = False,
     publish: o.Publish = None, publish_all: o.PublishAll = False, dns: o.Dns = None,
@@ -120,6 +124,8 @@ def create(
     memory_reservation: o.MemoryReservation = None, cpus: o.Cpus = None,
     cpu_shares: o.CpuShares = None, cpu_weight: o.CpuWeight = None,
     cpuset_cpus: o.CpusetCpus = None, pids_limit: o.PidsLimit = None, ulimit: o.Ulimit = None,
+    cpuset_mems: o.CpusetMems = None, cpu_period: o.CpuPeriod = None,
+    cpu_quota: o.CpuQuota = None, cgroup_conf: o.CgroupConf = None,
     cgroups: o.Cgroups = "enabled", cgroup_parent: o.CgroupParent = None,
     cgroup_manager: o.CgroupManager = None, log_driver: o.LogDriver = "k8s-file",
     log_opt: o.LogOpt = None, replace: o.Replace = False, userns: o.Userns = None,
@@ -274,6 +280,8 @@ def clone(
     memory: o.Memory = None, memory_swap: o.MemorySwap = None,
     memory_reservation: o.MemoryReservation = None, cpus: o.Cpus = None,
     cpu_shares: o.CpuShares = None, cpuset_cpus: o.CpusetCpus = None,
+    cpuset_mems: o.CpusetMems = None, cpu_period: o.CpuPeriod = None,
+    cpu_quota: o.CpuQuota = None,
 ) -> None:
     """Create a container with another's configuration (a new ID, an empty writable
     layer, new anonymous volumes); resource limits given here replace the original's.

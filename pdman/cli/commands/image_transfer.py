@@ -97,6 +97,12 @@ def import_(
     change: Change = None,
     message: Message = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the image ID.")] = False,
+    arch: Annotated[Optional[str], typer.Option(
+        "--arch", help="Architecture recorded in the image's config (default: the host's).")] = None,
+    os: Annotated[Optional[str], typer.Option(
+        "--os", help="OS recorded in the image's config (default: the host's, linux).")] = None,
+    variant: Annotated[Optional[str], typer.Option(
+        "--variant", help="Architecture variant recorded in the image's config, e.g. v8.")] = None,
 ) -> None:
     """Create an image from a root filesystem tarball (e.g. from `pdman export`): one layer.
     Prints the new image ID."""

@@ -63,6 +63,8 @@ def update(
     memory: o.Memory = None, memory_swap: o.MemorySwap = None,
     memory_reservation: o.MemoryReservation = None, cpus: o.Cpus = None,
     cpu_shares: o.CpuShares = None, cpuset_cpus: o.CpusetCpus = None,
+    cpuset_mems: o.CpusetMems = None, cpu_period: o.CpuPeriod = None,
+    cpu_quota: o.CpuQuota = None,
 ) -> None:
     """Change a container's resource limits: kept for its next starts, and written into
     its cgroup at once when it runs (needs cgroup v2 delegated, as the limits of `run`).

@@ -131,6 +131,14 @@ def _prepare(ctx, kw: dict[str, object]) -> None:  # type: ignore[no-untyped-def
     from pdman.runtime import userns_mode
 
     userns_mode.parse(userns)  # a bad value fails before any pull
+    authfile = kw.get("authfile")
+    if authfile:
+        import os
+
+        if not os.path.exists(str(authfile)):   # podman checks it before anything
+            raise UsageError(f"checking authfile: stat {authfile}: no such file or directory",
+                             hint="give an existing credentials file (`pdman login "
+                                  "--authfile` writes one)")
     if kw.pop("replace", False) and kw["name"]:
         from pdman.engine import containers as engine
 
@@ -186,6 +194,8 @@ def _create_options(image: str, command: list[str] | None, **kw: object):  # typ
         security_opt=list(kw["security_opt"] or []), labels=list(kw["label"] or []),
         pull="missing" if kw["pull"] == "newer" else str(kw["pull"]), network=_network(kw["network"]),
         platform=kw["platform"], tls_verify=_tls(kw["tls_verify"]),  # type: ignore[arg-type]
+        arch=str(kw.get("arch") or ""), os=str(kw.get("os") or ""),
+        variant=str(kw.get("variant") or ""), authfile=str(kw.get("authfile") or ""),
         stop_signal=kw["stop_signal"], stop_timeout=kw["stop_timeout"],
         quiet_pull=bool(kw["quiet"]), remove=bool(kw["rm"]), userns=str(kw["userns"] or ""),
         secrets=list(kw["secret"] or []),  # type: ignore[call-overload]
@@ -211,6 +221,9 @@ def _create_options(image: str, command: list[str] | None, **kw: object):  # typ
         memory_reservation=kw["memory_reservation"], cpus=kw["cpus"],  # type: ignore[arg-type]
         cpu_shares=kw["cpu_shares"], cpu_weight=kw["cpu_weight"],  # type: ignore[arg-type]
         cpuset_cpus=kw["cpuset_cpus"], pids_limit=kw["pids_limit"],  # type: ignore[arg-type]
+        cpuset_mems=kw.get("cpuset_mems"), cpu_period=kw.get("cpu_period"),  # type: ignore[arg-type]
+        cpu_quota=kw.get("cpu_quota"),  # type: ignore[arg-type]
+        cgroup_conf=list(kw.get("cgroup_conf") or []),  # type: ignore[call-overload]
         ulimits=list(kw["ulimit"] or []),  # type: ignore[call-overload]
         cgroups=str(kw["cgroups"]), cgroup_parent=kw["cgroup_parent"],  # type: ignore[arg-type]
         cgroup_manager=kw["cgroup_manager"], log_driver=str(kw["log_driver"]),  # type: ignore[arg-type]
@@ -510,13 +523,16 @@ def init(g: GlobalOptions, containers: list[str] | None, all: bool) -> int:
 def clone(g: GlobalOptions, container: str, name: str | None, image: str | None,
           destroy: bool, force: bool, run: bool, name_opt: str | None,
           memory: str | None, memory_swap: str | None, memory_reservation: str | None,
-          cpus: float | None, cpu_shares: int | None, cpuset_cpus: str | None) -> int:
+          cpus: float | None, cpu_shares: int | None, cpuset_cpus: str | None,
+          cpuset_mems: str | None = None, cpu_period: int | None = None,
+          cpu_quota: int | None = None) -> int:
     from pdman.engine import clone as engine
 
     rec = engine.clone(g.context(), engine.CloneOptions(
         container=container, name=name_opt or name or "", image=image or "",
         destroy=destroy, force=force, run=run, memory=memory, memory_swap=memory_swap,
         memory_reservation=memory_reservation, cpus=cpus, cpu_shares=cpu_shares,
-        cpuset_cpus=cpuset_cpus))
+        cpuset_cpus=cpuset_cpus, cpuset_mems=cpuset_mems, cpu_period=cpu_period,
+        cpu_quota=cpu_quota))
     print(rec.id)
     return 0

@@ -68,13 +68,17 @@ def commit(g: GlobalOptions, container: str, image: str | None, message: str | N
 
 
 def import_(g: GlobalOptions, source: str, image: str | None, change: list[str] | None,
-            message: str | None, quiet: bool) -> int:
+            message: str | None, quiet: bool, arch: str | None = None,
+            os: str | None = None, variant: str | None = None) -> int:
+    from os.path import exists  # the parameter `os` (--os) hides the module here
+
     from pdman.engine.image_transfer import import_image
     from pdman.entities.image_transfer import ImportOptions
 
-    if source != "-" and not os.path.exists(source):
+    if source != "-" and not exists(source):
         raise UsageError(f"{source}: no such file", hint="give a tarball path, or - for stdin")
     report = import_image(g.context(), ImportOptions(
-        source=source, image=image or "", message=message or "", changes=list(change or [])))
+        source=source, image=image or "", message=message or "", changes=list(change or []),
+        arch=arch or "", os=os or "", variant=variant or ""))
     print(report.image_id)
     return 0

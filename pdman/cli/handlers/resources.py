@@ -150,13 +150,15 @@ def unpause(g: GlobalOptions, containers: list[str] | None, all: bool = False,
 
 def update(g: GlobalOptions, container: str, memory: str | None, memory_swap: str | None,
            memory_reservation: str | None, cpus: float | None, cpu_shares: int | None,
-           cpuset_cpus: str | None) -> int:
+           cpuset_cpus: str | None, cpuset_mems: str | None = None,
+           cpu_period: int | None = None, cpu_quota: int | None = None) -> int:
     from pdman.engine import update as engine
     from pdman.entities.create import CreateOptions
 
     rec = engine.update(g.context(), container, CreateOptions(
         image="", memory=memory, memory_swap=memory_swap,
         memory_reservation=memory_reservation, cpus=cpus, cpu_shares=cpu_shares,
-        cpuset_cpus=cpuset_cpus))
+        cpuset_cpus=cpuset_cpus, cpuset_mems=cpuset_mems, cpu_period=cpu_period,
+        cpu_quota=cpu_quota))
     print(rec.id)
     return 0
