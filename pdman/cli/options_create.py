@@ -57,6 +57,18 @@ Network = Annotated[Optional[list[str]], typer.Option(
          "NAME[:alias=A,...] (repeatable for several networks, each with its aliases).")]
 Platform = Annotated[Optional[str], typer.Option(
     "--platform", help="Platform of the image to pull: OS/ARCH[/VARIANT].")]
+Uidmap = Annotated[Optional[list[str]], typer.Option(
+    "--uidmap", help="Map container UIDs: CONTAINER_UID:FROM_UID:AMOUNT, FROM_UID an ID of "
+                     "your user namespace (0: your user, 1..: your /etc/subuid range, in "
+                     "order); repeatable; with no --gidmap it maps GIDs too.")]
+Gidmap = Annotated[Optional[list[str]], typer.Option(
+    "--gidmap", help="Map container GIDs: CONTAINER_GID:FROM_GID:AMOUNT, as --uidmap.")]
+Subuidname = Annotated[Optional[str], typer.Option(
+    "--subuidname", help="Map container UIDs from 0 onto the /etc/subuid ranges of NAME "
+                         "(within your own).")]
+Subgidname = Annotated[Optional[str], typer.Option(
+    "--subgidname", help="Map container GIDs from 0 onto the /etc/subgid ranges of NAME "
+                         "(within your own).")]
 Arch = Annotated[Optional[str], typer.Option(
     "--arch", help="Architecture of the image to pull from a multi-platform image, e.g. "
                    "arm64 (default: the host's).")]

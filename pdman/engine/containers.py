@@ -368,6 +368,20 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
     from pdman.runtime import userns_mode
 
     userns = userns_mode.parse(options.userns)
+    userns_flag = f"--userns={options.userns}"
+    if options.uidmap or options.gidmap or options.subuidname or options.subgidname:
+        from pdman.runtime import idmap
+
+        if userns is not None:
+            raise UsageError("--userns and --uidmap/--gidmap/--subuidname/--subgidname are "
+                             "mutually exclusive", hint="give either --userns or the ID maps")
+        if options.pod:
+            raise UsageError("--uidmap/--gidmap/--subuidname/--subgidname with --pod: the "
+                             "containers of a pod share its user namespace",
+                             hint="set the maps on the pod, or drop --pod")
+        userns = userns_mode.custom(options.uidmap, options.gidmap, options.subuidname,
+                                    options.subgidname, idmap.mapping_for_current_user())
+        userns_flag = "--uidmap/--gidmap"
     if userns is not None and userns["mode"] == "keep-id" and options.user is None:
         # podman: keep-id runs the process as the user (the image's User is not used)
         from pdman.engine.userns_rootfs import entry_lines
@@ -393,7 +407,7 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
     hostname = options.hostname or ""
     net = network.resolve(options, icfg, ctx)
     if userns is not None and net["mode"] in ("bridge", "container"):
-        raise UsageError(f"--userns={options.userns} with --network {net['mode']}: a "
+        raise UsageError(f"{userns_flag} with --network {net['mode']}: a "
                          "container joining another user namespace keeps its mapping",
                          hint="use the default network (pasta), slirp4netns, host or none")
     resources = cgroups.resolve(options)

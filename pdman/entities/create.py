@@ -18,7 +18,8 @@ _LIST_OPTIONS = ("command", "env", "env_files", "tmpfs", "volumes", "mounts", "c
                  "network_aliases", "log_opts", "ulimits", "secrets", "env_merge",
                  "unsetenv", "label_files", "annotations", "expose", "group_add",
                  "dns_options", "dns_search", "requires", "volumes_from", "create_command",
-                 "hostuser", "chrootdirs", "sysctl", "devices", "attach", "cgroup_conf")
+                 "hostuser", "chrootdirs", "sysctl", "devices", "attach", "cgroup_conf",
+                 "uidmap", "gidmap")
 
 
 class CreateOptions(Record):
@@ -61,6 +62,10 @@ class CreateOptions(Record):
     quiet_pull: bool = False
     remove: bool = False                                  # --rm
     userns: str = ""                                      # "" / host, keep-id[:...], nomap
+    uidmap: list[str]       # --uidmap CONTAINER:INTERMEDIATE:AMOUNT (runtime/userns_mode.py)
+    gidmap: list[str]
+    subuidname: str = ""
+    subgidname: str = ""
     secrets: list[str]      # --secret NAME[,type=,target=,uid=,gid=,mode=]
     # options of lower priority (engine/runextra.py)
     env_host: bool = False

@@ -75,8 +75,124 @@ def _parse_auto(opts: str) -> "dict[str, Any]":
     return out
 
 
+def custom(uidmap: "list[str]", gidmap: "list[str]", subuidname: str, subgidname: str,
+           base: IdMapping) -> "dict[str, Any]":
+    """--uidmap/--gidmap/--subuidname/--subgidname (rootless, as podman's): the stored
+    {"mode": "custom", "uid_map": [[container, intermediate, n], ...], "gid_map": ...}.
+
+    --uidmap's middle field is an intermediate ID (0: the user, 1..: the subordinate
+    range, in /etc/subuid order); --subuidname NAME maps container IDs from 0 onto the
+    ranges /etc/subuid gives NAME, which must lie in the user's own. One of a pair given
+    alone serves for both (podman's rule). As for --userns=nomap, the user's own ID is
+    mapped too when the maps leave it out, onto the first container ID past them: the
+    container's root must reach the user's store to mount its root filesystem (rootless
+    podman mounts it before entering the nested namespace)."""
+    from pdman.runtime import idmap
+
+    if base.host:
+        raise UsageError("--uidmap/--gidmap/--subuidname/--subgidname: not built for root "
+                         "mode", hint="run pdman as your user, or use --userns=auto")
+    if base.single_id:
+        raise UsageError("--uidmap/--gidmap/--subuidname/--subgidname need a subordinate ID "
+                         "range", hint=base.warning or "add your user to /etc/subuid and "
+                                                       "/etc/subgid")
+    if subuidname and not subgidname:
+        subgidname = subuidname
+    if subgidname and not subuidname:
+        subuidname = subgidname
+    maps: dict[str, list[IdRange]] = {}
+    for what, given, name, file, ranges in (
+            ("uid", uidmap, subuidname, idmap.SUBUID_FILE, base.uid_map),
+            ("gid", gidmap, subgidname, idmap.SUBGID_FILE, base.gid_map)):
+        if name:
+            maps[what] = _named(name, file, what, ranges)
+        elif given:
+            maps[what] = [_triple(item, what) for item in given]
+    if "uid" not in maps:
+        maps["uid"] = maps["gid"]
+    if "gid" not in maps:
+        maps["gid"] = maps["uid"]
+    out: "dict[str, Any]" = {"mode": "custom"}
+    for what, ranges in (("uid", base.uid_map), ("gid", base.gid_map)):
+        size = sum(r.size for r in ranges)
+        perm = _checked(maps[what], size, what)
+        if not any(r.host_id == 0 for r in perm):
+            top = max(r.container_id + r.size for r in perm)
+            if top < 4294967295:
+                perm.append(IdRange(top, 0, 1))
+        out[f"{what}_map"] = [list(r) for r in perm]
+    return out
+
+
+def _triple(item: str, what: str) -> IdRange:
+    parts = item.split(":")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts) or int(parts[2]) == 0 \
+            or any(int(p) > 4294967295 for p in parts):
+        raise UsageError(f"initializing ID mappings: {what.upper()} setting is malformed "
+                         f"expected [\"uint32:uint32:uint32\"]: [\"{item}\"]",
+                         hint=f"use --{what}map CONTAINER_ID:INTERMEDIATE_ID:AMOUNT, "
+                              f"e.g. 0:1:65536")
+    return IdRange(*(int(p) for p in parts))
+
+
+def _named(name: str, file: str, what: str, base: "tuple[IdRange, ...]") -> list[IdRange]:
+    """--sub{what}name NAME: container IDs 0.. onto NAME's host ranges, as intermediate IDs."""
+    import os
+
+    from pdman.runtime import idmap
+
+    try:
+        with open(file, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+    except OSError:
+        text = ""
+    found = idmap.parse_subid(text, name, -1) if name else []
+    if not found:
+        raise UsageError(f"no sub{what} ranges found for user \"{name}\" in {file}",
+                         hint=f"give a name that {file} lists")
+    out: list[IdRange] = []
+    next_id = 0
+    for sub in found:
+        inter = _to_intermediate(base, sub.start, sub.size)
+        if inter is None:
+            raise UsageError(f"--sub{what}name {name}: its range {sub.start}:{sub.size} in "
+                             f"{file} is not among your user's (uid {os.getuid()})",
+                             hint="a rootless user may only map its own subordinate IDs")
+        out.append(IdRange(next_id, inter, sub.size))
+        next_id += sub.size
+    return out
+
+
+def _to_intermediate(base: "tuple[IdRange, ...]", host: int, size: int) -> "int | None":
+    for r in base:
+        if r.host_id <= host and host + size <= r.host_id + r.size:
+            return r.container_id + host - r.host_id
+    return None
+
+
+def _checked(perm: list[IdRange], size: int, what: str) -> list[IdRange]:
+    """The ranges within the user's IDs, none overlapping another on either side."""
+    for r in perm:
+        if r.host_id + r.size > size:
+            raise UsageError(f"--{what}map {r.container_id}:{r.host_id}:{r.size} goes past "
+                             f"the {size} IDs of your user namespace (0: your user, "
+                             f"1-{size - 1}: your subordinate range)",
+                             hint="map intermediate IDs below that, or widen /etc/sub"
+                                  f"{what}")
+    for side in (0, 1):
+        spans = sorted((r[side], r[side] + r.size) for r in perm)
+        for (_, end), (start, _) in zip(spans, spans[1:]):
+            if start < end:
+                raise UsageError(f"--{what}map ranges overlap",
+                                 hint="each container and each intermediate ID may be "
+                                      "mapped once")
+    return list(perm)
+
+
 def _permutation(userns: "dict[str, Any]", own: int, size: int, what: str) -> list[IdRange]:
     """container ID -> intermediate ID ranges (IdRange(container, intermediate, n))."""
+    if userns["mode"] == "custom":
+        return [IdRange(*r) for r in userns[f"{what}_map"]]
     if userns["mode"] == "nomap":
         return [IdRange(0, 1, size - 1)]
     inner = own if userns.get(what) is None else int(userns[what])
@@ -146,4 +262,4 @@ def container_ids(userns: "dict[str, Any]", uid: int, gid: int) -> tuple[int, in
             gid if userns.get("gid") is None else int(userns["gid"]))
 
 
-__all__ = ["container_ids", "mapping", "owner_moves", "parse"]
+__all__ = ["container_ids", "custom", "mapping", "owner_moves", "parse"]

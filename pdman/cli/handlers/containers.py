@@ -121,6 +121,10 @@ def _prepare(ctx, kw: dict[str, object]) -> None:  # type: ignore[no-untyped-def
             raise UsageError(f"container id file exists. Ensure another container is not "
                              f"using it or delete {cidfile}")
     userns = str(kw.get("userns") or "")
+    if userns and (kw.get("uidmap") or kw.get("gidmap") or kw.get("subuidname")
+                   or kw.get("subgidname")):
+        raise UsageError("--userns and --uidmap/--gidmap/--subuidname/--subgidname are "
+                         "mutually exclusive", hint="give either --userns or the ID maps")
     if userns not in ("", "host") and userns.partition(":")[0] != "auto":
         from pdman.config import is_root_mode
 
@@ -196,6 +200,8 @@ def _create_options(image: str, command: list[str] | None, **kw: object):  # typ
         platform=kw["platform"], tls_verify=_tls(kw["tls_verify"]),  # type: ignore[arg-type]
         arch=str(kw.get("arch") or ""), os=str(kw.get("os") or ""),
         variant=str(kw.get("variant") or ""), authfile=str(kw.get("authfile") or ""),
+        uidmap=list(kw.get("uidmap") or []), gidmap=list(kw.get("gidmap") or []),  # type: ignore[call-overload]
+        subuidname=str(kw.get("subuidname") or ""), subgidname=str(kw.get("subgidname") or ""),
         stop_signal=kw["stop_signal"], stop_timeout=kw["stop_timeout"],
         quiet_pull=bool(kw["quiet"]), remove=bool(kw["rm"]), userns=str(kw["userns"] or ""),
         secrets=list(kw["secret"] or []),  # type: ignore[call-overload]
