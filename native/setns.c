@@ -85,16 +85,25 @@ static int setup_stdio(const struct pdman_spawn_spec *spec, int sync_fd,
   return pdman_new_session(spec, err);
 }
 
+/* the first fd past the ones `exec --preserve-fds N` passes on (3..3+N-1) */
+static int first_free_fd(const struct pdman_spawn_spec *spec) {
+  return 3 + (spec->preserve_fds > 0 ? spec->preserve_fds : 0);
+}
+
 static int process_run(const struct pdman_spawn_spec *spec, int sync_fd,
                        struct pdman_error *err) {
-  int ret;
+  int ret, i, first_free = first_free_fd(spec);
 
   prctl(PR_SET_NAME, "pdman:exec", 0, 0, 0);
   ret = setup_stdio(spec, sync_fd, err);
   if (ret < 0)
     return ret;
-  /* nothing of the caller's but stdio and the sync socket goes on */
-  if (sync_fd > 3 && syscall(SYS_close_range, 3, sync_fd - 1, 0) < 0)
+  /* --preserve-fds: the caller's 3..3+N-1 go on, open across the execve */
+  for (i = 3; i < first_free; i++)
+    if (fcntl(i, F_SETFD, 0) < 0)
+      return pdman_error_set(err, errno, "preserved fd %d", i);
+  /* nothing else of the caller's but stdio and the sync socket goes on */
+  if (sync_fd > first_free && syscall(SYS_close_range, first_free, sync_fd - 1, 0) < 0)
     return pdman_error_set(err, errno, "close_range");
   if (syscall(SYS_close_range, sync_fd + 1, ~0U, 0) < 0)
     return pdman_error_set(err, errno, "close_range");
@@ -107,9 +116,10 @@ process_main(const struct pdman_spawn_spec *spec, int sync_fd) {
 
   pdman_error_clear(&err);
   reset_signals();
-  /* above stdio, which setup_stdio overwrites (the caller may have closed 0-2) */
-  if (sync_fd < 3) {
-    int high = fcntl(sync_fd, F_DUPFD_CLOEXEC, 3);
+  /* above stdio, which setup_stdio overwrites (the caller may have closed 0-2),
+   * and above the fds --preserve-fds passes on */
+  if (sync_fd < first_free_fd(spec)) {
+    int high = fcntl(sync_fd, F_DUPFD_CLOEXEC, first_free_fd(spec));
 
     if (high >= 0) {
       close(sync_fd);
@@ -178,27 +188,38 @@ out:
   return ret;
 }
 
-/* Close every fd but the sync socket and the stdio to pass on: the joiner is a
- * fork of the caller and holds all of its fds (CLOEXEC ones too, until an
- * execve that never comes for the joiner). */
-static void close_all_but(int sync_fd, const int stdio[3]) {
-  int keep[4], n = 0, i, j, from = 0;
+/* Close every fd but the sync socket, the stdio to pass on and the fds of
+ * --preserve-fds (3..first_free-1): the joiner is a fork of the caller and
+ * holds all of its fds (CLOEXEC ones too, until an execve that never comes
+ * for the joiner). Kept spans [lo, hi], sorted, then the gaps closed. */
+static void close_all_but(int sync_fd, const int stdio[3], int first_free) {
+  int lo[5], hi[5], n = 0, i, j, from = 0;
 
-  keep[n++] = sync_fd;
+  lo[n] = hi[n] = sync_fd;
+  n++;
   for (i = 0; i < 3; i++)
-    if (stdio[i] >= 0)
-      keep[n++] = stdio[i];
-  for (i = 1; i < n; i++) /* insertion sort, at most 4 */
-    for (j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
-      int t = keep[j];
-      keep[j] = keep[j - 1];
-      keep[j - 1] = t;
+    if (stdio[i] >= 0) {
+      lo[n] = hi[n] = stdio[i];
+      n++;
+    }
+  if (first_free > 3) {
+    lo[n] = 3;
+    hi[n] = first_free - 1;
+    n++;
+  }
+  for (i = 1; i < n; i++) /* insertion sort by start, at most 5 */
+    for (j = i; j > 0 && lo[j - 1] > lo[j]; j--) {
+      int t = lo[j], u = hi[j];
+      lo[j] = lo[j - 1];
+      hi[j] = hi[j - 1];
+      lo[j - 1] = t;
+      hi[j - 1] = u;
     }
   for (i = 0; i < n; i++) {
-    if (keep[i] > from)
-      syscall(SYS_close_range, from, keep[i] - 1, 0);
-    if (keep[i] + 1 > from)
-      from = keep[i] + 1;
+    if (lo[i] > from)
+      syscall(SYS_close_range, from, lo[i] - 1, 0);
+    if (hi[i] + 1 > from)
+      from = hi[i] + 1;
   }
   syscall(SYS_close_range, from, ~0U, 0);
 }
@@ -215,7 +236,7 @@ joiner_main(int target_pid, const struct pdman_spawn_spec *spec, int sync_fd) {
    * a non-dumpable process need CAP_SYS_PTRACE over the caller's user
    * namespace, which nothing in the container has (runc's CVE-2019-5736) */
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  close_all_but(sync_fd, spec->stdio);
+  close_all_but(sync_fd, spec->stdio, first_free_fd(spec));
   pdman_error_clear(&err);
   prctl(PR_SET_NAME, "pdman:join", 0, 0, 0);
   if (join(target_pid, &err) < 0) {

@@ -57,6 +57,10 @@ Network = Annotated[Optional[list[str]], typer.Option(
          "NAME[:alias=A,...] (repeatable for several networks, each with its aliases).")]
 Platform = Annotated[Optional[str], typer.Option(
     "--platform", help="Platform of the image to pull: OS/ARCH[/VARIANT].")]
+Rootfs = Annotated[bool, typer.Option(
+    "--rootfs", help="IMAGE is a root filesystem directory instead: PATH runs in it "
+                     "(its changes written there), PATH:O runs an overlay on it (changes "
+                     "in the container's storage, gone with the container).")]
 Uidmap = Annotated[Optional[list[str]], typer.Option(
     "--uidmap", help="Map container UIDs: CONTAINER_UID:FROM_UID:AMOUNT, FROM_UID an ID of "
                      "your user namespace (0: your user, 1..: your /etc/subuid range, in "
@@ -219,6 +223,10 @@ Requires = Annotated[Optional[list[str]], typer.Option(
     "--requires", help="Containers to start first whenever this one starts (comma-separated).")]
 InitPath = Annotated[Optional[str], typer.Option(
     "--init-path", help="The init program --init runs (default: pdman's own).")]
+InitCtr = Annotated[Optional[str], typer.Option(
+    "--init-ctr", help="Make it an init container of its pod (--pod): `always` runs it to "
+                       "completion at every `pod start`, before the other containers; "
+                       "`once` at the next one only, then removes it.")]
 OomScoreAdj = Annotated[Optional[int], typer.Option(
     "--oom-score-adj", help="The process's OOM score adjustment (-1000..1000; without "
                             "privileges it can only be raised).")]
@@ -302,6 +310,9 @@ Pid = Annotated[Optional[str], typer.Option(
                   "/proc), or container:NAME (another running container's).")]
 Ip = Annotated[Optional[str], typer.Option(
     "--ip", help="The container's IPv4 address on its user-defined network (--network NAME).")]
+Ip6 = Annotated[Optional[str], typer.Option(
+    "--ip6", help="The container's IPv6 address on its user-defined network (--network "
+                  "NAME); the network needs an IPv6 subnet.")]
 MacAddress = Annotated[Optional[str], typer.Option(
     "--mac-address", help="The container's MAC address on its user-defined network, e.g. "
                           "92:d0:c6:0a:29:33.")]

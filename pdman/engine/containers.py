@@ -81,19 +81,31 @@ def create(ctx: EngineContext, options: "CreateOptions") -> records.ContainerRec
     """Stages 1-3: resolve (and pull) the image, resolve the configuration against it,
     allocate the container's writable layer, and record it as `created`."""
     pod_fields = None
+    if options.init_ctr is not None:
+        if not options.pod:
+            raise UsageError("must specify pod value with init-ctr",
+                             hint="create it in a pod: --pod NAME")
+        if options.init_ctr not in ("always", "once"):
+            raise UsageError("init-ctr value must be 'always' or 'once'")
     if options.pod:                     # joins a pod: its network, hostname, namespaces
         from pdman.engine import pods
 
         pod_fields = pods.member_fields(ctx, options)
-    image = image_for(ctx, options)                             # 1-2: image, pulled if missing
+    if options.rootfs:                  # --rootfs PATH[:O]: a directory, no image
+        from pdman.engine import runextra
+
+        image = runextra.rootfs_image(options.image)
+    else:
+        image = image_for(ctx, options)                         # 1-2: image, pulled if missing
     config = resolve_config(ctx, options, image)
     if pod_fields:
         config.update(pod_fields)
-    return create_from_config(ctx, config, image.id, options.name or _free_name(ctx),
+    return create_from_config(ctx, config, image.id or None, options.name or _free_name(ctx),
                               options.dns_search, options.dns_options)
 
 
-def create_from_config(ctx: EngineContext, config: "dict[str, Any]", image_id: str, name: str,
+def create_from_config(ctx: EngineContext, config: "dict[str, Any]", image_id: "str | None",
+                       name: str,
                        dns_search: "list[str]", dns_options: "list[str]",
                        ) -> records.ContainerRecord:
     """Stage 3 of `create` (and of `container clone`): the writable layer, the generated
@@ -107,7 +119,7 @@ def create_from_config(ctx: EngineContext, config: "dict[str, Any]", image_id: s
                          dns=config["net"]["dns"],
                          dns_search=dns_search, dns_options=dns_options,
                          container_env=container_fs.containerenv(
-                             name, cid, config["image_name"], image_id))
+                             name, cid, config["image_name"], image_id or ""))
     rec = records.ContainerRecord(
         id=cid, name=name, image_id=image_id, image_name=config["image_name"],
         command=config["argv"], created=time.time(), config=config, status="created")
@@ -360,8 +372,11 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
     if not argv:
         raise UsageError(f"no command specified for image {options.image}",
                          hint="give a command after the image name, or use --entrypoint")
-    links = [layer.link for layer in image_records.layers_of(ctx.catalog, image.id)]
-    links.reverse()                                             # overlay: top-most first
+    if options.rootfs:   # the directory, named from the links dir as a layer is
+        links = [os.path.relpath(image.rootfs["path"], ctx.paths.links)]
+    else:
+        links = [layer.link for layer in image_records.layers_of(ctx.catalog, image.id)]
+        links.reverse()                                         # overlay: top-most first
     user_spec = options.user if options.user is not None else (icfg.get("User") or "0")
     uname, gname = runopts.user_spec(user_spec)
     who = users.resolve(layer_paths(ctx.paths, links), uname, gname)
@@ -426,6 +441,7 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
     config = {
         "image_name": image.names[0] if image.names else image.id,
         "image_ref": options.image,
+        **({"rootfs": image.rootfs} if options.rootfs else {}),
         "argv": argv,
         "entrypoint": entrypoint,
         "cmd": cmd,
@@ -1001,7 +1017,7 @@ def health_status(rec: records.ContainerRecord) -> str:
 
 def summarize(rec: records.ContainerRecord) -> ContainerSummary:
     return ContainerSummary(
-        ID=rec.id, Names=[rec.name], Image=rec.image_name, ImageID=rec.image_id,
+        ID=rec.id, Names=[rec.name], Image=rec.image_name, ImageID=rec.image_id or "",
         Command=rec.command, Created=rec.created, State=rec.status, Status=status_text(rec),
         ExitCode=rec.exit_code, Pid=rec.pid, Ports=(rec.config.get("net") or {}).get("ports", []),
         Labels=rec.config.get("labels", {}), StartedAt=rec.started_at,
@@ -1155,8 +1171,9 @@ def inspect(ctx: EngineContext, name: str) -> "dict[str, Any]":
             "Health": _health_report(rec),
         },
         "NetworkSettings": netreport.settings(ctx, rec, running),
-        "Image": "sha256:" + rec.image_id,
+        "Image": "sha256:" + rec.image_id if rec.image_id else "",
         "ImageName": rec.image_name,
+        "Rootfs": (c.get("rootfs") or {}).get("given", ""),
         "Name": rec.name,
         "LogPath": _log_path(ctx, rec),
         "RestartCount": int(rec.state.get("restart_count", 0)),

@@ -278,6 +278,10 @@ def commit(ctx: EngineContext, options: CommitOptions) -> NewImageReport:
 
     rec = container_records.find(ctx.catalog, options.container)
     names = target_name(options.image)
+    if not rec.image_id:
+        raise UsageError(f"container {rec.name} runs a root filesystem directory (--rootfs): "
+                         "committing it is not built yet",
+                         hint=f"pdman import a tarball of {(rec.config.get('rootfs') or {}).get('path', 'it')} instead")
     parent = image_records.get(ctx.catalog, rec.image_id)
     config = json.loads(json.dumps(parent.config))
     apply_changes(config, options.changes)

@@ -582,13 +582,13 @@ def _write_entry(entry: "LogEntry", out: "BinaryIO", err: "BinaryIO", prefix: by
 
 class ExecOptions:
     __slots__ = ("name", "command", "interactive", "tty", "env", "env_files", "user",
-                 "workdir", "detach", "privileged")
+                 "workdir", "detach", "privileged", "preserve_fds")
 
     def __init__(self, name: str, command: list[str], interactive: bool = False,
                  tty: bool = False, env: "list[str] | None" = None,
                  env_files: "list[str] | None" = None, user: str | None = None,
                  workdir: str | None = None, detach: bool = False,
-                 privileged: bool = False) -> None:
+                 privileged: bool = False, preserve_fds: int = 0) -> None:
         self.name = name
         self.command = command
         self.interactive = interactive
@@ -599,6 +599,7 @@ class ExecOptions:
         self.workdir = workdir
         self.detach = detach
         self.privileged = privileged
+        self.preserve_fds = preserve_fds       # fds 3..3+N-1 of the caller passed on
 
 
 def exec_in(ctx: EngineContext, options: ExecOptions) -> int:
@@ -652,6 +653,7 @@ def exec_start(ctx: EngineContext, options: ExecOptions, stdio: "tuple[int, int,
         _join_cgroup(ctx, rec, joiner, "the exec'd process")
 
     spec.stdio = stdio
+    spec.preserve_fds = options.preserve_fds
     pid = execmod.start(rec.pid, spec, before_fork=join_cgroup)
     events.container_event(ctx.paths, "exec", rec)
     return pid

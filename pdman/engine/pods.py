@@ -29,7 +29,7 @@ import os
 import time
 
 from pdman.engine.context import EngineContext
-from pdman.errors import ConflictError, PdmanError, PodNotFound, UsageError
+from pdman.errors import ConflictError, PdmanError, PodNotFound, RuntimeFailure, UsageError
 from pdman.entities.pods import PodCreateOptions, PodSummary
 from pdman.storage import container_records as records
 from pdman.storage import pod_records
@@ -231,7 +231,17 @@ def member_fields(ctx: EngineContext, options: "CreateOptions") -> "dict[str, An
                              hint="give --hostname to `pdman pod create`")
         infra = records.find(ctx.catalog, infra_id)
         options.hostname = infra.config.get("hostname") or pod.name
-    return {"pod": pod.id, "pod_infra": infra_id, "pod_share": share}
+    fields: "dict[str, Any]" = {"pod": pod.id, "pod_infra": infra_id, "pod_share": share}
+    if options.init_ctr:
+        from pdman.engine.containers import reconcile
+
+        if infra_id and reconcile(ctx, records.find(ctx.catalog, infra_id)).status in (
+                "running", "paused"):
+            raise ConflictError(f"pod {pod.name} is running: init containers can only be "
+                                "added to a pod that is not running",
+                                hint=f"stop it first (`pdman pod stop {pod.name}`)")
+        fields["init_ctr"] = options.init_ctr
+    return fields
 
 
 def ensure_infra(ctx: EngineContext, rec: records.ContainerRecord) -> None:
@@ -248,7 +258,10 @@ def ensure_infra(ctx: EngineContext, rec: records.ContainerRecord) -> None:
 
 def member_exited(ctx: EngineContext, rec: records.ContainerRecord) -> None:
     """A member's exit (its monitor's cleanup): with `--exit-policy stop`, the last
-    member to exit stops the infra container, and so the pod."""
+    member to exit stops the infra container, and so the pod. An init container's exit
+    is the pod's start going on, not a member's end."""
+    if rec.config.get("init_ctr"):
+        return
     try:
         pod = pod_records.find(ctx.catalog, rec.config["pod"])
     except PodNotFound:
@@ -314,8 +327,10 @@ def _members_first(recs: "list[records.ContainerRecord]") -> "list[records.Conta
     return sorted(recs, key=lambda r: bool(r.config.get("infra")))
 
 
-def start(ctx: EngineContext, name: str) -> str:
-    """`pod start`: the infra container, then every member that is not running."""
+def start(ctx: EngineContext, name: str, init_containers: bool = True) -> str:
+    """`pod start`: the infra container, then its init containers (--init-ctr) one
+    after the other, each to its exit, then every other member that is not running.
+    `pod restart` runs no init containers (podman's rule)."""
     from pdman.engine import lifecycle
 
     pod = find(ctx, name)
@@ -324,6 +339,19 @@ def start(ctx: EngineContext, name: str) -> str:
         raise ConflictError(f"no containers in pod {pod.id} have no dependencies, cannot "
                             "start pod: no such container",
                             hint=f"add one (`pdman create --pod {pod.name} IMAGE`)")
+    inits = sorted((r for r in recs if r.config.get("init_ctr")), key=lambda r: r.created)
+    recs = [r for r in recs if not r.config.get("init_ctr")]
+    if inits and init_containers:
+        # each init container starts the infra first if needed (ensure_infra), then runs
+        # to its exit before the next one
+        for rec in inits:
+            try:
+                lifecycle.start_detached(ctx, records.find(ctx.catalog, rec.id))
+            except PdmanError as exc:
+                exc.message = f"starting container {rec.id}: {exc.message}"
+                raise
+            _finish_init(ctx, rec)
+        recs = [r for r in _containers(ctx, pod) if not r.config.get("init_ctr")]
     for rec in reversed(_members_first(recs)):
         if rec.status not in ("running", "paused"):
             try:
@@ -439,9 +467,22 @@ def _kill_for_removal(ctx: EngineContext, recs: "list[records.ContainerRecord]")
         containers.teardown_once(ctx, now)
 
 
+def _finish_init(ctx: EngineContext, rec: records.ContainerRecord) -> None:
+    """An init container started: wait for its exit; a failure stops the pod's start;
+    a `once` one is removed after its run."""
+    from pdman.engine import containers
+
+    code = containers.wait_exit(ctx, rec.id, "not-running")
+    if code != 0:
+        raise RuntimeFailure(f"init container {rec.id} exited with code {code}",
+                             hint=f"see its output: pdman logs {rec.name}")
+    if rec.config.get("init_ctr") == "once":
+        containers.remove(ctx, containers.RemoveOptions(name=rec.id, force=True))
+
+
 def restart(ctx: EngineContext, name: str) -> str:
     stop(ctx, name)
-    return start(ctx, name)
+    return start(ctx, name, init_containers=False)
 
 
 def kill(ctx: EngineContext, name: str, signal: str = "KILL") -> str:

@@ -56,7 +56,7 @@ def resolve(ctx: EngineContext, options: "CreateOptions", icfg: "dict[str, Any]"
             raise UsageError(f"invalid stream {bad[0]!r} for --attach",
                              hint="use stdin, stdout or stderr")
         config["attach"] = [s for s in ("stdout", "stderr") if s in streams]
-    if options.ip or options.mac_address:
+    if options.ip or options.ip6 or options.mac_address:
         _static_address(ctx, options, config["net"])
     if options.timeout:
         if options.timeout < 0:
@@ -130,17 +130,33 @@ def _pid(ctx: EngineContext, value: str, config: "dict[str, Any]") -> "dict[str,
 
 def _static_address(ctx: EngineContext, options: "CreateOptions",
                     net: "dict[str, Any]") -> None:
-    """--ip and --mac-address: the container's address on its user-defined network."""
+    """--ip, --ip6 and --mac-address: the container's address on its user-defined
+    network."""
     import ipaddress
     import re
 
+    if options.ip6:
+        try:
+            ipaddress.IPv6Address(options.ip6)
+        except ValueError:
+            raise UsageError(f"{options.ip6!r} is not an IPv6 address") from None
     nets = net.get("networks") or []
     if net["mode"] != "bridge" or not nets:
-        raise UsageError("--ip and --mac-address need a user-defined network",
+        raise UsageError("--ip, --ip6 and --mac-address need a user-defined network",
                          hint="pdman network create NAME; pdman run --network NAME --ip ...")
     if len(nets) > 1:
-        raise UsageError("--ip and --mac-address can only be set for a single network",
+        raise UsageError("--ip, --ip6 and --mac-address can only be set for a single network",
                          hint="connect the other networks afterwards (`network connect`)")
+    if options.ip6:
+        from pdman.storage import network_records
+
+        subnet = network_records.find(ctx.catalog, nets[0]["id"]).subnet
+        # pdman's networks have one IPv4 subnet each (network/ipam.py): none has an
+        # IPv6 one to take the address from
+        raise UsageError(f"requested ip address {options.ip6} is not in a subnet of network "
+                         f"{nets[0]['name']}: its only subnet is {subnet} (IPv4)",
+                         hint="pdman networks are IPv4-only for now: use --ip with an "
+                              "address of that subnet")
     if options.ip:
         from pdman.storage import network_records
 

@@ -229,5 +229,30 @@ def start_requirements(ctx: EngineContext, config: "dict[str, Any]") -> None:
             lifecycle.start_detached(ctx, rec)
 
 
-__all__ = ["after_start", "before_release", "environment", "labels", "resolve",
-           "start_requirements", "with_exposed"]
+class RootfsImage:
+    """What `create` needs of an image, for --rootfs PATH[:O]: no config, no name, no
+    ID (podman shows the container's Image and ImageName empty), the directory."""
+
+    def __init__(self, rootfs: "dict[str, Any]") -> None:
+        self.id = ""
+        self.names: list[str] = []
+        self.config: dict[str, Any] = {"config": {}}
+        self.rootfs = rootfs
+
+
+def rootfs_image(value: str) -> RootfsImage:
+    """--rootfs's IMAGE argument, PATH or PATH:O, checked: an existing directory."""
+    path, overlay = value, False
+    if value.endswith(":O"):
+        path, overlay = value[:-2], True
+    full = os.path.realpath(path)
+    if not os.path.isdir(full):
+        what = "is not a directory" if os.path.exists(full) else "no such file or directory"
+        raise UsageError(f"--rootfs {path}: {what}",
+                         hint="give an exploded root filesystem directory (PATH, or PATH:O "
+                              "for an overlay on it)")
+    return RootfsImage({"path": full, "overlay": overlay, "given": value})
+
+
+__all__ = ["RootfsImage", "after_start", "before_release", "environment", "labels", "resolve",
+           "rootfs_image", "start_requirements", "with_exposed"]

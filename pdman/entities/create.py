@@ -52,6 +52,7 @@ class CreateOptions(Record):
     pull: str = "missing"                                 # missing | always | never
     network: str = ""                                     # "": the default backend
     platform: str | None = None
+    rootfs: bool = False                                  # image is PATH[:O] (--rootfs)
     arch: str = ""                                        # --arch/--os/--variant of the pull
     os: str = ""
     variant: str = ""
@@ -106,10 +107,12 @@ class CreateOptions(Record):
     pid: str | None = None                                # private | host | container:ID
     attach: list[str]                                     # --attach stdin|stdout|stderr
     ip: str | None = None                                 # on a user-defined network
+    ip6: str | None = None
     mac_address: str | None = None
     preserve_fds: int = 0                                 # run only
     pod: str | None = None                                # --pod NAME|ID|new:NAME
     pod_infra: bool = False                               # the pod's infra container
+    init_ctr: str | None = None                           # always | once (engine/pods.py)
     # network (pdman/network)
     publish: list[str]      # -p, raw
     publish_all: bool = False

@@ -9,6 +9,7 @@ from typing import Any
 from pdman.config import Paths
 from pdman.runtime.native import (
     BindMount,
+    DirRootfs,
     OverlayRootfs,
     Rlimit,
     SpawnSpec,
@@ -42,6 +43,10 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
         workdir=dirs.work,
         linkdir=paths.links,
     )
+    given = config.get("rootfs")
+    if given and not given.get("overlay") and not config.get("userns"):
+        # --rootfs PATH: the directory itself is the root, written in place (podman's)
+        rootfs = DirRootfs(given["path"])  # type: ignore[assignment]
     if auto:
         # root's --userns=auto: its root (unmapped from the host's) mounts its one lower
         # layer, the owner-moved copy, by its full path: the links dir is not searchable

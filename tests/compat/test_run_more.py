@@ -164,6 +164,21 @@ def test_preserve_fds(registry_env: dict[str, str], busybox: str, tmp_path: Path
     done = sh(f"{exe} run --rm {busybox} sh -c 'test -e /proc/self/fd/3 && echo open || "
               "echo closed'")
     assert done.stdout == "closed\n", done.stderr
+    # exec --preserve-fds: the same, into a running container's process
+    pd = _pd(registry_env)
+    pd("run", "-d", "--name", "fds", busybox, "sleep", "600")
+    try:
+        done = sh(f"exec 4<{data}; {exe} exec --preserve-fds 2 fds sh -c "
+                  "'cat /proc/self/fd/3 /proc/self/fd/4; test -e /proc/self/fd/5 || echo five'")
+        assert (done.returncode, done.stdout) == (
+            0, "from the caller\nfrom the caller\nfive\n"), done.stderr
+        done = sh(f"{exe} exec fds sh -c 'test -e /proc/self/fd/3 && echo open || echo closed'")
+        assert done.stdout == "closed\n", done.stderr
+        done = sh(f"{exe} exec --preserve-fds 2 fds true")      # fd 4 is not open
+        assert done.returncode == 125
+        assert "file descriptor 4 is not available" in done.stderr, done.stderr
+    finally:
+        pd("rm", "-f", "-t", "0", "fds")
 
 
 def test_pid_namespace(registry_env: dict[str, str], busybox: str) -> None:
@@ -207,7 +222,15 @@ def test_ip_and_mac_address(registry_env: dict[str, str], busybox: str) -> None:
         for args, words in ((["--network", "fixed", "--ip", "10.1.1.1"], "not in the subnet"),
                             (["--ip", "10.89.91.60"], "user-defined network"),
                             (["--network", "fixed", "--mac-address", "93:00:00:00:00:01"],
-                             "invalid --mac-address")):
+                             "invalid --mac-address"),
+                            # --ip6: an IPv6 address, on a network with an IPv6 subnet
+                            # (pdman's are IPv4-only: refused, saying so)
+                            (["--network", "fixed", "--ip6", "10.89.91.61"],
+                             "'10.89.91.61' is not an IPv6 address"),
+                            (["--ip6", "fd00::5"], "user-defined network"),
+                            (["--network", "fixed", "--ip6", "fd00::5"],
+                             "requested ip address fd00::5 is not in a subnet of network "
+                             "fixed: its only subnet is 10.89.91.0/24")):
             bad = pd("run", "--rm", *args, busybox, "true", check=False)
             assert bad.returncode == 125 and words in bad.stderr, bad.stderr
     finally:

@@ -65,3 +65,26 @@ def test_auto_first_fit() -> None:
     assert _first_fit(free, [(1000, 10), (1070, 10)], 60) == 1010   # a gap that fits
     assert _first_fit(free, [(1000, 10), (1065, 10)], 60) == 1075   # one that does not
     assert _first_fit(free, [(1000, 5000)], 60) is None
+
+
+def test_custom_maps_compose_over_split_ranges() -> None:
+    base = IdMapping((IdRange(0, 1000, 1), IdRange(1, 100000, 10), IdRange(11, 200000, 10)),
+                     BASE.gid_map)
+    userns = userns_mode.custom(["0:5:12"], [], "", "", base)
+    # container 0..11 -> intermediate 5..16 (across the two ranges); the user after them
+    assert userns["uid_map"] == [[0, 5, 12], [12, 0, 1]]
+    assert userns["gid_map"] == [[0, 5, 12], [12, 0, 1]]      # --uidmap alone: GIDs too
+    m = userns_mode.mapping(base, userns)
+    assert m.uid_map == (IdRange(0, 100004, 6), IdRange(6, 200000, 6), IdRange(12, 1000, 1))
+    # a map naming the user: nothing added
+    assert userns_mode.custom(["0:0:1", "1:1:5"], ["0:1:3"], "", "", BASE)["gid_map"] == \
+        [[0, 1, 3], [3, 0, 1]]
+    assert userns_mode.custom(["0:0:1", "1:1:5"], [], "", "", BASE)["uid_map"] == \
+        [[0, 0, 1], [1, 1, 5]]
+    for bad in (["0:1"], ["0:1:0"], ["a:1:2"], ["0:1:70000"], ["0:1:10", "5:20:3"],
+                ["0:1:10", "20:5:3"]):
+        with pytest.raises(UsageError):
+            userns_mode.custom(bad, [], "", "", BASE)
+    with pytest.raises(UsageError, match="single-ID|subordinate"):
+        userns_mode.custom(["0:0:1"], [], "", "", IdMapping(
+            (IdRange(0, 1000, 1),), (IdRange(0, 1000, 1),), single_id=True))

@@ -58,7 +58,7 @@ def run(
     network: o.Network = None, platform: o.Platform = None, tls_verify: o.TlsVerify = None,
     arch: o.Arch = None, os: o.Os = None, variant: o.Variant = None, authfile: o.Authfile = None,
     uidmap: o.Uidmap = None, gidmap: o.Gidmap = None, subuidname: o.Subuidname = None,
-    subgidname: o.Subgidname = None,
+    subgidname: o.Subgidname = None, rootfs: o.Rootfs = False,
     stop_signal: o.StopSignal = None, stop_timeout: o.StopTimeout = None,
     quiet: o.QuietPull = False, rm: o.Remove = False,
     publish: o.Publish = None, publish_all: o.PublishAll = False, dns: o.Dns = None,
@@ -96,7 +96,8 @@ def run(
     seccomp_policy: o.SeccompPolicy = "default", http_proxy: o.HttpProxy = True,
     image_volume: o.ImageVolume = "bind", timeout: o.Timeout = 0, sysctl: o.Sysctl = None,
     personality: o.Personality = None, device: o.Device = None, pid: o.Pid = None,
-    ip: o.Ip = None, mac_address: o.MacAddress = None, attach: o.Attach = None,
+    ip: o.Ip = None, ip6: o.Ip6 = None, mac_address: o.MacAddress = None,
+    attach: o.Attach = None,
     preserve_fds: o.PreserveFds = 0,
     detach: o.Detach = False, detach_keys: o.DetachKeys = None, sig_proxy: o.SigProxy = True,
 ) -> None:
@@ -119,7 +120,7 @@ def create(
     network: o.Network = None, platform: o.Platform = None, tls_verify: o.TlsVerify = None,
     arch: o.Arch = None, os: o.Os = None, variant: o.Variant = None, authfile: o.Authfile = None,
     uidmap: o.Uidmap = None, gidmap: o.Gidmap = None, subuidname: o.Subuidname = None,
-    subgidname: o.Subgidname = None,
+    subgidname: o.Subgidname = None, rootfs: o.Rootfs = False,
     stop_signal: o.StopSignal = None, stop_timeout: o.StopTimeout = None,
     quiet: o.QuietPull = False, rm: o.Remove = False,
     publish: o.Publish = None, publish_all: o.PublishAll = False, dns: o.Dns = None,
@@ -140,7 +141,7 @@ def create(
     no_hosts: o.NoHosts = False, pidfile: o.Pidfile = None, shm_size: o.ShmSize = None,
     tz: o.Tz = None, uts: o.Uts = None, ipc: o.Ipc = None, dns_option: o.DnsOption = None,
     dns_search: o.DnsSearch = None, read_only_tmpfs: o.ReadOnlyTmpfs = True,
-    requires: o.Requires = None, init_path: o.InitPath = None,
+    requires: o.Requires = None, init_path: o.InitPath = None, init_ctr: o.InitCtr = None,
     oom_score_adj: o.OomScoreAdj = None, volumes_from: o.VolumesFrom = None,
     umask: o.Umask = None,
     restart: o.Restart = None,
@@ -156,7 +157,8 @@ def create(
     seccomp_policy: o.SeccompPolicy = "default", http_proxy: o.HttpProxy = True,
     image_volume: o.ImageVolume = "bind", timeout: o.Timeout = 0, sysctl: o.Sysctl = None,
     personality: o.Personality = None, device: o.Device = None, pid: o.Pid = None,
-    ip: o.Ip = None, mac_address: o.MacAddress = None, attach: o.Attach = None,
+    ip: o.Ip = None, ip6: o.Ip6 = None, mac_address: o.MacAddress = None,
+    attach: o.Attach = None,
 ) -> None:
     """Create a container without starting it; prints its ID."""
 

@@ -92,6 +92,9 @@ def exec_(
         "--privileged", help="Give the process every capability.")] = False,
     detach_keys: o.DetachKeys = None,
     latest: Latest = False,
+    preserve_fds: Annotated[int, typer.Option(
+        "--preserve-fds", help="Pass fds 3 to 3+N-1 of pdman's caller on to the process "
+                               "(open in the caller, all of them).")] = 0,
 ) -> None:
     """Run a command in a running container, in its namespaces; exits with the
     command's status (126/127 when it cannot be run or is not found)."""

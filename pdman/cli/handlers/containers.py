@@ -202,6 +202,7 @@ def _create_options(image: str, command: list[str] | None, **kw: object):  # typ
         variant=str(kw.get("variant") or ""), authfile=str(kw.get("authfile") or ""),
         uidmap=list(kw.get("uidmap") or []), gidmap=list(kw.get("gidmap") or []),  # type: ignore[call-overload]
         subuidname=str(kw.get("subuidname") or ""), subgidname=str(kw.get("subgidname") or ""),
+        rootfs=bool(kw.get("rootfs")), init_ctr=kw.get("init_ctr"),  # type: ignore[arg-type]
         stop_signal=kw["stop_signal"], stop_timeout=kw["stop_timeout"],
         quiet_pull=bool(kw["quiet"]), remove=bool(kw["rm"]), userns=str(kw["userns"] or ""),
         secrets=list(kw["secret"] or []),  # type: ignore[call-overload]
@@ -253,7 +254,7 @@ def _create_options(image: str, command: list[str] | None, **kw: object):  # typ
         image_volume=str(kw.get("image_volume") or "bind"), timeout=int(kw.get("timeout") or 0),  # type: ignore[call-overload]
         sysctl=list(kw.get("sysctl") or []), personality=kw.get("personality"),  # type: ignore[call-overload]
         devices=list(kw.get("device") or []), pid=kw.get("pid"),  # type: ignore[call-overload]
-        ip=kw.get("ip"), mac_address=kw.get("mac_address"),  # type: ignore[arg-type]
+        ip=kw.get("ip"), ip6=kw.get("ip6"), mac_address=kw.get("mac_address"),  # type: ignore[arg-type]
         attach=list(kw.get("attach") or []),  # type: ignore[call-overload]
         preserve_fds=int(kw.get("preserve_fds") or 0))  # type: ignore[call-overload]
 

@@ -85,17 +85,37 @@ def attach(g: GlobalOptions, container: str, detach_keys: str | None, no_stdin: 
 
 def exec_(g: GlobalOptions, container: str, command: list[str], interactive: bool, tty: bool,
           env: list[str] | None, env_file: list[str] | None, user: str | None,
-          workdir: str | None, detach: bool, privileged: bool, detach_keys: str | None) -> int:
+          workdir: str | None, detach: bool, privileged: bool, detach_keys: str | None,
+          preserve_fds: int = 0) -> int:
     from pdman.engine import lifecycle
 
     if not command:
         from pdman.errors import UsageError
 
         raise UsageError("must provide a non-empty command to start an exec session")
+    if preserve_fds:
+        _check_preserved(preserve_fds)
     return lifecycle.exec_in(g.context(), lifecycle.ExecOptions(
         container, list(command), interactive=interactive, tty=tty, env=list(env or []),
         env_files=list(env_file or []), user=user, workdir=workdir, detach=detach,
-        privileged=privileged))
+        privileged=privileged, preserve_fds=preserve_fds))
+
+
+def _check_preserved(count: int) -> None:
+    """--preserve-fds N: fds 3..3+N-1 must be open in pdman (passed by its caller)."""
+    import os
+
+    from pdman.errors import UsageError
+
+    if count < 0:
+        raise UsageError(f"invalid --preserve-fds {count}", hint="give a number of fds, 0 or more")
+    for fd in range(3, 3 + count):
+        try:
+            os.fstat(fd)
+        except OSError:
+            raise UsageError(f"file descriptor {fd} is not available - the preserve-fds "
+                             "option requires that all file descriptors must be passed",
+                             hint="open them in the calling shell, e.g. 3<FILE") from None
 
 
 def logs(g: GlobalOptions, containers: list[str], follow: bool, since: str | None,
