@@ -373,6 +373,7 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
         raise UsageError(f"no command specified for image {options.image}",
                          hint="give a command after the image name, or use --entrypoint")
     if options.rootfs:   # the directory, named from the links dir as a layer is
+        os.makedirs(ctx.paths.links, exist_ok=True)    # a store that never pulled has none
         links = [os.path.relpath(image.rootfs["path"], ctx.paths.links)]
     else:
         links = [layer.link for layer in image_records.layers_of(ctx.catalog, image.id)]

@@ -63,3 +63,24 @@ def test_rootfs_errors(registry_env: dict[str, str], busybox: str, tmp_path: Pat
     pd("create", "--name", "r", "--rootfs", f"{root}:O", "true")
     bad = pd("commit", "r", "made:1", check=False)
     assert bad.returncode == 125 and "--rootfs" in bad.stderr
+
+
+def test_rootfs_in_a_store_that_never_pulled(pdman_env: dict[str, str], tmp_path: Path) -> None:
+    """No image at all: the store's layer links directory does not exist yet."""
+    import shutil
+
+    busybox = shutil.which("busybox")
+    if not busybox:   # busybox-static, of packaging/install-deps.sh
+        import pytest
+
+        pytest.skip("needs the host's static busybox (packaging/install-deps.sh installs "
+                    "busybox-static) to build a root filesystem without an image")
+    root = tmp_path / "root"
+    (root / "bin").mkdir(parents=True)
+    (root / "etc").mkdir()
+    shutil.copy(busybox, root / "bin" / "busybox")
+    pd = _pd(pdman_env)
+    out = pd("run", "--rm", "--network", "none", "--rootfs", f"{root}:O", "/bin/busybox",
+             "echo", "ran").stdout
+    assert out == "ran\n"
+
