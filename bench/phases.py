@@ -13,8 +13,10 @@ changed in pdman), and prints the median milliseconds per phase as JSON. Phases:
   create        image lookup, configuration, the container's directories, the record
   spawn         clone into the namespaces (the child then waits at sync 1)
   helpers       network attach (pasta started and waited for) and the ID maps
-                (newuidmap/newgidmap), which overlap
-  release       cgroup, then the child's mounts, pivot_root and exec
+                (newuidmap/newgidmap), which overlap; with pasta the child's
+                mounts overlap the wait for it too (spec.network_late)
+  release       cgroup, then the child's mounts, pivot_root and exec (with pasta:
+                sync 2 sent early, then sync 9 and the exec once pasta is ready)
   container     the container's own run, until pdman sees its exit
   teardown      network and cgroup teardown, the exit recorded
   remove        `--rm`: record deleted, directories removed
@@ -38,6 +40,8 @@ STAGES = (
     ("helpers", "pdman.network.pasta", "Starting.finish"),
     ("release", "pdman.cgroups", "attach"),
     ("release", "pdman.runtime.native", "release"),
+    ("release", "pdman.runtime.native", "release_early"),
+    ("release", "pdman.runtime.native", "network_ready"),
     ("container", "pdman.runtime.foreground", "ForegroundSession.wait"),
     ("teardown", "pdman.engine.containers", "_teardown"),
     ("teardown", "pdman.storage.container_records", "update_state"),
@@ -83,7 +87,8 @@ def once(argv: list[str]) -> int:
         *path, attr = name.split(".")
         for part in path:
             owner = getattr(owner, part)
-        wrap(phase, owner, attr)
+        if hasattr(owner, attr):        # an older pdman may lack a stage
+            wrap(phase, owner, attr)
     sys.argv = ["pdman", *argv]
     t = time.perf_counter()
     try:

@@ -17,6 +17,11 @@
  *                    or -1 with the child's errno and message.  A child
  *                    killed by a signal after sync 2 also ends in EOF: its
  *                    wait status then tells.
+ *   or, with spec->network_late (the network's helper, pasta, still starting):
+ *   pdman_release_early()  sync 2 only: the child builds the rootfs while the
+ *                    caller waits for the helper, then waits at sync 9;
+ *   pdman_network_ready()  sync 9, then as pdman_release: 0 once execve
+ *                    succeeded.  The command never starts before sync 9.
  *   pdman_abort()    kill and reap a child that will not be released.
  */
 #ifndef PDMAN_H
@@ -59,7 +64,11 @@ enum pdman_sync {
   PDMAN_SYNC_EXEC_JOINED = 7,
   /* sync 8 (pdman_exec_finish): the caller placed the joining process (in
    * the container's cgroup): it may fork the process, which inherits that */
-  PDMAN_SYNC_EXEC_GO = 8
+  PDMAN_SYNC_EXEC_GO = 8,
+  /* sync 9 (spec->network_late): the container's network is configured.  The
+   * child, released at sync 2 with its network still being set up, built its
+   * rootfs meanwhile and waits for this right before it execs the command */
+  PDMAN_SYNC_NETWORK_READY = 9
 };
 
 struct pdman_sync_msg {
@@ -219,6 +228,15 @@ struct pdman_spawn_spec {
   size_t n_sysctls;
   int set_personality;      /* --personality: personality(2) before execve */
   unsigned int personality;
+  /* the caller releases the child (sync 2) before its network is ready and
+   * says when it is (sync 9): the child waits for that after its rootfs,
+   * right before it becomes the command (pdman_release_early) */
+  int network_late;
+  /* with network_late: stay dumpable until sync 9, not only until sync 2 --
+   * the network's helper opens /proc/PID/ns/{user,net}, which a non-dumpable
+   * process denies it.  Only for a child alone in a PID namespace of its own
+   * (nothing but the caller's user can reach it) */
+  int network_late_dumpable;
 };
 
 struct pdman_spawn_result {
@@ -235,7 +253,17 @@ int pdman_spawn(const struct pdman_spawn_spec *spec,
 int pdman_release(struct pdman_spawn_result *res, int timeout_ms,
                   struct pdman_error *err);
 
-/* SIGKILL and reap a child that was spawned but not released. */
+/* With spec->network_late: sync 2 only, returning at once; 0, or <0 with
+ * *err set (the child is reaped then).  A child that died meanwhile is
+ * reported by pdman_network_ready. */
+int pdman_release_early(struct pdman_spawn_result *res, struct pdman_error *err);
+
+/* After pdman_release_early: sync 9, then as pdman_release. */
+int pdman_network_ready(struct pdman_spawn_result *res, int timeout_ms,
+                        struct pdman_error *err);
+
+/* SIGKILL and reap a child that was spawned but not released (or released
+ * early and not yet told its network is ready). */
 void pdman_abort(struct pdman_spawn_result *res);
 
 /* unshare(2) the calling process; flags: enum pdman_unshare_flag. */

@@ -167,9 +167,10 @@ static int child_run(const struct pdman_spawn_spec *spec,
 
   /* The caller writes the ID maps (newuidmap checks it owns /proc/PID) and
    * attaches the network through /proc/PID, which a non-dumpable process
-   * denies it: dumpable from sync 1 to sync 2 only.  Meanwhile the process is
-   * alone in its new PID namespace (no container process can see it) and
-   * holds nothing but its stdio and the sync socket (setup_fds). */
+   * denies it: dumpable from sync 1 to sync 2 only (to sync 9 with
+   * network_late_dumpable).  Meanwhile the process is alone in its new PID
+   * namespace (no container process can see it) and holds nothing but its
+   * stdio and the sync socket (setup_fds). */
   prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
   /* sync 1: child created, in its namespaces, waiting for its ID maps */
   ret = pdman_sync_send(*sync_fd, PDMAN_SYNC_CHILD_READY, 0, NULL, err);
@@ -185,7 +186,11 @@ static int child_run(const struct pdman_spawn_spec *spec,
   if (msg.type != PDMAN_SYNC_MAPS_WRITTEN)
     return pdman_error_set(err, EPROTO, "sync 2: unexpected message %d",
                            (int)msg.type);
-  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  /* a network helper still starting may yet open /proc/PID/ns (pasta does, by
+   * PID, within milliseconds of its start): dumpable until sync 9 then, the
+   * process still alone in its PID namespace */
+  if (!(spec->network_late && spec->network_late_dumpable))
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
   prctl(PR_SET_NAME, "pdman:init", 0, 0, 0);
   if (pdman_setresgid(0, 0, 0) < 0)
@@ -222,6 +227,21 @@ static int child_run(const struct pdman_spawn_spec *spec,
       !(spec->join & PDMAN_JOIN_UTS) &&
       sethostname(spec->hostname, strlen(spec->hostname)) < 0)
     return pdman_error_set(err, errno, "sethostname `%s`", spec->hostname);
+
+  if (spec->network_late) {
+    /* sync 9: the container's network is configured.  Before the identity
+     * changes (a new uid may make the process non-dumpable early) and the
+     * seccomp filter (a profile may deny recv) */
+    ret = pdman_sync_recv(*sync_fd, -1, &msg, "", err);
+    if (ret < 0)
+      return ret;
+    if (ret == 0) /* the parent gave up on us (its network failed) */
+      _exit(PDMAN_EXIT_CHILD_FAILED);
+    if (msg.type != PDMAN_SYNC_NETWORK_READY)
+      return pdman_error_set(err, EPROTO, "sync 9: unexpected message %d",
+                             (int)msg.type);
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  }
 
   return pdman_exec_process(spec, err);
 }
@@ -361,8 +381,9 @@ int pdman_spawn(const struct pdman_spawn_spec *spec,
   return pdman_error_wrap(err, "spawning container process");
 }
 
-int pdman_release(struct pdman_spawn_result *res, int timeout_ms,
-                  struct pdman_error *err) {
+/* Send sync `type` and wait for the child's execve (EOF) or its error. */
+static int go_and_wait_exec(struct pdman_spawn_result *res, int type,
+                            int timeout_ms, struct pdman_error *err) {
   struct pdman_sync_msg msg;
   int ret, died_early;
 
@@ -370,8 +391,7 @@ int pdman_release(struct pdman_spawn_result *res, int timeout_ms,
   if (res->pid <= 0 || res->sync_fd < 0)
     return pdman_error_set(err, EINVAL, "release: no child waiting");
 
-  /* sync 2: parent wrote the ID maps (and network, cgroup) */
-  ret = pdman_sync_send(res->sync_fd, PDMAN_SYNC_MAPS_WRITTEN, 0, NULL, err);
+  ret = pdman_sync_send(res->sync_fd, type, 0, NULL, err);
   if (ret < 0 && err->errnum != EPIPE) {
     reap(res, 1);
     return ret;
@@ -397,6 +417,36 @@ int pdman_release(struct pdman_spawn_result *res, int timeout_ms,
                           (int)msg.type);
   reap(res, 1);
   return ret;
+}
+
+int pdman_release(struct pdman_spawn_result *res, int timeout_ms,
+                  struct pdman_error *err) {
+  /* sync 2: parent wrote the ID maps (and network, cgroup) */
+  return go_and_wait_exec(res, PDMAN_SYNC_MAPS_WRITTEN, timeout_ms, err);
+}
+
+int pdman_release_early(struct pdman_spawn_result *res, struct pdman_error *err) {
+  int ret;
+
+  pdman_error_clear(err);
+  if (res->pid <= 0 || res->sync_fd < 0)
+    return pdman_error_set(err, EINVAL, "release: no child waiting");
+  /* sync 2: parent wrote the ID maps (and cgroup; the network follows) */
+  ret = pdman_sync_send(res->sync_fd, PDMAN_SYNC_MAPS_WRITTEN, 0, NULL, err);
+  /* EPIPE: the child is gone; pdman_network_ready reads its last message */
+  if (ret < 0 && err->errnum == EPIPE) {
+    pdman_error_clear(err);
+    return 0;
+  }
+  if (ret < 0)
+    reap(res, 1);
+  return ret;
+}
+
+int pdman_network_ready(struct pdman_spawn_result *res, int timeout_ms,
+                        struct pdman_error *err) {
+  /* sync 9: the container's network is configured */
+  return go_and_wait_exec(res, PDMAN_SYNC_NETWORK_READY, timeout_ms, err);
 }
 
 void pdman_abort(struct pdman_spawn_result *res) {

@@ -1,8 +1,10 @@
 """pasta (passt's namespace mode): the default rootless network.
 
 pasta joins the container's user and network namespaces by PID (the container
-waits at sync 1 meanwhile), creates a tap interface there and configures it like
-the host's (`--config-net`: the host's address, routes and MTU), then daemonizes:
+builds its root meanwhile and waits before its exec: runtime/spawn.py; it stays
+dumpable until then, for pasta to open /proc/PID/ns/*), creates a tap interface
+there and configures it like the host's (`--config-net`: the host's address, routes
+and MTU), then daemonizes:
 once the command returns, the published ports are bound on the host. It runs as
 the user, translating the container's frames to ordinary sockets of the user.
 

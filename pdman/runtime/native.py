@@ -9,6 +9,12 @@ imported on first use (about 1 ms), so importing this module costs nothing.
     ... write ID maps, network, cgroup for child.pid ...
     release(child)             # sync 2; returns once the command exec'd
 
+or, with spec.network_late (pasta still starting once the maps are written):
+
+    release_early(child)       # sync 2: the child builds its root meanwhile
+    ... wait for the network ...
+    network_ready(child)       # sync 9; returns once the command exec'd
+
 `pdman.runtime.spawn.spawn_container` does exactly that.
 """
 
@@ -189,6 +195,12 @@ class SpawnSpec(Record):
     sysctls: Sequence[tuple[str, str]] = ()
     #: --personality: personality(2)'s domain (None: inherited)
     personality: int | None = None
+    #: the network's helper (pasta) is still starting when the child is released:
+    #: `release_early`, then `network_ready` once it is; the command waits for that
+    network_late: bool = False
+    #: with network_late: the child stays dumpable until `network_ready` (the helper
+    #: opens /proc/PID/ns/*); only for a child alone in a PID namespace of its own
+    network_late_dumpable: bool = False
 
 
 class SpawnedChild:
@@ -463,6 +475,8 @@ def _to_c(spec: SpawnSpec, b: _Builder | None = None) -> tuple[Any, list[Any]]:
                | (lib.PDMAN_SHARE_PID if spec.share_pid else 0))
     _fill_join(b, c, spec)
     c.parent_death_signal = spec.parent_death_signal
+    c.network_late = int(spec.network_late)
+    c.network_late_dumpable = int(spec.network_late and spec.network_late_dumpable)
     c.timeout_ms = max(1, int(spec.timeout * 1000))
     return c, b.keep
 
@@ -528,6 +542,29 @@ def release(child: SpawnedChild, timeout: float = 30.0) -> None:
     ffi, lib = _native()
     err = ffi.new("struct pdman_error *")
     ret = lib.pdman_release(child._result, max(1, int(timeout * 1000)), err)
+    child._keepalive.clear()
+    if ret < 0:
+        _fail(ffi, err)
+
+
+def release_early(child: SpawnedChild) -> None:
+    """With `network_late`: let the child build its root (sync 2) while its network
+    is still being set up; it then waits for `network_ready`. Raises RuntimeFailure
+    only when the sync socket fails (the child is reaped then); a child that died
+    meanwhile is reported by `network_ready`."""
+    ffi, lib = _native()
+    err = ffi.new("struct pdman_error *")
+    if lib.pdman_release_early(child._result, err) < 0:
+        child._keepalive.clear()
+        _fail(ffi, err)
+
+
+def network_ready(child: SpawnedChild, timeout: float = 30.0) -> None:
+    """After `release_early`: the network is configured (sync 9); returns once the
+    command exec'd, raising as `release` does."""
+    ffi, lib = _native()
+    err = ffi.new("struct pdman_error *")
+    ret = lib.pdman_network_ready(child._result, max(1, int(timeout * 1000)), err)
     child._keepalive.clear()
     if ret < 0:
         _fail(ffi, err)

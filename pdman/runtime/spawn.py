@@ -8,6 +8,15 @@ maps and the release through `before_release(pid)`; the child waits there at
 sync 1 (native/pdman.h). A step that can overlap the ID maps (pasta setting up
 the network namespace) starts in `start_early(pid)`, which returns the function
 that waits for it.
+
+With `spec.network_late` that wait overlaps the child's own work too: the child
+is released (cgroup first) as soon as the maps are written, builds its root
+while pasta starts, and waits right before its exec for the word that the
+network is configured (sync 9), which comes once `finish` returned:
+
+    spawn -> start_early (pasta starts) -> ID maps -> before_release -> sync 2
+          -> finish (pasta ready, ports bound)   | child: mounts, pivot_root, ...
+          -> sync 9 -> exec
 """
 
 from __future__ import annotations
@@ -35,24 +44,32 @@ def spawn_container(
     `start_early` returned is called in every case once the maps are written
     (or failed), so that what it started is known to whoever cleans up.
     """
+    late = spec.network_late = bool(spec.network_late and start_early is not None)
     child = native.spawn(spec)
     try:
         finish = start_early(child.pid) if start_early is not None else None
         try:
             if spec.join_userns is None:  # a joined user namespace is mapped already
                 idmap.write_maps(child.pid, id_mapping)
+            if late:
+                if before_release is not None:
+                    before_release(child.pid)
+                native.release_early(child)   # sync 2: its mounts overlap pasta's start
         except BaseException:
             if finish is not None:
                 _quietly(finish)
             raise
         if finish is not None:
-            finish()
-        if before_release is not None:
+            finish()                          # the network is configured, ports bound
+        if before_release is not None and not late:
             before_release(child.pid)
     except BaseException:
-        native.abort(child)
+        native.abort(child)                   # never past sync 9: the command never ran
         raise
-    native.release(child, spec.timeout)
+    if late:
+        native.network_ready(child, spec.timeout)
+    else:
+        native.release(child, spec.timeout)
     return child.pid
 
 

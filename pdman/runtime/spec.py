@@ -177,6 +177,12 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
 
     if join_userns is not None and is_root_mode() and _same_userns(join_userns):
         join_userns = None   # root's containers share the host's: nothing to join
+    # pasta's start overlaps the child's mounts (runtime/spawn.py). Rootless, pasta
+    # opens /proc/PID/ns/* of the child, which stays dumpable for it until the
+    # network is ready: only when alone in a PID namespace of its own. Root's
+    # pasta joins a namespace file bound before it starts.
+    network_late = net["mode"] == "pasta" and join_userns is None and (
+        is_root_mode() or (pid.get("mode") != "host" and join_pidns is None))
     return SpawnSpec(
         argv=argv,
         rootfs=rootfs,
@@ -211,6 +217,8 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
         join_netns=join_netns,
         join_ipcns=join_ipcns,
         join_utsns=join_utsns,
+        network_late=network_late,
+        network_late_dumpable=network_late and not is_root_mode(),
     )
 
 

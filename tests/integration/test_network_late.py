@@ -1,0 +1,121 @@
+"""pasta's start-up overlaps the container's own set-up (runtime/spawn.py: the child
+is released once its ID maps are written, builds its root while pasta starts, and
+waits right before its exec until pdman says the network is configured -- sync 9
+of native/pdman.h). What a user checks:
+
+- the command sees its network configured from its first instruction, every time;
+- a pasta that fails leaves no container process and no pasta behind, and its
+  error reaches the user as before.
+
+A container process or a pasta left behind would outlive the pdman that made it:
+`pdman run` is started under a child subreaper here, which inherits every orphan of
+it (pasta daemonizes, the monitor of `run -d` is a grandchild): once pdman exited,
+the subreaper must have no live descendant left.
+"""
+
+from __future__ import annotations
+
+import errno
+import shutil
+import socket
+import subprocess
+import sys
+import pytest
+
+from tests.bed.runner import run_pdman
+
+#: runs ARGV under a child subreaper; prints its exit code, then one line per process
+#: still alive below it after it exited (its orphans were reparented to us)
+SUBREAPER = r"""
+import ctypes, os, subprocess, sys, time
+PR_SET_CHILD_SUBREAPER = 36
+libc = ctypes.CDLL(None, use_errno=True)
+assert libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+proc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+sys.stderr.write(proc.stderr.decode(errors="replace"))
+print(proc.returncode)
+me = str(os.getpid())
+def children():
+    out = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if fields[1] == me:
+            out.append((int(pid), fields[0], cmd))
+    return out
+time.sleep(0.2)          # a process that is still on its way out
+while True:              # reap what pdman's children left to us
+    try:
+        if os.waitpid(-1, os.WNOHANG)[0] == 0:
+            break
+    except ChildProcessError:
+        break
+for pid, state, cmd in children():
+    print(f"{pid} {state} {cmd}")
+"""
+
+
+def run_under_subreaper(env: dict[str, str], *args: str) -> tuple[int, list[str], str]:
+    exe = shutil.which("pdman", path=env["PATH"])
+    assert exe is not None
+    proc = subprocess.run([sys.executable, "-c", SUBREAPER, exe, *args], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    code, *left = proc.stdout.splitlines()
+    return int(code), left, proc.stderr
+
+
+def test_first_instruction_sees_its_network_configured(busybox: str,
+                                                       registry_env: dict[str, str]) -> None:
+    """`ip` as the container's command (no shell before it): the interface pasta made
+    is up with its address when it first looks, run after run."""
+    for _ in range(8):
+        out = run_pdman("run", "--rm", busybox, "ip", "-o", "-4", "addr", "show", "up",
+                        env=registry_env).stdout
+        configured = [ln for ln in out.splitlines()
+                      if " inet " in ln and not ln.split()[1].startswith("lo")]
+        assert configured, out
+    # the same from the first read of /sys: the tap exists and is up
+    for _ in range(4):
+        out = run_pdman("run", "--rm", busybox, "cat", "/proc/net/route",
+                        env=registry_env).stdout
+        assert len(out.splitlines()) > 1, out   # a route through pasta's interface
+
+
+@pytest.mark.parametrize("mode", ["--rm", "-d"])
+def test_failing_pasta_leaves_no_container_and_no_pasta(busybox: str,
+                                                         registry_env: dict[str, str],
+                                                         mode: str) -> None:
+    code, left, err = run_under_subreaper(
+        registry_env, "run", mode, "--name", "nopasta", "--network", "pasta:--no-such-option",
+        busybox, "sleep", "60")
+    assert code == 125, err
+    assert "pasta could not set up the container's network" in err, err
+    assert "no-such-option" in err, err
+    assert left == [], left             # no container process, no pasta, no monitor
+    ps = run_pdman("ps", "--filter", "name=^nopasta$", "--format", "{{.State}}",
+                   env=registry_env).stdout.split()
+    assert "running" not in ps
+    run_pdman("rm", "-f", "nopasta", env=registry_env, check=False)
+
+
+def test_published_port_bound_when_run_d_returns(busybox: str,
+                                                 registry_env: dict[str, str]) -> None:
+    """The ports lock and pasta's wait still end before `run -d` returns: the port is
+    taken on the host at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    run_pdman("run", "-d", "--name", "early", "-p", f"{port}:80", busybox, "sleep", "60",
+              env=registry_env)
+    try:
+        with socket.socket() as taken, pytest.raises(OSError) as exc:
+            taken.bind(("127.0.0.1", port))
+        assert exc.value.errno == errno.EADDRINUSE
+    finally:
+        run_pdman("rm", "-f", "early", env=registry_env)
