@@ -16,7 +16,7 @@ from pdman.cli.groups import top
 from pdman.errors import EXIT_ENGINE
 
 # declaration modules register their commands on import
-from pdman.cli.commands import build, completion, connections, container_files, containers, events, image_transfer, images, inspect, kube, lifecycle, networks, pods, resources, secrets, system, systemd, userns, volumes  # noqa: F401,E402
+from pdman.cli.commands import build, completion, connections, container_files, containers, events, image_transfer, images, inspect, kube, lifecycle, manifests, networks, pods, resources, secrets, system, systemd, userns, volumes  # noqa: F401,E402
 
 
 def _version(value: bool) -> None:
