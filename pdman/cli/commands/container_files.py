@@ -65,6 +65,9 @@ def runlabel(
         "--replace", help="Remove the container --name names first, if it exists.")] = False,
     tls_verify: Annotated[Optional[str], typer.Option(
         "--tls-verify", metavar="BOOL", help="Require HTTPS for the pull (true/false).")] = None,
+    cert_dir: Annotated[Optional[str], typer.Option(
+        "--cert-dir", help="Use the CA certificates in this directory for the pull's "
+                           "registry.")] = None,
 ) -> None:
     """Run the command line an image keeps in a label (podman's IMAGE and NAME words
     replaced; a leading podman or docker is pdman)."""

@@ -41,6 +41,9 @@ Authfile = Annotated[Optional[str], typer.Option(
                        "$XDG_RUNTIME_DIR/containers/auth.json).")]
 Creds = Annotated[Optional[str], typer.Option(
     "--creds", metavar="USER[:PASSWORD]", help="Credentials for the registry.")]
+CertDir = Annotated[Optional[str], typer.Option(
+    "--cert-dir", help="Use the certificates (*.crt CA files) in this directory for the "
+                       "registry, instead of its certs.d directories.")]
 
 
 @handled_by("images.pull")
@@ -55,6 +58,10 @@ def pull(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no progress, only the image ID.")] = False,
     creds: Creds = None,
     authfile: Authfile = None,
+    cert_dir: CertDir = None,
+    all_tags: Annotated[bool, typer.Option(
+        "--all-tags", "-a", help="Pull every tag of the repository (name it without a "
+                                 "tag).")] = False,
 ) -> None:
     """Pull an image from a registry: manifest, config and layers, each verified against
     its digest; layers already stored are reused. Prints the image ID.
@@ -187,6 +194,9 @@ def login(
     get_login: Annotated[bool, typer.Option("--get-login", help="Print the user name stored for the registry.")] = False,
     tls_verify: TlsVerify = None,
     authfile: Authfile = None,
+    cert_dir: CertDir = None,
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", "-v", help="Also print the credentials file used.")] = False,
 ) -> None:
     """Log in to a registry: the credentials are checked with it, then stored (0600) in the
     containers auth.json that pull uses."""

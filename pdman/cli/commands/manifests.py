@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from pdman.cli import groups
-from pdman.cli.commands.images import Authfile, Creds, TlsVerify
+from pdman.cli.commands.images import Authfile, CertDir, Creds, TlsVerify
 from pdman.cli.decl import handled_by
 
 All = Annotated[bool, typer.Option(
@@ -24,9 +24,6 @@ Variant = Annotated[Optional[str], typer.Option(
     "--variant", help="Override the architecture variant recorded for the image.")]
 Features = Annotated[Optional[list[str]], typer.Option(
     "--features", help="Override the features recorded for the image.")]
-CertDir = Annotated[Optional[str], typer.Option(
-    "--cert-dir", help="Use the certificates (*.crt, *.cert, *.key) in this directory for the "
-                       "registry, instead of /etc/containers/certs.d/REGISTRY.")]
 
 
 @handled_by("manifests.create")
