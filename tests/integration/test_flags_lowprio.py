@@ -130,3 +130,95 @@ def test_push_compression_format(pd: Run, busybox: str, testbed: Any) -> None:
     assert pd("manifest", "inspect", dest).returncode == 0
     zstd = pd("push", "--compression-format", "zstd", busybox, dest, check=False)
     assert zstd.returncode == 125 and "gzip" in zstd.stderr
+
+
+def _until(stream_read: Callable[[], bytes], marker: bytes, count: int) -> bytes:
+    """Read until `marker` was seen `count` times (the caller kills the process after)."""
+    seen = b""
+    while seen.count(marker) < count:
+        chunk = stream_read()
+        if not chunk:
+            break
+        seen += chunk
+    return seen
+
+
+def _streamed(registry_env: dict[str, str], args: list[str], marker: bytes, tty: bool) -> bytes:
+    """What `pdman ARGS` printed up to its second `marker`, on a terminal or a pipe."""
+    import pty
+    import select
+    import shutil
+
+    exe = shutil.which("pdman", path=registry_env["PATH"])
+    assert exe
+    if tty:
+        master, slave = pty.openpty()
+        proc = subprocess.Popen([exe, *args], env=registry_env, stdin=subprocess.DEVNULL,
+                                stdout=slave, stderr=subprocess.PIPE)
+        os.close(slave)
+    else:
+        proc = subprocess.Popen([exe, *args], env=registry_env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        master = proc.stdout.fileno()  # type: ignore[union-attr]
+
+    def read() -> bytes:
+        ready, _, _ = select.select([master], [], [], 60)   # a guard, not a measure
+        if not ready:
+            return b""
+        try:
+            return os.read(master, 65536)
+        except OSError:
+            return b""
+    try:
+        out = _until(read, marker, 2)
+    finally:
+        proc.kill()
+        proc.wait()
+        if tty:
+            os.close(master)
+    assert out.count(marker) >= 2, (out, proc.stderr.read() if proc.stderr else b"")
+    return out
+
+
+def test_stats_no_reset_and_ps_watch(registry_env: dict[str, str], busybox: str) -> None:
+    cleared = _streamed(registry_env, ["stats", "--interval", "1"], b"CPU %", tty=True)
+    assert b"\033[2J" in cleared
+    kept = _streamed(registry_env, ["stats", "--interval", "1", "--no-reset"], b"CPU %",
+                     tty=True)
+    assert b"\033[2J" not in kept
+    watched = _streamed(registry_env, ["ps", "--watch", "1"], b"CONTAINER ID", tty=False)
+    assert watched.count(b"\033[H\033[2J") >= 2
+    from tests.bed.runner import run_pdman
+
+    assert run_pdman("ps", "--sync", "-q", env=registry_env).returncode == 0
+
+
+def _graceful_container(pd: Run, busybox: str, out: Path, *extra: str) -> None:
+    """A container that writes /out/mark when its stop signal (TERM) arrives."""
+    out.mkdir()
+    os.chmod(out, 0o777)
+    pd("run", "-d", "--name", "graceful", "-v", f"{out}:/out", *extra, busybox, "sh", "-c",
+       "trap 'echo stopped > /out/mark; exit 0' TERM; echo up > /out/up; "
+       "while :; do sleep 0.2; done")
+    for _ in range(600):                      # until its trap is in place
+        if (out / "up").exists():
+            break
+        import time
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("kind", ["volume", "network"])
+def test_rm_time_stops_the_users_first(pd: Run, busybox: str, tmp_path: Path,
+                                       kind: str) -> None:
+    pd(kind, "create", "used")
+    extra = ["-v", "used:/data"] if kind == "volume" else ["--network", "used"]
+    _graceful_container(pd, busybox, tmp_path / "graceful", *extra)
+    pd(kind, "rm", "-f", "-t", "20", "used")
+    assert (tmp_path / "graceful" / "mark").read_text().strip() == "stopped"
+    assert pd("container", "exists", "graceful", check=False).returncode == 1
+    assert pd(kind, "exists", "used", check=False).returncode == 1
+    # without -t the users are killed at once, as `rm -f`: no stop signal
+    pd(kind, "create", "used")
+    _graceful_container(pd, busybox, tmp_path / "killed", *extra)
+    pd(kind, "rm", "-f", "used")
+    assert not (tmp_path / "killed" / "mark").exists()
