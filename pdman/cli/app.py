@@ -58,11 +58,14 @@ def main_callback(
         "--remote", "-r", help="Run the command through an API service: the URL of "
         "--url/$CONTAINER_HOST, else the default connection, else the local service's "
         "socket.")] = False,
+    noout: Annotated[bool, typer.Option(
+        "--noout", help="Send the command's standard output to /dev/null (errors still "
+        "reach standard error).")] = False,
 ) -> None:
     """Rootless, daemonless container engine (podman-style)."""
     ctx.obj = GlobalOptions(root=root, runroot=runroot, log_level=log_level,
                             events_backend=events_backend, url=url, connection=connection,
-                            identity=identity, remote=remote)
+                            identity=identity, remote=remote, noout=noout)
 
 
 #: podman's boolean flags that scripts give a value (`pod create --infra=false`)

@@ -222,3 +222,21 @@ def test_rm_time_stops_the_users_first(pd: Run, busybox: str, tmp_path: Path,
     _graceful_container(pd, busybox, tmp_path / "killed", *extra)
     pd(kind, "rm", "-f", "used")
     assert not (tmp_path / "killed" / "mark").exists()
+
+
+def test_noout_rmi_no_prune_and_prune_external(pd: Run, busybox: str) -> None:
+    quiet = pd("--noout", "images")
+    assert quiet.stdout == "" and pd("images", "-q").stdout.strip()
+    # at the descriptor: a container's output that pdman passes on goes too
+    assert pd("--noout", "run", "--rm", "--network", "none", busybox, "echo", "hi").stdout == ""
+    failed = pd("--noout", "image", "inspect", "no-such-image", check=False)
+    assert failed.returncode != 0 and "no-such-image" in failed.stderr
+
+    pd("run", "--name", "c1", "--network", "none", busybox, "touch", "/x")
+    pd("commit", "c1", "child:1")
+    pd("rm", "c1")
+    removed = pd("rmi", "--no-prune", "child:1").stdout
+    assert "Untagged: localhost/child:1" in removed
+    assert pd("image", "exists", busybox).returncode == 0      # the parent stays
+    assert pd("image", "prune", "--external", "-f").returncode == 0
+    assert pd("image", "exists", busybox).returncode == 0      # named: not dangling

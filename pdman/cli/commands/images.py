@@ -126,6 +126,9 @@ def rmi(
         "--force", "-f", help="Also remove images used by containers (and those containers), "
                               "and images named by ID that have several tags.")] = False,
     ignore: Annotated[bool, typer.Option("--ignore", "-i", help="Ignore images that do not exist.")] = False,
+    no_prune: Annotated[bool, typer.Option(
+        "--no-prune", help="Keep the image's dangling parent images: pdman's rmi always "
+                           "does (remove them with `image prune`).")] = False,
 ) -> None:
     """Remove images. A name that is one of several tags of an image is only untagged;
     layers shared with other images stay. Exit code 1: an image was not found; 2: an
@@ -166,6 +169,9 @@ def prune(
     all: Annotated[bool, typer.Option("--all", "-a", help="Remove every image no container uses, not only dangling ones.")] = False,
     force: Annotated[bool, typer.Option("--force", "-f", help="Do not ask for confirmation.")] = False,
     filter: Filter = None,
+    external: Annotated[bool, typer.Option(
+        "--external", help="Also images used only by other tools' containers: pdman's store "
+                           "holds only its own containers, so this changes nothing.")] = False,
 ) -> None:
     """Remove dangling images (those without a name), or with --all every image no
     container uses. Prints the IDs removed."""

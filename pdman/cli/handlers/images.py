@@ -163,7 +163,7 @@ def untag(g: GlobalOptions, image: str, names: list[str] | None) -> int:
 
 
 def rmi(g: GlobalOptions, images: list[str] | None, all: bool, force: bool,
-        ignore: bool) -> int:
+        ignore: bool, no_prune: bool = False) -> int:
     import sys
 
     from pdman.engine.image_removal import remove_images
@@ -255,7 +255,8 @@ def tree(g: GlobalOptions, image: str, format: str | None) -> int:
     return 0
 
 
-def prune(g: GlobalOptions, all: bool, force: bool, filter: list[str] | None) -> int:
+def prune(g: GlobalOptions, all: bool, force: bool, filter: list[str] | None,
+          external: bool = False) -> int:
     import sys
 
     from pdman.cli.humanize import size
