@@ -240,3 +240,41 @@ def test_noout_rmi_no_prune_and_prune_external(pd: Run, busybox: str) -> None:
     assert pd("image", "exists", busybox).returncode == 0      # the parent stays
     assert pd("image", "prune", "--external", "-f").returncode == 0
     assert pd("image", "exists", busybox).returncode == 0      # named: not dangling
+
+
+def test_image_and_volume_mount_inside_unshare(pd: Run, busybox: str,
+                                               registry_env: dict[str, str]) -> None:
+    import shutil
+
+    for args in (["image", "mount", busybox], ["image", "unmount", busybox],
+                 ["volume", "mount", "v1"], ["volume", "unmount", "v1"]):
+        outside = pd(*args, check=False)
+        assert outside.returncode == 125, args
+        assert "must execute `pdman unshare` first" in outside.stderr
+    pd("volume", "create", "v1")
+    pd("volume", "create", "--opt", "type=tmpfs", "--opt", "device=tmpfs", "--opt", "o=size=1m",
+       "t1")
+    exe = shutil.which("pdman", path=registry_env["PATH"])
+    image_id = json.loads(pd("image", "inspect", busybox).stdout)[0]["Id"]
+    script = (
+        f'p=$({exe} image mount {busybox}) && echo "$p" && test -x "$p/bin/sh" && '
+        f'(touch "$p/new" 2>/dev/null && echo writable || echo read-only) && '
+        f'{exe} image mount && {exe} image unmount {busybox} && '
+        f'echo images: $({exe} image mount | wc -l) && '
+        f'v=$({exe} volume mount v1) && echo "$v" && echo data > "$v/file" && '
+        f't=$({exe} volume mount t1) && stat -f -c %T "$t" && {exe} volume unmount t1 && '
+        f'stat -f -c %T "$t"')
+    done = pd("unshare", "sh", "-c", script)
+    lines = done.stdout.splitlines()
+    path = lines[0]
+    assert path.endswith(image_id)
+    assert lines[1] == "read-only"
+    assert lines[2].split()[0] == image_id[:12] and lines[2].split()[-1] == path
+    assert lines[3] == image_id
+    assert lines[4] == "images: 0"
+    volume_path = json.loads(pd("volume", "inspect", "v1").stdout)[0]["Mountpoint"]
+    assert lines[5] == volume_path
+    assert lines[6] == "tmpfs" and lines[7] == "t1" and lines[8] != "tmpfs"
+    # what was written through the volume's mount point is the volume's
+    assert pd("run", "--rm", "--network", "none", "-v", "v1:/v", busybox,
+              "cat", "/v/file").stdout == "data\n"
