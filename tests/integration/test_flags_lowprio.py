@@ -278,3 +278,25 @@ def test_image_and_volume_mount_inside_unshare(pd: Run, busybox: str,
     # what was written through the volume's mount point is the volume's
     assert pd("run", "--rm", "--network", "none", "-v", "v1:/v", busybox,
               "cat", "/v/file").stdout == "data\n"
+
+
+def test_image_diff(pd: Run, busybox: str) -> None:
+    pd("run", "--name", "c1", "--network", "none", busybox, "sh", "-c",
+       "echo new > /added && echo more >> /etc/group && rm /bin/vi")
+    pd("commit", "c1", "child:1")
+    changes = pd("image", "diff", "child:1").stdout.splitlines()
+    assert {"A /added", "C /etc/group", "D /bin/vi"} <= set(changes)
+    assert not any(line.endswith("/bin/sh") for line in changes)
+    # between an image and one built on it: the same, in either order
+    assert pd("image", "diff", busybox, "child:1").stdout.splitlines() == changes
+    assert pd("image", "diff", "child:1", busybox).stdout.splitlines() == changes
+    doc = json.loads(pd("image", "diff", "--format", "json", "child:1").stdout)
+    assert "/added" in doc["added"] and "/bin/vi" in doc["deleted"]
+    # two layers on top: added then deleted is no change
+    pd("run", "--name", "c2", "--network", "none", "child:1", "sh", "-c",
+       "rm /added && echo y > /y")
+    pd("commit", "c2", "grand:1")
+    both = pd("image", "diff", busybox, "grand:1").stdout.splitlines()
+    assert "A /y" in both and "D /bin/vi" in both
+    assert not any(line.endswith(" /added") for line in both)
+    assert "D /added" in pd("image", "diff", "grand:1").stdout.splitlines()

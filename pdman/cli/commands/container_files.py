@@ -74,3 +74,17 @@ def runlabel(
 
 
 groups.register(runlabel, (groups.container, "runlabel"), stop_at_args=True)
+
+
+@handled_by("container_files.image_diff")
+def image_diff(
+    image: Annotated[str, typer.Argument(help="The image (name or ID).")],
+    other: Annotated[Optional[str], typer.Argument(
+        help="An image built on IMAGE, or its base: the changes between the two.")] = None,
+    format: Annotated[Optional[str], typer.Option(
+        "--format", help="json: the changes as JSON (added, changed, deleted).")] = None,
+) -> None:
+    """Show what an image's top layer changes: A (added), C (changed), D (deleted)."""
+
+
+groups.register(image_diff, (groups.image, "diff"))

@@ -12,11 +12,21 @@ from pdman.errors import UsageError
 
 
 
-def diff(g: GlobalOptions, container: str, format: str | None) -> int:
-    from pdman.cli import output
+def image_diff(g: GlobalOptions, image: str, other: str | None, format: str | None) -> int:
     from pdman.engine import container_files
 
-    changes = container_files.diff(g.context(), container)
+    return _print_changes(container_files.image_diff(g.context(), image, other or ""), format)
+
+
+def diff(g: GlobalOptions, container: str, format: str | None) -> int:
+    from pdman.engine import container_files
+
+    return _print_changes(container_files.diff(g.context(), container), format)
+
+
+def _print_changes(changes: list[tuple[str, str]], format: str | None) -> int:
+    from pdman.cli import output
+
     if format == "json":
         kinds = {"A": "added", "C": "changed", "D": "deleted"}
         report: dict[str, list[str]] = {}
