@@ -16,7 +16,7 @@ from pdman.cli.groups import top
 from pdman.errors import EXIT_ENGINE
 
 # declaration modules register their commands on import
-from pdman.cli.commands import build, completion, connections, container_files, containers, events, image_transfer, images, inspect, kube, lifecycle, networks, pods, resources, secrets, system, systemd, userns, volumes  # noqa: F401,E402
+from pdman.cli.commands import build, completion, connections, container_files, containers, events, image_transfer, images, inspect, kube, lifecycle, manifests, networks, pods, resources, secrets, system, systemd, userns, volumes  # noqa: F401,E402
 
 
 def _version(value: bool) -> None:
@@ -58,11 +58,14 @@ def main_callback(
         "--remote", "-r", help="Run the command through an API service: the URL of "
         "--url/$CONTAINER_HOST, else the default connection, else the local service's "
         "socket.")] = False,
+    noout: Annotated[bool, typer.Option(
+        "--noout", help="Send the command's standard output to /dev/null (errors still "
+        "reach standard error).")] = False,
 ) -> None:
     """Rootless, daemonless container engine (podman-style)."""
     ctx.obj = GlobalOptions(root=root, runroot=runroot, log_level=log_level,
                             events_backend=events_backend, url=url, connection=connection,
-                            identity=identity, remote=remote)
+                            identity=identity, remote=remote, noout=noout)
 
 
 #: podman's boolean flags that scripts give a value (`pod create --infra=false`)

@@ -226,5 +226,5 @@ def try_run(argv: "list[str]") -> "int | None":
                       log_level=gvals.get("log_level") or "warn",
                       events_backend=gvals.get("events_backend"), url=gvals.get("url"),
                       connection=gvals.get("connection"), identity=gvals.get("identity"),
-                      remote=bool(gvals.get("remote")))
+                      remote=bool(gvals.get("remote")), noout=bool(gvals.get("noout")))
     return call_handler(command["handler"], g, options)

@@ -22,7 +22,8 @@ class GlobalOptions:
     def __init__(self, root: "str | Path | None" = None, runroot: "str | Path | None" = None,
                  log_level: str = "warn", events_backend: "str | None" = None,
                  url: "str | None" = None, connection: "str | None" = None,
-                 identity: "str | None" = None, remote: bool = False) -> None:
+                 identity: "str | None" = None, remote: bool = False,
+                 noout: bool = False) -> None:
         self.root = root
         self.runroot = runroot
         self.log_level = log_level
@@ -36,6 +37,14 @@ class GlobalOptions:
         self.connection = connection
         self.identity = identity
         self.remote = remote
+        if noout:
+            # podman's --noout: the command's stdout goes to /dev/null (at the fd, so a
+            # container's output that pdman passes on goes there too); stderr stays
+            import os
+
+            fd = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(fd, 1)
+            os.close(fd)
 
     def is_remote(self) -> bool:
         """Whether verbs go to an API service: --url, --connection or --remote, or

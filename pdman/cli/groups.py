@@ -27,6 +27,8 @@ image = typer.Typer(help="Manage images.", context_settings=_SETTINGS, no_args_i
 volume = typer.Typer(help="Manage volumes.", context_settings=_SETTINGS, no_args_is_help=True)
 network = typer.Typer(help="Manage networks.", context_settings=_SETTINGS, no_args_is_help=True)
 secret = typer.Typer(help="Manage secrets.", context_settings=_SETTINGS, no_args_is_help=True)
+manifest = typer.Typer(help="Manage manifest lists (multi-platform images) and image indexes.",
+                       context_settings=_SETTINGS, no_args_is_help=True)
 pod = typer.Typer(help="Manage pods: containers that share namespaces and published ports.",
                   context_settings=_SETTINGS, no_args_is_help=True)
 system = typer.Typer(help="Manage pdman itself: info, disk use, checks.",
@@ -52,6 +54,7 @@ top.add_typer(image, name="image")
 top.add_typer(volume, name="volume")
 top.add_typer(network, name="network")
 top.add_typer(secret, name="secret")
+top.add_typer(manifest, name="manifest")
 top.add_typer(pod, name="pod")
 top.add_typer(system, name="system")
 top.add_typer(buildx, name="buildx")

@@ -128,6 +128,10 @@ def call_on_image(ctx: EngineContext, links: list[str], fn: Callable[..., T], *a
 
 def _changes(upper: str, lowers: list[str]) -> list[tuple[str, str]]:
     confine(READ_CAPS)
+    return _changes_of(upper, lowers)
+
+
+def _changes_of(upper: str, lowers: list[str]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     top = os.open(upper, fdtree.DIR_FLAGS)
     lower_fds = []
@@ -157,6 +161,47 @@ def diff(ctx: EngineContext, name: str) -> list[tuple[str, str]]:
     dirs = ContainerDirs(ctx.paths, rec.id)
     lowers = layer_paths(ctx.paths, rec.config["layers"])
     return run_in_userns(_changes, dirs.upper, lowers)
+
+
+def _layers_changes(layers: list[str], base: list[str]) -> list[tuple[str, str]]:
+    """The changes of `layers` (bottom first) over the `base` ones: each layer's, the
+    later winning; a path added then deleted is no change."""
+    confine(READ_CAPS)
+    merged: dict[str, str] = {}
+    for layer in layers:
+        for kind, path in _changes_of(layer, base):
+            if kind == "D" and merged.get(path) == "A":
+                del merged[path]
+            elif not (kind == "C" and merged.get(path) == "A"):
+                merged[path] = kind
+    return sorted(((k, p) for p, k in merged.items()), key=lambda c: c[1])
+
+
+def image_diff(ctx: EngineContext, image: str, other: str = "") -> list[tuple[str, str]]:
+    """`image diff IMAGE`: what its top layer changes over the layers below it;
+    `image diff BASE IMAGE` (either order): what the layers one has on top of the
+    other's change."""
+    from pdman.engine.images import image_rootfs_layers, resolve_image
+    from pdman.errors import UsageError
+    from pdman.runtime.idmap import run_in_userns
+    from pdman.runtime.spec import layer_paths
+
+    first = image_rootfs_layers(ctx, resolve_image(ctx, image).id)
+    if not other:
+        base, top = first[:-1], first[-1:]
+    else:
+        second = image_rootfs_layers(ctx, resolve_image(ctx, other).id)
+        if second[:len(first)] == first:
+            base, top = first, second[len(first):]
+        elif first[:len(second)] == second:
+            base, top = second, first[len(second):]
+        else:
+            raise UsageError(f"{image} and {other} do not share their lower layers: pdman "
+                             "compares an image with one built on it",
+                             hint="give an image and its base image")
+    # the upper side is opened without following links: resolve pdman's own links first
+    return run_in_userns(_layers_changes, [os.path.realpath(p) for p in layer_paths(ctx.paths, top)],
+                         layer_paths(ctx.paths, base))
 
 
 # -- export ----------------------------------------------------------------------------

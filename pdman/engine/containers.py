@@ -774,6 +774,15 @@ class RemoveOptions:
         self.pod_removal = pod_removal    # `pod rm`: its infra container may go too
 
 
+def stop_then_remove(ctx: EngineContext, name: str, stop_timeout: int | None) -> str:
+    """A forced removal; given `stop_timeout` (`-t N`), a stop with that grace first."""
+    if stop_timeout is not None:
+        from pdman.engine import lifecycle
+
+        lifecycle.stop(ctx, lifecycle.StopOptions(name, stop_timeout))
+    return remove(ctx, RemoveOptions(name=name, force=True))
+
+
 def remove(ctx: EngineContext, options: RemoveOptions) -> str:
     """`rm`: a running container only with force (killed first). Returns the ID."""
     import signal

@@ -45,8 +45,11 @@ def save(ctx: EngineContext, options: SaveOptions) -> None:
     if not options.images:
         raise UsageError("save needs at least one image", hint="pdman save -o FILE IMAGE...")
     images = archive.resolve_for_save(ctx, options.images)
-    write = archive.write_docker_archive if options.format == "docker-archive" \
-        else archive.write_oci_archive
+    if options.format == "docker-archive":
+        write = archive.write_docker_archive
+    else:
+        def write(ctx: EngineContext, images: Any, out: Any) -> None:
+            archive.write_oci_archive(ctx, images, out, uncompressed=options.uncompressed)
     _save_to(ctx, options, images, write)
     from pdman.engine import events
 
@@ -271,11 +274,31 @@ def _freeze(ctx: EngineContext, container_id: str, status: str) -> bool:
     return True
 
 
+def _squashed(ctx: EngineContext, layers: "list[Any]", upper_tar: str, area: str) -> str:
+    """`commit --squash`: the image's layers and the container's changes merged into
+    one tar (build --squash-all's merge); returns its path."""
+    from pdman.engine.build_squash import merge
+    from pdman.storage.blobs import BlobStore
+
+    blobs = BlobStore(ctx.paths.blobs, ctx.paths.tmp)
+    out = os.path.join(area, "squashed.tar")
+    merge([*(blobs.path(l.digest) for l in layers), upper_tar], out, keep_whiteouts=False)
+    os.unlink(upper_tar)
+    return out
+
+
 def commit(ctx: EngineContext, options: CommitOptions) -> NewImageReport:
     from pdman.image.commit_layer import write_upper_tar
     from pdman.image.ingest import LayerIngest, register_image
     from pdman.storage import container_records, image_records
 
+    from pdman.image import manifest
+
+    if options.format not in ("oci", "docker"):
+        from pdman.errors import UsageError
+
+        raise UsageError(f"unrecognized image type {options.format!r}",
+                         hint="--format takes oci or docker")
     rec = container_records.find(ctx.catalog, options.container)
     names = target_name(options.image)
     if not rec.image_id:
@@ -284,6 +307,12 @@ def commit(ctx: EngineContext, options: CommitOptions) -> NewImageReport:
                          hint=f"pdman import a tarball of {(rec.config.get('rootfs') or {}).get('path', 'it')} instead")
     parent = image_records.get(ctx.catalog, rec.image_id)
     config = json.loads(json.dumps(parent.config))
+    if options.include_volumes:
+        volumes = config.setdefault("config", {}).get("Volumes") or {}
+        for m in rec.config.get("mounts", []):
+            if m.get("type") in ("volume", "bind") and not m.get("from_container"):
+                volumes[m["destination"]] = {}
+        config["config"]["Volumes"] = volumes
     apply_changes(config, options.changes)
     created = _now()
     with LayerIngest(ctx, "commit") as ingest:
@@ -305,21 +334,33 @@ def commit(ctx: EngineContext, options: CommitOptions) -> NewImageReport:
                 raise StorageError(f"layer {diff_id[:19]} of image {parent.id[:12]} has no "
                                    "stored blob", hint="pull the image again")
             parent_layers.append(have)
+        if options.squash:
+            tar_path = _squashed(ctx, parent_layers, tar_path, ingest.area)
+            parent_layers = []
         layer = ingest.add(gzip_chunks(tar_path), what=f"the writable layer of {rec.name}")
         os.unlink(tar_path)
     config["created"] = created
     if options.author:
         config["author"] = options.author
     config.setdefault("rootfs", {"type": "layers", "diff_ids": []})
-    config["rootfs"]["diff_ids"] = [*parent.layers, layer.diff_id]
+    config["rootfs"]["diff_ids"] = [*(l.diff_id for l in parent_layers), layer.diff_id]
     entry: dict[str, Any] = {"created": created,
                              "created_by": "pdman commit " + rec.name}
     if options.message:
         entry["comment"] = options.message
     if options.author:
         entry["author"] = options.author
-    config["history"] = [*(config.get("history") or []), entry]
-    image = register_image(ctx, json.dumps(config).encode(), [*parent_layers, layer], names)
+    history = config.get("history") or []
+    if options.squash:
+        # the merged layers' entries stay, marked empty: the one layer is the new entry's
+        history = [dict(h, empty_layer=True) for h in history]
+    config["history"] = [*history, entry]
+    image = register_image(ctx, json.dumps(config).encode(), [*parent_layers, layer], names,
+                           manifest_type=manifest.DOCKER_MANIFEST if options.format == "docker"
+                           else manifest.OCI_MANIFEST)
+    if options.iidfile:
+        with open(options.iidfile, "w", encoding="utf-8") as f:
+            f.write("sha256:" + image.id)
     from pdman.engine import events
 
     events.container_event(ctx.paths, "commit", rec)

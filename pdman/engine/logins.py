@@ -32,7 +32,8 @@ def login(options: LoginOptions, transport: object = None) -> str:
     insecure = conf.is_insecure(registry) or options.tls_verify is False
     creds = auth.Credentials(options.username, options.password)
     with RegistryClient(registry, insecure=insecure, credentials=creds,
-                        transport=transport) as client:  # type: ignore[arg-type]
+                        transport=transport,  # type: ignore[arg-type]
+                        cert_dir=options.cert_dir) as client:
         client.check_login()
     return str(auth.store(registry, creds, options.authfile or None))
 

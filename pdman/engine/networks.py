@@ -225,9 +225,11 @@ def _remove_bridge(ctx: EngineContext, rec: NetworkRecord) -> None:
             nsexec.run_in(inf, bridge.remove_bridge, rec.interface)
 
 
-def remove(ctx: EngineContext, name: str, force: bool = False) -> str:
+def remove(ctx: EngineContext, name: str, force: bool = False,
+           stop_timeout: int | None = None) -> str:
     """`network rm`: refused while containers use it, unless `force`, which removes
-    those containers (podman's semantics). Returns the name."""
+    those containers (podman's semantics; stopped first, given `stop_timeout`, as
+    `rm -f -t`). Returns the name."""
     from pdman import network
     from pdman.engine import containers
     from pdman.network import modes
@@ -244,7 +246,7 @@ def remove(ctx: EngineContext, name: str, force: bool = False) -> str:
                             hint=f"remove them first, or `pdman network rm -f {rec.name}` "
                             "removes them too")
     for c in users:
-        containers.remove(ctx, containers.RemoveOptions(name=c.id, force=True))
+        containers.stop_then_remove(ctx, c.id, stop_timeout)
     if users:
         network.sweep(ctx)      # their teardown may still be running in another process
     _remove_bridge(ctx, rec)

@@ -27,6 +27,7 @@ class RunlabelOptions(Record):
     tls_verify: "bool | None" = None
     authfile: str = ""
     creds: str = ""
+    cert_dir: str = ""
 
 
 def _pdman() -> str:
@@ -49,7 +50,7 @@ def command(ctx: EngineContext, options: RunlabelOptions) -> "tuple[list[str], d
 
     image = images.ensure_image(ctx, options.image, "missing", PullOptions(
         reference=options.image, tls_verify=options.tls_verify, quiet=options.quiet,
-        authfile=options.authfile, creds=options.creds))
+        authfile=options.authfile, creds=options.creds, cert_dir=options.cert_dir))
     labels = (image.config.get("config") or {}).get("Labels") or {}
     text = labels.get(options.label)
     if not text:

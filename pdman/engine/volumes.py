@@ -128,7 +128,10 @@ def inspect(ctx: EngineContext, name: str) -> VolumeRecord:
     return volume_records.get(ctx.catalog, name)
 
 
-def remove(ctx: EngineContext, name: str, force: bool = False) -> None:
+def remove(ctx: EngineContext, name: str, force: bool = False,
+           stop_timeout: int | None = None) -> None:
+    """`volume rm`: refused while containers use it, unless `force`, which removes
+    them (stopped first, given `stop_timeout`, as `rm -f -t`)."""
     cat = ctx.catalog
     rec = volume_records.get(cat, name)
     users = volume_records.users(cat).get(name, [])
@@ -140,7 +143,7 @@ def remove(ctx: EngineContext, name: str, force: bool = False) -> None:
         from pdman.engine import containers
 
         for cid in users:
-            containers.remove(ctx, containers.RemoveOptions(name=cid, force=True))
+            containers.stop_then_remove(ctx, cid, stop_timeout)
     volume_records.delete(cat, name)
     shutil.rmtree(Path(rec.mountpoint).parent, ignore_errors=True)
     events.emit(ctx.paths, "volume", "remove", name=name)

@@ -18,6 +18,7 @@ class PushOptions:
     authfile: str = ""
     format: str = ""
     progress: Callable[[str], None] | None = None
+    cert_dir: str = ""
 
 
 @dataclass
@@ -33,6 +34,7 @@ class SaveOptions:
     images: list[str]
     output: str                               # a file path; "-" for stdout
     format: str = "docker-archive"            # or "oci-archive"
+    uncompressed: bool = False                # oci-archive: plain tar layers
 
 
 @dataclass
@@ -54,6 +56,10 @@ class CommitOptions:
     author: str = ""
     changes: list[str] = field(default_factory=list)
     pause: bool = True
+    format: str = "oci"                      # oci or docker: the manifest's media types
+    include_volumes: bool = False            # the container's volume paths become VOLUMEs
+    squash: bool = False                     # one layer: the image's and the container's
+    iidfile: str = ""                        # write sha256:ID there
 
 
 @dataclass

@@ -62,7 +62,8 @@ class PullOptions(_Fields):
                  variant: str = "", tls_verify: bool | None = None, creds: str = "",
                  authfile: str = "", quiet: bool = False,
                  progress: "Callable[[PullEvent], None] | None" = None,
-                 choose_registry: "Callable[[str, list[str]], str] | None" = None) -> None:
+                 choose_registry: "Callable[[str, list[str]], str] | None" = None,
+                 cert_dir: str = "") -> None:
         self.reference = reference
         self.platform = platform
         self.os = os
@@ -74,6 +75,7 @@ class PullOptions(_Fields):
         self.quiet = quiet
         self.progress = progress
         self.choose_registry = choose_registry
+        self.cert_dir = cert_dir            # --cert-dir: replaces certs.d for the registry
 
 
 class PullEvent(_Fields):
@@ -166,9 +168,11 @@ class LoginOptions(_Fields):
     """`pdman login`: store credentials after the registry accepted them."""
 
     def __init__(self, registry: str, username: str, password: str,
-                 tls_verify: bool | None = None, authfile: str = "") -> None:
+                 tls_verify: bool | None = None, authfile: str = "",
+                 cert_dir: str = "") -> None:
         self.registry = registry
         self.username = username
         self.password = password
         self.tls_verify = tls_verify
         self.authfile = authfile
+        self.cert_dir = cert_dir

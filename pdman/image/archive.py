@@ -131,8 +131,36 @@ class _HashingReader:
         return data
 
 
+def _uncompressed_manifest(ctx: EngineContext, rec: ImageRecord,
+                           doc: manifest.Manifest) -> tuple[bytes, manifest.Manifest, dict[str, str]]:
+    """`save --uncompressed`: the manifest with plain tar layers (named by their
+    diff_ids), and compressed blob digest -> diff_id for the layers to decompress."""
+    from pdman.storage import image_records
+
+    plain = "application/vnd.oci.image.layer.v1.tar"
+    records = {layer.diff_id: layer for layer in image_records.layers_of(ctx.catalog, rec.id)}
+    layers, source = [], {}
+    for desc, diff_id in zip(doc.layers, rec.layers):
+        kind = manifest.layer_compression(desc, rec.id[:12])
+        if not kind:
+            layers.append(desc)
+            continue
+        if kind != "gzip":
+            raise StorageError(f"layer {desc.digest[:19]} is {kind}-compressed: --uncompressed "
+                               "handles gzip layers", hint="save without --uncompressed")
+        source[diff_id] = desc.digest
+        layers.append(manifest.Descriptor(plain, diff_id, records[diff_id].size))
+    new = {"schemaVersion": 2, "mediaType": manifest.OCI_MANIFEST,
+           "config": {"mediaType": doc.config.media_type, "digest": doc.config.digest,
+                      "size": doc.config.size},
+           "layers": [{"mediaType": d.media_type, "digest": d.digest, "size": d.size}
+                      for d in layers]}
+    return (json.dumps(new).encode(),
+            manifest.Manifest(manifest.OCI_MANIFEST, doc.config, tuple(layers)), source)
+
+
 def write_oci_archive(ctx: EngineContext, images: list[tuple[ImageRecord, list[str]]],
-                      out: IO[bytes]) -> None:
+                      out: IO[bytes], uncompressed: bool = False) -> None:
     blobs = BlobStore(ctx.paths.blobs, ctx.paths.tmp)
     index: list[dict[str, Any]] = []
     written: set[str] = set()
@@ -142,17 +170,25 @@ def write_oci_archive(ctx: EngineContext, images: list[tuple[ImageRecord, list[s
         _add_dir(tar, "blobs/sha256")
         for rec, tags in images:
             raw, doc = image_manifest(ctx, rec, "oci")
+            compressed: dict[str, str] = {}
+            if uncompressed:
+                raw, doc, compressed = _uncompressed_manifest(ctx, rec, doc)
             mdigest = "sha256:" + hashlib.sha256(raw).hexdigest()
             for desc in (*doc.layers, doc.config):
                 name = "blobs/sha256/" + desc.digest.partition(":")[2]
                 if name in written:
                     continue
                 written.add(name)
+                info = tarfile.TarInfo(name)
+                info.mode = 0o644
+                if desc.digest in compressed:
+                    # decompressed as it is written: its size is the layer's tar size
+                    info.size = desc.size
+                    with gzip.open(blobs.path(compressed[desc.digest]), "rb") as f:
+                        tar.addfile(info, f)
+                    continue
                 with open(blobs.path(desc.digest), "rb") as f:
-                    info = tar.gettarinfo(fileobj=f, arcname=name)
-                    info.uid = info.gid = 0
-                    info.uname = info.gname = ""
-                    info.mode = 0o644
+                    info.size = os.fstat(f.fileno()).st_size
                     tar.addfile(info, f)
             name = "blobs/sha256/" + mdigest.partition(":")[2]
             if name not in written:

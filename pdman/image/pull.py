@@ -31,7 +31,7 @@ from typing import Any
 from pdman.engine.context import EngineContext
 from pdman.entities.images import PullEvent, PullOptions, PullReport
 from pdman.errors import (DigestMismatchError, ImageNotFound, LayerError, PdmanError,
-                          RegistryError, StorageError)
+                          RegistryError, StorageError, UsageError)
 from pdman.image import auth, manifest, reference, registries_conf
 from pdman.image import config as image_config
 from pdman.image.manifest import Descriptor, Index, Manifest
@@ -92,7 +92,7 @@ class _Pull:
         else:
             creds = auth.lookup(ref.domain, ref.path, o.authfile or None)
         return RegistryClient(endpoint.registry, insecure=insecure, credentials=creds,
-                              transport=self.transport)
+                              transport=self.transport, cert_dir=o.cert_dir)
 
     def resolve(self, client: RegistryClient, ref: reference.Reference,
                 endpoint: registries_conf.Endpoint) -> _Resolved:
@@ -328,6 +328,22 @@ class _Pull:
         image = self.register(r, config_raw, config, diff_ids)
         return PullReport(image.id, str(ref), image.digest, [_name_of(ref)], fetched, present,
                           list(self.warnings))
+
+
+def repository_tags(ctx: EngineContext, options: PullOptions, transport: Any = None) -> list[str]:
+    """`pull --all-tags`: the references of every tag of the repository options names
+    (which must have no tag or digest), as the registry lists them."""
+    p = _Pull(ctx, options, transport)
+    ref = reference.parse(options.reference)
+    if ref.tag or ref.digest:
+        raise UsageError(f"tag or digest given with --all-tags: {options.reference}",
+                         hint="name the repository only")
+    if ref.is_short:
+        ref = ref.with_domain(reference.DEFAULT_DOMAIN)
+    endpoint = p.conf.endpoints(ref)[-1]
+    with p.client(endpoint, ref) as client:
+        tags = client.tags(endpoint.repository)
+    return [f"{ref.name}:{t}" for t in tags]
 
 
 def remote_digest(ctx: EngineContext, options: PullOptions, transport: Any = None) -> str:

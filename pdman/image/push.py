@@ -170,7 +170,7 @@ def push_image(ctx: EngineContext, options: PushOptions, transport: Any = None) 
     report = PushReport(str(ref), "")
     say("Getting image source signatures")
     with RegistryClient(endpoint.registry, insecure=insecure, credentials=creds,
-                        transport=transport) as client:
+                        transport=transport, cert_dir=options.cert_dir) as client:
         def one(desc: Descriptor) -> None:
             if client.blob_exists(repo, desc.digest):
                 report.skipped.append(desc.digest)

@@ -167,13 +167,14 @@ def cert_dirs(registry: str) -> list[str]:
             os.path.join("/etc/containers/certs.d", registry)]
 
 
-def _tls_context(registry: str) -> "Any":
+def _tls_context(registry: str, cert_dir: str = "") -> "Any":
     """True (httpx's default verification), or an SSL context that also trusts the
-    CA certificates (`*.crt`) in the registry's certs.d directories."""
+    CA certificates (`*.crt`) in the registry's certs.d directories (or, given
+    `--cert-dir`, in that one instead, as podman's)."""
     import os
 
     cas = []
-    for d in cert_dirs(registry):
+    for d in [cert_dir] if cert_dir else cert_dirs(registry):
         try:
             cas += [os.path.join(d, n) for n in sorted(os.listdir(d)) if n.endswith(".crt")]
         except OSError:
@@ -215,7 +216,7 @@ class RegistryClient:
                  credentials: Credentials | None = None,
                  transport: httpx.BaseTransport | None = None, retries: int = 4,
                  backoff: float = 0.25, sleep: Callable[[float], None] = time.sleep,
-                 timeout: float = 60.0) -> None:
+                 timeout: float = 60.0, cert_dir: str = "") -> None:
         self.registry = registry
         self.host = DOCKER_HUB_API if registry == "docker.io" else registry
         self.insecure = insecure
@@ -229,7 +230,7 @@ class RegistryClient:
         self._tokens: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
         self._client = httpx.Client(
-            verify=False if insecure else _tls_context(registry), trust_env=not is_loopback(self.host), follow_redirects=True,
+            verify=False if insecure else _tls_context(registry, cert_dir), trust_env=not is_loopback(self.host), follow_redirects=True,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 30.0)), transport=transport,
             limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
             headers={"User-Agent": f"pdman/{__version__}"})

@@ -65,9 +65,26 @@ def runlabel(
         "--replace", help="Remove the container --name names first, if it exists.")] = False,
     tls_verify: Annotated[Optional[str], typer.Option(
         "--tls-verify", metavar="BOOL", help="Require HTTPS for the pull (true/false).")] = None,
+    cert_dir: Annotated[Optional[str], typer.Option(
+        "--cert-dir", help="Use the CA certificates in this directory for the pull's "
+                           "registry.")] = None,
 ) -> None:
     """Run the command line an image keeps in a label (podman's IMAGE and NAME words
     replaced; a leading podman or docker is pdman)."""
 
 
 groups.register(runlabel, (groups.container, "runlabel"), stop_at_args=True)
+
+
+@handled_by("container_files.image_diff")
+def image_diff(
+    image: Annotated[str, typer.Argument(help="The image (name or ID).")],
+    other: Annotated[Optional[str], typer.Argument(
+        help="An image built on IMAGE, or its base: the changes between the two.")] = None,
+    format: Annotated[Optional[str], typer.Option(
+        "--format", help="json: the changes as JSON (added, changed, deleted).")] = None,
+) -> None:
+    """Show what an image's top layer changes: A (added), C (changed), D (deleted)."""
+
+
+groups.register(image_diff, (groups.image, "diff"))

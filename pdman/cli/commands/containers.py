@@ -33,6 +33,12 @@ def ps(
         "--ns", help="Show the namespaces of each container instead: CONTAINER ID, NAMES, PID, "
                      "CGROUPNS, IPC, MNT, NET, PIDNS, USERNS, UTS (inode numbers; containers "
                      "of a pod share some).")] = False,
+    sync: Annotated[bool, typer.Option(
+        "--sync", help="Check each container's state with its processes first: pdman's ps "
+                       "always does.")] = False,
+    watch: Annotated[int, typer.Option(
+        "--watch", "-w", help="Print the list again every N seconds, on a cleared screen, "
+                              "until interrupted.")] = 0,
 ) -> None:
     """List containers. Columns: CONTAINER ID, IMAGE, COMMAND, CREATED, STATUS, PORTS, NAMES."""
 

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from pdman.cli import groups
-from pdman.cli.commands.images import Authfile, Creds, TlsVerify
+from pdman.cli.commands.images import Authfile, CertDir, Creds, TlsVerify
 from pdman.cli.decl import handled_by
 
 Change = Annotated[Optional[list[str]], typer.Option(
@@ -32,6 +32,13 @@ def push(
                                "own, so an unchanged pulled image keeps its digest).")] = None,
     digestfile: Annotated[Optional[str], typer.Option(
         "--digestfile", help="Write the digest of the pushed manifest to this file.")] = None,
+    cert_dir: CertDir = None,
+    compress: Annotated[bool, typer.Option(
+        "--compress", help="Compress layers when pushing to a dir: destination (pdman pushes "
+                           "to registries only, where layers are compressed: no effect).")] = False,
+    compression_format: Annotated[Optional[str], typer.Option(
+        "--compression-format", help="Compression of the layers pushed: gzip (pdman keeps "
+                                     "layers as pulled, gzip; zstd is refused).")] = None,
 ) -> None:
     """Push an image to a registry: blobs the registry lacks, then the manifest."""
 
@@ -47,6 +54,14 @@ def save(
     format: Annotated[str, typer.Option(
         "--format", help="Archive format: docker-archive or oci-archive.")] = "docker-archive",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no progress.")] = False,
+    multi_image_archive: Annotated[bool, typer.Option(
+        "--multi-image-archive", "-m", help="Take every argument as an image (pdman always "
+                                            "does: a docker-archive holds them all).")] = False,
+    uncompressed: Annotated[bool, typer.Option(
+        "--uncompressed", help="oci-archive: write the layers as plain tars.")] = False,
+    compress: Annotated[bool, typer.Option(
+        "--compress", help="Compress the layers of an oci-dir or docker-dir (pdman writes "
+                           "archives only, so it is refused, as podman refuses it for them).")] = False,
 ) -> None:
     """Save images to a tar archive (docker-archive holds several images)."""
 
@@ -82,6 +97,16 @@ def commit(
                               "cgroup v2 freezer is available, for a consistent snapshot (the "
                               "writable layer is read safely either way).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the image ID.")] = False,
+    format: Annotated[str, typer.Option(
+        "--format", "-f", help="Type of the image's manifest and config: oci or docker.")] = "oci",
+    iidfile: Annotated[Optional[str], typer.Option(
+        "--iidfile", help="Write the new image's ID (sha256:...) to this file.")] = None,
+    include_volumes: Annotated[bool, typer.Option(
+        "--include-volumes", help="Make the container's volume and bind mount paths VOLUMEs "
+                                  "of the image.")] = False,
+    squash: Annotated[bool, typer.Option(
+        "--squash", "-s", help="Merge the image's layers and the container's changes into one "
+                               "layer.")] = False,
 ) -> None:
     """Create an image from a container's changes: its writable layer becomes a new layer on
     top of the container's image. Prints the new image ID."""

@@ -41,6 +41,9 @@ Authfile = Annotated[Optional[str], typer.Option(
                        "$XDG_RUNTIME_DIR/containers/auth.json).")]
 Creds = Annotated[Optional[str], typer.Option(
     "--creds", metavar="USER[:PASSWORD]", help="Credentials for the registry.")]
+CertDir = Annotated[Optional[str], typer.Option(
+    "--cert-dir", help="Use the certificates (*.crt CA files) in this directory for the "
+                       "registry, instead of its certs.d directories.")]
 
 
 @handled_by("images.pull")
@@ -55,6 +58,10 @@ def pull(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no progress, only the image ID.")] = False,
     creds: Creds = None,
     authfile: Authfile = None,
+    cert_dir: CertDir = None,
+    all_tags: Annotated[bool, typer.Option(
+        "--all-tags", "-a", help="Pull every tag of the repository (name it without a "
+                                 "tag).")] = False,
 ) -> None:
     """Pull an image from a registry: manifest, config and layers, each verified against
     its digest; layers already stored are reused. Prints the image ID.
@@ -119,6 +126,9 @@ def rmi(
         "--force", "-f", help="Also remove images used by containers (and those containers), "
                               "and images named by ID that have several tags.")] = False,
     ignore: Annotated[bool, typer.Option("--ignore", "-i", help="Ignore images that do not exist.")] = False,
+    no_prune: Annotated[bool, typer.Option(
+        "--no-prune", help="Keep the image's dangling parent images: pdman's rmi always "
+                           "does (remove them with `image prune`).")] = False,
 ) -> None:
     """Remove images. A name that is one of several tags of an image is only untagged;
     layers shared with other images stay. Exit code 1: an image was not found; 2: an
@@ -159,6 +169,9 @@ def prune(
     all: Annotated[bool, typer.Option("--all", "-a", help="Remove every image no container uses, not only dangling ones.")] = False,
     force: Annotated[bool, typer.Option("--force", "-f", help="Do not ask for confirmation.")] = False,
     filter: Filter = None,
+    external: Annotated[bool, typer.Option(
+        "--external", help="Also images used only by other tools' containers: pdman's store "
+                           "holds only its own containers, so this changes nothing.")] = False,
 ) -> None:
     """Remove dangling images (those without a name), or with --all every image no
     container uses. Prints the IDs removed."""
@@ -187,6 +200,9 @@ def login(
     get_login: Annotated[bool, typer.Option("--get-login", help="Print the user name stored for the registry.")] = False,
     tls_verify: TlsVerify = None,
     authfile: Authfile = None,
+    cert_dir: CertDir = None,
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", "-v", help="Also print the credentials file used.")] = False,
 ) -> None:
     """Log in to a registry: the credentials are checked with it, then stored (0600) in the
     containers auth.json that pull uses."""

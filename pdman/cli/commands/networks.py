@@ -50,6 +50,10 @@ def rm(
     names: Annotated[list[str], typer.Argument(help="Networks to remove.")],
     force: Annotated[bool, typer.Option(
         "--force", "-f", help="Also remove the containers that use the network.")] = False,
+    time: Annotated[Optional[int], typer.Option(
+        "--time", "-t", help="With --force: seconds the containers get to stop (their stop "
+                             "signal) before they are killed (default: killed at once, as "
+                             "`rm -f`).")] = None,
 ) -> None:
     """Remove networks. A network that containers use is kept unless --force."""
 

@@ -22,6 +22,9 @@ def stats(
     format: Format = None,
     no_trunc: NoTrunc = False,
     latest: Latest = False,
+    no_reset: Annotated[bool, typer.Option(
+        "--no-reset", help="When streaming to a terminal, do not clear the screen between "
+                           "samples.")] = False,
 ) -> None:
     """Show containers' resource use from their cgroups. Columns: ID, NAME, CPU %,
     MEM USAGE / LIMIT, MEM %, NET IO, BLOCK IO, PIDS, CPU TIME, AVG CPU %."""

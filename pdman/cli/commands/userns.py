@@ -50,3 +50,42 @@ groups.register(unshare, (groups.top, "unshare"), stop_at_args=True)
 groups.register(mount, (groups.top, "mount"), (groups.container, "mount"))
 groups.register(unmount, (groups.top, "unmount"), (groups.container, "unmount"),
                 (groups.top, "umount"), (groups.container, "umount"))
+
+
+@handled_by("userns.image_mount")
+def image_mount(
+    images: Annotated[Optional[list[str]], typer.Argument(
+        help="Images to mount (none: list the mounted ones).")] = None,
+    all: Annotated[bool, typer.Option("--all", "-a", help="Mount every image.")] = False,
+    format: Annotated[Optional[str], typer.Option(
+        "--format", help="json: the mounted images as JSON.")] = None,
+) -> None:
+    """Mount images read-only and print their paths (inside `pdman unshare` only, as
+    rootless podman)."""
+
+
+@handled_by("userns.image_unmount")
+def image_unmount(
+    images: Annotated[Optional[list[str]], typer.Argument(help="Images to unmount.")] = None,
+    all: Annotated[bool, typer.Option("--all", "-a", help="Every mounted image.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", "-f", help="Unmount even if it is in use (a lazy unmount always).")] = False,
+) -> None:
+    """Unmount what `pdman image mount` mounted (inside `pdman unshare`); prints each ID."""
+
+
+@handled_by("userns.volume_mount")
+def volume_mount(name: Annotated[str, typer.Argument(help="The volume.")]) -> None:
+    """Print a volume's mount point, its tmpfs or bind device mounted there (inside
+    `pdman unshare` only, as rootless podman)."""
+
+
+@handled_by("userns.volume_unmount")
+def volume_unmount(name: Annotated[str, typer.Argument(help="The volume.")]) -> None:
+    """Unmount what `pdman volume mount` mounted (inside `pdman unshare`)."""
+
+
+groups.register(image_mount, (groups.image, "mount"))
+groups.register(image_unmount, (groups.image, "unmount"), (groups.image, "umount"))
+groups.register(volume_mount, (groups.volume, "mount"))
+groups.register(volume_unmount, (groups.volume, "unmount"), (groups.volume, "umount"))

@@ -43,6 +43,10 @@ def rm(
     names: Annotated[Optional[list[str]], typer.Argument(help="Volumes to remove.")] = None,
     force: Force = False,
     all: Annotated[bool, typer.Option("--all", "-a", help="Remove all volumes.")] = False,
+    time: Annotated[Optional[int], typer.Option(
+        "--time", "-t", help="With --force: seconds the containers get to stop (their stop "
+                             "signal) before they are killed (default: killed at once, as "
+                             "`rm -f`).")] = None,
 ) -> None:
     """Remove volumes. A volume used by a container is kept unless --force."""
 

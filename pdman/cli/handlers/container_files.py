@@ -12,11 +12,21 @@ from pdman.errors import UsageError
 
 
 
-def diff(g: GlobalOptions, container: str, format: str | None) -> int:
-    from pdman.cli import output
+def image_diff(g: GlobalOptions, image: str, other: str | None, format: str | None) -> int:
     from pdman.engine import container_files
 
-    changes = container_files.diff(g.context(), container)
+    return _print_changes(container_files.image_diff(g.context(), image, other or ""), format)
+
+
+def diff(g: GlobalOptions, container: str, format: str | None) -> int:
+    from pdman.engine import container_files
+
+    return _print_changes(container_files.diff(g.context(), container), format)
+
+
+def _print_changes(changes: list[tuple[str, str]], format: str | None) -> int:
+    from pdman.cli import output
+
     if format == "json":
         kinds = {"A": "added", "C": "changed", "D": "deleted"}
         report: dict[str, list[str]] = {}
@@ -127,11 +137,12 @@ def _unpack_on_host(fileobj, dest: str, name: str) -> None:  # type: ignore[no-u
 
 def runlabel(g: GlobalOptions, label: str, image: str, args: list[str] | None,
              authfile: str | None, creds: str | None, display: bool,
-             name: str | None, quiet: bool, replace: bool, tls_verify: str | None) -> int:
+             name: str | None, quiet: bool, replace: bool, tls_verify: str | None,
+             cert_dir: str | None = None) -> int:
     from pdman.cli.handlers.containers import _tls
     from pdman.engine import runlabel as engine
 
     return engine.runlabel(g.context(), engine.RunlabelOptions(
         label=label, image=image, args=list(args or []), name=name or "", display=display,
         quiet=quiet, replace=replace, tls_verify=_tls(tls_verify), authfile=authfile or "",
-        creds=creds or ""))
+        creds=creds or "", cert_dir=cert_dir or ""))

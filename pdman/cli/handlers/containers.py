@@ -27,7 +27,30 @@ _PS_SORT = {
 def ps(g: GlobalOptions, all: bool, quiet: bool, no_trunc: bool, filter: list[str] | None,
        format: str | None, last: int, latest: bool, external: bool = False,
        sort: str = "created", noheading: bool = False, pod: bool = False,
-       ns: bool = False) -> int:
+       ns: bool = False, sync: bool = False, watch: int = 0) -> int:
+    if watch < 0:
+        from pdman.errors import UsageError
+
+        raise UsageError(f"invalid --watch {watch}", hint="give a number of seconds")
+    if watch:
+        import sys
+        import time
+
+        try:
+            while True:
+                sys.stdout.write("\033[H\033[2J")     # podman's: home, clear
+                _ps(g, all, quiet, no_trunc, filter, format, last, latest, sort, noheading,
+                    pod, ns)
+                sys.stdout.flush()
+                time.sleep(watch)
+        except KeyboardInterrupt:
+            return 0
+    return _ps(g, all, quiet, no_trunc, filter, format, last, latest, sort, noheading, pod, ns)
+
+
+def _ps(g: GlobalOptions, all: bool, quiet: bool, no_trunc: bool, filter: list[str] | None,
+        format: str | None, last: int, latest: bool, sort: str, noheading: bool, pod: bool,
+        ns: bool) -> int:
     from pdman.cli import output
     from pdman.cli.humanize import ago
     from pdman.engine.containers import list_containers

@@ -99,7 +99,8 @@ def _tls(value: str | None) -> bool | None:
 
 def pull(g: GlobalOptions, image: str, platform: str | None, arch: str | None,
          os: str | None, variant: str | None, tls_verify: str | None, quiet: bool,
-         creds: str | None, authfile: str | None) -> int:
+         creds: str | None, authfile: str | None, cert_dir: str | None = None,
+         all_tags: bool = False) -> int:
     import sys
 
     from pdman.cli.pull_progress import pull_progress
@@ -108,16 +109,28 @@ def pull(g: GlobalOptions, image: str, platform: str | None, arch: str | None,
     from pdman.entities.images import PullOptions
 
     ctx = g.context()
-    with pull_progress(quiet) as sink:
-        report = engine_pull(ctx, PullOptions(
-            reference=image, platform=platform or "", os=os or "", arch=arch or "",
+
+    def options(ref: str) -> PullOptions:
+        return PullOptions(
+            reference=ref, platform=platform or "", os=os or "", arch=arch or "",
             variant=variant or "", tls_verify=_tls(tls_verify), creds=creds or "",
-            authfile=authfile or "", quiet=quiet, progress=sink,
-            choose_registry=terminal_chooser()))
-    if quiet:
-        for w in report.warnings:
-            print(f"WARNING: {w}", file=sys.stderr)
-    print(report.image_id)
+            authfile=authfile or "", quiet=quiet, choose_registry=terminal_chooser(),
+            cert_dir=cert_dir or "")
+
+    refs = [image]
+    if all_tags:
+        from pdman.image.pull import repository_tags
+
+        refs = repository_tags(ctx, options(image))
+    for ref in refs:
+        with pull_progress(quiet) as sink:
+            o = options(ref)
+            o.progress = sink
+            report = engine_pull(ctx, o)
+        if quiet:
+            for w in report.warnings:
+                print(f"WARNING: {w}", file=sys.stderr)
+        print(report.image_id)
     return 0
 
 
@@ -150,7 +163,7 @@ def untag(g: GlobalOptions, image: str, names: list[str] | None) -> int:
 
 
 def rmi(g: GlobalOptions, images: list[str] | None, all: bool, force: bool,
-        ignore: bool) -> int:
+        ignore: bool, no_prune: bool = False) -> int:
     import sys
 
     from pdman.engine.image_removal import remove_images
@@ -242,7 +255,8 @@ def tree(g: GlobalOptions, image: str, format: str | None) -> int:
     return 0
 
 
-def prune(g: GlobalOptions, all: bool, force: bool, filter: list[str] | None) -> int:
+def prune(g: GlobalOptions, all: bool, force: bool, filter: list[str] | None,
+          external: bool = False) -> int:
     import sys
 
     from pdman.cli.humanize import size
@@ -290,7 +304,7 @@ def system_df(g: GlobalOptions, format: str | None) -> int:
 
 def login(g: GlobalOptions, registry: str, username: str | None, password: str | None,
           password_stdin: bool, get_login: bool, tls_verify: str | None,
-          authfile: str | None) -> int:
+          authfile: str | None, cert_dir: str | None = None, verbose: bool = False) -> int:
     import sys
 
     from pdman.engine import logins
@@ -314,7 +328,10 @@ def login(g: GlobalOptions, registry: str, username: str | None, password: str |
         import getpass
 
         password = getpass.getpass("Password: ")
-    logins.login(LoginOptions(registry, username, password, _tls(tls_verify), authfile or ""))
+    path = logins.login(LoginOptions(registry, username, password, _tls(tls_verify),
+                                     authfile or "", cert_dir or ""))
+    if verbose:
+        print(f"Used: {path}")
     print("Login Succeeded!")
     return 0
 

@@ -59,11 +59,11 @@ def inspect(g: GlobalOptions, names: list[str], format: str | None) -> int:
     return 0
 
 
-def rm(g: GlobalOptions, names: list[str], force: bool) -> int:
+def rm(g: GlobalOptions, names: list[str], force: bool, time: int | None = None) -> int:
     from pdman.engine import networks
 
     ctx = g.context()
-    return each(names, lambda n: networks.remove(ctx, n, force=force))
+    return each(names, lambda n: networks.remove(ctx, n, force=force, stop_timeout=time))
 
 
 def prune(g: GlobalOptions, force: bool, filter: list[str] | None) -> int:

@@ -68,7 +68,7 @@ def _print(rows: list[Any], format: str | None, no_trunc: bool) -> None:
 
 
 def stats(g: GlobalOptions, containers: list[str] | None, all: bool, no_stream: bool,
-          interval: int, format: str | None, no_trunc: bool) -> int:
+          interval: int, format: str | None, no_trunc: bool, no_reset: bool = False) -> int:
     import sys
     import time
 
@@ -84,7 +84,7 @@ def stats(g: GlobalOptions, containers: list[str] | None, all: bool, no_stream: 
     if no_stream:
         _print(rows, format, no_trunc)
         return 0
-    clear = sys.stdout.isatty() and format != "json"
+    clear = sys.stdout.isatty() and format != "json" and not no_reset
     try:
         while True:
             if clear:

@@ -61,7 +61,8 @@ def inspect(g: GlobalOptions, names: list[str] | None, format: str | None, all: 
     return 0
 
 
-def rm(g: GlobalOptions, names: list[str] | None, force: bool, all: bool) -> int:
+def rm(g: GlobalOptions, names: list[str] | None, force: bool, all: bool,
+       time: int | None = None) -> int:
     from pdman.engine import volumes
     from pdman.errors import UsageError
 
@@ -71,7 +72,7 @@ def rm(g: GlobalOptions, names: list[str] | None, force: bool, all: bool) -> int
     elif not names:
         raise UsageError("`volume rm` needs at least one volume name", hint="or pass --all")
     def one(n: str) -> str:
-        volumes.remove(ctx, n, force=force)
+        volumes.remove(ctx, n, force=force, stop_timeout=time)
         return n
 
     return each(names, one)
