@@ -93,9 +93,13 @@ def _context_dir(options: BuildOptions, area: str) -> tuple[str, str]:
             raise UsageError(f"the build context on stdin is not a usable tar archive: {exc}",
                              hint="pipe a tar archive of the context directory") from None
         return tmp, tmp
+    from pdman.engine.build_remote import fetch_context, is_remote
+
+    if is_remote(options.context):
+        return fetch_context(options.context, area)
     if not os.path.isdir(options.context):
         raise UsageError(f"the build context {options.context} is not a directory",
-                         hint="give the context directory (or - for a tar on stdin)")
+                         hint="give the context directory, - for a tar on stdin, or a URL")
     return os.path.abspath(options.context), ""
 
 

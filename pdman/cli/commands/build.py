@@ -13,8 +13,10 @@ from pdman.cli.decl import handled_by
 @handled_by("build.build")
 def build(
     context: Annotated[Optional[str], typer.Argument(
-        help="The build context: a directory, or - for a tar archive on stdin "
-             "(default: the current directory).")] = None,
+        help="The build context: a directory, - for a tar archive on stdin, an http(s) URL "
+             "of a tar archive (or of a lone Containerfile), or a git repository "
+             "(git://..., https://....git, github.com/...; URL#REF:SUBDIR picks a branch or "
+             "tag and a directory) (default: the current directory).")] = None,
     file: Annotated[Optional[str], typer.Option(
         "--file", "-f", help="The Containerfile (default: Containerfile, else Dockerfile, in "
                              "the context); - reads it from stdin.")] = None,
