@@ -143,3 +143,44 @@ def test_containerfile_on_stdin_with_url_context(pd: Run, busybox: str, tmp_path
     pd("build", "-t", "stdinfile", "-f", "-", f"{base}/c.tar",
        input=f"FROM {busybox}\nCOPY msg /m\n")
     assert pd("run", "--rm", "stdinfile", "cat", "/m").stdout == "hey\n"
+
+
+def test_named_build_contexts(pd: Run, busybox: str, tmp_path: Path,
+                              served: tuple[Path, str]) -> None:
+    root, base = served
+    extra = context(tmp_path / "extra", {"lib/data.txt": "from a named directory\n"})
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w") as tar:
+        info = tarfile.TarInfo("remote.txt")
+        info.size = 7
+        tar.addfile(info, io.BytesIO(b"remote\n"))
+    (root / "named.tar").write_bytes(data.getvalue())
+    ctx = context(tmp_path / "ctx", {"Containerfile": """FROM base
+COPY --from=extra lib/data.txt /data.txt
+COPY --from=web remote.txt /remote.txt
+RUN --mount=type=bind,from=extra,source=lib,target=/mnt cat /mnt/data.txt > /mounted.txt
+"""})
+    pd("build", "-t", "named", "--build-context", f"base=docker-image://{busybox}",
+       "--build-context", f"extra={extra}", "--build-context", f"web={base}/named.tar",
+       str(ctx))
+    out = pd("run", "--rm", "named", "cat", "/data.txt", "/remote.txt", "/mounted.txt").stdout
+    assert out == "from a named directory\nremote\nfrom a named directory\n"
+    # the named directory's content is part of the cache key, as the context's is
+    (extra / "lib" / "data.txt").write_text("changed\n")
+    done = pd("build", "-t", "named2", "--build-context", f"base=docker-image://{busybox}",
+              "--build-context", f"extra={extra}", "--build-context", f"web={base}/named.tar",
+              str(ctx))
+    assert pd("run", "--rm", "named2", "cat", "/data.txt").stdout == "changed\n"
+    assert done.stdout.count("Using cache") < 3
+    # a symlink in a named directory does not reach outside it
+    (tmp_path / "secret").write_text("HOST SECRET\n")
+    os.symlink(str(tmp_path / "secret"), extra / "leak")
+    (ctx / "Containerfile").write_text(f"FROM {busybox}\nCOPY --from=extra leak /leak\n")
+    done = pd("build", "-t", "named3", "--build-context", f"extra={extra}", str(ctx),
+              check=False)
+    if done.returncode == 0:
+        assert "HOST SECRET" not in pd("run", "--rm", "named3", "cat", "/leak",
+                                       check=False).stdout
+    (ctx / "Containerfile").write_text("FROM extra\n")
+    done = pd("build", "--build-context", f"extra={extra}", str(ctx), check=False)
+    assert done.returncode == 125 and "is a directory" in done.stderr
