@@ -246,6 +246,8 @@ def _base_state(b: BuildSession, stage: Stage) -> StageState:
     from pdman.build.expand import expand_word
 
     base = expand_word(stage.base, b.gargs, b.escape)
+    if stage.index == 0 and b.options.from_image:
+        base = b.options.from_image                 # --from: the first FROM's image
     idx = plan.stage_index(b.cf, base)
     if idx is not None and idx < stage.index:
         prev = b.results[idx]
@@ -332,6 +334,8 @@ def _build_stage(b: BuildSession, stage: Stage, final: bool) -> StageState:
 def _finish_stage(b: BuildSession, i: int, state: StageState, final: bool) -> StageState:
     """The stage's instructions after its FROM; its image made."""
     stage = b.cf.stages[i]
+    if b.options.identity_label:
+        _identity(state)
     if b.options.env:
         _set_env(state, b.options.env)
     _onbuild_triggers(b, state, stage)
@@ -339,21 +343,13 @@ def _finish_stage(b: BuildSession, i: int, state: StageState, final: bool) -> St
         b.step += 1
         b.say(f"STEP {b.step}/{b.total}: {ins.original}")
         _execute(b, state, ins)
+    dirty = state.dirty                 # the Containerfile's own last steps changed it
     if final and b.options.labels:
         labels = dict(state.c.get("Labels") or {})
         labels.update(b.options.labels)
         state.c["Labels"] = labels
         state.dirty = True
         state.key = plan.step_key(state.key, "labels " + json.dumps(b.options.labels, sort_keys=True))
-    if final and b.options.identity_label:
-        from pdman import __version__
-
-        labels = dict(state.c.get("Labels") or {})
-        if labels.get(IDENTITY_LABEL) != __version__:
-            labels[IDENTITY_LABEL] = __version__
-            state.c["Labels"] = labels
-            state.dirty = True
-            state.key = plan.step_key(state.key, f"identity {__version__}")
     if final and b.options.omit_history and state.config.get("history"):
         state.config["history"] = []
         state.dirty = True
@@ -363,8 +359,23 @@ def _finish_stage(b: BuildSession, i: int, state: StageState, final: bool) -> St
         state.c["Env"] = [e for e in state.c.get("Env") or [] if e.partition("=")[0] not in gone]
         state.dirty = True
         state.key = plan.step_key(state.key, "unsetenv " + json.dumps(sorted(gone)))
-    materialize(b, state)
+    # the commit's own changes (--label, the identity label...) are no Containerfile
+    # step: a cache hit for them alone is not reported as one
+    materialize(b, state, step=dirty or not final)
     return state
+
+
+def _identity(state: StageState) -> None:
+    """The builder's label, set where the stage starts (as buildah sets its
+    io.buildah.version): every image of the stage has it, no extra image at the end."""
+    from pdman import __version__
+
+    labels = dict(state.c.get("Labels") or {})
+    if labels.get(IDENTITY_LABEL) != __version__:
+        labels[IDENTITY_LABEL] = __version__
+        state.c["Labels"] = labels
+        state.dirty = True
+        state.key = plan.step_key(state.key, f"identity {__version__}")
 
 
 def _set_env(state: StageState, env: list[str]) -> None:

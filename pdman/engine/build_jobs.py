@@ -111,8 +111,8 @@ def _fork(b: BuildSession, i: int, offset: int, state: StageState, final: bool,
     try:
         with open(path, "w") as f:
             json.dump(result, f)
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (b.out, sys.stdout, sys.stderr):
+            stream.flush()
     finally:
         os._exit(0)
 

@@ -149,8 +149,10 @@ def register(b: "BuildSession", state: StageState, new_layer: Any = None) -> str
     return image.id
 
 
-def cached(b: BuildSession, state: StageState, key: str) -> bool:
-    """A cache hit: the state becomes the cached image's."""
+def cached(b: BuildSession, state: StageState, key: str, step: bool = True) -> bool:
+    """A cache hit: the state becomes the cached image's. `step`: a Containerfile step's
+    (said and counted); not the commit of a stage's final config (--label, the identity
+    label), which podman does not report as a cached step."""
     if not b.use_cache:
         return False
     from pdman.storage import build_cache, image_records
@@ -165,8 +167,9 @@ def cached(b: BuildSession, state: StageState, key: str) -> bool:
     state.image_id = rec.id
     state.key = key
     state.dirty = False
-    b.cached += 1
-    b.say(f"--> Using cache {rec.id}")
+    if step:
+        b.cached += 1
+        b.say(f"--> Using cache {rec.id}")
     return True
 
 
@@ -177,11 +180,11 @@ def remember(b: BuildSession, key: str, image_id: str) -> None:
         build_cache.record(b.ctx.catalog, key, image_id)
 
 
-def materialize(b: BuildSession, state: StageState) -> str:
+def materialize(b: BuildSession, state: StageState, step: bool = True) -> str:
     """The stage's config so far as an image (a RUN's base, a stage's result)."""
     if state.image_id and not state.dirty:
         return state.image_id
-    if cached(b, state, state.key):
+    if cached(b, state, state.key, step):
         return state.image_id
     image_id = register(b, state)
     remember(b, state.key, image_id)

@@ -42,6 +42,7 @@ class BuildOptions(Record):
     run_options: dict[str, object]
     #: --build-context NAME=VALUE (a directory, a URL, docker-image://REF)
     build_contexts: dict[str, str]
+    from_image: str = ""                  # --from: replaces the image of the first FROM
     jobs: int = 1                         # stages built at once (0: as many as can be)
     ignorefile: str = ""                  # --ignorefile: the ignore rules' file
     skip_unused_stages: bool = True       # false: every stage up to the target is built

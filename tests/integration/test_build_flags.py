@@ -1,5 +1,6 @@
-"""`pdman build`'s remaining options as a user sees them: --ignorefile, --skip-unused-stages,
---omit-history, --identity-label, --stdin, --format (the pushed manifest's type),
+"""`pdman build`'s remaining options as a user sees them: --from, --ignorefile,
+--skip-unused-stages, --omit-history, --identity-label, --stdin, --format (the pushed
+manifest's type),
 --logfile, the pull options of FROM (--creds, --authfile, --tls-verify) against the
 test bed's registries, --retry/--retry-delay, and --force-rm."""
 
@@ -119,3 +120,12 @@ def test_force_rm(pd: Run, busybox: str, tmp_path: Path) -> None:
     done = pd("build", "--force-rm", str(ctx), check=False)
     assert done.returncode == 1
     assert pd("ps", "-a", "-q").stdout.strip() == ""
+
+
+def test_from_replaces_the_first_from(pd: Run, busybox: str, tmp_path: Path) -> None:
+    ctx = context(tmp_path / "ctx", {"Containerfile": "FROM nosuch.invalid/never:1 AS one\n"
+                                                      "RUN echo one > /one\n"
+                                                      "FROM one\nRUN cat /one\n"})
+    done = pd("build", "-t", "fromflag", "--from", busybox, str(ctx))
+    assert "\none\n" in done.stdout
+    assert pd("run", "--rm", "fromflag", "cat", "/one").stdout == "one\n"

@@ -89,7 +89,7 @@ def build(
     device: o.Device = None, memory: o.Memory = None, memory_swap: o.MemorySwap = None,
     cpu_shares: o.CpuShares = None, cpuset_cpus: o.CpusetCpus = None, ipc: o.Ipc = None,
     pid: o.Pid = None, uts: o.Uts = None, cgroupns: o.Cgroupns = None,
-    http_proxy: o.HttpProxy = True,
+    cgroup_parent: o.CgroupParent = None, http_proxy: o.HttpProxy = True,
     env: Annotated[Optional[list[str]], typer.Option(
         "--env", metavar="KEY=VALUE",
         help="Set an environment variable in every stage's config (so RUN steps and the "
@@ -104,6 +104,9 @@ def build(
         help="Another context, named: VALUE a directory, an http(s) or git URL, or "
              "docker-image://REF (an image). FROM NAME, COPY --from=NAME and RUN --mount "
              "from=NAME use it where no stage is named NAME (repeatable).")] = None,
+    from_: Annotated[Optional[str], typer.Option(
+        "--from", metavar="IMAGE",
+        help="Use IMAGE instead of the image of the Containerfile's first FROM.")] = None,
     jobs: Annotated[int, typer.Option(
         "--jobs", metavar="N",
         help="Build up to N stages that do not depend on each other at the same time "

@@ -57,7 +57,8 @@ _RUN_FIELDS = {"add_host": "add_hosts", "cap_add": "cap_add", "cap_drop": "cap_d
                "ulimit": "ulimits", "volume": "volumes", "device": "devices",
                "memory": "memory", "memory_swap": "memory_swap", "cpu_shares": "cpu_shares",
                "cpuset_cpus": "cpuset_cpus", "ipc": "ipc", "pid": "pid", "uts": "uts",
-               "cgroupns": "cgroupns", "http_proxy": "http_proxy"}
+               "cgroupns": "cgroupns", "http_proxy": "http_proxy",
+               "cgroup_parent": "cgroup_parent"}
 
 
 def _run_options(given: dict[str, object]) -> dict[str, object]:
@@ -144,7 +145,7 @@ def build(g: GlobalOptions, context: str | None, file: str | None, tag: list[str
           output: list[str] | None = None, platform: str | None = None,
           arch: str | None = None, os_: str | None = None, variant: str | None = None,
           env: list[str] | None = None, unsetenv: list[str] | None = None,
-          build_context: list[str] | None = None, jobs: int = 1,
+          build_context: list[str] | None = None, jobs: int = 1, from_: str | None = None,
           ignorefile: str | None = None, skip_unused_stages: bool = True,
           omit_history: bool = False, identity_label: bool = True, stdin: bool = False,
           format: str | None = None, logfile: str | None = None, retry: int = 3,
@@ -183,6 +184,7 @@ def build(g: GlobalOptions, context: str | None, file: str | None, tag: list[str
         platform=_platform(platform or "", os_ or "", arch or "", variant or ""),
         env=_env(env), unsetenv=list(unsetenv or []), run_options=_run_options(run_options),
         build_contexts=_pairs(build_context, "--build-context", False), jobs=jobs,
+        from_image=from_ or "",
         ignorefile=ignorefile or "", skip_unused_stages=skip_unused_stages,
         omit_history=omit_history, identity_label=identity_label, stdin=stdin, format=fmt,
         retry=retry, retry_delay=delay, tls_verify=tls, authfile=authfile or "",
