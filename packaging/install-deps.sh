@@ -28,6 +28,8 @@ PACKAGES=(
   # the remote client's ssh transport (the system ssh client) and its test, which starts
   # its own unprivileged sshd on loopback (the package's sshd service is never started)
   openssh-client openssh-server
+  # build contexts given as git URLs are cloned with the system git
+  git
 )
 
 missing=()

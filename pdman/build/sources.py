@@ -241,12 +241,14 @@ class _Hashing:
         return data
 
 
-def extract_context(fileobj: object, dest: str) -> int:
+def extract_context(fileobj: object, dest: str, hardlinks: bool = False) -> int:
     """A build context sent as a tar stream (`build -`) into the empty directory `dest`:
-    regular files, directories and symlinks only, no absolute or `..` names, and nothing
-    written through a symlink of the archive (a member below one is refused). Owners are
-    the caller's; returns the entries written."""
+    regular files, directories and symlinks only (and, with `hardlinks`, hard links to
+    files written before: `build --output` of an image), no absolute or `..` names, and
+    nothing written through a symlink of the archive (a member below one is refused).
+    Owners are the caller's; returns the entries written."""
     links: set[str] = set()
+    files: set[str] = set()
     count = 0
     with tarfile.open(fileobj=fileobj, mode="r|*") as tar:  # type: ignore[call-overload]
         for m in tar:
@@ -273,6 +275,13 @@ def extract_context(fileobj: object, dest: str) -> int:
                     while data is not None and (chunk := data.read(1 << 20)):
                         out.write(chunk)
                 os.utime(path, (m.mtime, m.mtime), follow_symlinks=False)
+                files.add(name)
+            elif m.islnk() and hardlinks:
+                # only to a regular file this archive wrote: never a file outside dest
+                target = posixpath.normpath(m.linkname.lstrip("/"))
+                if target not in files:
+                    continue
+                os.link(os.path.join(dest, target), path, follow_symlinks=False)
             else:
                 continue                    # devices, fifos, hard links: not context files
             count += 1

@@ -69,7 +69,14 @@ def _read_containerfile(options: BuildOptions, context_dir: str) -> tuple[str, s
         raise BuildFileError(f"{path}: not UTF-8 text", hint="is it a Containerfile?") from None
 
 
-def _ignore_rules(context_dir: str) -> IgnoreRules:
+def _ignore_rules(context_dir: str, ignorefile: str = "") -> IgnoreRules:
+    if ignorefile:
+        try:
+            with open(ignorefile, encoding="utf-8", errors="replace") as f:
+                return IgnoreRules.from_text(f.read())
+        except OSError as exc:
+            raise UsageError(f"--ignorefile {ignorefile}: {exc.strerror}",
+                             hint="name a readable file of ignore rules") from None
     for name in (".containerignore", ".dockerignore"):
         path = os.path.join(context_dir, name)
         if os.path.isfile(path):
@@ -93,10 +100,44 @@ def _context_dir(options: BuildOptions, area: str) -> tuple[str, str]:
             raise UsageError(f"the build context on stdin is not a usable tar archive: {exc}",
                              hint="pipe a tar archive of the context directory") from None
         return tmp, tmp
+    from pdman.engine.build_remote import fetch_context, is_remote
+
+    if is_remote(options.context):
+        return fetch_context(options.context, area)
     if not os.path.isdir(options.context):
         raise UsageError(f"the build context {options.context} is not a directory",
-                         hint="give the context directory (or - for a tar on stdin)")
+                         hint="give the context directory, - for a tar on stdin, or a URL")
     return os.path.abspath(options.context), ""
+
+
+def _named_contexts(b: BuildSession, area: str) -> list[str]:
+    """--build-context NAME=VALUE: a directory, an http(s) or git URL (fetched as the main
+    context is), or docker-image://REF / container-image://REF (an image, pulled per
+    --pull); FROM NAME, COPY --from=NAME and RUN --mount from=NAME use it where no stage
+    has that name. Returns the temporary directories made."""
+    from pdman.engine.build_remote import fetch_context, is_remote
+
+    made: list[str] = []
+    for name, value in b.options.build_contexts.items():
+        for prefix in ("docker-image://", "container-image://"):
+            if value.startswith(prefix):
+                b.contexts[name] = ("image", value[len(prefix):])
+                break
+        else:
+            if "://" in value and not is_remote(value):
+                raise UsageError(f"--build-context {name}={value}: unsupported source",
+                                 hint="give a directory, an http(s) or git URL, or "
+                                      "docker-image://REF")
+            if is_remote(value):
+                path, tmp = fetch_context(value, area)
+                made.append(tmp)
+            elif os.path.isdir(value):
+                path = os.path.abspath(value)
+            else:
+                raise UsageError(f"--build-context {name}={value}: not a directory",
+                                 hint="give a directory, a URL, or docker-image://REF")
+            b.contexts[name] = ("dir", path)
+    return made
 
 
 # -- the verb -------------------------------------------------------------------------
@@ -108,20 +149,39 @@ def build(ctx: EngineContext, options: BuildOptions) -> BuildReport:
         raise UsageError("the context and the Containerfile cannot both come from stdin",
                          hint="give -f FILE with a context on stdin, or put it in the archive")
     names = [_target_name(t) for t in options.tags]
+    if options.outputs:
+        from pdman.engine.build_output import parse_output
+
+        if sum(parse_output(o)[1] == "-" for o in options.outputs) > 1:
+            raise UsageError("only one --output can write to stdout", hint="name a file")
+    if options.platform:
+        from pdman.image.manifest import wanted_platform
+
+        wanted_platform(options.platform)       # a malformed one fails before any work
     # lazy: a build whose steps all come from the cache starts no extraction process
     with LayerIngest(ctx, "build", lazy=True) as ingest:
         context_dir, tmp_context = _context_dir(options, ingest.area)
+        temps: list[str] = []
         try:
             text, path = _read_containerfile(options, context_dir)
             cf = parse(text, path if path == "<stdin>" else os.path.basename(path))
-            rules = _ignore_rules(context_dir)
+            rules = _ignore_rules(context_dir, options.ignorefile)
             gargs = plan.global_args(cf, options.build_args)
             needed = plan.needed_stages(cf, options.target, gargs)
+            if not options.skip_unused_stages:
+                needed = list(range(needed[-1] + 1))    # every stage up to the target
             total = sum(1 + len(cf.stages[i].instructions) for i in needed)
             b = BuildSession(ctx, options, cf, context_dir, rules, gargs, ingest, cf.escape,
                              total)
-            for i in needed:
-                b.results[i] = _build_stage(b, cf.stages[i], final=i == needed[-1])
+            temps += _named_contexts(b, ingest.area)
+            jobs = options.jobs if options.jobs > 0 else len(needed)
+            if jobs > 1 and len(needed) > 1:
+                from pdman.engine.build_jobs import build_stages
+
+                build_stages(b, needed, jobs, _start_stage, _finish_stage)
+            else:
+                for i in needed:
+                    b.results[i] = _build_stage(b, cf.stages[i], final=i == needed[-1])
             final = b.results[needed[-1]]
             if options.squash:
                 from pdman.engine.build_squash import squash
@@ -129,9 +189,14 @@ def build(ctx: EngineContext, options: BuildOptions) -> BuildReport:
                 b.say("--> squashing" + (" every layer" if options.squash == "all" else
                                          " the new layers"))
                 squash(b, final, final.base_layers, final.base_history, options.squash == "all")
+            if options.outputs:
+                from pdman.engine.build_output import write_outputs
+
+                write_outputs(b, final.image_id)
         finally:
-            if tmp_context:
-                shutil.rmtree(tmp_context, ignore_errors=True)
+            for tmp in [tmp_context, *temps]:
+                if tmp:
+                    shutil.rmtree(tmp, ignore_errors=True)
     image_id = final.image_id
     from pdman.storage import image_records
 
@@ -171,27 +236,49 @@ def _target_name(tag: str) -> str:
     return target_name(tag)[0]
 
 
+#: the label naming the builder, as buildah's io.buildah.version (--identity-label)
+IDENTITY_LABEL = "io.pdman.version"
+
+
 # -- 3. stages ------------------------------------------------------------------------
 
 def _base_state(b: BuildSession, stage: Stage) -> StageState:
     from pdman.build.expand import expand_word
 
     base = expand_word(stage.base, b.gargs, b.escape)
+    if stage.index == 0 and b.options.from_image:
+        base = b.options.from_image                 # --from: the first FROM's image
     idx = plan.stage_index(b.cf, base)
     if idx is not None and idx < stage.index:
         prev = b.results[idx]
         state = StageState(prev.config, prev.key, prev.image_id, b.gargs,
                            b.options.build_args, b.escape)
         return state
+    kind, named = b.contexts.get(base, ("image", base))
+    if kind == "dir":
+        raise BuildFileError(f"{b.cf.path}:{stage.line}: FROM {base}: that build context is "
+                             "a directory", hint="--build-context NAME=docker-image://REF "
+                                                 "gives FROM an image")
+    base = named
+    platform = expand_word(stage.platform, b.gargs, b.escape) or b.options.platform
     if base == "scratch":
-        from pdman.image.manifest import host_platform
+        from pdman.image.manifest import wanted_platform
 
-        p = host_platform()
-        return StageState(plan.scratch_config(p.architecture, p.os), plan.step_key("", "scratch"),
-                          "", b.gargs, b.options.build_args, b.escape)
-    rec = image(b, base, expand_word(stage.platform, b.gargs, b.escape))
-    return StageState(rec.config, plan.step_key("", "image " + rec.id), rec.id,
+        p = wanted_platform(platform)
+        config = plan.scratch_config(p.architecture, p.os)
+        if p.variant:
+            config["variant"] = p.variant
+        key = plan.step_key("", "scratch" + (" " + str(p) if platform else "") + _format_key(b))
+        return StageState(config, key, "", b.gargs, b.options.build_args, b.escape)
+    rec = image(b, base, platform)
+    return StageState(rec.config, plan.step_key("", "image " + rec.id + _format_key(b)), rec.id,
                       b.gargs, b.options.build_args, b.escape)
+
+
+def _format_key(b: BuildSession) -> str:
+    """The images a --format docker build makes are other images than oci's: their keys
+    differ from the base on."""
+    return " format docker" if b.options.format == "docker" else ""
 
 
 def _execute(b: BuildSession, state: StageState, ins: Instruction) -> None:
@@ -232,23 +319,74 @@ def _onbuild_triggers(b: BuildSession, state: StageState, stage: Stage) -> None:
             _execute(b, state, ins)
 
 
-def _build_stage(b: BuildSession, stage: Stage, final: bool) -> StageState:
+def _start_stage(b: BuildSession, i: int) -> StageState:
+    """The stage's FROM: its base image (pulled per --pull), an earlier stage, scratch."""
+    stage = b.cf.stages[i]
     b.step += 1
     b.say(f"STEP {b.step}/{b.total}: {stage.original}")
-    state = _base_state(b, stage)
+    return _base_state(b, stage)
+
+
+def _build_stage(b: BuildSession, stage: Stage, final: bool) -> StageState:
+    return _finish_stage(b, stage.index, _start_stage(b, stage.index), final)
+
+
+def _finish_stage(b: BuildSession, i: int, state: StageState, final: bool) -> StageState:
+    """The stage's instructions after its FROM; its image made."""
+    stage = b.cf.stages[i]
+    if b.options.identity_label:
+        _identity(state)
+    if b.options.env:
+        _set_env(state, b.options.env)
     _onbuild_triggers(b, state, stage)
     for ins in stage.instructions:
         b.step += 1
         b.say(f"STEP {b.step}/{b.total}: {ins.original}")
         _execute(b, state, ins)
+    dirty = state.dirty                 # the Containerfile's own last steps changed it
     if final and b.options.labels:
         labels = dict(state.c.get("Labels") or {})
         labels.update(b.options.labels)
         state.c["Labels"] = labels
         state.dirty = True
         state.key = plan.step_key(state.key, "labels " + json.dumps(b.options.labels, sort_keys=True))
-    materialize(b, state)
+    if final and b.options.omit_history and state.config.get("history"):
+        state.config["history"] = []
+        state.dirty = True
+        state.key = plan.step_key(state.key, "omit history")
+    if final and b.options.unsetenv:
+        gone = set(b.options.unsetenv)
+        state.c["Env"] = [e for e in state.c.get("Env") or [] if e.partition("=")[0] not in gone]
+        state.dirty = True
+        state.key = plan.step_key(state.key, "unsetenv " + json.dumps(sorted(gone)))
+    # the commit's own changes (--label, the identity label...) are no Containerfile
+    # step: a cache hit for them alone is not reported as one
+    materialize(b, state, step=dirty or not final)
     return state
+
+
+def _identity(state: StageState) -> None:
+    """The builder's label, set where the stage starts (as buildah sets its
+    io.buildah.version): every image of the stage has it, no extra image at the end."""
+    from pdman import __version__
+
+    labels = dict(state.c.get("Labels") or {})
+    if labels.get(IDENTITY_LABEL) != __version__:
+        labels[IDENTITY_LABEL] = __version__
+        state.c["Labels"] = labels
+        state.dirty = True
+        state.key = plan.step_key(state.key, f"identity {__version__}")
+
+
+def _set_env(state: StageState, env: list[str]) -> None:
+    """build --env: as an ENV right after FROM, in every stage (podman's)."""
+    have = list(state.c.get("Env") or [])
+    for item in env:
+        key = item.partition("=")[0]
+        have = [e for e in have if e.partition("=")[0] != key] + [item]
+    state.c["Env"] = have
+    state.dirty = True
+    state.key = plan.step_key(state.key, "env " + json.dumps(env))
 
 
 

@@ -23,7 +23,7 @@ import shutil
 import tempfile
 
 from pdman.build.mounts import RunMount
-from pdman.engine.build_session import BuildSession, links, source_image
+from pdman.engine.build_session import BuildSession, links, named_dir, source_image
 from pdman.errors import BuildFileError
 
 TYPE_CHECKING = False
@@ -70,7 +70,14 @@ class PreparedMounts:
 
         area = self._area("mount-")
         raw = os.path.join(area, "raw.tar")
-        if m.from_ref:
+        named = named_dir(self.b, m.from_ref) if m.from_ref else None
+        if named is not None:
+            root = os.open(named, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                sources.collect(root, [m.source], "/m", False, None, raw)
+            finally:
+                os.close(root)
+        elif m.from_ref:
             image_id = source_image(self.b, self.ins, m.from_ref)
             source_links = links(self.b, image_id)
             if not source_links:

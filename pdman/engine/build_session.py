@@ -38,7 +38,11 @@ class BuildSession:
         self.cached = 0
         self.runs = 0
         self.use_cache = options.layers and not options.no_cache
-        self.out: TextIO = options.out or sys.stdout
+        #: --build-context NAME -> ("dir", PATH) or ("image", REFERENCE)
+        self.contexts: dict[str, tuple[str, str]] = {}
+        # `--output -` writes the archive to stdout: the progress goes to stderr
+        self.stdout_taken = any(o == "-" or o.endswith("dest=-") for o in options.outputs)
+        self.out: TextIO = options.out or (sys.stderr if self.stdout_taken else sys.stdout)
 
     def say(self, text: str) -> None:
         if not self.options.quiet:
@@ -59,9 +63,49 @@ def image(b: BuildSession, name: str, platform: str = "") -> Any:
     from pdman.engine import images
     from pdman.entities.images import PullOptions
 
-    return images.ensure_image(b.ctx, name, b.options.pull,
-                               PullOptions(reference=name, platform=platform,
-                                           quiet=b.options.quiet))
+    platform = platform or b.options.platform
+    o = b.options
+    pull_options = PullOptions(reference=name, platform=platform, quiet=o.quiet,
+                               tls_verify=o.tls_verify, authfile=o.authfile, creds=o.creds)
+    rec = _with_retries(b, lambda: images.ensure_image(b.ctx, name, o.pull, pull_options))
+    if platform and b.options.pull != "always":
+        from pdman.engine.build_output import matches, platform_of
+
+        if not matches(rec.config, platform):
+            # the local image of that name is another platform's: that one, from the index
+            if b.options.pull == "never":
+                from pdman.errors import ImageNotFound
+
+                raise ImageNotFound(f"{name}: the local image is {platform_of(rec.config)}, "
+                                    f"not {platform}",
+                                    hint="pull it with --platform, or allow pulling")
+            rec = _with_retries(b, lambda: images.ensure_image(b.ctx, name, "always",
+                                                               pull_options))
+    return rec
+
+
+def _with_retries(b: BuildSession, pull: Any) -> Any:
+    """--retry/--retry-delay: a pull that failed on the registry's side (unreachable, an
+    error answer) is tried again, as podman's; a missing image or refused credentials
+    are not."""
+    import time
+
+    from pdman.errors import AuthenticationError, RegistryError
+
+    attempt = 0
+    while True:
+        try:
+            return pull()
+        except AuthenticationError:
+            raise
+        except RegistryError as exc:
+            if attempt >= b.options.retry:
+                raise
+            attempt += 1
+            print(f"WARN[0000] Failed, retrying in {b.options.retry_delay:g}s "
+                  f"({attempt}/{b.options.retry}). Error: {exc.message}", file=sys.stderr,
+                  flush=True)
+            time.sleep(b.options.retry_delay)
 
 
 def history(state: StageState, created: str, created_by: str, empty: bool) -> None:
@@ -94,15 +138,21 @@ def register(b: "BuildSession", state: StageState, new_layer: Any = None) -> str
         diff_ids.append(new_layer.diff_id)
     state.config["rootfs"] = {"type": "layers", "diff_ids": diff_ids}
     state.config["created"] = (state.config.get("history") or [{}])[-1].get("created") or b.now()
-    image = register_image(b.ctx, json.dumps(state.config).encode(), layers, [])
+    from pdman.image import manifest
+
+    kind = manifest.DOCKER_MANIFEST if b.options.format == "docker" else manifest.OCI_MANIFEST
+    image = register_image(b.ctx, json.dumps(state.config).encode(), layers, [],
+                           manifest_type=kind)
     state.image_id = image.id
     state.config = json.loads(json.dumps(image.config))
     state.dirty = False
     return image.id
 
 
-def cached(b: BuildSession, state: StageState, key: str) -> bool:
-    """A cache hit: the state becomes the cached image's."""
+def cached(b: BuildSession, state: StageState, key: str, step: bool = True) -> bool:
+    """A cache hit: the state becomes the cached image's. `step`: a Containerfile step's
+    (said and counted); not the commit of a stage's final config (--label, the identity
+    label), which podman does not report as a cached step."""
     if not b.use_cache:
         return False
     from pdman.storage import build_cache, image_records
@@ -117,8 +167,9 @@ def cached(b: BuildSession, state: StageState, key: str) -> bool:
     state.image_id = rec.id
     state.key = key
     state.dirty = False
-    b.cached += 1
-    b.say(f"--> Using cache {rec.id}")
+    if step:
+        b.cached += 1
+        b.say(f"--> Using cache {rec.id}")
     return True
 
 
@@ -129,11 +180,11 @@ def remember(b: BuildSession, key: str, image_id: str) -> None:
         build_cache.record(b.ctx.catalog, key, image_id)
 
 
-def materialize(b: BuildSession, state: StageState) -> str:
+def materialize(b: BuildSession, state: StageState, step: bool = True) -> str:
     """The stage's config so far as an image (a RUN's base, a stage's result)."""
     if state.image_id and not state.dirty:
         return state.image_id
-    if cached(b, state, state.key):
+    if cached(b, state, state.key, step):
         return state.image_id
     image_id = register(b, state)
     remember(b, state.key, image_id)
@@ -152,7 +203,23 @@ def source_image(b: BuildSession, ins: Instruction, ref: str) -> str:
             raise BuildFileError(f"{b.where(ins)}: stage {ref} is not built before this one",
                                  hint="COPY --from names an earlier stage")
         return materialize(b, b.results[idx])
-    return str(image(b, ref).id)
+    kind, value = b.contexts.get(ref, ("image", ref))
+    if kind == "dir":
+        raise BuildFileError(f"{b.where(ins)}: the build context {ref} is a directory here",
+                             hint="COPY --from and RUN --mount from= read it; FROM needs an "
+                                  "image")
+    return str(image(b, value).id)
+
+
+def named_dir(b: BuildSession, ref: str) -> str | None:
+    """The directory a --build-context NAME=DIR (or URL) gives `ref`, unless a stage is
+    named so (stages first); None when it names none."""
+    from pdman.build import plan
+
+    if plan.stage_index(b.cf, ref) is not None:
+        return None
+    kind, value = b.contexts.get(ref, ("", ""))
+    return value if kind == "dir" else None
 
 
 def links(b: BuildSession, image_id: str) -> list[str]:
@@ -165,5 +232,5 @@ def links(b: BuildSession, image_id: str) -> list[str]:
     return links
 
 
-__all__ = ["BuildSession", "cached", "history", "image", "links", "materialize", "register",
-           "remember", "source_image"]
+__all__ = ["BuildSession", "cached", "history", "image", "links", "materialize",
+           "named_dir", "register", "remember", "source_image"]

@@ -15,7 +15,7 @@ from pdman.build import plan
 from pdman.build.parser import Instruction
 from pdman.build.plan import StageState
 from pdman.engine.build_session import (BuildSession, cached, history, image, links,
-                                        materialize, register, remember,
+                                        materialize, named_dir, register, remember,
                                         source_image)
 from pdman.errors import BuildFileError, BuildStepFailed
 
@@ -89,6 +89,10 @@ def run_step(b: BuildSession, state: StageState, ins: Instruction) -> None:
     mounts = _run_mounts(b, state, ins)
     try:
         extra = state.arg_prefix() + network
+        if b.options.run_options or b.options.unsetenv:
+            # what the step ran with (--add-host, --volume, ...) decides what it made
+            extra += "\nrun options " + json.dumps([b.options.run_options, b.options.unsetenv],
+                                                   sort_keys=True)
         if mounts is not None:
             extra += "\nmounts " + mounts.key_text
         key = plan.step_key(state.key, "RUN " + json.dumps(argv), extra)
@@ -122,6 +126,9 @@ def _run_container(b: BuildSession, state: StageState, ins: Instruction, base: s
         raise BuildFileError(f"{b.where(ins)}: RUN needs a base image with a shell, and this "
                              "stage starts FROM scratch with nothing in it",
                              hint="COPY a program into the stage first, or start FROM an image")
+    from pdman.engine.build_output import check_runnable
+
+    check_runnable(state.config)
     c = state.c
     opts = CreateOptions(image=base, command=argv, entrypoint="", env=state.run_env(),
                          workdir=c.get("WorkingDir") or "/", user=c.get("User") or "0",
@@ -130,12 +137,17 @@ def _run_container(b: BuildSession, state: StageState, ins: Instruction, base: s
                          mounts=list(mounts.specs) if mounts is not None else [],
                          # the step's /etc/passwd is the image's: what RUN writes there
                          # lands in the layer (no bound copy with a user added)
-                         passwd=False)
+                         passwd=False, unsetenv=list(b.options.unsetenv),
+                         interactive=b.options.stdin,
+                         # build's RUN options (--add-host, --cap-add, --volume, ...)
+                         **b.options.run_options)
     rec = containers.create(b.ctx, opts)
-    saved = _quiet_stdio() if b.options.quiet else None
+    saved = _quiet_stdio() if b.options.quiet else _stdout_to_stderr() if b.stdout_taken \
+        else None
     try:
         try:
-            code = containers.start_attached(b.ctx, rec, StartIO(attach=True))
+            code = containers.start_attached(b.ctx, rec, StartIO(attach=True,
+                                                                 interactive=b.options.stdin))
         finally:
             if saved is not None:
                 _restore_stdio(saved)
@@ -147,7 +159,8 @@ def _run_container(b: BuildSession, state: StageState, ins: Instruction, base: s
         tar_path = os.path.join(b.ingest.area, f"run-{rec.id[:12]}.tar")
         write_upper_tar(b.ctx, rec, tar_path)
         _tidy_layer(tar_path, b.options.timestamp,
-                    mounts.targets if mounts is not None else frozenset())
+                    (mounts.targets if mounts is not None else frozenset())
+                    | _option_targets(b.options.run_options))
         from pdman.engine.image_transfer import gzip_chunks
 
         try:
@@ -158,6 +171,23 @@ def _run_container(b: BuildSession, state: StageState, ins: Instruction, base: s
         containers.remove(b.ctx, containers.RemoveOptions(name=rec.id, force=True, volumes=True))
 
 
+def _option_targets(run_options: dict[str, Any]) -> frozenset[str]:
+    """The mount points --volume and --device made in the step's root: left out of its
+    layer like a RUN --mount's (layer names: no leading slash)."""
+    out = set()
+    for spec in run_options.get("volumes") or []:
+        parts = str(spec).split(":")
+        if len(parts) >= 2 and parts[1].startswith("/"):
+            out.add(parts[1].strip("/"))
+        elif parts[0].startswith("/") and len(parts) == 1:
+            out.add(parts[0].strip("/"))            # -v /path: an anonymous volume
+    for spec in run_options.get("devices") or []:
+        parts = str(spec).split(":")
+        target = parts[1] if len(parts) >= 2 and parts[1].startswith("/") else parts[0]
+        out.add(target.strip("/"))
+    return frozenset(p for p in out if p)
+
+
 def _quiet_stdio() -> tuple[int, int]:
     sys.stdout.flush()
     sys.stderr.flush()
@@ -166,6 +196,14 @@ def _quiet_stdio() -> tuple[int, int]:
     os.dup2(null, 1)
     os.dup2(null, 2)
     os.close(null)
+    return saved
+
+
+def _stdout_to_stderr() -> tuple[int, int]:
+    """`--output -`: the archive owns stdout, so a RUN's output goes to stderr."""
+    sys.stdout.flush()
+    saved = (os.dup(1), os.dup(2))
+    os.dup2(2, 1)
     return saved
 
 
@@ -342,6 +380,12 @@ def copy_step(b: BuildSession, state: StageState, ins: Instruction) -> None:
             root = os.open(got, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
             try:
                 sources.collect(root, fetched, dest, dest_is_dir, None, raw)
+            finally:
+                os.close(root)
+        elif from_ref and (named := named_dir(b, from_ref)) is not None:
+            root = os.open(named, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                sources.collect(root, srcs, dest, dest_is_dir, None, raw, True, False)
             finally:
                 os.close(root)
         elif from_ref:

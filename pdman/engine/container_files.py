@@ -223,6 +223,12 @@ def export(ctx: EngineContext, name: str, out_fd: int) -> int:
     return _with_rootfs(ctx, rec, _tar_tree, out_fd)
 
 
+def image_tar(ctx: EngineContext, links: list[str], out_fd: int) -> int:
+    """Write an image's whole filesystem (its layers `links`, top-most first) as a tar
+    stream to `out_fd` (`build --output`)."""
+    return call_on_image(ctx, links, _tar_tree, out_fd)
+
+
 # -- cp --------------------------------------------------------------------------------
 
 def _missing(path: str) -> UsageError:

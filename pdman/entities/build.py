@@ -14,8 +14,8 @@ if TYPE_CHECKING:
 
 class BuildOptions(Record):
     _required = ("context",)
-    _lists = ("tags",)
-    _dicts = ("build_args", "labels", "secrets")
+    _lists = ("tags", "outputs", "env", "unsetenv")
+    _dicts = ("build_args", "labels", "secrets", "run_options", "build_contexts")
 
     context: str                          # a directory, or "-" (a tar archive on stdin)
     containerfile: str = ""               # -f: path, "-" (stdin), or "" (look in the context)
@@ -33,6 +33,29 @@ class BuildOptions(Record):
     network: str = ""                     # RUN's network: "" the default backend
     #: --secret: id -> "file:PATH" or "env:NAME", for RUN --mount=type=secret
     secrets: dict[str, str]
+    #: --output: "type=local,dest=DIR", "type=tar,dest=FILE|-", "DIR" or "-"
+    outputs: list[str]
+    platform: str = ""                    # --platform os/arch[/variant]: "" the host's
+    env: list[str]                        # --env KEY=VALUE: every stage's config
+    unsetenv: list[str]                   # --unsetenv: RUN steps and the final image
+    #: RUN's container options as CreateOptions fields (--add-host, --cap-add, ...)
+    run_options: dict[str, object]
+    #: --build-context NAME=VALUE (a directory, a URL, docker-image://REF)
+    build_contexts: dict[str, str]
+    from_image: str = ""                  # --from: replaces the image of the first FROM
+    jobs: int = 1                         # stages built at once (0: as many as can be)
+    ignorefile: str = ""                  # --ignorefile: the ignore rules' file
+    skip_unused_stages: bool = True       # false: every stage up to the target is built
+    omit_history: bool = False            # the image gets no history entries
+    identity_label: bool = True           # the io.pdman.version label, as buildah's
+    stdin: bool = False                   # RUN steps read pdman's stdin
+    format: str = "oci"                   # the manifest type: oci or docker
+    #: FROM and COPY --from pulls: tries after a failed one and the pause between them
+    retry: int = 3
+    retry_delay: float = 2.0
+    tls_verify: bool | None = None
+    authfile: str = ""
+    creds: str = ""
     rm: bool = True                       # remove RUN containers (always, even on failure)
     #: where STEP lines and results are printed (RUN output goes to the process's stdio)
     out: TextIO | None = None

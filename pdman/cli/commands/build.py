@@ -7,14 +7,18 @@ from typing import Annotated, Optional
 import typer
 
 from pdman.cli import groups
+from pdman.cli import options_create as o
+from pdman.cli.commands.images import Authfile, Creds, TlsVerify
 from pdman.cli.decl import handled_by
 
 
 @handled_by("build.build")
 def build(
     context: Annotated[Optional[str], typer.Argument(
-        help="The build context: a directory, or - for a tar archive on stdin "
-             "(default: the current directory).")] = None,
+        help="The build context: a directory, - for a tar archive on stdin, an http(s) URL "
+             "of a tar archive (or of a lone Containerfile), or a git repository "
+             "(git://..., https://....git, github.com/...; URL#REF:SUBDIR picks a branch or "
+             "tag and a directory) (default: the current directory).")] = None,
     file: Annotated[Optional[str], typer.Option(
         "--file", "-f", help="The Containerfile (default: Containerfile, else Dockerfile, in "
                              "the context); - reads it from stdin.")] = None,
@@ -61,6 +65,87 @@ def build(
         help="Give RUN --mount=type=secret,id=ID this file (src=FILE) or environment "
              "variable (env=NAME); it is mounted at /run/secrets/ID for that step only, "
              "never stored in the image or its cache key.")] = None,
+    output: Annotated[Optional[list[str]], typer.Option(
+        "--output", "-o", metavar="type=local|tar,dest=PATH",
+        help="Also write the final stage's files out: type=local,dest=DIR (or just DIR) "
+             "unpacks them into a new or empty directory, type=tar,dest=FILE (or -, stdout) "
+             "writes a tar archive. The image is made as well.")] = None,
+    platform: Annotated[Optional[str], typer.Option(
+        "--platform", metavar="OS/ARCH[/VARIANT]",
+        help="Build for this platform: FROM images are chosen from multi-platform indexes "
+             "for it and the image records it. RUN steps need the host to run it (natively "
+             "or through a registered emulator).")] = None,
+    arch: Annotated[Optional[str], typer.Option(
+        "--arch", help="The architecture to build for (the --platform's ARCH).")] = None,
+    os_: Annotated[Optional[str], typer.Option(
+        "--os", help="The operating system to build for (the --platform's OS).")] = None,
+    variant: Annotated[Optional[str], typer.Option(
+        "--variant", help="The architecture variant to build for (e.g. v8).")] = None,
+    # RUN's container options: the declarations and the parsing of `run`'s own
+    add_host: o.AddHost = None, cap_add: o.CapAdd = None, cap_drop: o.CapDrop = None,
+    dns: o.Dns = None, dns_option: o.DnsOption = None, dns_search: o.DnsSearch = None,
+    no_hosts: o.NoHosts = False, security_opt: o.SecurityOpt = None,
+    shm_size: o.ShmSize = None, ulimit: o.Ulimit = None, volume: o.Volume = None,
+    device: o.Device = None, memory: o.Memory = None, memory_swap: o.MemorySwap = None,
+    cpu_shares: o.CpuShares = None, cpuset_cpus: o.CpusetCpus = None, ipc: o.Ipc = None,
+    pid: o.Pid = None, uts: o.Uts = None, cgroupns: o.Cgroupns = None,
+    cgroup_parent: o.CgroupParent = None, http_proxy: o.HttpProxy = True,
+    env: Annotated[Optional[list[str]], typer.Option(
+        "--env", metavar="KEY=VALUE",
+        help="Set an environment variable in every stage's config (so RUN steps and the "
+             "image have it), as an ENV right after FROM; KEY alone takes the value of the "
+             "environment variable KEY.")] = None,
+    unsetenv: Annotated[Optional[list[str]], typer.Option(
+        "--unsetenv", metavar="KEY",
+        help="Unset this environment variable in RUN steps and leave it out of the final "
+             "image.")] = None,
+    build_context: Annotated[Optional[list[str]], typer.Option(
+        "--build-context", metavar="NAME=VALUE",
+        help="Another context, named: VALUE a directory, an http(s) or git URL, or "
+             "docker-image://REF (an image). FROM NAME, COPY --from=NAME and RUN --mount "
+             "from=NAME use it where no stage is named NAME (repeatable).")] = None,
+    from_: Annotated[Optional[str], typer.Option(
+        "--from", metavar="IMAGE",
+        help="Use IMAGE instead of the image of the Containerfile's first FROM.")] = None,
+    jobs: Annotated[int, typer.Option(
+        "--jobs", metavar="N",
+        help="Build up to N stages that do not depend on each other at the same time "
+             "(default 1; 0: as many as can run).")] = 1,
+    ignorefile: Annotated[Optional[str], typer.Option(
+        "--ignorefile", metavar="FILE",
+        help="Read the ignore rules from FILE instead of the context's "
+             ".containerignore/.dockerignore.")] = None,
+    skip_unused_stages: Annotated[bool, typer.Option(
+        "--skip-unused-stages/--no-skip-unused-stages",
+        help="Skip the stages the target does not need (default); with "
+             "--skip-unused-stages=false every stage before the target is built.")] = True,
+    omit_history: Annotated[bool, typer.Option(
+        "--omit-history", help="Leave the build's history out of the image (no entries).")] = False,
+    identity_label: Annotated[bool, typer.Option(
+        "--identity-label/--no-identity-label",
+        help="Label the image io.pdman.version=VERSION (default), as buildah labels its "
+             "io.buildah.version.")] = True,
+    stdin: Annotated[bool, typer.Option(
+        "--stdin", help="Pass pdman's standard input to RUN steps (they read /dev/null "
+                        "otherwise).")] = False,
+    format: Annotated[Optional[str], typer.Option(
+        "--format", metavar="oci|docker",
+        help="The image's manifest format (default oci; also BUILDAH_FORMAT); push keeps it.")] = None,
+    logfile: Annotated[Optional[str], typer.Option(
+        "--logfile", metavar="FILE",
+        help="Write everything the build prints (steps, RUN output, errors) to FILE instead "
+             "of stdout and stderr.")] = None,
+    retry: Annotated[int, typer.Option(
+        "--retry", help="Pull the FROM and COPY --from images again this many times after "
+                        "a registry failure.")] = 3,
+    retry_delay: Annotated[str, typer.Option(
+        "--retry-delay", metavar="DURATION",
+        help="The pause between pull retries, e.g. 2s or 500ms.")] = "2s",
+    tls_verify: TlsVerify = None, authfile: Authfile = None, creds: Creds = None,
+    force_rm: Annotated[bool, typer.Option(
+        "--force-rm/--no-force-rm",
+        help="Remove the containers of failed RUN steps (always done; accepted for "
+             "compatibility).")] = True,
     rm: Annotated[bool, typer.Option(
         "--rm/--no-rm", help="Remove the containers of RUN steps (always done; accepted "
                              "for compatibility).")] = True,

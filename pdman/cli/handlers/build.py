@@ -50,11 +50,108 @@ def _secrets(items: list[str] | None) -> dict[str, str]:
     return out
 
 
+#: build's RUN options -> the CreateOptions fields `run` fills from the same flags
+_RUN_FIELDS = {"add_host": "add_hosts", "cap_add": "cap_add", "cap_drop": "cap_drop",
+               "dns": "dns", "dns_option": "dns_options", "dns_search": "dns_search",
+               "no_hosts": "no_hosts", "security_opt": "security_opt", "shm_size": "shm_size",
+               "ulimit": "ulimits", "volume": "volumes", "device": "devices",
+               "memory": "memory", "memory_swap": "memory_swap", "cpu_shares": "cpu_shares",
+               "cpuset_cpus": "cpuset_cpus", "ipc": "ipc", "pid": "pid", "uts": "uts",
+               "cgroupns": "cgroupns", "http_proxy": "http_proxy",
+               "cgroup_parent": "cgroup_parent"}
+
+
+def _run_options(given: dict[str, object]) -> dict[str, object]:
+    """The RUN options given, as CreateOptions fields: the engine's create checks them as
+    it checks `run`'s (the first RUN step fails with run's message on a bad one)."""
+    out: dict[str, object] = {}
+    for name, value in given.items():
+        field = _RUN_FIELDS[name]
+        if value is None or value is False and field != "http_proxy" or value == []:
+            continue
+        if field == "http_proxy" and value is True:
+            continue
+        out[field] = list(value) if isinstance(value, (list, tuple)) else value
+    return out
+
+
+def _env(items: list[str] | None) -> list[str]:
+    out = []
+    for item in items or []:
+        key, eq, value = item.partition("=")
+        if not key:
+            raise UsageError(f"invalid --env {item!r}", hint="write --env KEY=VALUE")
+        if not eq:
+            if key not in os.environ:
+                continue
+            value = os.environ[key]
+        out.append(f"{key}={value}")
+    return out
+
+
+def _duration(text: str) -> float:
+    """podman's --retry-delay: a Go duration (2s, 500ms, 1m) or plain seconds."""
+    value = text.strip()
+    for unit, scale in (("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)):
+        if value.endswith(unit):
+            number = value[:-len(unit)]
+            break
+    else:
+        number, scale = value, 1.0
+    try:
+        seconds = float(number) * scale
+    except ValueError:
+        seconds = -1.0
+    if seconds < 0:
+        raise UsageError(f"invalid --retry-delay {text!r}", hint="write e.g. 2s or 500ms")
+    return seconds
+
+
+def _log_to(path: str) -> None:
+    """--logfile: the process's stdout and stderr (RUN steps inherit them) go to FILE."""
+    import sys
+
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise UsageError(f"--logfile {path}: {exc.strerror}",
+                         hint="name a file in a writable directory") from None
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
+def _platform(platform: str, os_: str, arch: str, variant: str) -> str:
+    """--platform (one: a list builds a manifest list, which is not built yet) or
+    --os/--arch/--variant, as os/arch[/variant]; "" for the host's."""
+    if not (platform or os_ or arch or variant):
+        return ""
+    if "," in platform:
+        raise UsageError(f"--platform {platform}: building for several platforms at once "
+                         "(a manifest list) is not supported yet",
+                         hint="build once per platform")
+    from pdman.image.manifest import wanted_platform
+
+    return str(wanted_platform(platform, os_, arch, variant))
+
+
 def build(g: GlobalOptions, context: str | None, file: str | None, tag: list[str] | None,
           build_arg: list[str] | None, target: str | None, no_cache: bool, layers: bool,
           pull: str | None, pull_always: bool, pull_never: bool, quiet: bool, iidfile: str | None,
           label: list[str] | None, timestamp: int | None, network: str | None,
-          squash: bool, squash_all: bool, secret: list[str] | None, rm: bool) -> int:
+          squash: bool, squash_all: bool, secret: list[str] | None,
+          output: list[str] | None = None, platform: str | None = None,
+          arch: str | None = None, os_: str | None = None, variant: str | None = None,
+          env: list[str] | None = None, unsetenv: list[str] | None = None,
+          build_context: list[str] | None = None, jobs: int = 1, from_: str | None = None,
+          ignorefile: str | None = None, skip_unused_stages: bool = True,
+          omit_history: bool = False, identity_label: bool = True, stdin: bool = False,
+          format: str | None = None, logfile: str | None = None, retry: int = 3,
+          retry_delay: str = "2s", tls_verify: str | None = None, authfile: str | None = None,
+          creds: str | None = None, force_rm: bool = True,
+          rm: bool = True, **run_options: object) -> int:
     from pdman.engine.build import build as engine_build
     from pdman.entities.build import BuildOptions
 
@@ -65,11 +162,32 @@ def build(g: GlobalOptions, context: str | None, file: str | None, tag: list[str
                          hint="use one of: missing, always, never, newer")
     if pull_always and pull_never:
         raise UsageError("--pull-always and --pull-never contradict each other", hint="give one")
+    fmt = (format or os.environ.get("BUILDAH_FORMAT") or "oci").lower()
+    if fmt not in ("oci", "docker"):
+        raise UsageError(f"unrecognized image type {format!r}", hint="use --format oci or docker")
+    if jobs < 0:
+        raise UsageError(f"--jobs {jobs}: must not be negative", hint="e.g. --jobs 2")
+    if retry < 0:
+        raise UsageError(f"--retry {retry}: must not be negative", hint="e.g. --retry 3")
+    from pdman.cli.handlers.images import _tls
+
+    tls = _tls(tls_verify)
+    delay = _duration(retry_delay)
+    if logfile:
+        _log_to(logfile)
     engine_build(g.context(), BuildOptions(
         context=context or ".", containerfile=file or "", tags=list(tag or []),
         build_args=_pairs(build_arg, "--build-arg", True), target=target or "",
         no_cache=no_cache, layers=layers, pull=policy, quiet=quiet,
         iidfile=iidfile or "", labels=_pairs(label, "--label", False), timestamp=timestamp,
-        network=network or "", secrets=_secrets(secret), rm=rm,
+        network=network or "", secrets=_secrets(secret), rm=rm, outputs=list(output or []),
+        platform=_platform(platform or "", os_ or "", arch or "", variant or ""),
+        env=_env(env), unsetenv=list(unsetenv or []), run_options=_run_options(run_options),
+        build_contexts=_pairs(build_context, "--build-context", False), jobs=jobs,
+        from_image=from_ or "",
+        ignorefile=ignorefile or "", skip_unused_stages=skip_unused_stages,
+        omit_history=omit_history, identity_label=identity_label, stdin=stdin, format=fmt,
+        retry=retry, retry_delay=delay, tls_verify=tls, authfile=authfile or "",
+        creds=creds or "",
         squash="all" if squash_all else "new" if squash else ""))
     return 0
