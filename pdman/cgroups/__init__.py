@@ -57,18 +57,29 @@ def attach(ctx: "EngineContext", container_id: str, config: "dict[str, Any]", pi
     cgroup: inside a unit, the unit's, so `systemctl stop` stops it too."""
     from pdman.cgroups import cgroupfs
 
-    if not cgroupfs.is_v2() and not config.get("limits"):
+    pod = config.get("pod") or {}
+    if not cgroupfs.is_v2() and not config.get("limits") and not pod.get("limits"):
         return  # cgroup v1 (create refused any limit): the caller's cgroup, at no cost
     from pdman.cgroups import limits as limitsmod
     from pdman.cgroups import placement
     from pdman.cgroups.oom import OomWatch
     from pdman.storage import container_records as records
 
-    plan = placement.decide(config, _probe(config))
+    eff = _effective(config)
+    plan = placement.decide(eff, _probe(eff))
     if plan.manager == "none":
         return
     lim = config.get("limits") or {}
     unit = ""
+    parent = plan.parent
+    if pod and plan.manager == "systemd":
+        from pdman.cgroups import pods as podcg
+
+        plan = plan._replace(slice=podcg.slice_for(ctx, pod, plan.slice))
+    elif pod:
+        from pdman.cgroups import pods as podcg
+
+        parent = podcg.path_for(ctx, pod, plan.parent, limitsmod.controllers_needed(lim))
     if plan.manager == "systemd":
         unit = scope_name(container_id)
         if cgroupfs.cgroup_of().rsplit("/", 1)[-1] == unit:
@@ -87,11 +98,11 @@ def attach(ctx: "EngineContext", container_id: str, config: "dict[str, Any]", pi
         from pdman.errors import RuntimeFailure
 
         wanted = limitsmod.controllers_needed(lim)
-        enabled = cgroupfs.enable_controllers(plan.parent, wanted)
+        enabled = cgroupfs.enable_controllers(parent, wanted)
         for extra in ("cpu", "memory", "pids", "io"):  # what `stats` reads: best effort
             if extra not in wanted:
                 try:
-                    cgroupfs.enable_controllers(plan.parent, [extra])
+                    cgroupfs.enable_controllers(parent, [extra])
                 except RuntimeFailure:
                     pass
         missing = [c for c in wanted if c not in enabled]
@@ -99,9 +110,9 @@ def attach(ctx: "EngineContext", container_id: str, config: "dict[str, Any]", pi
             from pdman.errors import HostSupportError
 
             raise HostSupportError(f"the {' '.join(missing)} controller(s) are not available "
-                                   f"in {cgroupfs.fs_path(plan.parent)}",
+                                   f"in {cgroupfs.fs_path(parent)}",
                                    hint="delegate them to this cgroup, or drop those limits")
-        path = plan.parent.rstrip("/") + f"/pdman-{container_id}"
+        path = parent.rstrip("/") + f"/pdman-{container_id}"
         cgroupfs.create(path, limitsmod.cgroupfs_files(lim),
                         optional=frozenset() if "memory_swap" in lim else
                         frozenset({"memory.swap.max"}))
@@ -113,6 +124,16 @@ def attach(ctx: "EngineContext", container_id: str, config: "dict[str, Any]", pi
     made = {"manager": plan.manager, "path": path, "unit": unit}
     _attached[container_id] = (OomWatch(path), made)
     records.update_state(ctx.catalog, container_id, oom_killed=0, state={"cgroup": made})
+
+
+def _effective(config: "dict[str, Any]") -> "dict[str, Any]":
+    """What placement decides on: a pod's member goes where its pod's cgroup goes
+    (the pod's --cgroup-parent), and needs the controllers of the pod's limits too."""
+    pod = config.get("pod") or {}
+    if not pod:
+        return config
+    return {**config, "parent": pod.get("parent") or "",
+            "limits": {**(pod.get("limits") or {}), **(config.get("limits") or {})}}
 
 
 def _probe(config: "dict[str, Any]") -> "placement.Host":

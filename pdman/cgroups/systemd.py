@@ -116,9 +116,6 @@ class UserManager:
                     extra: list[tuple[str, str, Any]] | None = None) -> None:
         """Start the transient scope `name` in `slice_name` holding `pid`; return when
         its start job is done (the process is then in the scope's cgroup)."""
-        from jeepney import MatchRule, message_bus
-        from jeepney.wrappers import DBusErrorResponse
-
         props: list[tuple[str, tuple[str, Any]]] = [
             ("Description", ("s", description)),
             ("Slice", ("s", slice_name)),
@@ -128,6 +125,30 @@ class UserManager:
             ("CollectMode", ("s", "inactive-or-failed")),
         ]
         props += [(k, (sig, v)) for k, sig, v in [*limits, *(extra or [])]]
+        self._start_transient(name, props, "scope", "the container")
+
+    def start_slice(self, name: str, limits: list[tuple[str, str, Any]],
+                    description: str) -> bool:
+        """Start the transient slice `name` (a pod's: its members' scopes go in it) with
+        the limits as its properties; False when it is already there (another member
+        started it first), its limits unchanged."""
+        props: list[tuple[str, tuple[str, Any]]] = [("Description", ("s", description))]
+        props += [(k, (sig, v)) for k, sig, v in limits]
+        try:
+            self._start_transient(name, props, "slice", "the pod")
+        except RuntimeFailure as e:
+            if isinstance(e.__cause__, Exception) and \
+                    getattr(e.__cause__, "name", "") == "org.freedesktop.systemd1.UnitExists":
+                return False
+            raise
+        return True
+
+    def _start_transient(self, name: str, props: "list[tuple[str, tuple[str, Any]]]",
+                         kind: str, what: str) -> None:
+        """StartTransientUnit, then wait for its start job to finish."""
+        from jeepney import MatchRule, message_bus
+        from jeepney.wrappers import DBusErrorResponse
+
         # JobRemoved tells when the start job is done; subscribe before starting it
         bus_rule = MatchRule(type="signal", sender=SYSTEMD, interface=MANAGER_IFACE,
                              member="JobRemoved", path=MANAGER_PATH)
@@ -146,14 +167,14 @@ class UserManager:
                                        (name, "fail", props, []))
             except DBusErrorResponse as e:
                 raise RuntimeFailure(
-                    f"systemd refused the scope {name} for the container: {_text(e)}",
+                    f"systemd refused the {kind} {name} for {what}: {_text(e)}",
                     hint="see `journalctl --user -xe`; the limits are unit properties "
                          "(MemoryMax, CPUQuotaPerSecUSec, TasksMax, ...)") from e
             deadline = time.monotonic() + JOB_TIMEOUT
             while True:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise RuntimeFailure(f"systemd did not start the scope {name} within "
+                    raise RuntimeFailure(f"systemd did not start the {kind} {name} within "
                                          f"{JOB_TIMEOUT:.0f} s",
                                          hint="see `systemctl --user status " + name + "`")
                 msg = self.conn.recv_until_filtered(queue, timeout=left)
@@ -161,7 +182,7 @@ class UserManager:
                 if path == job:
                     if result != "done":
                         raise RuntimeFailure(
-                            f"systemd could not start the scope {unit} for the container: "
+                            f"systemd could not start the {kind} {unit} for {what}: "
                             f"job {result}",
                             hint=f"see `journalctl --user -u {unit}`")
                     return

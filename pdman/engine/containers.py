@@ -99,6 +99,8 @@ def create(ctx: EngineContext, options: "CreateOptions") -> records.ContainerRec
         image = image_for(ctx, options)                         # 1-2: image, pulled if missing
     config = resolve_config(ctx, options, image)
     if pod_fields:
+        # the pod's cgroup (its limits, its --cgroup-parent) holds the container's
+        config["cgroup"] = {**config["cgroup"], "pod": pod_fields.pop("pod_cgroup")}
         config.update(pod_fields)
     return create_from_config(ctx, config, image.id or None, options.name or _free_name(ctx),
                               options.dns_search, options.dns_options)

@@ -87,6 +87,9 @@ def create(ctx: EngineContext, options: PodCreateOptions) -> PodRecord:
         raise UsageError(f'invalid pod exit policy: "{options.exit_policy}"',
                          hint="use continue or stop")
     share = parse_share(options.share, options.infra)
+    from pdman.cgroups import pods as podcg
+
+    cgroup = podcg.resolve(options)      # refuses limits this host cannot enforce
     if not options.infra and (options.publish or options.network or options.dns
                               or options.add_hosts or options.hostname):
         raise UsageError("you must have an infra container to publish port bindings to "
@@ -110,7 +113,7 @@ def create(ctx: EngineContext, options: PodCreateOptions) -> PodRecord:
         "labels": runopts.labels(options.labels), "share": share, "infra": options.infra,
         "infra_id": "", "hostname": options.hostname or "", "exit_policy": options.exit_policy,
         "create_command": list(options.create_command), "dns": list(options.dns),
-        "add_hosts": list(options.add_hosts)})
+        "add_hosts": list(options.add_hosts), "cgroup": cgroup})
     pod_records.insert(ctx.catalog, pod)
     if not options.infra:
         return pod
@@ -201,8 +204,13 @@ def member_fields(ctx: EngineContext, options: "CreateOptions") -> "dict[str, An
     its infra's network and hostname, and return the config fields that record the
     pod (`pod`, `pod_infra`, `pod_share`)."""
     assert options.pod
+    if options.cgroup_parent:
+        raise UsageError("--cgroup-parent cannot be given to a container of a pod: its "
+                         "cgroup goes in the pod's",
+                         hint="give --cgroup-parent to `pdman pod create`")
     if options.pod_infra:
-        return {"pod": options.pod, "infra": True}
+        return {"pod": options.pod, "infra": True,
+                "pod_cgroup": _cgroup_of(pod_records.find(ctx.catalog, options.pod))}
     if options.pod.startswith("new:"):
         # podman moves the container's network options to the new pod's infra
         pod = create(ctx, PodCreateOptions(
@@ -231,7 +239,8 @@ def member_fields(ctx: EngineContext, options: "CreateOptions") -> "dict[str, An
                              hint="give --hostname to `pdman pod create`")
         infra = records.find(ctx.catalog, infra_id)
         options.hostname = infra.config.get("hostname") or pod.name
-    fields: "dict[str, Any]" = {"pod": pod.id, "pod_infra": infra_id, "pod_share": share}
+    fields: "dict[str, Any]" = {"pod": pod.id, "pod_infra": infra_id, "pod_share": share,
+                                "pod_cgroup": _cgroup_of(pod)}
     if options.init_ctr:
         from pdman.engine.containers import reconcile
 
@@ -242,6 +251,12 @@ def member_fields(ctx: EngineContext, options: "CreateOptions") -> "dict[str, An
                                 hint=f"stop it first (`pdman pod stop {pod.name}`)")
         fields["init_ctr"] = options.init_ctr
     return fields
+
+
+def _cgroup_of(pod: PodRecord) -> "dict[str, Any]":
+    """A member's part of its pod's cgroup: where it goes and the pod's limits."""
+    cg = pod.config.get("cgroup") or {}
+    return {"id": pod.id, "limits": cg.get("limits") or {}, "parent": cg.get("parent") or ""}
 
 
 def ensure_infra(ctx: EngineContext, rec: records.ContainerRecord) -> None:
@@ -544,7 +559,15 @@ def remove(ctx: EngineContext, name: str, force: bool = False,
 
             if not isinstance(exc, ContainerNotFound):
                 raise
+    try:     # its members' starts record the pod's cgroup once they made it
+        state = pod_records.find(ctx.catalog, pod.id).config.get("cgroup_state") or {}
+    except PodNotFound:
+        state = {}
     pod_records.delete(ctx.catalog, pod.id)
+    if state:
+        from pdman.cgroups import pods as podcg
+
+        podcg.remove(state)
     return pod.id
 
 
@@ -626,9 +649,18 @@ def inspect(ctx: EngineContext, name: str) -> "dict[str, Any]":
         "Id": pod.id, "Name": pod.name, "Created": _rfc3339(pod.created),
         "CreateCommand": c.get("create_command") or [], "ExitPolicy": c.get("exit_policy"),
         "State": status(recs), "Hostname": c.get("hostname", ""),
-        "Labels": c.get("labels") or {}, "CreateCgroup": False, "CgroupParent": "",
+        "Labels": c.get("labels") or {}, "CreateCgroup": bool(c.get("cgroup")),
+        "CgroupParent": (c.get("cgroup") or {}).get("parent") or "",
         "CreateInfra": bool(c.get("infra")),
     }
+    state = c.get("cgroup_state") or {}
+    if state:
+        out["CgroupPath"] = state.get("path") or state.get("unit") or ""
+        if not out["CgroupParent"] and state.get("unit"):
+            out["CgroupParent"] = str(state["unit"]).rsplit("-pod_", 1)[0] + ".slice"
+    from pdman.cgroups import pods as podcg
+
+    out.update(podcg.inspect_fields(c))
     infra = next((r for r in recs if r.id == c.get("infra_id")), None)
     if infra is not None:
         net = infra.config.get("net") or {}

@@ -29,6 +29,20 @@ class PodCreateOptions(Record):
     exit_policy: str = "continue"
     replace_existing: bool = False     # --replace
     create_command: list[str]
+    # the pod's cgroup (cgroups/pods.py); the names are limits.parse()'s
+    cgroup_parent: str | None = None
+    memory: str | None = None
+    memory_swap: str | None = None
+    cpus: float | None = None
+    cpu_shares: int | None = None
+    cpuset_cpus: str | None = None
+    cpuset_mems: str | None = None
+    memory_reservation: str | None = None   # not pod flags: limits.parse reads them
+    cpu_weight: int | None = None
+    pids_limit: int | None = None
+    cpu_period: int | None = None
+    cpu_quota: int | None = None
+    cgroup_conf: list[str] | None = None
 
 
 class PodSummary:

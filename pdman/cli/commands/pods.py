@@ -69,6 +69,23 @@ def create(
     exit_policy: Annotated[str, typer.Option(
         "--exit-policy", help="What the pod does when its last container exits: continue "
                               "(the infra keeps running; default) or stop.")] = "continue",
+    memory: Annotated[Optional[str], typer.Option(
+        "--memory", "-m", help="Memory limit of the pod's containers together, e.g. 512m "
+                               "(the pod's cgroup; needs cgroup v2 delegated by systemd).")] = None,
+    memory_swap: Annotated[Optional[str], typer.Option(
+        "--memory-swap", help="Memory plus swap limit of the pod (-1: unlimited swap).")] = None,
+    cpus: Annotated[Optional[float], typer.Option(
+        "--cpus", help="CPU quota of the pod's containers together, in CPUs, e.g. 0.5.")] = None,
+    cpu_shares: Annotated[Optional[int], typer.Option(
+        "--cpu-shares", "-c", help="CPU weight of the pod, in cgroup v1 shares (1024 = the "
+                             "default; cpu.weight is derived).")] = None,
+    cpuset_cpus: Annotated[Optional[str], typer.Option(
+        "--cpuset-cpus", help="CPUs the pod's containers may run on, e.g. 0-1.")] = None,
+    cpuset_mems: Annotated[Optional[str], typer.Option(
+        "--cpuset-mems", help="Memory nodes (NUMA) the pod's containers may use, e.g. 0.")] = None,
+    cgroup_parent: Annotated[Optional[str], typer.Option(
+        "--cgroup-parent", help="Where the pod's cgroup goes: a systemd slice (default "
+                                "pdman.slice) or, with the cgroupfs manager, a cgroup path.")] = None,
 ) -> None:
     """Create a pod: containers that share namespaces (network, IPC, hostname) and the
     ports published on its network. Prints its ID; the pod stays Created until

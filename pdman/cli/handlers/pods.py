@@ -18,7 +18,10 @@ def create(g: GlobalOptions, name_arg: str | None, name: str | None,
            infra_image: str | None, infra_command: str | None, infra_name: str | None,
            label: list[str] | None, hostname: str | None, add_host: list[str] | None,
            dns: list[str] | None, userns: str | None, pod_id_file: str | None,
-           replace: bool, exit_policy: str) -> int:
+           replace: bool, exit_policy: str, memory: str | None = None,
+           memory_swap: str | None = None, cpus: float | None = None,
+           cpu_shares: int | None = None, cpuset_cpus: str | None = None,
+           cpuset_mems: str | None = None, cgroup_parent: str | None = None) -> int:
     import os
 
     from pdman.engine import pods
@@ -41,7 +44,9 @@ def create(g: GlobalOptions, name_arg: str | None, name: str | None,
         infra=infra, infra_image=infra_image, infra_command=infra_command,
         infra_name=infra_name, labels=label or [], hostname=hostname,
         add_hosts=add_host or [], dns=dns or [], exit_policy=exit_policy,
-        replace_existing=replace,
+        replace_existing=replace, memory=memory, memory_swap=memory_swap, cpus=cpus,
+        cpu_shares=cpu_shares, cpuset_cpus=cpuset_cpus, cpuset_mems=cpuset_mems,
+        cgroup_parent=cgroup_parent,
         create_command=["pdman", *sys.argv[1:]]))
     if pod_id_file:
         try:
@@ -300,7 +305,9 @@ def logs(g: GlobalOptions, pod: str | None, container: str | None, follow: bool,
     ctx = g.context()
     recs = [r for r in engine.containers_of(ctx, pod) if not r.config.get("infra")]
     if container:
-        recs = [r for r in recs if r.name == container or r.id.startswith(container)]
+        # a name first: "b" is also the start of some IDs
+        recs = [r for r in recs if r.name == container] or \
+            [r for r in recs if r.id.startswith(container)]
         if not recs:
             raise UsageError(f"container {container} is not in pod {pod}",
                              hint=f"see `pdman ps -a --filter pod={pod}`")
