@@ -91,10 +91,23 @@ def create(ctx: EngineContext, options: PodCreateOptions) -> PodRecord:
 
     cgroup = podcg.resolve(options)      # refuses limits this host cannot enforce
     if not options.infra and (options.publish or options.network or options.dns
-                              or options.add_hosts or options.hostname):
+                              or options.add_hosts or options.hostname or options.ip
+                              or options.mac_address or options.dns_search
+                              or options.dns_options or options.network_aliases
+                              or options.no_hosts or options.sysctl or options.uts
+                              or options.volumes or options.volumes_from
+                              or options.devices or options.pid):
         raise UsageError("you must have an infra container to publish port bindings to "
-                         "the host, set the network, DNS, hosts entries or the hostname",
+                         "the host, set the network, DNS, hosts entries, the hostname, "
+                         "namespaces, sysctls, devices or volumes of the pod",
                          hint="drop --infra=false")
+    if options.uts not in (None, "", "private", "host"):
+        raise UsageError(f"--uts={options.uts}: not supported", hint="use private or host")
+    if options.uts == "host" and options.hostname:
+        raise UsageError("invalid config provided: cannot set hostname when running in the "
+                         "host UTS namespace", hint="drop --hostname or --uts=host")
+    if options.no_hosts and options.add_hosts:
+        raise UsageError("--no-hosts and --add-host cannot be set together")
     name = options.name
     if name:
         import re
@@ -109,11 +122,20 @@ def create(ctx: EngineContext, options: PodCreateOptions) -> PodRecord:
                 pass
     else:
         name = random_name({p.name for p in pod_records.list_all(ctx.catalog)})
+    from pdman.engine import runextra
+
     pod = PodRecord(id=new_id(), name=name, created=time.time(), config={
-        "labels": runopts.labels(options.labels), "share": share, "infra": options.infra,
+        "labels": runopts.labels(runextra.labels(options)), "share": share,  # type: ignore[arg-type]
+        "infra": options.infra,
         "infra_id": "", "hostname": options.hostname or "", "exit_policy": options.exit_policy,
         "create_command": list(options.create_command), "dns": list(options.dns),
-        "add_hosts": list(options.add_hosts), "cgroup": cgroup})
+        "add_hosts": list(options.add_hosts), "cgroup": cgroup,
+        # what members get too (member_fields)
+        "devices": list(options.devices), "pid": options.pid or "",
+        "no_hosts": options.no_hosts, "uts": options.uts or "",
+        "volumes": bool(options.volumes or options.volumes_from),
+        "dns_search": list(options.dns_search), "dns_options": list(options.dns_options),
+        "network_aliases": list(options.network_aliases)})
     pod_records.insert(ctx.catalog, pod)
     if not options.infra:
         return pod
@@ -142,14 +164,23 @@ def _create_infra(ctx: EngineContext, pod: PodRecord,
 
     # on user-defined networks the pod answers to its name (podman: an alias of its
     # infra container), since its containers all live in the infra's namespace
-    aliases = [pod.name] if modes.parse(options.network).kind == "bridge" else []
+    bridge = modes.parse(options.network).kind == "bridge"
+    aliases = [pod.name] if bridge else []
+    if options.network_aliases and not bridge:
+        raise UsageError("--network-alias only applies to user-defined networks",
+                         hint="give --network NAME as well")
     return containers.create(ctx, CreateOptions(
         image=image, name=options.infra_name or f"{pod.id[:12]}-infra",
         entrypoint=entrypoint, pull="missing",
         network=options.network, publish=options.publish, dns=options.dns,
-        add_hosts=options.add_hosts, network_aliases=aliases,
+        add_hosts=options.add_hosts,
+        network_aliases=list(dict.fromkeys([*aliases, *options.network_aliases])),
+        dns_search=options.dns_search, dns_options=options.dns_options,
+        no_hosts=options.no_hosts, ip=options.ip, mac_address=options.mac_address,
+        sysctl=options.sysctl, devices=options.devices, pid=options.pid,
+        uts=options.uts, volumes=options.volumes, volumes_from=options.volumes_from,
         # podman: the pod's hostname is the pod's name unless --hostname
-        hostname=options.hostname or pod.name,
+        hostname=None if options.uts == "host" else options.hostname or pod.name,
         pod=pod.id, pod_infra=True))
 
 
@@ -237,8 +268,15 @@ def member_fields(ctx: EngineContext, options: "CreateOptions") -> "dict[str, An
             raise UsageError("invalid config provided: cannot set hostname when joining the "
                              "pod UTS namespace",
                              hint="give --hostname to `pdman pod create`")
-        infra = records.find(ctx.catalog, infra_id)
-        options.hostname = infra.config.get("hostname") or pod.name
+        if pod.config.get("uts") == "host":
+            # the host's UTS namespace is not the infra's to hand on: each member
+            # enters it as --uts=host does
+            share = [k for k in share if k != "uts"]
+            options.uts = "host"
+        else:
+            infra = records.find(ctx.catalog, infra_id)
+            options.hostname = infra.config.get("hostname") or pod.name
+    _inherit(pod, options)
     fields: "dict[str, Any]" = {"pod": pod.id, "pod_infra": infra_id, "pod_share": share,
                                 "pod_cgroup": _cgroup_of(pod)}
     if options.init_ctr:
@@ -251,6 +289,21 @@ def member_fields(ctx: EngineContext, options: "CreateOptions") -> "dict[str, An
                                 hint=f"stop it first (`pdman pod stop {pod.name}`)")
         fields["init_ctr"] = options.init_ctr
     return fields
+
+
+def _inherit(pod: PodRecord, options: "CreateOptions") -> None:
+    """What every container of the pod gets from `pod create`: its devices, its PID
+    mode (unless the container gives its own), no /etc/hosts of pdman's with
+    --no-hosts, and its volumes (those of the infra container, as --volumes-from)."""
+    c = pod.config
+    if c.get("devices"):
+        options.devices = [*c["devices"], *options.devices]
+    if c.get("pid") and not options.pid:
+        options.pid = c["pid"]
+    if c.get("no_hosts"):
+        options.no_hosts = True
+    if c.get("volumes") and c.get("infra_id"):
+        options.volumes_from = [c["infra_id"], *options.volumes_from]
 
 
 def _cgroup_of(pod: PodRecord) -> "dict[str, Any]":
@@ -668,19 +721,47 @@ def inspect(ctx: EngineContext, name: str) -> "dict[str, Any]":
         out["InfraConfig"] = {
             "PortBindings": netreport.port_bindings(infra.config),
             "HostNetwork": net.get("mode") == "host",
-            "StaticIP": "", "StaticMAC": "", "NoManageResolvConf": False,
+            "StaticIP": _static(infra, "ip"), "StaticMAC": _static(infra, "mac"),
+            "NoManageResolvConf": False,
             "DNSServer": list(c.get("dns") or []) or None,
-            "DNSSearch": None, "DNSOption": None, "NoManageHosts": False,
+            "DNSSearch": list(c.get("dns_search") or []) or None,
+            "DNSOption": list(c.get("dns_options") or []) or None,
+            "NoManageHosts": bool(c.get("no_hosts")),
             "HostAdd": list(c.get("add_hosts") or []) or None,
             "Networks": [n["name"] for n in net.get("networks", [])] or None,
-            "NetworkOptions": None, "pid_ns": "private", "userns": "host",
-            "uts_ns": "private",
+            "NetworkOptions": None, "pid_ns": c.get("pid") or "private", "userns": "host",
+            "uts_ns": c.get("uts") or "private",
         }
+        if c.get("network_aliases"):
+            out["InfraConfig"]["NetworkAliases"] = list(c["network_aliases"])
+        if infra.config.get("sysctls"):
+            out["InfraConfig"]["Sysctl"] = infra.config["sysctls"]
+        if c.get("devices"):
+            out["Devices"] = [{"PathOnHost": d.split(":")[0],
+                               "PathInContainer": (d.split(":") + [d.split(":")[0]])[1],
+                               "CgroupPermissions": "rwm"} for d in c["devices"]]
+        mounts = [m for m in infra.config.get("mounts") or [] if "host_path" in m]
+        if mounts:
+            out["Mounts"] = [{"Type": m["type"],
+                              "Name": m["source"] if m["type"] == "volume" else "",
+                              "Source": m["host_path"],
+                              "Destination": m["destination"], "RW": not m.get("readonly")}
+                             for m in mounts]
         out["SharedNamespaces"] = list(c.get("share") or [])
     out["NumContainers"] = len(recs)
     if recs:
         out["Containers"] = [{"Id": r.id, "Name": r.name, "State": r.status} for r in recs]
     return out
+
+
+def _static(infra: records.ContainerRecord, key: str) -> str:
+    """The infra container's --ip/--mac-address, as inspect shows them."""
+    net = infra.config.get("net") or {}
+    for n in net.get("networks") or []:
+        value = n.get(key)
+        if value:
+            return str(value)
+    return ""
 
 
 def containers_of(ctx: EngineContext, name: str) -> list[records.ContainerRecord]:

@@ -12,7 +12,9 @@ if TYPE_CHECKING:
 class PodCreateOptions(Record):
     """`pod create`: what a user asks for (the infra container gets the network part)."""
 
-    _lists = ("publish", "labels", "add_hosts", "dns", "create_command")
+    _lists = ("publish", "labels", "add_hosts", "dns", "create_command", "devices", "sysctl",
+              "dns_search", "dns_options", "label_files", "network_aliases", "volumes",
+              "volumes_from")
 
     name: str | None = None
     publish: list[str]
@@ -29,6 +31,20 @@ class PodCreateOptions(Record):
     exit_policy: str = "continue"
     replace_existing: bool = False     # --replace
     create_command: list[str]
+    # the infra container's; those marked * its members get too (engine/pods.py)
+    devices: list[str]                 # * --device
+    sysctl: list[str]                  # namespaced: set in the shared namespaces
+    pid: str | None = None             # * --pid (pdman's pods share no PID namespace)
+    ip: str | None = None              # on the pod's user-defined network
+    mac_address: str | None = None
+    dns_search: list[str]              # the pod's resolv.conf (shared with the network)
+    dns_options: list[str]
+    label_files: list[str]
+    network_aliases: list[str]
+    no_hosts: bool = False             # * no /etc/hosts of pdman's
+    uts: str | None = None             # * host: the host's UTS namespace
+    volumes: list[str]                 # * through --volumes-from the infra container
+    volumes_from: list[str]            # * likewise
     # the pod's cgroup (cgroups/pods.py); the names are limits.parse()'s
     cgroup_parent: str | None = None
     memory: str | None = None

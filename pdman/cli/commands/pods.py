@@ -83,6 +83,43 @@ def create(
         "--cpuset-cpus", help="CPUs the pod's containers may run on, e.g. 0-1.")] = None,
     cpuset_mems: Annotated[Optional[str], typer.Option(
         "--cpuset-mems", help="Memory nodes (NUMA) the pod's containers may use, e.g. 0.")] = None,
+    device: Annotated[Optional[list[str]], typer.Option(
+        "--device", help="Add a host device to every container of the pod, "
+                         "HOST[:CONTAINER[:PERMISSIONS]] (repeatable).")] = None,
+    sysctl: Annotated[Optional[list[str]], typer.Option(
+        "--sysctl", help="Set a namespaced kernel parameter KEY=VALUE in the pod's shared "
+                         "namespaces (net.*, IPC's kernel.shm*/msg*/sem, fs.mqueue.*; "
+                         "repeatable).")] = None,
+    pid: Annotated[Optional[str], typer.Option(
+        "--pid", help="PID namespace of every container of the pod: private (default), "
+                      "host, or container:NAME.")] = None,
+    ip: Annotated[Optional[str], typer.Option(
+        "--ip", help="The pod's IPv4 address on its user-defined network.")] = None,
+    mac_address: Annotated[Optional[str], typer.Option(
+        "--mac-address", help="The pod's MAC address on its user-defined network.")] = None,
+    dns_search: Annotated[Optional[list[str]], typer.Option(
+        "--dns-search", help="DNS search domain of the pod's containers (repeatable).")] = None,
+    dns_option: Annotated[Optional[list[str]], typer.Option(
+        "--dns-option", help="resolv.conf option of the pod's containers, e.g. ndots:2 "
+                             "(repeatable).")] = None,
+    label_file: Annotated[Optional[list[str]], typer.Option(
+        "--label-file", help="Read KEY=VALUE lines (`#` comments) of pod labels from a "
+                             "file (repeatable; --label wins).")] = None,
+    network_alias: Annotated[Optional[list[str]], typer.Option(
+        "--network-alias", help="Another name of the pod on its user-defined networks "
+                                "(repeatable; the pod's name always is one).")] = None,
+    no_hosts: Annotated[bool, typer.Option(
+        "--no-hosts", help="Do not make /etc/hosts for the pod's containers: the image's "
+                           "own stays.")] = False,
+    uts: Annotated[Optional[str], typer.Option(
+        "--uts", help="UTS namespace of the pod: private (default: shared by its "
+                      "containers) or host.")] = None,
+    volume: Annotated[Optional[list[str]], typer.Option(
+        "--volume", "-v", help="Mount a volume or host path in every container of the pod, "
+                               "[SOURCE:]DEST[:OPTIONS] (repeatable; as run -v).")] = None,
+    volumes_from: Annotated[Optional[list[str]], typer.Option(
+        "--volumes-from", help="Mount the volumes of a container, CTR[:ro|rw], in every "
+                               "container of the pod (repeatable).")] = None,
     cgroup_parent: Annotated[Optional[str], typer.Option(
         "--cgroup-parent", help="Where the pod's cgroup goes: a systemd slice (default "
                                 "pdman.slice) or, with the cgroupfs manager, a cgroup path.")] = None,

@@ -21,7 +21,13 @@ def create(g: GlobalOptions, name_arg: str | None, name: str | None,
            replace: bool, exit_policy: str, memory: str | None = None,
            memory_swap: str | None = None, cpus: float | None = None,
            cpu_shares: int | None = None, cpuset_cpus: str | None = None,
-           cpuset_mems: str | None = None, cgroup_parent: str | None = None) -> int:
+           cpuset_mems: str | None = None, device: list[str] | None = None,
+           sysctl: list[str] | None = None, pid: str | None = None, ip: str | None = None,
+           mac_address: str | None = None, dns_search: list[str] | None = None,
+           dns_option: list[str] | None = None, label_file: list[str] | None = None,
+           network_alias: list[str] | None = None, no_hosts: bool = False,
+           uts: str | None = None, volume: list[str] | None = None,
+           volumes_from: list[str] | None = None, cgroup_parent: str | None = None) -> int:
     import os
 
     from pdman.engine import pods
@@ -46,7 +52,11 @@ def create(g: GlobalOptions, name_arg: str | None, name: str | None,
         add_hosts=add_host or [], dns=dns or [], exit_policy=exit_policy,
         replace_existing=replace, memory=memory, memory_swap=memory_swap, cpus=cpus,
         cpu_shares=cpu_shares, cpuset_cpus=cpuset_cpus, cpuset_mems=cpuset_mems,
-        cgroup_parent=cgroup_parent,
+        cgroup_parent=cgroup_parent, devices=device or [], sysctl=sysctl or [], pid=pid,
+        ip=ip, mac_address=mac_address, dns_search=dns_search or [],
+        dns_options=dns_option or [], label_files=label_file or [],
+        network_aliases=network_alias or [], no_hosts=no_hosts, uts=uts,
+        volumes=volume or [], volumes_from=volumes_from or [],
         create_command=["pdman", *sys.argv[1:]]))
     if pod_id_file:
         try:
