@@ -37,6 +37,7 @@ class CloneOptions(Record):
     cpuset_mems: "str | None" = None
     cpu_period: "int | None" = None
     cpu_quota: "int | None" = None
+    pod: str = ""                   # --pod: the clone joins this pod (default: the original's)
 
 
 def _free_clone_name(ctx: EngineContext, base: str) -> str:
@@ -72,9 +73,9 @@ def clone(ctx: EngineContext, options: CloneOptions) -> "ContainerRecord":
     from pdman.storage import container_fs, container_records, image_records
 
     src = container_records.find(ctx.catalog, options.container)
-    if src.config.get("pod"):
-        raise UsageError(f"container {src.name} is in a pod: cloning it is not built yet",
-                         hint="create the new container with `pdman create --pod`")
+    if src.config.get("infra"):
+        raise UsageError(f"container {src.name} is the infra container of a pod: it cannot "
+                         "be cloned", hint="create another pod (`pdman pod create`)")
     config = copy.deepcopy(src.config)
     if options.image:
         image = containers.image_for(ctx, _image_options(options.image))
@@ -89,7 +90,12 @@ def clone(ctx: EngineContext, options: CloneOptions) -> "ContainerRecord":
     config["layers"] = links
     if config.get("hostname") == src.id[:12]:
         config["hostname"] = ""          # the original's generated one: the clone's own
+    own_pod = (config.get("cgroup") or {}).get("pod")
     config["cgroup"] = _limits(config.get("cgroup") or {}, options)
+    if own_pod:
+        config["cgroup"]["pod"] = own_pod      # a member's clone stays in its pod
+    if options.pod:
+        _into_pod(ctx, config, options.pod)
     for m in config.get("mounts", []):
         m.pop("host_path", None)
         if m.get("type") == "volume":
@@ -113,6 +119,29 @@ def clone(ctx: EngineContext, options: CloneOptions) -> "ContainerRecord":
 
         lifecycle.start_detached(ctx, rec)
     return rec
+
+
+def _into_pod(ctx: EngineContext, config: "dict[str, Any]", pod: str) -> None:
+    """--pod: the clone joins `pod` as `create --pod` would (the pod's network,
+    hostname, shared namespaces and cgroup), in place of the original's network and
+    published ports, which a pod's member cannot have of its own."""
+    from pdman import network
+    from pdman.engine import pods
+    from pdman.entities.create import CreateOptions
+
+    asked = CreateOptions(image="", pod=pods.find(ctx, pod).id, pid=None)
+    fields = pods.member_fields(ctx, asked)
+    config["net"] = network.resolve(asked, {}, ctx)
+    config["network"] = config["net"]["mode"]
+    config["hostname"] = asked.hostname or ""
+    config["cgroup"] = {**config["cgroup"], "pod": fields.pop("pod_cgroup")}
+    for key in ("pod", "pod_infra", "pod_share"):
+        config.pop(key, None)
+    config.update(fields)
+    if asked.uts == "host":
+        config["uts"] = "host"
+    if asked.no_hosts:
+        config["no_hosts"] = True
 
 
 def _image_options(image: str) -> "Any":

@@ -217,3 +217,35 @@ def test_pod_volume_and_volumes_from_reach_every_container(env: dict[str, str],
     # the pod's volume outlives it, as a named volume does
     assert "podvol" in pd(env, "volume", "ls", "-q").stdout.split()
     pd(env, "volume", "rm", "podvol", "donorvol")
+
+
+def test_container_clone_into_a_pod_and_of_a_pods_container(env: dict[str, str],
+                                                            busybox: str) -> None:
+    pd(env, "pod", "create", "--name", "clonepod", "--hostname", "podhost")
+    pd(env, "run", "-d", "--pod", "clonepod", "--name", "srv", busybox, "sh", "-c",
+       "mkdir -p /w && echo served > /w/index.html && exec httpd -f -p 8080 -h /w")
+    pd(env, "create", "--name", "loner", busybox, "sh", "-c",
+       "hostname; wget -q -O - http://localhost:8080/")
+    try:
+        # a container outside any pod, cloned into it: the pod's network and hostname
+        pd(env, "container", "clone", "--pod", "clonepod", "loner", "inpod")
+        out = pd(env, "start", "-a", "inpod").stdout.split()
+        assert out == ["podhost", "served"], out
+        members = pd(env, "ps", "-a", "--filter", "pod=clonepod", "--format",
+                     "{{.Names}}").stdout.split()
+        assert "inpod" in members and "loner" not in members
+        # a member's clone stays in its pod
+        pd(env, "container", "clone", "inpod", "again")
+        assert pd(env, "start", "-a", "again").stdout.split() == ["podhost", "served"]
+        names = {c["Name"] for c in pod_inspect(env, "clonepod")["Containers"]}
+        assert {"srv", "inpod", "again"} <= names
+        # the infra container is the pod's own
+        infra = pod_inspect(env, "clonepod")["InfraContainerID"]
+        bad = pd(env, "container", "clone", infra, check=False)
+        assert bad.returncode == 125 and "infra container" in bad.stderr
+        bad = pd(env, "container", "clone", "--pod", "nosuchpod", "loner", check=False)
+        assert bad.returncode != 0 and "nosuchpod" in bad.stderr
+    finally:
+        pd(env, "pod", "rm", "-f", "clonepod", check=False)
+        pd(env, "rm", "-f", "loner", check=False)
+    assert pd(env, "ps", "-aq").stdout == ""

@@ -294,6 +294,10 @@ def clone(
     cpu_shares: o.CpuShares = None, cpuset_cpus: o.CpusetCpus = None,
     cpuset_mems: o.CpusetMems = None, cpu_period: o.CpuPeriod = None,
     cpu_quota: o.CpuQuota = None,
+    pod: Annotated[Optional[str], typer.Option(
+        "--pod", help="The clone joins this pod (its network, hostname and shared "
+                      "namespaces replace the original's; default: the original's pod, "
+                      "if any).")] = None,
 ) -> None:
     """Create a container with another's configuration (a new ID, an empty writable
     layer, new anonymous volumes); resource limits given here replace the original's.

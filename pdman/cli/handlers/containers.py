@@ -555,7 +555,8 @@ def clone(g: GlobalOptions, container: str, name: str | None, image: str | None,
           memory: str | None, memory_swap: str | None, memory_reservation: str | None,
           cpus: float | None, cpu_shares: int | None, cpuset_cpus: str | None,
           cpuset_mems: str | None = None, cpu_period: int | None = None,
-          cpu_quota: int | None = None) -> int:
+          cpu_quota: int | None = None,
+          pod: str | None = None) -> int:
     from pdman.engine import clone as engine
 
     rec = engine.clone(g.context(), engine.CloneOptions(
@@ -563,6 +564,6 @@ def clone(g: GlobalOptions, container: str, name: str | None, image: str | None,
         destroy=destroy, force=force, run=run, memory=memory, memory_swap=memory_swap,
         memory_reservation=memory_reservation, cpus=cpus, cpu_shares=cpu_shares,
         cpuset_cpus=cpuset_cpus, cpuset_mems=cpuset_mems, cpu_period=cpu_period,
-        cpu_quota=cpu_quota))
+        cpu_quota=cpu_quota, pod=pod or ""))
     print(rec.id)
     return 0
