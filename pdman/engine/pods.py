@@ -440,17 +440,6 @@ def stop(ctx: EngineContext, name: str, timeout: int | None = None) -> str:
     return pod.id
 
 
-def stop_many(ctx: EngineContext, names: "list[str]", timeout: int | None = None) -> list[str]:
-    """Stop pods on their way out (`kube down`): every container of all of them at
-    once, infra containers included -- a pod at a time, members before infra, would
-    wait out each group's exits in turn, and the order does not matter to pods that
-    are removed next (a namespace lives while any of its processes does)."""
-    found = [find(ctx, name) for name in names]
-    _stop_all(ctx, [r for p in found for r in _containers(ctx, p)
-                    if r.status in ("running", "paused")], timeout)
-    return [p.id for p in found]
-
-
 def _stop_all(ctx: EngineContext, recs: "list[records.ContainerRecord]",
               timeout: int | None) -> None:
     """Stop containers together (podman stops a pod's containers in parallel): the
@@ -772,4 +761,4 @@ def containers_of(ctx: EngineContext, name: str) -> list[records.ContainerRecord
 __all__ = ["DEFAULT_SHARE", "PodCreateOptions", "PodSummary", "containers_of", "create",
            "ensure_infra", "ensure_pause_image", "exists", "find", "inspect", "kill",
            "list_pods", "member_fields", "parse_share", "pause", "prune", "remove",
-           "restart", "start", "status", "stop", "stop_many", "summarize"]
+           "restart", "start", "status", "stop", "summarize"]
