@@ -176,12 +176,23 @@ TimeoutStartSec=300
     assert "--sdnotify=conmon" in pdman_text, pdman_text
 
     times: dict[str, list[tuple[float, float]]] = {PDMAN_UNIT: [], PODMAN_UNIT: []}
-    for _ in range(ROUNDS):
+    for n in range(ROUNDS):
         for unit in (PDMAN_UNIT, PODMAN_UNIT):
-            times[unit].append(timed_start(unit))
+            took, counted = timed_start(unit)
+            times[unit].append((took, counted))
+            print(f"round {n + 1}: {unit} start-to-READY {took:.2f} s (systemd: {counted:.2f} s)")
             assert answers() == f"hello-{NAME}\n", unit
             systemctl("stop", unit)
-            assert systemctl("is-active", unit, check=False).stdout.strip() == "inactive"
+            after = systemctl("is-active", unit, check=False).stdout.strip()
+            if unit == PODMAN_UNIT:
+                # busybox httpd as PID 1 ignores SIGTERM: podman's stop kills it after
+                # its 10 s, and its unit, with no SuccessExitStatus=, ends "failed"
+                # (podman's behaviour, not what is measured here)
+                print(f"round {n + 1}: {unit} after stop: {after}")
+                assert after in ("inactive", "failed"), (unit, after)
+                systemctl("reset-failed", unit, check=False)
+            else:
+                assert after == "inactive", (unit, after)
     assert NAME not in pd("ps", "-a", "--format", "{{.Names}}").stdout.split()
     assert NAME not in podman("ps", "-a", "--format", "{{.Names}}").stdout.split()
 
