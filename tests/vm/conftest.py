@@ -4,10 +4,11 @@ as that unprivileged user. On any other machine they are skipped with the reason
 
   session_env   the login session's environment (XDG_RUNTIME_DIR, D-Bus) checked
   guest_registry (session) docker-registry on the guest's 127.0.0.1, serving the host
-                test bed's busybox (from the harness's share; the guest has no network)
+                test bed's busybox and nginx (from the harness's share; the guest has
+                no network)
   pd_env        (session) a throw-away pdman store with busybox pulled once (every
                 pull and every process costs ~35x more under emulation)
-  busybox       the image reference
+  busybox, nginx  the image references (nginx is pulled by the tests that use it)
   pd(*args)     run the real `pdman` binary
   background    start a `pdman run` that keeps running, and clean it up
   request_reboot(why)  ask tier.sh to reboot the guest after this boot's tests
@@ -119,6 +120,13 @@ def pd_env(guest_registry: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
 @pytest.fixture(scope="session")
 def busybox(guest_registry: str) -> str:
     return f"{guest_registry}/busybox:latest"
+
+
+@pytest.fixture(scope="session")
+def nginx(guest_registry: str) -> str:
+    """The host test bed's nginx (Debian's nginx-light, its own config: port 80, the
+    default page, the access log on stdout; bash but no curl or wget)."""
+    return f"{guest_registry}/nginx:latest"
 
 
 Pd = Callable[..., "subprocess.CompletedProcess[str]"]

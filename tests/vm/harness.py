@@ -8,8 +8,8 @@
    changes.
 3. This run's inputs, in a directory shared read-only with the guest: a wheel of the
    pdman tree under test (`pip wheel`, built here: the guest has no network) and a
-   registry storage holding the test bed's busybox image, which the guest serves
-   from its own 127.0.0.1.
+   registry storage holding the test bed's busybox and nginx images, which the guest
+   serves from its own 127.0.0.1.
 4. Boot once, with software emulation (`-accel tcg,thread=multi`: this host's
    /dev/kvm is not one a stock Debian kernel boots under), no network device, the
    source shared read-only over 9p; the guest runs tests/vm/guest/tier.sh, which
@@ -75,22 +75,27 @@ def build_wheel(src: Path, dest: Path) -> Path:
     return wheels[-1]
 
 
+#: the test bed's images the guest's registry serves (as NAME:latest)
+GUEST_IMAGES = ("busybox", "nginx")
+
+
 def registry_storage(dest: Path, work: Path) -> None:
-    """A docker-registry storage tree holding busybox:latest (as the host tier's
-    registry has it), for the guest's own registry."""
+    """A docker-registry storage tree holding busybox:latest and nginx:latest (as the
+    host tier's registry has them), for the guest's own registry."""
     from tests.bed import images, registry
 
     reg = registry.Registry.start(work / "registry")
     try:
-        src = images.layout_dir("busybox").resolve()
         env = dict(os.environ, TMPDIR=str(work))
         for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
             env.pop(var, None)
-        subprocess.run(["skopeo", "--insecure-policy", "copy", "--quiet",
-                        "--dest-tls-verify=false", "--all", "--preserve-digests",
-                        f"oci:{src}:{images.IMAGES['busybox'].tag}",
-                        f"docker://{reg.image('busybox:latest')}"],
-                       env=env, check=True)
+        for name in GUEST_IMAGES:
+            src = images.layout_dir(name).resolve()
+            subprocess.run(["skopeo", "--insecure-policy", "copy", "--quiet",
+                            "--dest-tls-verify=false", "--all", "--preserve-digests",
+                            f"oci:{src}:{images.IMAGES[name].tag}",
+                            f"docker://{reg.image(f'{name}:latest')}"],
+                           env=env, check=True)
     finally:
         reg.stop()
     shutil.copytree(work / "registry" / "storage", dest, symlinks=True)

@@ -19,6 +19,8 @@ What the guest has (DESIGN §9, issue 7):
     cpu, memory and pids to it;
   - slirp4netns (pdman's fallback user-mode network: published ports with no network
     device; the guest's passt would need a host interface to copy);
+  - podman 4.3 with crun, conmon, fuse-overlayfs, catatonit and netavark (Debian's), to
+    compare a pdman Quadlet unit's start with podman's `generate systemd` unit;
   - docker-registry, so a registry on the guest's 127.0.0.1 can serve the test images
     (the guest has no network device);
   - /opt/pdman-venv: Python with pdman's dependencies (wheels built on the host, no
@@ -57,6 +59,11 @@ PACKAGES = [
     "systemd", "systemd-sysv", "dbus", "dbus-user-session", "libpam-systemd", "uidmap",
     "python3", "python3-venv", "docker-registry", "procps", "kmod", "util-linux",
     "initramfs-tools", "zstd", "slirp4netns",
+    # podman 4.3 (Debian 12's), only to time the same unit under podman against pdman's
+    # (tests/vm/test_podman_compare_vm.py); its runtime, monitor and rootless helpers
+    # (netavark: containers-common needs a container-network-stack, which debootstrap,
+    # resolving no virtual packages, would leave unmet)
+    "podman", "crun", "conmon", "fuse-overlayfs", "catatonit", "netavark",
 ]
 # Modules the initrd needs to mount the root disk and the 9p shares; nothing else, so
 # it unpacks fast under emulation.

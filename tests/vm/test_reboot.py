@@ -7,10 +7,13 @@ gets its second-boot checks, which then fail).
   - pdman-restart.service (installed and enabled by packaging/install-user-units.sh):
     the container created with --restart=always is running again, one with the
     default policy is not;
-  - a Quadlet `.container` web server with a published port (slirp4netns: the guest
-    has no network device), Notify=healthy and a healthcheck: `systemctl --user start`
-    returns once it answers, its output is in the journal, `stop` removes it, and
-    with `[Install] WantedBy=default.target` it answers again after the reboot.
+  - a Quadlet `.container` for nginx (the host test bed's image, with its own config:
+    port 80, the default page, the access log on stdout) with a published port
+    (slirp4netns: the guest has no network device), Notify=healthy and a healthcheck
+    that makes a real request (the image has bash but no curl or wget):
+    `systemctl --user start` returns once it answers, its log is in the journal,
+    `stop` removes it, and with `[Install] WantedBy=default.target` it answers again
+    after the reboot.
 
 These use the user's default store and runroot (no PDMAN_ROOT/PDMAN_RUNROOT), as a real
 user's units do: pytest's temporary directories do not outlive the first boot's session,
@@ -44,9 +47,9 @@ def user_env() -> dict[str, str]:
 
 
 def pdman(*args: str, check: bool = True, env: "dict[str, str] | None" = None,
-          ) -> subprocess.CompletedProcess[str]:
+          timeout: float = 300) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(["pdman", *args], env=env or user_env(), capture_output=True,
-                          text=True, timeout=300, check=False)
+                          text=True, timeout=timeout, check=False)
     if check and done.returncode != 0:
         pytest.fail(f"pdman {' '.join(args)} exited {done.returncode}\n{done.stdout}\n"
                     f"{done.stderr}", pytrace=False)
@@ -73,7 +76,11 @@ def state(name: str) -> dict[str, object]:
     return json.loads(pdman("inspect", name).stdout)[0]["State"]  # type: ignore[no-any-return]
 
 
-def get(path: str = "/index.html") -> str:
+#: nginx's default page (Debian's index.nginx-debian.html)
+WELCOME = "Welcome to nginx!"
+
+
+def get(path: str = "/") -> str:
     with urllib.request.urlopen(f"http://127.0.0.1:{PORT}{path}", timeout=10) as r:
         return str(r.read().decode())
 
@@ -110,26 +117,31 @@ def test_restart_unit_installed_and_containers_set_up(pd_env: dict[str, str],
     assert state("always")["Running"] and state("never")["Running"]
 
 
-def test_quadlet_web_server_with_published_port_and_notify_healthy(busybox: str) -> None:
-    request_reboot("webpub.service: enabled Quadlet unit")
+def test_quadlet_nginx_with_published_port_and_notify_healthy(pd_env: dict[str, str],
+                                                              nginx: str) -> None:
+    request_reboot("webpub.service: enabled Quadlet unit (nginx)")
+    env = dict(user_env(), CONTAINERS_REGISTRIES_CONF=pd_env["CONTAINERS_REGISTRIES_CONF"])
+    pdman("pull", "-q", nginx, env=env, timeout=900)   # before the unit: start is not a pull
     QUADLET.parent.mkdir(parents=True, exist_ok=True)
-    # httpd starts 3 s late: a start that returned before the healthcheck passed
-    # would find nothing answering
+    # nginx with the image's own config (listen 80, the default page); it starts 3 s
+    # late, so a start that returned before the healthcheck passed would find nothing
+    # answering. The healthcheck is a real HTTP request (bash's /dev/tcp: the image has
+    # no curl or wget) that passes only on a 200 status line.
     QUADLET.write_text(f"""\
 [Unit]
-Description=busybox httpd, published on 127.0.0.1:{PORT}
+Description=nginx, published on 127.0.0.1:{PORT}
 
 [Container]
-Image={busybox}
+Image={nginx}
 ContainerName=webpub
-PublishPort=127.0.0.1:{PORT}:8080
+PublishPort=127.0.0.1:{PORT}:80
 Notify=healthy
-HealthCmd=wget -q -O /dev/null http://127.0.0.1:8080/index.html
+HealthCmd=bash -c 'exec 3<>/dev/tcp/127.0.0.1/80 && {{ echo "GET / HTTP/1.0"; echo; }} >&3 \\
+  && head -n1 <&3 | grep -q " 200 "'
 HealthInterval=1s
 HealthRetries=1
 StopTimeout=20
-Exec=sh -c 'mkdir -p /www && echo hello-webpub > /www/index.html && echo webpub-starting \\
-  && sleep 3 && exec httpd -f -vv -p 8080 -h /www'
+Exec=bash -c 'echo webpub-starting; sleep 3; exec nginx -g "daemon off;"'
 
 [Service]
 TimeoutStartSec=400
@@ -140,19 +152,22 @@ WantedBy=default.target
     systemctl("daemon-reload")
     generated = Path(os.environ["XDG_RUNTIME_DIR"], "systemd/generator/webpub.service")
     text = generated.read_text()
-    assert "--sdnotify=healthy" in text and f"127.0.0.1:{PORT}:8080" in text, text
+    assert "--sdnotify=healthy" in text and f"127.0.0.1:{PORT}:80" in text, text
     began = time.monotonic()
     systemctl("start", "webpub")
     took = time.monotonic() - began
-    print(f"Quadlet webpub.service (slirp4netns, Notify=healthy) start-to-READY: {took:.2f} s")
-    assert get() == "hello-webpub\n"              # at once: no retry
+    print(f"Quadlet webpub.service (nginx, slirp4netns, Notify=healthy) start-to-READY: "
+          f"{took:.2f} s")
+    assert WELCOME in get("/?from=webpub-test")   # at once: no retry
     assert state("webpub")["Health"]["Status"] == "healthy"  # type: ignore[index]
     main_pid = systemctl("show", "-p", "MainPID", "--value", "webpub").stdout.strip()
     assert main_pid == str(state("webpub")["ConmonPid"])
+    # nginx's access log (stdout in the image) names the test's request
     deadline = time.monotonic() + 60
-    while "webpub-starting" not in (log := journal("webpub")) and time.monotonic() < deadline:
+    while "GET /?from=webpub-test" not in (log := journal("webpub")) \
+            and time.monotonic() < deadline:
         time.sleep(0.5)                           # journald writes asynchronously
-    assert "webpub-starting" in log, log
+    assert "webpub-starting" in log and "GET /?from=webpub-test" in log, log
     began = time.monotonic()
     systemctl("stop", "webpub")
     print(f"webpub.service stop: {time.monotonic() - began:.2f} s (StopTimeout=20)")
@@ -189,7 +204,7 @@ def test_the_always_container_came_back_through_pdman_restart_service() -> None:
 def test_the_enabled_web_unit_answers_after_the_reboot() -> None:
     try:
         assert wait_active("webpub.service") == "active", journal("webpub.service")
-        assert get() == "hello-webpub\n"
+        assert WELCOME in get()
         assert state("webpub")["Health"]["Status"] == "healthy"  # type: ignore[index]
         systemctl("stop", "webpub")
         assert "webpub" not in pdman("ps", "-a", "--format", "{{.Names}}").stdout.split()
