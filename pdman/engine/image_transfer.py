@@ -295,8 +295,6 @@ def commit(ctx: EngineContext, options: CommitOptions) -> NewImageReport:
     from pdman.image import manifest
 
     if options.format not in ("oci", "docker"):
-        from pdman.errors import UsageError
-
         raise UsageError(f"unrecognized image type {options.format!r}",
                          hint="--format takes oci or docker")
     rec = container_records.find(ctx.catalog, options.container)

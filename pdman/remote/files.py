@@ -15,6 +15,7 @@ import sys
 
 from pdman.errors import RegistryError, RemoteError, UsageError
 from pdman.remote.client import Client
+from pdman.remote.common import refuse_unsupported
 
 
 def _not_a_terminal(output: "str | None") -> None:
@@ -113,7 +114,8 @@ def export(c: Client, container: str, output: "str | None") -> int:
 
 
 def save(c: Client, images: "list[str]", output: "str | None", format: str,
-         quiet: bool) -> int:
+         quiet: bool, **rest: Any) -> int:
+    refuse_unsupported("save", rest, {"multi_image_archive"})
     if format != "docker-archive":
         raise RemoteError(f"`save --format {format}` is not supported through a remote "
                           "connection", hint="the Docker API saves docker-archive tarballs")
@@ -148,7 +150,8 @@ def load(c: Client, input: "str | None", quiet: bool) -> int:
 
 
 def import_(c: Client, source: str, image: "str | None", change: "list[str] | None",
-            message: "str | None", quiet: bool) -> int:
+            message: "str | None", quiet: bool, **rest: Any) -> int:
+    refuse_unsupported("import", rest, set())
     params: dict[str, Any] = {"fromSrc": "-"}
     if image:
         repo, tag = image, ""
@@ -180,7 +183,9 @@ def import_(c: Client, source: str, image: "str | None", change: "list[str] | No
 # ------------------------------------------------------------------- commit, push
 
 def commit(c: Client, container: str, image: "str | None", message: "str | None",
-           author: "str | None", change: "list[str] | None", pause: bool, quiet: bool) -> int:
+           author: "str | None", change: "list[str] | None", pause: bool, quiet: bool,
+           iidfile: "str | None" = None, **rest: Any) -> int:
+    refuse_unsupported("commit", rest, set())
     params: dict[str, Any] = {"container": container, "pause": "1" if pause else "0"}
     if image:
         repo, tag = image, ""
@@ -196,6 +201,9 @@ def commit(c: Client, container: str, image: "str | None", message: "str | None"
     # the body is the new image's container config: none to change (podman's service
     # insists on one)
     doc = c.json("POST", "/commit", "container", params, body={})
+    if iidfile:
+        with open(iidfile, "w", encoding="ascii") as f:
+            f.write("sha256:" + str(doc["Id"]).removeprefix("sha256:"))
     print(str(doc["Id"]).removeprefix("sha256:"))
     return 0
 
@@ -215,7 +223,8 @@ def _auth_header(creds: "str | None") -> str:
 
 def push(c: Client, image: str, destination: "str | None", tls_verify: "str | None",
          creds: "str | None", authfile: "str | None", quiet: bool, format: "str | None",
-         digestfile: "str | None") -> int:
+         digestfile: "str | None", **rest: Any) -> int:
+    refuse_unsupported("push", rest, set())
     for opt, value in (("--tls-verify", tls_verify), ("--authfile", authfile),
                        ("--format", format)):
         if value is not None:

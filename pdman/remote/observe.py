@@ -15,7 +15,7 @@ import sys
 
 from pdman.errors import UsageError
 from pdman.remote.client import Client
-from pdman.remote.common import filters_param
+from pdman.remote.common import filters_param, refuse_unsupported
 
 # --------------------------------------------------------------------------- stats
 
@@ -75,7 +75,9 @@ def _stats_targets(c: Client, containers: "list[str] | None", all: bool) -> "lis
 
 
 def stats(c: Client, containers: "list[str] | None", all: bool, no_stream: bool,
-          interval: int, format: "str | None", no_trunc: bool) -> int:
+          interval: int, format: "str | None", no_trunc: bool, **rest: Any) -> int:
+    # --no-reset: each sample is printed as it comes (nothing to reset on screen)
+    refuse_unsupported("stats", rest, {"no_reset"})
     import time
 
     from pdman.cli.handlers.resources import _print

@@ -181,7 +181,10 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
     # opens /proc/PID/ns/* of the child, which stays dumpable for it until the
     # network is ready: only when alone in a PID namespace of its own. Root's
     # pasta joins a namespace file bound before it starts.
+    # Not with custom ID maps (--uidmap/--subuidname): pasta (the user) may no longer
+    # open the child's namespaces once the maps are written (seen: EACCES on ns/user).
     network_late = net["mode"] == "pasta" and join_userns is None and (
+        (config.get("userns") or {}).get("mode") != "custom") and (
         is_root_mode() or (pid.get("mode") != "host" and join_pidns is None))
     return SpawnSpec(
         argv=argv,
