@@ -11,44 +11,18 @@ containers get a copy at create (engine/secrets.py). Every read-modify-write hol
 
 from __future__ import annotations
 
-import fcntl
-import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from pdman.config import Paths
-from pdman.runtime import statefiles
+from pdman.storage.jsonfile import JsonRecordFile
 
 
-class SecretStore:
+class SecretStore(JsonRecordFile):
     def __init__(self, paths: Paths) -> None:
-        self.dir = os.path.join(paths.root, "secrets")
-        self.data_dir = os.path.join(self.dir, "filedriver")
-        self.meta_path = os.path.join(self.dir, "secrets.json")
-
-    @contextmanager
-    def locked(self) -> Iterator[None]:
-        os.makedirs(self.data_dir, mode=0o700, exist_ok=True)
-        fd = os.open(os.path.join(self.dir, "lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)
-
-    def all(self) -> "dict[str, dict[str, Any]]":
-        """ID -> metadata, in creation order."""
-        try:
-            with open(self.meta_path, encoding="utf-8") as f:
-                data: dict[str, dict[str, Any]] = json.load(f)
-        except FileNotFoundError:
-            return {}
-        return data
-
-    def _save(self, meta: "dict[str, dict[str, Any]]") -> None:
-        statefiles.write_atomic(self.meta_path, json.dumps(meta, indent=1), 0o600)
+        directory = os.path.join(paths.root, "secrets")
+        self.data_dir = os.path.join(directory, "filedriver")
+        super().__init__(directory, "secrets.json", made=self.data_dir)
 
     def add(self, meta: "dict[str, Any]", data: bytes) -> None:
         """Store a new secret (the caller holds the lock and checked the name)."""
