@@ -181,11 +181,14 @@ def build(paths: Paths, container_id: str, config: dict[str, Any],
     # opens /proc/PID/ns/* of the child, which stays dumpable for it until the
     # network is ready: only when alone in a PID namespace of its own. Root's
     # pasta joins a namespace file bound before it starts.
-    # Not with custom ID maps (--uidmap/--subuidname): pasta (the user) may no longer
-    # open the child's namespaces once the maps are written (seen: EACCES on ns/user).
+    # Rootless, only with the default map, where the container's root is the user:
+    # with keep-id or custom maps (--uidmap/--subuidname) the child's setresuid(0)
+    # after sync 2 makes it a subordinate ID, which resets it non-dumpable, and a
+    # pasta slower than that gets EACCES on /proc/PID/ns/user (seen under load).
+    rootless_late = (config.get("userns") or {}).get("mode") is None and (
+        pid.get("mode") != "host" and join_pidns is None)
     network_late = net["mode"] == "pasta" and join_userns is None and (
-        (config.get("userns") or {}).get("mode") != "custom") and (
-        is_root_mode() or (pid.get("mode") != "host" and join_pidns is None))
+        is_root_mode() or rootless_late)
     return SpawnSpec(
         argv=argv,
         rootfs=rootfs,
