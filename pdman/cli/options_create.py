@@ -83,8 +83,12 @@ Variant = Annotated[Optional[str], typer.Option(
 Authfile = Annotated[Optional[str], typer.Option(
     "--authfile", help="Registry credentials file of the pull (default: "
                        "$REGISTRY_AUTH_FILE, else ${XDG_RUNTIME_DIR}/containers/auth.json).")]
-TlsVerify = Annotated[Optional[str], typer.Option(
-    "--tls-verify", help="Require HTTPS and verify certificates when pulling (true/false).")]
+# podman's boolean (`--tls-verify`, `--tls-verify=false`: cli/fast.bool_values rewrites
+# the valued form); None when not given, so that registries.conf decides
+TlsVerify = Annotated[Optional[bool], typer.Option(
+    "--tls-verify/--no-tls-verify", show_default=False,
+    help="Require HTTPS and verify certificates when pulling (--tls-verify=false: "
+         "allow plain HTTP).")]
 StopSignal = Annotated[Optional[str], typer.Option(
     "--stop-signal", help="Signal that stops the container (default: the image's, else SIGTERM).")]
 StopTimeout = Annotated[Optional[int], typer.Option(

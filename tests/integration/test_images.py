@@ -128,6 +128,9 @@ def test_pull_needs_tls_off_for_a_plain_http_registry(pdman_env: dict[str, str],
     done = run_pdman("pull", ref, env=pdman_env, check=False)
     assert done.returncode == 125
     assert "tls-verify=false" in done.stderr
+    # podman's boolean: bare, it requires TLS (an image named after it is no value of it)
+    done = run_pdman("pull", "--tls-verify", ref, env=pdman_env, check=False)
+    assert done.returncode == 125 and "tls-verify=false" in done.stderr, done
     run_pdman("pull", "-q", "--tls-verify=false", ref, env=pdman_env)
 
 

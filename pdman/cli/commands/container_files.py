@@ -63,8 +63,9 @@ def runlabel(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No pull progress.")] = False,
     replace: Annotated[bool, typer.Option(
         "--replace", help="Remove the container --name names first, if it exists.")] = False,
-    tls_verify: Annotated[Optional[str], typer.Option(
-        "--tls-verify", metavar="BOOL", help="Require HTTPS for the pull (true/false).")] = None,
+    tls_verify: Annotated[Optional[bool], typer.Option(
+        "--tls-verify/--no-tls-verify", show_default=False,
+        help="Require HTTPS for the pull (--tls-verify=false: allow plain HTTP).")] = None,
     cert_dir: Annotated[Optional[str], typer.Option(
         "--cert-dir", help="Use the CA certificates in this directory for the pull's "
                            "registry.")] = None,

@@ -32,8 +32,10 @@ def images(
 groups.register(images, (groups.top, "images"), (groups.image, "ls"), (groups.image, "list"))
 
 
-TlsVerify = Annotated[Optional[str], typer.Option(
-    "--tls-verify", metavar="BOOL",
+# podman's boolean (`--tls-verify=false` rewritten by cli/fast.bool_values); None when
+# not given, so that registries.conf decides
+TlsVerify = Annotated[Optional[bool], typer.Option(
+    "--tls-verify/--no-tls-verify", show_default=False,
     help="Require HTTPS and verify certificates (default: true unless registries.conf marks "
          "the registry insecure). `--tls-verify=false` allows plain HTTP.")]
 Authfile = Annotated[Optional[str], typer.Option(

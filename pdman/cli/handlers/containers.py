@@ -115,11 +115,11 @@ def _namespaces(pid: int) -> list[str]:
     return out
 
 
-def _tls(value: str | None) -> bool | None:
+def _tls(value: "str | bool | None") -> bool | None:
     from pdman.errors import UsageError
 
-    if value is None:
-        return None
+    if value is None or isinstance(value, bool):  # the CLI's flag; the API's text
+        return value
     if value.lower() in ("true", "1", "yes"):
         return True
     if value.lower() in ("false", "0", "no"):

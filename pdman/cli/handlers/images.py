@@ -84,9 +84,9 @@ def images(g: GlobalOptions, all: bool, quiet: bool, no_trunc: bool, digests: bo
 
 
 
-def _tls(value: str | None) -> bool | None:
-    if value is None:
-        return None
+def _tls(value: "str | bool | None") -> bool | None:
+    if value is None or isinstance(value, bool):  # the CLI's flag; the API's text
+        return value
     lowered = value.strip().lower()
     if lowered in ("true", "1", "yes", "t"):
         return True
