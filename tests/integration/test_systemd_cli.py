@@ -58,3 +58,37 @@ def test_generator_dryrun_and_errors(pdman_env: dict[str, str], tmp_path: Path) 
     assert (out / "default.target.wants" / "web.service").is_symlink()
     refused = run_pdman("systemd", "install-generator", "--user", env=env, check=False)
     assert refused.returncode == 125 and "needs root" in refused.stderr
+
+
+def test_generate_systemd_template_runs_one_container_per_instance(
+        registry_env: dict[str, str], busybox: str, tmp_path: Path) -> None:
+    import shlex
+
+    env = registry_env
+    run_pdman("create", "--name", "tp", "--network", "none", busybox, "sleep", "600", env=env)
+    text = run_pdman("generate", "systemd", "--template", "--name", "tp", env=env).stdout
+    lines = text.splitlines()
+    assert lines[0] == "# container-tp@.service"
+    assert "Description=pdman container-tp.service for %I" in lines
+    assert "Environment=PODMAN_SYSTEMD_UNIT=%n-%i" in lines
+    start = next(line for line in lines if line.startswith("ExecStart="))
+    assert " --name=tp-%i " in start and " --name tp " not in start
+    refused = run_pdman("generate", "systemd", "--template", "--new=false", "tp", env=env,
+                        check=False)
+    assert refused.returncode == 125
+    assert "--template cannot be set with --new=false" in refused.stderr
+    exe = shutil.which("pdman", path=env.get("PATH"))
+    files = subprocess.run([str(exe), "generate", "systemd", "--template", "--name", "--files",
+                            "tp"], env=env, cwd=tmp_path, capture_output=True, text=True,
+                           check=True, timeout=120).stdout.split()
+    assert files == [str(tmp_path / "container-tp@.service")]
+    # what systemd runs for two instances, its specifiers filled in as systemd would
+    # (%n the instance's unit name, %i the instance, %t the runtime directory)
+    for inst in ("a", "b"):
+        line = (start.removeprefix("ExecStart=").replace("%n", f"container-tp@{inst}.service")
+                .replace("%i", inst).replace("%t", str(tmp_path)))
+        subprocess.run(shlex.split(line), env=env, check=True, capture_output=True, timeout=120)
+    names = run_pdman("ps", "--format", "{{.Names}}", env=env).stdout.split()
+    assert sorted(names) == ["tp-a", "tp-b"]
+    assert (tmp_path / "container-tp@a.service.ctr-id").read_text().strip()
+    run_pdman("rm", "-f", "-t", "0", "tp-a", "tp-b", env=env)

@@ -59,9 +59,14 @@ groups.register(install_generator, (groups.systemd, "install-generator"))
 @handled_by("systemd.generate_systemd")
 def generate_systemd(
     containers: Annotated[list[str], typer.Argument(help="Containers (name or ID).")],
-    new: Annotated[bool, typer.Option(
-        "--new", help="A unit that creates the container afresh on every start (and "
-                      "removes it on stop), from the command that created it.")] = False,
+    new: Annotated[Optional[bool], typer.Option(
+        "--new/--no-new", show_default=False,
+        help="A unit that creates the container afresh on every start (and "
+             "removes it on stop), from the command that created it.")] = None,
+    template: Annotated[bool, typer.Option(
+        "--template", help="A template unit (NAME@.service, implies --new): each instance "
+                           "`systemctl start NAME@INSTANCE` runs its own container, named "
+                           "after the instance.")] = False,
     name: Annotated[bool, typer.Option(
         "--name", "-n", help="Name the unit after the container's name, not its ID.")] = False,
     files: Annotated[bool, typer.Option(

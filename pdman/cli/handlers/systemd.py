@@ -24,13 +24,14 @@ def install_generator(g: GlobalOptions, user: bool, dir: str | None) -> int:
     return 0
 
 
-def generate_systemd(g: GlobalOptions, containers: list[str], new: bool, name: bool,
+def generate_systemd(g: GlobalOptions, containers: list[str], new: "bool | None", name: bool,
                      files: bool, restart_policy: str, time: int | None,
                      container_prefix: str, separator: str, no_header: bool,
                      after: list[str] | None = None, requires: list[str] | None = None,
                      wants: list[str] | None = None, env: list[str] | None = None,
                      restart_sec: int | None = None, start_timeout: int | None = None,
-                     stop_timeout: int | None = None, format: str | None = None) -> int:
+                     stop_timeout: int | None = None, format: str | None = None,
+                     template: bool = False) -> int:
     import os
 
     from pdman.errors import UsageError
@@ -46,7 +47,8 @@ def generate_systemd(g: GlobalOptions, containers: list[str], new: bool, name: b
     for wanted in containers:
         rec = engine.lookup(ctx, wanted)
         unit_name = f"{container_prefix}{separator}{rec.name if name else rec.id}"
-        text = generate.unit_text(rec.name, rec.id, rec.config, pdman, new=new,
+        text = generate.unit_text(rec.name, rec.id, rec.config, pdman,
+                                  new=template if new is None else new, template=template,
                                   unit_name=unit_name, restart_policy=restart_policy,
                                   stop_timeout=time, header=not no_header, version=__version__,
                                   extra=generate.Extra(after=after or [], requires=requires or [],
@@ -64,7 +66,8 @@ def generate_systemd(g: GlobalOptions, containers: list[str], new: bool, name: b
         return 0
     for unit_name, text in outputs:
         if files:
-            path = os.path.abspath(f"{unit_name}.service")
+            # (podman 4.3 names a template's file without its @: systemd needs it)
+            path = os.path.abspath(f"{unit_name}{'@' if template else ''}.service")
             with open(path, "w", encoding="utf-8") as f:
                 f.write(text)
             print(path)
