@@ -42,8 +42,10 @@ def _not_run(message: str, code: int) -> int:
     return code
 
 
-def unshare(ctx: EngineContext, argv: "list[str]") -> int:
-    """Run `argv` (default: $SHELL) in the user namespace; its exit status."""
+def unshare(ctx: EngineContext, argv: "list[str]", rootless_netns: bool = False) -> int:
+    """Run `argv` (default: $SHELL) in the user namespace; its exit status. With
+    `rootless_netns`: in the rootless network namespace too (the one that holds the
+    bridges of user-defined networks, network/infra.py), started if none runs."""
     from pdman.config import is_root_mode
     from pdman.runtime.idmap import run_in_userns
 
@@ -55,7 +57,42 @@ def unshare(ctx: EngineContext, argv: "list[str]") -> int:
                 "_CONTAINERS_ROOTLESS_GID": str(os.getgid()),
                 "CONTAINERS_GRAPHROOT": ctx.paths.root, "CONTAINERS_RUNROOT": ctx.paths.runroot})
     command = list(argv) or [os.environ.get("SHELL") or "/bin/sh"]
+    if rootless_netns:
+        return _in_rootless_netns(ctx, command, env)
     return run_in_userns(_run, command, env)
+
+
+def _in_rootless_netns(ctx: EngineContext, command: "list[str]", env: "dict[str, str]") -> int:
+    """Run the command in the holder's user and network namespaces (and a mount
+    namespace of its own); the holder stops afterwards if no container uses it."""
+    from pdman.network import infra
+
+    with infra.locked(ctx.paths):
+        holder = infra.ensure(ctx.paths)
+    # the lock is not held while the command runs: other pdman commands go on (the
+    # namespaces stay while the command is in them, even if the holder is stopped)
+    pid = os.fork()
+    if pid == 0:  # the child: single-threaded, as joining a user namespace requires
+        code = 125
+        try:
+            from pdman.runtime import native
+
+            native.join_namespace(holder.userns, native.UNSHARE_USER)
+            native.join_namespace(holder.netns, native.UNSHARE_NET)
+            native.unshare(native.UNSHARE_MOUNT)
+            code = _run(command, env)
+        except BaseException as exc:  # noqa: BLE001 - said, and the status is 125
+            import sys
+
+            print(f"Error: entering the rootless network namespace: {exc}", file=sys.stderr)
+        finally:
+            os._exit(code)
+    from pdman.runtime import spawn
+
+    code = spawn.wait(pid)
+    with infra.locked(ctx.paths):
+        infra.stop_if_unused(ctx.paths)
+    return code
 
 
 # ---- mount / unmount (inside `unshare`) ----

@@ -590,3 +590,26 @@ def test_killing_a_detached_containers_monitor_leaves_nothing(
         assert entry["interfaces"] == {}            # its address went back to the pool
     pd(env, "rm", "web")
     assert pd(env, "ps", "-aq").stdout == ""
+
+
+def test_unshare_rootless_netns_sees_the_bridges(images: dict[str, str],
+                                                 registry_env: dict[str, str]) -> None:
+    env = registry_env
+    pd(env, "network", "create", "nsnet")
+    pd(env, "run", "-d", "--name", "nsweb", "--network", "nsnet", images["busybox"],
+       "sleep", "600")
+    show = "id -u; readlink /proc/self/ns/net; cat /proc/self/net/dev"
+    out = pd(env, "unshare", "--rootless-netns", "sh", "-c", show).stdout.splitlines()
+    assert out[0] == "0"                                   # root of the user's namespace
+    assert out[1] != os.readlink("/proc/self/ns/net")      # not the host's network
+    names = {ln.split(":")[0].strip() for ln in out[4:]}
+    assert names == holder_links(env) and "lo" in names
+    assert any(n.startswith("podman") for n in names), names   # nsnet's bridge
+    code = pd(env, "unshare", "--rootless-netns", "sh", "-c", "exit 7", check=False)
+    assert code.returncode == 7
+    pd(env, "rm", "-f", "-t", "0", "nsweb")
+    # with no container on a user network, it is started for the command and stopped after
+    out = pd(env, "unshare", "--rootless-netns", "cat", "/proc/self/net/dev").stdout
+    assert "lo:" in out and "eth0" not in out
+    assert_nothing_left(env)
+    pd(env, "network", "rm", "nsnet")

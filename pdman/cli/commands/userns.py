@@ -15,6 +15,9 @@ from pdman.cli.options import Latest, NoTrunc
 def unshare(
     command: Annotated[Optional[list[str]], typer.Argument(
         help="Command and arguments (default: your $SHELL).")] = None,
+    rootless_netns: Annotated[bool, typer.Option(
+        "--rootless-netns", help="Run it in the network namespace that holds the bridges "
+                                 "of user-defined networks too (started if none runs).")] = False,
 ) -> None:
     """Run a command as root of your user namespace -- the mapping your store's files
     are owned through (your UID as 0, then your subordinate range) -- with a mount

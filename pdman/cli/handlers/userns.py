@@ -5,10 +5,10 @@ from __future__ import annotations
 from pdman.cli.globalopts import GlobalOptions
 
 
-def unshare(g: GlobalOptions, command: list[str] | None) -> int:
+def unshare(g: GlobalOptions, command: list[str] | None, rootless_netns: bool = False) -> int:
     from pdman.engine import unshare as engine
 
-    return engine.unshare(g.context(), list(command or []))
+    return engine.unshare(g.context(), list(command or []), rootless_netns=rootless_netns)
 
 
 def mount(g: GlobalOptions, containers: list[str] | None, all: bool, format: str | None,
