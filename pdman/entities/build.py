@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 class BuildOptions(Record):
     _required = ("context",)
     _lists = ("tags", "outputs", "env", "unsetenv")
-    _dicts = ("build_args", "labels", "secrets", "run_options", "build_contexts")
+    _dicts = ("build_args", "labels", "annotations", "secrets", "run_options",
+              "build_contexts")
 
     context: str                          # a directory, or "-" (a tar archive on stdin)
     containerfile: str = ""               # -f: path, "-" (stdin), or "" (look in the context)
@@ -28,6 +29,8 @@ class BuildOptions(Record):
     quiet: bool = False
     iidfile: str = ""
     labels: dict[str, str]
+    #: --annotation: the final image's manifest annotations (OCI format only)
+    annotations: dict[str, str]
     timestamp: int | None = None          # --timestamp: created times and file mtimes
     squash: str = ""                      # --squash: "new" layers, --squash-all: "all"
     network: str = ""                     # RUN's network: "" the default backend

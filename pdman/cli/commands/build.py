@@ -49,6 +49,13 @@ def build(
         "--iidfile", help="Write the image ID (sha256:...) to this file.")] = None,
     label: Annotated[Optional[list[str]], typer.Option(
         "--label", metavar="KEY=VALUE", help="Add a label to the image (repeatable).")] = None,
+    annotation: Annotated[Optional[list[str]], typer.Option(
+        "--annotation", metavar="KEY=VALUE",
+        help="Add an annotation to the image's manifest (repeatable; KEY alone: an empty "
+             "value). The image also keeps its base image's annotations, and names its base "
+             "in org.opencontainers.image.base.name/.digest, as buildah does. A docker format "
+             "manifest has none: with --format docker they are left out, with a "
+             "warning.")] = None,
     timestamp: Annotated[Optional[int], typer.Option(
         "--timestamp", metavar="SECONDS",
         help="Set created times and file mtimes of new layers to this Unix time: the same "

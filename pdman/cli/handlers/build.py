@@ -151,7 +151,8 @@ def build(g: GlobalOptions, context: str | None, file: str | None, tag: list[str
           format: str | None = None, logfile: str | None = None, retry: int = 3,
           retry_delay: str = "2s", tls_verify: str | None = None, authfile: str | None = None,
           creds: str | None = None, force_rm: bool = True,
-          rm: bool = True, **run_options: object) -> int:
+          rm: bool = True, annotation: list[str] | None = None,
+          **run_options: object) -> int:
     from pdman.engine.build import build as engine_build
     from pdman.entities.build import BuildOptions
 
@@ -180,6 +181,7 @@ def build(g: GlobalOptions, context: str | None, file: str | None, tag: list[str
         build_args=_pairs(build_arg, "--build-arg", True), target=target or "",
         no_cache=no_cache, layers=layers, pull=policy, quiet=quiet,
         iidfile=iidfile or "", labels=_pairs(label, "--label", False), timestamp=timestamp,
+        annotations=_pairs(annotation, "--annotation", False),
         network=network or "", secrets=_secrets(secret), rm=rm, outputs=list(output or []),
         platform=_platform(platform or "", os_ or "", arch or "", variant or ""),
         env=_env(env), unsetenv=list(unsetenv or []), run_options=_run_options(run_options),
