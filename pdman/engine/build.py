@@ -163,6 +163,8 @@ def build(ctx: EngineContext, options: BuildOptions) -> BuildReport:
         from pdman.image.manifest import wanted_platform
 
         wanted_platform(options.platform)       # a malformed one fails before any work
+    if options.manifest:
+        _check_list_name(options.manifest, names)
     # lazy: a build whose steps all come from the cache starts no extraction process
     with LayerIngest(ctx, "build", lazy=True) as ingest:
         context_dir, tmp_context = _context_dir(options, ingest.area)
@@ -210,6 +212,11 @@ def build(ctx: EngineContext, options: BuildOptions) -> BuildReport:
     for name in names:
         image_records.add_name(ctx.catalog, image_id, name)
     b.say(f"--> {image_id[:11]}")
+    if options.manifest:
+        from pdman.engine import manifests
+
+        # --manifest: the image joins the list, which is made if there is none
+        manifests.create(ctx, options.manifest, [image_id], amend=True)
     from pdman.engine import events
 
     events.emit(ctx.paths, "image", "build", id=image_id, name=names[0] if names else "")
@@ -224,6 +231,17 @@ def build(ctx: EngineContext, options: BuildOptions) -> BuildReport:
         print("WARN[0000] missing \"" + "\", \"".join(sorted(used)) + "\" build argument(s). "
               "Try adding \"ARG <name>\" to the Containerfile", file=sys.stderr)
     return BuildReport(image_id, names, needed, b.cached, b.runs)
+
+
+def _check_list_name(name: str, tags: list[str]) -> None:
+    """--manifest NAME names a list, never one of the image's own names (a list and an
+    image cannot share a name): refused before the build rather than after it."""
+    from pdman.engine.manifests import list_name
+
+    full = list_name(name)
+    if full in tags:
+        raise UsageError(f"--manifest {name} and --tag {name} name the same thing",
+                         hint="a manifest list and the image in it need different names")
 
 
 def _annotate(b: BuildSession, final: StageState) -> None:

@@ -25,6 +25,7 @@ class BuildOptions(Record):
     target: str = ""
     no_cache: bool = False
     layers: bool = True                   # --layers=false: no cache, no kept intermediates
+    cache_ttl: float | None = None        # --cache-ttl: only cache entries this young (s)
     pull: str = "missing"                 # missing | always | never (--pull / --pull=never)
     quiet: bool = False
     iidfile: str = ""
@@ -53,6 +54,7 @@ class BuildOptions(Record):
     identity_label: bool = True           # the io.pdman.version label, as buildah's
     stdin: bool = False                   # RUN steps read pdman's stdin
     format: str = "oci"                   # the manifest type: oci or docker
+    manifest: str = ""                    # --manifest: the list the image is added to
     #: FROM and COPY --from pulls: tries after a failed one and the pause between them
     retry: int = 3
     retry_delay: float = 2.0
