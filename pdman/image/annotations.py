@@ -5,7 +5,8 @@ config: the same image can be published with other annotations under another man
 digest. The image row's `digest` names the manifest the image is pushed, saved and
 listed with (push.stored_manifest), so giving an image annotations (`build
 --annotation`) writes a new manifest blob and points the row at it, as podman's storage
-makes the latest commit's manifest the image's.
+makes the latest commit's manifest the image's. The manifest it had before is removed
+unless an image or a manifest list still names it.
 
 A Docker v2s2 manifest has no annotations: its images have none.
 
@@ -99,9 +100,25 @@ def set_annotations(ctx: "EngineContext", image_id: str, annotations: "dict[str,
     blobs = BlobStore(ctx.paths.blobs, ctx.paths.tmp)
     if not blobs.has(new):
         blobs.put(new, raw)
-    # the old manifest blob stays: a manifest list may name it as an instance
     image_records.set_digest(ctx.catalog, image_id, new)
+    _forget_manifest(ctx, blobs, digest)
     return new
+
+
+def _forget_manifest(ctx: "EngineContext", blobs: "Any", digest: str) -> None:
+    """Remove the manifest the image had before, unless something still names it: an
+    image (a pull's repo digest) or an instance of a manifest list (its push sends
+    those very bytes)."""
+    from pdman.storage.manifest_lists import ManifestListStore
+
+    if ctx.catalog.query("SELECT 1 FROM images WHERE digest = ? OR repo_digests LIKE ?",
+                         (digest, f"%{digest}%")):
+        return
+    lists = ManifestListStore(ctx.paths)
+    with lists.locked():
+        if any(digest in (rec.get("Sources") or {}) for rec in lists.all().values()):
+            return
+        blobs.remove(digest)
 
 
 __all__ = ["BASE_DIGEST", "BASE_NAME", "manifest_annotations", "manifest_digest",

@@ -46,9 +46,23 @@ def test_set_then_read_and_publish(ctx: EngineContext) -> None:
     assert json.loads(raw)["annotations"] == {"a": "1", "b": "2"}
     assert doc.annotations == {"a": "1", "b": "2"}
     # the same annotations, in any order, give the same bytes; none gives the first
+    blobs = BlobStore(ctx.paths.blobs, ctx.paths.tmp)
+    assert not blobs.has(first)                  # the manifest replaced: nothing names it
     assert set_annotations(ctx, image_id, {"a": "1", "b": "2"}) == new
     assert set_annotations(ctx, image_id, {}) == first
-    assert BlobStore(ctx.paths.blobs, ctx.paths.tmp).has(new)   # a list may name it
+    assert blobs.has(first) and not blobs.has(new)
+
+
+def test_a_manifest_a_list_names_is_kept(ctx: EngineContext) -> None:
+    from pdman.engine import manifests
+
+    image_id = _image(ctx)
+    first = image_records.get(ctx.catalog, image_id).digest
+    manifests.create(ctx, "keeps", [image_id])
+    set_annotations(ctx, image_id, {"a": "1"})
+    assert BlobStore(ctx.paths.blobs, ctx.paths.tmp).has(first)
+    listed = json.loads(manifests.inspect(ctx, "keeps"))
+    assert [m["digest"] for m in listed["manifests"]] == [first]
 
 
 def test_a_docker_manifest_has_none(ctx: EngineContext) -> None:
