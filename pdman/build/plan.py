@@ -124,6 +124,7 @@ class StageState:
         self.base_history = len(self.config.get("history") or [])
         self.key = key
         self.image_id = image_id            # last registered image ("" for scratch)
+        self.base_id = image_id             # the image FROM named ("": scratch, a stage)
         self.dirty = False                  # config changed since image_id was registered
         self.gargs = gargs
         self.build_args = build_args
@@ -132,6 +133,9 @@ class StageState:
         self.escape = escape
         self.cmd_set = False
         self.used_args: set[str] = set()
+        #: the manifest annotations the stage's image inherits: its base's, with the
+        #: base's name and digest (buildah's org.opencontainers.image.base.*)
+        self.annotations: dict[str, str] = {}
 
     @property
     def c(self) -> dict[str, Any]:

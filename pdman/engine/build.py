@@ -42,6 +42,11 @@ from pdman.engine.build_steps import copy_step, run_step
 from pdman.engine.context import EngineContext
 from pdman.entities.build import BuildOptions, BuildReport
 from pdman.errors import BuildFileError, UsageError
+from pdman.image.annotations import BASE_DIGEST, BASE_NAME
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 # -- 1. the Containerfile and the context ----------------------------------------------
@@ -158,6 +163,8 @@ def build(ctx: EngineContext, options: BuildOptions) -> BuildReport:
         from pdman.image.manifest import wanted_platform
 
         wanted_platform(options.platform)       # a malformed one fails before any work
+    if options.manifest:
+        _check_list_name(options.manifest, names)
     # lazy: a build whose steps all come from the cache starts no extraction process
     with LayerIngest(ctx, "build", lazy=True) as ingest:
         context_dir, tmp_context = _context_dir(options, ingest.area)
@@ -189,6 +196,7 @@ def build(ctx: EngineContext, options: BuildOptions) -> BuildReport:
                 b.say("--> squashing" + (" every layer" if options.squash == "all" else
                                          " the new layers"))
                 squash(b, final, final.base_layers, final.base_history, options.squash == "all")
+            _annotate(b, final)
             if options.outputs:
                 from pdman.engine.build_output import write_outputs
 
@@ -204,6 +212,11 @@ def build(ctx: EngineContext, options: BuildOptions) -> BuildReport:
     for name in names:
         image_records.add_name(ctx.catalog, image_id, name)
     b.say(f"--> {image_id[:11]}")
+    if options.manifest:
+        from pdman.engine import manifests
+
+        # --manifest: the image joins the list, which is made if there is none
+        manifests.create(ctx, options.manifest, [image_id], amend=True)
     from pdman.engine import events
 
     events.emit(ctx.paths, "image", "build", id=image_id, name=names[0] if names else "")
@@ -218,6 +231,43 @@ def build(ctx: EngineContext, options: BuildOptions) -> BuildReport:
         print("WARN[0000] missing \"" + "\", \"".join(sorted(used)) + "\" build argument(s). "
               "Try adding \"ARG <name>\" to the Containerfile", file=sys.stderr)
     return BuildReport(image_id, names, needed, b.cached, b.runs)
+
+
+def _check_list_name(name: str, tags: list[str]) -> None:
+    """--manifest NAME names a list, never one of the image's own names (a list and an
+    image cannot share a name): refused before the build rather than after it."""
+    from pdman.engine.manifests import list_name
+
+    full = list_name(name)
+    if full in tags:
+        raise UsageError(f"--manifest {name} and --tag {name} name the same thing",
+                         hint="a manifest list and the image in it need different names")
+
+
+def _annotate(b: BuildSession, final: StageState) -> None:
+    """The image's manifest carries what its base's had (and the base's name and digest,
+    as buildah writes them) with --annotation's on top. A cached image gets them too (its
+    manifest is rewritten; the config, so the ID, is the same): podman 4.3 reuses a
+    cached image with the annotations it was first built with."""
+    o = b.options
+    if o.format == "docker":
+        if o.annotations:
+            # podman 4.3 drops them without a word
+            print("WARN[0000] --annotation: a docker format manifest has no annotations, "
+                  "they are left out (build with --format oci to keep them)",
+                  file=sys.stderr, flush=True)
+        return
+    if final.image_id == final.base_id:
+        # no step made an image (FROM IMAGE alone, --identity-label=false): the base
+        # image's manifest is its registry's and stays as it is
+        if o.annotations:
+            print("WARN[0000] --annotation: the build made no new image (the result is "
+                  f"its base image {final.image_id[:12]}), its manifest is left as it is",
+                  file=sys.stderr, flush=True)
+        return
+    from pdman.image.annotations import set_annotations
+
+    set_annotations(b.ctx, final.image_id, {**final.annotations, **o.annotations})
 
 
 def _declared_args(cf: Containerfile) -> set[str]:
@@ -253,6 +303,8 @@ def _base_state(b: BuildSession, stage: Stage) -> StageState:
         prev = b.results[idx]
         state = StageState(prev.config, prev.key, prev.image_id, b.gargs,
                            b.options.build_args, b.escape)
+        state.annotations = dict(prev.annotations)
+        state.base_id = ""                          # an image of this build's
         return state
     kind, named = b.contexts.get(base, ("image", base))
     if kind == "dir":
@@ -269,10 +321,29 @@ def _base_state(b: BuildSession, stage: Stage) -> StageState:
         if p.variant:
             config["variant"] = p.variant
         key = plan.step_key("", "scratch" + (" " + str(p) if platform else "") + _format_key(b))
-        return StageState(config, key, "", b.gargs, b.options.build_args, b.escape)
+        state = StageState(config, key, "", b.gargs, b.options.build_args, b.escape)
+        state.annotations = {BASE_DIGEST: "", BASE_NAME: ""}
+        return state
     rec = image(b, base, platform)
-    return StageState(rec.config, plan.step_key("", "image " + rec.id + _format_key(b)), rec.id,
-                      b.gargs, b.options.build_args, b.escape)
+    state = StageState(rec.config, plan.step_key("", "image " + rec.id + _format_key(b)), rec.id,
+                       b.gargs, b.options.build_args, b.escape)
+    state.annotations = _base_annotations(b, rec, base)
+    return state
+
+
+def _base_annotations(b: BuildSession, rec: Any, base: str) -> dict[str, str]:
+    """What an image built FROM `rec` inherits in its manifest, as buildah: the base's
+    own annotations, and its name and manifest digest."""
+    from pdman.image.annotations import manifest_annotations, manifest_digest
+
+    out = manifest_annotations(b.ctx.paths.blobs, rec)
+    names = [n for n in rec.names if "@" not in n]
+    short = base if ":" in base.rpartition("/")[2] else base + ":latest"
+    name = next((n for n in names if n == base or n == short or n.endswith("/" + short)),
+                base)
+    out[BASE_NAME] = name
+    out[BASE_DIGEST] = manifest_digest(b.ctx.paths.blobs, rec)
+    return out
 
 
 def _format_key(b: BuildSession) -> str:

@@ -37,7 +37,8 @@ class BuildSession:
         self.results: dict[int, StageState] = {}
         self.cached = 0
         self.runs = 0
-        self.use_cache = options.layers and not options.no_cache
+        # --cache-ttl=0 is --no-cache, as buildah's
+        self.use_cache = options.layers and not options.no_cache and options.cache_ttl != 0
         #: --build-context NAME -> ("dir", PATH) or ("image", REFERENCE)
         self.contexts: dict[str, tuple[str, str]] = {}
         # `--output -` writes the archive to stdout: the progress goes to stderr
@@ -157,7 +158,7 @@ def cached(b: BuildSession, state: StageState, key: str, step: bool = True) -> b
         return False
     from pdman.storage import build_cache, image_records
 
-    image_id = build_cache.lookup(b.ctx.catalog, key)
+    image_id = build_cache.lookup(b.ctx.catalog, key, b.options.cache_ttl)
     if image_id is None:
         return False
     rec = image_records.get(b.ctx.catalog, image_id)

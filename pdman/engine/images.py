@@ -272,6 +272,8 @@ def inspect_image(ctx: EngineContext, name: str) -> dict[str, "Any"]:
     """podman's `image inspect` document."""
     import os
 
+    from pdman.image.annotations import manifest_annotations
+
     rec = resolve_image(ctx, name)
     cfg = rec.config
     layers = image_records.layers_of(ctx.catalog, rec.id)
@@ -302,7 +304,7 @@ def inspect_image(ctx: EngineContext, name: str) -> dict[str, "Any"]:
         "RootFS": {"Type": (cfg.get("rootfs") or {}).get("type", "layers"),
                    "Layers": list(rec.layers)},
         "Labels": container_config.get("Labels"),
-        "Annotations": {},
+        "Annotations": manifest_annotations(ctx.paths.blobs, rec),
         "ManifestType": rec.manifest_media_type,
         "User": container_config.get("User", ""),
         "History": cfg.get("history") or [],

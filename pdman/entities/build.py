@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 class BuildOptions(Record):
     _required = ("context",)
     _lists = ("tags", "outputs", "env", "unsetenv")
-    _dicts = ("build_args", "labels", "secrets", "run_options", "build_contexts")
+    _dicts = ("build_args", "labels", "annotations", "secrets", "run_options",
+              "build_contexts")
 
     context: str                          # a directory, or "-" (a tar archive on stdin)
     containerfile: str = ""               # -f: path, "-" (stdin), or "" (look in the context)
@@ -24,10 +25,13 @@ class BuildOptions(Record):
     target: str = ""
     no_cache: bool = False
     layers: bool = True                   # --layers=false: no cache, no kept intermediates
+    cache_ttl: float | None = None        # --cache-ttl: only cache entries this young (s)
     pull: str = "missing"                 # missing | always | never (--pull / --pull=never)
     quiet: bool = False
     iidfile: str = ""
     labels: dict[str, str]
+    #: --annotation: the final image's manifest annotations (OCI format only)
+    annotations: dict[str, str]
     timestamp: int | None = None          # --timestamp: created times and file mtimes
     squash: str = ""                      # --squash: "new" layers, --squash-all: "all"
     network: str = ""                     # RUN's network: "" the default backend
@@ -50,6 +54,7 @@ class BuildOptions(Record):
     identity_label: bool = True           # the io.pdman.version label, as buildah's
     stdin: bool = False                   # RUN steps read pdman's stdin
     format: str = "oci"                   # the manifest type: oci or docker
+    manifest: str = ""                    # --manifest: the list the image is added to
     #: FROM and COPY --from pulls: tries after a failed one and the pause between them
     retry: int = 3
     retry_delay: float = 2.0

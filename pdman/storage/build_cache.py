@@ -7,10 +7,12 @@ import time
 from pdman.storage.catalog import Catalog
 
 
-def lookup(catalog: Catalog, key: str) -> str | None:
-    """The image a step with this key made, if that image is still stored."""
+def lookup(catalog: Catalog, key: str, max_age: float | None = None) -> str | None:
+    """The image a step with this key made, if that image is still stored (and, with
+    `max_age`, was made at most that many seconds ago: build --cache-ttl)."""
+    oldest = time.time() - max_age if max_age is not None else 0.0
     rows = catalog.query("SELECT c.image_id FROM build_cache c JOIN images i ON i.id = c.image_id"
-                         " WHERE c.key = ?", (key,))
+                         " WHERE c.key = ? AND c.created >= ?", (key, oldest))
     return rows[0]["image_id"] if rows else None
 
 

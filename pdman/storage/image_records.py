@@ -203,6 +203,13 @@ def add_image(catalog: Catalog, rec: ImageRecord, names: list[str]) -> None:
                       (name, rec.id))
 
 
+def set_digest(catalog: Catalog, image_id: str, digest: str) -> None:
+    """Point the image at another manifest of the same config (its blob is stored):
+    `build --annotation` gives a cached image the build's annotations."""
+    with catalog.write() as c:
+        c.execute("UPDATE images SET digest = ? WHERE id = ?", (digest, image_id))
+
+
 def add_name(catalog: Catalog, image_id: str, name: str) -> None:
     # a name already on the image (a rebuild, a repeated tag) costs no write transaction
     if catalog.query("SELECT 1 FROM image_names WHERE name = ? AND image_id = ?",

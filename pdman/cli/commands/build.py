@@ -33,6 +33,10 @@ def build(
                          "need are not built.")] = None,
     no_cache: Annotated[bool, typer.Option(
         "--no-cache", help="Do not reuse cached steps (the results are still cached).")] = False,
+    cache_ttl: Annotated[Optional[str], typer.Option(
+        "--cache-ttl", metavar="DURATION",
+        help="Use only cached steps made at most this long ago (e.g. 30m, 1h); 0 uses no "
+             "cache, as --no-cache.")] = None,
     layers: Annotated[bool, typer.Option(
         "--layers/--no-layers",
         help="Use and keep the layer cache (default); --no-layers disables it.")] = True,
@@ -49,6 +53,13 @@ def build(
         "--iidfile", help="Write the image ID (sha256:...) to this file.")] = None,
     label: Annotated[Optional[list[str]], typer.Option(
         "--label", metavar="KEY=VALUE", help="Add a label to the image (repeatable).")] = None,
+    annotation: Annotated[Optional[list[str]], typer.Option(
+        "--annotation", metavar="KEY=VALUE",
+        help="Add an annotation to the image's manifest (repeatable; KEY alone: an empty "
+             "value). The image also keeps its base image's annotations, and names its base "
+             "in org.opencontainers.image.base.name/.digest, as buildah does. A docker format "
+             "manifest has none: with --format docker they are left out, with a "
+             "warning.")] = None,
     timestamp: Annotated[Optional[int], typer.Option(
         "--timestamp", metavar="SECONDS",
         help="Set created times and file mtimes of new layers to this Unix time: the same "
@@ -131,6 +142,18 @@ def build(
     format: Annotated[Optional[str], typer.Option(
         "--format", metavar="oci|docker",
         help="The image's manifest format (default oci; also BUILDAH_FORMAT); push keeps it.")] = None,
+    manifest: Annotated[Optional[str], typer.Option(
+        "--manifest", metavar="LIST",
+        help="Add the built image to the manifest list LIST (see `pdman manifest`), "
+             "creating the list if there is none.")] = None,
+    compress: Annotated[bool, typer.Option(
+        "--compress", help="Accepted for compatibility (podman's legacy option, which has "
+                           "no effect on the image either).")] = False,
+    disable_compression: Annotated[bool, typer.Option(
+        "--disable-compression/--no-disable-compression", "-D",
+        help="Accepted for compatibility: pdman's store keeps each built layer "
+             "gzip-compressed, as it is pushed; podman's default (true) leaves its local "
+             "layers uncompressed, which no command shows either.")] = True,
     logfile: Annotated[Optional[str], typer.Option(
         "--logfile", metavar="FILE",
         help="Write everything the build prints (steps, RUN output, errors) to FILE instead "

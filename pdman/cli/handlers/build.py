@@ -89,21 +89,38 @@ def _env(items: list[str] | None) -> list[str]:
     return out
 
 
-def _duration(text: str) -> float:
-    """podman's --retry-delay: a Go duration (2s, 500ms, 1m) or plain seconds."""
+def _duration(text: str, option: str = "--retry-delay") -> float:
+    """A Go duration as podman's --retry-delay and --cache-ttl take it (2s, 500ms,
+    1h30m), or plain seconds."""
     value = text.strip()
-    for unit, scale in (("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)):
-        if value.endswith(unit):
-            number = value[:-len(unit)]
+    units = (("ms", 0.001), ("us", 1e-6), ("ns", 1e-9), ("h", 3600.0), ("m", 60.0),
+             ("s", 1.0))
+    seconds, number = 0.0, ""
+    ok = bool(value)
+    i = 0
+    while ok and i < len(value):
+        ch = value[i]
+        if ch.isdigit() or ch == ".":
+            number += ch
+            i += 1
+            continue
+        unit = next((u for u in units if value.startswith(u[0], i)), None)
+        if unit is None or not number:
+            ok = False
             break
-    else:
-        number, scale = value, 1.0
-    try:
-        seconds = float(number) * scale
-    except ValueError:
-        seconds = -1.0
-    if seconds < 0:
-        raise UsageError(f"invalid --retry-delay {text!r}", hint="write e.g. 2s or 500ms")
+        try:
+            seconds += float(number) * unit[1]
+        except ValueError:
+            ok = False
+        number = ""
+        i += len(unit[0])
+    if ok and number:                   # a bare number: seconds
+        try:
+            seconds += float(number)
+        except ValueError:
+            ok = False
+    if not ok:
+        raise UsageError(f"invalid {option} {text!r}", hint="write e.g. 2s, 500ms or 1h30m")
     return seconds
 
 
@@ -151,7 +168,10 @@ def build(g: GlobalOptions, context: str | None, file: str | None, tag: list[str
           format: str | None = None, logfile: str | None = None, retry: int = 3,
           retry_delay: str = "2s", tls_verify: str | None = None, authfile: str | None = None,
           creds: str | None = None, force_rm: bool = True,
-          rm: bool = True, **run_options: object) -> int:
+          rm: bool = True, annotation: list[str] | None = None, manifest: str | None = None,
+          cache_ttl: str | None = None, compress: bool = False,
+          disable_compression: bool = True,
+          **run_options: object) -> int:
     from pdman.engine.build import build as engine_build
     from pdman.entities.build import BuildOptions
 
@@ -179,7 +199,9 @@ def build(g: GlobalOptions, context: str | None, file: str | None, tag: list[str
         context=context or ".", containerfile=file or "", tags=list(tag or []),
         build_args=_pairs(build_arg, "--build-arg", True), target=target or "",
         no_cache=no_cache, layers=layers, pull=policy, quiet=quiet,
+        cache_ttl=_duration(cache_ttl, "--cache-ttl") if cache_ttl is not None else None,
         iidfile=iidfile or "", labels=_pairs(label, "--label", False), timestamp=timestamp,
+        annotations=_pairs(annotation, "--annotation", False), manifest=manifest or "",
         network=network or "", secrets=_secrets(secret), rm=rm, outputs=list(output or []),
         platform=_platform(platform or "", os_ or "", arch or "", variant or ""),
         env=_env(env), unsetenv=list(unsetenv or []), run_options=_run_options(run_options),
