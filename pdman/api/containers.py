@@ -374,10 +374,12 @@ def wait(ctx: "EngineContext", req: "Request", conn: "Connection", name: str) ->
 
 @route("DELETE", "/containers/{name}")
 def remove(ctx: "EngineContext", req: "Request", conn: "Connection", name: str) -> None:
-    from pdman.engine import containers
+    from pdman.engine import containers, dependents
 
-    containers.remove(ctx, containers.RemoveOptions(name=name, force=req.flag("force"),
-                                                    volumes=req.flag("v")))
+    # libpod's ?depend=true: the containers that depend on it go first (`rm --depend`)
+    dependents.remove(ctx, containers.RemoveOptions(name=name, force=req.flag("force"),
+                                                    volumes=req.flag("v")),
+                      depend=req.flag("depend"))
 
 
 @route("POST", "/containers/{name}/rename")

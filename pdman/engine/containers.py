@@ -188,7 +188,8 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
     log = _foreground_log(ctx, rec)       # None: pdman's own stdio goes to the container
     attach = rec.config.get("attach")                           # --attach: some streams
     with ForegroundSession(tty=io.tty, interactive=io.interactive, log=log,
-                           attach=tuple(attach) if attach is not None else None) as session:
+                           attach=tuple(attach) if attach is not None else None,
+                           sig_proxy=io.sig_proxy) as session:
         spec = specmod.build(ctx.paths, rec.id, rec.config, stdio=session.stdio())
 
         def start_network(pid: int) -> "Callable[[], None]":     # 5: network, while the

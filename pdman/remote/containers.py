@@ -374,7 +374,7 @@ def start(c: Client, containers: "list[str] | None", attach: bool, interactive: 
 
 def rm(c: Client, containers: "list[str] | None", force: bool, volumes: bool, all: bool,
        ignore: bool = False, time: int | None = None, cidfile: "list[str] | None" = None,
-       **rest: Any) -> int:
+       depend: bool = False, **rest: Any) -> int:
     from pdman.cli.handlers.common import with_cidfiles
 
     refuse_unsupported("rm", rest, set())
@@ -390,7 +390,8 @@ def rm(c: Client, containers: "list[str] | None", force: bool, volumes: bool, al
         if force and time:
             c.request("POST", f"/containers/{name}/stop", "container", params={"t": str(time)})
         c.request("DELETE", f"/containers/{name}", "container",
-                  params={"force": "1" if force else "0", "v": "1" if volumes else "0"})
+                  params={"force": "1" if force else "0", "v": "1" if volumes else "0",
+                          **({"depend": "1"} if depend else {})})
         return name
 
     return each_name(containers, one, not_found_exit=1, ignore_missing=ignore)

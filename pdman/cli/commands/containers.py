@@ -179,6 +179,15 @@ def start(
         "--filter", "-f", help="Start the containers matching KEY=VALUE, as `ps --filter` "
                                "(repeatable; implies --all).")] = None,
     latest: Latest = False,
+    detach_keys: Annotated[Optional[str], typer.Option(
+        "--detach-keys", help="Key sequence that detaches an attached terminal, checked as "
+                              "podman does; an attached start runs in pdman's foreground, "
+                              "which stays attached until the container exits (as with "
+                              "\"\").")] = None,
+    sig_proxy: Annotated[Optional[bool], typer.Option(
+        "--sig-proxy/--no-sig-proxy", help="With -a/-i: forward the signals pdman receives "
+                                           "to the container (the default); =false: they "
+                                           "act on pdman alone, the container gets none.")] = None,
 ) -> None:
     """Start created or exited containers in the background (with -a/-i: attached, in
     the foreground); prints each name as given."""
@@ -200,6 +209,10 @@ def rm(
     filter: Annotated[Optional[list[str]], typer.Option(
         "--filter", help="Remove the containers that `ps -a --filter` lists for KEY=VALUE "
                          "(repeatable).")] = None,
+    depend: Annotated[bool, typer.Option(
+        "--depend", help="Remove the containers that depend on it first (--requires, a "
+                         "shared namespace, a pod infra container's pod: the pod goes too), "
+                         "recursively; prints every ID removed.")] = False,
 ) -> None:
     """Remove containers and their writable layers (`rm -t 0 --all --force --ignore`
     cleans up everything, as in podman)."""

@@ -334,7 +334,8 @@ def run(g: GlobalOptions, image: str, command: list[str] | None, **kw: object) -
     opts = _create_options(image, command, **kw)
     on_created = (lambda cid: _write_cidfile(str(cidfile), cid)) if cidfile else None
     report = _with_pull_progress(opts, lambda o: containers.run(
-        ctx, o, StartIO(attach=True, interactive=o.interactive, tty=o.tty), on_created))
+        ctx, o, StartIO(attach=True, interactive=o.interactive, tty=o.tty,
+                        sig_proxy=o.sig_proxy), on_created))
     if report.exit_code is None:  # -d: the ID, as podman prints it
         print(report.id)
         return 0
@@ -371,12 +372,14 @@ def create(g: GlobalOptions, image: str, command: list[str] | None, **kw: object
 
 
 def start(g: GlobalOptions, containers: list[str] | None, attach: bool, interactive: bool,
-          all: bool = False, filter: list[str] | None = None) -> int:
+          all: bool = False, filter: list[str] | None = None, detach_keys: str | None = None,
+          sig_proxy: bool | None = None) -> int:
     from pdman.engine import containers as engine
     from pdman.entities.create import StartIO
     from pdman.errors import UsageError
     from pdman.storage import container_records
 
+    _check_attach_options(attach or interactive, detach_keys, sig_proxy)
     ctx = g.context()
     if all or filter:
         if containers:
@@ -396,7 +399,8 @@ def start(g: GlobalOptions, containers: list[str] | None, attach: bool, interact
                              hint="give one container with -a/-i")
         rec = container_records.find(ctx.catalog, containers[0])
         return engine.start_attached(ctx, rec, StartIO(attach=True, interactive=interactive,
-                                                       tty=bool(rec.config.get("tty"))))
+                                                       tty=bool(rec.config.get("tty")),
+                                                       sig_proxy=sig_proxy is not False))
     from pdman.engine import lifecycle
 
     def one(name: str) -> str:
@@ -406,9 +410,27 @@ def start(g: GlobalOptions, containers: list[str] | None, attach: bool, interact
     return each(containers, one)
 
 
+def _check_attach_options(attached: bool, detach_keys: str | None,
+                          sig_proxy: bool | None) -> None:
+    """`start`'s --sig-proxy only with -a/-i (podman's refusal); --detach-keys checked
+    as podman does. An attached start runs in pdman's foreground, where no keys detach:
+    the container stays attached until it exits (as with --detach-keys "")."""
+    from pdman.errors import UsageError
+
+    if sig_proxy is not None and not attached:
+        raise UsageError("you cannot use sig-proxy without --attach: invalid argument",
+                         hint="add -a, or drop --sig-proxy")
+    if detach_keys:
+        from pdman.runtime.attach import parse_detach_keys
+
+        parse_detach_keys(detach_keys)
+
+
 def rm(g: GlobalOptions, containers: list[str] | None, force: bool, volumes: bool, all: bool,
-       ignore: bool = False, time: int | None = None, cidfile: list[str] | None = None) -> int:
+       ignore: bool = False, time: int | None = None, cidfile: list[str] | None = None,
+       depend: bool = False) -> int:
     from pdman.engine import containers as engine
+    from pdman.engine import dependents
     from pdman.errors import ContainerNotFound, UsageError
     from pdman.storage import container_records
 
@@ -416,8 +438,9 @@ def rm(g: GlobalOptions, containers: list[str] | None, force: bool, volumes: boo
     containers = with_cidfiles(containers, cidfile, ignore)
     if all:
         # a pod's infra container goes with its pod (`pod rm`), not with `rm -a`
-        containers = [r.id for r in container_records.list_all(ctx.catalog)
-                      if not r.config.get("infra")]
+        containers = dependents.sort_for_removal(
+            ctx, [r.id for r in container_records.list_all(ctx.catalog)
+                  if not r.config.get("infra")])
     elif cidfile and not containers:
         return 0  # `rm --ignore --cidfile F` with F gone: nothing to do (systemd units)
     elif not containers:
@@ -429,7 +452,9 @@ def rm(g: GlobalOptions, containers: list[str] | None, force: bool, volumes: boo
                 from pdman.engine import lifecycle
 
                 lifecycle.stop(ctx, lifecycle.StopOptions(name, time))
-            return engine.remove(ctx, engine.RemoveOptions(name=name, force=force, volumes=volumes))
+            removed = dependents.remove(
+                ctx, engine.RemoveOptions(name=name, force=force, volumes=volumes), depend)
+            return "\n".join(removed)
         except ContainerNotFound as exc:
             if ignore:  # gone already (or an --rm container that removed itself)
                 return None

@@ -1,0 +1,90 @@
+"""podman 4.3 options of lower priority (issue #13), as a user sees them: `rm --depend`,
+`start --detach-keys/--sig-proxy`, `ps/inspect --size`, `images --history`,
+`system df -v`, `cp --archive`, `image tree --whatrequires` and the network options."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+
+from tests.bed.runner import wait_for
+from tests.compat.test_scripts import _pd
+
+
+def _names(pd, *flags: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return sorted(pd("ps", "-a", "--format", "{{.Names}}", *flags).stdout.split())
+
+
+def _id(pd, name: str) -> str:  # type: ignore[no-untyped-def]
+    return str(pd("inspect", "--format", "{{.Id}}", name).stdout.strip())
+
+
+def test_rm_depend(registry_env: dict[str, str], busybox: str) -> None:
+    pd = _pd(registry_env)
+    pd("create", "--name", "db", busybox, "sleep", "600")
+    pd("create", "--name", "app", "--requires", "db", busybox, "sleep", "600")
+    pd("create", "--name", "side", "--pid", "container:app", busybox, "true")
+    db, app, side = _id(pd, "db"), _id(pd, "app"), _id(pd, "side")
+    # podman's refusal: others depend on it
+    refused = pd("rm", "db", check=False)
+    assert refused.returncode == 125
+    assert f"container {db} has dependent containers which must be removed before it: {app}" \
+        in refused.stderr
+    assert _names(pd) == ["app", "db", "side"]
+    # --depend: the dependents go first, recursively; every ID removed is printed
+    done = pd("rm", "--depend", "db")
+    assert done.stdout.split() == [side, app, db]
+    assert _names(pd) == []
+    # a pod's infra container: its members depend on it, and the pod goes with them
+    pd("pod", "create", "--name", "p")
+    pd("create", "--pod", "p", "--name", "member", busybox, "sleep", "600")
+    infra = pd("pod", "inspect", "--format", "{{.InfraContainerID}}", "p").stdout.strip()
+    member = _id(pd, "member")
+    assert pd("rm", "--depend", infra).stdout.split() == [member, infra]
+    assert pd("pod", "exists", "p", check=False).returncode == 1
+    assert _names(pd) == []
+    # `rm -a` orders the removals itself
+    pd("run", "-d", "--name", "db2", busybox, "sleep", "600")
+    pd("run", "-d", "--name", "app2", "--requires", "db2", busybox, "sleep", "600")
+    pd("rm", "-a", "-f")
+    assert _names(pd) == []
+
+
+def test_start_detach_keys_and_sig_proxy(registry_env: dict[str, str], busybox: str) -> None:
+    pd = _pd(registry_env)
+    pd("create", "--name", "hello", busybox, "echo", "hi")
+    # podman: --sig-proxy only when attaching; bad detach keys are refused
+    alone = pd("start", "--sig-proxy", "hello", check=False)
+    assert alone.returncode == 125 and "you cannot use sig-proxy without --attach" in alone.stderr
+    bad = pd("start", "-a", "--detach-keys", "bogus-key", "hello", check=False)
+    assert bad.returncode == 125 and "invalid detach key" in bad.stderr
+    assert pd("start", "-a", "--detach-keys", "", "--sig-proxy=false", "hello").stdout == "hi\n"
+    assert pd("start", "-a", "--detach-keys", "ctrl-x,y", "hello").stdout == "hi\n"
+    # a signal to an attached start reaches the container (the default) or, with
+    # --sig-proxy=false, only pdman: the container goes on running
+    script = "trap 'echo got-term; exit 3' TERM; echo ready; while :; do sleep 1; done"
+    exe = shutil.which("pdman", path=registry_env["PATH"])
+    assert exe
+    for name, proxy in (("proxied", "true"), ("unproxied", "false")):
+        pd("create", "--name", name, busybox, "sh", "-c", script)
+        proc = subprocess.Popen([exe, "start", "-a", f"--sig-proxy={proxy}", name],
+                                env=registry_env, stdout=subprocess.PIPE, text=True)
+        try:
+            assert proc.stdout is not None
+            assert proc.stdout.readline() == "ready\n"
+            proc.send_signal(signal.SIGTERM)
+            out, _ = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        state = pd("inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", name).stdout.split()
+        if proxy == "true":
+            assert (out, proc.returncode, state) == ("got-term\n", 3, ["exited", "3"])
+        else:
+            assert proc.returncode == -signal.SIGTERM and "got-term" not in out
+            assert state[0] == "running"
+            pd("rm", "-f", name)
