@@ -88,3 +88,36 @@ def test_start_detach_keys_and_sig_proxy(registry_env: dict[str, str], busybox: 
             assert proc.returncode == -signal.SIGTERM and "got-term" not in out
             assert state[0] == "running"
             pd("rm", "-f", name)
+
+
+def _human(n: int) -> str:
+    """podman's SIZE units (decimal, 3 significant digits, no space)."""
+    units = ["B", "kB", "MB", "GB"]
+    i, x = 0, float(n)
+    while x >= 1000 and i < len(units) - 1:
+        x, i = x / 1000, i + 1
+    return f"{int(x)}B" if i == 0 else f"{x:.3g}{units[i]}"
+
+
+def test_ps_and_inspect_size(registry_env: dict[str, str], busybox: str) -> None:
+    pd = _pd(registry_env)
+    pd("run", "--name", "w", busybox, "sh", "-c", "head -c 5000 /dev/zero > /f")
+    pd("create", "--name", "fresh", busybox, "true")
+    # without --size, podman has neither field
+    assert "SizeRw" not in json.loads(pd("inspect", "w").stdout)[0]
+    doc = json.loads(pd("container", "inspect", "--size", "w").stdout)[0]
+    image_size = json.loads(pd("image", "inspect", busybox).stdout)[0]["Size"]
+    rw, rootfs = doc["SizeRw"], doc["SizeRootFs"]
+    assert 5000 <= rw < 6000 and rootfs == image_size + rw
+    assert pd("inspect", "-s", "--format", "{{.SizeRw}}", "fresh").stdout == "0\n"
+    # ps: the SIZE column last, podman's wording; the JSON's Size object
+    table = pd("ps", "-a", "--size", "--filter", "name=w").stdout.splitlines()
+    assert table[0].split()[-1] == "SIZE"
+    assert table[1].endswith(f"{_human(rw)} (virtual {_human(rootfs)})")
+    assert pd("ps", "-a", "-s", "--format", "{{.Names}} {{.Size}}", "--sort", "size").stdout \
+        .splitlines() == [f"w {_human(rw)} (virtual {_human(rootfs)})",
+                          f"fresh 0B (virtual {_human(image_size)})"]
+    rows = {r["Names"][0]: r["Size"] for r in json.loads(pd("ps", "-a", "-s", "--format", "json").stdout)}
+    assert rows == {"w": {"rootFsSize": rootfs, "rwSize": rw},
+                    "fresh": {"rootFsSize": image_size, "rwSize": 0}}
+    assert [r["Size"] for r in json.loads(pd("ps", "-a", "--format", "json").stdout)] == [None, None]

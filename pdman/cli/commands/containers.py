@@ -39,6 +39,9 @@ def ps(
     watch: Annotated[int, typer.Option(
         "--watch", "-w", help="Print the list again every N seconds, on a cleared screen, "
                               "until interrupted.")] = 0,
+    size: Annotated[bool, typer.Option(
+        "--size", "-s", help="Add the SIZE column: the bytes written in each container's "
+                             "layer, and (virtual) those plus its image's.")] = False,
 ) -> None:
     """List containers. Columns: CONTAINER ID, IMAGE, COMMAND, CREATED, STATUS, PORTS, NAMES."""
 
@@ -252,6 +255,9 @@ def inspect(
     containers: Annotated[Optional[list[str]], typer.Argument(help="Containers to inspect.")] = None,
     format: Format = None,
     latest: Latest = False,
+    size: Annotated[bool, typer.Option(
+        "--size", "-s", help="Add SizeRw (the bytes written in its layer) and SizeRootFs "
+                             "(those plus its image's), as podman.")] = False,
 ) -> None:
     """Show a container's configuration and state as JSON (docker's field names)."""
 

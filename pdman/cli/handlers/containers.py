@@ -27,7 +27,7 @@ _PS_SORT = {
 def ps(g: GlobalOptions, all: bool, quiet: bool, no_trunc: bool, filter: list[str] | None,
        format: str | None, last: int, latest: bool, external: bool = False,
        sort: str = "created", noheading: bool = False, pod: bool = False,
-       ns: bool = False, sync: bool = False, watch: int = 0) -> int:
+       ns: bool = False, sync: bool = False, watch: int = 0, size: bool = False) -> int:
     if watch < 0:
         from pdman.errors import UsageError
 
@@ -40,26 +40,30 @@ def ps(g: GlobalOptions, all: bool, quiet: bool, no_trunc: bool, filter: list[st
             while True:
                 sys.stdout.write("\033[H\033[2J")     # podman's: home, clear
                 _ps(g, all, quiet, no_trunc, filter, format, last, latest, sort, noheading,
-                    pod, ns)
+                    pod, ns, size)
                 sys.stdout.flush()
                 time.sleep(watch)
         except KeyboardInterrupt:
             return 0
-    return _ps(g, all, quiet, no_trunc, filter, format, last, latest, sort, noheading, pod, ns)
+    return _ps(g, all, quiet, no_trunc, filter, format, last, latest, sort, noheading, pod, ns,
+               size)
 
 
 def _ps(g: GlobalOptions, all: bool, quiet: bool, no_trunc: bool, filter: list[str] | None,
         format: str | None, last: int, latest: bool, sort: str, noheading: bool, pod: bool,
-        ns: bool) -> int:
+        ns: bool, size: bool = False) -> int:
     from pdman.cli import output
     from pdman.cli.humanize import ago
     from pdman.engine.containers import list_containers
     from pdman.entities.containers import ListContainersOptions
 
-    opts = ListContainersOptions(all=all, filters=tuple(filter or ()), last=1 if latest else last)
+    opts = ListContainersOptions(all=all, filters=tuple(filter or ()), last=1 if latest else last,
+                                 size=size or sort == "size")
     rows = list_containers(g.context(), opts)
     if sort in _PS_SORT:
         rows = sorted(rows, key=_PS_SORT[sort])
+    elif sort == "size":            # podman: the largest writable layer first
+        rows = sorted(rows, key=lambda r: -(r.Size or (0, 0))[0])
     elif sort not in ("created", "runningfor", "size"):
         from pdman.errors import UsageError
 
@@ -70,13 +74,16 @@ def _ps(g: GlobalOptions, all: bool, quiet: bool, no_trunc: bool, filter: list[s
             print(r.ID if no_trunc else r.ID[:12])
         return 0
     if format == "json":
-        output.print_json([{**r.as_dict(), "Id": r.ID} for r in rows])
+        output.print_json([{**r.as_dict(), "Id": r.ID, "Size": _size_json(r.Size if size else None)}
+                           for r in rows])
         return 0
     if format:
         output.print_formatted(format, [{**r.as_dict(), "ID": r.ID if no_trunc else r.ID[:12],
                                          "Names": r.Name, "Command": " ".join(r.Command),
                                          "CreatedHuman": ago(r.Created),
-                                         "Ports": _ports_text(r.Ports)} for r in rows],
+                                         "Ports": _ports_text(r.Ports),
+                                         "Size": _size_text(r.Size if size else None)}
+                                        for r in rows],
                               header=not noheading,
                               headers={"ID": "CONTAINER ID", "CreatedHuman": "CREATED",
                                        "RunningFor": "CREATED"})
@@ -88,12 +95,24 @@ def _ps(g: GlobalOptions, all: bool, quiet: bool, no_trunc: bool, filter: list[s
         return 0
     head = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
     output.print_table(
-        head + (["POD ID", "PODNAME"] if pod else []),
+        head + (["POD ID", "PODNAME"] if pod else []) + (["SIZE"] if size else []),
         [[r.ID if no_trunc else r.ID[:12], r.Image, _command_text(r.Command, no_trunc),
           ago(r.Created), r.Status, _ports_text(r.Ports), r.Name]
-         + ([r.Pod if no_trunc else r.Pod[:12], r.PodName] if pod else []) for r in rows],
+         + ([r.Pod if no_trunc else r.Pod[:12], r.PodName] if pod else [])
+         + ([_size_text(r.Size)] if size else []) for r in rows],
         header=not noheading)
     return 0
+
+
+def _size_json(sizes: "tuple[int, int] | None") -> "dict[str, int] | None":
+    """`ps --size --format json`: podman's Size object (null without --size)."""
+    return {"rootFsSize": sizes[1], "rwSize": sizes[0]} if sizes else None
+
+
+def _size_text(sizes: "tuple[int, int] | None") -> str:
+    from pdman.cli.humanize import container_size
+
+    return container_size(*sizes) if sizes else ""
 
 
 #: `ps --ns`: podman's columns and the /proc/PID/ns entries behind them
@@ -524,7 +543,8 @@ def prune(g: GlobalOptions, force: bool, filter: list[str] | None = None) -> int
     return 0
 
 
-def inspect(g: GlobalOptions, containers: list[str], format: str | None) -> int:
+def inspect(g: GlobalOptions, containers: list[str], format: str | None,
+            size: bool = False) -> int:
     from pdman.cli import output
     from pdman.engine import containers as engine
 
@@ -532,7 +552,7 @@ def inspect(g: GlobalOptions, containers: list[str], format: str | None) -> int:
     reports = []
 
     def one(n: str) -> None:
-        reports.append(engine.inspect(ctx, n))
+        reports.append(engine.inspect(ctx, n, size=size))
 
     code = each(containers, one)
     if format and format != "json":
