@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from pdman.storage.container_records import ContainerRecord
 
 
-def _files_size(path: str) -> int:
+def files_size(path: str) -> int:
     """The bytes of the files (and symlinks) under `path`; directories count nothing, so
     an untouched container layer is 0, as in podman."""
     total = 0
@@ -32,7 +32,7 @@ def sizes(ctx: EngineContext, rec: "ContainerRecord") -> tuple[int, int]:
     from pdman.storage import image_records
     from pdman.storage.container_fs import ContainerDirs
 
-    rw = _files_size(ContainerDirs(ctx.paths, rec.id).upper)
+    rw = files_size(ContainerDirs(ctx.paths, rec.id).upper)
     base = 0
     if rec.image_id:
         try:
@@ -41,7 +41,7 @@ def sizes(ctx: EngineContext, rec: "ContainerRecord") -> tuple[int, int]:
             base = 0
     else:
         rootfs = (rec.config.get("rootfs") or {}).get("path") or ""
-        base = _files_size(rootfs) if rootfs else 0
+        base = files_size(rootfs) if rootfs else 0
     return rw, base + rw
 
 

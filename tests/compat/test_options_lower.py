@@ -121,3 +121,61 @@ def test_ps_and_inspect_size(registry_env: dict[str, str], busybox: str) -> None
     assert rows == {"w": {"rootFsSize": rootfs, "rwSize": rw},
                     "fresh": {"rootFsSize": image_size, "rwSize": 0}}
     assert [r["Size"] for r in json.loads(pd("ps", "-a", "--format", "json").stdout)] == [None, None]
+
+
+def test_images_history(registry_env: dict[str, str], busybox: str) -> None:
+    pd = _pd(registry_env)
+    pd("tag", busybox, "localhost/h:1")
+    pd("tag", busybox, "localhost/h:2")
+    table = pd("images", "--history", "--filter", "reference=localhost/h").stdout.splitlines()
+    assert table[0].split()[-1] == "HISTORY"
+    history = f"localhost/h:2, localhost/h:1, {busybox}"
+    assert all(line.endswith(history) for line in table[1:]) and len(table) == 3
+    assert pd("images", "--format", "{{.History}}", "localhost/h:1").stdout == history + "\n"
+    assert "HISTORY" not in pd("images").stdout
+    doc = [i for i in json.loads(pd("images", "--format", "json").stdout)
+           if "localhost/h:1" in i["Names"]][0]
+    assert doc["History"] == ["localhost/h:2", "localhost/h:1", busybox]
+
+
+def test_image_tree_whatrequires(registry_env: dict[str, str], busybox: str) -> None:
+    pd = _pd(registry_env)
+    pd("run", "--name", "c", busybox, "sh", "-c", "echo x > /added")
+    pd("commit", "-q", "c", "localhost/child:1")
+    base_top = json.loads(pd("image", "inspect", busybox).stdout)[0]["RootFS"]["Layers"][-1]
+    child_top = json.loads(pd("image", "inspect", "localhost/child:1").stdout)[0]["RootFS"]["Layers"][-1]
+    lines = pd("image", "tree", "--whatrequires", busybox).stdout.splitlines()
+    assert lines[3] == "Image Layers"
+    assert lines[4].startswith(f"└── ID: {base_top[7:19]} ") and lines[4].endswith(f"[{busybox}]")
+    assert lines[5].startswith(f"    └── ID: {child_top[7:19]} Size: ")
+    assert lines[5].endswith("Top Layer of: [localhost/child:1]") and len(lines) == 6
+    # nothing is built on the child; without the flag, the plain tree
+    assert len(pd("image", "tree", "--whatrequires", "localhost/child:1").stdout.splitlines()) == 5
+    doc = json.loads(pd("image", "tree", "--whatrequires", "--format", "json", busybox).stdout)
+    assert [c["Names"] for c in doc["RequiredBy"]] == [["localhost/child:1"]]
+    assert "RequiredBy" not in json.loads(pd("image", "tree", "--format", "json", busybox).stdout)
+
+
+def test_system_df_verbose(registry_env: dict[str, str], busybox: str) -> None:
+    pd = _pd(registry_env)
+    pd("volume", "create", "v")
+    pd("volume", "create", "idle")
+    pd("run", "--name", "d", "-v", "v:/d", busybox, "sh", "-c", "echo hi > /d/x")
+    out = pd("system", "df", "-v").stdout
+    images, _, rest = out.partition("\nContainers space usage:\n\n")
+    ctrs, _, vols = rest.partition("\nLocal Volumes space usage:\n\n")
+    assert images.startswith("Images space usage:\n\n")
+    image_rows = images.splitlines()[2:]
+    assert image_rows[0].split() == ["REPOSITORY", "TAG", "IMAGE", "ID", "CREATED", "SIZE",
+                                     "SHARED", "SIZE", "UNIQUE", "SIZE", "CONTAINERS"]
+    repo, _, tag = busybox.rpartition(":")
+    row = [r.split() for r in image_rows[1:] if r.startswith(repo + " ")][0]
+    assert row[1] == tag and row[-1] == "1"
+    ctr_rows = [r.split() for r in ctrs.splitlines()]
+    assert ctr_rows[0][:3] == ["CONTAINER", "ID", "IMAGE"]
+    d = [r for r in ctr_rows if r[-1] == "d"][0]
+    assert d[0] == _id(pd, "d")[:12] and "exited" in d
+    assert d[d.index("/d/x") + 1] == "1"       # LOCAL VOLUMES, after the command
+    assert vols.splitlines()[0].split() == ["VOLUME", "NAME", "LINKS", "SIZE"]
+    assert sorted(line.split() for line in vols.splitlines()[1:]) == [["idle", "0", "0B"],
+                                                                      ["v", "1", "3B"]]
