@@ -558,7 +558,9 @@ def archive_put(ctx: "EngineContext", req: "Request", conn: "Connection", name: 
     # docker's clients send noOverwriteDirNonDir=true unless told to replace a
     # directory by a file (or the other way round): `cp --overwrite`
     overwrite = not req.flag("noOverwriteDirNonDir")
-    body_to_fd(req, lambda fd: copy_to(ctx, name, path, fd, overwrite), ctx.paths.tmp)
+    # copyUIDGID: the entries get the container's user (podman's `cp --archive`)
+    archive = req.flag("copyUIDGID")
+    body_to_fd(req, lambda fd: copy_to(ctx, name, path, fd, overwrite, archive), ctx.paths.tmp)
     conn.send(200, b"")
 
 

@@ -179,3 +179,112 @@ def test_system_df_verbose(registry_env: dict[str, str], busybox: str) -> None:
     assert vols.splitlines()[0].split() == ["VOLUME", "NAME", "LINKS", "SIZE"]
     assert sorted(line.split() for line in vols.splitlines()[1:]) == [["idle", "0", "0B"],
                                                                       ["v", "1", "3B"]]
+
+
+def test_cp_archive(registry_env: dict[str, str], busybox: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import io
+    import tarfile
+
+    pd = _pd(registry_env)
+    (tmp_path / "f").write_text("hi\n")
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "dir" / "a").write_text("a\n")
+    pd("run", "-d", "--name", "c", "--user", "1000:1000", busybox, "sleep", "600")
+    # podman's default: what is copied in belongs to the container's user
+    pd("cp", str(tmp_path / "f"), "c:/tmp/t1")
+    pd("cp", str(tmp_path / "dir"), "c:/tmp/d1")
+    # --archive=false: the source's owners -- the caller's files are the container's root's
+    pd("cp", "--archive=false", str(tmp_path / "f"), "c:/tmp/t2")
+    pd("cp", "-a=false", str(tmp_path / "dir"), "c:/tmp/d2")
+    # a tar stream: its owners kept with --archive=false, the container's user's without
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w") as tar:
+        info = tarfile.TarInfo("owned")
+        info.uid = info.gid = 4242
+        info.size = 3
+        tar.addfile(info, io.BytesIO(b"x\n\n"))
+    run = lambda *a: subprocess.run(  # noqa: E731
+        [shutil.which("pdman", path=registry_env["PATH"]) or "pdman", *a], env=registry_env,
+        input=data.getvalue(), capture_output=True, check=True)
+    run("cp", "--archive=false", "-", "c:/tmp")
+    pd("exec", "-u", "0", "c", "mv", "/tmp/owned", "/tmp/kept")
+    run("cp", "-", "c:/tmp")
+    owners = pd("exec", "c", "stat", "-c", "%n %u:%g", "/tmp/t1", "/tmp/d1", "/tmp/d1/a",
+                "/tmp/t2", "/tmp/d2", "/tmp/d2/a", "/tmp/kept", "/tmp/owned").stdout.splitlines()
+    assert owners == ["/tmp/t1 1000:1000", "/tmp/d1 1000:1000", "/tmp/d1/a 1000:1000",
+                      "/tmp/t2 0:0", "/tmp/d2 0:0", "/tmp/d2/a 0:0",
+                      "/tmp/kept 4242:4242", "/tmp/owned 1000:1000"]
+    assert pd("exec", "c", "cat", "/tmp/t1", "/tmp/d2/a").stdout == "hi\na\n"
+
+
+def test_network_connect_static_address(registry_env: dict[str, str], busybox: str) -> None:
+    pd = _pd(registry_env)
+    pd("network", "create", "first")
+    pd("network", "create", "--subnet", "10.89.92.0/24", "second")
+    try:
+        # a running container: plugged in at once with its address and MAC
+        pd("run", "-d", "--name", "up", "--network", "first", busybox, "sleep", "600")
+        pd("network", "connect", "--ip", "10.89.92.77", "--mac-address", "92:d0:c6:0a:29:44",
+           "second", "up")
+        out = pd("exec", "up", "ip", "addr").stdout
+        assert "inet 10.89.92.77/24" in out and "link/ether 92:d0:c6:0a:29:44" in out
+        # a created one: at its start
+        pd("create", "--name", "later", "--network", "first", busybox, "sleep", "600")
+        pd("network", "connect", "--ip", "10.89.92.78", "second", "later")
+        pd("start", "later")
+        assert "inet 10.89.92.78/24" in pd("exec", "later", "ip", "addr").stdout
+        pd("create", "--name", "other", "--network", "first", busybox, "true")
+        for args, words in ((["--ip", "10.1.1.1"], "not in the subnet 10.89.92.0/24"),
+                            (["--mac-address", "93:00:00:00:00:01"], "invalid --mac-address"),
+                            (["--ip6", "fd00::5"], "its only subnet is 10.89.92.0/24 (IPv4)")):
+            bad = pd("network", "connect", *args, "second", "other", check=False)
+            assert bad.returncode == 125 and words in bad.stderr, bad.stderr
+        # an address another container holds: refused when it would be taken, at the start
+        pd("network", "connect", "--ip", "10.89.92.77", "second", "other")
+        bad = pd("start", "other", check=False)
+        assert bad.returncode != 0 and "already allocated" in bad.stderr
+    finally:
+        pd("rm", "-f", "-t", "0", "up", "later", "other", check=False)
+        pd("network", "rm", "-f", "first", "second", check=False)
+
+
+def test_network_create_dns_range_and_ipam(registry_env: dict[str, str], busybox: str) -> None:
+    pd = _pd(registry_env)
+    try:
+        # --disable-dns: the members do not get each other's names
+        pd("network", "create", "quiet", "--disable-dns")
+        pd("network", "create", "loud")
+        for net in ("quiet", "loud"):
+            pd("run", "-d", "--name", f"a-{net}", "--network", net, busybox, "sleep", "600")
+        hosts = {net: pd("run", "--rm", "--network", net, busybox, "cat", "/etc/hosts").stdout
+                 for net in ("quiet", "loud")}
+        assert "a-loud" in hosts["loud"] and "a-quiet" not in hosts["quiet"]
+        dns = {net: json.loads(pd("network", "inspect", net).stdout)[0]["dns_enabled"]
+               for net in ("quiet", "loud")}
+        assert dns == {"quiet": False, "loud": True}
+        # --ip-range: addresses from that part of the subnet only
+        pd("network", "create", "--subnet", "10.89.93.0/24", "--ip-range", "10.89.93.128/25",
+           "ranged")
+        out = pd("run", "--rm", "--network", "ranged", busybox, "ip", "addr", "show", "eth0").stdout
+        assert "inet 10.89.93.129/24" in out
+        subnet = json.loads(pd("network", "inspect", "ranged").stdout)[0]["subnets"][0]
+        assert subnet["lease_range"] == {"start_ip": "10.89.93.129", "end_ip": "10.89.93.254"}
+        # --ipam-driver none: a link without addresses
+        pd("network", "create", "--ipam-driver", "none", "bare")
+        doc = json.loads(pd("network", "inspect", "bare").stdout)[0]
+        assert doc["ipam_options"] == {"driver": "none"} and not doc.get("subnets")
+        out = pd("run", "--rm", "--network", "bare", busybox, "ip", "addr", "show", "eth0").stdout
+        assert "eth0" in out and "inet " not in out
+        assert json.loads(pd("network", "inspect", "loud").stdout)[0]["ipam_options"] == \
+            {"driver": "host-local"}
+        for args, words in ((["--ip-range", "10.1.0.0/25"], "cannot set gateway or range without subnet"),
+                            (["--subnet", "10.89.94.0/24", "--ip-range", "10.1.0.0/25"],
+                             "is not inside the subnet"),
+                            (["--ipam-driver", "bogus"], "unsupported ipam driver"),
+                            (["--ipam-driver", "dhcp"], "unsupported ipam driver"),
+                            (["--ipam-driver", "none", "--subnet", "10.89.95.0/24"], "no --subnet")):
+            bad = pd("network", "create", *args, "bad", check=False)
+            assert bad.returncode == 125 and words in bad.stderr, bad.stderr
+    finally:
+        pd("rm", "-f", "-t", "0", "a-quiet", "a-loud", check=False)
+        pd("network", "rm", "-f", "quiet", "loud", "ranged", "bare", check=False)
