@@ -242,17 +242,19 @@ def _ports_json(ports: "list[dict[str, Any]]") -> "list[dict[str, Any]]":
 
 
 def container_list(ctx: "EngineContext", all: bool = False, filters: tuple[str, ...] = (),
-                   limit: int = -1) -> "list[dict[str, Any]]":
+                   limit: int = -1, size: bool = False) -> "list[dict[str, Any]]":
     from pdman.engine.containers import list_containers
     from pdman.entities.containers import ListContainersOptions
 
     rows = list_containers(ctx, ListContainersOptions(all=all or limit > 0, filters=filters,
-                                                      last=limit if limit > 0 else -1))
+                                                      last=limit if limit > 0 else -1,
+                                                      size=size))
     return [{
         "Id": s.ID, "Names": ["/" + n for n in s.Names], "Image": s.Image,
         "ImageID": "sha256:" + s.ImageID, "Command": " ".join(s.Command),
         "Created": int(s.Created), "Ports": _ports_json(s.Ports), "Labels": s.Labels,
-        "State": s.State, "Status": s.Status, "SizeRw": 0, "SizeRootFs": 0,
+        "State": s.State, "Status": s.Status,
+        "SizeRw": s.Size[0] if s.Size else 0, "SizeRootFs": s.Size[1] if s.Size else 0,
         "HostConfig": {"NetworkMode": "default"},
         "NetworkSettings": {"Networks": {}}, "Mounts": [],
     } for s in rows]
@@ -261,15 +263,15 @@ def container_list(ctx: "EngineContext", all: bool = False, filters: tuple[str, 
 @route("GET", "/containers/json")
 def list_(ctx: "EngineContext", req: "Request", conn: "Connection") -> "list[dict[str, Any]]":
     return container_list(ctx, all=req.flag("all"), filters=filters_of(req),
-                          limit=req.int_arg("limit", -1))
+                          limit=req.int_arg("limit", -1), size=req.flag("size"))
 
 
-def inspect_json(ctx: "EngineContext", name: str) -> "dict[str, Any]":
+def inspect_json(ctx: "EngineContext", name: str, size: bool = False) -> "dict[str, Any]":
     """The engine's inspect document (docker's field names already) with what docker's
     clients expect on top: a `/name`, the attach flags, the restart policy."""
     from pdman.engine import containers
 
-    doc = containers.inspect(ctx, name)
+    doc = containers.inspect(ctx, name, size=size)
     doc["Name"] = "/" + doc["Name"]
     cfg, host = doc["Config"], doc["HostConfig"]
     cfg.update(AttachStdin=False, AttachStdout=False, AttachStderr=False,
@@ -291,7 +293,7 @@ def inspect_json(ctx: "EngineContext", name: str) -> "dict[str, Any]":
 
 @route("GET", "/containers/{name}/json")
 def inspect(ctx: "EngineContext", req: "Request", conn: "Connection", name: str) -> "dict[str, Any]":
-    return inspect_json(ctx, name)
+    return inspect_json(ctx, name, size=req.flag("size"))
 
 
 # ---------------------------------------------------------------------------
@@ -374,10 +376,12 @@ def wait(ctx: "EngineContext", req: "Request", conn: "Connection", name: str) ->
 
 @route("DELETE", "/containers/{name}")
 def remove(ctx: "EngineContext", req: "Request", conn: "Connection", name: str) -> None:
-    from pdman.engine import containers
+    from pdman.engine import containers, dependents
 
-    containers.remove(ctx, containers.RemoveOptions(name=name, force=req.flag("force"),
-                                                    volumes=req.flag("v")))
+    # libpod's ?depend=true: the containers that depend on it go first (`rm --depend`)
+    dependents.remove(ctx, containers.RemoveOptions(name=name, force=req.flag("force"),
+                                                    volumes=req.flag("v")),
+                      depend=req.flag("depend"))
 
 
 @route("POST", "/containers/{name}/rename")
@@ -554,7 +558,9 @@ def archive_put(ctx: "EngineContext", req: "Request", conn: "Connection", name: 
     # docker's clients send noOverwriteDirNonDir=true unless told to replace a
     # directory by a file (or the other way round): `cp --overwrite`
     overwrite = not req.flag("noOverwriteDirNonDir")
-    body_to_fd(req, lambda fd: copy_to(ctx, name, path, fd, overwrite), ctx.paths.tmp)
+    # copyUIDGID: the entries get the container's user (podman's `cp --archive`)
+    archive = req.flag("copyUIDGID")
+    body_to_fd(req, lambda fd: copy_to(ctx, name, path, fd, overwrite, archive), ctx.paths.tmp)
     conn.send(200, b"")
 
 

@@ -45,14 +45,19 @@ def create(ctx: "EngineContext", req: "Request", conn: "Connection") -> None:
     name = body.get("Name") or ""
     if not name:
         raise UsageError("network create needs a Name")
-    configs = (body.get("IPAM") or {}).get("Config") or []
+    ipam = body.get("IPAM") or {}
+    configs = ipam.get("Config") or []
     subnet = configs[0].get("Subnet") if configs else None
     gateway = configs[0].get("Gateway") if configs else None
+    ip_range = configs[0].get("IPRange") if configs else None
     driver = body.get("Driver") or "bridge"
+    ipam_driver = ipam.get("Driver") or "default"
     rec = networks.create(ctx, networks.CreateNetworkOptions(
         name=name, driver=driver, subnet=subnet or None, gateway=gateway or None,
         internal=bool(body.get("Internal")), labels=dict(body.get("Labels") or {}),
-        options=dict(body.get("Options") or {})))
+        options=dict(body.get("Options") or {}), ip_range=ip_range or None,
+        ipam_driver="host-local" if ipam_driver == "default" else ipam_driver,
+        ipv6=bool(body.get("EnableIPv6"))))
     conn.send_json(201, {"Id": rec.id, "Warning": ""})
 
 
@@ -89,9 +94,12 @@ def connect(ctx: "EngineContext", req: "Request", conn: "Connection", name: str)
     from pdman.engine import networks
 
     body = req.json()
-    aliases = tuple((body.get("EndpointConfig") or {}).get("Aliases") or ())
-    networks.connect(ctx, networks.ConnectOptions(network=name, container=body.get("Container", ""),
-                                                  aliases=aliases))
+    endpoint = body.get("EndpointConfig") or {}
+    ipam = endpoint.get("IPAMConfig") or {}
+    networks.connect(ctx, networks.ConnectOptions(
+        network=name, container=body.get("Container", ""),
+        aliases=tuple(endpoint.get("Aliases") or ()), ip=ipam.get("IPv4Address") or None,
+        ip6=ipam.get("IPv6Address") or None, mac_address=endpoint.get("MacAddress") or None))
 
 
 @route("POST", "/networks/{name}/disconnect")

@@ -147,7 +147,7 @@ def bool_values(argv: "list[str]") -> "list[str]":
     `--read-only-tmpfs=false`), which click refuses: rewritten to the flag, its
     `--no-` form, or nothing. Only the command's own options, before its arguments
     when those end them (`run IMAGE CMD...`); anything unexpected leaves argv as is."""
-    if not any(a.startswith("--") and "=" in a for a in argv):
+    if not any(a.startswith("-") and "=" in a for a in argv):    # `--rm=false`, `-a=false`
         return argv
     try:
         spec = _spec()

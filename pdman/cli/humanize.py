@@ -48,3 +48,8 @@ def size(n: float) -> str:
         return f"{int(n)} B"
     text = f"{n:.3g}"
     return f"{text} {units[i]}"
+
+
+def container_size(rw: int, rootfs: int) -> str:
+    """podman's SIZE column of `ps --size`: `5.01kB (virtual 1.99MB)`."""
+    return f"{size(rw).replace(' ', '')} (virtual {size(rootfs).replace(' ', '')})"

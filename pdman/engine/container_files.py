@@ -300,11 +300,41 @@ def copy_from(ctx: EngineContext, name: str, src: str, out_fd: int) -> None:
     _with_rootfs(ctx, rec, _copy_out, _in_workdir(rec, src), out_fd)
 
 
-def copy_to(ctx: EngineContext, name: str, dest: str, in_fd: int, overwrite: bool = False) -> int:
-    """`cp - CONTAINER:DEST`: unpack a tar stream into DEST."""
+def copy_to(ctx: EngineContext, name: str, dest: str, in_fd: int, overwrite: bool = False,
+            archive: bool = False) -> int:
+    """`cp - CONTAINER:DEST`: unpack a tar stream into DEST. With `archive` (podman's
+    `cp --archive`, its default; the API's copyUIDGID), every entry is owned by the
+    container's primary UID/GID; without, by the owners the archive names."""
     rec = records.find(ctx.catalog, name)
-    return _with_rootfs(ctx, rec, _copy_in, _in_workdir(rec, dest), in_fd, overwrite,
-                        write=True)
+    if not archive:
+        return _with_rootfs(ctx, rec, _copy_in, _in_workdir(rec, dest), in_fd, overwrite,
+                            write=True)
+    import tempfile
+
+    with tempfile.TemporaryFile() as tmp:
+        _owned_by(in_fd, tmp, int(rec.config.get("uid", 0)), int(rec.config.get("gid", 0)))
+        tmp.seek(0)
+        return _with_rootfs(ctx, rec, _copy_in, _in_workdir(rec, dest), tmp.fileno(),
+                            overwrite, write=True)
+
+
+def _owned_by(in_fd: int, out: "Any", uid: int, gid: int) -> None:
+    """Copy the tar stream `in_fd` (compressed or not) to `out` with every entry's owner
+    set to uid:gid (numeric: no names for the unpacker to look up)."""
+    import tarfile
+
+    with os.fdopen(os.dup(in_fd), "rb") as src:
+        try:
+            reader = tarfile.open(fileobj=src, mode="r|*")
+        except tarfile.ReadError as exc:
+            if str(exc) == "empty file":
+                return                  # nothing to copy, as without --archive
+            raise UsageError(f"source must be a (compressed) tar archive ({exc})",
+                             hint="give a tar archive") from exc
+        with reader, tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as writer:
+            for info in reader:
+                info.uid, info.gid, info.uname, info.gname = uid, gid, "", ""
+                writer.addfile(info, reader.extractfile(info) if info.isreg() else None)
 
 
 # -- volume copy-up ----------------------------------------------------------------------

@@ -188,7 +188,8 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
     log = _foreground_log(ctx, rec)       # None: pdman's own stdio goes to the container
     attach = rec.config.get("attach")                           # --attach: some streams
     with ForegroundSession(tty=io.tty, interactive=io.interactive, log=log,
-                           attach=tuple(attach) if attach is not None else None) as session:
+                           attach=tuple(attach) if attach is not None else None,
+                           sig_proxy=io.sig_proxy) as session:
         spec = specmod.build(ctx.paths, rec.id, rec.config, stdio=session.stdio())
 
         def start_network(pid: int) -> "Callable[[], None]":     # 5: network, while the
@@ -1051,6 +1052,12 @@ def list_containers(ctx: EngineContext, options: ListContainersOptions) -> list[
     summaries = filter_containers(summaries, options.filters)
     if options.last >= 0:
         summaries = summaries[: options.last]
+    if options.size:
+        from pdman.engine import container_size
+
+        by_id = {r.id: r for r in rows}
+        for s in summaries:
+            s.Size = container_size.sizes(ctx, by_id[s.ID])
     return summaries
 
 
@@ -1151,12 +1158,22 @@ def _log_path(ctx: EngineContext, rec: records.ContainerRecord) -> str:
     return log_path(ctx, rec)
 
 
-def inspect(ctx: EngineContext, name: str) -> "dict[str, Any]":
-    """docker/podman `inspect` of a container: field names as docker's Engine API."""
+def inspect(ctx: EngineContext, name: str, size: bool = False) -> "dict[str, Any]":
+    """docker/podman `inspect` of a container: field names as docker's Engine API; with
+    `size` (`inspect --size`), SizeRw and SizeRootFs too."""
+    rec = reconcile(ctx, records.find(ctx.catalog, name))
+    doc = _inspect(ctx, rec)
+    if size:
+        from pdman.engine import container_size
+
+        doc["SizeRw"], doc["SizeRootFs"] = container_size.sizes(ctx, rec)
+    return doc
+
+
+def _inspect(ctx: EngineContext, rec: records.ContainerRecord) -> "dict[str, Any]":
     from pdman.network import report as netreport
     from pdman.storage.container_fs import ContainerDirs
 
-    rec = reconcile(ctx, records.find(ctx.catalog, name))
     c = rec.config
     dirs = ContainerDirs(ctx.paths, rec.id)
     running = rec.status in ("running", "paused")

@@ -308,7 +308,7 @@ def inspect_image(ctx: EngineContext, name: str) -> dict[str, "Any"]:
         "ManifestType": rec.manifest_media_type,
         "User": container_config.get("User", ""),
         "History": cfg.get("history") or [],
-        "NamesHistory": list(rec.names),
+        "NamesHistory": list(reversed(rec.names)),     # the latest first, as podman
     }
 
 
@@ -392,7 +392,9 @@ def history(ctx: EngineContext, name: str) -> "list[HistoryEntry]":
 
 
 def image_tree(ctx: EngineContext, name: str, whatrequires: bool = False) -> dict[str, "Any"]:
-    """The image's layers, bottom first, each with the other images that share it."""
+    """The image's layers, bottom first, each with the other images that share it; with
+    `whatrequires`, also the images built on it (RequiredBy: each with the layers it
+    adds on top of this image's, bottom first)."""
     cat = ctx.catalog
     rec = resolve_image(ctx, name)
     layers = image_records.layers_of(cat, rec.id)
@@ -409,4 +411,24 @@ def image_tree(ctx: EngineContext, name: str, whatrequires: bool = False) -> dic
             "DiffID": layer.diff_id, "Digest": layer.digest, "Size": layer.size,
             "SharedWith": [{"ID": i, "Names": names.get(i, [])} for i in sorted(others)],
         })
-    return {"ID": rec.id, "Names": _tags(rec), "Size": rec.size, "Layers": out_layers}
+    doc = {"ID": rec.id, "Names": _tags(rec), "Size": rec.size, "Layers": out_layers}
+    if whatrequires:
+        doc["RequiredBy"] = _children(ctx, rec, names)
+    return doc
+
+
+def _children(ctx: EngineContext, rec: ImageRecord,
+              names: "dict[str, list[str]]") -> "list[dict[str, Any]]":
+    """The images whose layers start with all of `rec`'s and add more: what a `rmi` of
+    it would leave without their base."""
+    own = rec.layers
+    out = []
+    for other in image_records.list_images(ctx.catalog):
+        if other.id == rec.id or len(other.layers) <= len(own) or other.layers[:len(own)] != own:
+            continue
+        added = []
+        for diff_id in other.layers[len(own):]:
+            layer = image_records.layer(ctx.catalog, diff_id)
+            added.append({"DiffID": diff_id, "Size": layer.size if layer else 0})
+        out.append({"ID": other.id, "Names": names.get(other.id, []), "Layers": added})
+    return out

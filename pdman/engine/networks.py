@@ -31,6 +31,14 @@ class CreateNetworkOptions:
     labels: dict[str, str] = field(default_factory=dict)
     options: dict[str, str] = field(default_factory=dict)
     ignore: bool = False
+    #: --disable-dns: its containers do not get each other's names
+    disable_dns: bool = False
+    #: --ip-range: the CIDR (inside the subnet) containers' addresses are taken from
+    ip_range: str | None = None
+    #: --ipam-driver: host-local (addresses from the subnet) or none (no addresses)
+    ipam_driver: str = "host-local"
+    #: the API's EnableIPv6: refused, pdman's networks are IPv4-only
+    ipv6: bool = False
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,10 @@ class ConnectOptions:
     network: str
     container: str
     aliases: tuple[str, ...] = ()
+    #: --ip, --ip6, --mac-address: the container's static address on this network
+    ip: str | None = None
+    ip6: str | None = None
+    mac_address: str | None = None
 
 
 def _rfc3339(ts: float) -> str:
@@ -73,8 +85,20 @@ def create(ctx: EngineContext, options: CreateNetworkOptions) -> NetworkRecord:
                          hint="names start with a letter or digit and use [a-zA-Z0-9_.-]")
     if options.name in ("none", "host", "pasta", "slirp4netns", "bridge", "private", "default"):
         raise UsageError(f"{options.name!r} is a network mode, not a name a network can have")
-    if options.gateway and not options.subnet:
-        raise UsageError("--gateway needs --subnet")
+    if (options.gateway or options.ip_range) and not options.subnet:
+        raise UsageError("cannot set gateway or range without subnet",       # podman's words
+                         hint="give --subnet too")
+    if options.ipam_driver not in ("host-local", "none", ""):
+        raise UsageError(f"unsupported ipam driver {options.ipam_driver!r}",
+                         hint="use host-local (the default) or none; pdman runs no DHCP "
+                              "client for the dhcp driver")
+    if options.ipv6:
+        raise UsageError("IPv6 networks are not supported: pdman's networks are IPv4-only",
+                         hint="create the network without IPv6")
+    no_ipam = options.ipam_driver == "none"
+    if no_ipam and options.subnet:
+        raise UsageError("--ipam-driver none gives no addresses: it takes no --subnet",
+                         hint="leave --subnet, --gateway and --ip-range out")
     if options.ignore and options.name:
         try:
             return network_records.find(ctx.catalog, options.name)
@@ -82,11 +106,22 @@ def create(ctx: EngineContext, options: CreateNetworkOptions) -> NetworkRecord:
             pass
     wanted = ipam.parse_subnet(options.subnet) if options.subnet else None
     default = options.name == modes.DEFAULT_NETWORK
+    config: dict[str, Any] = {"labels": dict(options.labels), "options": dict(options.options)}
+    if options.disable_dns:
+        config["disable_dns"] = True
+    if no_ipam:
+        config["ipam_driver"] = "none"
+    if options.ip_range:
+        assert wanted is not None
+        config["ip_range"] = str(ipam.parse_range(options.ip_range, wanted))
     rec = NetworkRecord(id=os.urandom(32).hex(), name=options.name or "", driver="bridge",
-                        internal=options.internal, created=time.time(),
-                        config={"labels": dict(options.labels), "options": dict(options.options)})
+                        internal=options.internal, created=time.time(), config=config)
 
     def choose(existing: list[NetworkRecord]) -> None:
+        if no_ipam:
+            rec.name = rec.name or _default_name(existing)
+            rec.config["interface"] = _interface(existing)
+            return
         used = [ipaddress.IPv4Network(n.subnet) for n in existing if n.subnet]
         if wanted is not None:
             clash = ipam.overlaps(wanted, used)
@@ -136,6 +171,15 @@ def report(ctx: EngineContext, rec: NetworkRecord,
     leases = {lease.container_id: lease.address
               for lease in network_records.leases(ctx.catalog, network_id=rec.id)}
     prefix = ipaddress.IPv4Network(rec.subnet).prefixlen if rec.subnet else 0
+    subnet: dict[str, Any] = {"subnet": rec.subnet, "gateway": rec.gateway}
+    from pdman.network import modes
+
+    if rec.config.get("ip_range"):
+        from pdman.network import ipam
+
+        first, last = ipam.range_bounds(ipaddress.IPv4Network(rec.config["ip_range"]),
+                                        ipaddress.IPv4Network(rec.subnet))
+        subnet["lease_range"] = {"start_ip": str(first), "end_ip": str(last)}
     containers: dict[str, Any] = {}
     for c in users or []:
         entry: dict[str, Any] = {"name": c.name, "interfaces": {}}
@@ -149,13 +193,15 @@ def report(ctx: EngineContext, rec: NetworkRecord,
         "driver": rec.driver,
         "network_interface": rec.interface,
         "created": _rfc3339(rec.created),
-        "subnets": [{"subnet": rec.subnet, "gateway": rec.gateway}] if rec.subnet else [],
+        "subnets": [subnet] if rec.subnet else [],
         "ipv6_enabled": False,
         "internal": rec.internal,
-        "dns_enabled": False,
+        # names of the other members, in /etc/hosts (network/dns.py): on user-defined
+        # networks unless --disable-dns, as podman's DNS is; not on the default one
+        "dns_enabled": not rec.config.get("disable_dns") and rec.name != modes.DEFAULT_NETWORK,
         "labels": rec.config.get("labels", {}),
         "options": rec.config.get("options", {}),
-        "ipam_options": {"driver": "host-local"},
+        "ipam_options": {"driver": rec.config.get("ipam_driver", "host-local")},
         "containers": containers,
     }
 
@@ -292,11 +338,14 @@ def connect(ctx: EngineContext, options: ConnectOptions) -> None:
     members = dns.memberships(rec)
     if any(m["id"] == net.id for m in members):
         raise ConflictError(f"container {rec.name} is already connected to network {net.name}")
-    members.append({"id": net.id, "name": net.name, "aliases": list(options.aliases)})
+    from pdman.engine.runcompat import static_membership
+
+    members.append({"id": net.id, "name": net.name, "aliases": list(options.aliases),
+                    **static_membership(net, options.ip, options.ip6, options.mac_address)})
     container_records.update_state(ctx.catalog, rec.id, state={"networks": members})
     if _running(ctx, rec):
         try:
-            usernet.connect_running(ctx, rec.id, net)
+            usernet.connect_running(ctx, rec.id, net, members[-1])
         except BaseException:
             container_records.update_state(ctx.catalog, rec.id,
                                            state={"networks": members[:-1]})

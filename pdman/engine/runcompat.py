@@ -132,14 +132,6 @@ def _static_address(ctx: EngineContext, options: "CreateOptions",
                     net: "dict[str, Any]") -> None:
     """--ip, --ip6 and --mac-address: the container's address on its user-defined
     network."""
-    import ipaddress
-    import re
-
-    if options.ip6:
-        try:
-            ipaddress.IPv6Address(options.ip6)
-        except ValueError:
-            raise UsageError(f"{options.ip6!r} is not an IPv6 address") from None
     nets = net.get("networks") or []
     if net["mode"] != "bridge" or not nets:
         raise UsageError("--ip, --ip6 and --mac-address need a user-defined network",
@@ -147,34 +139,51 @@ def _static_address(ctx: EngineContext, options: "CreateOptions",
     if len(nets) > 1:
         raise UsageError("--ip, --ip6 and --mac-address can only be set for a single network",
                          hint="connect the other networks afterwards (`network connect`)")
-    if options.ip6:
-        from pdman.storage import network_records
+    from pdman.storage import network_records
 
-        subnet = network_records.find(ctx.catalog, nets[0]["id"]).subnet
+    rec = network_records.find(ctx.catalog, nets[0]["id"])
+    nets[0].update(static_membership(rec, options.ip, options.ip6, options.mac_address))
+
+
+def static_membership(rec: "Any", ip: "str | None", ip6: "str | None",
+                      mac_address: "str | None") -> "dict[str, str]":
+    """--ip, --ip6, --mac-address on network `rec` (run/create, `network connect`):
+    the membership fields they set, checked."""
+    import ipaddress
+    import re
+
+    out: dict[str, str] = {}
+    if ip6:
+        try:
+            ipaddress.IPv6Address(ip6)
+        except ValueError:
+            raise UsageError(f"{ip6!r} is not an IPv6 address") from None
         # pdman's networks have one IPv4 subnet each (network/ipam.py): none has an
         # IPv6 one to take the address from
-        raise UsageError(f"requested ip address {options.ip6} is not in a subnet of network "
-                         f"{nets[0]['name']}: its only subnet is {subnet} (IPv4)",
+        raise UsageError(f"requested ip address {ip6} is not in a subnet of network "
+                         f"{rec.name}: its only subnet is {rec.subnet or 'none'} (IPv4)",
                          hint="pdman networks are IPv4-only for now: use --ip with an "
                               "address of that subnet")
-    if options.ip:
-        from pdman.storage import network_records
-
+    if ip:
         try:
-            addr = ipaddress.IPv4Address(options.ip)
+            addr = ipaddress.IPv4Address(ip)
         except ValueError:
-            raise UsageError(f"{options.ip!r} is not an IPv4 address") from None
-        subnet = ipaddress.IPv4Network(network_records.find(ctx.catalog, nets[0]["id"]).subnet)
+            raise UsageError(f"{ip!r} is not an IPv4 address") from None
+        if not rec.subnet:
+            raise UsageError(f"network {rec.name} has no subnet (--ipam-driver none): it "
+                             "gives no addresses", hint="leave --ip out")
+        subnet = ipaddress.IPv4Network(rec.subnet)
         if addr not in subnet:
             raise UsageError(f"requested ip address {addr} is not in the subnet {subnet} of "
-                             f"network {nets[0]['name']}")
-        nets[0]["ip"] = str(addr)
-    if options.mac_address:
-        mac = options.mac_address.lower()
+                             f"network {rec.name}")
+        out["ip"] = str(addr)
+    if mac_address:
+        mac = mac_address.lower()
         if not re.fullmatch(r"([0-9a-f]{2}:){5}[0-9a-f]{2}", mac) or int(mac[:2], 16) & 1:
-            raise UsageError(f"invalid --mac-address {options.mac_address!r}",
+            raise UsageError(f"invalid --mac-address {mac_address!r}",
                              hint="a unicast address, e.g. 92:d0:c6:0a:29:33")
-        nets[0]["mac"] = mac
+        out["mac"] = mac
+    return out
 
 
 def _image_volumes(mode: str, icfg: "dict[str, Any]", config: "dict[str, Any]") -> None:

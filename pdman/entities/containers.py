@@ -8,12 +8,15 @@ if TYPE_CHECKING:
 
 
 class ListContainersOptions:
-    __slots__ = ("all", "filters", "last")
+    __slots__ = ("all", "filters", "last", "size")
 
-    def __init__(self, all: bool = False, filters: tuple[str, ...] = (), last: int = -1) -> None:
+    def __init__(self, all: bool = False, filters: tuple[str, ...] = (), last: int = -1,
+                 size: bool = False) -> None:
         self.all = all
         self.filters = filters
         self.last = last
+        #: `ps --size`: each row's Size, walked from its layer (slow: only when asked)
+        self.size = size
 
 
 class ContainerSummary:
@@ -22,7 +25,7 @@ class ContainerSummary:
     _fields = ("ID", "Names", "Image", "ImageID", "Command", "Created", "State", "Status",
                "ExitCode", "Pid", "Ports", "Labels", "StartedAt", "ExitedAt", "Pod", "PodName")
     # for filters, not in the JSON of `ps` (podman has neither there)
-    __slots__ = (*_fields, "Health", "RestartPolicy")
+    __slots__ = (*_fields, "Health", "RestartPolicy", "Size")
 
     def __init__(self, ID: str, Names: list[str], Image: str, ImageID: str,  # noqa: N803
                  Command: list[str], Created: float, State: str, Status: str,  # noqa: N803
@@ -48,6 +51,8 @@ class ContainerSummary:
         self.RestartPolicy = RestartPolicy
         self.Pod = Pod
         self.PodName = PodName
+        #: `ps --size`: (SizeRw, SizeRootFs); None when not asked for (podman's null)
+        self.Size: "tuple[int, int] | None" = None
 
     @property
     def Name(self) -> str:  # noqa: N802 - template field

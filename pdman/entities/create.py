@@ -167,3 +167,6 @@ class StartIO(Record):
     attach: bool = True
     interactive: bool = False
     tty: bool = False
+    #: forward the signals pdman receives to the container (--sig-proxy); without,
+    #: they act on pdman alone and the container gets none
+    sig_proxy: bool = True

@@ -49,6 +49,8 @@ class ImageSummary(_Fields):
         self.Names = Names if Names is not None else []
         self.Containers = Containers
         self.Labels = Labels if Labels is not None else {}
+        #: podman's names history, the latest name first (`images --history`)
+        self.History = list(reversed(self.Names))
 
 
 class PullOptions(_Fields):

@@ -41,7 +41,8 @@ def _ensure_bridge(ipr: "IPRoute", name: str, gateway: str, prefixlen: int) -> i
         index = _index(ipr, name)
         if index is None:
             raise RuntimeFailure(f"bridge {name} vanished right after its creation")
-        ipr.addr("add", index=index, address=gateway, prefixlen=prefixlen)
+        if gateway:                     # --ipam-driver none: a bridge without addresses
+            ipr.addr("add", index=index, address=gateway, prefixlen=prefixlen)
     ipr.link("set", index=index, state="up")
     return index
 
@@ -77,13 +78,15 @@ def plug(plan: dict[str, Any]) -> dict[str, str]:
                 if index is None:
                     raise RuntimeFailure(f"{ifname} did not appear in the container")
                 try:    # `network connect`: the subnet was routed nowhere until now
-                    cipr.route("del", dst=plan["subnet"], type="unreachable")
+                    if plan["subnet"]:
+                        cipr.route("del", dst=plan["subnet"], type="unreachable")
                 except Exception:  # noqa: BLE001 - there was no such route
                     pass
                 if plan.get("mac"):         # --mac-address
                     cipr.link("set", index=index, address=plan["mac"])
-                cipr.addr("add", index=index, address=plan["address"],
-                          prefixlen=plan["prefixlen"])
+                if plan["address"]:         # none with --ipam-driver none
+                    cipr.addr("add", index=index, address=plan["address"],
+                              prefixlen=plan["prefixlen"])
                 cipr.link("set", index=index, state="up")
                 lo = _index(cipr, "lo")
                 if lo is not None:

@@ -61,6 +61,8 @@ def refresh(ctx: EngineContext, network_ids: "set[str] | list[str]",
         return
     catalog = ctx.catalog
     all_leases = network_records.leases(catalog)
+    # --disable-dns: on these networks containers do not learn each other's names
+    nameless = {n.id for n in network_records.list_all(catalog) if n.config.get("disable_dns")}
     members = {lease.container_id for lease in all_leases if lease.network_id in network_ids}
     members.update(also or [])
     records: dict[str, container_records.ContainerRecord] = {}
@@ -81,7 +83,8 @@ def refresh(ctx: EngineContext, network_ids: "set[str] | list[str]",
         my_nets = {lease.network_id for lease in mine}
         peers = []
         for lease in all_leases:
-            if lease.network_id in my_nets and lease.container_id != cid:
+            if lease.network_id in my_nets and lease.container_id != cid \
+                    and lease.network_id not in nameless:
                 other = record(lease.container_id)
                 if other is not None:
                     peers.append((lease.address, names_of(other, lease.network_id)))

@@ -63,15 +63,45 @@ def free_subnet(taken: Iterable[ipaddress.IPv4Network],
 
 
 def allocate(net: ipaddress.IPv4Network, gateway: ipaddress.IPv4Address,
-             used: Iterable[str]) -> ipaddress.IPv4Address:
-    """The lowest host address of `net` that is neither the gateway nor used."""
+             used: Iterable[str],
+             within: "ipaddress.IPv4Network | None" = None) -> ipaddress.IPv4Address:
+    """The lowest host address of `net` (of its `within` range, --ip-range) that is
+    neither the gateway nor used."""
     taken = {ipaddress.IPv4Address(u) for u in used}
     taken.add(gateway)
+    first, last = range_bounds(within, net) if within is not None else (None, None)
     for addr in net.hosts():
+        if first is not None and not first <= addr <= last:    # type: ignore[operator]
+            continue
         if addr not in taken:
             return addr
-    raise ConflictError(f"no free address left in the subnet {net}",
+    where = f"the range {within} of the subnet {net}" if within is not None else f"the subnet {net}"
+    raise ConflictError(f"no free address left in {where}",
                         hint="remove containers from the network, or use a larger subnet")
+
+
+def parse_range(text: str, subnet: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+    """--ip-range: a CIDR inside the subnet (podman 4.3's form)."""
+    try:
+        rng = ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        raise UsageError(f"invalid --ip-range {text!r}",
+                         hint="use CIDR notation inside the subnet, e.g. 10.89.5.128/25") from None
+    if not isinstance(rng, ipaddress.IPv4Network) or not rng.subnet_of(subnet):
+        raise UsageError(f"--ip-range {rng} is not inside the subnet {subnet}",
+                         hint="give a range of the subnet's addresses")
+    return rng
+
+
+def range_bounds(rng: ipaddress.IPv4Network,
+                 subnet: ipaddress.IPv4Network) -> "tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]":
+    """The first and last addresses a container may get from range `rng`: from its
+    first host address on (podman's lease_range start), never the subnet's network or
+    broadcast address."""
+    first = rng.network_address + (1 if rng.prefixlen < 31 else 0)
+    first = max(first, subnet.network_address + 1)
+    last = min(rng.broadcast_address, subnet.broadcast_address - 1)
+    return first, last
 
 
 def claim(net: ipaddress.IPv4Network, gateway: ipaddress.IPv4Address, used: Iterable[str],

@@ -51,20 +51,27 @@ def _unreachable(own: list[ipaddress.IPv4Network], catalog: Any) -> list[str]:
 def _plug(ctx: EngineContext, inf: infra.Infra, st: state.NetState, container_id: str,
           rec: network_records.NetworkRecord, own: list[ipaddress.IPv4Network],
           want: "dict[str, Any] | None" = None) -> state.Link:
-    """`want`: the container's membership of the network (its --ip, --mac-address)."""
-    subnet = ipaddress.IPv4Network(rec.subnet)
-    gateway = ipaddress.IPv4Address(rec.gateway)
-    static = (want or {}).get("ip")
-    address = network_records.lease(
-        ctx.catalog, rec.id, container_id,
-        lambda used: ipam.claim(subnet, gateway, used, static) if static
-        else str(ipam.allocate(subnet, gateway, used)))
+    """`want`: the container's membership of the network (its --ip, --mac-address).
+    A network without addresses (--ipam-driver none) gives a link and no address."""
+    if rec.subnet:
+        subnet = ipaddress.IPv4Network(rec.subnet)
+        gateway = ipaddress.IPv4Address(rec.gateway)
+        static = (want or {}).get("ip")
+        within = (ipaddress.IPv4Network(rec.config["ip_range"])
+                  if rec.config.get("ip_range") else None)
+        address = network_records.lease(
+            ctx.catalog, rec.id, container_id,
+            lambda used: ipam.claim(subnet, gateway, used, static) if static
+            else str(ipam.allocate(subnet, gateway, used, within)))
+    else:
+        address = ""
     link = state.Link(rec.id, host_ifname(container_id, rec.id), "", address)
     st.links = [ln for ln in st.links if ln.network_id != rec.id] + [link]
     state.save(ctx.paths, st)              # before the veth exists: detach finds it
-    plan = {"bridge": rec.interface, "gateway": rec.gateway, "prefixlen": subnet.prefixlen,
+    plan = {"bridge": rec.interface, "gateway": rec.gateway,
+            "prefixlen": subnet.prefixlen if address else 0,
             "host_ifname": link.host_ifname, "netns": f"/proc/{st.pid}/ns/net",
-            "address": address, "subnet": str(subnet), "mac": (want or {}).get("mac") or "",
+            "address": address, "subnet": rec.subnet, "mac": (want or {}).get("mac") or "",
             "unreachable": _unreachable(own, ctx.catalog)}
     result = nsexec.run_in(inf, bridge.plug, plan)
     link = link._replace(ifname=result["ifname"])
@@ -109,8 +116,11 @@ def attach(ctx: EngineContext, container_id: str, net: dict[str, Any], pid: int)
         state.save(paths, st)
         _sweep_locked(ctx, skip=container_id)
         nets = _networks(ctx, container_id)
-        own = [ipaddress.IPv4Network(n.subnet) for n in nets]
+        own = [ipaddress.IPv4Network(n.subnet) for n in nets if n.subnet]
         wanted = {m["id"]: m for m in net.get("networks") or []}
+        # as `network connect --ip/--mac-address` left them since the create
+        wanted.update({m["id"]: m for m in dns.memberships(
+            container_records.find(ctx.catalog, container_id))})
         for rec in nets:
             _plug(ctx, inf, st, container_id, rec, own, wanted.get(rec.id))
         dns.refresh(ctx, {n.id for n in nets})
@@ -187,9 +197,10 @@ def sweep(ctx: EngineContext, leases: bool = True) -> None:
 # ---- connect / disconnect of a running container ----
 
 def connect_running(ctx: EngineContext, container_id: str,
-                    rec: network_records.NetworkRecord) -> None:
+                    rec: network_records.NetworkRecord,
+                    want: "dict[str, Any] | None" = None) -> None:
     """Plug a running container (already in the rootless user namespace) into one
-    more network."""
+    more network; `want`: its membership (--ip, --mac-address)."""
     paths = ctx.paths
     with infra.locked(paths):
         inf = infra.current(paths)
@@ -199,8 +210,8 @@ def connect_running(ctx: EngineContext, container_id: str,
                                 "connected to another one while it runs",
                                 hint="stop it, connect it, start it again")
         nets = _networks(ctx, container_id)
-        own = [ipaddress.IPv4Network(n.subnet) for n in nets]
-        _plug(ctx, inf, st, container_id, rec, own)
+        own = [ipaddress.IPv4Network(n.subnet) for n in nets if n.subnet]
+        _plug(ctx, inf, st, container_id, rec, own, want)
         dns.refresh(ctx, {n.id for n in nets})
 
 

@@ -32,7 +32,8 @@ def _row(c: "dict[str, Any]") -> dict[str, Any]:
             "Image": c.get("Image", ""), "Command": c.get("Command", ""),
             "Created": c.get("Created", 0), "State": c.get("State", ""),
             "Status": c.get("Status", ""), "Ports": _ports_text(c.get("Ports") or []),
-            "Labels": c.get("Labels") or {}}
+            "Labels": c.get("Labels") or {}, "SizeRw": int(c.get("SizeRw") or 0),
+            "SizeRootFs": int(c.get("SizeRootFs") or 0)}
 
 
 _PS_SORT = {"command": "Command", "id": "ID", "image": "Image", "names": "Names",
@@ -41,15 +42,19 @@ _PS_SORT = {"command": "Command", "id": "ID", "image": "Image", "names": "Names"
 
 def ps(c: Client, all: bool, quiet: bool, no_trunc: bool, filter: "list[str] | None",
        format: str | None, last: int, latest: bool, external: bool = False,
-       sort: str = "created", noheading: bool = False, **rest: Any) -> int:
+       sort: str = "created", noheading: bool = False, size: bool = False, **rest: Any) -> int:
     from pdman.cli import output
-    from pdman.cli.humanize import ago
+    from pdman.cli.humanize import ago, container_size
 
     refuse_unsupported("ps", rest, set())
     params: dict[str, Any] = {"all": "1" if all else "0", **filters_param(filter)}
+    if size:
+        params["size"] = "1"
     if latest or last > 0:
         params["limit"] = "1" if latest else str(last)
     rows = [_row(x) for x in c.json("GET", "/containers/json", params=params)]
+    for r in rows:
+        r["Size"] = container_size(r.pop("SizeRw"), r.pop("SizeRootFs")) if size else ""
     if sort in _PS_SORT:
         rows.sort(key=lambda r: str(r[_PS_SORT[sort]]))
     elif sort not in ("created", "runningfor", "size"):
@@ -72,9 +77,11 @@ def ps(c: Client, all: bool, quiet: bool, no_trunc: bool, filter: "list[str] | N
                                         "RunningFor": "CREATED"})
         return 0
     output.print_table(
-        ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"],
+        ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
+        + (["SIZE"] if size else []),
         [[short_id(r["ID"], no_trunc), r["Image"], cmd(r["Command"]), ago(r["Created"]),
-          r["Status"], r["Ports"], r["Names"]] for r in rows], header=not noheading)
+          r["Status"], r["Ports"], r["Names"]] + ([r["Size"]] if size else []) for r in rows],
+        header=not noheading)
     return 0
 
 
@@ -374,7 +381,7 @@ def start(c: Client, containers: "list[str] | None", attach: bool, interactive: 
 
 def rm(c: Client, containers: "list[str] | None", force: bool, volumes: bool, all: bool,
        ignore: bool = False, time: int | None = None, cidfile: "list[str] | None" = None,
-       **rest: Any) -> int:
+       depend: bool = False, **rest: Any) -> int:
     from pdman.cli.handlers.common import with_cidfiles
 
     refuse_unsupported("rm", rest, set())
@@ -390,7 +397,8 @@ def rm(c: Client, containers: "list[str] | None", force: bool, volumes: bool, al
         if force and time:
             c.request("POST", f"/containers/{name}/stop", "container", params={"t": str(time)})
         c.request("DELETE", f"/containers/{name}", "container",
-                  params={"force": "1" if force else "0", "v": "1" if volumes else "0"})
+                  params={"force": "1" if force else "0", "v": "1" if volumes else "0",
+                          **({"depend": "1"} if depend else {})})
         return name
 
     return each_name(containers, one, not_found_exit=1, ignore_missing=ignore)
@@ -469,12 +477,14 @@ def unpause(c: Client, containers: "list[str]", **rest: Any) -> int:
     return _verb(c, containers, "unpause")
 
 
-def inspect(c: Client, containers: "list[str]", format: str | None, **rest: Any) -> int:
+def inspect(c: Client, containers: "list[str]", format: str | None, size: bool = False,
+            **rest: Any) -> int:
     from pdman.cli import output
 
     docs: list[Any] = []
+    params = {"size": "1"} if size else None
     code = each_name(containers, lambda n: docs.append(
-        c.json("GET", f"/containers/{n}/json", "container")))
+        c.json("GET", f"/containers/{n}/json", "container", params=params)))
     if format and format != "json":
         output.print_formatted(format, docs)
     else:

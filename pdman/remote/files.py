@@ -62,18 +62,19 @@ def _input(path: "str | None") -> "Any":
 
 # ------------------------------------------------------------------------------ cp
 
-def cp(c: Client, source: str, destination: str, overwrite: bool = False) -> int:
-    import tarfile
+def cp(c: Client, source: str, destination: str, overwrite: bool = False,
+       archive: bool = True) -> int:
     import tempfile
 
-    from pdman.cli.handlers.container_files import _split, _unpack_on_host
+    from pdman.cli.handlers.container_files import _split, _unpack_on_host, host_tar
 
     src_ctr, src = _split(source)
     dst_ctr, dst = _split(destination)
     if src_ctr is None and dst_ctr is None:
         raise UsageError("`cp` copies between a container and the host, or two containers",
                          hint="write one side as CONTAINER:PATH")
-    put = {"noOverwriteDirNonDir": "false" if overwrite else "true"}
+    put = {"noOverwriteDirNonDir": "false" if overwrite else "true",
+           "copyUIDGID": "true" if archive else "false"}
 
     def get(name: str, path: str) -> "Iterator[bytes]":
         return c.stream("GET", f"/containers/{name}/archive", "container", {"path": path})
@@ -96,9 +97,7 @@ def cp(c: Client, source: str, destination: str, overwrite: bool = False) -> int
         else:
             if not os.path.lexists(src):
                 raise UsageError(f"{src}: no such file or directory", hint="check the host path")
-            with tarfile.open(fileobj=tmp, mode="w", format=tarfile.PAX_FORMAT) as tar:
-                tar.add(src, arcname=os.path.basename(os.path.abspath(src)))
-            tmp.flush()
+            host_tar(tmp, src)
             tmp.seek(0)
         c.request("PUT", f"/containers/{dst_ctr}/archive", "container", {"path": dst, **put},
                   upload=tmp)

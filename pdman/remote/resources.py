@@ -195,7 +195,9 @@ def inspect_any(c: Client, names: "list[str]", format: str | None, type: str = "
     def one(n: str) -> None:
         for path, kind in order:
             try:
-                docs.append(c.json("GET", path.format(n), kind))
+                sized = size and kind == "container"
+                docs.append(c.json("GET", path.format(n), kind,
+                                   params={"size": "1"} if sized else None))
                 return
             except NotFoundError:
                 continue

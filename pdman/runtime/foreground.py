@@ -48,8 +48,10 @@ class ForegroundSession:
 
     def __init__(self, tty: bool, interactive: bool,
                  log: "LogWriter | JournalWriter | None" = None,
-                 attach: "tuple[str, ...] | None" = None) -> None:
+                 attach: "tuple[str, ...] | None" = None, sig_proxy: bool = True) -> None:
         self.tty = tty
+        #: --sig-proxy=false: no forwarding; a signal acts on pdman as on any program
+        self.sig_proxy = sig_proxy
         #: --attach: the output streams copied to ours (None: both); the others are
         #: only logged (or, without a log, dropped)
         self.attach = attach
@@ -73,7 +75,7 @@ class ForegroundSession:
     def __enter__(self) -> "ForegroundSession":
         # handlers go in before the container exists: a signal that arrives while it
         # starts is kept and delivered once it runs, never lost and never fatal to us
-        for sig in FORWARDED:
+        for sig in FORWARDED if self.sig_proxy else ():
             self._old_handlers[sig] = signal.signal(sig, self._forward)
         if self.tty:
             self.master, self.slave = os.openpty()

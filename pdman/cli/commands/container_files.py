@@ -36,6 +36,12 @@ def cp(
     overwrite: Annotated[bool, typer.Option(
         "--overwrite", help="Replace a directory by a non-directory of the same name, and "
                             "the reverse (else that is an error).")] = False,
+    archive: Annotated[bool, typer.Option(
+        "--archive/--no-archive", "-a", help="Into a container: the copied files get its "
+                                             "primary UID/GID (the default); =false: they "
+                                             "keep the owners of the source -- files of the "
+                                             "caller its root, those of others nobody "
+                                             "(65534), a tar stream's as it names them.")] = True,
 ) -> None:
     """Copy files between a container and the host, or between two containers (`-` for
     tar streams). A relative container path is relative to its working directory."""

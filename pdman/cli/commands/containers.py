@@ -39,6 +39,9 @@ def ps(
     watch: Annotated[int, typer.Option(
         "--watch", "-w", help="Print the list again every N seconds, on a cleared screen, "
                               "until interrupted.")] = 0,
+    size: Annotated[bool, typer.Option(
+        "--size", "-s", help="Add the SIZE column: the bytes written in each container's "
+                             "layer, and (virtual) those plus its image's.")] = False,
 ) -> None:
     """List containers. Columns: CONTAINER ID, IMAGE, COMMAND, CREATED, STATUS, PORTS, NAMES."""
 
@@ -179,6 +182,15 @@ def start(
         "--filter", "-f", help="Start the containers matching KEY=VALUE, as `ps --filter` "
                                "(repeatable; implies --all).")] = None,
     latest: Latest = False,
+    detach_keys: Annotated[Optional[str], typer.Option(
+        "--detach-keys", help="Key sequence that detaches an attached terminal, checked as "
+                              "podman does; an attached start runs in pdman's foreground, "
+                              "which stays attached until the container exits (as with "
+                              "\"\").")] = None,
+    sig_proxy: Annotated[Optional[bool], typer.Option(
+        "--sig-proxy/--no-sig-proxy", help="With -a/-i: forward the signals pdman receives "
+                                           "to the container (the default); =false: they "
+                                           "act on pdman alone, the container gets none.")] = None,
 ) -> None:
     """Start created or exited containers in the background (with -a/-i: attached, in
     the foreground); prints each name as given."""
@@ -200,6 +212,10 @@ def rm(
     filter: Annotated[Optional[list[str]], typer.Option(
         "--filter", help="Remove the containers that `ps -a --filter` lists for KEY=VALUE "
                          "(repeatable).")] = None,
+    depend: Annotated[bool, typer.Option(
+        "--depend", help="Remove the containers that depend on it first (--requires, a "
+                         "shared namespace, a pod infra container's pod: the pod goes too), "
+                         "recursively; prints every ID removed.")] = False,
 ) -> None:
     """Remove containers and their writable layers (`rm -t 0 --all --force --ignore`
     cleans up everything, as in podman)."""
@@ -239,6 +255,9 @@ def inspect(
     containers: Annotated[Optional[list[str]], typer.Argument(help="Containers to inspect.")] = None,
     format: Format = None,
     latest: Latest = False,
+    size: Annotated[bool, typer.Option(
+        "--size", "-s", help="Add SizeRw (the bytes written in its layer) and SizeRootFs "
+                             "(those plus its image's), as podman.")] = False,
 ) -> None:
     """Show a container's configuration and state as JSON (docker's field names)."""
 

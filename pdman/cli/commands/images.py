@@ -25,6 +25,10 @@ def images(
     noheading: Annotated[bool, typer.Option("--noheading", "-n", help="Print no header row.")] = False,
     sort: Annotated[str, typer.Option(
         "--sort", help="Sort by: created (default, newest first), id, repository, size, tag.")] = "created",
+    history: Annotated[bool, typer.Option(
+        "--history", help="Add the HISTORY column: the image's names, the latest first "
+                          "(podman's names history; pdman keeps no record of names an "
+                          "image lost).")] = False,
 ) -> None:
     """List images in local storage. Columns: REPOSITORY, TAG, IMAGE ID, CREATED, SIZE."""
 
@@ -159,6 +163,10 @@ groups.register(history, (groups.top, "history"), (groups.image, "history"))
 def tree(
     image: Annotated[str, typer.Argument(help="The image (name or ID).")],
     format: Format = None,
+    whatrequires: Annotated[bool, typer.Option(
+        "--whatrequires", help="Show the images built on it instead: under its top layer, "
+                               "each image whose layers start with all of its own, with the "
+                               "layers it adds (JSON: RequiredBy).")] = False,
 ) -> None:
     """Show an image's layers, bottom first, and which other images share each one."""
 
@@ -185,6 +193,11 @@ groups.register(prune, (groups.image, "prune"))
 @handled_by("images.system_df")
 def df(
     format: Format = None,
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", "-v", help="Show podman's three tables instead: each image (size, "
+                                "shared and unique sizes, containers), each container "
+                                "(local volumes, writable layer size, status) and each "
+                                "local volume (links, size); --format does not apply.")] = False,
 ) -> None:
     """Show disk use: images (shared layers counted once), containers and volumes.
     Columns: TYPE, TOTAL, ACTIVE, SIZE, RECLAIMABLE."""

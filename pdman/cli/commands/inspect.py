@@ -17,7 +17,8 @@ def inspect(
     format: Format = None,
     type: Annotated[str, typer.Option(
         "--type", "-t", help="What to look for: all (containers first), container or image.")] = "all",
-    size: Annotated[bool, typer.Option("--size", "-s", help="Accepted for podman compatibility.")] = False,
+    size: Annotated[bool, typer.Option("--size", "-s", help="Containers: add SizeRw (the bytes written in its layer) and SizeRootFs (those "
+                "plus its image's), as podman.")] = False,
     latest: Latest = False,
 ) -> None:
     """Show the configuration and state of containers or images as JSON."""

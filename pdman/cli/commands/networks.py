@@ -27,6 +27,15 @@ def create(
     label: Annotated[Optional[list[str]], typer.Option("--label", help="Set a label KEY=VALUE.")] = None,
     opt: Annotated[Optional[list[str]], typer.Option("--opt", "-o", help="Driver option KEY=VALUE.")] = None,
     ignore: Annotated[bool, typer.Option("--ignore", help="Do nothing if the network exists.")] = False,
+    disable_dns: Annotated[bool, typer.Option(
+        "--disable-dns", help="Its containers do not get each other's names (their "
+                              "/etc/hosts lists no other members).")] = False,
+    ip_range: Annotated[Optional[str], typer.Option(
+        "--ip-range", help="Give containers addresses from this CIDR range inside --subnet "
+                           "only (inspect: lease_range).")] = None,
+    ipam_driver: Annotated[Optional[str], typer.Option(
+        "--ipam-driver", help="host-local (the default: addresses from the subnet) or none "
+                              "(no subnet, no addresses: containers get a bare link).")] = None,
 ) -> None:
     """Create a user-defined network: containers on it reach each other by name."""
 
@@ -68,6 +77,13 @@ def connect(
     network: Annotated[str, typer.Argument(help="The network.")],
     container: Annotated[str, typer.Argument(help="The container.")],
     alias: Alias = None,
+    ip: Annotated[Optional[str], typer.Option(
+        "--ip", help="Its IPv4 address on this network (a free one of the subnet).")] = None,
+    ip6: Annotated[Optional[str], typer.Option(
+        "--ip6", help="Its IPv6 address on this network: pdman's networks are IPv4-only, so "
+                      "this is refused with the network's subnet named.")] = None,
+    mac_address: Annotated[Optional[str], typer.Option(
+        "--mac-address", help="The MAC address of its interface on this network.")] = None,
 ) -> None:
     """Connect a container to a network (a running one at once, if it already is on a
     user-defined network)."""

@@ -60,7 +60,8 @@ def _split(arg: str) -> tuple[str | None, str]:
     return name, path or "/"
 
 
-def cp(g: GlobalOptions, source: str, destination: str, overwrite: bool = False) -> int:
+def cp(g: GlobalOptions, source: str, destination: str, overwrite: bool = False,
+       archive: bool = True) -> int:
     from pdman.engine import container_files
 
     ctx = g.context()
@@ -74,7 +75,7 @@ def cp(g: GlobalOptions, source: str, destination: str, overwrite: bool = False)
         with tempfile.TemporaryFile() as tmp:
             container_files.copy_from(ctx, src_ctr, src, tmp.fileno())
             tmp.seek(0)
-            container_files.copy_to(ctx, dst_ctr, dst, tmp.fileno(), overwrite)
+            container_files.copy_to(ctx, dst_ctr, dst, tmp.fileno(), overwrite, archive)
         return 0
     if src_ctr is not None:
         if dst == "-":
@@ -88,17 +89,32 @@ def cp(g: GlobalOptions, source: str, destination: str, overwrite: bool = False)
         return 0
     assert dst_ctr is not None
     if src == "-":
-        container_files.copy_to(ctx, dst_ctr, dst, sys.stdin.fileno(), overwrite)
+        container_files.copy_to(ctx, dst_ctr, dst, sys.stdin.fileno(), overwrite, archive)
         return 0
     if not os.path.lexists(src):
         raise UsageError(f"{src}: no such file or directory", hint="check the host path")
     with tempfile.TemporaryFile() as tmp:
-        with tarfile.open(fileobj=tmp, mode="w", format=tarfile.PAX_FORMAT) as tar:
-            tar.add(src, arcname=os.path.basename(os.path.abspath(src)))
-        tmp.flush()
+        host_tar(tmp, src)
         tmp.seek(0)
-        container_files.copy_to(ctx, dst_ctr, dst, tmp.fileno(), overwrite)
+        container_files.copy_to(ctx, dst_ctr, dst, tmp.fileno(), overwrite, archive)
     return 0
+
+
+def host_tar(out, src: str) -> None:  # type: ignore[no-untyped-def]
+    """The tar of host path `src` that `cp` copies into a container, with the owners
+    the container sees: the caller is its root (the rootless mapping), anyone else is
+    nobody (65534, the kernel's overflow ID), as in podman's `cp --archive=false`."""
+    me = os.getuid()
+
+    def owners(info: tarfile.TarInfo) -> tarfile.TarInfo:
+        info.uid = 0 if info.uid == me else 65534
+        info.gid = 0 if info.gid == os.getgid() else 65534
+        info.uname = info.gname = ""
+        return info
+
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        tar.add(src, arcname=os.path.basename(os.path.abspath(src)), filter=owners)
+    out.flush()
 
 
 def _unpack_on_host(fileobj, dest: str, name: str) -> None:  # type: ignore[no-untyped-def]

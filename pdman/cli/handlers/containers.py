@@ -27,7 +27,7 @@ _PS_SORT = {
 def ps(g: GlobalOptions, all: bool, quiet: bool, no_trunc: bool, filter: list[str] | None,
        format: str | None, last: int, latest: bool, external: bool = False,
        sort: str = "created", noheading: bool = False, pod: bool = False,
-       ns: bool = False, sync: bool = False, watch: int = 0) -> int:
+       ns: bool = False, sync: bool = False, watch: int = 0, size: bool = False) -> int:
     if watch < 0:
         from pdman.errors import UsageError
 
@@ -40,26 +40,30 @@ def ps(g: GlobalOptions, all: bool, quiet: bool, no_trunc: bool, filter: list[st
             while True:
                 sys.stdout.write("\033[H\033[2J")     # podman's: home, clear
                 _ps(g, all, quiet, no_trunc, filter, format, last, latest, sort, noheading,
-                    pod, ns)
+                    pod, ns, size)
                 sys.stdout.flush()
                 time.sleep(watch)
         except KeyboardInterrupt:
             return 0
-    return _ps(g, all, quiet, no_trunc, filter, format, last, latest, sort, noheading, pod, ns)
+    return _ps(g, all, quiet, no_trunc, filter, format, last, latest, sort, noheading, pod, ns,
+               size)
 
 
 def _ps(g: GlobalOptions, all: bool, quiet: bool, no_trunc: bool, filter: list[str] | None,
         format: str | None, last: int, latest: bool, sort: str, noheading: bool, pod: bool,
-        ns: bool) -> int:
+        ns: bool, size: bool = False) -> int:
     from pdman.cli import output
     from pdman.cli.humanize import ago
     from pdman.engine.containers import list_containers
     from pdman.entities.containers import ListContainersOptions
 
-    opts = ListContainersOptions(all=all, filters=tuple(filter or ()), last=1 if latest else last)
+    opts = ListContainersOptions(all=all, filters=tuple(filter or ()), last=1 if latest else last,
+                                 size=size or sort == "size")
     rows = list_containers(g.context(), opts)
     if sort in _PS_SORT:
         rows = sorted(rows, key=_PS_SORT[sort])
+    elif sort == "size":            # podman: the largest writable layer first
+        rows = sorted(rows, key=lambda r: -(r.Size or (0, 0))[0])
     elif sort not in ("created", "runningfor", "size"):
         from pdman.errors import UsageError
 
@@ -70,13 +74,16 @@ def _ps(g: GlobalOptions, all: bool, quiet: bool, no_trunc: bool, filter: list[s
             print(r.ID if no_trunc else r.ID[:12])
         return 0
     if format == "json":
-        output.print_json([{**r.as_dict(), "Id": r.ID} for r in rows])
+        output.print_json([{**r.as_dict(), "Id": r.ID, "Size": _size_json(r.Size if size else None)}
+                           for r in rows])
         return 0
     if format:
         output.print_formatted(format, [{**r.as_dict(), "ID": r.ID if no_trunc else r.ID[:12],
                                          "Names": r.Name, "Command": " ".join(r.Command),
                                          "CreatedHuman": ago(r.Created),
-                                         "Ports": _ports_text(r.Ports)} for r in rows],
+                                         "Ports": _ports_text(r.Ports),
+                                         "Size": _size_text(r.Size if size else None)}
+                                        for r in rows],
                               header=not noheading,
                               headers={"ID": "CONTAINER ID", "CreatedHuman": "CREATED",
                                        "RunningFor": "CREATED"})
@@ -88,12 +95,24 @@ def _ps(g: GlobalOptions, all: bool, quiet: bool, no_trunc: bool, filter: list[s
         return 0
     head = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
     output.print_table(
-        head + (["POD ID", "PODNAME"] if pod else []),
+        head + (["POD ID", "PODNAME"] if pod else []) + (["SIZE"] if size else []),
         [[r.ID if no_trunc else r.ID[:12], r.Image, _command_text(r.Command, no_trunc),
           ago(r.Created), r.Status, _ports_text(r.Ports), r.Name]
-         + ([r.Pod if no_trunc else r.Pod[:12], r.PodName] if pod else []) for r in rows],
+         + ([r.Pod if no_trunc else r.Pod[:12], r.PodName] if pod else [])
+         + ([_size_text(r.Size)] if size else []) for r in rows],
         header=not noheading)
     return 0
+
+
+def _size_json(sizes: "tuple[int, int] | None") -> "dict[str, int] | None":
+    """`ps --size --format json`: podman's Size object (null without --size)."""
+    return {"rootFsSize": sizes[1], "rwSize": sizes[0]} if sizes else None
+
+
+def _size_text(sizes: "tuple[int, int] | None") -> str:
+    from pdman.cli.humanize import container_size
+
+    return container_size(*sizes) if sizes else ""
 
 
 #: `ps --ns`: podman's columns and the /proc/PID/ns entries behind them
@@ -334,7 +353,8 @@ def run(g: GlobalOptions, image: str, command: list[str] | None, **kw: object) -
     opts = _create_options(image, command, **kw)
     on_created = (lambda cid: _write_cidfile(str(cidfile), cid)) if cidfile else None
     report = _with_pull_progress(opts, lambda o: containers.run(
-        ctx, o, StartIO(attach=True, interactive=o.interactive, tty=o.tty), on_created))
+        ctx, o, StartIO(attach=True, interactive=o.interactive, tty=o.tty,
+                        sig_proxy=o.sig_proxy), on_created))
     if report.exit_code is None:  # -d: the ID, as podman prints it
         print(report.id)
         return 0
@@ -371,12 +391,14 @@ def create(g: GlobalOptions, image: str, command: list[str] | None, **kw: object
 
 
 def start(g: GlobalOptions, containers: list[str] | None, attach: bool, interactive: bool,
-          all: bool = False, filter: list[str] | None = None) -> int:
+          all: bool = False, filter: list[str] | None = None, detach_keys: str | None = None,
+          sig_proxy: bool | None = None) -> int:
     from pdman.engine import containers as engine
     from pdman.entities.create import StartIO
     from pdman.errors import UsageError
     from pdman.storage import container_records
 
+    _check_attach_options(attach or interactive, detach_keys, sig_proxy)
     ctx = g.context()
     if all or filter:
         if containers:
@@ -396,7 +418,8 @@ def start(g: GlobalOptions, containers: list[str] | None, attach: bool, interact
                              hint="give one container with -a/-i")
         rec = container_records.find(ctx.catalog, containers[0])
         return engine.start_attached(ctx, rec, StartIO(attach=True, interactive=interactive,
-                                                       tty=bool(rec.config.get("tty"))))
+                                                       tty=bool(rec.config.get("tty")),
+                                                       sig_proxy=sig_proxy is not False))
     from pdman.engine import lifecycle
 
     def one(name: str) -> str:
@@ -406,9 +429,27 @@ def start(g: GlobalOptions, containers: list[str] | None, attach: bool, interact
     return each(containers, one)
 
 
+def _check_attach_options(attached: bool, detach_keys: str | None,
+                          sig_proxy: bool | None) -> None:
+    """`start`'s --sig-proxy only with -a/-i (podman's refusal); --detach-keys checked
+    as podman does. An attached start runs in pdman's foreground, where no keys detach:
+    the container stays attached until it exits (as with --detach-keys "")."""
+    from pdman.errors import UsageError
+
+    if sig_proxy is not None and not attached:
+        raise UsageError("you cannot use sig-proxy without --attach: invalid argument",
+                         hint="add -a, or drop --sig-proxy")
+    if detach_keys:
+        from pdman.runtime.attach import parse_detach_keys
+
+        parse_detach_keys(detach_keys)
+
+
 def rm(g: GlobalOptions, containers: list[str] | None, force: bool, volumes: bool, all: bool,
-       ignore: bool = False, time: int | None = None, cidfile: list[str] | None = None) -> int:
+       ignore: bool = False, time: int | None = None, cidfile: list[str] | None = None,
+       depend: bool = False) -> int:
     from pdman.engine import containers as engine
+    from pdman.engine import dependents
     from pdman.errors import ContainerNotFound, UsageError
     from pdman.storage import container_records
 
@@ -416,8 +457,9 @@ def rm(g: GlobalOptions, containers: list[str] | None, force: bool, volumes: boo
     containers = with_cidfiles(containers, cidfile, ignore)
     if all:
         # a pod's infra container goes with its pod (`pod rm`), not with `rm -a`
-        containers = [r.id for r in container_records.list_all(ctx.catalog)
-                      if not r.config.get("infra")]
+        containers = dependents.sort_for_removal(
+            ctx, [r.id for r in container_records.list_all(ctx.catalog)
+                  if not r.config.get("infra")])
     elif cidfile and not containers:
         return 0  # `rm --ignore --cidfile F` with F gone: nothing to do (systemd units)
     elif not containers:
@@ -429,7 +471,9 @@ def rm(g: GlobalOptions, containers: list[str] | None, force: bool, volumes: boo
                 from pdman.engine import lifecycle
 
                 lifecycle.stop(ctx, lifecycle.StopOptions(name, time))
-            return engine.remove(ctx, engine.RemoveOptions(name=name, force=force, volumes=volumes))
+            removed = dependents.remove(
+                ctx, engine.RemoveOptions(name=name, force=force, volumes=volumes), depend)
+            return "\n".join(removed)
         except ContainerNotFound as exc:
             if ignore:  # gone already (or an --rm container that removed itself)
                 return None
@@ -499,7 +543,8 @@ def prune(g: GlobalOptions, force: bool, filter: list[str] | None = None) -> int
     return 0
 
 
-def inspect(g: GlobalOptions, containers: list[str], format: str | None) -> int:
+def inspect(g: GlobalOptions, containers: list[str], format: str | None,
+            size: bool = False) -> int:
     from pdman.cli import output
     from pdman.engine import containers as engine
 
@@ -507,7 +552,7 @@ def inspect(g: GlobalOptions, containers: list[str], format: str | None) -> int:
     reports = []
 
     def one(n: str) -> None:
-        reports.append(engine.inspect(ctx, n))
+        reports.append(engine.inspect(ctx, n, size=size))
 
     code = each(containers, one)
     if format and format != "json":

@@ -29,7 +29,7 @@ _IMAGE_SORT = {"id": (lambda r: r.ID, False), "repository": (lambda r: r.Reposit
 
 def images(g: GlobalOptions, all: bool, quiet: bool, no_trunc: bool, digests: bool,
            filter: list[str] | None, format: str | None, name: str | None = None,
-           noheading: bool = False, sort: str = "created") -> int:
+           noheading: bool = False, sort: str = "created", history: bool = False) -> int:
     from pdman.cli import output
     from pdman.cli.humanize import size
     from pdman.engine.images import list_images
@@ -63,6 +63,7 @@ def images(g: GlobalOptions, all: bool, quiet: bool, no_trunc: bool, digests: bo
         seen: dict[str, dict[str, object]] = {}
         for r in rows:
             seen.setdefault(r.ID, {"Id": r.ID, "Names": r.Names, "Digest": r.Digest,
+                                   "History": r.History,
                                    "Created": r.Created, "Size": r.Size,
                                    "SharedSize": r.SharedSize, "Containers": r.Containers,
                                    "Labels": r.Labels})
@@ -71,14 +72,16 @@ def images(g: GlobalOptions, all: bool, quiet: bool, no_trunc: bool, digests: bo
     if format:
         output.print_formatted(format, [{**r.__dict__, "ID": short(r.ID),
                                          "CreatedSince": _created_ago(r.Created),
+                                         "History": ", ".join(r.History),
                                          "Size": size(r.Size)} for r in rows],
                               header=not noheading,
                               headers={"ID": "IMAGE ID", "CreatedSince": "CREATED"})
         return 0
     header = ["REPOSITORY", "TAG"] + (["DIGEST"] if digests else []) + ["IMAGE ID", "CREATED", "SIZE"]
-    output.print_table(header, [
+    output.print_table(header + (["HISTORY"] if history else []), [
         [r.Repository, r.Tag] + ([r.Digest] if digests else [])
-        + [short(r.ID), _created_ago(r.Created), size(r.Size)] for r in rows],
+        + [short(r.ID), _created_ago(r.Created), size(r.Size)]
+        + ([", ".join(r.History)] if history else []) for r in rows],
         header=not noheading)
     return 0
 
@@ -226,12 +229,12 @@ def history(g: GlobalOptions, image: str, no_trunc: bool, quiet: bool, human: bo
     return 0
 
 
-def tree(g: GlobalOptions, image: str, format: str | None) -> int:
+def tree(g: GlobalOptions, image: str, format: str | None, whatrequires: bool = False) -> int:
     from pdman.cli import output
     from pdman.cli.humanize import size
     from pdman.engine.images import image_tree
 
-    doc = image_tree(g.context(), image)
+    doc = image_tree(g.context(), image, whatrequires=whatrequires)
     if format == "json":
         output.print_json(doc)
         return 0
@@ -243,6 +246,9 @@ def tree(g: GlobalOptions, image: str, format: str | None) -> int:
              f"Size:     {size(doc['Size'])}",
              "Image Layers"]
     layers = doc["Layers"]
+    if whatrequires:
+        print("\n".join(lines + _required_by(doc)))
+        return 0
     for i, layer in enumerate(layers):
         branch = "└── " if i == len(layers) - 1 else "├── "
         shared = ""
@@ -253,6 +259,31 @@ def tree(g: GlobalOptions, image: str, format: str | None) -> int:
                      f"Size: {size(layer['Size'])}{shared}")
     print("\n".join(lines))
     return 0
+
+
+def _required_by(doc: "dict[str, Any]") -> list[str]:
+    """`image tree --whatrequires`: the image's top layer, and under it each image built
+    on it with the layers it adds (podman's layout)."""
+    from pdman.cli.humanize import size
+
+    def layer_line(layer: "dict[str, Any]") -> str:
+        return f"ID: {layer['DiffID'].partition(':')[2][:12]} Size: {size(layer['Size'])}"
+
+    if not doc["Layers"]:
+        return []
+    top = doc["Layers"][-1]
+    lines = [f"└── {layer_line(top)} Top Layer of: [{' '.join(doc['Names'])}]"]
+    children = doc["RequiredBy"]
+    for i, child in enumerate(children):
+        last_child = i == len(children) - 1
+        lead = "    " + ("└── " if last_child else "├── ")
+        more = "    " + ("    " if last_child else "│   ")
+        tag = " ".join(child["Names"]) or child["ID"][:12]
+        added = child["Layers"]
+        for j, layer in enumerate(added):
+            mark = f" Top Layer of: [{tag}]" if j == len(added) - 1 else ""
+            lines.append((lead if j == 0 else more) + layer_line(layer) + mark)
+    return lines
 
 
 def prune(g: GlobalOptions, all: bool, force: bool, filter: list[str] | None,
@@ -279,11 +310,13 @@ def prune(g: GlobalOptions, all: bool, force: bool, filter: list[str] | None,
     return 0
 
 
-def system_df(g: GlobalOptions, format: str | None) -> int:
+def system_df(g: GlobalOptions, format: str | None, verbose: bool = False) -> int:
     from pdman.cli import output
     from pdman.cli.humanize import size
     from pdman.engine.image_removal import disk_usage
 
+    if verbose:
+        return _system_df_verbose(g)
     rows = disk_usage(g.context())
     if format == "json":
         output.print_json([r.__dict__ for r in rows])
@@ -299,6 +332,58 @@ def system_df(g: GlobalOptions, format: str | None) -> int:
         return 0
     output.print_table(["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"], [
         [r.Type, str(r.Total), str(r.Active), size(r.Size), reclaim(r)] for r in rows])
+    return 0
+
+
+def _df_size(n: float) -> str:
+    """`system df -v`'s sizes: 4 significant digits, no space (`2.142MB`, `12B`)."""
+    units = ["B", "kB", "MB", "GB", "TB"]
+    i = 0
+    while n >= 1000 and i < len(units) - 1:
+        n, i = n / 1000.0, i + 1
+    return f"{n:.4g}{units[i]}"
+
+
+def _system_df_verbose(g: GlobalOptions) -> int:
+    """podman's three tables, in its words; like podman's, they ignore --format."""
+    import time
+
+    from pdman.cli import output
+    from pdman.cli.humanize import duration
+    from pdman.engine.disk_usage import verbose
+
+    doc = verbose(g.context())
+
+    def since(created: "str | float") -> str:
+        if isinstance(created, str):
+            try:
+                created = _dt.datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp()
+            except ValueError:
+                return "unknown"
+        return duration(time.time() - created)
+
+    def command(argv: "list[str]") -> str:
+        text = " ".join(argv)
+        return text if len(text) <= 20 else text[:17] + "..."
+
+    print("Images space usage:\n")
+    output.print_table(
+        ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE", "SHARED SIZE", "UNIQUE SIZE",
+         "CONTAINERS"],
+        [[i["Repository"], i["Tag"], i["ImageID"][:12], since(i["Created"]), _df_size(i["Size"]),
+          _df_size(i["SharedSize"]), _df_size(i["UniqueSize"]), str(i["Containers"])]
+         for i in doc["Images"]])
+    print("\nContainers space usage:\n")
+    output.print_table(
+        ["CONTAINER ID", "IMAGE", "COMMAND", "LOCAL VOLUMES", "SIZE", "CREATED", "STATUS",
+         "NAMES"],
+        [[c["ContainerID"][:12], c["Image"][:12], command(c["Command"]), str(c["LocalVolumes"]),
+          _df_size(c["Size"]), since(c["Created"]), c["Status"], c["Names"]]
+         for c in doc["Containers"]])
+    print("\nLocal Volumes space usage:\n")
+    output.print_table(["VOLUME NAME", "LINKS", "SIZE"],
+                       [[v["VolumeName"], str(v["Links"]), _df_size(v["Size"])]
+                        for v in doc["Volumes"]])
     return 0
 
 

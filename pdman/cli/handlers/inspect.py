@@ -19,7 +19,7 @@ def inspect(g: GlobalOptions, names: list[str], format: str | None, type: str, s
     def one(name: str) -> None:
         if type != "image":
             try:
-                reports.append(containers.inspect(ctx, name))
+                reports.append(containers.inspect(ctx, name, size=size))
                 return
             except ContainerNotFound:
                 if type == "container":

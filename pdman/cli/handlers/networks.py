@@ -11,13 +11,15 @@ from pdman.cli.handlers.common import confirmed, each
 
 def create(g: GlobalOptions, name: str | None, driver: str, subnet: str | None,
            gateway: str | None, internal: bool, label: list[str] | None,
-           opt: list[str] | None, ignore: bool) -> int:
+           opt: list[str] | None, ignore: bool, disable_dns: bool = False,
+           ip_range: str | None = None, ipam_driver: str | None = None) -> int:
     from pdman.engine.runopts import key_values
     from pdman.engine import networks
 
     rec = networks.create(g.context(), networks.CreateNetworkOptions(
         name=name, driver=driver, subnet=subnet, gateway=gateway, internal=internal,
-        labels=key_values(label, "label"), options=key_values(opt, "opt"), ignore=ignore))
+        labels=key_values(label, "label"), options=key_values(opt, "opt"), ignore=ignore,
+        disable_dns=disable_dns, ip_range=ip_range, ipam_driver=ipam_driver or "host-local"))
     print(rec.name)
     return 0
 
@@ -76,11 +78,13 @@ def prune(g: GlobalOptions, force: bool, filter: list[str] | None) -> int:
     return 0
 
 
-def connect(g: GlobalOptions, network: str, container: str, alias: list[str] | None) -> int:
+def connect(g: GlobalOptions, network: str, container: str, alias: list[str] | None,
+            ip: str | None = None, ip6: str | None = None, mac_address: str | None = None) -> int:
     from pdman.engine import networks
 
-    networks.connect(g.context(), networks.ConnectOptions(network=network, container=container,
-                                                      aliases=tuple(alias or ())))
+    networks.connect(g.context(), networks.ConnectOptions(
+        network=network, container=container, aliases=tuple(alias or ()), ip=ip, ip6=ip6,
+        mac_address=mac_address))
     return 0
 
 
