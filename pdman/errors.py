@@ -55,11 +55,31 @@ class PdmanError(Exception):
         return self.message
 
     def render(self) -> str:
-        """The text shown to a user: `Error: <message>` and a hint line."""
+        """The text shown to a user: `Error: <message>` and a hint line, with every
+        control character escaped (see `terminal_safe`)."""
         text = f"Error: {self.message}"
         if self.hint:
             text += f"\nHint: {self.hint}"
+        return terminal_safe(text)
+
+
+def terminal_safe(text: str) -> str:
+    """`text` with what a terminal would obey rather than show escaped (issue #12):
+    messages quote outside data -- a registry's platform names, an image's file names
+    -- and an ESC in them would move the cursor, retitle the window or hide the rest
+    of the line. C0/C1 controls, DEL and other non-printable characters become `\\xNN`
+    / `\\uNNNN`; newlines and tabs stay (messages are laid out with them)."""
+    if text.isprintable():
         return text
+    out = []
+    for c in text:
+        if c.isprintable() or c in "\n\t":
+            out.append(c)
+        else:
+            n = ord(c)
+            out.append(f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n < 0x10000
+                       else f"\\U{n:08x}")
+    return "".join(out)
 
 
 class UsageError(PdmanError):
