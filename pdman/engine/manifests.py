@@ -208,9 +208,10 @@ def _remote_instances(ctx: EngineContext, text: str,
                         entry["platform"]["variant"] = d.platform.variant
                 out.append((entry, {"ref": f"{ref.name}@{d.digest}"}))
             return out
-        if not blobs.has(digest):
-            blobs.put(digest, raw)
         config = image_config.parse(client.get_blob(repo, doc.config), where)
+    # stored once everything checked out: a failed add leaves nothing behind
+    if not blobs.has(digest):
+        blobs.put(digest, raw)
     plat = manifest.Platform(str(config.get("os") or "linux"),
                              str(config.get("architecture") or ""),
                              str(config.get("variant") or ""))

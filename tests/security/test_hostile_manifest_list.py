@@ -307,3 +307,25 @@ def test_a_huge_list_is_added_whole_or_not_at_all(
     assert_clean(pd("manifest", "add", "--all", mylist, f"{r.host}/evil:huge", check=False),
                  True)
     assert len(_index_of(pd, mylist)["manifests"]) == 18_000
+
+
+@pytest.mark.parametrize("kind", ["config-not-json", "config-bytes-not-its-digest"])
+def test_a_bad_config_stores_nothing(reg: tuple[HostileRegistry, Run], mylist: str,
+                                     registry_env: dict[str, str], kind: str) -> None:
+    r, pd = reg
+    _image(r, "evil", "cfg")
+    doc = json.loads(r.routes["/v2/evil/manifests/cfg"].body)
+    config_route = f"/v2/evil/blobs/{doc['config']['digest']}"
+    if kind == "config-not-json":
+        bad = b"\x1b[2J<html>" + b" " * 10
+        doc["config"] = {"mediaType": oci.MT_CONFIG, "size": len(bad),
+                         "digest": r.blob("evil", bad)}
+    else:
+        r.routes[config_route] = Route("application/octet-stream",
+                                       r.routes[config_route].body.replace(b"amd64", b"arm64"))
+    r.manifest("evil", "cfg", oci.MT_MANIFEST, json.dumps(doc).encode())
+    root = Path(registry_env["PDMAN_ROOT"])
+    before = _store_state(root)
+    done = pd("manifest", "add", mylist, f"{r.host}/evil:cfg", check=False)
+    assert_clean(done, False, "config" if kind == "config-not-json" else "digest")
+    assert _store_state(root) == before, "a failed add left the manifest in the blob store"
