@@ -190,3 +190,25 @@ def test_whiteouts_that_climb_out_are_refused(pd: Run, registry_env: dict[str, s
     _clean(done)
     assert done.returncode == 125 and "hostile layer" in done.stderr, done.stderr
     assert pd("images", "-q").stdout.strip() == ""
+
+
+def names(w: LayerWriter) -> None:
+    w.add(_entry("odd", tarfile.DIRTYPE))
+    for name in ("esc-\x1b]0;pwned\x07\x1b[2J", "nl-\nA /etc/shadow", "cr-\rD /bin/sh",
+                 "bad-utf8-\udcff\udcfe", "bidi-\u202eexe.txt"):
+        w.add(_entry(f"odd/{name}"), b"x\n")
+
+
+def test_diff_shows_hostile_names_without_obeying_them(pd: Run, tmp_path: Path) -> None:
+    pd("load", "-i", _archive(tmp_path, "names", [names]))
+    for args in (("image", "diff", "localhost/names:1"),
+                 ("image", "diff", "--format", "json", "localhost/names:1"),
+                 ("image", "diff", "--format", "{{.Path}}", "localhost/names:1")):
+        done = pd(*args, check=False)
+        _clean(done)
+        assert done.returncode == 0, done.stderr
+        for c in ("\x1b", "\x07", "\r", "\u202e"):
+            assert c not in done.stdout, f"{args}: {c!r} reached the terminal: {done.stdout!r}"
+        # one line per change: a newline in a name cannot forge another
+        assert not any(ln.startswith(("A /etc/shadow", "D /bin/sh")) for ln in
+                       done.stdout.splitlines()), done.stdout

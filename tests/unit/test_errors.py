@@ -32,3 +32,5 @@ def test_render_escapes_what_a_terminal_would_obey() -> None:
     assert text == ("Error: no image for linux\\x1b]0;title\\x07/amd64\\x0d\\x9b2J\n"
                     "Hint: platforms: \\x1b[31mred\\ud800\\u202e")
     assert terminal_safe("plain text\n\tindented é") == "plain text\n\tindented é"
+    # a file name: no line of its own, undecodable bytes shown as the bytes they were
+    assert terminal_safe("a\nD /bin/sh\udcff", keep="") == "a\\x0aD /bin/sh\\xff"
