@@ -36,7 +36,7 @@ def report_unexpected(exc: BaseException, args: list[str]) -> int:
     """The last line of defence: an exception no layer turned into a PdmanError is
     shown as one line naming it, with a hint to report the bug; its traceback only in
     debug mode. Exit 125, as for any engine error."""
-    from pdman.errors import EXIT_ENGINE
+    from pdman.errors import EXIT_ENGINE, terminal_safe
 
     if _debugging(args):
         import traceback
@@ -44,7 +44,8 @@ def report_unexpected(exc: BaseException, args: list[str]) -> int:
         traceback.print_exception(exc, file=sys.stderr)
     text = str(exc).splitlines()[0] if str(exc) else ""
     what = type(exc).__name__ + (f": {text}" if text else "")
-    print(f"Error: unexpected internal error ({what})\nHint: {BUG_HINT}", file=sys.stderr)
+    print(terminal_safe(f"Error: unexpected internal error ({what})\nHint: {BUG_HINT}"),
+          file=sys.stderr)
     return EXIT_ENGINE
 
 

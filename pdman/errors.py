@@ -55,11 +55,34 @@ class PdmanError(Exception):
         return self.message
 
     def render(self) -> str:
-        """The text shown to a user: `Error: <message>` and a hint line."""
+        """The text shown to a user: `Error: <message>` and a hint line, with every
+        control character escaped (see `terminal_safe`)."""
         text = f"Error: {self.message}"
         if self.hint:
             text += f"\nHint: {self.hint}"
+        return terminal_safe(text)
+
+
+def terminal_safe(text: str, keep: str = "\n\t") -> str:
+    """`text` with what a terminal would obey rather than show escaped (issue #12):
+    messages quote outside data -- a registry's platform names, an image's file names
+    -- and an ESC in them would move the cursor, retitle the window or hide the rest
+    of the line. C0/C1 controls, DEL and other non-printable characters become `\\xNN`
+    / `\\uNNNN`; the characters of `keep` stay (newlines and tabs: messages are laid
+    out with them; a file name keeps none, so that it cannot forge a line)."""
+    if text.isprintable():
         return text
+    out = []
+    for c in text:
+        if c.isprintable() or c in keep:
+            out.append(c)
+        else:
+            n = ord(c)
+            if 0xDC80 <= n <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+                n -= 0xDC00
+            out.append(f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n < 0x10000
+                       else f"\\U{n:08x}")
+    return "".join(out)
 
 
 class UsageError(PdmanError):

@@ -76,8 +76,12 @@ class Descriptor:
         if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
             raise RegistryError(f"{where}: the urls of {digest} are not a list of strings",
                                 hint="the registry served a malformed manifest")
-        return cls(str(d.get("mediaType") or ""), digest, size, tuple(urls),
-                   Platform.from_json(plat) if isinstance(plat, dict) else None,
+        media_type = d.get("mediaType") or ""
+        if not isinstance(media_type, str):
+            raise RegistryError(f"{where}: the mediaType of {digest} is not a string",
+                                hint="the registry served a malformed manifest")
+        return cls(media_type, digest, size, tuple(urls),
+                   None if plat is None else Platform.from_json(plat, f"{where}: {digest}"),
                    _annotations(d, where))
 
 
@@ -104,9 +108,18 @@ class Platform:
     variant: str = ""
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Platform":
-        return cls(str(d.get("os") or ""), str(d.get("architecture") or ""),
-                   str(d.get("variant") or ""))
+    def from_json(cls, d: object, where: str) -> "Platform":
+        """A descriptor's `platform`: an object whose fields are strings (a list or a
+        number there is a malformed document, not a platform named by its repr)."""
+        if not isinstance(d, dict):
+            raise RegistryError(f"{where}: the platform is not a JSON object",
+                                hint="the registry served a malformed manifest")
+        fields = [d.get(k) or "" for k in ("os", "architecture", "variant")]
+        if not all(isinstance(f, str) for f in fields):
+            raise RegistryError(f"{where}: the platform's os, architecture and variant "
+                                "must be strings", hint="the registry served a malformed "
+                                "manifest")
+        return cls(*fields)
 
     def __str__(self) -> str:
         return f"{self.os}/{self.architecture}" + (f"/{self.variant}" if self.variant else "")

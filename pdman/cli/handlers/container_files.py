@@ -26,7 +26,12 @@ def diff(g: GlobalOptions, container: str, format: str | None) -> int:
 
 def _print_changes(changes: list[tuple[str, str]], format: str | None) -> int:
     from pdman.cli import output
+    from pdman.errors import terminal_safe
 
+    if format != "json":
+        # the names are the image's: none may move the cursor, forge a line, or be
+        # bytes the terminal's encoding lacks (JSON escapes them itself)
+        changes = [(k, terminal_safe(p, keep="")) for k, p in changes]
     if format == "json":
         kinds = {"A": "added", "C": "changed", "D": "deleted"}
         report: dict[str, list[str]] = {}
