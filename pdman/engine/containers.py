@@ -394,10 +394,6 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
         if userns is not None:
             raise UsageError("--userns and --uidmap/--gidmap/--subuidname/--subgidname are "
                              "mutually exclusive", hint="give either --userns or the ID maps")
-        if options.pod:
-            raise UsageError("--uidmap/--gidmap/--subuidname/--subgidname with --pod: the "
-                             "containers of a pod share its user namespace",
-                             hint="set the maps on the pod, or drop --pod")
         userns = userns_mode.custom(options.uidmap, options.gidmap, options.subuidname,
                                     options.subgidname, idmap.mapping_for_current_user())
         userns_flag = "--uidmap/--gidmap"
@@ -425,7 +421,7 @@ def resolve_config(ctx: EngineContext, options: "CreateOptions", image: "ImageRe
     security = _security_options(options.security_opt)
     hostname = options.hostname or ""
     net = network.resolve(options, icfg, ctx)
-    if userns is not None and net["mode"] in ("bridge", "container"):
+    if userns is not None and net["mode"] in ("bridge", "container") and not options.pod_userns:
         raise UsageError(f"{userns_flag} with --network {net['mode']}: a "
                          "container joining another user namespace keeps its mapping",
                          hint="use the default network (pasta), slirp4netns, host or none")

@@ -96,11 +96,23 @@ def create(ctx: EngineContext, options: PodCreateOptions) -> PodRecord:
                               or options.dns_options or options.network_aliases
                               or options.no_hosts or options.sysctl or options.uts
                               or options.volumes or options.volumes_from
-                              or options.devices or options.pid):
+                              or options.devices or options.pid or options.shm_size
+                              or options.security_opt or options.ip6 or _has_maps(options)):
         raise UsageError("you must have an infra container to publish port bindings to "
                          "the host, set the network, DNS, hosts entries, the hostname, "
-                         "namespaces, sysctls, devices or volumes of the pod",
+                         "namespaces, ID maps, sysctls, devices, /dev/shm, security "
+                         "options or volumes of the pod",
                          hint="drop --infra=false")
+    idmaps = _idmaps(options)
+    if not options.share_parent and (cgroup.get("limits") or cgroup.get("parent")):
+        raise UsageError("--share-parent=false: the pod's resource limits and "
+                         "--cgroup-parent need the pod's cgroup as its containers' parent",
+                         hint="drop the limits, or --share-parent=false")
+    shm_size = None
+    if options.shm_size:
+        from pdman.engine.runopts import memory_bytes
+
+        shm_size = memory_bytes(options.shm_size)     # a bad size fails here, by name
     if options.uts not in (None, "", "private", "host"):
         raise UsageError(f"--uts={options.uts}: not supported", hint="use private or host")
     if options.uts == "host" and options.hostname:
@@ -135,7 +147,13 @@ def create(ctx: EngineContext, options: PodCreateOptions) -> PodRecord:
         "no_hosts": options.no_hosts, "uts": options.uts or "",
         "volumes": bool(options.volumes or options.volumes_from),
         "dns_search": list(options.dns_search), "dns_options": list(options.dns_options),
-        "network_aliases": list(options.network_aliases)})
+        "network_aliases": list(options.network_aliases),
+        "shm_size": options.shm_size or "", "idmaps": idmaps,
+        # `pod clone` makes the pod again from these (the infra container's part too)
+        "create_options": {k: v for k, v in vars(options).items()
+                           if k not in ("name", "replace_existing", "create_command")}})
+    if not options.share_parent:
+        pod.config["cgroup"] = {}       # no pod cgroup: inspect's CreateCgroup false
     pod_records.insert(ctx.catalog, pod)
     if not options.infra:
         return pod
@@ -181,7 +199,28 @@ def _create_infra(ctx: EngineContext, pod: PodRecord,
         uts=options.uts, volumes=options.volumes, volumes_from=options.volumes_from,
         # podman: the pod's hostname is the pod's name unless --hostname
         hostname=None if options.uts == "host" else options.hostname or pod.name,
-        pod=pod.id, pod_infra=True))
+        shm_size=options.shm_size, security_opt=options.security_opt, ip6=options.ip6,
+        uidmap=options.uidmap, gidmap=options.gidmap, subuidname=options.subuidname,
+        subgidname=options.subgidname, pod=pod.id, pod_infra=True))
+
+
+def _has_maps(options: PodCreateOptions) -> bool:
+    return bool(options.uidmap or options.gidmap or options.subuidname or options.subgidname)
+
+
+def _idmaps(options: PodCreateOptions) -> "dict[str, Any]":
+    """The pod's ID maps (its user namespace: the infra's, which members join), checked
+    now as run's are: every member is created with the same maps, so that its root
+    filesystem's owners are those of that namespace."""
+    if not _has_maps(options):
+        return {}
+    from pdman.runtime import idmap, userns_mode
+
+    # (`pod create --userns` takes only the default: cli/handlers/pods.py)
+    userns_mode.custom(options.uidmap, options.gidmap, options.subuidname,
+                       options.subgidname, idmap.mapping_for_current_user())
+    return {"uidmap": list(options.uidmap), "gidmap": list(options.gidmap),
+            "subuidname": options.subuidname, "subgidname": options.subgidname}
 
 
 def ensure_pause_image(ctx: EngineContext) -> str:
@@ -276,6 +315,23 @@ def member_fields(ctx: EngineContext, options: "CreateOptions") -> "dict[str, An
         else:
             infra = records.find(ctx.catalog, infra_id)
             options.hostname = infra.config.get("hostname") or pod.name
+    maps = pod.config.get("idmaps") or {}
+    if options.uidmap or options.gidmap or options.subuidname or options.subgidname:
+        raise UsageError("--uidmap/--gidmap/--subuidname/--subgidname with --pod: the "
+                         "containers of a pod share its user namespace",
+                         hint="set the maps on the pod (`pdman pod create --uidmap ...`), "
+                              "or drop --pod")
+    if maps:
+        if options.userns:
+            raise UsageError(f"--userns={options.userns} with --pod: the pod has ID maps of "
+                             "its own, which its containers share", hint="drop --userns")
+        options.uidmap, options.gidmap = list(maps["uidmap"]), list(maps["gidmap"])
+        options.subuidname, options.subgidname = maps["subuidname"], maps["subgidname"]
+        options.pod_userns = bool(share)   # it joins the infra's user namespace
+    if "ipc" in share and pod.config.get("shm_size"):
+        # podman: a member sharing the pod's IPC namespace has the infra's /dev/shm, of
+        # the pod's size; pdman's member mounts a /dev/shm of its own of that size
+        options.shm_size = pod.config["shm_size"]
     _inherit(pod, options)
     fields: "dict[str, Any]" = {"pod": pod.id, "pod_infra": infra_id, "pod_share": share,
                                 "pod_cgroup": _cgroup_of(pod)}
@@ -308,6 +364,8 @@ def _inherit(pod: PodRecord, options: "CreateOptions") -> None:
 
 def _cgroup_of(pod: PodRecord) -> "dict[str, Any]":
     """A member's part of its pod's cgroup: where it goes and the pod's limits."""
+    if not pod.config.get("cgroup", True):
+        return {}           # --share-parent=false: members' cgroups go where theirs would
     cg = pod.config.get("cgroup") or {}
     return {"id": pod.id, "limits": cg.get("limits") or {}, "parent": cg.get("parent") or ""}
 
@@ -718,7 +776,8 @@ def inspect(ctx: EngineContext, name: str) -> "dict[str, Any]":
             "NoManageHosts": bool(c.get("no_hosts")),
             "HostAdd": list(c.get("add_hosts") or []) or None,
             "Networks": [n["name"] for n in net.get("networks", [])] or None,
-            "NetworkOptions": None, "pid_ns": c.get("pid") or "private", "userns": "host",
+            "NetworkOptions": None, "pid_ns": c.get("pid") or "private",
+            "userns": "private" if c.get("idmaps") else "host",
             "uts_ns": c.get("uts") or "private",
         }
         if c.get("network_aliases"):
@@ -740,6 +799,9 @@ def inspect(ctx: EngineContext, name: str) -> "dict[str, Any]":
     out["NumContainers"] = len(recs)
     if recs:
         out["Containers"] = [{"Id": r.id, "Name": r.name, "State": r.status} for r in recs]
+    security_opt = (c.get("create_options") or {}).get("security_opt")
+    if security_opt:
+        out["security_opt"] = list(security_opt)
     return out
 
 

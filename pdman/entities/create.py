@@ -112,6 +112,7 @@ class CreateOptions(Record):
     preserve_fds: int = 0                                 # run only
     pod: str | None = None                                # --pod NAME|ID|new:NAME
     pod_infra: bool = False                               # the pod's infra container
+    pod_userns: bool = False       # the ID maps are the pod's: joins its infra's userns
     init_ctr: str | None = None                           # always | once (engine/pods.py)
     # network (pdman/network)
     publish: list[str]      # -p, raw

@@ -14,7 +14,7 @@ class PodCreateOptions(Record):
 
     _lists = ("publish", "labels", "add_hosts", "dns", "create_command", "devices", "sysctl",
               "dns_search", "dns_options", "label_files", "network_aliases", "volumes",
-              "volumes_from")
+              "volumes_from", "security_opt", "uidmap", "gidmap")
 
     name: str | None = None
     publish: list[str]
@@ -45,6 +45,16 @@ class PodCreateOptions(Record):
     uts: str | None = None             # * host: the host's UTS namespace
     volumes: list[str]                 # * through --volumes-from the infra container
     volumes_from: list[str]            # * likewise
+    shm_size: str | None = None        # * the infra's /dev/shm size; members sharing
+                                       #   its IPC namespace get the same size
+    security_opt: list[str]            # the infra container's only (podman 4.3's)
+    ip6: str | None = None             # on the pod's user-defined network
+    # * the pod's user namespace (the infra's, which members join): ID maps
+    uidmap: list[str]
+    gidmap: list[str]
+    subuidname: str = ""
+    subgidname: str = ""
+    share_parent: bool = True          # False: members' cgroups not under the pod's
     # the pod's cgroup (cgroups/pods.py); the names are limits.parse()'s
     cgroup_parent: str | None = None
     memory: str | None = None
@@ -59,6 +69,21 @@ class PodCreateOptions(Record):
     cpu_period: int | None = None
     cpu_quota: int | None = None
     cgroup_conf: list[str] | None = None
+
+
+class PodCloneOptions(Record):
+    """`pod clone POD [NAME]`: the original's create options, with what is given here
+    over them (`overrides`: PodCreateOptions field names; list fields are added to
+    the original's, labels win over its own)."""
+
+    _required = ("pod",)
+    _dicts = ("overrides",)
+
+    pod: str
+    name: str = ""                     # default: <name>-clone
+    destroy: bool = False              # remove the original (forcibly) afterwards
+    start: bool = False                # start the clone and its containers
+    overrides: "dict[str, Any]"
 
 
 class PodSummary:

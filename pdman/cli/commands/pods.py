@@ -1,4 +1,4 @@
-"""Declarations: `pod create/start/stop/restart/kill/pause/unpause/rm/prune/ps/inspect/
+"""Declarations: `pod create/clone/start/stop/restart/kill/pause/unpause/rm/prune/ps/inspect/
 top/logs/exists/stats` (podman 4.3's flags)."""
 
 from __future__ import annotations
@@ -25,6 +25,79 @@ Time = Annotated[Optional[int], typer.Option(
     "--time", "-t", help="Seconds to wait for each container's stop signal before SIGKILL "
                          "(default: each container's --stop-timeout, 10).")]
 
+# what `pod create` and `pod clone` share
+InfraCommand = Annotated[Optional[str], typer.Option(
+    "--infra-command", help="The infra container's ENTRYPOINT instead of the image's.")]
+InfraName = Annotated[Optional[str], typer.Option(
+    "--infra-name", help="Name of the infra container (default: POD-ID-infra).")]
+Label = Annotated[Optional[list[str]], typer.Option(
+    "--label", "-l", help="Set a label KEY=VALUE on the pod (repeatable).")]
+Hostname = Annotated[Optional[str], typer.Option(
+    "--hostname", "-h", help="Hostname of the pod's containers (default: the pod's name).")]
+Userns = Annotated[Optional[str], typer.Option(
+    "--userns", help="User namespace of the pod: `host` (or empty; the default: root in "
+                     "the pod is your user). Every container of a pod shares it.")]
+Memory = Annotated[Optional[str], typer.Option(
+    "--memory", "-m", help="Memory limit of the pod's containers together, e.g. 512m "
+                           "(the pod's cgroup; needs cgroup v2 delegated by systemd).")]
+MemorySwap = Annotated[Optional[str], typer.Option(
+    "--memory-swap", help="Memory plus swap limit of the pod (-1: unlimited swap).")]
+Cpus = Annotated[Optional[float], typer.Option(
+    "--cpus", help="CPU quota of the pod's containers together, in CPUs, e.g. 0.5.")]
+CpuShares = Annotated[Optional[int], typer.Option(
+    "--cpu-shares", "-c", help="CPU weight of the pod, in cgroup v1 shares (1024 = the "
+                         "default; cpu.weight is derived).")]
+CpusetCpus = Annotated[Optional[str], typer.Option(
+    "--cpuset-cpus", help="CPUs the pod's containers may run on, e.g. 0-1.")]
+CpusetMems = Annotated[Optional[str], typer.Option(
+    "--cpuset-mems", help="Memory nodes (NUMA) the pod's containers may use, e.g. 0.")]
+Device = Annotated[Optional[list[str]], typer.Option(
+    "--device", help="Add a host device to every container of the pod, "
+                     "HOST[:CONTAINER[:PERMISSIONS]] (repeatable).")]
+Sysctl = Annotated[Optional[list[str]], typer.Option(
+    "--sysctl", help="Set a namespaced kernel parameter KEY=VALUE in the pod's shared "
+                     "namespaces (net.*, IPC's kernel.shm*/msg*/sem, fs.mqueue.*; "
+                     "repeatable).")]
+Pid = Annotated[Optional[str], typer.Option(
+    "--pid", help="PID namespace of every container of the pod: private (default), "
+                  "host, or container:NAME.")]
+LabelFile = Annotated[Optional[list[str]], typer.Option(
+    "--label-file", help="Read KEY=VALUE lines (`#` comments) of pod labels from a "
+                         "file (repeatable; --label wins).")]
+Uts = Annotated[Optional[str], typer.Option(
+    "--uts", help="UTS namespace of the pod: private (default: shared by its "
+                  "containers) or host.")]
+Volume = Annotated[Optional[list[str]], typer.Option(
+    "--volume", "-v", help="Mount a volume or host path in every container of the pod, "
+                           "[SOURCE:]DEST[:OPTIONS] (repeatable; as run -v).")]
+VolumesFrom = Annotated[Optional[list[str]], typer.Option(
+    "--volumes-from", help="Mount the volumes of a container, CTR[:ro|rw], in every "
+                           "container of the pod (repeatable).")]
+CgroupParent = Annotated[Optional[str], typer.Option(
+    "--cgroup-parent", help="Where the pod's cgroup goes: a systemd slice (default "
+                            "pdman.slice) or, with the cgroupfs manager, a cgroup path.")]
+
+ShmSize = Annotated[Optional[str], typer.Option(
+    "--shm-size", help="Size of the pod's /dev/shm, e.g. 256m (default 64m): the infra "
+                       "container's, and every container sharing the pod's IPC namespace "
+                       "gets a /dev/shm of that size (its own --shm-size is not used).")]
+SecurityOpt = Annotated[Optional[list[str]], typer.Option(
+    "--security-opt", help="Security option of the infra container, as run's "
+                           "(no-new-privileges, seccomp=...); as in podman 4.3 the pod's "
+                           "other containers keep their own (repeatable).")]
+Uidmap = Annotated[Optional[list[str]], typer.Option(
+    "--uidmap", help="UID map of the pod's user namespace, CONTAINER_UID:FROM_UID:AMOUNT "
+                     "(as run --uidmap); every container of the pod runs in it (repeatable).")]
+Gidmap = Annotated[Optional[list[str]], typer.Option(
+    "--gidmap", help="GID map of the pod's user namespace, CONTAINER_GID:FROM_GID:AMOUNT "
+                     "(as run --gidmap; repeatable).")]
+Subuidname = Annotated[Optional[str], typer.Option(
+    "--subuidname", help="The pod's UIDs from the /etc/subuid ranges of NAME (within "
+                         "your own), as run --subuidname.")]
+Subgidname = Annotated[Optional[str], typer.Option(
+    "--subgidname", help="The pod's GIDs from the /etc/subgid ranges of NAME (within "
+                         "your own), as run --subgidname.")]
+
 
 @handled_by("pods.create")
 def create(
@@ -47,21 +120,15 @@ def create(
     infra_image: Annotated[Optional[str], typer.Option(
         "--infra-image", help="Image of the infra container (default: localhost/pdman-pause, "
                               "made locally from pdman's own init: no pull).")] = None,
-    infra_command: Annotated[Optional[str], typer.Option(
-        "--infra-command", help="The infra container's ENTRYPOINT instead of the image's.")] = None,
-    infra_name: Annotated[Optional[str], typer.Option(
-        "--infra-name", help="Name of the infra container (default: POD-ID-infra).")] = None,
-    label: Annotated[Optional[list[str]], typer.Option(
-        "--label", "-l", help="Set a label KEY=VALUE on the pod (repeatable).")] = None,
-    hostname: Annotated[Optional[str], typer.Option(
-        "--hostname", "-h", help="Hostname of the pod's containers (default: the pod's name).")] = None,
+    infra_command: InfraCommand = None,
+    infra_name: InfraName = None,
+    label: Label = None,
+    hostname: Hostname = None,
     add_host: Annotated[Optional[list[str]], typer.Option(
         "--add-host", help="Add HOST:IP to the pod's /etc/hosts (repeatable).")] = None,
     dns: Annotated[Optional[list[str]], typer.Option(
         "--dns", help="Nameserver of the pod's containers (repeatable).")] = None,
-    userns: Annotated[Optional[str], typer.Option(
-        "--userns", help="User namespace of the pod: `host` (or empty; the default: root in "
-                         "the pod is your user). Every container of a pod shares it.")] = None,
+    userns: Userns = None,
     pod_id_file: Annotated[Optional[str], typer.Option(
         "--pod-id-file", help="Write the pod's ID to this file.")] = None,
     replace: Annotated[bool, typer.Option(
@@ -69,30 +136,15 @@ def create(
     exit_policy: Annotated[str, typer.Option(
         "--exit-policy", help="What the pod does when its last container exits: continue "
                               "(the infra keeps running; default) or stop.")] = "continue",
-    memory: Annotated[Optional[str], typer.Option(
-        "--memory", "-m", help="Memory limit of the pod's containers together, e.g. 512m "
-                               "(the pod's cgroup; needs cgroup v2 delegated by systemd).")] = None,
-    memory_swap: Annotated[Optional[str], typer.Option(
-        "--memory-swap", help="Memory plus swap limit of the pod (-1: unlimited swap).")] = None,
-    cpus: Annotated[Optional[float], typer.Option(
-        "--cpus", help="CPU quota of the pod's containers together, in CPUs, e.g. 0.5.")] = None,
-    cpu_shares: Annotated[Optional[int], typer.Option(
-        "--cpu-shares", "-c", help="CPU weight of the pod, in cgroup v1 shares (1024 = the "
-                             "default; cpu.weight is derived).")] = None,
-    cpuset_cpus: Annotated[Optional[str], typer.Option(
-        "--cpuset-cpus", help="CPUs the pod's containers may run on, e.g. 0-1.")] = None,
-    cpuset_mems: Annotated[Optional[str], typer.Option(
-        "--cpuset-mems", help="Memory nodes (NUMA) the pod's containers may use, e.g. 0.")] = None,
-    device: Annotated[Optional[list[str]], typer.Option(
-        "--device", help="Add a host device to every container of the pod, "
-                         "HOST[:CONTAINER[:PERMISSIONS]] (repeatable).")] = None,
-    sysctl: Annotated[Optional[list[str]], typer.Option(
-        "--sysctl", help="Set a namespaced kernel parameter KEY=VALUE in the pod's shared "
-                         "namespaces (net.*, IPC's kernel.shm*/msg*/sem, fs.mqueue.*; "
-                         "repeatable).")] = None,
-    pid: Annotated[Optional[str], typer.Option(
-        "--pid", help="PID namespace of every container of the pod: private (default), "
-                      "host, or container:NAME.")] = None,
+    memory: Memory = None,
+    memory_swap: MemorySwap = None,
+    cpus: Cpus = None,
+    cpu_shares: CpuShares = None,
+    cpuset_cpus: CpusetCpus = None,
+    cpuset_mems: CpusetMems = None,
+    device: Device = None,
+    sysctl: Sysctl = None,
+    pid: Pid = None,
     ip: Annotated[Optional[str], typer.Option(
         "--ip", help="The pod's IPv4 address on its user-defined network.")] = None,
     mac_address: Annotated[Optional[str], typer.Option(
@@ -102,31 +154,65 @@ def create(
     dns_option: Annotated[Optional[list[str]], typer.Option(
         "--dns-option", help="resolv.conf option of the pod's containers, e.g. ndots:2 "
                              "(repeatable).")] = None,
-    label_file: Annotated[Optional[list[str]], typer.Option(
-        "--label-file", help="Read KEY=VALUE lines (`#` comments) of pod labels from a "
-                             "file (repeatable; --label wins).")] = None,
+    label_file: LabelFile = None,
     network_alias: Annotated[Optional[list[str]], typer.Option(
         "--network-alias", help="Another name of the pod on its user-defined networks "
                                 "(repeatable; the pod's name always is one).")] = None,
     no_hosts: Annotated[bool, typer.Option(
         "--no-hosts", help="Do not make /etc/hosts for the pod's containers: the image's "
                            "own stays.")] = False,
-    uts: Annotated[Optional[str], typer.Option(
-        "--uts", help="UTS namespace of the pod: private (default: shared by its "
-                      "containers) or host.")] = None,
-    volume: Annotated[Optional[list[str]], typer.Option(
-        "--volume", "-v", help="Mount a volume or host path in every container of the pod, "
-                               "[SOURCE:]DEST[:OPTIONS] (repeatable; as run -v).")] = None,
-    volumes_from: Annotated[Optional[list[str]], typer.Option(
-        "--volumes-from", help="Mount the volumes of a container, CTR[:ro|rw], in every "
-                               "container of the pod (repeatable).")] = None,
-    cgroup_parent: Annotated[Optional[str], typer.Option(
-        "--cgroup-parent", help="Where the pod's cgroup goes: a systemd slice (default "
-                                "pdman.slice) or, with the cgroupfs manager, a cgroup path.")] = None,
+    uts: Uts = None,
+    volume: Volume = None,
+    volumes_from: VolumesFrom = None,
+    cgroup_parent: CgroupParent = None,
+    shm_size: ShmSize = None,
+    security_opt: SecurityOpt = None,
+    share_parent: Annotated[bool, typer.Option(
+        "--share-parent/--no-share-parent",
+        help="The pod's cgroup is its containers' cgroup parent (default true); "
+             "--share-parent=false: no pod cgroup, each "
+             "container's goes where a container's outside a pod would (the pod then "
+             "takes no resource limits).")] = True,
+    uidmap: Uidmap = None,
+    gidmap: Gidmap = None,
+    subuidname: Subuidname = None,
+    subgidname: Subgidname = None,
+    ip6: Annotated[Optional[str], typer.Option(
+        "--ip6", help="The pod's IPv6 address on its user-defined network (which needs an "
+                      "IPv6 subnet).")] = None,
 ) -> None:
     """Create a pod: containers that share namespaces (network, IPC, hostname) and the
     ports published on its network. Prints its ID; the pod stays Created until
     `pod start` or its first container starts."""
+
+
+@handled_by("pods.clone")
+def clone(
+    pod: Annotated[str, typer.Argument(metavar="POD", help="The pod to clone (name or ID).")],
+    name_arg: Annotated[Optional[str], typer.Argument(
+        metavar="[NAME]", help="Name of the clone (as --name).")] = None,
+    name: Annotated[Optional[str], typer.Option(
+        "--name", "-n", help="Name of the clone (default: POD-clone, POD-clone1, ...).")] = None,
+    destroy: Annotated[bool, typer.Option(
+        "--destroy", help="Remove the original pod (forcibly, with its containers) once "
+                          "cloned.")] = False,
+    start: Annotated[bool, typer.Option(
+        "--start", help="Start the clone and its containers.")] = False,
+    cgroup_parent: CgroupParent = None, cpu_shares: CpuShares = None, cpus: Cpus = None,
+    cpuset_cpus: CpusetCpus = None, cpuset_mems: CpusetMems = None, device: Device = None,
+    gidmap: Gidmap = None, hostname: Hostname = None, infra_command: InfraCommand = None,
+    infra_name: Annotated[Optional[str], typer.Option(
+        "--infra-name", help="Name of the clone's infra container (default: the "
+                             "original's, with -clone).")] = None,
+    label: Label = None, label_file: LabelFile = None, memory: Memory = None,
+    memory_swap: MemorySwap = None, pid: Pid = None, security_opt: SecurityOpt = None,
+    shm_size: ShmSize = None, subgidname: Subgidname = None, subuidname: Subuidname = None,
+    sysctl: Sysctl = None, uidmap: Uidmap = None, userns: Userns = None, uts: Uts = None,
+    volume: Volume = None, volumes_from: VolumesFrom = None,
+) -> None:
+    """Create a copy of a pod: the same configuration (its network, ports, shared
+    namespaces, limits...) with the options given here over it, and a clone of each of
+    its containers (as `container clone`) in it. Prints the clone's ID."""
 
 
 @handled_by("pods.start")
@@ -261,9 +347,9 @@ def stats(
     MEM %, NET IO, BLOCK IO, PIDS."""
 
 
-for _decl, _name in ((create, "create"), (start, "start"), (stop, "stop"), (restart, "restart"),
+for _decl, _name in ((create, "create"), (clone, "clone"), (start, "start"), (stop, "stop"), (restart, "restart"),
                      (kill, "kill"), (pause, "pause"), (unpause, "unpause"), (rm, "rm"),
                      (prune, "prune"), (inspect, "inspect"), (top, "top"),
                      (logs, "logs"), (exists, "exists"), (stats, "stats")):
-    groups.register(_decl, (groups.pod, _name), h_is_option=_decl is create)
+    groups.register(_decl, (groups.pod, _name), h_is_option=_decl in (create, clone))
 groups.register(ps, (groups.pod, "ps"), (groups.pod, "ls"), (groups.pod, "list"))

@@ -27,7 +27,11 @@ def create(g: GlobalOptions, name_arg: str | None, name: str | None,
            dns_option: list[str] | None = None, label_file: list[str] | None = None,
            network_alias: list[str] | None = None, no_hosts: bool = False,
            uts: str | None = None, volume: list[str] | None = None,
-           volumes_from: list[str] | None = None, cgroup_parent: str | None = None) -> int:
+           volumes_from: list[str] | None = None, cgroup_parent: str | None = None,
+           shm_size: str | None = None, security_opt: list[str] | None = None,
+           share_parent: bool = True, uidmap: list[str] | None = None,
+           gidmap: list[str] | None = None, subuidname: str | None = None,
+           subgidname: str | None = None, ip6: str | None = None) -> int:
     import os
 
     from pdman.engine import pods
@@ -36,10 +40,7 @@ def create(g: GlobalOptions, name_arg: str | None, name: str | None,
     if name_arg and name and name_arg != name:
         raise UsageError("cannot specify both --name and a NAME argument",
                          hint="give the pod's name once")
-    if (userns or "") not in ("", "host"):
-        raise UsageError(f"--userns={userns}: not built yet",
-                         hint="pdman's user namespace is podman's rootless default "
-                              "(--userns=host): root in the pod is your user")
+    _check_userns(userns)
     if pod_id_file and os.path.exists(pod_id_file):
         raise UsageError(f"pod id file exists. Ensure another pod is not using it or "
                          f"delete {pod_id_file}")
@@ -56,8 +57,10 @@ def create(g: GlobalOptions, name_arg: str | None, name: str | None,
         ip=ip, mac_address=mac_address, dns_search=dns_search or [],
         dns_options=dns_option or [], label_files=label_file or [],
         network_aliases=network_alias or [], no_hosts=no_hosts, uts=uts,
-        volumes=volume or [], volumes_from=volumes_from or [],
-        create_command=["pdman", *sys.argv[1:]]))
+        volumes=volume or [], volumes_from=volumes_from or [], shm_size=shm_size,
+        security_opt=security_opt or [], share_parent=share_parent, uidmap=uidmap or [],
+        gidmap=gidmap or [], subuidname=subuidname or "", subgidname=subgidname or "",
+        ip6=ip6, create_command=["pdman", *sys.argv[1:]]))
     if pod_id_file:
         try:
             with open(pod_id_file, "x", encoding="utf-8") as f:
@@ -65,6 +68,38 @@ def create(g: GlobalOptions, name_arg: str | None, name: str | None,
         except OSError as exc:
             raise UsageError(f"writing the pod ID to {pod_id_file}: {exc.strerror}") from None
     print(pod.id)
+    return 0
+
+
+def _check_userns(userns: str | None) -> None:
+    from pdman.errors import UsageError
+
+    if (userns or "") not in ("", "host"):
+        raise UsageError(f"--userns={userns}: not built yet for pods",
+                         hint="pdman's pod user namespace is podman's rootless default "
+                              "(--userns=host: root in the pod is your user), or give "
+                              "--uidmap/--gidmap/--subuidname/--subgidname")
+
+
+def clone(g: GlobalOptions, pod: str, name_arg: str | None, name: str | None,
+          destroy: bool, start: bool, **given: "Any") -> int:
+    """`pod clone`: the flags it shares with `pod create` are PodCreateOptions'
+    fields of the same name (a few renamed)."""
+    from pdman.engine import pod_clone
+    from pdman.entities.pods import PodCloneOptions
+    from pdman.errors import UsageError
+
+    if name_arg and name and name_arg != name:
+        raise UsageError("cannot specify both --name and a NAME argument",
+                         hint="give the clone's name once")
+    _check_userns(given.pop("userns", None))
+    renamed = {"device": "devices", "label": "labels", "label_file": "label_files",
+               "volume": "volumes"}
+    overrides = {renamed.get(k, k): v for k, v in given.items() if v is not None}
+    new = pod_clone.clone(g.context(), PodCloneOptions(
+        pod, name=name or name_arg or "", destroy=destroy, start=start,
+        overrides=overrides))
+    print(new.id)
     return 0
 
 
