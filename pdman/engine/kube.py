@@ -7,7 +7,8 @@ written as Kubernetes YAML (issue #17).
 
 `play` reads as a checklist: read the file -> translate every object into a plan
 (kube/play.py; any error here and nothing exists yet) -> check the pods' names are
-free (or remove them, `--replace`) -> volumes -> for each pod: the pod and its infra,
+free (or remove them, `--replace`) -> images built from directories (`--build`) ->
+volumes -> for each pod: the pod and its infra,
 its containers (images pulled as `create` does) -> start. If a step fails, what this
 play made is removed again (pods, their containers, the volumes it created) before
 the error is reported. The translation to and from YAML lives in pdman/kube/; the
@@ -53,26 +54,77 @@ def play(ctx: EngineContext, options: KubePlayOptions) -> KubePlayReport:
                                     "already exists",
                                     hint="give --replace, or `pdman kube down FILE` first")
             pods.remove(ctx, pod.name, force=True)
+    _build_images(ctx, plan, options)                               # 4: --build
     made = _Made()
     try:
         report = KubePlayReport()
-        for vol in plan.volumes:                                    # 4: volumes
+        for vol in plan.volumes:                                    # 5: volumes
             _volume(ctx, vol, made)
             if vol.claim:
                 report.volumes.append(vol.name)
-        for pod in plan.pods:                                       # 5: pods, containers
+        for pod in plan.pods:                                       # 6: pods, containers
             try:
-                report.pods.append(_pod(ctx, pod, made))
+                report.pods.append(_pod(ctx, pod, made, options.no_hosts))
             except PdmanError as exc:
                 exc.message = f"{pod.where}: {exc.message}"
                 raise
-        if options.start:                                           # 6: start
+        if options.start:                                           # 7: start
             for played in report.pods:
                 pods.start(ctx, played.id)
         return report
     except BaseException:
         made.undo(ctx)
         raise
+
+
+def build_file(image: str, context_dir: str) -> str:
+    """podman's rule: an image named `[REGISTRY/]PATH/NAME[:TAG]` is built from the
+    directory NAME (in --context-dir, else the current one) when it holds a
+    Containerfile (or a Dockerfile); "" when it has neither."""
+    last = image.rsplit("/", 1)[-1]
+    name = last.split("@", 1)[0].split(":", 1)[0]
+    if not name or name in (".", ".."):
+        return ""
+    for file in ("Containerfile", "Dockerfile"):
+        path = os.path.join(context_dir or os.getcwd(), name, file)
+        if os.path.isfile(path):
+            return path
+    return ""
+
+
+def _build_images(ctx: EngineContext, plan: "Plan", options: KubePlayOptions) -> None:
+    """`--build` (podman 4.3's): each container image with a build directory is built
+    there and tagged with the image's name, unless `--build=false` or (without
+    --build) an image of that name exists already. The containers then use it as it
+    is (no pull). Built images stay if the play fails later, as podman's do."""
+    from pdman.engine import build as builder
+    from pdman.engine.images import resolve_image
+    from pdman.entities.build import BuildOptions
+    from pdman.errors import ImageNotFound
+
+    if options.context_dir and options.build is not True:
+        raise UsageError("--build must be specified when using --context-dir option",
+                         hint="add --build")
+    if options.build is False:
+        return
+    built: set[str] = set()
+    for pod in plan.pods:
+        for opts in pod.containers:
+            path = build_file(opts.image, options.context_dir)
+            if not path:
+                continue
+            if opts.image not in built:
+                if options.build is None:
+                    try:
+                        resolve_image(ctx, opts.image)
+                        continue                 # there already: used as it is
+                    except ImageNotFound:
+                        pass
+                builder.build(ctx, BuildOptions(os.path.dirname(path), containerfile=path,
+                                                tags=[opts.image], quiet=options.quiet,
+                                                tls_verify=options.tls_verify))
+                built.add(opts.image)
+            opts.pull = "never"
 
 
 class _Made:
@@ -120,7 +172,7 @@ def _volume(ctx: EngineContext, vol: "VolumePlan", made: _Made) -> None:
         os.replace(tmp, path)
 
 
-def _pod(ctx: EngineContext, plan: "PodPlan", made: _Made) -> PlayedPod:
+def _pod(ctx: EngineContext, plan: "PodPlan", made: _Made, no_hosts: bool) -> PlayedPod:
     import sys
 
     from pdman.engine import containers, pods
@@ -131,7 +183,8 @@ def _pod(ctx: EngineContext, plan: "PodPlan", made: _Made) -> PlayedPod:
     pod = pods.create(ctx, PodCreateOptions(
         name=plan.name, publish=plan.publish, network=plan.network,
         labels=[f"{k}={v}" for k, v in plan.labels.items()],
-        hostname=plan.hostname or plan.name, create_command=["pdman", *sys.argv[1:]]))
+        hostname=plan.hostname or plan.name, no_hosts=no_hosts,
+        create_command=["pdman", *sys.argv[1:]]))
     made.pods.append(pod.id)
     played = PlayedPod(pod.id, pod.name)
     for opts in plan.containers:
@@ -253,4 +306,4 @@ def _k8s_labels(labels: "dict[str, str]") -> "dict[str, str]":
     return {k: v for k, v in labels.items() if key_ok.match(k) and ok.match(v) and k != "app"}
 
 
-__all__ = ["down", "generate", "play"]
+__all__ = ["build_file", "down", "generate", "play"]

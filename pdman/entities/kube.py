@@ -21,6 +21,9 @@ class KubePlayOptions(Record):
     quiet: bool = False
     replace_existing: bool = False  # --replace: remove the file's pods first
     start: bool = True
+    build: bool | None = None       # --build: True always, False never, None: when missing
+    context_dir: str = ""           # --context-dir: where the build directories are
+    no_hosts: bool = False          # --no-hosts: the pods make no /etc/hosts
 
 
 class PlayedPod(Record):

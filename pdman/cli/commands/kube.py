@@ -40,11 +40,24 @@ def play(
     start: Annotated[bool, typer.Option(
         "--start/--no-start", help="Start the pods (default true; --start=false only "
                                    "creates them).")] = True,
+    build: Annotated[Optional[bool], typer.Option(
+        "--build/--no-build", help="Build every image of the YAML that has a build "
+                                   "directory (the image name's last path component, "
+                                   "holding a Containerfile or Dockerfile), even if it "
+                                   "exists; without --build only missing ones are built; "
+                                   "--build=false builds none.")] = None,
+    context_dir: Annotated[Optional[str], typer.Option(
+        "--context-dir", help="Where the build directories are (default: the current "
+                              "directory); needs --build.")] = None,
+    no_hosts: Annotated[bool, typer.Option(
+        "--no-hosts", help="Do not make /etc/hosts for the pods' containers: the "
+                           "image's own stays.")] = False,
 ) -> None:
     """Create and start the pods that Kubernetes YAML describes: Pod, Deployment (one
     pod per replica, NAME-pod-N), ConfigMap (env and volumes), PersistentVolumeClaim (a
-    named volume); hostPath and emptyDir volumes, hostPort publishes the port. Prints
-    the volumes, pods and containers made."""
+    named volume); hostPath and emptyDir volumes, hostPort publishes the port; images
+    with a build directory are built first (--build). Prints the volumes, pods and
+    containers made."""
 
 
 @handled_by("kube.down")

@@ -8,7 +8,9 @@ from pdman.cli.globalopts import GlobalOptions
 
 def play(g: GlobalOptions, file: str, configmap: list[str] | None, network: str | None,
          annotation: list[str] | None, log_driver: str | None, log_opt: list[str] | None,
-         tls_verify: str | None, quiet: bool, replace: bool, down: bool, start: bool) -> int:
+         tls_verify: str | None, quiet: bool, replace: bool, down: bool, start: bool,
+         build: bool | None = None, context_dir: str | None = None,
+         no_hosts: bool = False) -> int:
     from pdman.cli.handlers.images import _tls
     from pdman.engine import kube
     from pdman.entities.kube import KubePlayOptions
@@ -19,7 +21,8 @@ def play(g: GlobalOptions, file: str, configmap: list[str] | None, network: str 
     report = kube.play(g.context(), KubePlayOptions(
         file, configmaps=configmap or [], network=network or "", annotations=annotation or [],
         log_driver=log_driver, log_opts=log_opt or [], tls_verify=_tls(tls_verify),
-        quiet=quiet, replace_existing=replace, start=start))
+        quiet=quiet, replace_existing=replace, start=start, build=build,
+        context_dir=context_dir or "", no_hosts=no_hosts))
     lines: list[str] = []
     if report.volumes:
         lines += ["Volumes:", *report.volumes]
