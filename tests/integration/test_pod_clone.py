@@ -117,3 +117,38 @@ def test_clone_refusals(env: dict[str, str]) -> None:
     # nothing half-made
     assert sorted(pd(env, "pod", "ps", "--format", "{{.Name}}").stdout.split()) == ["a", "b"]
     pd(env, "pod", "rm", "-f", "a", "b")
+
+
+def test_clone_of_a_pod_made_before_its_options_were_recorded(env: dict[str, str],
+                                                              busybox: str) -> None:
+    """A pod made by an earlier pdman has no `create_options` in its catalog row: the
+    clone is made from what its config and its infra container hold."""
+    import sqlite3
+    from pathlib import Path
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    pd(env, "pod", "create", "--name", "old", "--hostname", "oldhost", "--label", "a=b",
+       "-p", f"127.0.0.1:{port}:80", "--add-host", "db.local:10.1.2.3", "--share", "net,uts")
+    pd(env, "create", "--pod", "old", "--name", "w", busybox, "sleep", "1000")
+    db = sqlite3.connect(Path(env["PDMAN_ROOT"]) / "catalog.db")
+    with db:
+        db.execute("UPDATE pods SET config = json_remove(config, '$.create_options') "
+                   "WHERE name = 'old'")
+    row = db.execute("SELECT json_extract(config, '$.create_options'), "
+                     "json_extract(config, '$.hostname') FROM pods WHERE name = 'old'").fetchone()
+    assert row == (None, "oldhost")
+    db.close()
+    pd(env, "pod", "clone", "--destroy", "old", "new")
+    doc = pod_inspect(env, "new")
+    assert doc["Hostname"] == "oldhost"
+    assert doc["Labels"]["a"] == "b"
+    assert doc["SharedNamespaces"] == ["net", "uts"]
+    assert doc["InfraConfig"]["PortBindings"] == {
+        "80/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(port)}]}
+    assert doc["InfraConfig"]["HostAdd"] == ["db.local:10.1.2.3"]
+    assert "w-clone" in names_in(env, "new")
+    pd(env, "pod", "start", "new")
+    assert pd(env, "exec", "w-clone", "hostname").stdout.strip() == "oldhost"
+    pd(env, "pod", "rm", "-f", "new")
