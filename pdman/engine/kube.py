@@ -39,6 +39,10 @@ def play(ctx: EngineContext, options: KubePlayOptions) -> KubePlayReport:
     from pdman.kube import documents
     from pdman.kube import play as kplay
 
+    if options.userns:
+        from pdman.runtime import userns_mode
+
+        userns_mode.parse(options.userns)       # a bad mode fails before anything
     source, docs = documents.read(options.file)                     # 1: read
     configmaps = [documents.read(path) for path in options.configmaps]
     plan = kplay.build(source, docs, kplay.PlayOptions(              # 2: translate, check
@@ -64,7 +68,7 @@ def play(ctx: EngineContext, options: KubePlayOptions) -> KubePlayReport:
                 report.volumes.append(vol.name)
         for pod in plan.pods:                                       # 6: pods, containers
             try:
-                report.pods.append(_pod(ctx, pod, made, options.no_hosts))
+                report.pods.append(_pod(ctx, pod, made, options))
             except PdmanError as exc:
                 exc.message = f"{pod.where}: {exc.message}"
                 raise
@@ -172,7 +176,8 @@ def _volume(ctx: EngineContext, vol: "VolumePlan", made: _Made) -> None:
         os.replace(tmp, path)
 
 
-def _pod(ctx: EngineContext, plan: "PodPlan", made: _Made, no_hosts: bool) -> PlayedPod:
+def _pod(ctx: EngineContext, plan: "PodPlan", made: _Made,
+         options: KubePlayOptions) -> PlayedPod:
     import sys
 
     from pdman.engine import containers, pods
@@ -183,7 +188,8 @@ def _pod(ctx: EngineContext, plan: "PodPlan", made: _Made, no_hosts: bool) -> Pl
     pod = pods.create(ctx, PodCreateOptions(
         name=plan.name, publish=plan.publish, network=plan.network,
         labels=[f"{k}={v}" for k, v in plan.labels.items()],
-        hostname=plan.hostname or plan.name, no_hosts=no_hosts,
+        hostname=plan.hostname or plan.name, no_hosts=options.no_hosts,
+        userns=options.userns,
         create_command=["pdman", *sys.argv[1:]]))
     made.pods.append(pod.id)
     played = PlayedPod(pod.id, pod.name)

@@ -70,10 +70,11 @@ def _create_options(ctx: EngineContext, src: PodRecord,
             fields[key] = [*(fields.get(key) or []), *value]
         else:
             fields[key] = value
-    if options.overrides.get("uidmap") or options.overrides.get("gidmap") \
-            or options.overrides.get("subuidname") or options.overrides.get("subgidname"):
-        # new maps replace the original's (two sets of maps would overlap)
-        for key in ("uidmap", "gidmap", "subuidname", "subgidname"):
+    userns_keys = ("userns", "uidmap", "gidmap", "subuidname", "subgidname")
+    if any(options.overrides.get(key) for key in userns_keys):
+        # a user namespace given replaces the original's (maps would overlap, a mode
+        # and maps conflict)
+        for key in userns_keys:
             given = options.overrides.get(key)
             fields[key] = given if given else ([] if key.endswith("map") else "")
     name = options.name or _free_pod_name(ctx, src.name)

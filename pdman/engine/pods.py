@@ -97,7 +97,8 @@ def create(ctx: EngineContext, options: PodCreateOptions) -> PodRecord:
                               or options.no_hosts or options.sysctl or options.uts
                               or options.volumes or options.volumes_from
                               or options.devices or options.pid or options.shm_size
-                              or options.security_opt or options.ip6 or _has_maps(options)):
+                              or options.security_opt or options.ip6 or _has_maps(options)
+                              or options.userns not in ("", "host")):
         raise UsageError("you must have an infra container to publish port bindings to "
                          "the host, set the network, DNS, hosts entries, the hostname, "
                          "namespaces, ID maps, sysctls, devices, /dev/shm, security "
@@ -201,7 +202,8 @@ def _create_infra(ctx: EngineContext, pod: PodRecord,
         hostname=None if options.uts == "host" else options.hostname or pod.name,
         shm_size=options.shm_size, security_opt=options.security_opt, ip6=options.ip6,
         uidmap=options.uidmap, gidmap=options.gidmap, subuidname=options.subuidname,
-        subgidname=options.subgidname, pod=pod.id, pod_infra=True))
+        subgidname=options.subgidname, userns=options.userns, pod=pod.id,
+        pod_infra=True))
 
 
 def _has_maps(options: PodCreateOptions) -> bool:
@@ -213,13 +215,20 @@ def _idmaps(options: PodCreateOptions) -> "dict[str, Any]":
     now as run's are: every member is created with the same maps, so that its root
     filesystem's owners are those of that namespace."""
     if not _has_maps(options):
-        return {}
+        if options.userns in ("", "host"):
+            return {}
+        from pdman.runtime import userns_mode
+
+        userns_mode.parse(options.userns)       # a bad mode fails here, by name
+        return {"userns": options.userns}
     from pdman.runtime import idmap, userns_mode
 
-    # (`pod create --userns` takes only the default: cli/handlers/pods.py)
+    if options.userns not in ("", "host"):
+        raise UsageError("--userns and --uidmap/--gidmap/--subuidname/--subgidname are "
+                         "mutually exclusive", hint="give either --userns or the ID maps")
     userns_mode.custom(options.uidmap, options.gidmap, options.subuidname,
                        options.subgidname, idmap.mapping_for_current_user())
-    return {"uidmap": list(options.uidmap), "gidmap": list(options.gidmap),
+    return {"userns": "", "uidmap": list(options.uidmap), "gidmap": list(options.gidmap),
             "subuidname": options.subuidname, "subgidname": options.subgidname}
 
 
@@ -322,11 +331,15 @@ def member_fields(ctx: EngineContext, options: "CreateOptions") -> "dict[str, An
                          hint="set the maps on the pod (`pdman pod create --uidmap ...`), "
                               "or drop --pod")
     if maps:
-        if options.userns:
-            raise UsageError(f"--userns={options.userns} with --pod: the pod has ID maps of "
-                             "its own, which its containers share", hint="drop --userns")
-        options.uidmap, options.gidmap = list(maps["uidmap"]), list(maps["gidmap"])
-        options.subuidname, options.subgidname = maps["subuidname"], maps["subgidname"]
+        if options.userns and options.userns != maps.get("userns"):
+            raise UsageError(f"--userns={options.userns} with --pod: the pod has a user "
+                             "namespace of its own, which its containers share",
+                             hint="drop --userns")
+        if maps.get("userns"):
+            options.userns = maps["userns"]
+        else:
+            options.uidmap, options.gidmap = list(maps["uidmap"]), list(maps["gidmap"])
+            options.subuidname, options.subgidname = maps["subuidname"], maps["subgidname"]
         options.pod_userns = bool(share)   # it joins the infra's user namespace
     if "ipc" in share and pod.config.get("shm_size"):
         # podman: a member sharing the pod's IPC namespace has the infra's /dev/shm, of
@@ -777,7 +790,8 @@ def inspect(ctx: EngineContext, name: str) -> "dict[str, Any]":
             "HostAdd": list(c.get("add_hosts") or []) or None,
             "Networks": [n["name"] for n in net.get("networks", [])] or None,
             "NetworkOptions": None, "pid_ns": c.get("pid") or "private",
-            "userns": "private" if c.get("idmaps") else "host",
+            "userns": (c.get("idmaps") or {}).get("userns") or (
+                "private" if c.get("idmaps") else "host"),
             "uts_ns": c.get("uts") or "private",
         }
         if c.get("network_aliases"):

@@ -24,6 +24,7 @@ class KubePlayOptions(Record):
     build: bool | None = None       # --build: True always, False never, None: when missing
     context_dir: str = ""           # --context-dir: where the build directories are
     no_hosts: bool = False          # --no-hosts: the pods make no /etc/hosts
+    userns: str = ""                # --userns: the pods' user namespace (pod create's)
 
 
 class PlayedPod(Record):

@@ -49,7 +49,9 @@ class PodCreateOptions(Record):
                                        #   its IPC namespace get the same size
     security_opt: list[str]            # the infra container's only (podman 4.3's)
     ip6: str | None = None             # on the pod's user-defined network
-    # * the pod's user namespace (the infra's, which members join): ID maps
+    # * the pod's user namespace (the infra's, which members join): a mode
+    # (keep-id[:...]; "" or host the default) or ID maps
+    userns: str = ""
     uidmap: list[str]
     gidmap: list[str]
     subuidname: str = ""

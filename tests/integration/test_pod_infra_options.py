@@ -125,3 +125,35 @@ def test_pod_ip6_needs_a_user_defined_network(env: dict[str, str]) -> None:
     done = pd(env, "pod", "create", "--ip6", "nonsense", check=False)
     assert done.returncode == 125 and "not an IPv6 address" in done.stderr
     assert pd(env, "pod", "ps", "-q").stdout == ""
+
+
+def test_pod_userns_keep_id_is_its_members(env: dict[str, str], busybox: str,
+                                           tmp_path: "os.PathLike[str]") -> None:
+    pd(env, "pod", "create", "--name", "kid", "--userns", "keep-id")
+    assert pod_inspect(env, "kid")["InfraConfig"]["userns"] == "keep-id"
+    pd(env, "run", "-d", "--pod", "kid", "--name", "k1", busybox, "sleep", "1000")
+    # keep-id: the member runs as the user, who is itself in the pod's namespace
+    assert pd(env, "exec", "k1", "id", "-u").stdout.strip() == str(os.getuid())
+    uid_map = pd(env, "exec", "k1", "cat", "/proc/self/uid_map").stdout
+    assert f"{os.getuid()} {os.getuid()} 1".split() == next(
+        line.split() for line in uid_map.splitlines() if line.split()[0] == str(os.getuid()))
+    member_pid = pd(env, "inspect", "--format", "{{.State.Pid}}", "k1").stdout.strip()
+    assert os.readlink(f"/proc/{member_pid}/ns/user") == \
+        os.readlink(f"/proc/{infra_pid(env, 'kid')}/ns/user")
+    done = pd(env, "create", "--pod", "kid", "--userns", "host", busybox, check=False)
+    assert done.returncode == 125 and "user namespace of its own" in done.stderr
+    done = pd(env, "pod", "create", "--userns", "bogus", check=False)
+    assert done.returncode == 125 and "bogus" in done.stderr
+    # kube play --userns: the pods it makes get it
+    yaml = os.path.join(str(tmp_path), "pod.yaml")
+    with open(yaml, "w", encoding="utf-8") as f:
+        f.write(f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: kp\nspec:\n  containers:\n"
+                f"  - name: c\n    image: {busybox}\n    command: [sleep, '1000']\n")
+    pd(env, "kube", "play", "--userns", "keep-id", yaml)
+    assert pd(env, "exec", "kp-c", "id", "-u").stdout.strip() == str(os.getuid())
+    pd(env, "kube", "down", yaml)
+    pd(env, "kube", "play", yaml)
+    assert pd(env, "exec", "kp-c", "id", "-u").stdout.strip() == "0"
+    pd(env, "kube", "down", yaml)
+    pd(env, "pod", "rm", "-f", "kid")
+    assert pd(env, "ps", "-aq").stdout == ""

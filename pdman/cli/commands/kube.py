@@ -52,6 +52,9 @@ def play(
     no_hosts: Annotated[bool, typer.Option(
         "--no-hosts", help="Do not make /etc/hosts for the pods' containers: the "
                            "image's own stays.")] = False,
+    userns: Annotated[Optional[str], typer.Option(
+        "--userns", help="User namespace of the pods, as `pod create --userns`: host (or "
+                         "empty; the default) or keep-id[:uid=U,gid=G].")] = None,
 ) -> None:
     """Create and start the pods that Kubernetes YAML describes: Pod, Deployment (one
     pod per replica, NAME-pod-N), ConfigMap (env and volumes), PersistentVolumeClaim (a

@@ -35,8 +35,10 @@ Label = Annotated[Optional[list[str]], typer.Option(
 Hostname = Annotated[Optional[str], typer.Option(
     "--hostname", "-h", help="Hostname of the pod's containers (default: the pod's name).")]
 Userns = Annotated[Optional[str], typer.Option(
-    "--userns", help="User namespace of the pod: `host` (or empty; the default: root in "
-                     "the pod is your user). Every container of a pod shares it.")]
+    "--userns", help="User namespace of the pod, which every container of the pod joins: "
+                     "`host` (or empty; the default: root in the pod is your user) or "
+                     "keep-id[:uid=U,gid=G] (your user is itself in the pod, its "
+                     "containers run as it), as run --userns.")]
 Memory = Annotated[Optional[str], typer.Option(
     "--memory", "-m", help="Memory limit of the pod's containers together, e.g. 512m "
                            "(the pod's cgroup; needs cgroup v2 delegated by systemd).")]

@@ -10,7 +10,7 @@ def play(g: GlobalOptions, file: str, configmap: list[str] | None, network: str 
          annotation: list[str] | None, log_driver: str | None, log_opt: list[str] | None,
          tls_verify: str | None, quiet: bool, replace: bool, down: bool, start: bool,
          build: bool | None = None, context_dir: str | None = None,
-         no_hosts: bool = False) -> int:
+         no_hosts: bool = False, userns: str | None = None) -> int:
     from pdman.cli.handlers.images import _tls
     from pdman.engine import kube
     from pdman.entities.kube import KubePlayOptions
@@ -22,7 +22,7 @@ def play(g: GlobalOptions, file: str, configmap: list[str] | None, network: str 
         file, configmaps=configmap or [], network=network or "", annotations=annotation or [],
         log_driver=log_driver, log_opts=log_opt or [], tls_verify=_tls(tls_verify),
         quiet=quiet, replace_existing=replace, start=start, build=build,
-        context_dir=context_dir or "", no_hosts=no_hosts))
+        context_dir=context_dir or "", no_hosts=no_hosts, userns=userns or ""))
     lines: list[str] = []
     if report.volumes:
         lines += ["Volumes:", *report.volumes]

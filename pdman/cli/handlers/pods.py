@@ -60,7 +60,7 @@ def create(g: GlobalOptions, name_arg: str | None, name: str | None,
         volumes=volume or [], volumes_from=volumes_from or [], shm_size=shm_size,
         security_opt=security_opt or [], share_parent=share_parent, uidmap=uidmap or [],
         gidmap=gidmap or [], subuidname=subuidname or "", subgidname=subgidname or "",
-        ip6=ip6, create_command=["pdman", *sys.argv[1:]]))
+        ip6=ip6, userns=userns or "", create_command=["pdman", *sys.argv[1:]]))
     if pod_id_file:
         try:
             with open(pod_id_file, "x", encoding="utf-8") as f:
@@ -72,13 +72,11 @@ def create(g: GlobalOptions, name_arg: str | None, name: str | None,
 
 
 def _check_userns(userns: str | None) -> None:
-    from pdman.errors import UsageError
+    """A bad --userns fails before anything is made (runtime/userns_mode.py's words)."""
+    if userns:
+        from pdman.runtime import userns_mode
 
-    if (userns or "") not in ("", "host"):
-        raise UsageError(f"--userns={userns}: not built yet for pods",
-                         hint="pdman's pod user namespace is podman's rootless default "
-                              "(--userns=host: root in the pod is your user), or give "
-                              "--uidmap/--gidmap/--subuidname/--subgidname")
+        userns_mode.parse(userns)
 
 
 def clone(g: GlobalOptions, pod: str, name_arg: str | None, name: str | None,
@@ -92,7 +90,7 @@ def clone(g: GlobalOptions, pod: str, name_arg: str | None, name: str | None,
     if name_arg and name and name_arg != name:
         raise UsageError("cannot specify both --name and a NAME argument",
                          hint="give the clone's name once")
-    _check_userns(given.pop("userns", None))
+    _check_userns(given.get("userns"))
     renamed = {"device": "devices", "label": "labels", "label_file": "label_files",
                "volume": "volumes"}
     overrides = {renamed.get(k, k): v for k, v in given.items() if v is not None}
