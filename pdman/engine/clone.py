@@ -129,7 +129,15 @@ def _into_pod(ctx: EngineContext, config: "dict[str, Any]", pod: str) -> None:
     from pdman.engine import pods
     from pdman.entities.create import CreateOptions
 
-    asked = CreateOptions(image="", pod=pods.find(ctx, pod).id, pid=None)
+    target = pods.find(ctx, pod)
+    if (config.get("userns") or None) != pods.userns_of(target) and target.config.get("share"):
+        # its root filesystem's owners are those of its own user namespace, and a
+        # member runs in the pod's
+        raise UsageError(f"pod {target.name} has another user namespace than the container's "
+                         "(--userns, --uidmap...): a container of a pod runs in the pod's",
+                         hint="create the container in the pod instead (`pdman create "
+                              f"--pod {target.name} ...`)")
+    asked = CreateOptions(image="", pod=target.id, pid=None)
     fields = pods.member_fields(ctx, asked)
     config["net"] = network.resolve(asked, {}, ctx)
     config["network"] = config["net"]["mode"]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pdman.engine.context import EngineContext
 from pdman.entities.pods import PodCloneOptions, PodCreateOptions
-from pdman.errors import ConflictError
+from pdman.errors import ConflictError, UsageError
 from pdman.storage import pod_records
 from pdman.storage.pod_records import PodRecord
 
@@ -72,6 +72,14 @@ def _create_options(ctx: EngineContext, src: PodRecord,
             fields[key] = value
     userns_keys = ("userns", "uidmap", "gidmap", "subuidname", "subgidname")
     if any(options.overrides.get(key) for key in userns_keys):
+        from pdman.storage import container_records as records
+
+        if any(not r.config.get("infra") for r in records.in_pod(ctx.catalog, src.id)):
+            # each member's root filesystem is owned for the original's namespace
+            raise UsageError(f"pod {src.name} has containers: their clones keep its user "
+                             "namespace, so the clone cannot be given another one",
+                             hint="clone it without --userns/--uidmap/--gidmap/"
+                                  "--subuidname/--subgidname")
         # a user namespace given replaces the original's (maps would overlap, a mode
         # and maps conflict)
         for key in userns_keys:

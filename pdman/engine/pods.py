@@ -360,6 +360,20 @@ def member_fields(ctx: EngineContext, options: "CreateOptions") -> "dict[str, An
     return fields
 
 
+def userns_of(pod: PodRecord) -> "dict[str, Any] | None":
+    """The stored user namespace (runtime/userns_mode.py's form) of the pod's
+    containers: None for the default."""
+    maps = pod.config.get("idmaps") or {}
+    if not maps:
+        return None
+    from pdman.runtime import idmap, userns_mode
+
+    if maps.get("userns"):
+        return userns_mode.parse(maps["userns"])
+    return userns_mode.custom(maps["uidmap"], maps["gidmap"], maps["subuidname"],
+                              maps["subgidname"], idmap.mapping_for_current_user())
+
+
 def _inherit(pod: PodRecord, options: "CreateOptions") -> None:
     """What every container of the pod gets from `pod create`: its devices, its PID
     mode (unless the container gives its own), no /etc/hosts of pdman's with
@@ -837,4 +851,4 @@ def containers_of(ctx: EngineContext, name: str) -> list[records.ContainerRecord
 __all__ = ["DEFAULT_SHARE", "PodCreateOptions", "PodSummary", "containers_of", "create",
            "ensure_infra", "ensure_pause_image", "exists", "find", "inspect", "kill",
            "list_pods", "member_fields", "parse_share", "pause", "prune", "remove",
-           "restart", "start", "status", "stop", "summarize"]
+           "restart", "start", "status", "stop", "summarize", "userns_of"]

@@ -115,7 +115,19 @@ def test_pod_id_maps_are_its_members_user_namespace(env: dict[str, str],
     assert done.returncode == 125 and "share its user namespace" in done.stderr
     done = pd(env, "pod", "create", "--uidmap", "0:1:10", "--userns", "keep-id", check=False)
     assert done.returncode == 125
-    pd(env, "pod", "rm", "-f", "mapped")
+    # a clone of the pod: its member's clone runs in the clone's namespace, same maps
+    pd(env, "pod", "clone", "--start", "mapped", "mapped2")
+    assert pd(env, "exec", "m1-clone", "cat", "/proc/self/uid_map").stdout.split() == uid_map
+    assert pd(env, "exec", "m1-clone", "stat", "-c", "%u:%g", "/bin").stdout.strip() == "0:0"
+    # the members' root filesystems are owned for the pod's maps: no other ones for a
+    # clone of a pod with containers, and no container of another namespace into it
+    done = pd(env, "pod", "clone", "--uidmap", "0:1:500", "mapped", check=False)
+    assert done.returncode == 125 and "user namespace" in done.stderr
+    pd(env, "create", "--name", "plain", busybox, "true")
+    done = pd(env, "container", "clone", "--pod", "mapped", "plain", check=False)
+    assert done.returncode == 125 and "another user namespace" in done.stderr
+    pd(env, "rm", "plain")
+    pd(env, "pod", "rm", "-f", "mapped", "mapped2")
     assert pd(env, "ps", "-aq").stdout == ""
 
 
