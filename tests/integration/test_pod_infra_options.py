@@ -134,9 +134,15 @@ def test_pod_id_maps_are_its_members_user_namespace(env: dict[str, str],
 def test_pod_ip6_needs_a_user_defined_network(env: dict[str, str]) -> None:
     done = pd(env, "pod", "create", "--ip6", "fd00::5", check=False)
     assert done.returncode == 125 and "user-defined network" in done.stderr
-    done = pd(env, "pod", "create", "--ip6", "nonsense", check=False)
+    # as run --ip6: an IPv6 address in a subnet of the network
+    pd(env, "network", "create", "net4only")
+    done = pd(env, "pod", "create", "--network", "net4only", "--ip6", "nonsense", check=False)
     assert done.returncode == 125 and "not an IPv6 address" in done.stderr
+    done = pd(env, "pod", "create", "--network", "net4only", "--ip6", "fd00::5", check=False)
+    assert done.returncode == 125 and "not in a subnet" in done.stderr
     assert pd(env, "pod", "ps", "-q").stdout == ""
+    assert pd(env, "ps", "-aq").stdout == ""
+    pd(env, "network", "rm", "net4only")
 
 
 def test_pod_userns_keep_id_is_its_members(env: dict[str, str], busybox: str,
