@@ -210,3 +210,40 @@ def _systemd_accepts(files: "list[str]", env: dict[str, str]) -> None:
     # (a warning, e.g. an unknown key, names the file but leaves the exit status 0)
     assert not [line for line in done.stderr.splitlines()
                 if any(Path(f).name in line for f in files)], done.stderr
+
+
+def test_pod_start_under_a_unit_notifies_once(registry_env: dict[str, str], busybox: str) -> None:
+    """`pod start` run by a Type=notify unit (the --new pod unit's ExecStart): one
+    MAINPID (the infra container's monitor) and READY=1 after all its containers run,
+    not one per container. The unit's socket is a datagram socket of the test's."""
+    import socket
+    import tempfile
+
+    env = registry_env
+    run_pdman("pod", "create", "--name", "gsn", "--network", "none", env=env)
+    for member in ("gsn-a", "gsn-b"):
+        run_pdman("create", "--pod", "gsn", "--name", member, busybox, "sleep", "600", env=env)
+    sock_dir = tempfile.mkdtemp(prefix="gsn-")        # short: a socket path has 108 bytes
+    path = f"{sock_dir}/notify"
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as unit:
+            unit.bind(path)
+            run_pdman("pod", "start", "gsn", env=dict(env, NOTIFY_SOCKET=path))
+            unit.setblocking(False)
+            messages = []
+            while True:
+                try:
+                    messages.append(unit.recv(4096).decode())
+                except BlockingIOError:
+                    break
+    finally:
+        shutil.rmtree(sock_dir, ignore_errors=True)
+    infra = run_pdman("pod", "inspect", "gsn", "--format", "{{.InfraContainerID}}",
+                      env=env).stdout.strip()
+    monitor = run_pdman("inspect", "--format", "{{.State.ConmonPid}}", infra,
+                        env=env).stdout.strip()
+    assert messages == [f"MAINPID={monitor}\nREADY=1\n"]
+    states = run_pdman("ps", "--filter", "pod=gsn", "--format", "{{.Names}} {{.State}}",
+                       env=env).stdout.split("\n")
+    assert sum(1 for s in states if s.endswith(" running")) == 3, states
+    run_pdman("pod", "rm", "-f", "-t", "0", "gsn", env=env)
