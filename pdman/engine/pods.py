@@ -505,14 +505,34 @@ def start(ctx: EngineContext, name: str, init_containers: bool = True) -> str:
                 raise
             _finish_init(ctx, rec)
         recs = [r for r in _containers(ctx, pod) if not r.config.get("init_ctr")]
-    for rec in reversed(_members_first(recs)):
-        if rec.status not in ("running", "paused"):
-            try:
-                lifecycle.start_detached(ctx, records.find(ctx.catalog, rec.id))
-            except PdmanError as exc:
-                exc.message = f"starting container {rec.id}: {exc.message}"
-                raise
+    # Run by a systemd unit (`generate systemd --new POD`'s pod unit, Type=notify): one
+    # MAINPID=<infra's monitor> and READY=1 once every container runs, not one per
+    # container (each would move the unit's main process to another monitor)
+    unit_socket = os.environ.pop("NOTIFY_SOCKET", None)
+    try:
+        for rec in reversed(_members_first(recs)):
+            if rec.status not in ("running", "paused"):
+                try:
+                    lifecycle.start_detached(ctx, records.find(ctx.catalog, rec.id))
+                except PdmanError as exc:
+                    exc.message = f"starting container {rec.id}: {exc.message}"
+                    raise
+    finally:
+        if unit_socket is not None:
+            os.environ["NOTIFY_SOCKET"] = unit_socket
+    if unit_socket:
+        _notify_started(ctx, recs)
     return pod.id
+
+
+def _notify_started(ctx: EngineContext, recs: "list[records.ContainerRecord]") -> None:
+    """Tell the pod's unit it is up; its main process is the infra container's monitor
+    (the first member's in a pod without one), which lives as long as the pod runs."""
+    from pdman.systemd import notify
+
+    main = next((r for r in recs if r.config.get("infra")), recs[0] if recs else None)
+    pid = records.find(ctx.catalog, main.id).monitor_pid if main is not None else 0
+    notify.send((f"MAINPID={pid}\n" if pid else "") + "READY=1\n")
 
 
 def stop(ctx: EngineContext, name: str, timeout: int | None = None) -> str:

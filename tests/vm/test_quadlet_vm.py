@@ -196,3 +196,48 @@ def test_generate_systemd_new_unit_runs_the_container(
     assert "/container-gen.service" in cgroup, cgroup
     systemctl("stop", "container-gen.service")
     assert "gen" not in pd("ps", "-a", "--format", "{{.Names}}").stdout.split()
+
+
+def test_generate_systemd_new_pod_units(pd: Pd, pd_env: dict[str, str], busybox: str,
+                                        units: list[Path]) -> None:
+    """`generate systemd --new --files POD` in the real user manager: starting the pod's
+    unit starts its members' units (Wants=), the pod unit's main process is the infra
+    container's monitor, and stopping it stops the members' units (BindsTo=) and
+    removes the pod and its containers."""
+    pd("pod", "create", "--name", "gvp", "--network", "none")
+    for member in ("gvp-a", "gvp-b"):
+        pd("create", "--pod", "gvp", "--name", member, busybox, "sleep", "600")
+    env_args = [a for k in ("PDMAN_ROOT", "PDMAN_RUNROOT", "CONTAINERS_REGISTRIES_CONF")
+                for a in ("-e", f"{k}={pd_env[k]}")]
+    docs = json.loads(pd("generate", "systemd", "--new", "--name", "--format", "json",
+                         *env_args, "gvp").stdout)
+    assert sorted(docs) == ["container-gvp-a", "container-gvp-b", "pod-gvp"]
+    USER_UNITS.mkdir(parents=True, exist_ok=True)
+    for unit in ("container-gvp-a", "container-gvp-b", "pod-gvp"):   # the pod's stops last
+        path = USER_UNITS / f"{unit}.service"
+        units.append(path)
+        path.write_text(docs[unit])
+    pd("pod", "rm", "-f", "gvp")                    # the unit makes the pod afresh
+    systemctl("daemon-reload")
+    took = timed_start("pod-gvp.service")
+    print(f"generate systemd --new pod-gvp.service start-to-READY: {took:.2f} s")
+    deadline = time.monotonic() + 300
+    while True:                                     # Wants= queued the members' starts
+        states = [systemctl("is-active", f"container-{m}.service", check=False).stdout.strip()
+                  for m in ("gvp-a", "gvp-b")]
+        if states == ["active", "active"] or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert states == ["active", "active"], states
+    infra = pd("pod", "inspect", "gvp", "--format", "{{.InfraContainerID}}").stdout.strip()
+    monitor = pd("inspect", "--format", "{{.State.ConmonPid}}", infra).stdout.strip()
+    main_pid = systemctl("show", "-p", "MainPID", "--value", "pod-gvp.service").stdout.strip()
+    assert main_pid == monitor, "the pod unit's main process is the infra's monitor"
+    names = pd("ps", "--filter", "pod=gvp", "--format", "{{.Names}}").stdout.split()
+    assert {"gvp-a", "gvp-b"} <= set(names), names
+    systemctl("stop", "pod-gvp.service")
+    for m in ("gvp-a", "gvp-b"):
+        assert systemctl("is-active", f"container-{m}.service",
+                         check=False).stdout.strip() == "inactive"
+    assert pd("pod", "ps", "-q").stdout.strip() == ""
+    assert pd("ps", "-a", "--filter", "name=gvp", "-q").stdout.strip() == ""

@@ -1,5 +1,5 @@
 """Declarations: `systemd generator|install-generator` (Quadlet files -> units) and
-`generate systemd` (a unit for an existing container)."""
+`generate systemd` (units for an existing container or pod)."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ groups.register(install_generator, (groups.systemd, "install-generator"))
 
 @handled_by("systemd.generate_systemd")
 def generate_systemd(
-    containers: Annotated[list[str], typer.Argument(help="Containers (name or ID).")],
+    containers: Annotated[list[str], typer.Argument(help="Containers or pods (name or ID).")],
     new: Annotated[Optional[bool], typer.Option(
         "--new/--no-new", show_default=False,
         help="A unit that creates the container afresh on every start (and "
@@ -78,7 +78,9 @@ def generate_systemd(
     time: Annotated[Optional[int], typer.Option(
         "--time", "-t", help="Stop timeout in seconds (default: the container's).")] = None,
     container_prefix: Annotated[str, typer.Option(
-        "--container-prefix", help="Prefix of the unit's name.")] = "container",
+        "--container-prefix", help="Prefix of a container unit's name.")] = "container",
+    pod_prefix: Annotated[str, typer.Option(
+        "--pod-prefix", help="Prefix of a pod unit's name.")] = "pod",
     separator: Annotated[str, typer.Option(
         "--separator", help="Between the prefix and the name.")] = "-",
     no_header: Annotated[bool, typer.Option(
@@ -102,7 +104,12 @@ def generate_systemd(
         "--format", help="json: print {unit name: unit text} as JSON.")] = None,
 ) -> None:
     """Print a systemd service unit for each container, in podman's shape (`podman
-    generate systemd`); --new makes the unit run the container afresh each time."""
+    generate systemd`); --new makes the unit run the container afresh each time. For a
+    pod: a unit for the pod (POD-PREFIX-NAME.service, which wants and starts before its
+    containers' units) and one per member container, bound to the pod's unit; with
+    --new the pod's unit creates the pod afresh (`pod create --pod-id-file
+    %t/UNIT.pod-id --exit-policy=stop --replace`) and the containers join it by that
+    file (`run --pod-id-file`); --files writes them all."""
 
 
 groups.register(generate_systemd, (groups.generate, "systemd"))

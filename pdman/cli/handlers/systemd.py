@@ -31,10 +31,10 @@ def generate_systemd(g: GlobalOptions, containers: list[str], new: "bool | None"
                      wants: list[str] | None = None, env: list[str] | None = None,
                      restart_sec: int | None = None, start_timeout: int | None = None,
                      stop_timeout: int | None = None, format: str | None = None,
-                     template: bool = False) -> int:
+                     template: bool = False, pod_prefix: str = "pod") -> int:
     import os
 
-    from pdman.errors import UsageError
+    from pdman.errors import ContainerNotFound, UsageError
 
     from pdman import __version__
     from pdman.engine import containers as engine
@@ -43,26 +43,40 @@ def generate_systemd(g: GlobalOptions, containers: list[str], new: "bool | None"
 
     ctx = g.context()
     pdman = pdman_executable()
+    extra = generate.Extra(after=after or [], requires=requires or [], wants=wants or [],
+                           env=env or [], restart_sec=restart_sec, start_timeout=start_timeout,
+                           unit_stop_timeout=stop_timeout)
+    common = {"restart_policy": restart_policy, "stop_timeout": time,
+              "header": not no_header, "version": __version__, "extra": extra}
     outputs: list[tuple[str, str]] = []
     for wanted in containers:
-        rec = engine.lookup(ctx, wanted)
+        try:
+            rec = engine.lookup(ctx, wanted)
+        except ContainerNotFound as missing:
+            # podman: a name that is no container may be a pod
+            from pdman.engine import pods
+
+            if not pods.exists(ctx, wanted):
+                raise missing from None
+            if template:
+                raise UsageError("--template is not supported for pods",
+                                 hint="generate the units of the pod without --template")
+            outputs += _pod_units(ctx, wanted, pdman, name=name, new=bool(new),
+                                  prefixes=(pod_prefix, container_prefix, separator),
+                                  common=common)
+            continue
         unit_name = f"{container_prefix}{separator}{rec.name if name else rec.id}"
         text = generate.unit_text(rec.name, rec.id, rec.config, pdman,
                                   new=template if new is None else new, template=template,
-                                  unit_name=unit_name, restart_policy=restart_policy,
-                                  stop_timeout=time, header=not no_header, version=__version__,
-                                  extra=generate.Extra(after=after or [], requires=requires or [],
-                                                       wants=wants or [], env=env or [],
-                                                       restart_sec=restart_sec,
-                                                       start_timeout=start_timeout,
-                                                       unit_stop_timeout=stop_timeout))
+                                  unit_name=unit_name, **common)
         outputs.append((unit_name, text))
     if format:
         if format != "json":
             raise UsageError(f"unsupported --format {format!r}", hint="use json")
         import json
 
-        print(json.dumps(dict(outputs), indent=4))
+        # (podman's JSON is a Go map: its keys come sorted)
+        print(json.dumps(dict(outputs), indent=4, sort_keys=True))
         return 0
     for unit_name, text in outputs:
         if files:
@@ -74,3 +88,38 @@ def generate_systemd(g: GlobalOptions, containers: list[str], new: "bool | None"
         else:
             print(text, end="")
     return 0
+
+
+def _pod_units(ctx: "object", wanted: str, pdman: str, *, name: bool, new: bool,
+               prefixes: "tuple[str, str, str]",
+               common: "dict[str, object]") -> "list[tuple[str, str]]":
+    """The pod's unit, then its members' units (sorted by unit name, as podman lists
+    them), as (unit name, text)."""
+    from pdman.errors import UsageError
+
+    from pdman.engine import pods
+    from pdman.systemd import generate, generate_pod
+
+    pod_prefix, container_prefix, separator = prefixes
+    pod = pods.find(ctx, wanted)  # type: ignore[arg-type]
+    recs = pods.containers_of(ctx, pod.id)  # type: ignore[arg-type]
+    infra = next((r for r in recs if r.config.get("infra")), None)
+    if infra is None:
+        raise UsageError(f"pod {pod.name} has no infra container: its unit would have "
+                         "nothing to run", hint="create the pod with an infra container")
+    unit_name = f"{pod_prefix}{separator}{pod.name if name else pod.id}"
+    id_file = generate_pod.pod_id_file(unit_name) if new else ""
+    members: list[tuple[str, str]] = []
+    for rec in recs:
+        if rec is infra:
+            continue
+        member_unit = f"{container_prefix}{separator}{rec.name if name else rec.id}"
+        members.append((member_unit, generate.unit_text(
+            rec.name, rec.id, rec.config, pdman, new=new, unit_name=member_unit,
+            pod_unit=unit_name, pod_id_file=id_file, **common)))  # type: ignore[arg-type]
+    members.sort()
+    text = generate_pod.pod_unit_text(
+        pod.name, pod.id, pod.config, infra.name, infra.config, pdman, new=new,
+        unit_name=unit_name, member_units=[u for u, _ in members],
+        **common)  # type: ignore[arg-type]
+    return [(unit_name, text), *members]
