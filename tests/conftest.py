@@ -11,6 +11,13 @@ beforehand (`sudo python3 -m tests.bed.images build`). Fixtures:
   registry_env  (function) pdman_env plus CONTAINERS_REGISTRIES_CONF marking the
                 test registries insecure (they speak plain HTTP on 127.0.0.1)
   pdman         (function) `pdman("pull", ref)` = run_pdman(..., env=pdman_env)
+  pd            (function) the same with registry_env: a throw-away store that trusts
+                the test registries (a module that needs other defaults, such as a
+                longer timeout, overrides it with tests.bed.runner's
+                `runner_with(registry_env, timeout=...)`)
+  remove_store_first  (function) removes the test's store at teardown before
+                pdman_env's own cleanup (which then finds none); modules that want it
+                say `pytestmark = pytest.mark.usefixtures("remove_store_first")`
 
 and the plain helper `run_pdman(*args, env=..., check=...)`, from tests.bed.runner.
 
@@ -29,7 +36,6 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -39,9 +45,9 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from tests.bed import images, registry
-from tests.bed.runner import run_pdman  # re-exported for tests
+from tests.bed.runner import run_pdman, runner_with  # re-exported for tests
 
-__all__ = ["RegistryBed", "run_pdman"]
+__all__ = ["RegistryBed", "run_pdman", "runner_with"]
 
 HERE = Path(__file__).resolve().parent
 #: the suites that run the real binary as an unprivileged user; tests/unit needs
@@ -169,7 +175,21 @@ def busybox(testbed: RegistryBed, registry_env: dict[str, str]) -> str:
 
 @pytest.fixture
 def pdman(pdman_env: dict[str, str]) -> Callable[..., subprocess.CompletedProcess[str]]:
-    def run(*args: object, **kw: Any) -> subprocess.CompletedProcess[str]:
-        kw.setdefault("env", pdman_env)
-        return run_pdman(*args, **kw)
-    return run
+    return runner_with(pdman_env)
+
+
+@pytest.fixture
+def pd(registry_env: dict[str, str]) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """`pdman ARGS` with a throw-away store that trusts the test registries (insecure)."""
+    return runner_with(registry_env)
+
+
+@pytest.fixture
+def remove_store_first(pdman_env: dict[str, str]) -> Iterator[None]:
+    """Stores hold files of subordinate IDs, which only the user namespace can remove
+    (pytest's own cleanup cannot): removed in one user namespace, at once, before
+    pdman_env's cleanup."""
+    yield
+    from pdman.storage.extractor import remove_trees
+
+    remove_trees([pdman_env["PDMAN_ROOT"]])

@@ -39,6 +39,18 @@ def run_pdman(*args: object, env: dict[str, str] | None = None, check: bool = Tr
     return done
 
 
+def runner_with(env: dict[str, str], **defaults: object,
+                ) -> "Callable[..., subprocess.CompletedProcess[str]]":
+    """`run_pdman` with `env` (and any other keyword defaults, e.g. `timeout=300`)
+    filled in: the `pdman` and `pd` fixtures of tests/conftest.py."""
+    def run(*args: object, **kw: object) -> subprocess.CompletedProcess[str]:
+        kw.setdefault("env", env)
+        for key, value in defaults.items():
+            kw.setdefault(key, value)
+        return run_pdman(*args, **kw)  # type: ignore[arg-type]
+    return run
+
+
 def wait_for(predicate: "Callable[[], T]", timeout: float = 20.0,
              interval: float = 0.05) -> T:
     """Poll `predicate` until it returns something true, and return that; the test

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from tests.bed.runner import runner_with
+
 if os.geteuid() == 0:
     pytest.skip("the suite is rootless: run it as an unprivileged user with a subordinate "
                 "ID range (bash tests/run does, via tests/bed/user.sh)",
@@ -24,13 +26,7 @@ Run = Callable[..., "subprocess.CompletedProcess[str]"]
 
 @pytest.fixture
 def pd(registry_env: dict[str, str]) -> Run:
-    from tests.bed.runner import run_pdman
-
-    def run(*args: object, **kw: Any) -> "subprocess.CompletedProcess[str]":
-        kw.setdefault("env", registry_env)
-        kw.setdefault("timeout", 300)
-        return run_pdman(*args, **kw)
-    return run
+    return runner_with(registry_env, timeout=300)   # builds take longer
 
 
 def context(root: Path, files: dict[str, str]) -> Path:

@@ -12,9 +12,10 @@ import tarfile
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
+
+from tests.bed.runner import runner_with
 
 if os.geteuid() == 0:
     pytest.skip("the suite is rootless: run it as an unprivileged user with a subordinate "
@@ -26,13 +27,7 @@ Run = Callable[..., "subprocess.CompletedProcess[str]"]
 
 @pytest.fixture
 def pd(registry_env: dict[str, str]) -> Run:
-    from tests.bed.runner import run_pdman
-
-    def run(*args: object, **kw: Any) -> "subprocess.CompletedProcess[str]":
-        kw.setdefault("env", registry_env)
-        kw.setdefault("timeout", 300)
-        return run_pdman(*args, **kw)
-    return run
+    return runner_with(registry_env, timeout=300)   # builds take longer
 
 
 def context(root: Path, files: dict[str, str]) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,22 +18,7 @@ if os.geteuid() == 0:
 Run = Callable[..., "subprocess.CompletedProcess[str]"]
 
 
-@pytest.fixture(autouse=True)
-def _remove_store(pdman_env: dict[str, str]) -> Iterator[None]:
-    yield
-    from pdman.storage.extractor import remove_trees
-
-    remove_trees([pdman_env["PDMAN_ROOT"]])
-
-
-@pytest.fixture
-def pd(registry_env: dict[str, str]) -> Run:
-    from tests.bed.runner import run_pdman
-
-    def run(*args: object, **kw: Any) -> "subprocess.CompletedProcess[str]":
-        kw.setdefault("env", registry_env)
-        return run_pdman(*args, **kw)
-    return run
+pytestmark = pytest.mark.usefixtures("remove_store_first")
 
 
 def image_doc(pd: Run, name: str) -> dict[str, Any]:

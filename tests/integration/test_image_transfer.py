@@ -9,7 +9,7 @@ import os
 import subprocess
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,22 +25,7 @@ ACCEPT = ", ".join(["application/vnd.oci.image.manifest.v1+json",
                     "application/vnd.docker.distribution.manifest.v2+json"])
 
 
-@pytest.fixture(autouse=True)
-def _remove_store(pdman_env: dict[str, str]) -> Iterator[None]:
-    yield
-    from pdman.storage.extractor import remove_trees
-
-    remove_trees([pdman_env["PDMAN_ROOT"]])
-
-
-@pytest.fixture
-def pd(registry_env: dict[str, str]) -> Run:
-    from tests.bed.runner import run_pdman
-
-    def run(*args: object, **kw: Any) -> "subprocess.CompletedProcess[str]":
-        kw.setdefault("env", registry_env)
-        return run_pdman(*args, **kw)
-    return run
+pytestmark = pytest.mark.usefixtures("remove_store_first")
 
 
 def registry_manifest(host: str, repo: str, tag: str) -> tuple[str, bytes]:

@@ -37,25 +37,7 @@ Run = Callable[..., "subprocess.CompletedProcess[str]"]
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
-@pytest.fixture(autouse=True)
-def _remove_store(pdman_env: dict[str, str]) -> Iterator[None]:
-    """Stores hold files of subordinate IDs, which only the user namespace can remove
-    (pytest's own cleanup cannot)."""
-    yield
-    from pdman.storage.extractor import remove_trees
-
-    remove_trees([pdman_env["PDMAN_ROOT"]])
-
-
-@pytest.fixture
-def pd(registry_env: dict[str, str]) -> Run:
-    """`pdman ARGS` with a throw-away store that trusts the test registries (insecure)."""
-    from tests.bed.runner import run_pdman
-
-    def run(*args: object, **kw: Any) -> "subprocess.CompletedProcess[str]":
-        kw.setdefault("env", registry_env)
-        return run_pdman(*args, **kw)
-    return run
+pytestmark = pytest.mark.usefixtures("remove_store_first")
 
 
 def root_of(env: dict[str, str]) -> Path:

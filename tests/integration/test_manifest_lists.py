@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import tempfile
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,22 +24,7 @@ DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 
 
-@pytest.fixture(autouse=True)
-def _remove_store(pdman_env: dict[str, str]) -> Iterator[None]:
-    yield
-    from pdman.storage.extractor import remove_trees
-
-    remove_trees([pdman_env["PDMAN_ROOT"]])
-
-
-@pytest.fixture
-def pd(registry_env: dict[str, str]) -> Run:
-    from tests.bed.runner import run_pdman
-
-    def run(*args: object, **kw: Any) -> "subprocess.CompletedProcess[str]":
-        kw.setdefault("env", registry_env)
-        return run_pdman(*args, **kw)
-    return run
+pytestmark = pytest.mark.usefixtures("remove_store_first")
 
 
 def inspect(pd: Run, name: str) -> dict[str, Any]:

@@ -29,16 +29,6 @@ from tests.bed import hostile
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
-@pytest.fixture
-def pd(registry_env: dict[str, str]) -> Run:
-    from tests.bed.runner import run_pdman
-
-    def run(*args: object, **kw: Any) -> subprocess.CompletedProcess[str]:
-        kw.setdefault("env", registry_env)
-        return run_pdman(*args, **kw)
-    return run
-
-
 def _raw(env: dict[str, str], *args: object, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     exe = shutil.which("pdman", path=env["PATH"])
     assert exe

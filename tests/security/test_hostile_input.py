@@ -35,14 +35,6 @@ Run = Callable[..., "subprocess.CompletedProcess[str]"]
 ROOT_PASSWD = "root:x:0:0:root:/root:/bin/sh\n"
 
 
-@pytest.fixture
-def pd(registry_env: dict[str, str]) -> Run:
-    def run(*args: object, **kw: Any) -> "subprocess.CompletedProcess[str]":
-        kw.setdefault("env", registry_env)
-        return run_pdman(*args, **kw)
-    return run
-
-
 # -- what every failure must look like ---------------------------------------------------
 
 def assert_clean_error(done: "subprocess.CompletedProcess[str]", *words: str) -> None:

@@ -4,7 +4,6 @@ file) must be resolved inside the image, never on the host (issue #12, class 1).
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,16 +13,6 @@ import pytest
 from tests.bed import hostile
 
 HOST_LINE = "hostonlyuser:x:4711:4711:host only:/:/bin/sh\n"
-
-
-@pytest.fixture
-def pd(registry_env: dict[str, str]) -> Callable[..., subprocess.CompletedProcess[str]]:
-    from tests.bed.runner import run_pdman
-
-    def run(*args: object, **kw: Any) -> subprocess.CompletedProcess[str]:
-        kw.setdefault("env", registry_env)
-        return run_pdman(*args, **kw)
-    return run
 
 
 @pytest.mark.parametrize("how", ["file", "directory"])

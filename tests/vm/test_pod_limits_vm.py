@@ -49,17 +49,18 @@ def wait_for(check, what: str, timeout: float = 120):  # type: ignore[no-untyped
     pytest.fail(f"{what} within {timeout:.0f} s", pytrace=False)
 
 
-def member_cgroups(pd: Pd, pod_id: str, *names: str) -> Path:
-    """The pod's slice, checked to be the parent of each member's own cgroup."""
-    parents = set()
+def member_cgroups(pd: Pd, pod_id: str, *names: str) -> tuple[Path, dict[str, Path]]:
+    """The pod's slice, checked to be the parent of each member's own cgroup, and those
+    cgroups by name (every `inspect` costs seconds under emulation: asked once)."""
+    cgroups = {}
     for name in names:
         cg = cgroup_of(wait_running(pd, name)["State"]["Pid"])
         assert cg.name.startswith("pdman-") and cg.name.endswith(".scope"), cg
-        parents.add(cg.parent)
-    (slice_dir,) = parents
+        cgroups[name] = cg
+    (slice_dir,) = {cg.parent for cg in cgroups.values()}
     assert slice_dir.name == f"pdman-pod_{pod_id}.slice", slice_dir
     assert slice_dir.parent.name == "pdman.slice"
-    return slice_dir
+    return slice_dir, cgroups
 
 
 def test_two_containers_of_a_pod_share_its_memory_limit(pd: Pd, busybox: str) -> None:
@@ -70,11 +71,11 @@ def test_two_containers_of_a_pod_share_its_memory_limit(pd: Pd, busybox: str) ->
         doc = pod_inspect(pd, "mempod")
         assert doc["MemoryLimit"] == 64 * MiB and doc["MemorySwap"] == 64 * MiB
         pd("run", "-d", "--pod", "mempod", "--name", "holder", busybox, "sh", "-c", HOLD_40MB)
-        slice_dir = member_cgroups(pd, pod_id, "holder")
+        slice_dir, cgroups = member_cgroups(pd, pod_id, "holder")
         # made when its first container started
         assert pod_inspect(pd, "mempod")["CgroupPath"] == f"pdman-pod_{pod_id}.slice"
         assert (slice_dir / "memory.max").read_text().strip() == str(64 * MiB)
-        holder_cg = cgroup_of(wait_running(pd, "holder")["State"]["Pid"])
+        holder_cg = cgroups["holder"]
         # each container alone is unlimited: the limit is the pod's
         assert (holder_cg / "memory.max").read_text().strip() == "max"
         wait_for(lambda: int((holder_cg / "memory.current").read_text()) >= 40 * MiB,
@@ -99,8 +100,8 @@ def test_the_same_allocations_in_a_pod_without_limits_succeed(pd: Pd, busybox: s
     try:
         pd("run", "-d", "--pod", "freepod", "--name", "freeholder", busybox, "sh", "-c",
            HOLD_40MB)
-        slice_dir = member_cgroups(pd, pod_id, "freeholder")
-        holder_cg = cgroup_of(wait_running(pd, "freeholder")["State"]["Pid"])
+        slice_dir, cgroups = member_cgroups(pd, pod_id, "freeholder")
+        holder_cg = cgroups["freeholder"]
         wait_for(lambda: int((holder_cg / "memory.current").read_text()) >= 40 * MiB,
                  "the holder did not hold its 40 MB")
         done = pd("run", "--pod", "freepod", busybox, *ALLOC_40MB, check=False)
@@ -120,11 +121,10 @@ def test_cpus_caps_the_pods_containers_together(pd: Pd, busybox: str) -> None:
         assert doc["CPUShares"] == 512
         for name in ("spin1", "spin2"):
             pd("run", "-d", "--pod", "cpupod", "--name", name, busybox, *BUSY)
-        slice_dir = member_cgroups(pd, pod_id, "spin1", "spin2")
+        slice_dir, cgroups = member_cgroups(pd, pod_id, "spin1", "spin2")
         assert (slice_dir / "cpu.max").read_text().split() == ["50000", "100000"]
         assert (slice_dir / "cpu.weight").read_text().strip() == str(1 + (512 - 2) * 9999 // 262142)
-        for name in ("spin1", "spin2"):
-            scope = cgroup_of(wait_running(pd, name)["State"]["Pid"])
+        for scope in cgroups.values():
             assert (scope / "cpu.max").read_text().split()[0] == "max"  # not each one's
         # the kernel throttles the pod: its two busy loops together exceed half a CPU
         wait_for(lambda: events(slice_dir, "cpu.stat")["nr_throttled"] > 0,

@@ -101,6 +101,8 @@ Image={busybox}
 ContainerName=web
 Network=host
 Label=test=quadlet
+# httpd as PID 1 ignores SIGTERM: the default 10 s before SIGKILL is only waiting
+StopTimeout=1
 Exec=sh -c 'mkdir -p /www && echo hello-quadlet > /www/index.html && \\
   echo httpd-starting && exec httpd -f -vv -p 127.0.0.1:{PORT} -h /www'
 
@@ -150,6 +152,8 @@ ContainerName=late
 Network=none
 Notify=true
 Volume={marks}:/marks
+# sleep as PID 1 ignores SIGTERM: the default 10 s before SIGKILL is only waiting
+StopTimeout=1
 Exec=sh -c 'sleep 5 && touch /marks/ready-sent && ln -sf /run/notify/notify.sock /dev/log \\
   && logger "late\\nREADY=1" && exec sleep 600'
 
@@ -178,8 +182,9 @@ TimeoutStartSec=300
 
 def test_generate_systemd_new_unit_runs_the_container(
         pd: Pd, pd_env: dict[str, str], busybox: str, units: list[Path]) -> None:
-    pd("create", "--name", "gen", "--network", "none", "--label", "made=create", busybox,
-       "sleep", "600")
+    # sleep as PID 1 ignores SIGTERM: the unit's stop needs no 10 s before SIGKILL
+    pd("create", "--name", "gen", "--network", "none", "--label", "made=create",
+       "--stop-timeout", "1", busybox, "sleep", "600")
     env_args = [a for k in ("PDMAN_ROOT", "PDMAN_RUNROOT", "CONTAINERS_REGISTRIES_CONF")
                 for a in ("-e", f"{k}={pd_env[k]}")]
     text = pd("generate", "systemd", "--new", "--name", *env_args, "gen").stdout

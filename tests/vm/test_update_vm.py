@@ -15,10 +15,11 @@ def test_update_changes_a_running_containers_limits(pd: Pd, busybox: str) -> Non
     cg = cgroup_of(pid)
     assert (cg / "memory.max").read_text().strip() == str(64 * MiB)
     out = pd("update", "--memory", "128m", "--cpus", "0.5", "up").stdout.strip()
-    assert out == inspect(pd, "up")["Id"]
+    doc = inspect(pd, "up")
+    assert out == doc["Id"]
     assert (cg / "memory.max").read_text().strip() == str(128 * MiB)
     assert (cg / "cpu.max").read_text().split()[0] == "50000"
-    assert inspect(pd, "up")["HostConfig"]["Memory"] == 128 * MiB
+    assert doc["HostConfig"]["Memory"] == 128 * MiB
     # kept: the next start gets the new limits
     pd("stop", "-t", "0", "up")
     pd("start", "up")
