@@ -509,6 +509,28 @@ static int mount_dev(int rootfd, const struct pdman_spawn_spec *spec,
   return ret;
 }
 
+/* The container's own cgroup at /sys/fs/cgroup, read-only, as podman mounts it:
+ * programs read their limits there (memory.max, cpu.max, pids.max: the JVM, Go's
+ * and Node's runtimes, nproc-style tools).  Only on a cgroup v2 host (before
+ * pivot_root this process still sees the host's /sys/fs/cgroup) and in a cgroup
+ * namespace of its own, whose root is the cgroup the caller put the container in
+ * (unshared after sync 2): it shows that cgroup and what is below, nothing above.
+ * A kernel that refuses the mount leaves the directory as sysfs has it. */
+static int mount_cgroup(int rootfd, const struct pdman_spawn_spec *spec,
+                        struct pdman_error *err) {
+  unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+
+  if ((spec->share & PDMAN_SHARE_CGROUP) ||
+      access("/sys/fs/cgroup/cgroup.controllers", F_OK) < 0)
+    return 0;
+  if (mount_at(rootfd, "/sys/fs/cgroup", 1, "cgroup2", "cgroup2", ro, NULL, err) < 0) {
+    if (err->errnum != EPERM && err->errnum != EACCES && err->errnum != ENOENT)
+      return -1;
+    pdman_error_clear(err);
+  }
+  return 0;
+}
+
 static int mount_sys(int rootfd, const struct pdman_spawn_spec *spec,
                      struct pdman_error *err) {
   unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
@@ -518,7 +540,9 @@ static int mount_sys(int rootfd, const struct pdman_spawn_spec *spec,
   /* a fresh sysfs needs a network namespace owned by our user namespace */
   if (!(spec->share & PDMAN_SHARE_NET)) {
     ret = mount_at(rootfd, "/sys", 1, "sysfs", "sysfs", ro, NULL, err);
-    if (ret == 0 || err->errnum != EPERM)
+    if (ret == 0)
+      return mount_cgroup(rootfd, spec, err);
+    if (err->errnum != EPERM)
       return ret;
   }
   ret = mount_at(rootfd, "/sys", 1, "/sys", NULL, MS_BIND | MS_REC, NULL, err);
@@ -527,7 +551,11 @@ static int mount_sys(int rootfd, const struct pdman_spawn_spec *spec,
   fd = open_in_root(rootfd, "/sys", O_PATH | O_DIRECTORY);
   if (fd < 0)
     return pdman_error_set(err, errno, "open `/sys` in the rootfs");
-  return readonly_recursive(fd, "/sys", 1, err);
+  ret = readonly_recursive(fd, "/sys", 1, err);
+  if (ret < 0)
+    return ret;
+  /* the host's sysfs bound: its /sys/fs/cgroup is the host's whole hierarchy */
+  return mount_cgroup(rootfd, spec, err);
 }
 
 static unsigned long mount_flags(unsigned int flags) {

@@ -51,6 +51,20 @@ def runner_with(env: dict[str, str], **defaults: object,
     return run
 
 
+def call(env: dict[str, str], *args: object,
+         check: bool = True) -> subprocess.CompletedProcess[str]:
+    """`pdman ARGS...` in `env` (the modules' `pd(env, ...)`)."""
+    return run_pdman(*args, env=env, check=check)
+
+
+def pod_inspect(env: dict[str, str], pod: str) -> dict:  # type: ignore[type-arg]
+    """`pod inspect POD`'s one document."""
+    import json
+
+    doc = json.loads(run_pdman("pod", "inspect", pod, env=env).stdout)
+    return doc[0] if isinstance(doc, list) else doc  # type: ignore[no-any-return]
+
+
 def wait_for(predicate: "Callable[[], T]", timeout: float = 20.0,
              interval: float = 0.05) -> T:
     """Poll `predicate` until it returns something true, and return that; the test

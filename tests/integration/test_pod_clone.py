@@ -5,27 +5,19 @@ original's."""
 
 from __future__ import annotations
 
-import json
 import socket
-import subprocess
 
 import pytest
 
-from tests.bed.runner import run_pdman
+from tests.bed.runner import call, pod_inspect
 
 
-def pd(env: dict[str, str], *args: object, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return run_pdman(*args, env=env, check=check)
+pd = call
 
 
 @pytest.fixture
 def env(registry_env: dict[str, str], busybox: str) -> dict[str, str]:
     return registry_env
-
-
-def pod_inspect(env: dict[str, str], pod: str) -> dict:
-    doc = json.loads(pd(env, "pod", "inspect", pod).stdout)
-    return doc[0] if isinstance(doc, list) else doc
 
 
 def names_in(env: dict[str, str], pod: str) -> set[str]:

@@ -6,31 +6,23 @@ infra container's options that its members share.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.bed.runner import run_pdman
+from tests.bed.runner import call, pod_inspect
 
 V2 = Path("/sys/fs/cgroup/cgroup.controllers").exists()
 
 
-def pd(env: dict[str, str], *args: object, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return run_pdman(*args, env=env, check=check)
+pd = call
 
 
 @pytest.fixture
 def env(registry_env: dict[str, str], busybox: str) -> dict[str, str]:
     return registry_env
-
-
-def pod_inspect(env: dict[str, str], pod: str) -> dict:
-    doc = json.loads(pd(env, "pod", "inspect", pod).stdout)
-    return doc[0] if isinstance(doc, list) else doc
 
 
 @pytest.mark.skipif(V2, reason="this host has cgroup v2: pod limits may be enforceable "

@@ -17,17 +17,16 @@ import json
 import os
 import subprocess
 import tarfile
-import threading
 import urllib.request
 from collections.abc import Callable, Iterator
-from functools import partial
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.bed import fixtures, images, oci
+from tests.bed.hostile_registry import HostileRegistry, Route
+from tests.bed.hostile_registry import hostile_registry as serve_hostile_registry
 from tests.bed.oci import Layout, LayerWriter
 from tests.bed.runner import run_pdman
 
@@ -364,63 +363,11 @@ def test_pull_of_a_broken_layer_fails_cleanly(pd: Run, registry_env: dict[str, s
     assert_nothing_left(pd, registry_env, set())
 
 
-class _HostileRegistry(BaseHTTPRequestHandler):
-    """Serves whatever a test puts in `routes` (path -> content type, body): a registry
-    gone bad, for what a real registry would refuse to store."""
-
-    routes: dict[str, tuple[str, bytes]] = {}
-
-    def _answer(self, body: bool) -> None:
-        path = self.path.split("?")[0]
-        if path == "/v2/":
-            found: tuple[str, bytes] | None = ("application/json", b"{}")
-        else:
-            found = self.routes.get(path)
-        if found is None:
-            payload = b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"unknown"}]}'
-            self.send_response(404)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            if body:
-                self.wfile.write(payload)
-            return
-        ctype, data = found
-        self.send_response(200)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("Docker-Content-Digest", "sha256:" + hashlib.sha256(data).hexdigest())
-        self.end_headers()
-        if body:
-            self.wfile.write(data)
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        self._answer(True)
-
-    def do_HEAD(self) -> None:  # noqa: N802
-        self._answer(False)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def hostile_registry(registry_env: dict[str, str], tmp_path: Path
-                     ) -> Iterator[tuple[str, dict[str, tuple[str, bytes]], dict[str, str]]]:
-    routes: dict[str, tuple[str, bytes]] = {}
-    handler = type("Handler", (_HostileRegistry,), {"routes": routes})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    host = f"127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    conf = tmp_path / "registries.conf"
-    conf.write_text(f'[[registry]]\nlocation = "{host}"\ninsecure = true\n')
-    env = dict(registry_env, CONTAINERS_REGISTRIES_CONF=str(conf))
-    try:
-        yield host, routes, env
-    finally:
-        server.shutdown()
-        server.server_close()
+def hostile_registry(registry_env: dict[str, str], tmp_path: Path) -> Iterator[HostileRegistry]:
+    """A registry gone bad (tests/bed/hostile_registry.py), for what a real registry
+    would refuse to store; pdman trusts it over plain HTTP."""
+    yield from serve_hostile_registry()
 
 
 def _doc(**fields: Any) -> bytes:
@@ -449,9 +396,11 @@ HOSTILE_MANIFESTS: dict[str, tuple[str, bytes]] = {
 @pytest.mark.parametrize("kind", sorted(HOSTILE_MANIFESTS))
 def test_pull_of_a_malformed_manifest_fails_cleanly(
         pd: Run, registry_env: dict[str, str], kind: str,
-        hostile_registry: tuple[str, dict[str, tuple[str, bytes]], dict[str, str]]) -> None:
-    host, routes, env = hostile_registry
-    routes["/v2/evil/manifests/1"] = HOSTILE_MANIFESTS[kind]
-    done = run_pdman("pull", "-q", f"{host}/evil:1", env=env, check=False, timeout=120)
+        hostile_registry: HostileRegistry, tmp_path: Path) -> None:
+    ctype, body = HOSTILE_MANIFESTS[kind]
+    hostile_registry.routes["/v2/evil/manifests/1"] = Route(ctype, body)
+    env = hostile_registry.env(registry_env, tmp_path)
+    done = run_pdman("pull", "-q", f"{hostile_registry.host}/evil:1", env=env, check=False,
+                     timeout=120)
     assert_clean_error(done, "manifest" if kind != "nested-100000-deep" else "nested")
     assert_nothing_left(pd, registry_env, set())

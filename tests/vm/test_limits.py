@@ -90,6 +90,28 @@ def test_exec_joins_the_container_cgroup_and_its_limits(pd: Pd, busybox: str) ->
     pd("rm", "-f", "execcg")
 
 
+def test_the_container_sees_its_own_cgroup_and_limits(pd: Pd, busybox: str) -> None:
+    # as podman: its cgroup, read-only, at /sys/fs/cgroup (runtimes read their limits
+    # there); nothing of the host's hierarchy above it
+    script = ("cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.max /sys/fs/cgroup/pids.max;"
+              " grep ' /sys/fs/cgroup ' /proc/mounts; cat /proc/self/cgroup;"
+              " ls /sys/fs/cgroup | grep -c slice;"
+              " echo 1 > /sys/fs/cgroup/pids.max && echo WROTE")
+    for net in ("none", "host"):
+        out = pd("run", "--rm", "--network", net, "--memory", "64m", "--cpus", "0.5",
+                 "--pids-limit", "50", busybox, "sh", "-c", script, check=False).stdout
+        lines = out.splitlines()
+        assert lines[:3] == [str(64 * MiB), "50000 100000", "50"], (net, out)
+        fstype, options = lines[3].split()[2:4]
+        assert fstype == "cgroup2" and "ro" in options.split(","), lines[3]
+        assert lines[4] == "0::/", lines[4]           # the root of its own namespace
+        assert lines[5] == "0", out                   # no user.slice, no session scopes
+        assert "WROTE" not in out
+    # --cgroupns=host keeps the host's view (podman's rule), no mount over it
+    out = pd(*RUN, "--rm", "--cgroupns", "host", busybox, "cat", "/proc/self/cgroup").stdout
+    assert out.strip() != "0::/"
+
+
 def test_pids_limit_stops_forks_beyond_it(pd: Pd, busybox: str) -> None:
     # a subshell forks until refused; then the container's processes are counted with
     # builtins only (a glob over /proc of its PID namespace: no fork needed)

@@ -42,8 +42,10 @@ def test_on_failure_3_in_a_scope_runs_four_times(pd: Pd, busybox: str) -> None:
 
 
 def test_a_restarted_container_keeps_its_limits(pd: Pd, busybox: str) -> None:
+    # fails once, then stays up: the restarted process must still be there when its
+    # cgroup is read (an emulated guest takes seconds per pdman command)
     pd(*RUN, "-d", "--name", "ra", "--memory", "64m", "--restart", "always",
-       busybox, "sh", "-c", "sleep 2; exit 3")
+       busybox, "sh", "-c", "[ -e /restarted ] && exec sleep 600; touch /restarted; sleep 2; exit 3")
     first = wait_running(pd, "ra")["State"]["Pid"]
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
