@@ -20,7 +20,7 @@ mkdir -p "$tmp/sock"
 pdman_service=$!
 $PODMAN system service --time 0 "unix://$tmp/sock/podman.sock" 2>"$tmp/podman-service.log" &
 podman_service=$!
-trap 'kill $pdman_service $podman_service 2>/dev/null; wait $pdman_service $podman_service 2>/dev/null; bench_cleanup' EXIT
+trap 'kill $pdman_service $podman_service 2>/dev/null || true; wait $pdman_service $podman_service 2>/dev/null || true; bench_cleanup' EXIT
 for s in pdman podman; do
   for _ in $(seq 200); do [ -S "$tmp/sock/$s.sock" ] && break; sleep 0.05; done
 done

@@ -52,7 +52,10 @@ netns_cleanup() {
   umount -l "$NS" "$CLIENT" 2>/dev/null || true
 }
 # rootful podman keeps its overlay dir mounted on itself: unmounted before the store goes
-trap 'netns_cleanup; podman rm -fa >/dev/null 2>&1; umount "$tmp/podman/root/overlay" 2>/dev/null; bench_cleanup' EXIT
+# (each step `|| true`: under `set -e` a failing step of the trap would end it, and the
+# registry and the stores would stay behind)
+trap 'netns_cleanup || true; podman rm -fa >/dev/null 2>&1 || true
+      umount "$tmp/podman/root/overlay" 2>/dev/null || true; bench_cleanup' EXIT
 nsenter --net="$CLIENT" sleep 100000 & holder_pid=$!
 in_ns() { nsenter --net="$NS" -- "$@"; }
 in_ns ip link set lo up

@@ -515,7 +515,8 @@ static int mount_dev(int rootfd, const struct pdman_spawn_spec *spec,
  * pivot_root this process still sees the host's /sys/fs/cgroup) and in a cgroup
  * namespace of its own, whose root is the cgroup the caller put the container in
  * (unshared after sync 2): it shows that cgroup and what is below, nothing above.
- * A kernel that refuses the mount leaves the directory as sysfs has it. */
+ * Over a fresh sysfs only (a container with a network namespace of its own).  A
+ * kernel that refuses the mount leaves the directory as sysfs has it. */
 static int mount_cgroup(int rootfd, const struct pdman_spawn_spec *spec,
                         struct pdman_error *err) {
   unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
@@ -524,7 +525,8 @@ static int mount_cgroup(int rootfd, const struct pdman_spawn_spec *spec,
       access("/sys/fs/cgroup/cgroup.controllers", F_OK) < 0)
     return 0;
   if (mount_at(rootfd, "/sys/fs/cgroup", 1, "cgroup2", "cgroup2", ro, NULL, err) < 0) {
-    if (err->errnum != EPERM && err->errnum != EACCES && err->errnum != ENOENT)
+    if (err->errnum != EPERM && err->errnum != EACCES && err->errnum != ENOENT &&
+        err->errnum != EBUSY)
       return -1;
     pdman_error_clear(err);
   }
@@ -551,11 +553,9 @@ static int mount_sys(int rootfd, const struct pdman_spawn_spec *spec,
   fd = open_in_root(rootfd, "/sys", O_PATH | O_DIRECTORY);
   if (fd < 0)
     return pdman_error_set(err, errno, "open `/sys` in the rootfs");
-  ret = readonly_recursive(fd, "/sys", 1, err);
-  if (ret < 0)
-    return ret;
-  /* the host's sysfs bound: its /sys/fs/cgroup is the host's whole hierarchy */
-  return mount_cgroup(rootfd, spec, err);
+  /* (the host's sysfs bound, with the host's cgroup2 mount inside: a second one over
+   * it is refused, EBUSY; that view stays, read-only, as before) */
+  return readonly_recursive(fd, "/sys", 1, err);
 }
 
 static unsigned long mount_flags(unsigned int flags) {
