@@ -40,14 +40,18 @@ class CloneOptions(Record):
     pod: str = ""                   # --pod: the clone joins this pod (default: the original's)
 
 
-def _free_clone_name(ctx: EngineContext, base: str) -> str:
-    taken = {r["name"] for r in ctx.catalog.query("SELECT name FROM containers")}
+def clone_name(base: str, taken: "set[str]") -> str:
+    """podman's name for a clone: BASE-clone, else BASE-clone1, BASE-clone2, ..."""
     name = f"{base}-clone"
     i = 1
     while name in taken:
         name = f"{base}-clone{i}"
         i += 1
     return name
+
+
+def _free_clone_name(ctx: EngineContext, base: str) -> str:
+    return clone_name(base, {r["name"] for r in ctx.catalog.query("SELECT name FROM containers")})
 
 
 def _limits(src: "dict[str, Any]", options: CloneOptions) -> "dict[str, Any]":

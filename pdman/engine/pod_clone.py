@@ -100,13 +100,9 @@ def _create_options(ctx: EngineContext, src: PodRecord,
 
 
 def _free_pod_name(ctx: EngineContext, base: str) -> str:
-    taken = {p.name for p in pod_records.list_all(ctx.catalog)}
-    name = f"{base}-clone"
-    i = 1
-    while name in taken:
-        name = f"{base}-clone{i}"
-        i += 1
-    return name
+    from pdman.engine.clone import clone_name
+
+    return clone_name(base, {p.name for p in pod_records.list_all(ctx.catalog)})
 
 
 def _from_config(ctx: EngineContext, src: PodRecord) -> "dict[str, Any]":

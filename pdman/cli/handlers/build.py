@@ -189,7 +189,7 @@ def build(g: GlobalOptions, context: str | None, file: str | None, tag: list[str
         raise UsageError(f"--jobs {jobs}: must not be negative", hint="e.g. --jobs 2")
     if retry < 0:
         raise UsageError(f"--retry {retry}: must not be negative", hint="e.g. --retry 3")
-    from pdman.cli.handlers.images import _tls
+    from pdman.cli.handlers.containers import _tls
 
     tls = _tls(tls_verify)
     delay = _duration(retry_delay)

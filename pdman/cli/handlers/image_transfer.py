@@ -17,7 +17,7 @@ def push(g: GlobalOptions, image: str, destination: str | None, tls_verify: str 
          creds: str | None, authfile: str | None, quiet: bool, format: str | None,
          digestfile: str | None, cert_dir: str | None = None, compress: bool = False,
          compression_format: str | None = None) -> int:
-    from pdman.cli.handlers.images import _tls
+    from pdman.cli.handlers.containers import _tls
     from pdman.engine.image_transfer import push as engine_push
     from pdman.entities.image_transfer import PushOptions
 

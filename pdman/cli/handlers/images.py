@@ -87,23 +87,12 @@ def images(g: GlobalOptions, all: bool, quiet: bool, no_trunc: bool, digests: bo
 
 
 
-def _tls(value: "str | bool | None") -> bool | None:
-    if value is None or isinstance(value, bool):  # the CLI's flag; the API's text
-        return value
-    lowered = value.strip().lower()
-    if lowered in ("true", "1", "yes", "t"):
-        return True
-    if lowered in ("false", "0", "no", "f"):
-        return False
-    from pdman.errors import UsageError
-
-    raise UsageError(f"invalid value {value!r} for --tls-verify", hint="use --tls-verify=false")
-
-
 def pull(g: GlobalOptions, image: str, platform: str | None, arch: str | None,
          os: str | None, variant: str | None, tls_verify: str | None, quiet: bool,
          creds: str | None, authfile: str | None, cert_dir: str | None = None,
          all_tags: bool = False) -> int:
+    from pdman.cli.handlers.containers import _tls
+
     import sys
 
     from pdman.cli.pull_progress import pull_progress
@@ -390,6 +379,8 @@ def _system_df_verbose(g: GlobalOptions) -> int:
 def login(g: GlobalOptions, registry: str, username: str | None, password: str | None,
           password_stdin: bool, get_login: bool, tls_verify: str | None,
           authfile: str | None, cert_dir: str | None = None, verbose: bool = False) -> int:
+    from pdman.cli.handlers.containers import _tls
+
     import sys
 
     from pdman.engine import logins

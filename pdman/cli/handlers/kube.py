@@ -11,7 +11,7 @@ def play(g: GlobalOptions, file: str, configmap: list[str] | None, network: str 
          tls_verify: str | None, quiet: bool, replace: bool, down: bool, start: bool,
          build: bool | None = None, context_dir: str | None = None,
          no_hosts: bool = False, userns: str | None = None) -> int:
-    from pdman.cli.handlers.images import _tls
+    from pdman.cli.handlers.containers import _tls
     from pdman.engine import kube
     from pdman.entities.kube import KubePlayOptions
 

@@ -18,7 +18,7 @@ def _options(all: bool = False, annotation: "list[str] | None" = None, arch: "st
              os_features: "list[str] | None" = None, tls_verify: "str | None" = None,
              creds: "str | None" = None, authfile: "str | None" = None,
              cert_dir: "str | None" = None) -> "AddOptions":
-    from pdman.cli.handlers.images import _tls
+    from pdman.cli.handlers.containers import _tls
     from pdman.engine.manifests import AddOptions
     from pdman.engine.runopts import key_values
 
@@ -56,7 +56,7 @@ def add(g: GlobalOptions, name: str, images: "list[str]", all: bool,
 
 
 def inspect(g: GlobalOptions, name: str, tls_verify: "str | None") -> int:
-    from pdman.cli.handlers.images import _tls
+    from pdman.cli.handlers.containers import _tls
     from pdman.engine import manifests
 
     print(manifests.inspect(g.context(), name, _tls(tls_verify)))
@@ -112,7 +112,7 @@ def push(g: GlobalOptions, name: str, destination: str, all: bool, authfile: "st
          cert_dir: "str | None", compression_format: "str | None", creds: "str | None",
          digestfile: "str | None", format: "str | None", quiet: bool, rm: bool,
          tls_verify: "str | None") -> int:
-    from pdman.cli.handlers.images import _tls
+    from pdman.cli.handlers.containers import _tls
     from pdman.engine import manifests
     from pdman.errors import UsageError
     from pdman.image.list_push import push_list
