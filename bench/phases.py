@@ -16,7 +16,8 @@ changed in pdman), and prints the median milliseconds per phase as JSON. Phases:
                 (newuidmap/newgidmap), which overlap; with pasta the child's
                 mounts overlap the wait for it too (spec.network_late)
   release       cgroup, then the child's mounts, pivot_root and exec (with pasta:
-                sync 2 sent early, then sync 9 and the exec once pasta is ready)
+                sync 2 sent early, then the exec once the child sees its network
+                configured -- or sync 9, once pasta is ready)
   container     the container's own run, until pdman sees its exit
   teardown      network and cgroup teardown, the exit recorded
   remove        `--rm`: record deleted, directories removed
@@ -42,6 +43,7 @@ STAGES = (
     ("release", "pdman.runtime.native", "release"),
     ("release", "pdman.runtime.native", "release_early"),
     ("release", "pdman.runtime.native", "network_ready"),
+    ("release", "pdman.runtime.spawn", "_await_watched"),
     ("container", "pdman.runtime.foreground", "ForegroundSession.wait"),
     ("teardown", "pdman.engine.containers", "_teardown"),
     ("teardown", "pdman.storage.container_records", "update_state"),

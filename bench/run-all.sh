@@ -100,7 +100,7 @@ if [ "${1:-}" != --user-stage ]; then
 
   step "pdman with pip into $work/venv, and the single file into $work/dist"
   mkdir -p "$work"
-  rsync -a --delete --exclude .git --exclude .venv --exclude build --exclude dist --exclude '*.egg-info' \
+  rsync -a --delete --exclude .git --exclude .venv --exclude /build --exclude /dist --exclude '*.egg-info' \
     --exclude __pycache__ --exclude '*.so' --exclude /bench/results "$REPO/" "$work/src/"
   [ -x "$work/venv/bin/python" ] || /usr/bin/python3 -m venv "$work/venv"
   "$work/venv/bin/pip" install -q --disable-pip-version-check "$work/src" 2>&1 \

@@ -114,6 +114,11 @@ int pdman_join_wait(pid_t intermediate, int sync_fd, int timeout_ms,
 /* In a new network namespace: bring up `lo`, as every runtime does. */
 int pdman_loopback_up(struct pdman_error *err);
 
+/* spec->network_watch: wait until the network namespace has a default route
+ * of each family in `families` (1: IPv4, 2: IPv6), or sync 9 comes on
+ * `sync_fd`.  1 then, 0 when the parent closed the socket, <0 on error. */
+int pdman_wait_network(int sync_fd, int families, struct pdman_error *err);
+
 /* ---- exec.c (child, after pdman_setup_rootfs) ---- */
 
 /* rlimits, groups, uid/gid, capabilities, no_new_privs, cwd, signal mask,

@@ -19,6 +19,8 @@
  * arrive first: pdman_join_wait() takes both in either order.
  */
 #define _GNU_SOURCE
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
@@ -146,6 +148,77 @@ int pdman_loopback_up(struct pdman_error *err) {
   if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
     return pdman_error_set(err, errno, "bringing up `lo`");
   return 0;
+}
+
+/* The families (1: IPv4, 2: IPv6) of the default routes of the main table in
+ * the netlink messages of `buf` (a dump's answers or route events). */
+static int default_routes(const char *buf, size_t len) {
+  const struct nlmsghdr *h;
+  int seen = 0;
+
+  for (h = (const struct nlmsghdr *)buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+    const struct rtmsg *r = NLMSG_DATA(h);
+
+    if (h->nlmsg_type != RTM_NEWROUTE || h->nlmsg_len < NLMSG_LENGTH(sizeof(*r)))
+      continue;
+    if (r->rtm_dst_len != 0 || r->rtm_table != RT_TABLE_MAIN || r->rtm_type != RTN_UNICAST)
+      continue;
+    seen |= r->rtm_family == AF_INET ? 1 : r->rtm_family == AF_INET6 ? 2 : 0;
+  }
+  return seen;
+}
+
+/* pasta --config-net writes, in this order, the tap's MTU and state, then per
+ * family its address and its default route: a default route of every family
+ * pasta configures means the namespace is set up (pasta itself goes on
+ * filling its buffers for tens of milliseconds, and reads what the container
+ * sends meanwhile from the tap's queue once it is done).  Subscribed to route
+ * events first, then a dump: nothing written in between is missed.  A
+ * netlink failure falls back on sync 9 alone. */
+int pdman_wait_network(int sync_fd, int families, struct pdman_error *err) {
+  struct sockaddr_nl sa = {.nl_family = AF_NETLINK,
+                           .nl_groups = RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE};
+  struct {
+    struct nlmsghdr h;
+    struct rtmsg r;
+  } req = {.h = {.nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETROUTE,
+                 .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1},
+           .r = {.rtm_family = AF_UNSPEC}};
+  char buf[16384] __attribute__((aligned(NLMSG_ALIGNTO)));
+  struct pollfd fds[2] = {{.fd = sync_fd, .events = POLLIN}, {.fd = -1, .events = POLLIN}};
+  struct pdman_sync_msg msg;
+  int seen = 0, ret;
+  cleanup_close int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+
+  if (nl >= 0 && bind(nl, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+      send(nl, &req, sizeof(req), 0) == (ssize_t)sizeof(req))
+    fds[1].fd = nl;
+  while ((seen & families) != families) {
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR)
+        continue;
+      return pdman_error_set(err, errno, "poll while waiting for the network");
+    }
+    if (fds[0].revents) {
+      ret = pdman_sync_recv(sync_fd, -1, &msg, "", err);
+      if (ret <= 0)
+        return ret;
+      if (msg.type != PDMAN_SYNC_NETWORK_READY)
+        return pdman_error_set(err, EPROTO, "sync 9: unexpected message %d", (int)msg.type);
+      return 1;
+    }
+    if (fds[1].revents) {
+      ssize_t n = recv(nl, buf, sizeof(buf), MSG_DONTWAIT);
+
+      if (n > 0)
+        seen |= default_routes(buf, (size_t)n);
+      else if (n < 0 && errno == ENOBUFS) /* events lost: ask again */
+        (void)send(nl, &req, sizeof(req), 0);
+      else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+        fds[1].fd = -1; /* netlink gave up: sync 9 will come */
+    }
+  }
+  return 1;
 }
 
 int pdman_join_namespace(int fd, int nstype, struct pdman_error *err) {

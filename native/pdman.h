@@ -237,6 +237,13 @@ struct pdman_spawn_spec {
    * process denies it.  Only for a child alone in a PID namespace of its own
    * (nothing but the caller's user can reach it) */
   int network_late_dumpable;
+  /* with network_late: the helper's configuration is visible in the network
+   * namespace itself -- the child also goes on without sync 9 once it sees a
+   * default route of each family named here (1: IPv4, 2: IPv6), the last
+   * thing pasta --config-net writes.  The caller then waits for the execve
+   * with pdman_wait_exec (or sends sync 9 with pdman_network_seen, when the
+   * helper is ready first) */
+  int network_watch;
 };
 
 struct pdman_spawn_result {
@@ -261,6 +268,17 @@ int pdman_release_early(struct pdman_spawn_result *res, struct pdman_error *err)
 /* After pdman_release_early: sync 9, then as pdman_release. */
 int pdman_network_ready(struct pdman_spawn_result *res, int timeout_ms,
                         struct pdman_error *err);
+
+/* With spec->network_watch, after pdman_release_early: wait for the execve
+ * (0) or the child's error (<0), sending nothing -- the child went on by
+ * itself (res->sync_fd became readable). */
+int pdman_wait_exec(struct pdman_spawn_result *res, int timeout_ms,
+                    struct pdman_error *err);
+
+/* With spec->network_watch: sync 9 (which a child that already went on by
+ * itself no longer reads), then as pdman_wait_exec. */
+int pdman_network_seen(struct pdman_spawn_result *res, int timeout_ms,
+                       struct pdman_error *err);
 
 /* SIGKILL and reap a child that was spawned but not released (or released
  * early and not yet told its network is ready). */

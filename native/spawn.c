@@ -232,6 +232,17 @@ static int child_run(const struct pdman_spawn_spec *spec,
     /* sync 9: the container's network is configured.  Before the identity
      * changes (a new uid may make the process non-dumpable early) and the
      * seccomp filter (a profile may deny recv) */
+    if (spec->network_watch) {
+      /* or the configuration is there to see, whichever comes first */
+      ret = pdman_wait_network(*sync_fd, spec->network_watch, err);
+      if (ret < 0)
+        return ret;
+      if (ret == 0) /* the parent gave up on us (its network failed) */
+        _exit(PDMAN_EXIT_CHILD_FAILED);
+      prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+      /* the parent learns of the execve by EOF, as after sync 9 */
+      return pdman_exec_process(spec, err);
+    }
     ret = pdman_sync_recv(*sync_fd, -1, &msg, "", err);
     if (ret < 0)
       return ret;
@@ -381,23 +392,29 @@ int pdman_spawn(const struct pdman_spawn_spec *spec,
   return pdman_error_wrap(err, "spawning container process");
 }
 
-/* Send sync `type` and wait for the child's execve (EOF) or its error. */
-static int go_and_wait_exec(struct pdman_spawn_result *res, int type,
-                            int timeout_ms, struct pdman_error *err) {
+/* Send sync `type` (none with 0) and wait for the child's execve (EOF) or its
+ * error.  With `gone_ok` the child may have closed its end already by going on
+ * by itself (spec->network_watch): EPIPE and then EOF mean it exec'd. */
+static int go_and_wait_exec2(struct pdman_spawn_result *res, int type, int gone_ok,
+                             int timeout_ms, struct pdman_error *err) {
   struct pdman_sync_msg msg;
-  int ret, died_early;
+  int ret, died_early = 0;
 
   pdman_error_clear(err);
   if (res->pid <= 0 || res->sync_fd < 0)
     return pdman_error_set(err, EINVAL, "release: no child waiting");
 
-  ret = pdman_sync_send(res->sync_fd, type, 0, NULL, err);
-  if (ret < 0 && err->errnum != EPIPE) {
-    reap(res, 1);
-    return ret;
+  if (type != 0) {
+    ret = pdman_sync_send(res->sync_fd, type, 0, NULL, err);
+    if (ret < 0 && err->errnum != EPIPE) {
+      reap(res, 1);
+      return ret;
+    }
+    /* on EPIPE the child is gone; a last message of its may still be queued */
+    died_early = ret < 0 && !gone_ok;
+    if (ret < 0)
+      pdman_error_clear(err);
   }
-  /* on EPIPE the child is gone; a last message of its may still be queued */
-  died_early = ret < 0;
 
   /* sync 3 / sync 4: the child's error, or EOF once execve succeeded */
   ret = pdman_sync_recv(res->sync_fd, timeout_of(timeout_ms), &msg,
@@ -417,6 +434,11 @@ static int go_and_wait_exec(struct pdman_spawn_result *res, int type,
                           (int)msg.type);
   reap(res, 1);
   return ret;
+}
+
+static int go_and_wait_exec(struct pdman_spawn_result *res, int type,
+                            int timeout_ms, struct pdman_error *err) {
+  return go_and_wait_exec2(res, type, 0, timeout_ms, err);
 }
 
 int pdman_release(struct pdman_spawn_result *res, int timeout_ms,
@@ -447,6 +469,16 @@ int pdman_network_ready(struct pdman_spawn_result *res, int timeout_ms,
                         struct pdman_error *err) {
   /* sync 9: the container's network is configured */
   return go_and_wait_exec(res, PDMAN_SYNC_NETWORK_READY, timeout_ms, err);
+}
+
+int pdman_wait_exec(struct pdman_spawn_result *res, int timeout_ms,
+                    struct pdman_error *err) {
+  return go_and_wait_exec2(res, 0, 1, timeout_ms, err);
+}
+
+int pdman_network_seen(struct pdman_spawn_result *res, int timeout_ms,
+                       struct pdman_error *err) {
+  return go_and_wait_exec2(res, PDMAN_SYNC_NETWORK_READY, 1, timeout_ms, err);
 }
 
 void pdman_abort(struct pdman_spawn_result *res) {

@@ -42,7 +42,7 @@ step() { printf '== %s\n' "$*" >&2; }
 
 # the inputs, copied: the checkout stays untouched (pip and PyInstaller write build
 # files next to what they build), and a dirty tree builds what it holds
-rsync -a --delete --exclude .git --exclude .venv --exclude build --exclude dist \
+rsync -a --delete --exclude .git --exclude .venv --exclude /build --exclude /dist \
   --exclude '*.egg-info' --exclude __pycache__ --exclude '*.so' --exclude '/pdman/libexec' \
   --exclude .mypy_cache --exclude .ruff_cache --exclude .benchmarks --exclude /bench/results \
   "$REPO/" "$BUILD/src/"

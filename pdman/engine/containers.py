@@ -191,9 +191,12 @@ def start_attached(ctx: EngineContext, rec: records.ContainerRecord, io: "StartI
                            attach=tuple(attach) if attach is not None else None,
                            sig_proxy=io.sig_proxy) as session:
         spec = specmod.build(ctx.paths, rec.id, rec.config, stdio=session.stdio())
+        if spec.network_late:       # the command starts once it sees its network configured
+            spec.network_watch = network.watch_families(rec.config["net"])
 
         def start_network(pid: int) -> "Callable[[], None]":     # 5: network, while the
-            return network.begin_attach(ctx, rec.id, rec.config["net"], pid)  # maps are written
+            return network.begin_attach(ctx, rec.id, rec.config["net"], pid,  # maps are written
+                                        watch=bool(spec.network_watch))
 
         def before_release(pid: int) -> None:                   # 5: cgroup
             cgroups.attach(ctx, rec.id, rec.config["cgroup"], pid)
@@ -1125,11 +1128,20 @@ def _resource_fields(limits: "dict[str, Any]") -> "dict[str, Any]":
 
 
 def _rfc3339(ts: float) -> str:
-    import datetime as dt
+    """UTC, microseconds when there are any (datetime's isoformat, without importing
+    datetime on `inspect`'s path)."""
+    import math
 
     if not ts:
         return "0001-01-01T00:00:00Z"
-    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    frac, whole = math.modf(ts)
+    us = round(frac * 1e6)
+    if us >= 1000000:
+        whole, us = whole + 1, us - 1000000
+    elif us < 0:
+        whole, us = whole - 1, us + 1000000
+    text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(int(whole)))
+    return f"{text}.{us:06d}Z" if us else f"{text}Z"
 
 
 def log_path(ctx: EngineContext, rec: records.ContainerRecord) -> str:

@@ -186,13 +186,27 @@ def _target_namespaces(paths: "Paths", target_id: str) -> "tuple[str, str]":
     return f"/proc/{rec.pid}/ns/user", f"/proc/{rec.pid}/ns/net"
 
 
+def watch_families(config: "dict[str, Any]") -> int:
+    """For `spec.network_watch`: the default routes whose appearance in the container's
+    network namespace says pasta configured it (network/pasta.py), 0 when the
+    container must wait for the network helper to be ready instead."""
+    from pdman.config import is_root_mode
+
+    if is_root_mode():
+        return 0
+    from pdman.network import pasta
+
+    return pasta.watch_families(config)
+
+
 def begin_attach(ctx: "EngineContext", container_id: str, config: "dict[str, Any]",
-                 pid: int) -> "Callable[[], None]":
+                 pid: int, watch: bool = False) -> "Callable[[], None]":
     """Give the container (waiting at sync 1 in its namespaces) its network, in two
     halves, for the spawn's `start_early` hook: start what can work while the
     container's ID maps are written (pasta), and return the function that finishes
     (waits for it). That function must be called, also when the spawn fails
-    meanwhile: it records what runs, for `detach` to stop."""
+    meanwhile: it records what runs, for `detach` to stop. With `watch` (pasta,
+    `watch_families`), it is a pasta.Watched, recorded already."""
     kind = config.get("mode")
     if kind in _PASSIVE:
         return _nothing
@@ -205,6 +219,8 @@ def begin_attach(ctx: "EngineContext", container_id: str, config: "dict[str, Any
     st = state.NetState(container_id, pid=pid, pid_start=procs.start_time(pid))
     state.save(ctx.paths, st)
     sweep(ctx, leases=False)            # what runs whose pdman was killed left behind
+    if watch:
+        return backends.begin_watched(ctx.paths, container_id, config, pid, st)
     return backends.begin(ctx.paths, container_id, config, pid, st)
 
 

@@ -92,6 +92,24 @@ def begin(paths: Paths, container_id: str, net: dict[str, Any], pid: int,
     return _begin_pasta(paths, container_id, net, pid, st, ifname)
 
 
+def begin_watched(paths: Paths, container_id: str, net: dict[str, Any], pid: int,
+                  st: state.NetState) -> "pasta.Watched":
+    """pasta for a container that starts once it sees its network configured
+    (pasta.watch_families: no published port), recorded at once."""
+    check_tun()
+    options = ["--dns-forward", net["dns_forward"]] if net.get("dns_forward") else []
+    watched = pasta.begin_watched(pid, options, state.helper_file(paths, container_id, "pasta.pid"),
+                                  state.helper_file(paths, container_id, "pasta.log"))
+    try:
+        st.helpers.append(state.Helper("pasta", watched.pid, watched.start))
+        state.save(paths, st)
+    except BaseException:
+        procs.kill(watched.pid, watched.start)      # not recorded: nobody else would
+        watched.close()
+        raise
+    return watched
+
+
 def _kind(net: dict[str, Any]) -> str:
     """The backend of a container's network: its mode's, or its user network's way out."""
     return net["mode"] if net["mode"] in ("pasta", "slirp4netns") else net.get("backend", "none")

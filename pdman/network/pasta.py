@@ -186,6 +186,105 @@ class Starting:
         return daemon, procs.start_time(daemon)
 
 
+def watch_families(net: "dict[str, object]") -> int:
+    """The default routes (1: IPv4, 2: IPv6) pasta's `--config-net` will give the
+    container -- one per family with a default route on the host, which pasta copies
+    -- when the container may start as soon as it sees them (runtime/spawn.py):
+    the plain default network, with no published port (pasta binds those only after
+    configuring the namespace, and `run` must not start the command before they
+    are) and no options of the user's (which may change what pasta configures).
+    0 otherwise. Naming a family pasta then does not configure costs only time: the
+    container waits for pasta to be ready, as without watching."""
+    if net.get("mode") != "pasta" or net.get("ports") or net.get("options"):
+        return 0
+    families = 0
+    try:
+        with open("/proc/net/route", encoding="ascii") as f:
+            for line in f.readlines()[1:]:
+                field = line.split()
+                # destination and mask 0, RTF_UP: the main table's default route
+                if len(field) > 7 and field[1] == field[7] == "00000000" and int(field[3], 16) & 1:
+                    families |= 1
+                    break
+    except (OSError, ValueError):
+        pass
+    try:
+        with open("/proc/net/ipv6_route", encoding="ascii") as f:
+            for line in f:
+                field = line.split()
+                # ::/0, not the kernel's `unreachable` one on lo (RTF_REJECT 0x200)
+                if (len(field) > 9 and field[1] == "00" and field[0] == "0" * 32
+                        and field[9] != "lo" and not int(field[8], 16) & 0x200):
+                    families |= 2
+                    break
+    except (OSError, ValueError):
+        pass
+    return families
+
+
+def begin_watched(pid: int, options: "Sequence[str]", pidfile: str, log: str) -> "Watched":
+    """pasta in the foreground, for a container that starts once it sees its network
+    configured (`watch_families`): its PID is known at once -- recorded before it is
+    ready, so that a container that is already gone by then (`run --rm true`) does
+    not wait ~30 ms for pasta to finish filling its buffers before it can be
+    stopped. Its messages go to `log`; its pid file is written right before its
+    event loop, which says it is ready."""
+    pasta = procs.find_tool("pasta")
+    if pasta is None:
+        raise HostSupportError("pasta not found", hint="install the `passt` package, or use "
+                               "--network slirp4netns")
+    cmd = argv(pasta, pid, (), options, pidfile)
+    cmd.insert(1, "--foreground")
+    return Watched(cmd, pidfile, log)
+
+
+class Watched:
+    """A foreground pasta: `fileno()` (a pidfd) is readable once it exited -- always a
+    failure, which calling the object raises; `ready()` once it is in its loop."""
+
+    __slots__ = ("cmd", "pidfile", "log", "pid", "start", "_pidfd")
+
+    def __init__(self, cmd: list[str], pidfile: str, log: str) -> None:
+        self.cmd, self.pidfile, self.log = cmd, pidfile, log
+        try:
+            os.unlink(pidfile)
+        except FileNotFoundError:
+            pass
+        self.pid = procs.spawn_daemon(cmd, log)
+        self.start = procs.start_time(self.pid)
+        self._pidfd = os.pidfd_open(self.pid)
+
+    def fileno(self) -> int:
+        return self._pidfd
+
+    def ready(self) -> bool:
+        try:
+            return os.stat(self.pidfile).st_size > 0
+        except OSError:
+            return False
+
+    def __call__(self) -> None:
+        """Raise pasta's failure if it exited (reaped then); nothing while it runs."""
+        import select
+
+        if not select.select([self._pidfd], [], [], 0)[0]:
+            return
+        _, status = os.waitpid(self.pid, 0)
+        try:
+            with open(self.log, encoding="utf-8", errors="replace") as f:
+                message = _clean(f.read(65536))
+        except OSError:
+            message = ""
+        message = message or f"exit status {os.waitstatus_to_exitcode(status)}"
+        raise RuntimeFailure(f"pasta could not set up the container's network: {message}",
+                             hint=f"the command was: {' '.join(self.cmd)}")
+
+    def close(self) -> None:
+        if self._pidfd >= 0:
+            os.close(self._pidfd)
+            self._pidfd = -1
+
+
 def unrecorded(pidfile: str) -> tuple[int, int] | None:
     """(pid, start time) of the pasta that wrote `pidfile`, if it still runs. A pasta
     is recorded once it is ready; one whose pdman was killed before that is found

@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from pdman.engine.context import EngineContext
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
+    from pdman.engine.context import EngineContext
     from pdman.storage.container_records import ContainerRecord
 
 
@@ -22,14 +21,9 @@ def port_bindings(config: dict[str, Any]) -> dict[str, list[dict[str, str]]]:
     return out
 
 
-def settings(ctx: EngineContext, rec: "ContainerRecord", running: bool) -> dict[str, Any]:
+def settings(ctx: "EngineContext", rec: "ContainerRecord", running: bool) -> "dict[str, Any]":
     """NetworkSettings: published ports (exposed ones with null), and per
     user-defined network the container's address while it runs."""
-    import ipaddress
-
-    from pdman.network.dns import memberships
-    from pdman.storage import network_records
-
     config, container_id = rec.config, rec.id
     net = config.get("net") or {}
     ports: dict[str, Any] = {key: None for key in config.get("exposed_ports", [])}
@@ -38,7 +32,12 @@ def settings(ctx: EngineContext, rec: "ContainerRecord", running: bool) -> dict[
                             for b in bindings]
                       for key, bindings in port_bindings(config).items()})
     networks: dict[str, Any] = {}
-    if net.get("mode") == "bridge":
+    if net.get("mode") == "bridge":     # (imports here: `inspect` is a hot command)
+        import ipaddress
+
+        from pdman.network.dns import memberships
+        from pdman.storage import network_records
+
         leases = {lease.network_id: lease.address
                   for lease in network_records.leases(ctx.catalog, container_id=container_id)}
         for m in memberships(rec):

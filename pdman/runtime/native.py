@@ -201,6 +201,10 @@ class SpawnSpec(Record):
     #: with network_late: the child stays dumpable until `network_ready` (the helper
     #: opens /proc/PID/ns/*); only for a child alone in a PID namespace of its own
     network_late_dumpable: bool = False
+    #: with network_late: the default-route families (1 IPv4, 2 IPv6) whose routes in
+    #: its network namespace tell the child the network is configured -- it goes on by
+    #: itself then, and the caller waits with `wait_exec` (or `network_seen`)
+    network_watch: int = 0
 
 
 class SpawnedChild:
@@ -477,6 +481,7 @@ def _to_c(spec: SpawnSpec, b: _Builder | None = None) -> tuple[Any, list[Any]]:
     c.parent_death_signal = spec.parent_death_signal
     c.network_late = int(spec.network_late)
     c.network_late_dumpable = int(spec.network_late and spec.network_late_dumpable)
+    c.network_watch = int(spec.network_watch) if spec.network_late else 0
     c.timeout_ms = max(1, int(spec.timeout * 1000))
     return c, b.keep
 
@@ -568,6 +573,34 @@ def network_ready(child: SpawnedChild, timeout: float = 30.0) -> None:
     child._keepalive.clear()
     if ret < 0:
         _fail(ffi, err)
+
+
+def wait_exec(child: SpawnedChild, timeout: float = 30.0) -> None:
+    """With `network_watch`, after `release_early`, once the child went on by itself
+    (its sync socket became readable): returns once the command exec'd, raising as
+    `release` does."""
+    ffi, lib = _native()
+    err = ffi.new("struct pdman_error *")
+    ret = lib.pdman_wait_exec(child._result, max(1, int(timeout * 1000)), err)
+    child._keepalive.clear()
+    if ret < 0:
+        _fail(ffi, err)
+
+
+def network_seen(child: SpawnedChild, timeout: float = 30.0) -> None:
+    """With `network_watch`: the helper is ready before the child saw it (sync 9,
+    which a child gone on by itself no longer reads); then as `wait_exec`."""
+    ffi, lib = _native()
+    err = ffi.new("struct pdman_error *")
+    ret = lib.pdman_network_seen(child._result, max(1, int(timeout * 1000)), err)
+    child._keepalive.clear()
+    if ret < 0:
+        _fail(ffi, err)
+
+
+def sync_fd(child: SpawnedChild) -> int:
+    """The parent's end of the child's sync socket (readable at its execve or error)."""
+    return int(child._result.sync_fd)
 
 
 def abort(child: SpawnedChild) -> None:

@@ -17,12 +17,24 @@ network is configured (sync 9), which comes once `finish` returned:
     spawn -> start_early (pasta starts) -> ID maps -> before_release -> sync 2
           -> finish (pasta ready, ports bound)   | child: mounts, pivot_root, ...
           -> sync 9 -> exec
+
+With `spec.network_watch` as well (pasta in the foreground, no published port:
+network/pasta.py), the child does not wait for pasta to be ready: it goes on as
+soon as it sees the default routes pasta writes in its namespace (native
+pdman_wait_network), ~10 ms into pasta's start instead of ~40. `start_early`
+returns the running pasta then (a pasta.Watched, recorded already), and the
+parent waits for whichever comes first: the child's execve, pasta ready (sync 9:
+pasta configured something else than expected), pasta's exit (its failure).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 from pdman.runtime import idmap, native
 from pdman.runtime.idmap import IdMapping
@@ -58,7 +70,12 @@ def spawn_container(
         except BaseException:
             if finish is not None:
                 _quietly(finish)
+                if hasattr(finish, "close"):
+                    finish.close()
             raise
+        if late and spec.network_watch and hasattr(finish, "ready"):
+            _await_watched(child, finish, spec.timeout)
+            return child.pid
         if finish is not None:
             finish()                          # the network is configured, ports bound
         if before_release is not None and not late:
@@ -66,11 +83,44 @@ def spawn_container(
     except BaseException:
         native.abort(child)                   # never past sync 9: the command never ran
         raise
-    if late:
+    if late and spec.network_watch:           # the child may have gone on by itself
+        native.network_seen(child, spec.timeout)
+    elif late:
         native.network_ready(child, spec.timeout)
     else:
         native.release(child, spec.timeout)
     return child.pid
+
+
+def _await_watched(child: "native.SpawnedChild", watched: "Any", timeout: float) -> None:
+    """Return once the child exec'd, having gone on by itself (it saw its network) or
+    after sync 9 (pasta was ready first); raise pasta's failure if it exited."""
+    import select
+    import time
+
+    fd = native.sync_fd(child)
+    deadline = time.monotonic() + (timeout or 30.0)
+    try:
+        while True:
+            ready, _, _ = select.select([fd, watched], [], [], 0.005)
+            if fd in ready:                   # the child's execve or its error
+                native.wait_exec(child, timeout)
+                return
+            if ready:                         # pasta exited: always a failure
+                watched()
+                from pdman.errors import RuntimeFailure
+
+                raise RuntimeFailure("pasta exited before the container's network was set up")
+            if watched.ready():
+                native.network_seen(child, timeout)
+                return
+            if time.monotonic() > deadline:
+                from pdman.errors import RuntimeFailure
+
+                raise RuntimeFailure(f"the container's network was not set up in {timeout or 30:.0f} s",
+                                     hint="see its pasta log beside the container's network state")
+    finally:
+        watched.close()
 
 
 def _quietly(fn: Callable[[], None]) -> None:

@@ -12,7 +12,6 @@ pdman generates for it.
 from __future__ import annotations
 
 import os
-import shutil
 
 from pdman.config import Paths
 
@@ -143,6 +142,8 @@ def remove(paths: Paths, container_id: str) -> None:
     """Remove every directory of a container. Files in the writable layer may belong to
     subordinate IDs (container users other than root) that this user cannot delete
     directly, so what plain removal cannot do is finished inside the user namespace."""
+    import shutil                       # here: `ps` and `inspect` import this module
+
     d = ContainerDirs(paths, container_id)
     for path in (d.base, d.run):
         if not os.path.lexists(path):

@@ -192,6 +192,19 @@ def test_pull_run_ps_images_rm(testbed: Any, env: dict[str, str]) -> None:
     assert pd(env, "ps", "-aq").stdout == ""
 
 
+def test_build_from_the_binary(busybox: str, env: dict[str, str], tmp_path: Path) -> None:
+    """`build` works from the single file (its packaging once dropped pdman/build/, a
+    directory named like the build tree it excluded)."""
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Containerfile").write_text(f"FROM {busybox}\nCOPY greeting /greeting\n")
+    (ctx / "greeting").write_text("built by the single file\n")
+    pd(env, "build", "-q", "-t", "localhost/binbuild:1", str(ctx))
+    out = pd(env, "run", "--rm", "--network", "none", "localhost/binbuild:1", "cat", "/greeting")
+    assert out.stdout == "built by the single file\n"
+    pd(env, "rmi", "localhost/binbuild:1")
+
+
 def test_detached_logs_stop(busybox: str, env: dict[str, str]) -> None:
     script = 'echo started; trap "echo stopping; exit 3" TERM; while :; do sleep 0.1; done'
     cid = pd(env, "run", "-d", "--name", "bg", "--network", "none", busybox, "sh", "-c", script).stdout.strip()

@@ -119,3 +119,89 @@ def test_published_port_bound_when_run_d_returns(busybox: str,
         assert exc.value.errno == errno.EADDRINUSE
     finally:
         run_pdman("rm", "-f", "early", env=registry_env)
+
+
+# -- the command starts once it sees its network configured (spec.network_watch) --------
+# With no published port, `run` does not wait for pasta to be ready (~40 ms into its
+# start): the container goes on as soon as the default routes pasta writes are in its
+# namespace (~10 ms), pasta runs in the foreground and is recorded at once.
+
+def _host_default_routes() -> tuple[bool, bool]:
+    with open("/proc/net/route") as f:
+        v4 = any(ln.split()[1] == "00000000" and ln.split()[7] == "00000000"
+                 for ln in f.readlines()[1:])
+    with open("/proc/net/ipv6_route") as f:
+        v6 = any(ln.split()[0] == "0" * 32 and ln.split()[1] == "00" and ln.split()[9] != "lo"
+                 for ln in f)
+    return v4, v6
+
+
+def _default_routes(out: str) -> tuple[bool, bool]:
+    """(IPv4, IPv6) default route in `cat /proc/net/route /proc/net/ipv6_route`."""
+    lines = [ln.split() for ln in out.splitlines()]
+    v4 = any(len(f) > 7 and f[1] == "00000000" and f[7] == "00000000" and f[0] != "Iface"
+             for f in lines)
+    v6 = any(len(f) > 9 and f[0] == "0" * 32 and f[1] == "00" and f[9] != "lo" for f in lines)
+    return v4, v6
+
+
+def test_first_instruction_sees_every_default_route(busybox: str,
+                                                    registry_env: dict[str, str]) -> None:
+    """The routes of both families pasta copies from the host are there when the
+    command first looks -- IPv6 is configured last, so a container let go after IPv4
+    alone would miss it."""
+    host = _host_default_routes()
+    assert host[0], "the test bed's host has an IPv4 default route"
+    for _ in range(8):
+        out = run_pdman("run", "--rm", busybox, "cat", "/proc/net/route", "/proc/net/ipv6_route",
+                        env=registry_env).stdout
+        assert _default_routes(out) == host, out
+
+
+def test_run_rm_leaves_no_pasta_behind(busybox: str, registry_env: dict[str, str]) -> None:
+    """The foreground pasta of a container that is gone before pasta is ready (`true`)
+    is stopped with it: nothing outlives `run --rm`, run after run."""
+    for _ in range(3):
+        code, left, err = run_under_subreaper(registry_env, "run", "--rm", busybox, "true")
+        assert code == 0, err
+        assert left == [], left
+
+
+def _wrapped_pasta(tmp_path, registry_env: dict[str, str], *args: str) -> dict[str, str]:
+    """An environment whose `pasta` is the real one with `args` first."""
+    real = shutil.which("pasta", path=registry_env["PATH"]) or shutil.which(
+        "pasta", path="/usr/bin:/bin")
+    assert real is not None
+    wrapper = tmp_path / "bin" / "pasta"
+    wrapper.parent.mkdir()
+    wrapper.write_text(f"#!/bin/sh\nexec {real} {' '.join(args)} \"$@\"\n")
+    wrapper.chmod(0o755)
+    return {**registry_env, "PATH": f"{wrapper.parent}:{registry_env['PATH']}"}
+
+
+def test_pasta_configuring_less_than_expected_still_starts_the_command(
+        busybox: str, registry_env: dict[str, str], tmp_path) -> None:
+    """pasta told `-4` never writes the IPv6 route the container watches for: it then
+    starts once pasta is ready (sync 9), with its IPv4 network, instead of hanging."""
+    if not _host_default_routes()[1]:
+        pytest.skip("the host has no IPv6 default route: pasta configures IPv4 only anyway")
+    env = _wrapped_pasta(tmp_path, registry_env, "-4")
+    for _ in range(3):
+        proc = run_pdman("run", "--rm", busybox, "cat", "/proc/net/route", "/proc/net/ipv6_route",
+                         env=env, timeout=60)
+        assert _default_routes(proc.stdout) == (True, False), proc.stdout
+
+
+def test_pasta_failing_while_watched_leaves_nothing(busybox: str, registry_env: dict[str, str],
+                                                    tmp_path) -> None:
+    """A pasta that fails at its start (here an option it does not know, given by a
+    wrapper, so that pdman still watches) is reported, and leaves no container process
+    and no pasta."""
+    env = _wrapped_pasta(tmp_path, registry_env, "--no-such-option")
+    code, left, err = run_under_subreaper(env, "run", "--rm", "--name", "watchfail", busybox,
+                                          "sleep", "60")
+    assert code == 125, err
+    assert "pasta could not set up the container's network" in err, err
+    assert "no-such-option" in err, err
+    assert left == [], left
+    run_pdman("rm", "-f", "watchfail", env=registry_env, check=False)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as _dt
-
 from pdman.cli.globalopts import GlobalOptions
 from pdman.cli.handlers.common import each
 
@@ -13,10 +11,10 @@ if TYPE_CHECKING:
 
 
 def _created_ago(created: str) -> str:
-    from pdman.cli.humanize import ago
+    from pdman.cli.humanize import ago, iso_timestamp
 
     try:
-        ts = _dt.datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp()
+        ts = iso_timestamp(created)
     except ValueError:
         return "unknown"
     return ago(ts)
@@ -346,7 +344,9 @@ def _system_df_verbose(g: GlobalOptions) -> int:
     def since(created: "str | float") -> str:
         if isinstance(created, str):
             try:
-                created = _dt.datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp()
+                from pdman.cli.humanize import iso_timestamp
+
+                created = iso_timestamp(created)
             except ValueError:
                 return "unknown"
         return duration(time.time() - created)

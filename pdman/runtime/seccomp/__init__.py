@@ -20,8 +20,11 @@ container's command and for every `exec`.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
 
 DEFAULT_PROFILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "default.json")
 #: part of every cache name: bump when the compiled form changes meaning
