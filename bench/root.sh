@@ -51,11 +51,12 @@ netns_cleanup() {
   [ -n "$holder_pid" ] && kill "$holder_pid" 2>/dev/null
   umount -l "$NS" "$CLIENT" 2>/dev/null || true
 }
-# rootful podman keeps its overlay dir mounted on itself: unmounted before the store goes
+# rootful podman keeps its overlay dir mounted on itself: unmounted (lazily: a container
+# merged dir below it may still be mounted) before the store goes
 # (each step `|| true`: under `set -e` a failing step of the trap would end it, and the
 # registry and the stores would stay behind)
 trap 'netns_cleanup || true; podman rm -fa >/dev/null 2>&1 || true
-      umount "$tmp/podman/root/overlay" 2>/dev/null || true; bench_cleanup' EXIT
+      umount -l "$tmp/podman/root/overlay" 2>/dev/null || true; bench_cleanup' EXIT
 nsenter --net="$CLIENT" sleep 100000 & holder_pid=$!
 in_ns() { nsenter --net="$NS" -- "$@"; }
 in_ns ip link set lo up

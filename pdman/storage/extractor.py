@@ -211,7 +211,12 @@ class Extractor:
                     _run_forked(_zygote, child.fileno(), parent.fileno())
             except BaseException as exc:  # noqa: BLE001 - reported by start()/submit()
                 self._failure = exc
-                parent.close()  # wakes up a start() waiting for "ready"
+                # wakes up a start() waiting for "ready" (a close() from this thread
+                # would not: the main thread's recv() would block on forever)
+                try:
+                    parent.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
         self._thread = threading.Thread(target=run, name="pdman-extractor", daemon=True)
         self._thread.start()
@@ -222,6 +227,7 @@ class Extractor:
         child.close()
         if hello != b"ready":
             self._thread.join()
+            parent.close()
             if self._failure is not None:
                 raise self._failure
             raise StorageError("the layer extraction process did not start")
