@@ -202,6 +202,11 @@ def try_run(argv: "list[str]") -> "int | None":
     if "_PDMAN_COMPLETE" in os.environ:
         # a shell asking for completions (`pdman completion`): Typer's machinery answers
         return None
+    if argv in (["--version"], ["-v"]):          # before the spec: ~1.5 ms to load
+        from pdman import __version__
+
+        print(f"pdman version {__version__}")
+        return 0
     try:
         spec = _spec()
         gvals, rest = _parse(spec["global"], argv, True, stop_at_command=True)

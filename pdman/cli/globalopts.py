@@ -1,9 +1,7 @@
 """Global options and the call into a handler: shared by the fast path and Typer.
-Hot path: no imports beyond the stdlib's `importlib`."""
+Hot path: no imports beyond the stdlib's."""
 
 from __future__ import annotations
-
-import importlib
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -75,6 +73,7 @@ def call_handler(target: str, g: GlobalOptions, options: "dict[str, Any]") -> in
 
         if not targets.apply(target, g, options):
             return 0
-    handler = getattr(importlib.import_module(f"pdman.cli.handlers.{module}"), func)
+    # __import__ rather than importlib.import_module: importlib costs a hot command ~0.7 ms
+    handler = getattr(__import__(f"pdman.cli.handlers.{module}", fromlist=[func]), func)
     result = handler(g, **options)
     return int(result or 0)
