@@ -6,7 +6,8 @@
 #            the same with newuidmap/newgidmap, with an overlay root, pasta's start-up
 #   phases   bench/phases.py: `run --rm` (default network and --network none) split
 #            into interpreter, imports, create, spawn, helpers, release, container,
-#            teardown, remove
+#            teardown, remove; --version, ps, images and inspect (--hot) into
+#            interpreter, imports, catalog, other
 # `bash bench/floors.sh` (as root it prepares the host and re-runs as the test user).
 # Writes bench/results/floors.md.
 set -euo pipefail
@@ -25,6 +26,13 @@ hyperfine -N -w 5 -r "$(( RUNS > 30 ? RUNS : 30 ))" --export-json "$tmp/py.json"
 "$PY" "$HERE/floors.py" --runs "$(( RUNS > 20 ? RUNS : 20 ))" > "$tmp/floors.json"
 "$PY" "$HERE/phases.py" --runs "$RUNS" -- run --rm "$BB" true > "$tmp/phases-net.json"
 "$PY" "$HERE/phases.py" --runs "$RUNS" -- run --rm --network none "$BB" true > "$tmp/phases-none.json"
+# the hot commands that only read the catalog (#19's split), ps before any container exists
+"$PY" "$HERE/phases.py" --hot --runs "$RUNS" -- --version > "$tmp/hot-version.json"
+"$PY" "$HERE/phases.py" --hot --runs "$RUNS" -- ps > "$tmp/hot-ps.json"
+"$PY" "$HERE/phases.py" --hot --runs "$RUNS" -- images > "$tmp/hot-images.json"
+"$PDMAN" create --name hot-inspect "$BB" true >/dev/null
+"$PY" "$HERE/phases.py" --hot --runs "$RUNS" -- inspect hot-inspect > "$tmp/hot-inspect.json"
+"$PDMAN" rm hot-inspect >/dev/null
 
 "$PY" - "$tmp" "$HERE/results/floors.md" "$(cat /proc/loadavg | cut -d' ' -f1-3)" <<'PY'
 import json, sys
@@ -55,6 +63,14 @@ net, none = (json.load(open(f"{tmp}/phases-{k}.json")) for k in ("net", "none"))
 lines += ["| phase | default network (pasta) | --network none |", "| --- | ---: | ---: |"]
 for phase in net:
     lines.append(f"| {phase} | {net[phase]:.1f} | {none[phase]:.1f} |")
+hot = {k: json.load(open(f"{tmp}/hot-{k}.json")) for k in ("version", "ps", "images", "inspect")}
+lines += ["", "The hot commands that only read the catalog, phase by phase (bench/phases.py --hot: "
+          "medians in ms; `imports` = every import, up front and lazy; `catalog` = opening it "
+          "and reading the records, JSON included; `other` = parsing, the command's own work, "
+          "output; `ps` on a store with no container, `inspect` of a created one):", "",
+          "| phase | `--version` | `ps` | `images` | `inspect` |", "| --- | ---: | ---: | ---: | ---: |"]
+for phase in hot["ps"]:
+    lines.append(f"| {phase} | " + " | ".join(f"{hot[k][phase]:.1f}" for k in hot) + " |")
 text = "\n".join(lines) + "\n"
 print(text)
 open(out, "w").write(text)

@@ -34,6 +34,7 @@ bench_prepare_host() {
   bash "$REPO/tests/bed/user.sh" "$user" >/dev/null
   (cd "$REPO" && python3 -m tests.bed.images build >/dev/null)
   mkdir -p "$HERE/results" && chmod a+rwx "$HERE/results"
+  chmod a+rw "$HERE/results"/*.md 2>/dev/null || true   # written as the test user
 }
 
 bench_setup() {

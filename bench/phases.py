@@ -1,6 +1,7 @@
 """Where `pdman run --rm IMAGE true` spends its time, phase by phase.
 
     python3 bench/phases.py --runs N -- run --rm [--network none] IMAGE true
+    python3 bench/phases.py --hot --runs N -- ps      # (images, inspect NAME, --version)
 
 Runs the command N times, each in a fresh interpreter (`--once`), with the engine's
 stage functions wrapped by timers (monotonic clock, in this process only: nothing is
@@ -22,11 +23,19 @@ changed in pdman), and prints the median milliseconds per phase as JSON. Phases:
   teardown      network and cgroup teardown, the exit recorded
   remove        `--rm`: record deleted, directories removed
   other         the rest (argument parsing, logs, events)
+
+With --hot (the commands that only read the catalog), the phases are:
+
+  interpreter   as above
+  imports       every import, the ones made up front and the lazy ones inside the
+                command (builtins.__import__ timed)
+  catalog       opening the catalog (schema check) and reading the records from it,
+                JSON decoding of their documents included
+  other         the rest: argument parsing, the command's own work, its output
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -51,6 +60,75 @@ STAGES = (
 )
 PHASES = ("interpreter", "imports", "create", "spawn", "helpers", "release", "container",
           "teardown", "remove", "other")
+HOT_PHASES = ("interpreter", "imports", "catalog", "other")
+#: modules whose every function is a catalog read or write (--hot)
+CATALOG_MODULES = ("pdman.storage.container_records", "pdman.storage.image_records")
+
+
+def _line(spent: "dict[str, float]") -> str:
+    """One JSON line, without importing json in the timed process (the command may not)."""
+    return "{" + ", ".join(f'"{k}": {v!r}' for k, v in spent.items()) + "}\n"
+
+
+def _leave(code: int) -> int:
+    """Exit as the `pdman` script does (without the interpreter's teardown when pdman's
+    `leave` allows it), so that the interpreter phase is the command's."""
+    try:
+        from pdman.__main__ import leave
+    except ImportError:             # an older pdman
+        return code
+    leave(code)
+    return code
+
+
+def once_hot(argv: list[str]) -> int:
+    """One hot command, timed by phase (see the module's docstring)."""
+    import builtins
+    import importlib
+
+    spent = dict.fromkeys(HOT_PHASES, 0.0)
+    depth = [0]
+
+    def timed(phase: str, fn: "object") -> "object":
+        def wrapper(*a: object, **k: object) -> object:
+            if depth[0]:
+                return fn(*a, **k)           # type: ignore[operator]
+            depth[0] += 1
+            start = time.perf_counter()
+            try:
+                return fn(*a, **k)           # type: ignore[operator]
+            finally:
+                spent[phase] += (time.perf_counter() - start) * 1000
+                depth[0] -= 1
+        return wrapper
+
+    t = time.perf_counter()
+    from pdman.__main__ import main
+
+    # the catalog's modules, to wrap them: not for a command that never opens it
+    reads = argv not in (["--version"], ["-v"])
+    mods = [importlib.import_module(m) for m in CATALOG_MODULES] if reads else []
+    upfront = spent["imports"] = (time.perf_counter() - t) * 1000
+    builtins.__import__ = timed("imports", builtins.__import__)  # type: ignore[assignment]
+    if reads:
+        from pdman.storage import catalog
+
+        catalog.Catalog.__init__ = timed("catalog", catalog.Catalog.__init__)  # type: ignore[method-assign]
+    for mod in mods:
+        for name, fn in list(vars(mod).items()):
+            if callable(fn) and getattr(fn, "__module__", None) == mod.__name__ and \
+                    not isinstance(fn, type):
+                setattr(mod, name, timed("catalog", fn))
+    sys.argv = ["pdman", *argv]
+    t = time.perf_counter()
+    try:
+        code = main()
+    finally:
+        total = (time.perf_counter() - t) * 1000
+        spent["other"] = total - spent["catalog"] - (spent["imports"] - upfront)
+        with open(os.environ.get("PHASES_OUT", "/dev/stderr"), "a") as f:
+            f.write(_line(spent))
+    return int(code or 0)
 
 
 def once(argv: list[str]) -> int:
@@ -99,14 +177,20 @@ def once(argv: list[str]) -> int:
         total = (time.perf_counter() - t) * 1000
         spent["other"] = total - sum(spent[p] for p in PHASES[2:-1])
         with open(os.environ.get("PHASES_OUT", "/dev/stderr"), "a") as f:
-            f.write(json.dumps(spent) + "\n")
+            f.write(_line(spent))
     return int(code or 0)
 
 
 def main() -> int:
     args = sys.argv[1:]
     if args and args[0] == "--once":
-        return once(args[1:])
+        return _leave(once(args[1:]))
+    if args and args[0] == "--once-hot":
+        return _leave(once_hot(args[1:]))
+    import json
+    phases, mode = PHASES, "--once"
+    if args[:1] == ["--hot"]:
+        phases, mode, args = HOT_PHASES, "--once-hot", args[1:]
     import statistics   # not in --once: only pdman's own imports count there
     import subprocess
     runs = 10
@@ -121,7 +205,7 @@ def main() -> int:
             env = dict(os.environ, PHASES_OUT=out)
             start = time.perf_counter()
             # the interpreter's start and exit: what the phases inside do not cover
-            subprocess.run([sys.executable, __file__, "--once", *args], env=env,
+            subprocess.run([sys.executable, __file__, mode, *args], env=env,
                            stdout=subprocess.DEVNULL, check=True)
             wall = (time.perf_counter() - start) * 1000
             with open(out) as f:
@@ -132,7 +216,7 @@ def main() -> int:
         if os.path.exists(out):
             os.unlink(out)
     rows = rows[1:]
-    medians = {p: statistics.median(r[p] for r in rows) for p in PHASES}
+    medians = {p: statistics.median(r[p] for r in rows) for p in phases}
     medians["total"] = statistics.median(sum(r.values()) for r in rows)
     print(json.dumps(medians))
     return 0

@@ -23,6 +23,7 @@
 #   bench/peers.sh     (as root) every hot row against podman 4.3 AND podman 5.4 (Debian
 #                      13's, set up from $PDMAN_PODMAN5_DIR), interleaved, with #19's targets
 #   bench/scale.sh     (when present) costs against the store's size
+#   bench/concurrent.sh 20 runs and 20 pulls at once; peak RSS of pull and of ps -a
 #   bench/root.sh      as root against rootful podman: run --rm busybox, first answer after run -d -p
 #   and itself, as the test user: `images`, and the single file against the pip-installed
 #   command and podman (--version, ps, run --rm busybox true).
@@ -32,7 +33,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 RUNS=${RUNS:-10}
-SCRIPTS=(peers floors startup pull run detached network seccomp api build pods kube root scale)
+SCRIPTS=(peers floors startup pull run detached network seccomp api build pods kube root scale concurrent)
 
 # summary.md from the results of the scripts in `ran` (and `failed`), and the README's quote
 write_summary() {
@@ -108,6 +109,7 @@ if [ "${1:-}" != --user-stage ]; then
   PDMAN_BINARY_BUILD="$work/binary-build" bash "$REPO/packaging/build-binary.sh" --out "$work/dist"
   chmod -R a+rX "$work"
   mkdir -p "$HERE/results" && chmod a+rwx "$HERE/results"
+  chmod a+rw "$HERE/results"/*.md 2>/dev/null || true   # the scripts write them as the test user
   export PDMAN="$work/venv/bin/pdman" RUNS PDMAN_TESTBED_CACHE="$cache"
 
   ran=() failed=()

@@ -136,6 +136,7 @@ def spawn_daemon(argv: "Sequence[str]", log_path: str, pass_fds: "Sequence[int]"
     """Start a long-lived tool (slirp4netns) in its own session, stdio on /dev/null
     and stderr to `log_path`; its PID. Only `pass_fds` are inherited (posix_spawn
     closes the others: Python's fds are close-on-exec)."""
+    _reap_killed()
     actions = [
         (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
         (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0),
@@ -176,15 +177,37 @@ def stop(pid: int, start: int, timeout: float = 2.0, sig: int = signal.SIGTERM) 
         time.sleep(0.005)
 
 
+#: our children killed without waiting for them (a foreground pasta): reaped by a later
+#: `kill` or `spawn_daemon`, so that a long-lived pdman (a build's RUN steps, each with
+#: its pasta) does not collect zombies
+_unreaped: list[int] = []
+
+
 def kill(pid: int, start: int) -> None:
     """SIGKILL `pid` if it is still the process started at `start`; reaped if it
-    is our child and already gone, else left to the kernel (no waiting)."""
+    is our child and already gone, else left to the kernel (no waiting) and reaped
+    later."""
+    _reap_killed()
     if alive(pid, start):
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-    _reap(pid)
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] != pid:
+            _unreaped.append(pid)
+    except ChildProcessError:
+        pass
+
+
+def _reap_killed() -> None:
+    for pid in list(_unreaped):
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0] != pid:
+                continue
+        except ChildProcessError:
+            pass
+        _unreaped.remove(pid)
 
 
 def _reap(pid: int) -> bool:
