@@ -40,6 +40,11 @@ import os
 import sys
 import time
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
 T0 = time.perf_counter()
 #: (phase, stage function) wrapped with a timer; a phase may collect several
 STAGES = (
@@ -81,26 +86,48 @@ def _leave(code: int) -> int:
     return code
 
 
+def _timer(spent: "dict[str, float]") -> "Callable[[str, Any], Any]":
+    """timed(phase, fn): `fn` whose time goes to `spent[phase]` -- when not nested in
+    another timed call (that one counts it)."""
+    depth = [0]
+
+    def timed(phase: str, fn: "Any") -> "Any":
+        def wrapper(*a: object, **k: object) -> object:
+            if depth[0]:
+                return fn(*a, **k)
+            depth[0] += 1
+            start = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                spent[phase] += (time.perf_counter() - start) * 1000
+                depth[0] -= 1
+        return wrapper
+    return timed
+
+
+def _main_timed(main: "Callable[[], Any]", argv: list[str], spent: "dict[str, float]",
+                other: "Callable[[float], float]") -> int:
+    """pdman's main() on `argv`; its phases written as one line, `other` computed from
+    the total by `other`."""
+    sys.argv = ["pdman", *argv]
+    t = time.perf_counter()
+    try:
+        code = main()
+    finally:
+        spent["other"] = other((time.perf_counter() - t) * 1000)
+        with open(os.environ.get("PHASES_OUT", "/dev/stderr"), "a") as f:
+            f.write(_line(spent))
+    return int(code or 0)
+
+
 def once_hot(argv: list[str]) -> int:
     """One hot command, timed by phase (see the module's docstring)."""
     import builtins
     import importlib
 
     spent = dict.fromkeys(HOT_PHASES, 0.0)
-    depth = [0]
-
-    def timed(phase: str, fn: "object") -> "object":
-        def wrapper(*a: object, **k: object) -> object:
-            if depth[0]:
-                return fn(*a, **k)           # type: ignore[operator]
-            depth[0] += 1
-            start = time.perf_counter()
-            try:
-                return fn(*a, **k)           # type: ignore[operator]
-            finally:
-                spent[phase] += (time.perf_counter() - start) * 1000
-                depth[0] -= 1
-        return wrapper
+    timed = _timer(spent)
 
     t = time.perf_counter()
     from pdman.__main__ import main
@@ -119,16 +146,8 @@ def once_hot(argv: list[str]) -> int:
             if callable(fn) and getattr(fn, "__module__", None) == mod.__name__ and \
                     not isinstance(fn, type):
                 setattr(mod, name, timed("catalog", fn))
-    sys.argv = ["pdman", *argv]
-    t = time.perf_counter()
-    try:
-        code = main()
-    finally:
-        total = (time.perf_counter() - t) * 1000
-        spent["other"] = total - spent["catalog"] - (spent["imports"] - upfront)
-        with open(os.environ.get("PHASES_OUT", "/dev/stderr"), "a") as f:
-            f.write(_line(spent))
-    return int(code or 0)
+    return _main_timed(main, argv, spent,
+                       lambda total: total - spent["catalog"] - (spent["imports"] - upfront))
 
 
 def once(argv: list[str]) -> int:
@@ -144,23 +163,10 @@ def once(argv: list[str]) -> int:
                 "pdman.runtime.idmap", "pdman.runtime.native"):
         importlib.import_module(mod)
     spent["imports"] = (time.perf_counter() - t) * 1000
-    depth = [0]
+    timed = _timer(spent)                      # nested in a timed stage: counted there
 
     def wrap(phase: str, owner: object, attr: str) -> None:
-        fn = getattr(owner, attr)
-
-        def timed(*a: object, **k: object) -> object:
-            if depth[0]:                       # nested in a timed stage: counted there
-                return fn(*a, **k)
-            depth[0] += 1
-            start = time.perf_counter()
-            try:
-                return fn(*a, **k)
-            finally:
-                spent[phase] += (time.perf_counter() - start) * 1000
-                depth[0] -= 1
-
-        setattr(owner, attr, timed)
+        setattr(owner, attr, timed(phase, getattr(owner, attr)))
 
     for phase, modname, name in STAGES:
         owner: object = importlib.import_module(modname)
@@ -169,16 +175,8 @@ def once(argv: list[str]) -> int:
             owner = getattr(owner, part)
         if hasattr(owner, attr):        # an older pdman may lack a stage
             wrap(phase, owner, attr)
-    sys.argv = ["pdman", *argv]
-    t = time.perf_counter()
-    try:
-        code = main()
-    finally:
-        total = (time.perf_counter() - t) * 1000
-        spent["other"] = total - sum(spent[p] for p in PHASES[2:-1])
-        with open(os.environ.get("PHASES_OUT", "/dev/stderr"), "a") as f:
-            f.write(_line(spent))
-    return int(code or 0)
+    return _main_timed(main, argv, spent,
+                       lambda total: total - sum(spent[p] for p in PHASES[2:-1]))
 
 
 def main() -> int:

@@ -538,18 +538,24 @@ def spawn(spec: SpawnSpec) -> SpawnedChild:
     return SpawnedChild(res.pid, res, [c, *keep])
 
 
+def _until_exec(child: SpawnedChild, function: str, timeout: float) -> None:
+    """Call the helper's `function` that returns once the child exec'd (or failed:
+    raised here, the child reaped)."""
+    ffi, lib = _native()
+    err = ffi.new("struct pdman_error *")
+    ret = getattr(lib, function)(child._result, max(1, int(timeout * 1000)), err)
+    child._keepalive.clear()
+    if ret < 0:
+        _fail(ffi, err)
+
+
 def release(child: SpawnedChild, timeout: float = 30.0) -> None:
     """Let the child go on (sync 2) and return once its command exec'd.
 
     Raises CommandNotFoundError (127), CommandNotExecutableError (126) or
     RuntimeFailure with the child's own message; the child is reaped then.
     """
-    ffi, lib = _native()
-    err = ffi.new("struct pdman_error *")
-    ret = lib.pdman_release(child._result, max(1, int(timeout * 1000)), err)
-    child._keepalive.clear()
-    if ret < 0:
-        _fail(ffi, err)
+    _until_exec(child, "pdman_release", timeout)
 
 
 def release_early(child: SpawnedChild) -> None:
@@ -567,35 +573,20 @@ def release_early(child: SpawnedChild) -> None:
 def network_ready(child: SpawnedChild, timeout: float = 30.0) -> None:
     """After `release_early`: the network is configured (sync 9); returns once the
     command exec'd, raising as `release` does."""
-    ffi, lib = _native()
-    err = ffi.new("struct pdman_error *")
-    ret = lib.pdman_network_ready(child._result, max(1, int(timeout * 1000)), err)
-    child._keepalive.clear()
-    if ret < 0:
-        _fail(ffi, err)
+    _until_exec(child, "pdman_network_ready", timeout)
 
 
 def wait_exec(child: SpawnedChild, timeout: float = 30.0) -> None:
     """With `network_watch`, after `release_early`, once the child went on by itself
     (its sync socket became readable): returns once the command exec'd, raising as
     `release` does."""
-    ffi, lib = _native()
-    err = ffi.new("struct pdman_error *")
-    ret = lib.pdman_wait_exec(child._result, max(1, int(timeout * 1000)), err)
-    child._keepalive.clear()
-    if ret < 0:
-        _fail(ffi, err)
+    _until_exec(child, "pdman_wait_exec", timeout)
 
 
 def network_seen(child: SpawnedChild, timeout: float = 30.0) -> None:
     """With `network_watch`: the helper is ready before the child saw it (sync 9,
     which a child gone on by itself no longer reads); then as `wait_exec`."""
-    ffi, lib = _native()
-    err = ffi.new("struct pdman_error *")
-    ret = lib.pdman_network_seen(child._result, max(1, int(timeout * 1000)), err)
-    child._keepalive.clear()
-    if ret < 0:
-        _fail(ffi, err)
+    _until_exec(child, "pdman_network_seen", timeout)
 
 
 def sync_fd(child: SpawnedChild) -> int:
