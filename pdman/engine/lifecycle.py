@@ -309,7 +309,26 @@ def stop(ctx: EngineContext, options: StopOptions) -> records.ContainerRecord:
             os.close(pidfd)
     rec = _await_exit_record(ctx, rec)
     events.container_event(ctx.paths, "stop", rec)
-    return rec
+    if not rec.monitor_pid:
+        return rec
+    _await_cleanup(rec)
+    try:
+        return containers.reconcile(ctx, records.find(ctx.catalog, rec.id))
+    except ContainerNotFound:           # --rm: its cleanup removed it
+        return rec
+
+
+def _await_cleanup(rec: records.ContainerRecord) -> None:
+    """Once the exit is recorded, the monitor becomes `pdman container cleanup` (its
+    exit command, same PID): wait for that to end too, so that when `stop` returns
+    the container's network helpers are gone and its published ports free again (a
+    `run -p` of the same port right after works), as after podman's stop."""
+    from pdman.runtime import procs
+
+    deadline = time.monotonic() + MONITOR_GRACE
+    while procs.is_running(rec.monitor_pid, rec.state.get("monitor_start", 0)) and \
+            time.monotonic() < deadline:
+        time.sleep(0.005)
 
 
 def _await_exit_record(ctx: EngineContext, rec: records.ContainerRecord) -> records.ContainerRecord:
