@@ -64,10 +64,15 @@ bench_cleanup() {
   [ -n "${registry_pid:-}" ] && kill "$registry_pid" 2>/dev/null && wait "$registry_pid" 2>/dev/null
   "$PDMAN" rm -fa >/dev/null 2>&1 || true
   $PODMAN rm -fa >/dev/null 2>&1 || true
-  # rootful podman (bench/root.sh) mounts its overlay dir on itself again for that rm
-  if [ "$(id -u)" = 0 ]; then umount -l "$tmp/podman/root/overlay" 2>/dev/null || true; fi
-  # both stores hold files of subordinate IDs: only the user namespace removes them
-  podman unshare rm -rf "$tmp" 2>/dev/null || rm -rf "$tmp"
+  if [ "$(id -u)" = 0 ]; then
+    # rootful podman (bench/root.sh) mounts its overlay dir on itself again for that rm
+    # (and `podman unshare` would once more): unmounted, then root removes everything
+    umount -l "$tmp/podman/root/overlay" 2>/dev/null || true
+    rm -rf "$tmp"
+  else
+    # both stores hold files of subordinate IDs: only the user namespace removes them
+    podman unshare rm -rf "$tmp" 2>/dev/null || rm -rf "$tmp"
+  fi
 }
 
 bench_table() {
