@@ -90,7 +90,7 @@ for v in "${VARIANTS[@]}"; do
   n=$((n + 1))
   PORT[$label]=$(free_port)
   $cmd run -d --name "bench-dl$n" --network "$net" -p "${PORT[$label]}:80" \
-    -v "$tmp/www:/var/www/html:ro" "$NGINX" >/dev/null 2>&1
+    -v "$tmp/www:/var/www/html:ro" "$NGINX" >/dev/null    # its errors in the log
   for _ in $(seq 500); do
     curl -sf -o /dev/null "http://127.0.0.1:${PORT[$label]}/index.html" && break; sleep 0.02
   done

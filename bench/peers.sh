@@ -2,7 +2,9 @@
 # pdman against both peers, podman 4.3 (the host's: runc, slirp4netns) and podman 5.4
 # (Debian 13's: crun, pasta, sqlite), row by row, as issue #19 asks:
 #   --version, ps (empty store), images, inspect (a created container),
-#   run --rm --network none busybox true, run --rm busybox true (default network).
+#   run --rm --network none busybox true, run --rm busybox true (default network),
+#   pull of an image whose layers are all present, rm -f of one running container,
+#   stop of nginx (those three with a step before each run: hyperfine --prepare).
 # Each row is ONE interleaved measurement: ROUNDS rounds of a few hyperfine runs of every
 # command of the row (the three engines and the two wrappers' own cost), so that the
 # load of a shared machine falls on all of them alike; the table takes the median of
@@ -84,16 +86,35 @@ if [ "$have5" = 1 ]; then
 fi
 
 # row: key|label|target vs 4.3|target vs 5.4|engine arguments
+# the rows that need a step before each timed run (hyperfine --prepare, per command):
+# busybox under a second name in the registry (a pull whose layers are all present),
+# nginx in every store (the stop row)
+NGINX=$REG/nginx:latest
+WARM=$REG/warm/busybox:latest
+skopeo copy -q --src-tls-verify=false --dest-tls-verify=false "docker://$BB" "docker://$WARM" >/dev/null
+$AS "$PDMAN" pull -q "$NGINX" >/dev/null
+$AS $PODMAN pull -q "$NGINX" >/dev/null 2>&1
+[ "$have5" = 1 ] && $P5 pull -q --tls-verify=false "$NGINX" >/dev/null
+
+# key|label|target vs 4.3|target vs 5.4|command|the step before each run of it ("": none)
 ROWS=(
-  "version|\`--version\`|0.5||--version"
-  "ps|\`ps\` (empty store)|0.5||ps"
-  "images|\`images\` (busybox)|0.5||images"
-  "inspect|\`inspect\` (a created container)|0.5||inspect bench-inspect"
-  "nonet|\`run --rm --network none busybox true\`|0.3||run --rm --network none $BB true"
-  "run|\`run --rm busybox true\` (default network)|0.4|0.6|run --rm $BB true"
+  "version|\`--version\`|0.5||--version|"
+  "ps|\`ps\` (empty store)|0.5||ps|"
+  "images|\`images\` (busybox)|0.5||images|"
+  "inspect|\`inspect\` (a created container)|0.5||inspect bench-inspect|"
+  "nonet|\`run --rm --network none busybox true\`|0.3||run --rm --network none $BB true|"
+  "run|\`run --rm busybox true\` (default network)|0.4|0.6|run --rm $BB true|"
+  "warmpull|\`pull\` of an image whose layers are all present (busybox under a second name)|0.3||pull -q --tls-verify=false $WARM|rmi $WARM"
+  "rmf|\`rm -f -t 0\` of one running container (busybox sleep, default network)|0.5||rm -f -t 0 bench-rmf|run -d --name bench-rmf $BB sleep 600"
+  "stop|\`stop\` of nginx (default network)|0.5||stop bench-stop|run -d --replace --name bench-stop $NGINX"
 )
 for row in "${ROWS[@]}"; do
-  IFS='|' read -r key label t4 t5 cmd <<<"$row"
+  IFS='|' read -r key label t4 t5 cmd prep <<<"$row"
+  if [ "$key" = warmpull ]; then                # the second name there before the first rmi
+    $AS "$PDMAN" pull -q "$WARM" >/dev/null
+    $AS $PODMAN pull -q --tls-verify=false "$WARM" >/dev/null 2>&1
+    [ "$have5" = 1 ] && $P5 pull -q --tls-verify=false "$WARM" >/dev/null
+  fi
   if [ "$key" = inspect ]; then                 # one created container on each engine
     $AS "$PDMAN" create --name bench-inspect "$BB" true >/dev/null
     $AS $PODMAN create --name bench-inspect "$BB" true >/dev/null 2>&1
@@ -101,14 +122,18 @@ for row in "${ROWS[@]}"; do
   fi
   args=(-n pdman "$AS $PDMAN $cmd" -n podman4 "$AS $PODMAN $cmd" -n base-user "$AS /usr/bin/true")
   [ "$have5" = 1 ] && args+=(-n podman5 "$P5 $cmd" -n base-p5 "env P5_CMD=/usr/bin/true $P5ENTER")
+  if [ -n "$prep" ]; then                       # one --prepare per command, in their order
+    args+=(--prepare "$AS $PDMAN $prep" --prepare "$AS $PODMAN $prep" --prepare /usr/bin/true)
+    [ "$have5" = 1 ] && args+=(--prepare "$P5 $prep" --prepare /usr/bin/true)
+  fi
   for round in $(seq "$ROUNDS"); do
     hyperfine -N -w 1 -r "$PER" --export-json "$tmp/$key.$round.json" "${args[@]}" >/dev/null
   done
-  if [ "$key" = inspect ]; then
-    $AS "$PDMAN" rm -f bench-inspect >/dev/null
-    $AS $PODMAN rm -f bench-inspect >/dev/null 2>&1
-    [ "$have5" = 1 ] && $P5 rm -f bench-inspect >/dev/null 2>&1
-  fi
+  for name in bench-inspect bench-rmf bench-stop; do    # what the row left
+    $AS "$PDMAN" rm -f "$name" >/dev/null 2>&1 || true
+    $AS $PODMAN rm -f "$name" >/dev/null 2>&1 || true
+    [ "$have5" = 1 ] && { $P5 rm -f "$name" >/dev/null 2>&1 || true; }
+  done
   echo "$key|$label|$t4|$t5" >> "$tmp/rows"
 done
 

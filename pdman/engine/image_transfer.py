@@ -92,7 +92,7 @@ def _download(ctx: EngineContext, url: str) -> str:
     import tempfile
     import urllib.parse
 
-    import httpx  # only here: load from a URL is rare, the CLI stays light
+    from pdman.image._httpx import httpx  # only here: load from a URL is rare
 
     from pdman.errors import PdmanError
     from pdman.image.registry import is_loopback

@@ -322,13 +322,10 @@ def _await_cleanup(rec: records.ContainerRecord) -> None:
     """Once the exit is recorded, the monitor becomes `pdman container cleanup` (its
     exit command, same PID): wait for that to end too, so that when `stop` returns
     the container's network helpers are gone and its published ports free again (a
-    `run -p` of the same port right after works), as after podman's stop."""
+    `run -p` of the same port right after works), as `rm -f` waits for it."""
     from pdman.runtime import procs
 
-    deadline = time.monotonic() + MONITOR_GRACE
-    while procs.is_running(rec.monitor_pid, rec.state.get("monitor_start", 0)) and \
-            time.monotonic() < deadline:
-        time.sleep(0.005)
+    procs.wait_gone(rec.monitor_pid, rec.state.get("monitor_start", 0), MONITOR_GRACE)
 
 
 def _await_exit_record(ctx: EngineContext, rec: records.ContainerRecord) -> records.ContainerRecord:

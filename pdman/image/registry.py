@@ -41,10 +41,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
-import httpx
-
 from pdman import __version__
 from pdman.errors import AuthenticationError, DigestMismatchError, ImageNotFound, RegistryError
+from pdman.image._httpx import httpx
 from pdman.image.auth import Credentials
 from pdman.image.manifest import Descriptor
 
