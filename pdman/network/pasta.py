@@ -133,6 +133,24 @@ def _clean(stderr: str) -> str:
     return "; ".join(lines)
 
 
+def _tool(pidfile: str) -> str:
+    """pasta's path, with the pid file of an earlier start out of its way."""
+    pasta = procs.find_tool("pasta")
+    if pasta is None:
+        raise HostSupportError("pasta not found", hint="install the `passt` package, or use "
+                               "--network slirp4netns")
+    try:
+        os.unlink(pidfile)
+    except FileNotFoundError:
+        pass
+    return pasta
+
+
+def _failure(message: str, cmd: "Sequence[str]") -> RuntimeFailure:
+    return RuntimeFailure(f"pasta could not set up the container's network: {message}",
+                          hint=f"the command was: {' '.join(cmd)}")
+
+
 def start(pid: int, ports: "Iterable[Port]", options: "Sequence[str]", pidfile: str,
           ifname: str | None = None) -> tuple[int, int]:
     """Attach pasta to the namespaces of `pid`; (pid, start time) of the daemon."""
@@ -145,14 +163,7 @@ def begin(pid: int, ports: "Iterable[Port]", options: "Sequence[str]", pidfile: 
     ~20 ms to set itself up (mostly zeroing its buffers), which the caller spends
     writing the container's ID maps. pasta needs no map to join and configure the
     namespaces: their owner has every capability in them either way."""
-    pasta = procs.find_tool("pasta")
-    if pasta is None:
-        raise HostSupportError("pasta not found", hint="install the `passt` package, or use "
-                               "--network slirp4netns")
-    try:
-        os.unlink(pidfile)
-    except FileNotFoundError:
-        pass
+    pasta = _tool(pidfile)
     from pdman.config import is_root_mode
 
     target: "int | str" = pid
@@ -175,9 +186,7 @@ class Starting:
     def finish(self) -> tuple[int, int]:
         code, stderr = self._proc.wait()
         if code != 0:
-            message = _clean(stderr) or f"exit status {code}"
-            raise RuntimeFailure(f"pasta could not set up the container's network: {message}",
-                                 hint=f"the command was: {' '.join(self.cmd)}")
+            raise _failure(_clean(stderr) or f"exit status {code}", self.cmd)
         try:
             with open(self.pidfile, encoding="ascii") as f:
                 daemon = int(f.read().strip())
@@ -229,11 +238,7 @@ def begin_watched(pid: int, options: "Sequence[str]", pidfile: str, log: str) ->
     not wait ~30 ms for pasta to finish filling its buffers before it can be
     stopped. Its messages go to `log`; its pid file is written right before its
     event loop, which says it is ready."""
-    pasta = procs.find_tool("pasta")
-    if pasta is None:
-        raise HostSupportError("pasta not found", hint="install the `passt` package, or use "
-                               "--network slirp4netns")
-    cmd = argv(pasta, pid, (), options, pidfile)
+    cmd = argv(_tool(pidfile), pid, (), options, pidfile)
     cmd.insert(1, "--foreground")
     return Watched(cmd, pidfile, log)
 
@@ -246,10 +251,6 @@ class Watched:
 
     def __init__(self, cmd: list[str], pidfile: str, log: str) -> None:
         self.cmd, self.pidfile, self.log = cmd, pidfile, log
-        try:
-            os.unlink(pidfile)
-        except FileNotFoundError:
-            pass
         self.pid = procs.spawn_daemon(cmd, log)
         self.start = procs.start_time(self.pid)
         self._pidfd = os.pidfd_open(self.pid)
@@ -275,9 +276,7 @@ class Watched:
                 message = _clean(f.read(65536))
         except OSError:
             message = ""
-        message = message or f"exit status {os.waitstatus_to_exitcode(status)}"
-        raise RuntimeFailure(f"pasta could not set up the container's network: {message}",
-                             hint=f"the command was: {' '.join(self.cmd)}")
+        raise _failure(message or f"exit status {os.waitstatus_to_exitcode(status)}", self.cmd)
 
     def close(self) -> None:
         if self._pidfd >= 0:
