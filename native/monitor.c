@@ -19,7 +19,10 @@
  *   - SIGCHLD reaps the container; then the exit file `exit` is written
  *     atomically (format in pdman.h), the clients get the exit status, and the
  *     monitor execs the exit command (`pdman container cleanup ID`), which
- *     records the exit in the catalog and runs the engine's teardown.
+ *     records the exit in the catalog and runs the engine's teardown -- unless
+ *     the run directory holds `cleanup-by-PID` for this monitor's PID: a `stop`
+ *     or `rm -f` that made the container exit does the cleanup itself, without
+ *     waiting for a second interpreter to start (engine/lifecycle.py).
  *
  * If the monitor itself is killed, the container dies with it (its parent
  * death signal is SIGKILL) and the missing exit file tells pdman that the
@@ -894,8 +897,23 @@ static void loop(struct monitor *m) {
   }
 }
 
-static void __attribute__((noreturn)) run_exit_command(char **argv) {
-  int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+/* A pdman command that stopped or removed the container has claimed its cleanup. */
+static int cleanup_claimed(const struct monitor *m) {
+  char path[PATH_MAX];
+
+  if (snprintf(path, sizeof(path), "%s/cleanup-by-%d", m->opts.run_dir, (int)getpid()) >=
+      (int)sizeof(path))
+    return 0;
+  return access(path, F_OK) == 0;
+}
+
+static void __attribute__((noreturn)) run_exit_command(const struct monitor *m) {
+  char **argv = m->opts.exit_command;
+  int null;
+
+  if (cleanup_claimed(m))
+    _exit(0);
+  null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
   if (null >= 0)
     dup2(null, 0); /* stdout and stderr stay: the monitor's own log */
@@ -943,5 +961,5 @@ int main(int argc, char **argv) {
   finish(&m);
   if (m.log.fd >= 0)
     close(m.log.fd);
-  run_exit_command(m.opts.exit_command);
+  run_exit_command(&m);
 }

@@ -819,7 +819,7 @@ def remove(ctx: EngineContext, options: RemoveOptions) -> str:
             from pdman.engine import lifecycle
             from pdman.errors import ContainerNotFound
 
-            lifecycle.kill_for_removal(ctx, rec)    # its monitor's cleanup has run then
+            lifecycle.kill_for_removal(ctx, rec)    # its monitor is gone then
             try:
                 rec = reconcile(ctx, records.find(ctx.catalog, rec.id))
             except ContainerNotFound:

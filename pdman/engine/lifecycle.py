@@ -299,6 +299,7 @@ def stop(ctx: EngineContext, options: StopOptions) -> records.ContainerRecord:
         return rec
     timeout = rec.config.get("stop_timeout", 10) if options.timeout is None else options.timeout
     sig = parse_signal(rec.config.get("stop_signal") or "SIGTERM")
+    claim = claim_cleanup(ctx, rec)
     pidfd = procs.open_process(rec.pid, rec.state.get("pid_start", 0))
     if pidfd is not None:
         try:
@@ -311,21 +312,53 @@ def stop(ctx: EngineContext, options: StopOptions) -> records.ContainerRecord:
     events.container_event(ctx.paths, "stop", rec)
     if not rec.monitor_pid:
         return rec
-    _await_cleanup(rec)
+    _await_cleanup(ctx, rec, claim)
     try:
         return containers.reconcile(ctx, records.find(ctx.catalog, rec.id))
     except ContainerNotFound:           # --rm: its cleanup removed it
         return rec
 
 
-def _await_cleanup(rec: records.ContainerRecord) -> None:
-    """Once the exit is recorded, the monitor becomes `pdman container cleanup` (its
-    exit command, same PID): wait for that to end too, so that when `stop` returns
-    the container's network helpers are gone and its published ports free again (a
-    `run -p` of the same port right after works), as `rm -f` waits for it."""
+def claim_cleanup(ctx: EngineContext, rec: records.ContainerRecord) -> str:
+    """Before `stop` or `rm -f` makes a detached container exit: tell its monitor not to
+    exec its exit command (`pdman container cleanup`: a second interpreter, whose start
+    was most of what `stop` waited for), because this command runs the same cleanup
+    itself once the monitor is gone. The claim is `cleanup-by-MONITORPID` in the run
+    directory (native/monitor.c), so an old run's claim never silences a new monitor.
+
+    Returns its path; "" when there is no monitor or the file could not be made (the
+    monitor's cleanup runs then, as before). A claimer killed before its cleanup leaves
+    it to the next command that looks at the container: reconcile tears down the run
+    of a container whose monitor is gone."""
+    if not rec.monitor_pid:
+        return ""
+    from pdman.runtime.monitor import CLEANUP_CLAIM
+    from pdman.storage.container_fs import ContainerDirs
+
+    path = os.path.join(ContainerDirs(ctx.paths, rec.id).run,
+                        f"{CLEANUP_CLAIM}{rec.monitor_pid}")
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600))
+    except OSError:
+        return ""
+    return path
+
+
+def _await_cleanup(ctx: EngineContext, rec: records.ContainerRecord, claim: str) -> None:
+    """Once the exit is recorded, the monitor ends -- or becomes `pdman container
+    cleanup` (its exit command, same PID) when the cleanup was not claimed or the
+    container exited before the claim: wait for it, then run the claimed cleanup here.
+    When `stop` returns, the container's network helpers are gone and its published
+    ports free again (a `run -p` of the same port right after works), as after `rm -f`."""
     from pdman.runtime import procs
 
     procs.wait_gone(rec.monitor_pid, rec.state.get("monitor_start", 0), MONITOR_GRACE)
+    if claim:
+        cleanup(ctx, rec.id)    # idempotent: a no-op when the monitor's own ran first
+        try:
+            os.unlink(claim)
+        except OSError:
+            pass                # a --rm container's run directory went with it
 
 
 def _await_exit_record(ctx: EngineContext, rec: records.ContainerRecord) -> records.ContainerRecord:
@@ -396,14 +429,17 @@ def restart(ctx: EngineContext, options: StopOptions) -> records.ContainerRecord
 
 
 def kill_for_removal(ctx: EngineContext, rec: records.ContainerRecord) -> None:
-    """`rm -f` of a running container: SIGKILL, then wait until its monitor has
-    finished the cleanup (which removes a `--rm` container itself)."""
+    """`rm -f` of a running container: SIGKILL, then wait until its monitor is gone.
+    The cleanup is claimed (`claim_cleanup`): the removal that follows tears the run
+    down itself (reconcile of a container whose monitor is gone); when the claim came
+    too late, the monitor's own cleanup ran (and removed a `--rm` container)."""
     import signal
 
     from pdman.engine import restart_policy
     from pdman.runtime import procs
 
     restart_policy.stopped_by_user(ctx, rec)
+    claim_cleanup(ctx, rec)
     pidfd = procs.open_process(rec.pid, rec.state.get("pid_start", 0))
     if pidfd is not None:
         try:

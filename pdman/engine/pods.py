@@ -549,19 +549,22 @@ def _stop_all(ctx: EngineContext, recs: "list[records.ContainerRecord]",
               timeout: int | None) -> None:
     """Stop containers together (podman stops a pod's containers in parallel): the
     stop signal to all, SIGKILL to those still running after the
-    timeout, and return once each one's teardown is done -- the monitor's cleanup frees
-    the published ports after the exit is recorded, and a `pod rm` or the next
-    `pod create -p` must not race it."""
+    timeout, and return once each one's teardown is done -- the cleanup frees the
+    published ports after the exit is recorded, and a `pod rm` or the next
+    `pod create -p` must not race it. The cleanups are claimed (lifecycle.claim_cleanup)
+    and run here, rather than by one `pdman container cleanup` per monitor."""
     import signal
 
     from pdman.engine import containers, lifecycle, restart_policy
     from pdman.runtime import procs
 
     started = []
+    claims: dict[str, str] = {}     # the cleanups done here, not by each monitor's own
     for rec in recs:
         # the user's stop: a restart policy (kube play's default `always`) must not
         # bring the container back after this exit
         restart_policy.stopped_by_user(ctx, rec)
+        claims[rec.id] = lifecycle.claim_cleanup(ctx, rec)
         fd = procs.open_process(rec.pid, rec.state.get("pid_start", 0))
         if fd is None:
             continue
@@ -584,6 +587,13 @@ def _stop_all(ctx: EngineContext, recs: "list[records.ContainerRecord]",
         if rec.monitor_pid:
             procs.wait_gone(rec.monitor_pid, rec.state.get("monitor_start", 0),
                             lifecycle.MONITOR_GRACE)
+        if claims.get(rec.id):
+            lifecycle.cleanup(ctx, rec.id)      # records the exit, tears down, --rm
+            try:
+                os.unlink(claims[rec.id])
+            except OSError:
+                pass
+            continue
         try:
             now = containers.reconcile(ctx, records.find(ctx.catalog, rec.id))
         except PdmanError:

@@ -5,6 +5,11 @@ are installed -- and Typer installs them -- which cost every `pull` ~70 ms of im
 (bench/README.md). pdman never runs httpx's CLI: a stand-in module takes its place
 before httpx is first imported.
 
+httpcore, which httpx imports for its first request, also imports anyio and trio when
+they are installed (anyio is: httpx depends on it), only for its async connection
+pools -- ~27 ms of every `pull`. pdman's registry client is synchronous: httpcore is
+imported here with both hidden, then they are importable again for anyone else.
+
     from pdman.image._httpx import httpx
 """
 
@@ -23,5 +28,16 @@ if "httpx" not in sys.modules and "httpx._main" not in sys.modules:
     sys.modules["httpx._main"] = _stub
 
 import httpx  # noqa: E402 - after the stand-in, on purpose
+
+if "httpcore" not in sys.modules:
+    _hidden = [name for name in ("anyio", "trio") if name not in sys.modules]
+    for _name in _hidden:
+        sys.modules[_name] = None  # type: ignore[assignment]  # `import` raises ImportError
+    try:
+        import httpcore  # noqa: E402,F401 - loaded now, without its async back-ends
+    finally:
+        for _name in _hidden:
+            if sys.modules.get(_name, 0) is None:
+                del sys.modules[_name]
 
 __all__ = ["httpx"]

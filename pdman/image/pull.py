@@ -24,9 +24,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pdman.engine.context import EngineContext
 from pdman.entities.images import PullEvent, PullOptions, PullReport
@@ -38,24 +36,31 @@ from pdman.image.manifest import Descriptor, Index, Manifest
 from pdman.image.registry import Cancelled, RegistryClient
 from pdman.storage import image_records
 from pdman.storage.blobs import BlobStore, BlobWriter
-from pdman.storage.extractor import Extractor, WorkerGone
 from pdman.storage.image_records import ImageRecord, LayerRecord
 from pdman.storage.layers import LayerStore, hex_of
-from pdman.storage.tarstream import Limits
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    from pdman.storage.extractor import Extractor
+    from pdman.storage.tarstream import Limits
 
 #: layers fetched at once (podman's default is 6)
 PARALLEL_LAYERS = 6
 LOCAL_CHUNK = 1 << 20
 
 
-@dataclass
 class _Resolved:
-    ref: reference.Reference          # what the user gets: docker.io/library/nginx:latest
-    endpoint: registries_conf.Endpoint
-    raw: bytes                        # the platform manifest
-    digest: str
-    manifest: Manifest
-    index_digest: str = ""
+    __slots__ = ("ref", "endpoint", "raw", "digest", "manifest", "index_digest")
+
+    def __init__(self, ref: reference.Reference, endpoint: registries_conf.Endpoint,
+                 raw: bytes, digest: str, doc: Manifest, index_digest: str = "") -> None:
+        self.ref = ref                  # what the user gets: docker.io/library/nginx:latest
+        self.endpoint = endpoint
+        self.raw = raw                  # the platform manifest
+        self.digest = digest
+        self.manifest = doc
+        self.index_digest = index_digest
 
 
 class _Pull:
@@ -152,6 +157,13 @@ class _Pull:
             wanted[diff_id] = desc
         if not wanted:
             return 0, present
+        # imported only when there is something to fetch: a pull whose layers are all
+        # present (the common re-pull) needs none of it
+        from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
+        from pdman.storage.extractor import Extractor
+        from pdman.storage.tarstream import Limits
+
         limits = Limits.from_env()
         # the zygote forks first: while this process has no other thread, and before
         # the tmp/ lock is taken (a forked copy of that lock would outlive a killed pull)
@@ -181,6 +193,8 @@ class _Pull:
 
     def fetch_layer(self, client: RegistryClient, r: _Resolved, desc: Descriptor, diff_id: str,
                     area: str, extractor: Extractor, limits: Limits) -> LayerRecord:
+        from pdman.storage.extractor import WorkerGone
+
         staged = os.path.join(area, hex_of(diff_id))
         os.mkdir(staged, 0o700)
         job = extractor.unpack(os.path.join(staged, "diff"), limits)

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from pdman.runtime.native import SpawnSpec
 
 EXIT_FILE = "exit"
+#: + the monitor's PID: a command that stopped the container does its cleanup (monitor.c)
+CLEANUP_CLAIM = "cleanup-by-"
 ATTACH_SOCKET = "attach"
 MONITOR_LOG = "monitor.log"
 
@@ -158,11 +160,14 @@ def launch(spec: "SpawnSpec", id_mapping: "IdMapping", options: MonitorOptions,
 
     exe = libexec.path("pdman-monitor")  # before anything is started
     statefiles.private_dir(options.run_dir)
-    for stale in (EXIT_FILE, EXIT_FILE + ".tmp"):
-        try:
-            os.unlink(os.path.join(options.run_dir, stale))
-        except FileNotFoundError:
-            pass
+    # an earlier run's exit file, and its cleanup claims (engine/lifecycle.claim_cleanup:
+    # named by that monitor's PID, which this monitor could get again)
+    for stale in os.listdir(options.run_dir):
+        if stale in (EXIT_FILE, EXIT_FILE + ".tmp") or stale.startswith(CLEANUP_CLAIM):
+            try:
+                os.unlink(os.path.join(options.run_dir, stale))
+            except FileNotFoundError:
+                pass
     stdio = _Stdio(options.tty, options.interactive)
     report_r, report_w = os.pipe()
     try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import secrets
 
 from pdman.errors import DigestMismatchError, StorageError
 
@@ -50,7 +49,7 @@ class BlobWriter:
         self.size = 0
         os.makedirs(store.tmp_dir, mode=0o700, exist_ok=True)
         self.tmp = os.path.join(store.tmp_dir, f"{digest.partition(':')[2][:16]}."
-                                f"{secrets.token_hex(4)}")
+                                f"{os.urandom(4).hex()}")
         self._fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
 
     def write(self, data: bytes) -> None:

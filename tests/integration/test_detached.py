@@ -184,6 +184,54 @@ def test_killing_the_container_records_137(busybox: str, registry_env: dict[str,
     wait_for(lambda: not monitors_of(registry_env))  # its cleanup ran, the monitor is gone
 
 
+def _events_of(env: dict[str, str], name: str) -> list[str]:
+    out = pd(env, "events", "--no-stream", "--filter", f"container={name}",
+             "--format", "json").stdout
+    return [json.loads(line)["Status"] for line in out.splitlines()]
+
+
+def test_a_claimed_cleanup_is_left_to_the_claimer(busybox: str,
+                                                   registry_env: dict[str, str]) -> None:
+    """`stop` and `rm -f` claim the cleanup (`cleanup-by-MONITORPID` in the run dir) and
+    do it themselves instead of waiting for the monitor's `pdman container cleanup`.
+    The monitor honours the claim; a claim whose claimer died is recovered by the next
+    command that looks at the container; an unclaimed exit is cleaned up by the
+    monitor's exit command alone."""
+    env = registry_env
+    run = Path(env["PDMAN_RUNROOT"]) / "containers"
+    # unclaimed: the monitor's exit command records the exit, no other command needed
+    cid = pd(env, "run", "-d", *NONE, "--name", "unclaimed", busybox, "sleep", "1000").stdout.strip()
+    st = state(env, "unclaimed")
+    os.kill(st["Pid"], signal.SIGKILL)
+    wait_for(lambda: "cleanup" in _events_of(env, "unclaimed"))
+    assert "died" in _events_of(env, "unclaimed")
+    # claimed, and the claimer "died" before its cleanup: the monitor leaves it undone...
+    cid = pd(env, "run", "-d", *NONE, "--name", "claimed", busybox, "sleep", "1000").stdout.strip()
+    st = state(env, "claimed")
+    (run / cid / f"cleanup-by-{st['ConmonPid']}").touch()
+    os.kill(st["Pid"], signal.SIGKILL)
+    wait_for(lambda: not Path(f"/proc/{st['ConmonPid']}").exists())
+    time.sleep(0.5)     # time a cleanup process would have had to start
+    assert "died" not in _events_of(env, "claimed") and \
+        "cleanup" not in _events_of(env, "claimed")
+    # ...and the next command that looks finds the exit in the monitor's exit file and
+    # tears the run down
+    assert "Exited (137)" in pd(env, "ps", "-a", "--filter", "name=claimed").stdout
+    assert ["died", "cleanup"] == [e for e in _events_of(env, "claimed")
+                                   if e in ("died", "cleanup")]
+    # `stop` and `rm -f` end with the cleanup done and nothing of the claim left
+    pd(env, "start", "claimed")
+    pd(env, "stop", "-t", "0", "claimed")
+    assert state(env, "claimed")["ExitCode"] == 137
+    assert [e for e in _events_of(env, "claimed") if e == "cleanup"] == ["cleanup"] * 2
+    assert not list((run / cid).glob("cleanup-by-*")) and not monitors_of(env)
+    rm_cid = pd(env, "run", "-d", "--rm", *NONE, "--name", "rmd", busybox, "sleep", "1000").stdout.strip()
+    pd(env, "rm", "-f", "rmd")
+    assert pd(env, "ps", "-aq", "--filter", "name=rmd").stdout == ""
+    assert not (run / rm_cid).exists() and not monitors_of(env)
+    pd(env, "rm", "unclaimed", "claimed")
+
+
 def test_runroot_wiped(busybox: str, registry_env: dict[str, str]) -> None:
     runroot = Path(registry_env["PDMAN_RUNROOT"])
     # wiped while it runs: the monitor makes its directory again for the exit file
