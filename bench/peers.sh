@@ -4,7 +4,8 @@
 #   --version, ps (empty store), images, inspect (a created container),
 #   run --rm --network none busybox true, run --rm busybox true (default network),
 #   pull of an image whose layers are all present, rm -f of one running container,
-#   stop of nginx (those three with a step before each run: hyperfine --prepare).
+#   stop of nginx (those three with a step before each run: hyperfine --prepare), and the
+#   first HTTP answer after `run -d -p` of nginx (bench/first_http.py).
 # Each row is ONE interleaved measurement: ROUNDS rounds of a few hyperfine runs of every
 # command of the row (the three engines and the two wrappers' own cost), so that the
 # load of a shared machine falls on all of them alike; the table takes the median of
@@ -136,6 +137,18 @@ for row in "${ROWS[@]}"; do
   done
   echo "$key|$label|$t4|$t5" >> "$tmp/rows"
 done
+
+# the first HTTP answer after `run -d -p` of nginx, default network on each engine
+# (pdman: pasta; podman 4.3: slirp4netns + rootlessport; podman 5.4: pasta), interleaved
+# the same way by first_http.py (hyperfine cannot wait for a port)
+engines=("pdman=$AS $PDMAN" "podman4=$AS $PODMAN")
+bases=("base-user=$AS /usr/bin/true")
+if [ "$have5" = 1 ]; then
+  engines+=("podman5=$P5")
+  bases+=("base-p5=env P5_CMD=/usr/bin/true $P5ENTER")
+fi
+python3 "$HERE/first_http.py" "$tmp/answer" "$ROUNDS" "$PER" "$NGINX" -- "${engines[@]}" -- "${bases[@]}"
+echo "answer|first HTTP answer after \`run -d -p 80\` of nginx (default network)||0.7" >> "$tmp/rows"
 
 python3 - "$tmp" "$HERE/results/peers.md" "$("$PDMAN" --version | awk '{print $3}')" \
   "$($AS podman --version | awk '{print $3}')" \

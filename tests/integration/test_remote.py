@@ -186,9 +186,12 @@ def test_remote_verbs_against_pdman_service(service: Service, busybox: str,
     assert run_pdman("--remote", "run", "--rm", busybox, "echo", "by-default",
                      env=env).stdout == "by-default\n"
     # every container gone, and its network helper with it: `rm` right after the exit
-    # (the client's --rm) once raced the monitor's cleanup and left pasta running
+    # (the client's --rm) once raced the monitor's cleanup and left pasta running.
+    # Without published ports the teardown does not wait for pasta to act on its
+    # SIGTERM: it may take a moment to exit, it must not stay
     assert run_pdman("ps", "-aq", env=service.env).stdout == ""
-    assert _processes_naming(os.path.join(service.env["PDMAN_RUNROOT"], "network")) == []
+    helpers = os.path.join(service.env["PDMAN_RUNROOT"], "network")
+    wait_for(lambda: _processes_naming(helpers) == [], timeout=10)
 
 
 def test_remote_file_image_and_observing_verbs(service: Service, busybox: str, testbed,
