@@ -23,10 +23,11 @@ Pure logic: no file or bus access here.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from pdman.entities.create import CreateOptions
 
 CPU_PERIOD_US = 100_000           # cpu.max period (the kernel's and docker's default)

@@ -22,7 +22,11 @@ Pure logic over `Host`, so every branch is unit-tested without a host that has i
 from __future__ import annotations
 
 import os
-from typing import Any, NamedTuple
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+else:
+    from pdman.namedtuple import NamedTuple
 
 from pdman.cgroups import limits as limitsmod
 from pdman.errors import HostSupportError, PdmanError, UsageError

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import errno
 import os
-from typing import Any
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
 from pdman.config import Paths
 from pdman.errors import HostSupportError

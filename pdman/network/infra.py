@@ -31,7 +31,12 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import NamedTuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from pdman.namedtuple import NamedTuple
 
 from pdman.config import Paths
 from pdman.errors import RuntimeFailure

@@ -20,7 +20,11 @@ Stdlib only, no I/O: `resolve` turns this into the stored config.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from pdman.namedtuple import NamedTuple
 
 from pdman.errors import UsageError
 

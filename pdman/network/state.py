@@ -17,7 +17,12 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, NamedTuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+else:
+    from pdman.namedtuple import NamedTuple
 
 from pdman.config import Paths
 from pdman.network import procs

@@ -17,7 +17,13 @@ import functools
 import os
 import pwd
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, NamedTuple, TypeVar
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple, TypeVar
+
+    T = TypeVar("T")
+else:
+    from pdman.namedtuple import NamedTuple
 
 from pdman.runtime.fdio import read_all as _read_all, write_all as _write_all
 from pdman.errors import HostSupportError, RuntimeFailure
@@ -27,9 +33,6 @@ SUBGID_FILE = "/etc/subgid"
 
 #: uid_map/gid_map hold at most 340 lines (Linux >= 4.15)
 MAX_EXTENTS = 340
-
-T = TypeVar("T")
-
 
 class IdRange(NamedTuple):
     """One line of uid_map/gid_map: `size` IDs from container_id → host_id."""

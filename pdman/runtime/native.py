@@ -24,7 +24,11 @@ import errno
 import functools
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple, NoReturn
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple, NoReturn
+else:
+    from pdman.namedtuple import NamedTuple
 
 from pdman.errors import (
     CommandNotExecutableError,

@@ -4,7 +4,10 @@ its image layers and writable layer, its mounts, user, environment and capabilit
 from __future__ import annotations
 
 import os
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 from pdman.config import Paths
 from pdman.runtime.native import (
