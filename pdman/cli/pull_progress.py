@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import _thread  # threading.Lock's own type, without importing threading: `run` imports
 import sys      # this module on its hot path
-from contextlib import contextmanager
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:      # `run` imports this module on its hot path: no typing at run time
     from collections.abc import Callable, Iterator
+    from contextlib import AbstractContextManager
     from typing import TextIO
 
     from pdman.entities.images import PullEvent
@@ -104,8 +104,14 @@ class RichProgress(PlainProgress):
         self.progress.stop()
 
 
-@contextmanager
-def pull_progress(quiet: bool) -> Iterator[Sink | None]:
+def pull_progress(quiet: bool) -> "AbstractContextManager[Sink | None]":
+    """`pull`'s display (contextlib imported here, not on `run`'s path)."""
+    from contextlib import contextmanager
+
+    return contextmanager(_pull_progress)(quiet)
+
+
+def _pull_progress(quiet: bool) -> "Iterator[Sink | None]":
     if quiet:
         yield None
         return
@@ -142,13 +148,18 @@ class _OnFirstEvent:
             self.sink.close()
 
 
-@contextmanager
-def pull_progress_if_needed(quiet: bool) -> Iterator[Sink | None]:
-    if quiet:
-        yield None
-        return
-    sink = _OnFirstEvent()
-    try:
-        yield sink
-    finally:
-        sink.close()
+class pull_progress_if_needed:  # noqa: N801 - used as `with pull_progress_if_needed(q)`
+    """`run`'s progress display, made at the first pull event (a plain class rather than
+    @contextmanager: `run` does not import contextlib for it)."""
+
+    __slots__ = ("sink",)
+
+    def __init__(self, quiet: bool) -> None:
+        self.sink = None if quiet else _OnFirstEvent()
+
+    def __enter__(self) -> "_OnFirstEvent | None":
+        return self.sink
+
+    def __exit__(self, *exc: object) -> None:
+        if self.sink is not None:
+            self.sink.close()

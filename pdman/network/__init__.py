@@ -253,16 +253,30 @@ def sweep(ctx: "EngineContext", leases: bool = True) -> None:
     """Tear down the network of containers that died without a teardown (their pdman
     or monitor was killed). Cheap when there is nothing to do: a directory listing
     (and with `leases`, one catalog query for leases whose state a reboot wiped)."""
-    from pdman.network import infra, state
+    from pdman.network import state
 
     if not leases:
         states = state.list_all(ctx.paths)
         if all(st.live() for st in states) and (
-                any(st.uses_infra for st in states) or infra.current(ctx.paths) is None):
+                any(st.uses_infra for st in states) or _no_infra(ctx.paths)):
             return
     from pdman.network import usernet
 
     usernet.sweep(ctx, leases=leases)
+
+
+def _no_infra(paths: "Paths") -> bool:
+    """No running rootless-network holder (network/infra.py); without its record file,
+    known without importing that module (`run`'s path)."""
+    import os
+
+    from pdman.network import state
+
+    if not os.path.exists(os.path.join(state.network_dir(paths), state.INFRA_FILE)):
+        return True
+    from pdman.network import infra
+
+    return infra.current(paths) is None
 
 
 def renamed(ctx: "EngineContext", container_id: str) -> None:

@@ -57,7 +57,7 @@ class Infra(NamedTuple):
 
 
 def _file(paths: Paths) -> str:
-    return os.path.join(state.network_dir(paths), "infra.json")
+    return os.path.join(state.network_dir(paths), state.INFRA_FILE)
 
 
 @contextmanager

@@ -28,6 +28,9 @@ from pdman.config import Paths
 from pdman.network import procs
 from pdman.record import Record
 
+#: the rootless-network holder's record in network_dir (network/infra.py)
+INFRA_FILE = "infra.json"
+
 
 def network_dir(paths: Paths) -> str:
     return os.path.join(paths.runroot, "network")

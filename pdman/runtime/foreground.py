@@ -26,14 +26,13 @@ import select
 import signal
 import struct
 import sys
-import termios
-import tty as ttymod
-from types import FrameType
 
 from pdman.runtime.fdio import write_all as _write_all
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from types import FrameType
+
     from pdman.runtime.logs import JournalWriter, LogWriter
 
 #: the stdout pipe of a logged foreground container
@@ -142,6 +141,8 @@ class ForegroundSession:
         if self.master < 0 or not os.isatty(sys.stdin.fileno()):
             return
         try:
+            import termios
+
             size = fcntl.ioctl(sys.stdin.fileno(), termios.TIOCGWINSZ, b"\0" * 8)
             fcntl.ioctl(self.master, termios.TIOCSWINSZ, size)
         except OSError:
@@ -172,11 +173,16 @@ class ForegroundSession:
             os.close(self.slave)  # the container holds it now; EOF/EIO on exit
             self.slave = -1
             if os.isatty(sys.stdin.fileno()):
+                import termios      # here: only `run -t` needs the terminal modules
+                import tty as ttymod
+
                 self._saved_term = termios.tcgetattr(sys.stdin.fileno())
                 ttymod.setraw(sys.stdin.fileno())
 
     def _restore_terminal(self) -> None:
         if self._saved_term is not None:
+            import termios
+
             termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, self._saved_term)
             self._saved_term = None
 
