@@ -51,15 +51,15 @@ FROM containers c JOIN container_state s ON s.id = c.id
 
 
 def _record(row: Any) -> ContainerRecord:
-    import json  # only when there are rows: an empty `ps` needs no JSON at all
+    from pdman.storage.catalog_json import loads  # without `json`: see that module
 
     return ContainerRecord(
         id=row["id"], name=row["name"], image_id=row["image_id"], image_name=row["image_name"],
-        command=json.loads(row["command"] or "[]"), created=row["created"],
-        config=json.loads(row["config"] or "{}"), status=row["status"], pid=row["pid"] or 0,
+        command=loads(row["command"] or "[]"), created=row["created"],
+        config=loads(row["config"] or "{}"), status=row["status"], pid=row["pid"] or 0,
         monitor_pid=row["monitor_pid"] or 0, exit_code=row["exit_code"],
         oom_killed=bool(row["oom_killed"]), started_at=row["started_at"] or 0.0,
-        finished_at=row["finished_at"] or 0.0, state=json.loads(row["state"] or "{}"),
+        finished_at=row["finished_at"] or 0.0, state=loads(row["state"] or "{}"),
     )
 
 
@@ -99,7 +99,7 @@ def find(catalog: Catalog, name_or_id: str) -> ContainerRecord:
 
 
 def insert(catalog: Catalog, rec: ContainerRecord) -> None:
-    import json
+    from pdman.storage.catalog_json import dumps
 
     with catalog.write() as c:
         row = c.execute("SELECT id FROM containers WHERE name = ?", (rec.name,)).fetchone()
@@ -113,12 +113,12 @@ def insert(catalog: Catalog, rec: ContainerRecord) -> None:
         c.execute(
             "INSERT INTO containers (id, name, image_id, image_name, command, created, config,"
             " pod_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (rec.id, rec.name, rec.image_id, rec.image_name, json.dumps(rec.command),
-             rec.created, json.dumps(rec.config), rec.config.get("pod") or ""))
+            (rec.id, rec.name, rec.image_id, rec.image_name, dumps(rec.command),
+             rec.created, dumps(rec.config), rec.config.get("pod") or ""))
         c.execute(
             "INSERT INTO container_state (id, status, pid, monitor_pid, exit_code, oom_killed,"
             " started_at, finished_at, state) VALUES (?, ?, 0, 0, NULL, 0, 0, 0, ?)",
-            (rec.id, rec.status, json.dumps(rec.state)))
+            (rec.id, rec.status, dumps(rec.state)))
 
 
 _STATE_COLUMNS = {"status", "pid", "monitor_pid", "exit_code", "oom_killed", "started_at",
@@ -139,7 +139,7 @@ def record_exit(catalog: Catalog, container_id: str, running_pid: int, **changes
 
 def _update(catalog: Catalog, container_id: str, running_pid: "int | None",
             changes: "dict[str, Any]") -> bool:
-    import json
+    from pdman.storage.catalog_json import dumps, loads
 
     extra = changes.pop("state", None)
     unknown = set(changes) - _STATE_COLUMNS
@@ -159,21 +159,21 @@ def _update(catalog: Catalog, container_id: str, running_pid: "int | None",
         if extra:
             row = c.execute("SELECT state FROM container_state WHERE id = ?",
                             (container_id,)).fetchone()
-            merged = json.loads(row["state"] or "{}") if row else {}
+            merged = loads(row["state"] or "{}") if row else {}
             merged.update(extra)
             c.execute("UPDATE container_state SET state = ? WHERE id = ?",
-                      (json.dumps(merged), container_id))
+                      (dumps(merged), container_id))
     return True
 
 
 def update_config(catalog: Catalog, container_id: str, config: "dict[str, Any]") -> None:
     """Replace a container's configuration (`update`'s new resource limits: the one
     change of a container's configuration after create)."""
-    import json
+    from pdman.storage.catalog_json import dumps
 
     with catalog.write() as c:
         c.execute("UPDATE containers SET config = ? WHERE id = ?",
-                  (json.dumps(config), container_id))
+                  (dumps(config), container_id))
 
 
 def rename(catalog: Catalog, container_id: str, new_name: str) -> None:

@@ -31,3 +31,20 @@ def test_nanoseconds_as_images_carry_them() -> None:
 def test_not_a_time(text: str) -> None:
     with pytest.raises(ValueError):
         iso_timestamp(text)
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("2024-05-01t12:00:00z", "2024-05-01T12:00:00+00:00"),
+    ("2024-05-01 12:00:00+0200", "2024-05-01T12:00:00+02:00"),
+    ("2024-05-01T12:00:00.5-0130", "2024-05-01T12:00:00.500000-01:30"),
+])
+def test_other_rfc3339_spellings(text: str, expected: str) -> None:
+    assert iso_timestamp(text) == pytest.approx(dt.datetime.fromisoformat(expected).timestamp(),
+                                                abs=1e-6)
+
+
+@pytest.mark.parametrize("text", ["2024-05-01T12:00:00+2:00", "2024-0a-01T12:00:00Z",
+                                  "2024-05-01T12:00:60Z"])
+def test_malformed_rfc3339(text: str) -> None:
+    with pytest.raises(ValueError):
+        iso_timestamp(text)
