@@ -44,10 +44,9 @@ def print_formatted(template: str, items: Iterable[Any], header: bool = True,
 
 
 def print_json(value: Any) -> None:
-    import json
+    from pdman.cjson import dumps_indented      # json's text, without importing json
 
-    json.dump(value, sys.stdout, indent=4, default=str)
-    sys.stdout.write("\n")
+    sys.stdout.write(dumps_indented(value, indent=4, default=str) + "\n")
 
 
 def print_table(columns: Sequence[str], rows: Sequence[Sequence[str]], header: bool = True) -> None:

@@ -15,7 +15,6 @@ Pure functions plus a file reader; stdlib only (on the hot path of `logs`).
 from __future__ import annotations
 
 import os
-import re
 
 from pdman.errors import UsageError
 
@@ -206,16 +205,19 @@ class Assembler:
 
 # ---- times ----
 
-_TS = re.compile(r"(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.(\d+))?)?)?"
-                 r"\s*(Z|[+-]\d\d:?\d\d)?$", re.IGNORECASE)
+# patterns compiled (and `re` imported) on first use: `inspect` and `run` import this
+# module for the log writer and path, and never parse a time
+_TS = (r"(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.(\d+))?)?)?"
+       r"\s*(Z|[+-]\d\d:?\d\d)?$")
 
 
 def parse_timestamp(text: str) -> float:
     """Seconds since the epoch of an RFC 3339 time (nanoseconds, `Z` or an offset; a
     date alone is midnight UTC)."""
     import calendar
+    import re
 
-    m = _TS.match(text.strip())
+    m = re.match(_TS, text.strip(), re.IGNORECASE)
     if not m:
         raise ValueError(f"not an RFC 3339 time: {text!r}")
     year, month, day, hour, minute, second, frac, zone = m.groups()
@@ -230,15 +232,18 @@ def parse_timestamp(text: str) -> float:
     return epoch
 
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_DURATION_PART = r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)"
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 def parse_duration(text: str) -> float | None:
     """A Go duration (`10m`, `1h30m`, `1.5s`) in seconds; None if it is not one."""
+    import re
+
+    part = re.compile(_DURATION_PART)
     pos, total = 0, 0.0
     while pos < len(text):
-        m = _DURATION_PART.match(text, pos)
+        m = part.match(text, pos)
         if not m:
             return None
         total += float(m.group(1)) * _UNITS[m.group(2)]
@@ -248,6 +253,8 @@ def parse_duration(text: str) -> float | None:
 
 def parse_time_option(value: str, now: float, option: str = "--since") -> float:
     """`--since`/`--until`: an RFC 3339 time, a Unix timestamp, or a duration before now."""
+    import re
+
     value = value.strip()
     duration = parse_duration(value)
     if duration is not None:

@@ -51,7 +51,7 @@ FROM containers c JOIN container_state s ON s.id = c.id
 
 
 def _record(row: Any) -> ContainerRecord:
-    from pdman.storage.catalog_json import loads  # without `json`: see that module
+    from pdman.cjson import loads  # without `json`: see that module
 
     return ContainerRecord(
         id=row["id"], name=row["name"], image_id=row["image_id"], image_name=row["image_name"],
@@ -99,7 +99,7 @@ def find(catalog: Catalog, name_or_id: str) -> ContainerRecord:
 
 
 def insert(catalog: Catalog, rec: ContainerRecord) -> None:
-    from pdman.storage.catalog_json import dumps
+    from pdman.cjson import dumps
 
     with catalog.write() as c:
         row = c.execute("SELECT id FROM containers WHERE name = ?", (rec.name,)).fetchone()
@@ -139,7 +139,7 @@ def record_exit(catalog: Catalog, container_id: str, running_pid: int, **changes
 
 def _update(catalog: Catalog, container_id: str, running_pid: "int | None",
             changes: "dict[str, Any]") -> bool:
-    from pdman.storage.catalog_json import dumps, loads
+    from pdman.cjson import dumps, loads
 
     extra = changes.pop("state", None)
     unknown = set(changes) - _STATE_COLUMNS
@@ -169,7 +169,7 @@ def _update(catalog: Catalog, container_id: str, running_pid: "int | None",
 def update_config(catalog: Catalog, container_id: str, config: "dict[str, Any]") -> None:
     """Replace a container's configuration (`update`'s new resource limits: the one
     change of a container's configuration after create)."""
-    from pdman.storage.catalog_json import dumps
+    from pdman.cjson import dumps
 
     with catalog.write() as c:
         c.execute("UPDATE containers SET config = ? WHERE id = ?",

@@ -13,7 +13,7 @@ import time
 
 from pdman.errors import ConflictError, ImageNotFound
 from pdman.storage.catalog import Catalog
-from pdman.storage.catalog_json import dumps, loads  # without `json` (~4 ms): see there
+from pdman.cjson import dumps, loads  # without `json` (~4 ms): see there
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""pdman.storage.catalog_json: the catalog's JSON columns decoded without importing json."""
+"""pdman.cjson: JSON through CPython's C codec, without importing json."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pdman.storage.catalog_json import loads
+from pdman.cjson import loads
 
 _values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -41,8 +41,8 @@ def test_malformed_raises_value_error(text: str) -> None:
 
 
 def test_neither_imports_json() -> None:
-    code = ("import sys; from pdman.storage.catalog_json import dumps, loads; "
-            "loads(dumps({'a': [1]})); "
+    code = ("import sys; from pdman.cjson import dumps, dumps_indented, loads; "
+            "loads(dumps({'a': [1]})); dumps_indented({'b': [2.5, None]}); "
             "print('json' in sys.modules, 're' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"], out.stderr
@@ -51,13 +51,13 @@ def test_neither_imports_json() -> None:
 @settings(max_examples=300, deadline=None)
 @given(_values)
 def test_same_text_as_json_dumps(value: object) -> None:
-    from pdman.storage.catalog_json import dumps
+    from pdman.cjson import dumps
 
     assert dumps(value) == json.dumps(value)
 
 
 def test_dumps_refuses_what_json_refuses() -> None:
-    from pdman.storage.catalog_json import dumps
+    from pdman.cjson import dumps
 
     with pytest.raises(TypeError):
         dumps({"a": object()})
@@ -66,3 +66,36 @@ def test_dumps_refuses_what_json_refuses() -> None:
     with pytest.raises(ValueError):
         dumps(loop)
     assert dumps([float("nan")]) == "[NaN]"
+
+
+class _Odd:
+    def __str__(self) -> str:
+        return "odd \u00e9"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text()
+    | st.builds(_Odd),
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
+    | st.dictionaries(st.text() | st.integers() | st.booleans() | st.none()
+                      | st.floats(allow_nan=False), inner, max_size=4),
+    max_leaves=25), st.sampled_from([2, 4]))
+def test_indented_same_text_as_json_dumps(value: object, indent: int) -> None:
+    from pdman.cjson import dumps_indented
+
+    assert dumps_indented(value, indent=indent, default=str) == \
+        json.dumps(value, indent=indent, default=str)
+
+
+def test_indented_refuses_what_json_refuses() -> None:
+    from pdman.cjson import dumps_indented
+
+    with pytest.raises(TypeError):
+        dumps_indented({"a": object()})
+    with pytest.raises(TypeError):
+        dumps_indented({(1, 2): "tuple key"})
+    loop: dict[str, object] = {}
+    loop["me"] = loop
+    with pytest.raises(ValueError):
+        dumps_indented(loop)
