@@ -15,7 +15,6 @@ import base64
 import binascii
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -176,6 +175,8 @@ def remove(registry: str, authfile: str | Path | None = None) -> bool:
 
 
 def _write_private(path: Path, data: dict[str, Any]) -> None:
+    import tempfile     # here: reading credentials (every pull) does not need it
+
     path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".auth.", dir=path.parent)
     try:

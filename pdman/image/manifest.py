@@ -10,7 +10,7 @@ Content-Type, or by its shape.
 from __future__ import annotations
 
 import json
-import platform as _platform
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,7 +136,8 @@ _ARCH_ALIASES = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64", "i386
 
 
 def host_platform() -> Platform:
-    arch, variant = _MACHINES.get(_platform.machine(), (_platform.machine(), ""))
+    machine = os.uname().machine     # platform.machine()'s answer, without `platform`
+    arch, variant = _MACHINES.get(machine, (machine, ""))
     return Platform("linux", arch, variant)
 
 
