@@ -22,8 +22,6 @@ Pure logic: no file or bus access here.
 
 from __future__ import annotations
 
-import re
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -198,6 +196,8 @@ def merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 
 def cpu_list(spec: str, what: str = "--cpuset-cpus") -> list[int]:
     """`0-2,4` -> [0, 1, 2, 4] (the cpuset list format)."""
+    import re           # here: `run` without --cpuset-* needs no `re`
+
     from pdman.errors import UsageError
 
     cpus: set[int] = set()

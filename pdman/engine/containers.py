@@ -547,10 +547,10 @@ def _log_options(items: "list[str]") -> "dict[str, str]":
 def _security_options(items: list[str]) -> "dict[str, Any]":
     """`--security-opt no-new-privileges[=|:true|false]` and `seccomp=unconfined|PROFILE`
     (docker accepts both separators)."""
-    import re
-
     out: dict[str, Any] = {"no_new_privileges": False, "seccomp": None}
     for item in items:
+        import re       # in the loop: a `run` without --security-opt needs no `re`
+
         m = re.fullmatch(r"no-new-privileges(?:[=:](true|false))?", item.strip())
         if m:
             out["no_new_privileges"] = m.group(1) != "false"

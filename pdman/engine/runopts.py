@@ -7,7 +7,6 @@ and the API service parse the same way and unit tests cover every form.
 from __future__ import annotations
 
 import os
-import re
 
 from pdman.errors import UsageError
 
@@ -99,7 +98,7 @@ def env_list(pairs: list[str] | None, env_files: list[str] | None,
 
 def _one_env(item: str, out: dict[str, str], host: "os._Environ[str] | dict[str, str]") -> None:
     key, eq, value = item.partition("=")
-    if not key or re.search(r"\s", key) or "\0" in item:
+    if not key or any(c.isspace() for c in key) or "\0" in item:
         raise UsageError(f"invalid environment variable {item[:200]!r}",
                          hint="use -e NAME=VALUE (no NUL characters)")
     if eq:
@@ -169,6 +168,8 @@ def volume(spec: str) -> dict[str, object]:
         return {"type": "volume", "source": "", "destination": dst, "readonly": readonly,
                 "options": options}
     if _is_named_volume(src):
+        import re       # here, not at the top: `run` without a named volume needs no `re`
+
         if not re.match(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$", src):
             raise UsageError(f"invalid volume name {src!r}",
                              hint="host paths must be absolute; volume names use [a-zA-Z0-9_.-]")
@@ -264,6 +265,8 @@ def ulimits(items: list[str]) -> list[dict[str, object]]:
 
 def memory_bytes(value: str) -> int:
     """`512m`, `1g`, `1024k`, `1048576` -> bytes (docker's units, binary)."""
+    import re
+
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([bkmgt]?)b?\s*", value.lower())
     if not m:
         raise UsageError(f"invalid size {value!r}", hint="use a number with b, k, m or g, e.g. 512m")

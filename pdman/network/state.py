@@ -15,7 +15,6 @@ is gone is stale: `sweep` tears it down.
 
 from __future__ import annotations
 
-import json
 import os
 
 TYPE_CHECKING = False
@@ -24,6 +23,7 @@ if TYPE_CHECKING:
 else:
     from pdman.namedtuple import NamedTuple
 
+from pdman.cjson import dumps, loads  # without `json`: `run`'s path
 from pdman.config import Paths
 from pdman.network import procs
 from pdman.record import Record
@@ -87,7 +87,7 @@ class NetState(Record):
 def load(paths: Paths, container_id: str) -> NetState | None:
     try:
         with open(path(paths, container_id), encoding="utf-8") as f:
-            data: dict[str, Any] = json.load(f)
+            data: dict[str, Any] = loads(f.read())
     except (OSError, ValueError):
         return None
     return NetState(
@@ -102,7 +102,7 @@ def save(paths: Paths, st: NetState) -> None:
     from pdman.runtime import statefiles
 
     statefiles.private_dir(_dir(paths))
-    statefiles.write_atomic(path(paths, st.container_id), json.dumps(
+    statefiles.write_atomic(path(paths, st.container_id), dumps(
         {**vars(st), "helpers": [h._asdict() for h in st.helpers],
          "links": [ln._asdict() for ln in st.links]}))
 
