@@ -50,22 +50,12 @@ def tool_env() -> dict[str, str]:
     return clean_env()
 
 
-#: tools found so far in this process (`run` asks for pasta at create and at start);
-#: a missing one is looked for again: the API service may outlive its installation
-_found: dict[str, str] = {}
-
-
 def find_tool(name: str) -> str | None:
-    """Absolute path of a system tool, also with a minimal PATH."""
-    if name in _found:
-        return _found[name]
-    import shutil
+    """Absolute path of a system tool, also with a minimal PATH (cached when found:
+    `run` asks for pasta at create and at start; a missing one is looked for again)."""
+    from pdman.runtime import tools
 
-    found = shutil.which(name) or shutil.which(name, path="/usr/bin:/bin:/usr/sbin:/sbin")
-    if not found:
-        return None
-    _found[name] = os.path.abspath(found)
-    return _found[name]
+    return tools.find(name)
 
 
 def run(argv: "Sequence[str]", timeout: float = 30.0) -> tuple[int, str]:

@@ -160,13 +160,11 @@ def _read(path: str) -> str:
         return ""
 
 
-@functools.cache
 def _tool(name: str) -> str | None:
     """Absolute path of a system tool, found even with a minimal PATH."""
-    import shutil  # not on the hot path: cached for the process
+    from pdman.runtime import tools
 
-    found = shutil.which(name) or shutil.which(name, path="/usr/bin:/bin:/usr/sbin:/sbin")
-    return os.path.abspath(found) if found else None
+    return tools.find(name)
 
 
 def mapping_for_user(

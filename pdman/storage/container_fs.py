@@ -142,17 +142,17 @@ def remove(paths: Paths, container_id: str) -> None:
     """Remove every directory of a container. Files in the writable layer may belong to
     subordinate IDs (container users other than root) that this user cannot delete
     directly, so what plain removal cannot do is finished inside the user namespace."""
-    import shutil                       # here: `ps` and `inspect` import this module
-
     d = ContainerDirs(paths, container_id)
     for path in (d.base, d.run):
         if not os.path.lexists(path):
             continue
         try:
-            shutil.rmtree(path)
+            remove_tree(path)
             continue
-        except OSError:
+        except (OSError, RecursionError):
             pass
+        import shutil
+
         # overlayfs leaves `work/work` at mode 000, and a container may chmod its own
         # (our) directories shut: what we own we may open again, which spares the fork
         # into the user namespace; files of subordinate IDs still need it
@@ -163,6 +163,55 @@ def remove(paths: Paths, container_id: str) -> None:
             from pdman.runtime.idmap import run_in_userns
 
             run_in_userns(shutil.rmtree, path)
+
+
+def remove_tree(top: str) -> None:
+    """shutil.rmtree's walk by directory fds (no symlink is ever followed, whatever the
+    tree does meanwhile), without importing shutil -- which imports fnmatch, re, bz2 and
+    lzma: ~3 ms of every `run --rm`. A directory of ours shut by its mode (overlayfs'
+    `work/work` is 000; a container may chmod its own directories) is opened again.
+    Raises what it cannot remove (files of subordinate IDs: `remove` goes on in the
+    user namespace)."""
+    import stat
+
+    if not stat.S_ISDIR(os.lstat(top).st_mode):
+        os.unlink(top)
+        return
+    fd = _open_dir(top, None)
+    try:
+        _empty_dir(fd)
+    finally:
+        os.close(fd)
+    os.rmdir(top)
+
+
+def _open_dir(name: str, parent: "int | None") -> int:
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        return os.open(name, flags, dir_fd=parent)
+    except PermissionError:
+        import stat
+
+        st = os.stat(name, dir_fd=parent, follow_symlinks=False)
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+            raise
+        os.chmod(name, stat.S_IMODE(st.st_mode) | 0o700, dir_fd=parent)
+        return os.open(name, flags, dir_fd=parent)
+
+
+def _empty_dir(fd: int) -> None:
+    with os.scandir(fd) as entries:
+        names = [(e.name, e.is_dir(follow_symlinks=False)) for e in entries]
+    for name, is_dir in names:
+        if is_dir:
+            sub = _open_dir(name, fd)
+            try:
+                _empty_dir(sub)
+            finally:
+                os.close(sub)
+            os.rmdir(name, dir_fd=fd)
+        else:
+            os.unlink(name, dir_fd=fd)
 
 
 def _open_own_dirs(top: str) -> None:
