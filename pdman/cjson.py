@@ -39,7 +39,6 @@ class _Context:
     parse_int = int
     parse_constant = {"-Infinity": float("-inf"), "Infinity": float("inf"),
                       "NaN": float("nan")}.__getitem__
-    memo: "dict[str, str]" = {}
 
 
 _scan = _make_scanner(_Context()) if _make_scanner is not None else None

@@ -312,7 +312,7 @@ def stop(ctx: EngineContext, options: StopOptions) -> records.ContainerRecord:
     events.container_event(ctx.paths, "stop", rec)
     if not rec.monitor_pid:
         return rec
-    _await_cleanup(ctx, rec, claim)
+    await_cleanup(ctx, rec, claim)
     try:
         return containers.reconcile(ctx, records.find(ctx.catalog, rec.id))
     except ContainerNotFound:           # --rm: its cleanup removed it
@@ -344,7 +344,7 @@ def claim_cleanup(ctx: EngineContext, rec: records.ContainerRecord) -> str:
     return path
 
 
-def _await_cleanup(ctx: EngineContext, rec: records.ContainerRecord, claim: str) -> None:
+def await_cleanup(ctx: EngineContext, rec: records.ContainerRecord, claim: str) -> None:
     """Once the exit is recorded, the monitor ends -- or becomes `pdman container
     cleanup` (its exit command, same PID) when the cleanup was not claimed or the
     container exited before the claim: wait for it, then run the claimed cleanup here.

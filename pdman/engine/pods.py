@@ -584,16 +584,12 @@ def _stop_all(ctx: EngineContext, recs: "list[records.ContainerRecord]",
         for _, fd in started:
             os.close(fd)
     for rec in recs:
+        if claims.get(rec.id):        # records the exit, tears down, removes a --rm one
+            lifecycle.await_cleanup(ctx, rec, claims[rec.id])
+            continue
         if rec.monitor_pid:
             procs.wait_gone(rec.monitor_pid, rec.state.get("monitor_start", 0),
                             lifecycle.MONITOR_GRACE)
-        if claims.get(rec.id):
-            lifecycle.cleanup(ctx, rec.id)      # records the exit, tears down, --rm
-            try:
-                os.unlink(claims[rec.id])
-            except OSError:
-                pass
-            continue
         try:
             now = containers.reconcile(ctx, records.find(ctx.catalog, rec.id))
         except PdmanError:

@@ -16,15 +16,16 @@ if TYPE_CHECKING:
 from pdman.config import Paths
 from pdman.errors import HostSupportError
 from pdman.network import pasta, ports, procs, slirp, state
+from pdman.runtime import tools
 
 TUN = "/dev/net/tun"
 
 
 def default_backend() -> str:
     """pasta when installed, else slirp4netns, else "none" (what `info` reports)."""
-    if procs.find_tool("pasta"):
+    if tools.find("pasta"):
         return "pasta"
-    if procs.find_tool("slirp4netns"):
+    if tools.find("slirp4netns"):
         return "slirp4netns"
     return "none"
 

@@ -41,6 +41,7 @@ else:
 from pdman.config import Paths
 from pdman.errors import RuntimeFailure
 from pdman.network import procs, state
+from pdman.runtime import tools
 
 
 class Infra(NamedTuple):
@@ -118,7 +119,7 @@ def stop_if_unused(paths: Paths) -> bool:
 
 
 def _sleep_binary() -> str:
-    found = procs.find_tool("sleep")
+    found = tools.find("sleep")
     if found is None:
         raise RuntimeFailure("`sleep` not found: the rootless network namespace needs it "
                              "as its holder process", hint="install coreutils")

@@ -35,6 +35,7 @@ import os
 
 from pdman.errors import HostSupportError, RuntimeFailure
 from pdman.network import procs
+from pdman.runtime import tools
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -135,7 +136,7 @@ def _clean(stderr: str) -> str:
 
 def _tool(pidfile: str) -> str:
     """pasta's path, with the pid file of an earlier start out of its way."""
-    pasta = procs.find_tool("pasta")
+    pasta = tools.find("pasta")
     if pasta is None:
         raise HostSupportError("pasta not found", hint="install the `passt` package, or use "
                                "--network slirp4netns")

@@ -50,14 +50,6 @@ def tool_env() -> dict[str, str]:
     return clean_env()
 
 
-def find_tool(name: str) -> str | None:
-    """Absolute path of a system tool, also with a minimal PATH (cached when found:
-    `run` asks for pasta at create and at start; a missing one is looked for again)."""
-    from pdman.runtime import tools
-
-    return tools.find(name)
-
-
 def run(argv: "Sequence[str]", timeout: float = 30.0) -> tuple[int, str]:
     """Run a tool to completion (posix_spawn: vfork speed); exit code and stderr."""
     return Running(argv).wait(timeout)

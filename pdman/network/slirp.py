@@ -38,6 +38,7 @@ import time
 
 from pdman.errors import ConflictError, HostSupportError, RuntimeFailure, UsageError
 from pdman.network import procs
+from pdman.runtime import tools
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -137,7 +138,7 @@ def start(pid: int, options: "Sequence[str]", api_socket: str, log_path: str,
           ifname: str = "tap0", timeout: float = 30.0) -> tuple[int, int]:
     """Start slirp4netns for the namespaces of `pid`; (pid, start time) once it
     configured the interface."""
-    slirp = procs.find_tool("slirp4netns")
+    slirp = tools.find("slirp4netns")
     if slirp is None:
         raise HostSupportError("slirp4netns not found",
                                hint="install the `slirp4netns` package (or `passt` for pasta)")

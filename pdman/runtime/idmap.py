@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 else:
     from pdman.namedtuple import NamedTuple
 
+from pdman.runtime import tools
 from pdman.runtime.fdio import read_all as _read_all, write_all as _write_all
 from pdman.errors import HostSupportError, RuntimeFailure
 
@@ -160,13 +161,6 @@ def _read(path: str) -> str:
         return ""
 
 
-def _tool(name: str) -> str | None:
-    """Absolute path of a system tool, found even with a minimal PATH."""
-    from pdman.runtime import tools
-
-    return tools.find(name)
-
-
 def mapping_for_user(
     user: str,
     uid: int,
@@ -174,7 +168,7 @@ def mapping_for_user(
     subuid_file: str = SUBUID_FILE,
     subgid_file: str = SUBGID_FILE,
 ) -> IdMapping:
-    found = _tool("newuidmap") is not None and _tool("newgidmap") is not None
+    found = tools.find("newuidmap") is not None and tools.find("newgidmap") is not None
     return build_mapping(
         user,
         uid,
@@ -291,7 +285,7 @@ def write_maps(pid: int, mapping: IdMapping) -> None:
     env = _tool_env()
     started = []
     for tool, ranges in (("newuidmap", mapping.uid_map), ("newgidmap", mapping.gid_map)):
-        path = _tool(tool)
+        path = tools.find(tool)
         if path is None:
             raise HostSupportError(f"{tool} not found", hint="install the `uidmap` package")
         argv = [path, str(pid), *_map_args(ranges)]

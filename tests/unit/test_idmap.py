@@ -93,7 +93,7 @@ def test_mapping_for_user_reads_files(tmp_path: Path,
     subgid = tmp_path / "subgid"
     subuid.write_text("alice:100000:65536\n")
     subgid.write_text("1000:100000:65536\n")
-    monkeypatch.setattr(idmap, "_tool", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(idmap.tools, "find", lambda name: f"/usr/bin/{name}")
     m = idmap.mapping_for_user("alice", 1000, 1000, str(subuid), str(subgid))
     assert not m.single_id
     missing = idmap.mapping_for_user("alice", 1000, 1000, str(subuid),
