@@ -192,11 +192,17 @@ def _open_dir(name: str, parent: "int | None") -> int:
     except PermissionError:
         import stat
 
-        st = os.stat(name, dir_fd=parent, follow_symlinks=False)
-        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
-            raise
-        os.chmod(name, stat.S_IMODE(st.st_mode) | 0o700, dir_fd=parent)
-        return os.open(name, flags, dir_fd=parent)
+        # pinned by an O_PATH fd, so the chmod and the reopening act on the inode that
+        # was checked, not on whatever the name holds by then
+        pinned = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
+        try:
+            st = os.fstat(pinned)
+            if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+                raise
+            os.chmod(f"/proc/self/fd/{pinned}", stat.S_IMODE(st.st_mode) | 0o700)
+            return os.open(f"/proc/self/fd/{pinned}", flags & ~os.O_NOFOLLOW)
+        finally:
+            os.close(pinned)
 
 
 def _empty_dir(fd: int) -> None:
