@@ -17,13 +17,18 @@
 #                       into that root and drops to p5 before exec'ing podman
 # CPU: mean user+system of the command and the children it waits for (for `run`, podman's
 # conmon and its OCI runtime escape that count: its CPU there is a floor).
-#   bash bench/peers.sh          (as root; ROUNDS=N, default 10)
+#   bash bench/peers.sh          (as root; ROUNDS=N, default 10; ONLY="ps nonet answer"
+#                                measures those rows alone, into peers-only.md)
 # Writes bench/results/peers.md. Without podman 5.4 its columns say "-".
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || { echo "peers.sh: run as root (podman 5.4's entry helper needs it)" >&2; exit 1; }
 ROUNDS=${ROUNDS:-10}
 PER=${PER_ROUND:-3}
+ONLY=${ONLY:-}
+OUT=$HERE/results/peers.md
+[ -n "$ONLY" ] && OUT=$HERE/results/peers-only.md   # a subset never replaces the full table
+wanted() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
 bench_prepare_host
 [ -n "$PDMAN" ] || { echo "pdman not found on PATH (set PDMAN=...)" >&2; exit 1; }
 user=${PDMAN_TEST_USER:-pdmantest}
@@ -111,6 +116,7 @@ ROWS=(
 )
 for row in "${ROWS[@]}"; do
   IFS='|' read -r key label t4 t5 cmd prep <<<"$row"
+  wanted "$key" || continue
   if [ "$key" = warmpull ]; then                # the second name there before the first rmi
     $AS "$PDMAN" pull -q "$WARM" >/dev/null
     $AS $PODMAN pull -q --tls-verify=false "$WARM" >/dev/null 2>&1
@@ -147,10 +153,12 @@ if [ "$have5" = 1 ]; then
   engines+=("podman5=$P5")
   bases+=("base-p5=env P5_CMD=/usr/bin/true $P5ENTER")
 fi
-python3 "$HERE/first_http.py" "$tmp/answer" "$ROUNDS" "$PER" "$NGINX" -- "${engines[@]}" -- "${bases[@]}"
-echo "answer|first HTTP answer after \`run -d -p 80\` of nginx (default network)||0.7" >> "$tmp/rows"
+if wanted answer; then
+  python3 "$HERE/first_http.py" "$tmp/answer" "$ROUNDS" "$PER" "$NGINX" -- "${engines[@]}" -- "${bases[@]}"
+  echo "answer|first HTTP answer after \`run -d -p 80\` of nginx (default network)||0.7" >> "$tmp/rows"
+fi
 
-python3 - "$tmp" "$HERE/results/peers.md" "$("$PDMAN" --version | awk '{print $3}')" \
+python3 - "$tmp" "$OUT" "$("$PDMAN" --version | awk '{print $3}')" \
   "$($AS podman --version | awk '{print $3}')" \
   "$([ "$have5" = 1 ] && $P5 --version | awk '{print $3}' || echo -)" "$ROUNDS" "$PER" <<'PY'
 import glob, json, statistics, sys

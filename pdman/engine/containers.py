@@ -787,8 +787,6 @@ def stop_then_remove(ctx: EngineContext, name: str, stop_timeout: int | None) ->
 
 def remove(ctx: EngineContext, options: RemoveOptions) -> str:
     """`rm`: a running container only with force (killed first). Returns the ID."""
-    import signal
-
     from pdman.storage import container_fs
 
     rec = reconcile(ctx, records.find(ctx.catalog, options.name))
@@ -826,8 +824,10 @@ def remove(ctx: EngineContext, options: RemoveOptions) -> str:
                 return rec.id                       # a --rm container: cleanup removed it
             teardown_once(ctx, rec)
         else:
+            from signal import SIGKILL          # here only: it imports enum
+
             try:
-                os.kill(rec.pid, signal.SIGKILL)
+                os.kill(rec.pid, SIGKILL)
             except ProcessLookupError:
                 pass
             _wait_gone(rec.pid)

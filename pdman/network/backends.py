@@ -179,15 +179,13 @@ def stop(paths: Paths, st: state.NetState, wait: bool = True) -> None:
     once they are gone -- their published ports free for the next `run -p`; without,
     at once: the kernel tears a killed pasta down (about 20 ms of unmapping) while
     pdman goes on."""
-    import signal
-
     stray = pasta.unrecorded(state.helper_file(paths, st.container_id, "pasta.pid"))
     if stray is not None and not any(h.pid == stray[0] for h in st.helpers):
         # its pdman died between starting pasta and recording it
         st.helpers.append(state.Helper("pasta", *stray))
     for h in st.helpers:
         if wait:
-            procs.stop(h.pid, h.start, sig=signal.SIGKILL)
+            procs.stop(h.pid, h.start, sig=procs.SIGKILL)
         else:
             procs.kill(h.pid, h.start)
     st.helpers = []

@@ -23,7 +23,6 @@ import errno
 import fcntl
 import os
 import select
-import signal
 import struct
 import sys
 
@@ -31,7 +30,12 @@ from pdman.runtime.fdio import write_all as _write_all
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import signal
     from types import FrameType
+else:
+    # the C module: `signal` wraps it to hand back enums, and importing enum costs every
+    # attached `run` ~1.5 ms; the handlers here need plain numbers only
+    import _signal as signal
 
     from pdman.runtime.logs import JournalWriter, LogWriter
 

@@ -13,7 +13,6 @@ namespace (layer extraction uses it to chown files to container IDs).
 
 from __future__ import annotations
 
-import functools
 import os
 import pwd
 from collections.abc import Callable, Iterable, Sequence
@@ -179,10 +178,20 @@ def mapping_for_user(
     )
 
 
-@functools.lru_cache(maxsize=1)
 def mapping_for_current_user() -> IdMapping:
     """A user's subordinate-ID mapping; in root mode the host's own IDs (no user
-    namespace: the container's root is the host's root, as rootful podman's)."""
+    namespace: the container's root is the host's root, as rootful podman's). Read once
+    per process (a plain memo: functools is not on `run`'s path)."""
+    global _CURRENT
+    if _CURRENT is None:
+        _CURRENT = _mapping_for_current_user()
+    return _CURRENT
+
+
+_CURRENT: "IdMapping | None" = None
+
+
+def _mapping_for_current_user() -> IdMapping:
     from pdman.config import is_root_mode
 
     if is_root_mode():

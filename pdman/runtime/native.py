@@ -21,7 +21,6 @@ or, with spec.network_late (pasta still starting once the maps are written):
 from __future__ import annotations
 
 import errno
-import functools
 import os
 from collections.abc import Mapping, Sequence
 TYPE_CHECKING = False
@@ -252,8 +251,19 @@ def _installed_extension() -> Any:
     return None
 
 
-@functools.lru_cache(maxsize=1)
 def _native() -> tuple[Any, Any]:
+    """The compiled helper's (ffi, lib), loaded once (a plain memo: functools is not on
+    `run`'s path)."""
+    global _LOADED
+    if _LOADED is None:
+        _LOADED = _load_native()
+    return _LOADED
+
+
+_LOADED: "tuple[Any, Any] | None" = None
+
+
+def _load_native() -> tuple[Any, Any]:
     try:
         from pdman import _native as mod  # type: ignore[attr-defined]
     except ImportError as exc:

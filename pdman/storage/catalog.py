@@ -17,16 +17,76 @@ from __future__ import annotations
 
 import os
 
-# the C module itself: `sqlite3` adds only the deprecated datetime adapters, and its
-# imports (datetime, collections.abc) cost every command ~3 ms
-import _sqlite3 as sqlite3
-
 from pdman.errors import StorageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
+
+
+def _import_sqlite() -> "Any":
+    """The C module `_sqlite3`, without functools when nothing has imported it yet.
+
+    Not `sqlite3`: that package adds only the deprecated datetime adapters, and its
+    imports (datetime, collections.abc) would cost every command ~3 ms. `_sqlite3` itself
+    takes one thing from functools, `lru_cache`, once at import, to build each connection's
+    statement cache; and functools brings collections: ~2.5 ms of every `ps`, `images` and
+    `inspect`, which need neither. So a stand-in module that offers only `lru_cache`
+    (`_statement_cache`, same calling convention) is in sys.modules for the length of that
+    import and leaves it at once: whoever imports functools later gets the real one. A
+    Python whose `_sqlite3` asks for more falls back to the plain import.
+    """
+    import sys
+
+    if "functools" in sys.modules or "_sqlite3" in sys.modules:
+        import _sqlite3
+
+        return _sqlite3
+    stand_in = type(sys)("functools")
+    stand_in.lru_cache = _statement_cache  # type: ignore[attr-defined]
+    sys.modules["functools"] = stand_in
+    try:
+        import _sqlite3
+    except AttributeError:
+        _sqlite3 = None
+    finally:
+        if sys.modules.get("functools") is stand_in:
+            del sys.modules["functools"]
+    if _sqlite3 is None:
+        import _sqlite3
+    return _sqlite3
+
+
+def _statement_cache(maxsize: int = 128) -> "Callable[[Callable[[str], Any]], Callable[[str], Any]]":
+    """`functools.lru_cache(maxsize)` as `_sqlite3` calls it: around the connection, which
+    makes a prepared statement from its SQL text. Least recently used out first; dicts
+    keep insertion order, so a hit is moved to the end by taking it out and back in."""
+
+    def decorate(make: "Callable[[str], Any]") -> "Callable[[str], Any]":
+        if maxsize is not None and maxsize <= 0:
+            return make
+        cache: "dict[str, Any]" = {}
+
+        def statement(sql: str) -> "Any":
+            try:
+                found = cache.pop(sql)
+            except KeyError:
+                found = make(sql)
+                if maxsize is not None and len(cache) >= maxsize:
+                    del cache[next(iter(cache))]
+            cache[sql] = found
+            return found
+
+        return statement
+
+    return decorate
+
+
+if TYPE_CHECKING:
+    import _sqlite3 as sqlite3
+else:
+    sqlite3 = _import_sqlite()
 
 #: how long a writer waits for another writer before giving up (milliseconds)
 BUSY_TIMEOUT_MS = 30_000

@@ -168,3 +168,66 @@ def test_an_exit_is_recorded_once_and_never_over_a_newer_run(tmp_path: Path) -> 
     now = records.find(cat, rec.id)
     assert (now.status, now.pid) == ("running", 200)
     cat.close()
+
+
+def test_opening_the_catalog_leaves_functools_unimported(tmp_path: Path) -> None:
+    """`ps`, `images` and `inspect` need neither functools nor collections: the catalog's
+    import of `_sqlite3` must not bring them (~2.5 ms of each), and a later import of
+    functools must still give the real module."""
+    import subprocess
+    import sys
+
+    repo = str(Path(__file__).resolve().parents[2])
+    Catalog(str(tmp_path / "c.db")).close()  # migrated here: migrations use sqlite-utils
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "from pdman.storage.catalog import Catalog\n"
+        "cat = Catalog(sys.argv[2])\n"
+        "print(sorted(m for m in ('functools', 'collections') if m in sys.modules))\n"
+        "print(cat.query('SELECT count(*) FROM migrations')[0][0])\n"
+        "cat.close()\n"
+        "import functools\n"
+        "print(functools.reduce(lambda a, b: a + b, [1, 2, 3]))\n"
+    )
+    done = subprocess.run([sys.executable, "-I", "-S", "-c", code, repo, str(tmp_path / "c.db")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["[]", "3", "6"]
+
+
+def test_the_statement_cache_stand_in_is_a_least_recently_used_cache() -> None:
+    from pdman.storage.catalog import _statement_cache
+
+    made: list[str] = []
+
+    def make(sql: str) -> str:
+        made.append(sql)
+        return f"stmt:{sql}"
+
+    cached = _statement_cache(2)(make)
+    assert [cached(s) for s in ("a", "b", "a", "c", "a", "b")] == [
+        "stmt:a", "stmt:b", "stmt:a", "stmt:c", "stmt:a", "stmt:b"]
+    # "b" was least recently used when "c" came, so only it was made again
+    assert made == ["a", "b", "c", "b"]
+    uncached = _statement_cache(0)(make)
+    uncached("a"), uncached("a")
+    assert made[-2:] == ["a", "a"]
+
+
+def test_statements_through_the_stand_in_cache_give_right_rows(tmp_path: Path) -> None:
+    """More distinct statements than the cache holds, and one statement text open in two
+    cursors at once (the second cannot reuse the first's prepared statement)."""
+    from pdman.storage import catalog
+
+    conn = catalog.sqlite3.connect(str(tmp_path / "s.db"), cached_statements=3)
+    try:
+        for _ in range(3):
+            for j in range(6):
+                assert conn.execute(f"SELECT {j}").fetchone()[0] == j
+        first = conn.execute("SELECT 1 UNION SELECT 2")
+        second = conn.execute("SELECT 1 UNION SELECT 2")
+        assert first.fetchone() == (1,)
+        assert second.fetchall() == [(1,), (2,)]
+        assert first.fetchall() == [(2,)]
+    finally:
+        conn.close()
