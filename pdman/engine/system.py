@@ -65,17 +65,16 @@ def security_defaults() -> dict[str, Any]:
 
 def info(ctx: EngineContext, options: InfoOptions | None = None) -> dict[str, Any]:
     """Report the host's rootless capabilities and the store; read-only."""
-    from pdman.runtime import probe
-
     from pdman.config import is_root_mode
+    from pdman.runtime import probe, tools
 
     try:
         user = pwd.getpwuid(os.getuid()).pw_name
     except KeyError:                    # a UID the user database does not know
         user = str(os.getuid())
-    pasta = probe.find_tool("pasta")
-    slirp = probe.find_tool("slirp4netns")
-    fuse_overlayfs = probe.find_tool("fuse-overlayfs")
+    # the paths the network and storage code will use (the same lookup)
+    pasta, slirp, fuse_overlayfs = (tools.find(t) for t in ("pasta", "slirp4netns",
+                                                             "fuse-overlayfs"))
     tun = probe.device_usable("/dev/net/tun")
     fuse = probe.device_usable("/dev/fuse")
     native_overlay = probe.userns_supported() and probe.native_overlay_supported(ctx.paths.runroot)

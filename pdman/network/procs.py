@@ -179,21 +179,12 @@ def kill(pid: int, start: int) -> None:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-    try:
-        if os.waitpid(pid, os.WNOHANG)[0] != pid:
-            _unreaped.append(pid)
-    except ChildProcessError:
-        pass
+    if not _settled(pid):
+        _unreaped.append(pid)
 
 
 def _reap_killed() -> None:
-    for pid in list(_unreaped):
-        try:
-            if os.waitpid(pid, os.WNOHANG)[0] != pid:
-                continue
-        except ChildProcessError:
-            pass
-        _unreaped.remove(pid)
+    _unreaped[:] = [pid for pid in _unreaped if not _settled(pid)]
 
 
 def _reap(pid: int) -> bool:
@@ -203,3 +194,11 @@ def _reap(pid: int) -> bool:
         return done == pid
     except ChildProcessError:
         return False
+
+
+def _settled(pid: int) -> bool:
+    """True when we owe `pid` no more waiting: reaped now, or not (any longer) our child."""
+    try:
+        return os.waitpid(pid, os.WNOHANG)[0] == pid
+    except ChildProcessError:
+        return True

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -86,12 +85,6 @@ class DeviceAccess:
 
 def device_usable(path: str) -> DeviceAccess:
     return DeviceAccess(path, os.access(path, os.R_OK | os.W_OK))
-
-
-def find_tool(name: str) -> str | None:
-    return shutil.which(name) or next(
-        (p for p in (f"/usr/bin/{name}", f"/usr/sbin/{name}", f"/usr/libexec/podman/{name}")
-         if os.access(p, os.X_OK)), None)
 
 
 @dataclass(frozen=True)
