@@ -64,7 +64,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from pdman.network import pasta
-    from pdman.runtime import idmap
+    from pdman.runtime import idmap, tools
     from pdman.runtime.native import DirRootfs, OverlayRootfs, SpawnSpec
     from pdman.runtime.spawn import spawn_container, wait
 
@@ -101,7 +101,7 @@ def main() -> int:
             times = _timed(fn, args.runs)
             out[name] = {"median": statistics.median(times), "min": min(times)}
 
-        if pasta.procs.find_tool("pasta"):
+        if tools.find("pasta"):
             holder = subprocess.Popen(["unshare", "-Urn", "sleep", "600"])
             try:
                 time.sleep(0.3)                 # its namespaces exist by then
