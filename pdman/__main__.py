@@ -100,8 +100,9 @@ def leave(code: int) -> "NoReturn":
     freeing every loaded module costs a `run` ~13 ms of its ~80, a `ps` ~3 ms
     (bench/README.md). Taken only when no atexit callback is registered (logging,
     weakref.finalize, concurrent.futures ... register theirs) and no non-daemon
-    thread is alive; stdout and stderr are flushed first. SQLite needs nothing at
-    exit: every transaction is committed or rolled back by then."""
+    thread is alive; stdout and stderr are flushed first. Every transaction is
+    committed or rolled back by then; the catalogs written to get their WAL
+    checkpointed (storage/catalog.checkpoint_writes), as a close would."""
     import atexit
 
     ncallbacks = getattr(atexit, "_ncallbacks", None)
@@ -117,6 +118,9 @@ def leave(code: int) -> "NoReturn":
         sys.stderr.flush()
     except Exception:  # noqa: BLE001 - let the interpreter's own exit deal with it
         sys.exit(code)
+    catalog = sys.modules.get("pdman.storage.catalog")
+    if catalog is not None:     # after the output: nobody waits for this to see it
+        catalog.checkpoint_writes()
     import os
 
     os._exit(code)

@@ -185,6 +185,8 @@ class Catalog:
 
     def close(self) -> None:
         self._memo.clear()
+        if _WRITERS.get(self.path) is self:
+            del _WRITERS[self.path]     # closing checkpoints (the last connection)
         self.conn.close()
 
 
@@ -378,6 +380,33 @@ class _Write:
 
     def __exit__(self, kind: object, exc: object, tb: object) -> None:
         self.catalog.conn.execute("ROLLBACK" if kind is not None else "COMMIT")
+        if kind is None:
+            _WRITERS[self.catalog.path] = self.catalog
+
+
+#: the catalogs this process committed to, for `checkpoint_writes` (one per path)
+_WRITERS: "dict[str, Catalog]" = {}
+
+
+def checkpoint_writes() -> None:
+    """Before an exit that skips the interpreter's teardown (`pdman.__main__.leave`):
+    fold what this process wrote into the database file and empty the WAL.
+
+    A connection that is never closed leaves its WAL behind, and the next process to
+    open the catalog alone rebuilds the WAL's index by reading every frame of it: with
+    a few hundred frames that is ~1-3 ms of every later `ps`, `inspect` or `run`, and
+    it grows with the writes until SQLite's auto-checkpoint (seen in bench/scale.sh:
+    2,240 frames read by an `inspect`). A clean close would checkpoint too, but also
+    delete the `-wal` and `-shm` files the next open creates again. TRUNCATE leaves an
+    empty WAL; with no busy wait: while another connection reads an older snapshot it
+    cannot complete, and that connection's own close (or a later writer) does it."""
+    for catalog in _WRITERS.values():
+        try:
+            catalog.conn.execute("PRAGMA busy_timeout = 0")
+            catalog.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        except sqlite3.Error:
+            pass                # closed meanwhile, or busy: nothing lost either way
+    _WRITERS.clear()
 
 
 class _Read:

@@ -231,3 +231,62 @@ def test_statements_through_the_stand_in_cache_give_right_rows(tmp_path: Path) -
         assert first.fetchall() == [(2,)]
     finally:
         conn.close()
+
+
+def _wal_size(path: Path) -> int:
+    try:
+        return os.path.getsize(str(path) + "-wal")
+    except FileNotFoundError:
+        return 0
+
+
+def test_leaving_after_a_write_leaves_an_empty_wal(tmp_path: Path) -> None:
+    """`leave` skips the interpreter's teardown, so no connection is closed: without a
+    checkpoint the WAL stays, and every later command reads all of it to rebuild its
+    index (bench/scale.sh: 2,240 frames per `inspect`)."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "c.db"
+    Catalog(str(path)).close()
+    script = (
+        "import sys\nfrom pdman.__main__ import leave\n"
+        "from pdman.storage.catalog import Catalog\n"
+        "cat = Catalog(sys.argv[1])\n"
+        "for i in range(50):\n"
+        "    with cat.write() as c:\n"
+        "        c.execute('INSERT INTO build_cache (key, image_id, created) VALUES (?, ?, ?)',"
+        " (f'k{i}' * 300, 'x', 0.0))\n"
+        "if sys.argv[2] == 'read-only':\n"
+        "    cat2 = Catalog(sys.argv[1]); cat2.query('SELECT count(*) FROM build_cache')\n"
+        "    import os; print(os.path.getsize(sys.argv[1] + '-wal'))\n"
+        "leave(0)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(path), "write"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert os.path.exists(str(path) + "-wal") and _wal_size(path) == 0
+    cat = Catalog(str(path))
+    try:
+        assert cat.query("SELECT count(*) FROM build_cache")[0][0] == 50    # nothing lost
+    finally:
+        cat.close()
+
+
+def test_a_reader_leaves_the_wal_alone(tmp_path: Path) -> None:
+    """Only what this process wrote is checkpointed: a `ps` pays nothing at exit."""
+    from pdman.storage import catalog as catalog_module
+
+    path = tmp_path / "c.db"
+    Catalog(str(path)).close()          # made and migrated (writes) by another connection
+    cat = Catalog(str(path))
+    try:
+        cat.query("SELECT count(*) FROM containers")
+        assert str(path) not in catalog_module._WRITERS
+        with cat.write() as c:
+            c.execute("INSERT INTO build_cache (key, image_id, created) VALUES ('a', 'b', 0)")
+        assert catalog_module._WRITERS[str(path)] is cat and _wal_size(path) > 0
+        catalog_module.checkpoint_writes()
+        assert _wal_size(path) == 0 and str(path) not in catalog_module._WRITERS
+    finally:
+        cat.close()
