@@ -98,41 +98,88 @@ def attach(ctx: "EngineContext", req: "Request", conn: "Connection", name: str) 
     rec = containers.lookup(ctx, name)              # 404 before the hijack
     tty = bool(rec.config.get("tty"))
     want_stdin = req.flag("stdin") and bool(rec.config.get("interactive"))
-    since = time.time()
-    sock = conn.hijack(req, RAW if tty else MULTIPLEXED)
+    # The output to come is opened before the hijack answers: `docker run` starts the
+    # container on that answer, and a `--rm` one that prints and exits at once is
+    # removed with its log, perhaps before this thread's first read.
+    ahead = _open_ahead(ctx, rec.id, time.time()) if req.flag("stream", True) else None
+    try:
+        sock = conn.hijack(req, RAW if tty else MULTIPLEXED)
+    except BaseException:
+        _close(ahead)
+        raise
     try:
         if req.flag("logs"):
-            _replay(ctx, rec.id, sock, tty, None, req)
+            _replay(ctx, rec.id, sock, tty, req)
         if not req.flag("stream", True):
             return
         mon = _connect_monitor(ctx, rec.id) if want_stdin and _wait_running(ctx, rec.id) else None
         if mon is not None:
+            _close(ahead)
+            ahead = None
             _relay(mon, sock, conn, tty)
-        else:       # no stdin, or it ran and exited before a connection: its log has it
-            _replay(ctx, rec.id, sock, tty, since, req, follow=True)
+        elif ahead is not None:  # no stdin, or it ran and exited before a connection:
+            _write_ahead(ahead, sock, tty, req)     # its log has it
+            ahead = None
     except (BrokenPipeError, ConnectionResetError):
         pass
     finally:
+        _close(ahead)
         try:
             sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
 
 
+def _sinks(sock: socket.socket, tty: bool, req: "Request") -> "tuple[Any, Any]":
+    out = _Sink(sock.sendall, 1, tty) if req.flag("stdout", True) else _Null()
+    err = _Sink(sock.sendall, 2, tty) if req.flag("stderr", True) else _Null()
+    return out, err
+
+
 def _replay(ctx: "EngineContext", cid: str, sock: socket.socket, tty: bool,
-            since: float | None, req: "Request", follow: bool = False) -> None:
+            req: "Request") -> None:
+    """`logs=1`: what the container wrote before the attach."""
     from pdman.engine import lifecycle
     from pdman.errors import ContainerNotFound
 
-    # a short interval: `docker run` waits on this stream for the container's output
-    options = lifecycle.LogsOptions([cid], follow=follow, next_exit=follow, interval=0.02,
-                                    since=f"{since:.9f}" if since is not None else None)
-    out = _Sink(sock.sendall, 1, tty) if req.flag("stdout", True) else _Null()
-    err = _Sink(sock.sendall, 2, tty) if req.flag("stderr", True) else _Null()
     try:
-        lifecycle.logs(ctx, options, out, err)  # type: ignore[arg-type]
+        lifecycle.logs(ctx, lifecycle.LogsOptions([cid]), *_sinks(sock, tty, req))
     except ContainerNotFound:
-        pass                                    # removed (--rm) before the first read
+        pass                                    # removed (--rm) meanwhile
+
+
+def _open_ahead(ctx: "EngineContext", cid: str, since: float) -> "tuple[Any, Any] | None":
+    """The container's log from `since` to its next exit, opened now (lifecycle.open_logs
+    with next_exit); None when it is gone already or keeps no log (`--log-driver none`:
+    only a stdin attach, through the monitor, sees its output)."""
+    from pdman.engine import lifecycle
+    from pdman.errors import ContainerNotFound, UsageError
+
+    # a short interval: `docker run` waits on this stream for the container's output
+    options = lifecycle.LogsOptions([cid], follow=True, next_exit=True, interval=0.02,
+                                    since=f"{since:.9f}")
+    try:
+        return lifecycle.open_logs(ctx, options), options
+    except (ContainerNotFound, UsageError):
+        return None
+
+
+def _write_ahead(ahead: "tuple[Any, Any]", sock: socket.socket, tty: bool,
+                 req: "Request") -> None:
+    from pdman.engine import lifecycle
+
+    sources, options = ahead
+    try:
+        lifecycle.write_logs(sources, options, *_sinks(sock, tty, req))
+    finally:
+        lifecycle.close_logs(sources)
+
+
+def _close(ahead: "tuple[Any, Any] | None") -> None:
+    if ahead is not None:
+        from pdman.engine import lifecycle
+
+        lifecycle.close_logs(ahead[0])
 
 
 def _wait_running(ctx: "EngineContext", cid: str, limit: float = 600.0) -> bool:

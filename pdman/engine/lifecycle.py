@@ -549,6 +549,16 @@ class LogsOptions:
 def logs(ctx: EngineContext, options: LogsOptions, out: "BinaryIO", err: "BinaryIO") -> None:
     """`logs`: a container's output from its log, stdout to `out` and stderr to `err`;
     with `follow`, until the container exits."""
+    write_logs(open_logs(ctx, options), options, out, err)
+
+
+def open_logs(ctx: EngineContext, options: LogsOptions) -> "list[Any]":
+    """The first half of `logs`: find the containers and open their logs (each source:
+    its entries, the line prefix, the colour). With
+    `next_exit` the log file is opened (created if missing) here and now, so a caller
+    that does this before the container can start (the API's attach, then `docker run`
+    starts it) reads all its output even if `--rm` removes it, log and all, before the
+    first read."""
     from pdman.runtime import logs as logmod
 
     now = time.time()
@@ -584,8 +594,20 @@ def logs(ctx: EngineContext, options: LogsOptions, out: "BinaryIO", err: "Binary
         else:
             found = logmod.entries(containers.log_path(ctx, rec), follow=follow, done=done,
                                    since=since, until=until, tail=options.tail,
-                                   interval=options.interval)
+                                   interval=options.interval, hold=options.next_exit)
         sources.append((found, prefix, color))
+    return sources
+
+
+def close_logs(sources: "list[Any]") -> None:
+    """Let go of what open_logs opened, unread (the attach went another way)."""
+    for found, _prefix, _color in sources:
+        found.close()
+
+
+def write_logs(sources: "list[Any]", options: LogsOptions, out: "BinaryIO",
+               err: "BinaryIO") -> None:
+    """The second half of `logs`: the entries of open_logs' sources to `out`/`err`."""
     if not options.follow or len(sources) == 1:
         for found, prefix, color in sources:
             for entry in found:

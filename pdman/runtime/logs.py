@@ -316,6 +316,18 @@ class LogReader:
         self._file, self._inode = fd, os.fstat(fd).st_ino
         return True
 
+    def hold(self) -> None:
+        """Open the log now, created empty when missing (the monitor appends to it:
+        O_APPEND, never O_TRUNC). O_NOFOLLOW as the monitor's own open."""
+        if self._file is not None:
+            return
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
+                         0o600)
+        except OSError:
+            return          # unreadable or its directory is gone: read() says nothing
+        self._file, self._inode = fd, os.fstat(fd).st_ino
+
     def read(self) -> list[LogEntry]:
         """Every entry written since the last call."""
         out: list[LogEntry] = []
@@ -364,12 +376,42 @@ def select_entries(entries: list[LogEntry], since: float | None, until: float | 
 
 def entries(path: str, *, follow: bool = False, done: "Callable[[], bool] | None" = None,
             since: float | None = None, until: float | None = None, tail: int = -1,
-            interval: float = 0.1) -> "Iterator[LogEntry]":
+            interval: float = 0.1, hold: bool = False) -> "Iterator[LogEntry]":
     """The log's entries; with `follow`, keep reading until `done()` says the writer
-    has finished (then read what it wrote last) or an `until` time has passed."""
+    has finished (then read what it wrote last) or an `until` time has passed.
+
+    `hold`: open the log now, creating it empty if the container has not run yet, not
+    at the first read. A reader that holds the file reads all of it even after a `--rm`
+    container was removed with its log (an attach before `start`, as `docker run`)."""
+    reader = LogReader(path)
+    if hold:
+        reader.hold()
+    return _Entries(reader, _entries(reader, follow, done, since, until, tail, interval))
+
+
+class _Entries:
+    """entries()' iterator; `close` lets go of the log even if it was never read (a
+    generator's own close skips its `finally` when it never started)."""
+
+    def __init__(self, reader: LogReader, gen: "Iterator[LogEntry]") -> None:
+        self._reader, self._gen = reader, gen
+
+    def __iter__(self) -> "_Entries":
+        return self
+
+    def __next__(self) -> LogEntry:
+        return next(self._gen)
+
+    def close(self) -> None:
+        self._gen.close()       # type: ignore[attr-defined]
+        self._reader.close()
+
+
+def _entries(reader: LogReader, follow: bool, done: "Callable[[], bool] | None",
+             since: float | None, until: float | None, tail: int,
+             interval: float) -> "Iterator[LogEntry]":
     import time
 
-    reader = LogReader(path)
     try:
         if not follow:
             yield from select_entries(reader.finish(), since, until, tail)

@@ -335,3 +335,46 @@ def test_fifty_detached_containers(busybox: str, registry_env: dict[str, str]) -
     assert sorted(removed) == sorted(ids)
     assert pd(registry_env, "ps", "-aq").stdout == ""
     wait_for(lambda: not monitors_of(registry_env))
+
+
+# What the API's attach does for `docker run --rm` (api/attach.py): it opens the log
+# before answering the hijack, the client then starts the container. Here the reader
+# reads only after the container was removed, log and all: the race that lost the
+# output of `docker run --rm IMAGE cat FILE` on a loaded machine, made certain.
+_ATTACH_AHEAD = """
+import sys, time
+from pdman.engine import lifecycle
+from pdman.engine.context import EngineContext
+
+ctx = EngineContext.create()
+opts = lifecycle.LogsOptions([sys.argv[1]], follow=True, next_exit=True, interval=0.02,
+                             since=f"{time.time():.9f}")
+sources = lifecycle.open_logs(ctx, opts)
+print("opened", flush=True)
+sys.stdin.readline()            # the test started it and saw it removed
+lifecycle.write_logs(sources, opts, sys.stdout.buffer, sys.stderr.buffer)
+"""
+
+
+def test_output_of_a_rm_container_removed_before_the_first_read_is_kept(
+        busybox: str, registry_env: dict[str, str]) -> None:
+    import sys
+
+    cid = pd(registry_env, "create", "--rm", *NONE, busybox,
+             "sh", "-c", "echo kept; echo err >&2").stdout.strip()
+    reader = subprocess.Popen([sys.executable, "-c", _ATTACH_AHEAD, cid], env=registry_env,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    try:
+        assert reader.stdout is not None and reader.stdin is not None
+        assert reader.stdout.readline() == b"opened\n"
+        pd(registry_env, "start", cid)
+        wait_for(lambda: pd(registry_env, "container", "exists", cid, check=False
+                            ).returncode == 1, timeout=60)
+        out, err = reader.communicate(b"go\n", timeout=60)
+    finally:
+        if reader.poll() is None:
+            reader.kill()
+            reader.wait()
+    assert (out, err) == (b"kept\n", b"err\n")
+    assert reader.returncode == 0

@@ -118,6 +118,27 @@ def test_follow_stops_when_done(tmp_path: Path) -> None:
     assert got == [b"a\n", b"last"]
 
 
+def test_a_held_log_is_read_whole_after_its_file_is_removed(tmp_path: Path) -> None:
+    # the attach before `start`: the log does not exist yet, is created empty and held;
+    # the monitor appends, `--rm` removes the file, and the holder still reads it all
+    log = tmp_path / "ctr.log"
+    found = logs.entries(str(log), follow=True, done=lambda: not log.exists(),
+                         interval=0.001, hold=True)
+    assert log.exists() and log.stat().st_size == 0 and log.stat().st_mode & 0o777 == 0o600
+    _write_log(log, [("2024-01-01T00:00:01Z", "stdout", "F", "kept")])
+    log.unlink()
+    assert [e.data for e in found] == [b"kept\n"]
+
+
+def test_closing_entries_never_read_lets_go_of_the_held_log(tmp_path: Path) -> None:
+    log = tmp_path / "ctr.log"
+    before = len(os.listdir("/proc/self/fd"))
+    found = logs.entries(str(log), follow=True, hold=True)
+    assert len(os.listdir("/proc/self/fd")) == before + 1
+    found.close()
+    assert len(os.listdir("/proc/self/fd")) == before
+
+
 def test_journal_entries_as_journalctl_prints_them() -> None:
     from pdman.runtime.logs import _journal_entry
 
