@@ -143,6 +143,9 @@ def _start_locked(ctx: EngineContext, rec: records.ContainerRecord) -> None:
     containers._warn_single_id(ctx, mapping)
     dirs = ContainerDirs(ctx.paths, rec.id)
     spec = specmod.build(ctx.paths, rec.id, config)
+    if spec.network_late:   # the command starts once it sees its network configured; with
+        # published ports the start returns once pasta is ready (bound), as without watching
+        spec.network_watch = network.watch_families(config["net"], detached=True)
     paths = ctx.paths
 
     # both hooks run in the forked process that becomes the monitor, with a catalog
@@ -150,7 +153,8 @@ def _start_locked(ctx: EngineContext, rec: records.ContainerRecord) -> None:
     child_ctx = EngineContext(paths)
 
     def start_network(pid: int) -> "Callable[[], None]":         # 5: network, while the
-        return network.begin_attach(child_ctx, rec.id, config["net"], pid)  # maps are written
+        return network.begin_attach(child_ctx, rec.id, config["net"], pid,  # maps are written
+                                    watch=bool(spec.network_watch))
 
     def before_release(pid: int) -> None:                       # 5: cgroup
         cgroups.attach(child_ctx, rec.id, config["cgroup"], pid)

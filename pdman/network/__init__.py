@@ -186,17 +186,19 @@ def _target_namespaces(paths: "Paths", target_id: str) -> "tuple[str, str]":
     return f"/proc/{rec.pid}/ns/user", f"/proc/{rec.pid}/ns/net"
 
 
-def watch_families(config: "dict[str, Any]") -> int:
+def watch_families(config: "dict[str, Any]", detached: bool = False) -> int:
     """For `spec.network_watch`: the default routes whose appearance in the container's
     network namespace says pasta configured it (network/pasta.py), 0 when the
-    container must wait for the network helper to be ready instead."""
+    container must wait for the network helper to be ready instead. `detached`: the
+    start waits for pasta itself before it returns, so published ports may be
+    watched too."""
     from pdman.config import is_root_mode
 
     if is_root_mode():
         return 0
     from pdman.network import pasta
 
-    return pasta.watch_families(config)
+    return pasta.watch_families(config, published=detached)
 
 
 def begin_attach(ctx: "EngineContext", container_id: str, config: "dict[str, Any]",

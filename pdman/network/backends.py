@@ -96,11 +96,41 @@ def begin(paths: Paths, container_id: str, net: dict[str, Any], pid: int,
 def begin_watched(paths: Paths, container_id: str, net: dict[str, Any], pid: int,
                   st: state.NetState) -> "pasta.Watched":
     """pasta for a container that starts once it sees its network configured
-    (pasta.watch_families: no published port), recorded at once."""
+    (pasta.watch_families), recorded at once. Published ports (a detached start) as
+    in _begin_pasta: checked free under the ports lock, which is held until pasta is
+    ready (its `settle`), when the loopback forwarder starts too."""
     check_tun()
-    options = ["--dns-forward", net["dns_forward"]] if net.get("dns_forward") else []
-    watched = pasta.begin_watched(pid, options, state.helper_file(paths, container_id, "pasta.pid"),
-                                  state.helper_file(paths, container_id, "pasta.log"))
+    published = net.get("ports", [])
+    local, spliceable = pasta.split_ports(published, ())
+    lock = _ports_lock(paths) if published else -1
+    try:
+        ports.check_free(published)
+        options = ["--dns-forward", net["dns_forward"]] if net.get("dns_forward") else []
+        watched = pasta.begin_watched(pid, spliceable, options,
+                                      state.helper_file(paths, container_id, "pasta.pid"),
+                                      state.helper_file(paths, container_id, "pasta.log"))
+    except BaseException:
+        _unlock(lock)
+        raise
+    held = [lock]
+
+    def release() -> None:      # once: a second close could hit a reused descriptor
+        if held:
+            _unlock(held.pop())
+
+    watched.finally_.append(release)
+    if published:
+        watched.then.append(release)
+    if local:
+        def forward() -> None:  # pasta configured the container's address: forward to it
+            from pdman.network import portfwd
+
+            fwd = portfwd.start(pid, local, "auto",
+                                state.helper_file(paths, container_id, "portfwd.log"))
+            st.helpers.append(state.Helper("portfwd", *fwd))
+            state.save(paths, st)
+
+        watched.then.insert(0, forward)
     try:
         st.helpers.append(state.Helper("pasta", watched.pid, watched.start))
         state.save(paths, st)

@@ -39,7 +39,7 @@ from pdman.runtime import tools
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     from pdman.network.ports import Port
 
@@ -196,16 +196,17 @@ class Starting:
         return daemon, procs.start_time(daemon)
 
 
-def watch_families(net: "dict[str, object]") -> int:
+def watch_families(net: "dict[str, object]", published: bool = False) -> int:
     """The default routes (1: IPv4, 2: IPv6) pasta's `--config-net` will give the
     container -- one per family with a default route on the host, which pasta copies
     -- when the container may start as soon as it sees them (runtime/spawn.py):
-    the plain default network, with no published port (pasta binds those only after
-    configuring the namespace, and `run` must not start the command before they
-    are) and no options of the user's (which may change what pasta configures).
-    0 otherwise. Naming a family pasta then does not configure costs only time: the
-    container waits for pasta to be ready, as without watching."""
-    if net.get("mode") != "pasta" or net.get("ports") or net.get("options"):
+    the plain default network with no options of the user's (which may change what
+    pasta configures), and no published port unless `published` -- a detached start,
+    which itself waits for pasta to be ready (Watched.settle) before it returns: a
+    foreground command could tell its user it listens before its host ports are
+    bound. 0 otherwise. Naming a family pasta then does not configure costs only
+    time: the container waits for pasta to be ready, as without watching."""
+    if net.get("mode") != "pasta" or net.get("options") or (net.get("ports") and not published):
         return 0
     families = 0
     try:
@@ -232,29 +233,56 @@ def watch_families(net: "dict[str, object]") -> int:
     return families
 
 
-def begin_watched(pid: int, options: "Sequence[str]", pidfile: str, log: str) -> "Watched":
+def begin_watched(pid: int, ports: "Iterable[Port]", options: "Sequence[str]", pidfile: str,
+                  log: str) -> "Watched":
     """pasta in the foreground, for a container that starts once it sees its network
     configured (`watch_families`): its PID is known at once -- recorded before it is
     ready, so that a container that is already gone by then (`run --rm true`) does
     not wait ~30 ms for pasta to finish filling its buffers before it can be
     stopped. Its messages go to `log`; its pid file is written right before its
-    event loop, which says it is ready."""
-    cmd = argv(_tool(pidfile), pid, (), options, pidfile)
+    event loop, which says it is ready (its `-t` ports bound: pasta binds them while
+    it reads its options, before it configures the namespace)."""
+    cmd = argv(_tool(pidfile), pid, ports, options, pidfile)
     cmd.insert(1, "--foreground")
     return Watched(cmd, pidfile, log)
 
 
 class Watched:
     """A foreground pasta: `fileno()` (a pidfd) is readable once it exited -- always a
-    failure, which calling the object raises; `ready()` once it is in its loop."""
+    failure, which calling the object raises; `ready()` once it is in its loop.
 
-    __slots__ = ("cmd", "pidfile", "log", "pid", "start", "_pidfd")
+    `then`: what must follow its readiness before the start may return (published
+    ports: the ports lock, the loopback forwarder); `settle` waits for it and runs
+    them, `close` runs `finally_` (once) in every case."""
+
+    __slots__ = ("cmd", "pidfile", "log", "pid", "start", "_pidfd", "then", "finally_")
 
     def __init__(self, cmd: list[str], pidfile: str, log: str) -> None:
         self.cmd, self.pidfile, self.log = cmd, pidfile, log
+        self.then: "list[Callable[[], None]]" = []
+        self.finally_: "list[Callable[[], None]]" = []
         self.pid = procs.spawn_daemon(cmd, log)
         self.start = procs.start_time(self.pid)
         self._pidfd = os.pidfd_open(self.pid)
+
+    def settle(self, timeout: float) -> None:
+        """With `then`: wait until pasta is ready (raising its failure if it exited
+        first), then run them."""
+        if not self.then:
+            return
+        import select
+        import time
+
+        deadline = time.monotonic() + (timeout or 30.0)
+        while not self.ready():
+            if select.select([self._pidfd], [], [], 0.002)[0]:
+                self()
+                raise RuntimeFailure("pasta exited before the container's network was set up")
+            if time.monotonic() > deadline:
+                raise RuntimeFailure(f"pasta was not ready in {timeout or 30:.0f} s",
+                                     hint="see its log beside the container's network state")
+        for step in self.then:
+            step()
 
     def fileno(self) -> int:
         return self._pidfd
@@ -283,6 +311,9 @@ class Watched:
         if self._pidfd >= 0:
             os.close(self._pidfd)
             self._pidfd = -1
+        steps, self.finally_ = self.finally_, []
+        for step in steps:
+            step()
 
 
 def unrecorded(pidfile: str) -> tuple[int, int] | None:

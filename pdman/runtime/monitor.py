@@ -43,6 +43,10 @@ EXIT_FILE = "exit"
 CLEANUP_CLAIM = "cleanup-by-"
 ATTACH_SOCKET = "attach"
 MONITOR_LOG = "monitor.log"
+#: PDMAN_MONITOR_READY of native/pdman.h ('R', written on --ready-fd once the monitor
+#: listens): here, not read from the native module, whose load (~3 ms: cffi) the
+#: caller of a detached start would pay for this byte alone. tests/unit hold them equal.
+MONITOR_READY = 82
 
 
 class MonitorOptions:
@@ -269,9 +273,7 @@ def _read_report(fd: int, options: MonitorOptions) -> Launched:
         raise RuntimeFailure("the process starting the container exited without a report",
                              hint=f"see {os.path.join(options.run_dir, MONITOR_LOG)}")
     pid, monitor_pid = (int(x) for x in head[1:].split())
-    from pdman.runtime import native
-
-    if rest[:1] != bytes([native.MONITOR_READY]):
+    if rest[:1] != bytes([MONITOR_READY]):
         why = rest[1:].decode(errors="replace") if rest[:1] == b"E" else "it exited"
         raise RuntimeFailure(f"the container monitor (pdman-monitor) did not start: {why}",
                              hint=f"see {os.path.join(options.run_dir, MONITOR_LOG)}")

@@ -105,6 +105,8 @@ def _await_watched(child: "native.SpawnedChild", watched: "Any", timeout: float)
             ready, _, _ = select.select([fd, watched], [], [], 0.005)
             if fd in ready:                   # the child's execve or its error
                 native.wait_exec(child, timeout)
+                # published ports (a detached start): bound before the start returns
+                watched.settle(deadline - time.monotonic())
                 return
             if ready:                         # pasta exited: always a failure
                 watched()
@@ -113,6 +115,7 @@ def _await_watched(child: "native.SpawnedChild", watched: "Any", timeout: float)
                 raise RuntimeFailure("pasta exited before the container's network was set up")
             if watched.ready():
                 native.network_seen(child, timeout)
+                watched.settle(deadline - time.monotonic())
                 return
             if time.monotonic() > deadline:
                 from pdman.errors import RuntimeFailure

@@ -504,3 +504,11 @@ def _no_leaked_children() -> Iterator[None]:
     # every container was reaped: no zombie, no child left waiting at a sync point
     # (children from before the test, such as the test bed's registries, are not ours)
     assert _children() - before == set()
+
+
+def test_the_monitor_ready_byte_is_native_pdman_h_s() -> None:
+    # runtime/monitor keeps its own copy, so that a detached start's caller need not
+    # load the native module to read one byte
+    from pdman.runtime import monitor, native
+
+    assert monitor.MONITOR_READY == native.MONITOR_READY

@@ -212,7 +212,7 @@ def test_port_in_use_is_named_and_nothing_is_left(images: dict[str, str],
         busy.bind(("127.0.0.1", 0))
         busy.listen(1)
         port = busy.getsockname()[1]
-        for extra in ([], ["--rm"]):
+        for extra in ([], ["--rm"], ["-d"]):
             out = pd(registry_env, "run", *extra, "--network", network, "-p", f"{port}:80",
                      images["busybox"], "true", check=False)
             # podman 4.3: exit 126, `cannot listen on the TCP port: listen tcp4

@@ -104,14 +104,16 @@ def test_failing_pasta_leaves_no_container_and_no_pasta(busybox: str,
     run_pdman("rm", "-f", "nopasta", env=registry_env, check=False)
 
 
-def test_published_port_bound_when_run_d_returns(busybox: str,
-                                                 registry_env: dict[str, str]) -> None:
-    """The ports lock and pasta's wait still end before `run -d` returns: the port is
-    taken on the host at once."""
+@pytest.mark.parametrize("host_ip", ["", "127.0.0.1:"])
+def test_published_port_bound_when_run_d_returns(busybox: str, registry_env: dict[str, str],
+                                                 host_ip: str) -> None:
+    """The ports lock and pasta's wait still end before `run -d` returns, though its
+    command starts once it sees its routes (Watched.settle): the port is taken on the
+    host at once -- by pasta, or on a loopback address by pdman's forwarder."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    run_pdman("run", "-d", "--name", "early", "-p", f"{port}:80", busybox, "sleep", "60",
+    run_pdman("run", "-d", "--name", "early", "-p", f"{host_ip}{port}:80", busybox, "sleep", "60",
               env=registry_env)
     try:
         with socket.socket() as taken, pytest.raises(OSError) as exc:
@@ -145,16 +147,29 @@ def _default_routes(out: str) -> tuple[bool, bool]:
     return v4, v6
 
 
-def test_first_instruction_sees_every_default_route(busybox: str,
-                                                    registry_env: dict[str, str]) -> None:
+def _output(env: dict[str, str], mode: str, *argv: str) -> str:
+    """What `run MODE ARGV` printed: itself (`--rm`), or its log once it exited (`-d`)."""
+    if mode == "--rm":
+        return run_pdman("run", "--rm", *argv, env=env).stdout
+    cid = run_pdman("run", "-d", *argv, env=env).stdout.strip()
+    try:
+        run_pdman("wait", cid, env=env)
+        return run_pdman("logs", cid, env=env).stdout
+    finally:
+        run_pdman("rm", "-f", cid, env=env)
+
+
+@pytest.mark.parametrize("mode", ["--rm", "-d"])
+def test_first_instruction_sees_every_default_route(busybox: str, registry_env: dict[str, str],
+                                                    mode: str) -> None:
     """The routes of both families pasta copies from the host are there when the
     command first looks -- IPv6 is configured last, so a container let go after IPv4
-    alone would miss it."""
+    alone would miss it. Detached too: `run -d` watches as the foreground does."""
     host = _host_default_routes()
     assert host[0], "the test bed's host has an IPv4 default route"
-    for _ in range(8):
-        out = run_pdman("run", "--rm", busybox, "cat", "/proc/net/route", "/proc/net/ipv6_route",
-                        env=registry_env).stdout
+    for _ in range(8 if mode == "--rm" else 4):
+        out = _output(registry_env, mode, busybox, "cat", "/proc/net/route",
+                      "/proc/net/ipv6_route")
         assert _default_routes(out) == host, out
 
 
@@ -192,16 +207,25 @@ def test_pasta_configuring_less_than_expected_still_starts_the_command(
         assert _default_routes(proc.stdout) == (True, False), proc.stdout
 
 
+@pytest.mark.parametrize("mode", ["--rm", "-d", "-d -p"])
 def test_pasta_failing_while_watched_leaves_nothing(busybox: str, registry_env: dict[str, str],
-                                                    tmp_path) -> None:
+                                                    tmp_path, mode: str) -> None:
     """A pasta that fails at its start (here an option it does not know, given by a
     wrapper, so that pdman still watches) is reported, and leaves no container process
-    and no pasta."""
+    and no pasta -- nor a monitor (`-d`), nor a held ports lock (`-p`)."""
     env = _wrapped_pasta(tmp_path, registry_env, "--no-such-option")
-    code, left, err = run_under_subreaper(env, "run", "--rm", "--name", "watchfail", busybox,
+    extra = mode.split()
+    if "-p" in extra:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            extra.append(f"{probe.getsockname()[1]}:80")
+    code, left, err = run_under_subreaper(env, "run", *extra, "--name", "watchfail", busybox,
                                           "sleep", "60")
     assert code == 125, err
     assert "pasta could not set up the container's network" in err, err
     assert "no-such-option" in err, err
     assert left == [], left
     run_pdman("rm", "-f", "watchfail", env=registry_env, check=False)
+    if "-p" in extra:       # the port and the ports lock are free again: the real pasta
+        run_pdman("run", *extra, "--name", "watchok", busybox, "sleep", "60", env=registry_env)
+        run_pdman("rm", "-f", "-t", "0", "watchok", env=registry_env)

@@ -240,10 +240,11 @@ def _wal_size(path: Path) -> int:
         return 0
 
 
-def test_leaving_after_a_write_leaves_an_empty_wal(tmp_path: Path) -> None:
+def test_leaving_after_writes_leaves_an_empty_wal(tmp_path: Path) -> None:
     """`leave` skips the interpreter's teardown, so no connection is closed: without a
     checkpoint the WAL stays, and every later command reads all of it to rebuild its
-    index (bench/scale.sh: 2,240 frames per `inspect`)."""
+    index (bench/scale.sh: 2,240 frames per `inspect`). Here the writes reach
+    CHECKPOINT_BYTES (rows of ~15 kB: overflow pages)."""
     import subprocess
     import sys
 
@@ -253,10 +254,10 @@ def test_leaving_after_a_write_leaves_an_empty_wal(tmp_path: Path) -> None:
         "import sys\nfrom pdman.__main__ import leave\n"
         "from pdman.storage.catalog import Catalog\n"
         "cat = Catalog(sys.argv[1])\n"
-        "for i in range(50):\n"
+        "for i in range(100):\n"
         "    with cat.write() as c:\n"
         "        c.execute('INSERT INTO build_cache (key, image_id, created) VALUES (?, ?, ?)',"
-        " (f'k{i}' * 300, 'x', 0.0))\n"
+        " (f'k{i:03d}' * 3000, 'x', 0.0))\n"
         "if sys.argv[2] == 'read-only':\n"
         "    cat2 = Catalog(sys.argv[1]); cat2.query('SELECT count(*) FROM build_cache')\n"
         "    import os; print(os.path.getsize(sys.argv[1] + '-wal'))\n"
@@ -268,13 +269,15 @@ def test_leaving_after_a_write_leaves_an_empty_wal(tmp_path: Path) -> None:
     assert os.path.exists(str(path) + "-wal") and _wal_size(path) == 0
     cat = Catalog(str(path))
     try:
-        assert cat.query("SELECT count(*) FROM build_cache")[0][0] == 50    # nothing lost
+        assert cat.query("SELECT count(*) FROM build_cache")[0][0] == 100   # nothing lost
     finally:
         cat.close()
 
 
-def test_a_reader_leaves_the_wal_alone(tmp_path: Path) -> None:
-    """Only what this process wrote is checkpointed: a `ps` pays nothing at exit."""
+def test_a_reader_leaves_the_wal_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only what this process wrote is checkpointed: a `ps` pays nothing at exit; nor
+    does a writer whose WAL is still small (a checkpoint's syncs cost more than the
+    next opener's read of a few frames)."""
     from pdman.storage import catalog as catalog_module
 
     path = tmp_path / "c.db"
@@ -286,6 +289,12 @@ def test_a_reader_leaves_the_wal_alone(tmp_path: Path) -> None:
         with cat.write() as c:
             c.execute("INSERT INTO build_cache (key, image_id, created) VALUES ('a', 'b', 0)")
         assert catalog_module._WRITERS[str(path)] is cat and _wal_size(path) > 0
+        small = _wal_size(path)
+        catalog_module.checkpoint_writes()
+        assert _wal_size(path) == small and str(path) not in catalog_module._WRITERS
+        with cat.write() as c:
+            c.execute("INSERT INTO build_cache (key, image_id, created) VALUES ('c', 'd', 0)")
+        monkeypatch.setattr(catalog_module, "CHECKPOINT_BYTES", small)
         catalog_module.checkpoint_writes()
         assert _wal_size(path) == 0 and str(path) not in catalog_module._WRITERS
     finally:
