@@ -64,3 +64,14 @@ def test_run_path_modules_do_not_import_typing() -> None:
             "pdman.cgroups.placement, pdman.cgroups.limits; print('typing' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_a_detached_starts_modules_import_neither_pickle_nor_enum() -> None:
+    """runtime/monitor pickles only a failed start's error, and takes the C `_signal`:
+    `pickle` (with `re`, `enum`, `struct`) and `signal` (enum) cost a detached start ~4
+    ms; `collections.abc` in idmap pulled in `collections` for type hints alone."""
+    code = ("import sys; import pdman.runtime.monitor, pdman.runtime.idmap, "
+            "pdman.runtime.spawn, pdman.network.backends; "
+            "print(sorted(m for m in ('pickle', 'enum', 're', 'signal') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stderr
