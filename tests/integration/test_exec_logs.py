@@ -302,8 +302,15 @@ def test_attach_no_stdin_keeps_input_from_the_container(busybox: str,
 def test_top(busybox: str, registry_env: dict[str, str]) -> None:
     pd(registry_env, "run", "-d", *NONE, "-u", "nobody", "--name", "busy", busybox, "sh", "-c",
        "sleep 1000 & exec sleep 999")
-    wait_for(lambda: "sleep 1000" in pd(registry_env, "top", "busy").stdout)
-    lines = pd(registry_env, "top", "busy").stdout.splitlines()
+
+    def settled() -> "list[str] | None":
+        # both sleeps exec'd: before that, `sh -c ...` (the parent, or its forked child)
+        # holds the line, and its text names `sleep 1000` too
+        lines = pd(registry_env, "top", "busy").stdout.splitlines()
+        commands = sorted(line.split(None, 7)[7] for line in lines[1:])
+        return lines if commands == ["sleep 1000", "sleep 999"] else None
+
+    lines = wait_for(settled)
     assert lines[0].split() == ["USER", "PID", "PPID", "%CPU", "ELAPSED", "TTY", "TIME", "COMMAND"]
     rows = {line.split(None, 7)[7]: line.split() for line in lines[1:]}
     assert rows["sleep 999"][:3] == ["nobody", "1", "0"]
