@@ -106,6 +106,8 @@ if [ "${1:-}" != --user-stage ]; then
   [ -x "$work/venv/bin/python" ] || /usr/bin/python3 -m venv "$work/venv"
   "$work/venv/bin/pip" install -q --disable-pip-version-check "$work/src" 2>&1 \
     | { grep -v '^WARNING: Location' || true; }
+  # as packaging/quickstart.sh: no setuptools (its .pth) in the runtime venv
+  "$work/venv/bin/pip" uninstall -q -y --disable-pip-version-check setuptools >/dev/null 2>&1 || true
   PDMAN_BINARY_BUILD="$work/binary-build" bash "$REPO/packaging/build-binary.sh" --out "$work/dist"
   chmod -R a+rX "$work"
   mkdir -p "$HERE/results" && chmod a+rwx "$HERE/results"

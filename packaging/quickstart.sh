@@ -29,6 +29,9 @@ step "pdman into $PREFIX"
 [ -x "$PREFIX/bin/python" ] || /usr/bin/python3 -m venv "$PREFIX"
 "$PREFIX/bin/pip" install -q --disable-pip-version-check "$REPO" 2>&1 \
   | { grep -v '^WARNING: Location' || true; }
+# pdman needs setuptools only to build (in pip's isolated build environment); in the venv
+# its distutils-precedence.pth runs at every interpreter start: ~0.4 ms of every command
+"$PREFIX/bin/pip" uninstall -q -y --disable-pip-version-check setuptools >/dev/null 2>&1 || true
 ln -sf "$PREFIX/bin/pdman" /usr/local/bin/pdman
 if [ -d /run/systemd/system ]; then   # booted with systemd: Quadlet files become units
   step "Quadlet generators (systemd)"
