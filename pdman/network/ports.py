@@ -173,24 +173,32 @@ def _where(p: Port) -> str:
     return f"{ip + ':' if ip else ''}{p['host_port']}/{p['protocol']}"
 
 
-def _family(ip: str) -> int:
-    import socket    # not at module level: `ps` formats ports from here
+# The C module `_socket`, not `socket`: `socket` turns its constants into enums on import
+# (~5 ms, on `run -p`'s path before the container is cloned); a probe needs plain
+# bind/listen/close. Not at module level: `ps` formats ports from here.
 
-    return socket.AF_INET6 if ":" in ip else socket.AF_INET
+
+def _socket_of(ip: str, proto: str) -> "Any":
+    import _socket
+
+    family = _socket.AF_INET6 if ":" in ip else _socket.AF_INET
+    return _socket.socket(family, _socket.SOCK_STREAM if proto == "tcp" else _socket.SOCK_DGRAM)
 
 
 def _probe(ip: str, port: int, proto: str) -> None:
     """Bind the port as the backend will (raises OSError when it cannot)."""
-    import socket
+    import _socket
 
-    kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
-    with socket.socket(_family(ip or "0.0.0.0"), kind) as s:
+    s = _socket_of(ip or "0.0.0.0", proto)
+    try:
         if proto == "tcp":
             # a port only in TIME_WAIT is free for the backend's listener too
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
         s.bind((ip or "0.0.0.0", port))
         if proto == "tcp":
             s.listen(1)
+    finally:
+        s.close()
 
 
 def bind_error(p: Port, exc: OSError) -> PdmanError:
@@ -248,13 +256,13 @@ def _free_port(ip: str, proto: str, taken: set[tuple[str, int, str]],
             return port
         raise ConflictError(f"no free host port in {between[0]}-{between[1]}/{proto}",
                             hint="free one of them, or give a wider range")
-    import socket
-
     for _ in range(32):
-        kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
-        with socket.socket(_family(ip or "0.0.0.0"), kind) as s:
+        s = _socket_of(ip or "0.0.0.0", proto)
+        try:
             s.bind((ip or "0.0.0.0", 0))      # the kernel's ephemeral range
             port = int(s.getsockname()[1])
+        finally:
+            s.close()
         if (ip, port, proto) not in taken:
             return port
     raise ConflictError("found no free host port", hint="publish on an explicit host port")
