@@ -57,32 +57,31 @@ def test_a_field_without_default_after_one_with_is_refused() -> None:
             b: int
 
 
+def _imported(code: str, *modules: str) -> list[str]:
+    """Which of `modules` a fresh interpreter has imported after running `code`."""
+    probe = f"import sys\n{code}\nprint(' '.join(m for m in {modules!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return out.stdout.split()
+
+
 def test_run_path_modules_do_not_import_typing() -> None:
     """The reason for the module: `run`'s value types without `typing` (~2 ms)."""
-    code = ("import sys; import pdman.runtime.idmap, pdman.runtime.native, pdman.runtime.spec, "
-            "pdman.network.modes, pdman.network.state, pdman.network.backends, "
-            "pdman.cgroups.placement, pdman.cgroups.limits; print('typing' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False", out.stderr
+    assert _imported("import pdman.runtime.idmap, pdman.runtime.native, pdman.runtime.spec, "
+                     "pdman.network.modes, pdman.network.state, pdman.network.backends, "
+                     "pdman.cgroups.placement, pdman.cgroups.limits", "typing") == []
 
 
 def test_a_detached_starts_modules_import_neither_pickle_nor_enum() -> None:
     """runtime/monitor pickles only a failed start's error, and takes the C `_signal`:
     `pickle` (with `re`, `enum`, `struct`) and `signal` (enum) cost a detached start ~4
     ms; `collections.abc` in idmap pulled in `collections` for type hints alone."""
-    code = ("import sys; import pdman.runtime.monitor, pdman.runtime.idmap, "
-            "pdman.runtime.spawn, pdman.network.backends; "
-            "print(sorted(m for m in ('pickle', 'enum', 're', 'signal') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]", out.stderr
+    assert _imported("import pdman.runtime.monitor, pdman.runtime.idmap, pdman.runtime.spawn, "
+                     "pdman.network.backends", "pickle", "enum", "re", "signal") == []
 
 
 def test_probing_a_published_port_imports_no_socket_module() -> None:
     """`run -p` checks its host ports before anything is made: with `_socket`, not
     `socket`, whose enums cost ~5 ms of every such run before its clone."""
-    code = ("import sys; from pdman.network import ports; "
-            "ports.check_free([{'host_ip': '127.0.0.1', 'host_port': 0, 'protocol': 'tcp', "
-            "'container_port': 80}]); "
-            "print(sorted(m for m in ('socket', 'enum') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]", out.stderr
+    assert _imported("from pdman.network import ports\n"
+                     "ports.check_free([{'host_ip': '127.0.0.1', 'host_port': 0, "
+                     "'protocol': 'tcp', 'container_port': 80}])", "socket", "enum") == []
