@@ -558,11 +558,10 @@ def logs(ctx: EngineContext, options: LogsOptions, out: "BinaryIO", err: "Binary
 
 def open_logs(ctx: EngineContext, options: LogsOptions) -> "list[Any]":
     """The first half of `logs`: find the containers and open their logs (each source:
-    its entries, the line prefix, the colour). With
-    `next_exit` the log file is opened (created if missing) here and now, so a caller
-    that does this before the container can start (the API's attach, then `docker run`
-    starts it) reads all its output even if `--rm` removes it, log and all, before the
-    first read."""
+    its entries, the line prefix, the colour). With `next_exit` the log file is opened
+    (created if missing) here and now, so a caller that does this before the container
+    can start (the API's attach, then `docker run` starts it) reads all its output even
+    if `--rm` removes it, log and all, before the first read."""
     from pdman.runtime import logs as logmod
 
     now = time.time()

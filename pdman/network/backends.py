@@ -112,25 +112,17 @@ def begin_watched(paths: Paths, container_id: str, net: dict[str, Any], pid: int
     except BaseException:
         _unlock(lock)
         raise
-    held = [lock]
-
-    def release() -> None:      # once: a second close could hit a reused descriptor
-        if held:
-            _unlock(held.pop())
-
-    watched.finally_.append(release)
     if published:
+        held = [lock]
+
+        def release() -> None:  # once: a second close could hit a reused descriptor
+            if held:
+                _unlock(held.pop())
+
+        if local:               # pasta configured the container's address: forward to it
+            watched.then.append(lambda: _forward_local(paths, container_id, pid, local, st))
         watched.then.append(release)
-    if local:
-        def forward() -> None:  # pasta configured the container's address: forward to it
-            from pdman.network import portfwd
-
-            fwd = portfwd.start(pid, local, "auto",
-                                state.helper_file(paths, container_id, "portfwd.log"))
-            st.helpers.append(state.Helper("portfwd", *fwd))
-            state.save(paths, st)
-
-        watched.then.insert(0, forward)
+        watched.finally_.append(release)
     try:
         st.helpers.append(state.Helper("pasta", watched.pid, watched.start))
         state.save(paths, st)
@@ -171,16 +163,22 @@ def _begin_pasta(paths: Paths, container_id: str, net: dict[str, Any], pid: int,
             st.helpers.append(state.Helper("pasta", *starting.finish()))
             state.save(paths, st)
             if local:           # pasta configured the container's address: forward to it
-                from pdman.network import portfwd
-
-                fwd = portfwd.start(pid, local, "auto",
-                                    state.helper_file(paths, container_id, "portfwd.log"))
-                st.helpers.append(state.Helper("portfwd", *fwd))
-                state.save(paths, st)
+                _forward_local(paths, container_id, pid, local, st)
         finally:
             _unlock(lock)
 
     return finish
+
+
+def _forward_local(paths: Paths, container_id: str, pid: int, local: "list[Any]",
+                   st: state.NetState) -> None:
+    """pdman-portfwd for the ports published on a loopback address (pasta.split_ports),
+    once pasta configured the container's address; recorded with the container."""
+    from pdman.network import portfwd
+
+    fwd = portfwd.start(pid, local, "auto", state.helper_file(paths, container_id, "portfwd.log"))
+    st.helpers.append(state.Helper("portfwd", *fwd))
+    state.save(paths, st)
 
 
 def _ports_lock(paths: Paths) -> int:

@@ -173,12 +173,11 @@ def _where(p: Port) -> str:
     return f"{ip + ':' if ip else ''}{p['host_port']}/{p['protocol']}"
 
 
-# The C module `_socket`, not `socket`: `socket` turns its constants into enums on import
-# (~5 ms, on `run -p`'s path before the container is cloned); a probe needs plain
-# bind/listen/close. Not at module level: `ps` formats ports from here.
-
-
 def _socket_of(ip: str, proto: str) -> "Any":
+    """An unbound socket for a port of `proto` on `ip`. The C module `_socket`, not
+    `socket`: `socket` turns its constants into enums on import (~5 ms, on `run -p`'s
+    path before the container is cloned); a probe needs plain bind/listen/close. Not
+    at module level: `ps` formats ports from here."""
     import _socket
 
     family = _socket.AF_INET6 if ":" in ip else _socket.AF_INET

@@ -20,7 +20,7 @@ from pdman.errors import UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Generator, Iterator
 
 LOG_NAME = "ctr.log"
 
@@ -393,7 +393,7 @@ class _Entries:
     """entries()' iterator; `close` lets go of the log even if it was never read (a
     generator's own close skips its `finally` when it never started)."""
 
-    def __init__(self, reader: LogReader, gen: "Iterator[LogEntry]") -> None:
+    def __init__(self, reader: LogReader, gen: "Generator[LogEntry, None, None]") -> None:
         self._reader, self._gen = reader, gen
 
     def __iter__(self) -> "_Entries":
@@ -403,13 +403,13 @@ class _Entries:
         return next(self._gen)
 
     def close(self) -> None:
-        self._gen.close()       # type: ignore[attr-defined]
+        self._gen.close()
         self._reader.close()
 
 
 def _entries(reader: LogReader, follow: bool, done: "Callable[[], bool] | None",
              since: float | None, until: float | None, tail: int,
-             interval: float) -> "Iterator[LogEntry]":
+             interval: float) -> "Generator[LogEntry, None, None]":
     import time
 
     try:

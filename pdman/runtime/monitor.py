@@ -33,13 +33,13 @@ if TYPE_CHECKING:
     import signal
     from collections.abc import Callable
     from socket import socket
+
+    from pdman.runtime.idmap import IdMapping
+    from pdman.runtime.native import SpawnSpec
 else:
     # the C module, not `signal` (which imports enum); pickle only for a failed start's
     # report: together ~4 ms of every detached start
     import _signal as signal
-
-    from pdman.runtime.idmap import IdMapping
-    from pdman.runtime.native import SpawnSpec
 
 EXIT_FILE = "exit"
 #: + the monitor's PID: a command that stopped the container does its cleanup (monitor.c)

@@ -77,6 +77,9 @@ def test_a_detached_starts_modules_import_neither_pickle_nor_enum() -> None:
     ms; `collections.abc` in idmap pulled in `collections` for type hints alone."""
     assert _imported("import pdman.runtime.monitor, pdman.runtime.idmap, pdman.runtime.spawn, "
                      "pdman.network.backends", "pickle", "enum", "re", "signal") == []
+    # its type-only imports stay type-only: `stop`/`rm` read exit files through it
+    assert _imported("import pdman.runtime.monitor", "pdman.runtime.native",
+                     "pdman.runtime.idmap") == []
 
 
 def test_probing_a_published_port_imports_no_socket_module() -> None:
